@@ -1,0 +1,334 @@
+//! What a business configures about its surveys.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::catalog::{Catalog, Message};
+use crate::locale::Locale;
+use crate::reply::{Labels, fold};
+use crate::scale::{Scale, Score};
+
+/// Who may start a survey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationMethod {
+    /// Sent when a conversation closes.
+    Auto,
+    /// Sent when an agent asks for it.
+    Agent,
+    /// Either.
+    Both,
+}
+
+/// How often one conversation may be surveyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepeatPolicy {
+    /// One invitation per conversation, ever.
+    #[default]
+    OncePerConversation,
+    /// One invitation each time the conversation is resolved (closed, reopened, closed again).
+    OncePerResolution,
+}
+
+/// The texts of one language. Anything left out comes from the shipped locale.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LocalizedContent {
+    pub invitation: Option<String>,
+    pub thank_you: Option<String>,
+    pub comment_prompt: Option<String>,
+    pub comment_thanks: Option<String>,
+    pub reason_prompt: Option<String>,
+    pub expiry_notice: Option<String>,
+    pub unreadable_hint: Option<String>,
+    /// A label per level, keyed by the level's number.
+    pub labels: BTreeMap<u8, String>,
+    /// Labels for the reason choices, keyed by reason id.
+    pub reasons: BTreeMap<String, String>,
+}
+
+/// A survey configuration. Serialized field names are the API's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SurveyConfig {
+    pub enabled: bool,
+    pub invitation_method: InvitationMethod,
+    /// Whether an end user may rate on their own inside an open conversation.
+    pub user_initiated: bool,
+    pub scale: Scale,
+    /// Labels per level for every language that has none of its own in `content`.
+    pub labels: BTreeMap<u8, String>,
+    /// Hours after the invitation during which a rating counts.
+    pub validity_hours: u32,
+    /// Hours after a rating during which it may be changed; a comment ends it early.
+    pub change_window_hours: u32,
+    pub follow_up_comment: bool,
+    /// Reason ids offered after a negative rating. The shipped ids (`slow`, `unresolved`,
+    /// `unfriendly`, `other`) are translated in every locale; others need labels in `content`.
+    pub low_rating_reasons: Vec<String>,
+    pub repeat: RepeatPolicy,
+    pub default_locale: Locale,
+    pub content: BTreeMap<Locale, LocalizedContent>,
+}
+
+impl Default for SurveyConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            invitation_method: InvitationMethod::Both,
+            user_initiated: false,
+            scale: Scale::FIVE_STARS,
+            labels: BTreeMap::new(),
+            validity_hours: 72,
+            change_window_hours: 24,
+            follow_up_comment: true,
+            low_rating_reasons: Vec::new(),
+            repeat: RepeatPolicy::OncePerConversation,
+            default_locale: Locale::En,
+            content: BTreeMap::new(),
+        }
+    }
+}
+
+/// One problem with a configuration, naming the field it is in.
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize)]
+#[error("{field}: {problem}")]
+pub struct FieldError {
+    pub field: String,
+    pub problem: String,
+}
+
+impl FieldError {
+    fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self { field: field.into(), problem: problem.into() }
+    }
+}
+
+/// The longest text a business may set: WhatsApp's interactive body limit.
+pub const MAX_TEXT_CHARS: usize = 1024;
+/// The longest level label: WhatsApp's list row description.
+pub const MAX_LABEL_CHARS: usize = 72;
+pub const MAX_VALIDITY_HOURS: u32 = 24 * 90;
+pub const MAX_REASONS: usize = 10;
+
+impl SurveyConfig {
+    /// Every problem with the configuration, or none.
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if self.validity_hours == 0 {
+            errors.push(FieldError::new("validity_hours", "must be at least 1 hour"));
+        } else if self.validity_hours > MAX_VALIDITY_HOURS {
+            errors.push(FieldError::new(
+                "validity_hours",
+                format!("must be at most {MAX_VALIDITY_HOURS} hours (90 days)"),
+            ));
+        }
+        if self.change_window_hours > MAX_VALIDITY_HOURS {
+            errors.push(FieldError::new(
+                "change_window_hours",
+                format!("must be at most {MAX_VALIDITY_HOURS} hours (90 days)"),
+            ));
+        }
+        check_labels(self.scale, "labels", &self.labels, &mut errors);
+        if self.low_rating_reasons.len() > MAX_REASONS {
+            errors.push(FieldError::new(
+                "low_rating_reasons",
+                format!("at most {MAX_REASONS} reasons"),
+            ));
+        }
+        for (i, reason) in self.low_rating_reasons.iter().enumerate() {
+            let field = format!("low_rating_reasons[{i}]");
+            let valid = !reason.is_empty()
+                && reason.len() <= 32
+                && reason.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if !valid {
+                errors.push(FieldError::new(field, "a reason id is 1 to 32 of a-z A-Z 0-9 _ -"));
+            } else if self.low_rating_reasons[..i].contains(reason) {
+                errors.push(FieldError::new(field, format!("{reason:?} is listed twice")));
+            }
+        }
+        for (locale, content) in &self.content {
+            let prefix = format!("content.{locale}");
+            let texts = [
+                ("invitation", &content.invitation),
+                ("thank_you", &content.thank_you),
+                ("comment_prompt", &content.comment_prompt),
+                ("comment_thanks", &content.comment_thanks),
+                ("reason_prompt", &content.reason_prompt),
+                ("expiry_notice", &content.expiry_notice),
+                ("unreadable_hint", &content.unreadable_hint),
+            ];
+            for (name, text) in texts {
+                if let Some(text) = text {
+                    check_text(&format!("{prefix}.{name}"), text, MAX_TEXT_CHARS, &mut errors);
+                }
+            }
+            check_labels(self.scale, &format!("{prefix}.labels"), &content.labels, &mut errors);
+            for (id, label) in &content.reasons {
+                let field = format!("{prefix}.reasons.{id}");
+                if !self.low_rating_reasons.contains(id) {
+                    errors.push(FieldError::new(field, "not one of low_rating_reasons"));
+                } else {
+                    check_text(&field, label, MAX_LABEL_CHARS, &mut errors);
+                }
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+
+    /// The texts a survey in `locale` uses: the business's where set, the shipped ones otherwise.
+    pub fn texts(&self, locale: Locale, catalog: &Catalog) -> Texts {
+        let own = self.content.get(&locale);
+        let scale = self.scale;
+        let pick = |set: Option<&String>, message: Message| {
+            set.cloned().unwrap_or_else(|| catalog.text(locale, message, scale))
+        };
+        let labels = match own.filter(|c| !c.labels.is_empty()) {
+            Some(content) => &content.labels,
+            None => &self.labels,
+        };
+        let labels: BTreeMap<Score, String> = if labels.is_empty() {
+            catalog.default_labels(locale, scale)
+        } else {
+            labels.iter().filter_map(|(&level, text)| Some((scale.score(level.into()).ok()?, text.clone()))).collect()
+        };
+        let reasons = self
+            .low_rating_reasons
+            .iter()
+            .map(|id| {
+                let label = own
+                    .and_then(|c| c.reasons.get(id).cloned())
+                    .or_else(|| catalog.reason(locale, id))
+                    .unwrap_or_else(|| id.clone());
+                (id.clone(), label)
+            })
+            .collect();
+        Texts {
+            locale,
+            invitation: pick(own.and_then(|c| c.invitation.as_ref()), Message::Invitation),
+            answer_hint: catalog.text(locale, Message::AnswerHint, scale),
+            thank_you: pick(own.and_then(|c| c.thank_you.as_ref()), Message::ThankYou),
+            comment_prompt: pick(own.and_then(|c| c.comment_prompt.as_ref()), Message::CommentPrompt),
+            comment_thanks: pick(own.and_then(|c| c.comment_thanks.as_ref()), Message::CommentThanks),
+            reason_prompt: pick(own.and_then(|c| c.reason_prompt.as_ref()), Message::ReasonPrompt),
+            expiry_notice: pick(own.and_then(|c| c.expiry_notice.as_ref()), Message::ExpiryNotice),
+            unreadable_hint: pick(own.and_then(|c| c.unreadable_hint.as_ref()), Message::UnreadableHint),
+            rating_locked: catalog.text(locale, Message::RatingLocked, scale),
+            reminder: catalog.text(locale, Message::Reminder, scale),
+            labels: Labels::new(labels),
+            reasons,
+        }
+    }
+}
+
+fn check_text(field: &str, text: &str, max_chars: usize, errors: &mut Vec<FieldError>) {
+    if text.trim().is_empty() {
+        errors.push(FieldError::new(field, "must not be empty"));
+    } else if text.chars().count() > max_chars {
+        errors.push(FieldError::new(field, format!("must be at most {max_chars} characters")));
+    }
+}
+
+fn check_labels(scale: Scale, field: &str, labels: &BTreeMap<u8, String>, errors: &mut Vec<FieldError>) {
+    let mut seen: BTreeMap<String, u8> = BTreeMap::new();
+    for (&level, label) in labels {
+        let field = format!("{field}.{level}");
+        if !scale.contains(level.into()) {
+            errors.push(FieldError::new(field, format!("level {level} is outside the scale {scale}")));
+            continue;
+        }
+        check_text(&field, label, MAX_LABEL_CHARS, errors);
+        // Two levels whose labels read the same could never be told apart in a typed reply.
+        if let Some(other) = seen.insert(fold(label), level) {
+            errors.push(FieldError::new(field, format!("reads the same as the label of level {other}")));
+        }
+    }
+}
+
+/// Every text one survey needs, resolved for one locale.
+#[derive(Debug, Clone)]
+pub struct Texts {
+    pub locale: Locale,
+    pub invitation: String,
+    /// How to answer by typing, for channels that can't show every level as a button.
+    pub answer_hint: String,
+    pub thank_you: String,
+    pub comment_prompt: String,
+    pub comment_thanks: String,
+    pub reason_prompt: String,
+    pub expiry_notice: String,
+    pub unreadable_hint: String,
+    pub rating_locked: String,
+    pub reminder: String,
+    pub labels: Labels,
+    /// Reason ids with their labels, in the configured order.
+    pub reasons: Vec<(String, String)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_configuration_is_valid() {
+        assert_eq!(SurveyConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn validation_names_each_field() {
+        let mut config = SurveyConfig { validity_hours: 0, ..SurveyConfig::default() };
+        config.labels.insert(6, "Wow".into());
+        config.labels.insert(1, "Bad".into());
+        config.labels.insert(2, " bad. ".into());
+        config.low_rating_reasons = vec!["slow".into(), "slow".into(), "no spaces".into()];
+        config.content.insert(
+            Locale::Es,
+            LocalizedContent {
+                invitation: Some("  ".into()),
+                reasons: [("rude".to_string(), "Grosero".to_string())].into(),
+                ..LocalizedContent::default()
+            },
+        );
+        let fields: Vec<String> = config.validate().unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "validity_hours",
+                "labels.2",
+                "labels.6",
+                "low_rating_reasons[1]",
+                "low_rating_reasons[2]",
+                "content.es.invitation",
+                "content.es.reasons.rude",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_language_is_refused_when_read() {
+        let error = serde_json::from_str::<SurveyConfig>(r#"{"content":{"nl":{}}}"#).unwrap_err();
+        assert!(error.to_string().contains("not a shipped locale"), "{error}");
+        let error = serde_json::from_str::<SurveyConfig>(r#"{"validity":3}"#).unwrap_err();
+        assert!(error.to_string().contains("unknown field"), "{error}");
+    }
+
+    #[test]
+    fn texts_prefer_the_business_then_the_shipped_locale() {
+        let catalog = Catalog::shipped();
+        let mut config = SurveyConfig::default();
+        config.labels.insert(5, "Brilliant".into());
+        config.content.insert(
+            Locale::Es,
+            LocalizedContent { thank_you: Some("¡Gracias, de verdad!".into()), ..LocalizedContent::default() },
+        );
+        let es = config.texts(Locale::Es, &catalog);
+        assert_eq!(es.thank_you, "¡Gracias, de verdad!");
+        assert_eq!(es.invitation, catalog.text(Locale::Es, Message::Invitation, config.scale));
+        assert_eq!(es.labels.get(Scale::FIVE_STARS.score(5).unwrap()), Some("Brilliant"));
+        let fr = config.texts(Locale::Fr, &catalog);
+        assert_ne!(fr.thank_you, es.thank_you);
+    }
+}

@@ -1,0 +1,25 @@
+//! The survey domain of ratewire: what a business configures, the scales it asks on, the
+//! lifecycle of one survey, reading an end user's reply, and where surveys are kept.
+//!
+//! Everything but the stores is synchronous and pure: time is passed in, nothing is read from
+//! the clock or the network.
+
+pub mod catalog;
+pub mod config;
+pub mod ids;
+pub mod locale;
+pub mod reply;
+pub mod scale;
+pub mod store;
+pub mod survey;
+
+pub use catalog::{Catalog, Message};
+pub use config::{FieldError, InvitationMethod, LocalizedContent, RepeatPolicy, SurveyConfig, Texts};
+pub use ids::{AgentId, ChannelId, ConversationId, InvalidId, RecipientId, SurveyId, TenantId};
+pub use locale::{Locale, LocaleError};
+pub use reply::{Labels, NoRating, Understanding, understand};
+pub use scale::{OutOfScale, Scale, ScaleError, Score};
+pub use survey::{
+    Effect, Event, FailureReason, Invitation, InviteRefusal, LockCause, Notice, Origin, Refusal, Reply,
+    StateName, Survey, SurveyRules, SurveyState, Transition, check_invitation,
+};

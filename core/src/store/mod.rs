@@ -1,0 +1,120 @@
+//! Where surveys are kept: one interface, a Redis store for production and an in-memory store
+//! for trying ratewire out. Both pass the same test suite (`tests/stores.rs`).
+//!
+//! Stores know nothing of survey rules. They keep records, refuse a write based on a stale
+//! read (every survey carries a revision), and index surveys by conversation, by recipient and
+//! by the time the sweeper must next look at them. [`apply`] joins that to the pure state
+//! machine: read, transition, compare-and-set, retry on a lost race.
+
+mod memory;
+mod redis;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use thiserror::Error;
+
+pub use self::memory::MemoryStore;
+pub use self::redis::{RedisStore, RedisStoreOptions};
+use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
+use crate::survey::{Event, Refusal, Survey, Transition};
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The survey was changed by someone else since it was read; read again and retry.
+    #[error("survey {0} changed since it was read")]
+    Conflict(SurveyId),
+    /// Another survey became the conversation's latest since it was read.
+    #[error("conversation {0} got another survey since it was read")]
+    ConversationChanged(ConversationId),
+    #[error("survey {0} already exists")]
+    AlreadyExists(SurveyId),
+    /// The store could not be reached or answered with an error; the operation may be retried.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A record could not be read back.
+    #[error("corrupt record {key}: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+/// A survey the sweeper must look at.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DueSurvey {
+    pub tenant: TenantId,
+    pub id: SurveyId,
+    pub due: Timestamp,
+}
+
+#[async_trait]
+pub trait SurveyStore: Send + Sync {
+    /// Stores a new survey, provided the conversation's latest survey is still
+    /// `expected_previous` (what the caller checked the invitation against). The survey becomes
+    /// the conversation's latest and the one its recipient is answering on its channel.
+    async fn create(&self, survey: &Survey, expected_previous: Option<&SurveyId>) -> Result<(), StoreError>;
+
+    async fn get(&self, tenant: &TenantId, id: &SurveyId) -> Result<Option<Survey>, StoreError>;
+
+    /// Writes a survey whose revision is exactly one more than the stored one; otherwise
+    /// [`StoreError::Conflict`].
+    async fn save(&self, survey: &Survey) -> Result<(), StoreError>;
+
+    /// The latest survey of a conversation.
+    async fn latest_for_conversation(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+    ) -> Result<Option<Survey>, StoreError>;
+
+    /// The latest survey sent to a recipient on a channel: the one their reply is about.
+    async fn latest_for_recipient(
+        &self,
+        tenant: &TenantId,
+        channel: &ChannelId,
+        recipient: &RecipientId,
+    ) -> Result<Option<Survey>, StoreError>;
+
+    /// Surveys whose deadline or change window ends at or before `now`, soonest first.
+    async fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<DueSurvey>, StoreError>;
+
+    /// Drops a survey from the due index (used when its record no longer exists).
+    async fn forget_due(&self, tenant: &TenantId, id: &SurveyId) -> Result<(), StoreError>;
+}
+
+/// Why [`apply`] did not change a survey.
+#[derive(Debug, Error)]
+pub enum ApplyError {
+    #[error("no survey {0}")]
+    NotFound(SurveyId),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How often [`apply`] retries after losing a race before giving up. Each lost race means
+/// another writer made progress, so this bounds how many concurrent writers one survey can take.
+pub const MAX_APPLY_ATTEMPTS: usize = 256;
+
+/// Applies an event to a stored survey atomically: two replies racing for one survey are
+/// serialized, each seeing the other's result, so a survey is rated exactly once.
+pub async fn apply(
+    store: &dyn SurveyStore,
+    tenant: &TenantId,
+    id: &SurveyId,
+    event: Event,
+    now: Timestamp,
+) -> Result<Transition, ApplyError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let survey = store.get(tenant, id).await?.ok_or_else(|| ApplyError::NotFound(id.clone()))?;
+        let transition = survey.apply(event.clone(), now)?;
+        if !transition.changed {
+            return Ok(transition);
+        }
+        match store.save(&transition.survey).await {
+            Ok(()) => return Ok(transition),
+            Err(StoreError::Conflict(_)) if attempts < MAX_APPLY_ATTEMPTS => tokio::task::yield_now().await,
+            Err(error) => return Err(error.into()),
+        }
+    }
+}

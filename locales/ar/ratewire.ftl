@@ -1,0 +1,37 @@
+# ratewire's shipped texts for end users. Every locale defines exactly these messages.
+# Variables: $min and $max are the lowest and highest level of the survey's scale.
+
+# Sent as the rating invitation.
+invitation = ما تقييمك للمساعدة التي حصلت عليها اليوم؟
+# Added where a channel can't show every level as a button.
+answer-hint = يُرجى الرد برقم من { $min } إلى { $max }.
+# Label of the button that opens a list of levels (at most 20 characters).
+rate-button = تقييم
+thank-you = شكرًا لك على تقييمك!
+comment-prompt = هل تود إخبارنا بالمزيد؟ يكفي أن ترد ببضع كلمات.
+comment-thanks = شكرًا لك، لقد أحلنا تعليقك إلى الفريق المختص.
+reason-prompt = يؤسفنا سماع ذلك. ما الذي حدث؟
+expiry-notice = عذرًا، تم إغلاق هذا الاستبيان ولم يعد من الممكن إرسال تقييم.
+unreadable-hint = عذرًا، لم أفهم ردك. يُرجى الرد برقم من { $min } إلى { $max }.
+rating-locked = تقييمك نهائي ولم يعد من الممكن تغييره.
+reminder = تذكير سريع: ما تقييمك للمساعدة التي حصلت عليها؟
+
+# Level labels for five-level scales (five stars, five faces, numbers 1 to 5).
+label-5-1 = غير راضٍ جدًا
+label-5-2 = غير راضٍ
+label-5-3 = محايد
+label-5-4 = راضٍ
+label-5-5 = راضٍ جدًا
+# The ends of other scales.
+label-lowest = غير راضٍ جدًا
+label-highest = راضٍ جدًا
+# The ends of the 0–10 Net Promoter scale.
+nps-lowest = غير محتمل على الإطلاق
+nps-highest = محتمل للغاية
+nps-question = ما مدى احتمال أن توصي بنا لصديق أو زميل؟
+
+# Reasons offered after a low rating.
+reason-slow = بطء الاستجابة
+reason-unresolved = لم تُحل المشكلة
+reason-unfriendly = تعامل غير ودود
+reason-other = سبب آخر

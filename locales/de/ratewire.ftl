@@ -1,0 +1,37 @@
+# ratewire's shipped texts for end users. Every locale defines exactly these messages.
+# Variables: $min and $max are the lowest and highest level of the survey's scale.
+
+# Sent as the rating invitation.
+invitation = Wie bewerten Sie die Hilfe, die Sie heute erhalten haben?
+# Added where a channel can't show every level as a button.
+answer-hint = Antworten Sie mit einer Zahl von { $min } bis { $max }.
+# Label of the button that opens a list of levels (at most 20 characters).
+rate-button = Bewerten
+thank-you = Vielen Dank für Ihre Bewertung!
+comment-prompt = Möchten Sie uns mehr erzählen? Antworten Sie einfach mit ein paar Worten.
+comment-thanks = Vielen Dank, wir haben Ihren Kommentar an das Team weitergeleitet.
+reason-prompt = Das tut uns leid. Was ist schiefgelaufen?
+expiry-notice = Diese Umfrage ist leider bereits beendet, eine Bewertung ist nicht mehr möglich.
+unreadable-hint = Entschuldigung, das habe ich nicht verstanden. Bitte antworten Sie mit einer Zahl von { $min } bis { $max }.
+rating-locked = Ihre Bewertung ist endgültig und kann nicht mehr geändert werden.
+reminder = Eine kurze Erinnerung: Wie bewerten Sie die Hilfe, die Sie erhalten haben?
+
+# Level labels for five-level scales (five stars, five faces, numbers 1 to 5).
+label-5-1 = Sehr unzufrieden
+label-5-2 = Unzufrieden
+label-5-3 = Neutral
+label-5-4 = Zufrieden
+label-5-5 = Sehr zufrieden
+# The ends of other scales.
+label-lowest = Sehr unzufrieden
+label-highest = Sehr zufrieden
+# The ends of the 0–10 Net Promoter scale.
+nps-lowest = Äußerst unwahrscheinlich
+nps-highest = Äußerst wahrscheinlich
+nps-question = Wie wahrscheinlich ist es, dass Sie uns einem Freund oder Kollegen weiterempfehlen?
+
+# Reasons offered after a low rating.
+reason-slow = Langsame Antwort
+reason-unresolved = Problem nicht gelöst
+reason-unfriendly = Unfreundlicher Service
+reason-other = Sonstiges

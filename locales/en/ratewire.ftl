@@ -1,0 +1,37 @@
+# ratewire's shipped texts for end users. Every locale defines exactly these messages.
+# Variables: $min and $max are the lowest and highest level of the survey's scale.
+
+# Sent as the rating invitation.
+invitation = How would you rate the help you received today?
+# Added where a channel can't show every level as a button.
+answer-hint = Reply with a number from { $min } to { $max }.
+# Label of the button that opens a list of levels (at most 20 characters).
+rate-button = Rate
+thank-you = Thank you for your rating!
+comment-prompt = Would you like to tell us more? Just reply with a few words.
+comment-thanks = Thank you, we have passed your comment on to the team.
+reason-prompt = Sorry to hear that. What went wrong?
+expiry-notice = Sorry, this survey has closed and can no longer take a rating.
+unreadable-hint = Sorry, I didn't understand that. Please reply with a number from { $min } to { $max }.
+rating-locked = Your rating is final and can no longer be changed.
+reminder = A quick reminder: how would you rate the help you received?
+
+# Level labels for five-level scales (five stars, five faces, numbers 1 to 5).
+label-5-1 = Very dissatisfied
+label-5-2 = Dissatisfied
+label-5-3 = Neutral
+label-5-4 = Satisfied
+label-5-5 = Very satisfied
+# The ends of other scales.
+label-lowest = Very dissatisfied
+label-highest = Very satisfied
+# The ends of the 0–10 Net Promoter scale.
+nps-lowest = Not at all likely
+nps-highest = Extremely likely
+nps-question = How likely are you to recommend us to a friend or colleague?
+
+# Reasons offered after a low rating.
+reason-slow = Slow response
+reason-unresolved = Problem not solved
+reason-unfriendly = Unfriendly service
+reason-other = Something else

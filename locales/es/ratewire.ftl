@@ -1,0 +1,37 @@
+# ratewire's shipped texts for end users. Every locale defines exactly these messages.
+# Variables: $min and $max are the lowest and highest level of the survey's scale.
+
+# Sent as the rating invitation.
+invitation = ¿Cómo calificaría la ayuda que recibió hoy?
+# Added where a channel can't show every level as a button.
+answer-hint = Responda con un número del { $min } al { $max }.
+# Label of the button that opens a list of levels (at most 20 characters).
+rate-button = Calificar
+thank-you = ¡Gracias por su calificación!
+comment-prompt = ¿Quiere contarnos algo más? Solo responda con unas palabras.
+comment-thanks = Gracias, ya compartimos su comentario con el equipo.
+reason-prompt = Lamentamos mucho escuchar eso. ¿Qué salió mal?
+expiry-notice = Lo sentimos, esta encuesta ya se cerró y no acepta más calificaciones.
+unreadable-hint = Lo siento, no entendí su respuesta. Por favor, responda con un número del { $min } al { $max }.
+rating-locked = Su calificación es definitiva y ya no se puede cambiar.
+reminder = Un breve recordatorio: ¿cómo calificaría la ayuda que recibió?
+
+# Level labels for five-level scales (five stars, five faces, numbers 1 to 5).
+label-5-1 = Muy insatisfecho
+label-5-2 = Insatisfecho
+label-5-3 = Neutral
+label-5-4 = Satisfecho
+label-5-5 = Muy satisfecho
+# The ends of other scales.
+label-lowest = Muy insatisfecho
+label-highest = Muy satisfecho
+# The ends of the 0–10 Net Promoter scale.
+nps-lowest = Nada probable
+nps-highest = Extremadamente probable
+nps-question = ¿Qué tan probable es que nos recomiende a un amigo o colega?
+
+# Reasons offered after a low rating.
+reason-slow = Respuesta lenta
+reason-unresolved = Problema no resuelto
+reason-unfriendly = Atención poco amable
+reason-other = Otro motivo

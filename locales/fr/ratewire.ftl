@@ -1,0 +1,37 @@
+# ratewire's shipped texts for end users. Every locale defines exactly these messages.
+# Variables: $min and $max are the lowest and highest level of the survey's scale.
+
+# Sent as the rating invitation.
+invitation = Comment évaluez-vous l’aide que vous avez reçue aujourd’hui ?
+# Added where a channel can't show every level as a button.
+answer-hint = Répondez par un nombre de { $min } à { $max }.
+# Label of the button that opens a list of levels (at most 20 characters).
+rate-button = Évaluer
+thank-you = Merci pour votre évaluation !
+comment-prompt = Vous souhaitez nous en dire plus ? Répondez simplement en quelques mots.
+comment-thanks = Merci, nous avons transmis votre commentaire à l’équipe.
+reason-prompt = Nous sommes désolés de l’apprendre. Qu’est-ce qui n’a pas fonctionné ?
+expiry-notice = Désolés, cette enquête est close et n’accepte plus d’évaluation.
+unreadable-hint = Désolé, je n’ai pas compris. Merci de répondre par un nombre de { $min } à { $max }.
+rating-locked = Votre évaluation est définitive et ne peut plus être modifiée.
+reminder = Petit rappel : comment évaluez-vous l’aide que vous avez reçue ?
+
+# Level labels for five-level scales (five stars, five faces, numbers 1 to 5).
+label-5-1 = Très insatisfait
+label-5-2 = Insatisfait
+label-5-3 = Neutre
+label-5-4 = Satisfait
+label-5-5 = Très satisfait
+# The ends of other scales.
+label-lowest = Très insatisfait
+label-highest = Très satisfait
+# The ends of the 0–10 Net Promoter scale.
+nps-lowest = Pas du tout probable
+nps-highest = Extrêmement probable
+nps-question = Quelle est la probabilité que vous nous recommandiez à un ami ou à un collègue ?
+
+# Reasons offered after a low rating.
+reason-slow = Réponse trop lente
+reason-unresolved = Problème non résolu
+reason-unfriendly = Accueil peu aimable
+reason-other = Autre raison

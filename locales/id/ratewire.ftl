@@ -1,0 +1,37 @@
+# ratewire's shipped texts for end users. Every locale defines exactly these messages.
+# Variables: $min and $max are the lowest and highest level of the survey's scale.
+
+# Sent as the rating invitation.
+invitation = Bagaimana penilaian Anda terhadap bantuan yang Anda terima hari ini?
+# Added where a channel can't show every level as a button.
+answer-hint = Silakan balas dengan angka { $min } sampai { $max }.
+# Label of the button that opens a list of levels (at most 20 characters).
+rate-button = Beri Nilai
+thank-you = Terima kasih atas penilaian Anda!
+comment-prompt = Ingin bercerita lebih lanjut? Cukup balas dengan beberapa kata.
+comment-thanks = Terima kasih, masukan Anda sudah kami teruskan ke tim.
+reason-prompt = Mohon maaf atas pengalaman yang kurang menyenangkan. Apa yang menjadi kendala?
+expiry-notice = Mohon maaf, survei ini sudah ditutup dan tidak dapat menerima penilaian lagi.
+unreadable-hint = Maaf, kami tidak memahami balasan Anda. Silakan balas dengan angka { $min } sampai { $max }.
+rating-locked = Penilaian Anda sudah final dan tidak dapat diubah lagi.
+reminder = Sekadar mengingatkan: bagaimana penilaian Anda terhadap bantuan yang Anda terima?
+
+# Level labels for five-level scales (five stars, five faces, numbers 1 to 5).
+label-5-1 = Sangat tidak puas
+label-5-2 = Tidak puas
+label-5-3 = Netral
+label-5-4 = Puas
+label-5-5 = Sangat puas
+# The ends of other scales.
+label-lowest = Sangat tidak puas
+label-highest = Sangat puas
+# The ends of the 0–10 Net Promoter scale.
+nps-lowest = Sangat tidak mungkin
+nps-highest = Sangat mungkin
+nps-question = Seberapa besar kemungkinan Anda merekomendasikan kami kepada teman atau rekan kerja?
+
+# Reasons offered after a low rating.
+reason-slow = Respons lambat
+reason-unresolved = Masalah tidak terselesaikan
+reason-unfriendly = Layanan kurang ramah
+reason-other = Lainnya

@@ -1,0 +1,37 @@
+# ratewire's shipped texts for end users. Every locale defines exactly these messages.
+# Variables: $min and $max are the lowest and highest level of the survey's scale.
+
+# Sent as the rating invitation.
+invitation = 本日のサポートはいかがでしたか？ぜひ評価をお聞かせください。
+# Added where a channel can't show every level as a button.
+answer-hint = { $min }から{ $max }までの数字でご返信ください。
+# Label of the button that opens a list of levels (at most 20 characters).
+rate-button = 評価する
+thank-you = ご評価いただき、ありがとうございます！
+comment-prompt = ほかにお聞かせいただけることはありますか？一言でもお気軽にご返信ください。
+comment-thanks = ありがとうございます。いただいたコメントは担当チームに共有いたしました。
+reason-prompt = ご期待に添えず申し訳ございません。どのような点が問題でしたか？
+expiry-notice = 申し訳ございません。このアンケートは終了したため、評価を受け付けることができません。
+unreadable-hint = 申し訳ございません、内容を読み取れませんでした。{ $min }から{ $max }までの数字でご返信ください。
+rating-locked = ご評価は確定済みのため、変更することはできません。
+reminder = 再度のご案内です。今回のサポートはいかがでしたか？評価をお聞かせください。
+
+# Level labels for five-level scales (five stars, five faces, numbers 1 to 5).
+label-5-1 = 非常に不満
+label-5-2 = 不満
+label-5-3 = 普通
+label-5-4 = 満足
+label-5-5 = 非常に満足
+# The ends of other scales.
+label-lowest = 非常に不満
+label-highest = 非常に満足
+# The ends of the 0–10 Net Promoter scale.
+nps-lowest = まったく可能性がない
+nps-highest = 非常に可能性が高い
+nps-question = 当社を友人や同僚に勧める可能性はどのくらいありますか？
+
+# Reasons offered after a low rating.
+reason-slow = 対応が遅い
+reason-unresolved = 問題が解決していない
+reason-unfriendly = 対応が不親切
+reason-other = その他

@@ -1,0 +1,37 @@
+# ratewire's shipped texts for end users. Every locale defines exactly these messages.
+# Variables: $min and $max are the lowest and highest level of the survey's scale.
+
+# Sent as the rating invitation.
+invitation = 오늘 받으신 상담에 얼마나 만족하셨나요?
+# Added where a channel can't show every level as a button.
+answer-hint = { $min }부터 { $max }까지 숫자로 답장해 주세요.
+# Label of the button that opens a list of levels (at most 20 characters).
+rate-button = 평가하기
+thank-you = 평가해 주셔서 감사합니다!
+comment-prompt = 더 들려주실 이야기가 있으신가요? 간단히 몇 마디 남겨 주세요.
+comment-thanks = 감사합니다. 남겨 주신 의견은 담당 팀에 전달했습니다.
+reason-prompt = 불편을 드려 죄송합니다. 어떤 점이 아쉬우셨나요?
+expiry-notice = 죄송합니다. 이 설문은 종료되어 더 이상 평가하실 수 없습니다.
+unreadable-hint = 죄송합니다, 답변을 이해하지 못했습니다. { $min }부터 { $max }까지 숫자로 답장해 주세요.
+rating-locked = 평가가 이미 완료되어 더 이상 변경할 수 없습니다.
+reminder = 다시 한번 안내드립니다. 받으신 상담에 얼마나 만족하셨나요?
+
+# Level labels for five-level scales (five stars, five faces, numbers 1 to 5).
+label-5-1 = 매우 불만족
+label-5-2 = 불만족
+label-5-3 = 보통
+label-5-4 = 만족
+label-5-5 = 매우 만족
+# The ends of other scales.
+label-lowest = 매우 불만족
+label-highest = 매우 만족
+# The ends of the 0–10 Net Promoter scale.
+nps-lowest = 전혀 추천하지 않음
+nps-highest = 적극 추천함
+nps-question = 저희를 친구나 동료에게 추천하실 가능성은 얼마나 되나요?
+
+# Reasons offered after a low rating.
+reason-slow = 응답이 느림
+reason-unresolved = 문제가 해결되지 않음
+reason-unfriendly = 불친절한 응대
+reason-other = 기타

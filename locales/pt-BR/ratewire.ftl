@@ -1,0 +1,37 @@
+# ratewire's shipped texts for end users. Every locale defines exactly these messages.
+# Variables: $min and $max are the lowest and highest level of the survey's scale.
+
+# Sent as the rating invitation.
+invitation = Como você avalia a ajuda que recebeu hoje?
+# Added where a channel can't show every level as a button.
+answer-hint = Responda com um número de { $min } a { $max }.
+# Label of the button that opens a list of levels (at most 20 characters).
+rate-button = Avaliar
+thank-you = Obrigado pela sua avaliação!
+comment-prompt = Quer nos contar mais? É só responder com algumas palavras.
+comment-thanks = Obrigado! Já encaminhamos seu comentário para a equipe.
+reason-prompt = Sentimos muito por isso. O que deu errado?
+expiry-notice = Desculpe, esta pesquisa foi encerrada e não aceita mais avaliações.
+unreadable-hint = Desculpe, não entendi. Responda com um número de { $min } a { $max }.
+rating-locked = Sua avaliação é definitiva e não pode mais ser alterada.
+reminder = Um lembrete rápido: como você avalia a ajuda que recebeu?
+
+# Level labels for five-level scales (five stars, five faces, numbers 1 to 5).
+label-5-1 = Muito insatisfeito
+label-5-2 = Insatisfeito
+label-5-3 = Neutro
+label-5-4 = Satisfeito
+label-5-5 = Muito satisfeito
+# The ends of other scales.
+label-lowest = Muito insatisfeito
+label-highest = Muito satisfeito
+# The ends of the 0–10 Net Promoter scale.
+nps-lowest = Nada provável
+nps-highest = Extremamente provável
+nps-question = Qual é a probabilidade de você nos recomendar a um amigo ou colega?
+
+# Reasons offered after a low rating.
+reason-slow = Resposta demorada
+reason-unresolved = Problema não resolvido
+reason-unfriendly = Atendimento pouco cordial
+reason-other = Outro motivo

@@ -1,0 +1,37 @@
+# ratewire's shipped texts for end users. Every locale defines exactly these messages.
+# Variables: $min and $max are the lowest and highest level of the survey's scale.
+
+# Sent as the rating invitation.
+invitation = Как вы оцените помощь, которую получили сегодня?
+# Added where a channel can't show every level as a button.
+answer-hint = Ответьте числом от { $min } до { $max }.
+# Label of the button that opens a list of levels (at most 20 characters).
+rate-button = Оценить
+thank-you = Спасибо за вашу оценку!
+comment-prompt = Хотите рассказать подробнее? Просто напишите пару слов в ответ.
+comment-thanks = Спасибо, мы передали ваш комментарий команде.
+reason-prompt = Нам очень жаль. Что пошло не так?
+expiry-notice = Извините, этот опрос уже закрыт, и оставить оценку больше нельзя.
+unreadable-hint = Извините, не удалось распознать ответ. Пожалуйста, ответьте числом от { $min } до { $max }.
+rating-locked = Ваша оценка окончательная, изменить её уже нельзя.
+reminder = Небольшое напоминание: как вы оцените полученную помощь?
+
+# Level labels for five-level scales (five stars, five faces, numbers 1 to 5).
+label-5-1 = Очень недоволен
+label-5-2 = Недоволен
+label-5-3 = Нейтрально
+label-5-4 = Доволен
+label-5-5 = Очень доволен
+# The ends of other scales.
+label-lowest = Очень недоволен
+label-highest = Очень доволен
+# The ends of the 0–10 Net Promoter scale.
+nps-lowest = Крайне маловероятно
+nps-highest = Крайне вероятно
+nps-question = Насколько вероятно, что вы порекомендуете нас друзьям или коллегам?
+
+# Reasons offered after a low rating.
+reason-slow = Медленный ответ
+reason-unresolved = Проблема не решена
+reason-unfriendly = Неприветливое обслуживание
+reason-other = Другое

@@ -1,0 +1,37 @@
+# ratewire's shipped texts for end users. Every locale defines exactly these messages.
+# Variables: $min and $max are the lowest and highest level of the survey's scale.
+
+# Sent as the rating invitation.
+invitation = 请问您如何评价今天获得的帮助？
+# Added where a channel can't show every level as a button.
+answer-hint = 请回复 { $min } 到 { $max } 之间的数字。
+# Label of the button that opens a list of levels (at most 20 characters).
+rate-button = 评分
+thank-you = 感谢您的评分！
+comment-prompt = 还有什么想告诉我们的吗？直接回复几句话就可以。
+comment-thanks = 谢谢，我们已将您的意见转达给团队。
+reason-prompt = 很抱歉给您带来不好的体验。请问是哪里出了问题？
+expiry-notice = 抱歉，本次调查已结束，无法再提交评分。
+unreadable-hint = 抱歉，我没能理解您的回复。请回复 { $min } 到 { $max } 之间的数字。
+rating-locked = 您的评分已提交，无法再修改。
+reminder = 温馨提醒：请问您如何评价我们提供的帮助？
+
+# Level labels for five-level scales (five stars, five faces, numbers 1 to 5).
+label-5-1 = 非常不满意
+label-5-2 = 不满意
+label-5-3 = 一般
+label-5-4 = 满意
+label-5-5 = 非常满意
+# The ends of other scales.
+label-lowest = 非常不满意
+label-highest = 非常满意
+# The ends of the 0–10 Net Promoter scale.
+nps-lowest = 完全不可能
+nps-highest = 极有可能
+nps-question = 您有多大可能向朋友或同事推荐我们？
+
+# Reasons offered after a low rating.
+reason-slow = 回复太慢
+reason-unresolved = 问题未解决
+reason-unfriendly = 服务态度不好
+reason-other = 其他原因

@@ -1,0 +1,37 @@
+# ratewire's shipped texts for end users. Every locale defines exactly these messages.
+# Variables: $min and $max are the lowest and highest level of the survey's scale.
+
+# Sent as the rating invitation.
+invitation = 請問您如何評價今天獲得的協助？
+# Added where a channel can't show every level as a button.
+answer-hint = 請回覆 { $min } 到 { $max } 之間的數字。
+# Label of the button that opens a list of levels (at most 20 characters).
+rate-button = 評分
+thank-you = 感謝您的評分！
+comment-prompt = 還有什麼想告訴我們的嗎？直接回覆幾句話就可以了。
+comment-thanks = 謝謝，我們已將您的意見轉達給團隊。
+reason-prompt = 很抱歉讓您有不好的體驗。請問是哪裡出了問題？
+expiry-notice = 抱歉，本次調查已結束，無法再送出評分。
+unreadable-hint = 抱歉，我不太明白您的回覆。請回覆 { $min } 到 { $max } 之間的數字。
+rating-locked = 您的評分已送出，無法再修改。
+reminder = 溫馨提醒：請問您如何評價我們提供的協助？
+
+# Level labels for five-level scales (five stars, five faces, numbers 1 to 5).
+label-5-1 = 非常不滿意
+label-5-2 = 不滿意
+label-5-3 = 普通
+label-5-4 = 滿意
+label-5-5 = 非常滿意
+# The ends of other scales.
+label-lowest = 非常不滿意
+label-highest = 非常滿意
+# The ends of the 0–10 Net Promoter scale.
+nps-lowest = 完全不可能
+nps-highest = 非常有可能
+nps-question = 您有多大可能會向朋友或同事推薦我們？
+
+# Reasons offered after a low rating.
+reason-slow = 回覆太慢
+reason-unresolved = 問題未解決
+reason-unfriendly = 服務態度不佳
+reason-other = 其他原因
