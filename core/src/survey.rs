@@ -596,3 +596,277 @@ impl Survey {
         Transition { survey, effects, changed: true }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(hours: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000).unwrap() + SignedDuration::from_hours(hours)
+    }
+
+    fn config() -> SurveyConfig {
+        SurveyConfig { validity_hours: 48, change_window_hours: 24, ..SurveyConfig::default() }
+    }
+
+    fn invitation(origin: Origin) -> Invitation {
+        Invitation {
+            tenant: TenantId::new("acme").unwrap(),
+            conversation: ConversationId::new("conv-1").unwrap(),
+            resolution: 1,
+            channel: ChannelId::new("wa").unwrap(),
+            recipient: RecipientId::new("15550001").unwrap(),
+            agent: Some(AgentId::new("ana").unwrap()),
+            locale: Locale::En,
+            origin,
+        }
+    }
+
+    fn pending(config: &SurveyConfig) -> Survey {
+        Survey::new(SurveyId::new("s1").unwrap(), invitation(Origin::Auto), config, at(0))
+    }
+
+    fn score(n: u32) -> Score {
+        Scale::FIVE_STARS.score(n).unwrap()
+    }
+
+    fn rated(config: &SurveyConfig, n: u32) -> Survey {
+        pending(config).apply(Event::Rate(score(n)), at(1)).unwrap().survey
+    }
+
+    fn effects(t: &Transition) -> &[Effect] {
+        &t.effects
+    }
+
+    use Effect::{Notify, Reply as Say};
+
+    #[test]
+    fn a_new_survey_is_pending_until_its_deadline() {
+        let survey = pending(&config());
+        assert_eq!(survey.state, SurveyState::Pending { deadline: at(48), hinted: false, reminded: false });
+        assert_eq!(survey.next_due(), Some(at(48)));
+        assert_eq!(survey.revision, 0);
+    }
+
+    #[test]
+    fn sent_is_recorded_once() {
+        let survey = pending(&config());
+        let sent = survey.apply(Event::Sent, at(0)).unwrap();
+        assert_eq!(effects(&sent), [Notify(Notice::Sent)]);
+        assert_eq!(sent.survey.sent_at, Some(at(0)));
+        let again = sent.survey.apply(Event::Sent, at(1)).unwrap();
+        assert!(!again.changed && again.effects.is_empty());
+        // A late delivery report after the user already answered still counts as sent.
+        let rated = rated(&config(), 5).apply(Event::Sent, at(2)).unwrap();
+        assert_eq!(rated.survey.sent_at, Some(at(2)));
+    }
+
+    #[test]
+    fn rating_thanks_and_asks_for_a_comment() {
+        let t = pending(&config()).apply(Event::Rate(score(4)), at(1)).unwrap();
+        assert_eq!(effects(&t), [Notify(Notice::Rated), Say(Reply::ThankYou), Say(Reply::AskComment)]);
+        assert_eq!(
+            t.survey.state,
+            SurveyState::Rated { score: score(4), reason: None, changeable_until: at(25), comment_until: at(25) }
+        );
+        assert_eq!(t.survey.ratings, [RatingEntry { score: score(4), at: at(1) }]);
+        assert_eq!(t.survey.revision, 1);
+        assert!(t.survey.awaits_comment(at(2)));
+    }
+
+    #[test]
+    fn no_comment_prompt_when_comments_are_off() {
+        let config = SurveyConfig { follow_up_comment: false, ..config() };
+        let t = pending(&config).apply(Event::Rate(score(5)), at(1)).unwrap();
+        assert_eq!(effects(&t), [Notify(Notice::Rated), Say(Reply::ThankYou)]);
+        assert!(!t.survey.awaits_comment(at(2)));
+    }
+
+    #[test]
+    fn a_negative_rating_asks_for_a_reason_first() {
+        let config = SurveyConfig { low_rating_reasons: vec!["slow".into(), "rude".into()], ..config() };
+        let t = pending(&config).apply(Event::Rate(score(1)), at(1)).unwrap();
+        assert_eq!(effects(&t), [Notify(Notice::Rated), Say(Reply::ThankYou), Say(Reply::AskReason)]);
+        let unknown = t.survey.apply(Event::ChooseReason("weather".into()), at(2));
+        assert_eq!(unknown, Err(Refusal::UnknownReason("weather".into())));
+        let chosen = t.survey.apply(Event::ChooseReason("slow".into()), at(2)).unwrap();
+        assert_eq!(effects(&chosen), [Notify(Notice::Changed), Say(Reply::AskComment)]);
+        assert!(matches!(&chosen.survey.state, SurveyState::Rated { reason: Some(r), .. } if r == "slow"));
+        assert_eq!(chosen.survey.apply(Event::ChooseReason("rude".into()), at(3)), Err(Refusal::NoReasonAsked));
+        // A positive rating is not asked for a reason.
+        let happy = pending(&config).apply(Event::Rate(score(5)), at(1)).unwrap();
+        assert_eq!(happy.survey.apply(Event::ChooseReason("slow".into()), at(2)), Err(Refusal::NoReasonAsked));
+    }
+
+    #[test]
+    fn a_rating_after_the_deadline_is_refused_with_the_expiry_notice() {
+        let refusal = pending(&config()).apply(Event::Rate(score(5)), at(48)).unwrap_err();
+        assert_eq!(refusal, Refusal::DeadlinePassed);
+        assert_eq!(refusal.reply(), Some(Reply::ExpiryNotice));
+    }
+
+    #[test]
+    fn a_score_outside_the_scale_is_refused() {
+        let nps_score = Scale::NPS.score(9).unwrap();
+        assert_eq!(pending(&config()).apply(Event::Rate(nps_score), at(1)), Err(Refusal::OutOfScale(nps_score)));
+    }
+
+    #[test]
+    fn a_change_inside_the_window_replaces_the_score_and_keeps_history() {
+        let survey = rated(&config(), 2);
+        let t = survey.apply(Event::Rate(score(4)), at(10)).unwrap();
+        assert_eq!(effects(&t), [Notify(Notice::Changed), Say(Reply::ThankYou)]);
+        assert_eq!(t.survey.score(), Some(score(4)));
+        assert_eq!(
+            t.survey.ratings,
+            [RatingEntry { score: score(2), at: at(1) }, RatingEntry { score: score(4), at: at(10) }]
+        );
+        let same = t.survey.apply(Event::Rate(score(4)), at(11)).unwrap();
+        assert!(!same.changed);
+        assert_eq!(t.survey.apply(Event::Rate(score(5)), at(25)), Err(Refusal::ChangeWindowClosed));
+    }
+
+    #[test]
+    fn a_zero_change_window_locks_at_once_but_still_takes_a_comment() {
+        let config = SurveyConfig { change_window_hours: 0, ..config() };
+        let survey = rated(&config, 3);
+        assert!(matches!(survey.state, SurveyState::Locked { cause: LockCause::ChangeWindowClosed, .. }));
+        assert_eq!(survey.next_due(), None);
+        assert_eq!(survey.apply(Event::Rate(score(5)), at(1)), Err(Refusal::ChangeWindowClosed));
+        assert_eq!(Refusal::ChangeWindowClosed.reply(), Some(Reply::RatingLocked));
+        assert!(survey.awaits_comment(at(20)));
+        let commented = survey.apply(Event::Comment("ok".into()), at(20)).unwrap();
+        assert_eq!(commented.survey.comment(), Some("ok"));
+        assert_eq!(survey.apply(Event::Comment("late".into()), at(26)), Err(Refusal::CommentWindowClosed));
+    }
+
+    #[test]
+    fn a_comment_locks_the_rating() {
+        let survey = rated(&config(), 4);
+        let t = survey.apply(Event::Comment("  Ana was quick  ".into()), at(2)).unwrap();
+        assert_eq!(effects(&t), [Notify(Notice::Commented), Say(Reply::CommentThanks)]);
+        assert_eq!(t.survey.comment(), Some("Ana was quick"));
+        assert!(matches!(t.survey.state, SurveyState::Locked { cause: LockCause::Comment, .. }));
+        assert!(!t.survey.awaits_comment(at(3)));
+        assert_eq!(t.survey.apply(Event::Rate(score(5)), at(3)), Err(Refusal::LockedByComment));
+        assert_eq!(t.survey.apply(Event::Comment("more".into()), at(3)), Err(Refusal::AlreadyCommented));
+        assert_eq!(survey.apply(Event::Comment(" \n ".into()), at(2)), Err(Refusal::EmptyComment));
+    }
+
+    #[test]
+    fn long_comments_are_cut() {
+        let t = rated(&config(), 4).apply(Event::Comment("é".repeat(MAX_COMMENT_CHARS + 10)), at(2)).unwrap();
+        assert_eq!(t.survey.comment().unwrap().chars().count(), MAX_COMMENT_CHARS);
+    }
+
+    #[test]
+    fn the_change_window_closes_when_due() {
+        let survey = rated(&config(), 4);
+        assert_eq!(survey.next_due(), Some(at(25)));
+        assert_eq!(survey.apply(Event::CloseChangeWindow, at(24)), Err(Refusal::NotDue));
+        let t = survey.apply(Event::CloseChangeWindow, at(25)).unwrap();
+        assert!(t.effects.is_empty());
+        assert!(matches!(t.survey.state, SurveyState::Locked { cause: LockCause::ChangeWindowClosed, comment: None, .. }));
+        assert!(!t.survey.apply(Event::CloseChangeWindow, at(26)).unwrap().changed);
+    }
+
+    #[test]
+    fn an_unreadable_reply_gets_the_hint_once() {
+        let survey = pending(&config());
+        let first = survey.apply(Event::Unreadable, at(1)).unwrap();
+        assert_eq!(effects(&first), [Say(Reply::UnreadableHint)]);
+        let second = first.survey.apply(Event::Unreadable, at(2)).unwrap();
+        assert!(!second.changed && second.effects.is_empty());
+        assert_eq!(survey.apply(Event::Unreadable, at(49)), Err(Refusal::DeadlinePassed));
+    }
+
+    #[test]
+    fn one_reminder_before_the_deadline() {
+        let survey = pending(&config());
+        let first = survey.apply(Event::Remind, at(24)).unwrap();
+        assert_eq!(effects(&first), [Say(Reply::Reminder)]);
+        assert!(first.survey.apply(Event::Remind, at(25)).unwrap().effects.is_empty());
+    }
+
+    #[test]
+    fn expiry_applies_only_when_due() {
+        let survey = pending(&config());
+        assert_eq!(survey.apply(Event::Expire, at(47)), Err(Refusal::NotDue));
+        let t = survey.apply(Event::Expire, at(50)).unwrap();
+        assert_eq!(effects(&t), [Notify(Notice::Expired)]);
+        assert_eq!(t.survey.state, SurveyState::Expired { at: at(48) });
+        assert_eq!(t.survey.next_due(), None);
+        assert!(!t.survey.apply(Event::Expire, at(51)).unwrap().changed);
+        let late = t.survey.apply(Event::Rate(score(5)), at(51)).unwrap_err();
+        assert_eq!(late.reply(), Some(Reply::ExpiryNotice));
+        assert_eq!(rated(&config(), 3).apply(Event::Expire, at(60)), Err(Refusal::WrongState(StateName::Rated)));
+    }
+
+    #[test]
+    fn a_failed_delivery_fails_the_survey_with_its_reason() {
+        let reason = FailureReason { code: "outside_window".into(), detail: "24 h passed".into() };
+        let t = pending(&config()).apply(Event::Fail(reason.clone()), at(1)).unwrap();
+        assert_eq!(effects(&t), [Notify(Notice::Failed)]);
+        assert_eq!(t.survey.state, SurveyState::Failed { reason: reason.clone(), at: at(1) });
+        assert!(!t.survey.apply(Event::Fail(reason.clone()), at(2)).unwrap().changed);
+        assert_eq!(t.survey.apply(Event::Rate(score(5)), at(2)), Err(Refusal::WrongState(StateName::Failed)));
+        assert_eq!(t.survey.apply(Event::Sent, at(2)), Err(Refusal::WrongState(StateName::Failed)));
+        assert_eq!(rated(&config(), 5).apply(Event::Fail(reason), at(2)), Err(Refusal::WrongState(StateName::Rated)));
+    }
+
+    #[test]
+    fn only_a_pending_survey_can_be_cancelled() {
+        let t = pending(&config()).apply(Event::Cancel, at(1)).unwrap();
+        assert_eq!(t.survey.state, SurveyState::Cancelled { at: at(1) });
+        assert!(t.effects.is_empty());
+        assert_eq!(t.survey.apply(Event::Rate(score(4)), at(2)), Err(Refusal::WrongState(StateName::Cancelled)));
+        assert_eq!(rated(&config(), 5).apply(Event::Cancel, at(2)), Err(Refusal::WrongState(StateName::Rated)));
+    }
+
+    #[test]
+    fn comments_and_reasons_need_a_rating() {
+        let survey = pending(&config());
+        assert_eq!(survey.apply(Event::Comment("hi".into()), at(1)), Err(Refusal::WrongState(StateName::Pending)));
+        assert_eq!(survey.apply(Event::CloseChangeWindow, at(1)), Err(Refusal::WrongState(StateName::Pending)));
+    }
+
+    #[test]
+    fn invitations_follow_the_method_and_the_repeat_policy() {
+        let config = config();
+        assert_eq!(check_invitation(&config, Origin::Auto, 1, None, at(0)), Ok(()));
+        let agent_only = SurveyConfig { invitation_method: InvitationMethod::Agent, ..config.clone() };
+        assert_eq!(
+            check_invitation(&agent_only, Origin::Auto, 1, None, at(0)),
+            Err(InviteRefusal::MethodNotAllowed { method: InvitationMethod::Agent, origin: Origin::Auto })
+        );
+        let auto_only = SurveyConfig { invitation_method: InvitationMethod::Auto, ..config.clone() };
+        assert!(check_invitation(&auto_only, Origin::Agent, 1, None, at(0)).is_err());
+        let off = SurveyConfig { enabled: false, ..config.clone() };
+        assert_eq!(check_invitation(&off, Origin::Agent, 1, None, at(0)), Err(InviteRefusal::Disabled));
+        assert_eq!(check_invitation(&config, Origin::User, 1, None, at(0)), Err(InviteRefusal::UserRatingNotAllowed));
+
+        let previous = pending(&config);
+        assert_eq!(
+            check_invitation(&config, Origin::Agent, 1, Some(&previous), at(1)),
+            Err(InviteRefusal::AlreadyPending(previous.id.clone()))
+        );
+        let done = rated(&config, 5);
+        assert_eq!(
+            check_invitation(&config, Origin::Auto, 2, Some(&done), at(2)),
+            Err(InviteRefusal::AlreadyInvited(done.id.clone()))
+        );
+        let per_resolution = SurveyConfig { repeat: RepeatPolicy::OncePerResolution, ..config.clone() };
+        assert_eq!(check_invitation(&per_resolution, Origin::Auto, 2, Some(&done), at(2)), Ok(()));
+        assert!(check_invitation(&per_resolution, Origin::Auto, 1, Some(&done), at(2)).is_err());
+        // An invitation that never arrived doesn't use up the conversation's one survey.
+        let failed = previous.apply(Event::Fail(FailureReason { code: "x".into(), detail: String::new() }), at(1));
+        assert_eq!(check_invitation(&config, Origin::Auto, 1, Some(&failed.unwrap().survey), at(2)), Ok(()));
+    }
+
+    #[test]
+    fn a_survey_round_trips_through_json() {
+        let survey = rated(&config(), 4);
+        let json = serde_json::to_string(&survey).unwrap();
+        assert_eq!(serde_json::from_str::<Survey>(&json).unwrap(), survey);
+    }
+}
