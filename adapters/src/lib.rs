@@ -1,1 +1,259 @@
+//! ratewire's channels. Each channel is one module holding its whole behaviour — webhook
+//! verification and parsing, native rendering, sending, error mapping, window rules — behind
+//! the [`Channel`] trait. The survey rules stay in `ratewire-core`; a channel only carries
+//! messages in and out.
+//!
+//! Adding a channel means one module implementing [`Channel`] and one [`ChannelKind`] variant.
 
+pub mod payload;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+use ratewire_core::{FailureReason, RecipientId, Scale, Score, SurveyId};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+pub use self::payload::ChoicePayload;
+
+/// The kinds of channel a business can connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    WebWidget,
+    Whatsapp,
+    Messenger,
+    Telegram,
+    Email,
+}
+
+/// What a channel can show and when it may write, so invitations are planned to fit it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capabilities {
+    /// How many choices it shows natively (buttons, list rows, quick replies, links).
+    pub max_choices: usize,
+    /// The longest choice title, in characters.
+    pub max_choice_title: usize,
+    /// The longest message text, in characters.
+    pub max_text: usize,
+    /// Free-form messages are allowed only this long after the end user's last message
+    /// (WhatsApp's and Messenger's 24 hours); `None` when the channel may always write.
+    pub reply_window: Option<SignedDuration>,
+    /// Whether a sent invitation can be edited to show the choice made (Telegram).
+    pub edits_sent_messages: bool,
+    /// The platform's default send rate for one sender, per second.
+    pub default_sends_per_second: u32,
+}
+
+/// One choice of an invitation as the end user sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub score: Score,
+    /// What the button says: the level's number, stars or face.
+    pub title: String,
+    /// The level's label, where the channel has room for it.
+    pub label: Option<String>,
+    /// What a tap sends back: names the survey and the score.
+    pub payload: String,
+}
+
+/// How an invitation is shown on a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvitationLayout {
+    /// Every level as a native choice.
+    Choices(Vec<Choice>),
+    /// Too many levels for the channel: a text that says how to answer.
+    TypedAnswer { hint: String },
+}
+
+/// Plans an invitation for a channel: native choices when every level fits, else a typed answer.
+pub fn plan_invitation(
+    survey: &SurveyId,
+    scale: Scale,
+    labels: &ratewire_core::Labels,
+    answer_hint: &str,
+    capabilities: &Capabilities,
+) -> InvitationLayout {
+    if usize::from(scale.len()) > capabilities.max_choices {
+        return InvitationLayout::TypedAnswer { hint: answer_hint.to_owned() };
+    }
+    let choices = scale
+        .scores()
+        .map(|score| Choice {
+            score,
+            title: level_title(scale, score),
+            label: labels.get(score).map(str::to_owned),
+            payload: ChoicePayload::Score { survey: survey.clone(), score }.encode(),
+        })
+        .collect();
+    InvitationLayout::Choices(choices)
+}
+
+/// A level's title: stars for a star scale, the face for faces, the number otherwise.
+pub fn level_title(scale: Scale, score: Score) -> String {
+    match scale {
+        Scale::Stars { .. } => "⭐".repeat(usize::from(score.value())),
+        Scale::Faces => ratewire_core::reply::ACCEPTED_FACES
+            .iter()
+            .find(|(_, value)| *value == score.value())
+            .map(|(face, _)| face.to_string())
+            .unwrap_or_else(|| score.to_string()),
+        Scale::Numeric { .. } => score.to_string(),
+    }
+}
+
+/// A message to send to an end user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbound {
+    pub survey: SurveyId,
+    pub recipient: RecipientId,
+    pub content: Content,
+    /// Names this send uniquely, so a retry never sends twice.
+    pub idempotency_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    Invitation { text: String, layout: InvitationLayout },
+    /// A text with choices (reasons after a low rating).
+    Choices { text: String, choices: Vec<(String, String)> },
+    Text(String),
+}
+
+/// A webhook request as received, before anything is trusted.
+#[derive(Debug, Clone)]
+pub struct InboundRequest {
+    pub method: http::Method,
+    pub headers: http::HeaderMap,
+    pub query: Option<String>,
+    /// The raw body: signatures are checked over these exact bytes.
+    pub body: bytes::Bytes,
+}
+
+/// What a verified webhook carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    /// A message from an end user.
+    Message {
+        /// The platform's id for it, the key for dropping duplicate deliveries.
+        platform_id: String,
+        from: RecipientId,
+        text: String,
+        /// The end user's language tag, where the platform says it.
+        language: Option<String>,
+        at: Timestamp,
+    },
+    /// A tap on one of ratewire's choices.
+    Choice { platform_id: String, from: RecipientId, payload: ChoicePayload, at: Timestamp },
+    /// The platform's word on a message ratewire sent.
+    Status { message_id: String, status: DeliveryStatus, at: Timestamp },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    Sent,
+    Delivered,
+    Read,
+    Failed(FailureReason),
+}
+
+/// What answers a webhook request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    /// A verification handshake: answer with this body.
+    Handshake(String),
+    Events(Vec<Inbound>),
+}
+
+#[derive(Debug, Error)]
+pub enum WebhookError {
+    #[error("missing signature")]
+    Unsigned,
+    #[error("bad signature")]
+    BadSignature,
+    #[error("verification token does not match")]
+    BadVerifyToken,
+    #[error("malformed body: {0}")]
+    Malformed(String),
+}
+
+/// The platform accepted a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub message_id: String,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SendError {
+    /// Slow down and try again, after `retry_after` if the platform said.
+    #[error("rate limited by the platform")]
+    RateLimited { retry_after: Option<Duration> },
+    /// A passing failure (5xx, timeout): try again with backoff.
+    #[error("temporary failure: {0}")]
+    Temporary(String),
+    /// The message can never be delivered as it is; the survey fails with this reason.
+    #[error("permanent failure: {} ({})", .0.code, .0.detail)]
+    Permanent(FailureReason),
+}
+
+#[async_trait]
+pub trait Channel: Send + Sync {
+    fn kind(&self) -> ChannelKind;
+
+    fn capabilities(&self) -> &Capabilities;
+
+    /// Verifies a webhook request and reads what it carries.
+    fn receive(&self, request: &InboundRequest) -> Result<WebhookOutcome, WebhookError>;
+
+    /// Sends one message, rendered in the channel's native form.
+    async fn send(&self, message: &Outbound) -> Result<Delivery, SendError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capabilities(max_choices: usize) -> Capabilities {
+        Capabilities {
+            max_choices,
+            max_choice_title: 20,
+            max_text: 1024,
+            reply_window: None,
+            edits_sent_messages: false,
+            default_sends_per_second: 10,
+        }
+    }
+
+    #[test]
+    fn every_level_becomes_a_choice_when_it_fits() {
+        let survey = SurveyId::new("s1").unwrap();
+        let scale = Scale::FIVE_STARS;
+        let labels = ratewire_core::Labels::new([(scale.score(5).unwrap(), "Very satisfied".to_owned())].into());
+        let InvitationLayout::Choices(choices) = plan_invitation(&survey, scale, &labels, "hint", &capabilities(10))
+        else {
+            panic!("five levels fit ten choices");
+        };
+        assert_eq!(choices.len(), 5);
+        assert_eq!(choices[4].title, "⭐⭐⭐⭐⭐");
+        assert_eq!(choices[4].label.as_deref(), Some("Very satisfied"));
+        assert_eq!(choices[0].label, None);
+        assert_eq!(
+            ChoicePayload::decode(&choices[2].payload),
+            Some(ChoicePayload::Score { survey, score: scale.score(3).unwrap() })
+        );
+    }
+
+    #[test]
+    fn too_many_levels_ask_for_a_typed_answer() {
+        let survey = SurveyId::new("s1").unwrap();
+        let layout = plan_invitation(&survey, Scale::NPS, &Default::default(), "Reply 0 to 10", &capabilities(10));
+        assert_eq!(layout, InvitationLayout::TypedAnswer { hint: "Reply 0 to 10".into() });
+    }
+
+    #[test]
+    fn faces_and_numbers_have_their_own_titles() {
+        assert_eq!(level_title(Scale::Faces, Scale::Faces.score(5).unwrap()), "🤩");
+        assert_eq!(level_title(Scale::NPS, Scale::NPS.score(0).unwrap()), "0");
+    }
+}
