@@ -15,8 +15,16 @@ struct Input {
     labels: Option<BTreeMap<String, String>>,
 }
 
+/// What one input line gets back.
 #[derive(Serialize)]
-struct Output {
+#[serde(untagged)]
+pub enum Answer {
+    Understood(Output),
+    Error { error: String },
+}
+
+#[derive(Serialize)]
+pub struct Output {
     score: Option<u8>,
     comment: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -45,15 +53,16 @@ pub fn run(
 
 /// How one input line is understood, as its output object: `{"score", "comment", "reason"?}`,
 /// or `{"error"}` for a line that can't be read.
-pub fn answer(line: &str, default_scale: Scale, default_locale: Locale) -> serde_json::Value {
-    let output = match read_line(line, default_scale, default_locale) {
+pub fn answer(line: &str, default_scale: Scale, default_locale: Locale) -> Answer {
+    match read_line(line, default_scale, default_locale) {
         Ok(Understanding::Rating { score, comment }) => {
-            Output { score: Some(score.value()), comment, reason: None }
+            Answer::Understood(Output { score: Some(score.value()), comment, reason: None })
         }
-        Ok(Understanding::NoRating(reason)) => Output { score: None, comment: None, reason: Some(reason) },
-        Err(error) => return serde_json::json!({ "error": error }),
-    };
-    serde_json::to_value(output).unwrap_or_default()
+        Ok(Understanding::NoRating(reason)) => {
+            Answer::Understood(Output { score: None, comment: None, reason: Some(reason) })
+        }
+        Err(error) => Answer::Error { error },
+    }
 }
 
 fn read_line(line: &str, default_scale: Scale, default_locale: Locale) -> Result<Understanding, String> {

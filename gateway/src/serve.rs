@@ -104,7 +104,10 @@ async fn home() -> impl IntoResponse {
 /// The reply reader over HTTP: the body is one `ratewire parse` input line.
 async fn understand_reply(body: String) -> impl IntoResponse {
     let answer = parse_command::answer(&body, Scale::FIVE_STARS, Locale::En);
-    let status = if answer.get("error").is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = match answer {
+        parse_command::Answer::Understood(_) => StatusCode::OK,
+        parse_command::Answer::Error { .. } => StatusCode::BAD_REQUEST,
+    };
     (status, Json(answer))
 }
 
