@@ -75,7 +75,7 @@ pub fn plan_invitation(
     answer_hint: &str,
     capabilities: &Capabilities,
 ) -> InvitationLayout {
-    if usize::from(scale.len()) > capabilities.max_choices {
+    if usize::from(scale.levels()) > capabilities.max_choices {
         return InvitationLayout::TypedAnswer { hint: answer_hint.to_owned() };
     }
     let choices = scale
@@ -115,9 +115,15 @@ pub struct Outbound {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Content {
-    Invitation { text: String, layout: InvitationLayout },
+    Invitation {
+        text: String,
+        layout: InvitationLayout,
+    },
     /// A text with choices (reasons after a low rating).
-    Choices { text: String, choices: Vec<(String, String)> },
+    Choices {
+        text: String,
+        choices: Vec<(String, String)>,
+    },
     Text(String),
 }
 

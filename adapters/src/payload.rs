@@ -61,7 +61,9 @@ mod tests {
 
     #[test]
     fn foreign_or_broken_payloads_are_refused() {
-        for text in ["", "hello", "rw1:s:abc", "rw1:s:abc:11", "rw1:s:abc:x", "rw2:s:abc:4", "rw1:x:abc:4", "rw1:r:abc:"] {
+        for text in
+            ["", "hello", "rw1:s:abc", "rw1:s:abc:11", "rw1:s:abc:x", "rw2:s:abc:4", "rw1:x:abc:4", "rw1:r:abc:"]
+        {
             assert_eq!(ChoicePayload::decode(text), None, "{text}");
         }
     }

@@ -107,7 +107,7 @@ impl Catalog {
 
     /// Shipped labels for a scale: every level of a five-level scale, the two ends of others.
     pub fn default_labels(&self, locale: Locale, scale: Scale) -> BTreeMap<Score, String> {
-        let ids: Vec<(u8, String)> = if scale.len() == 5 {
+        let ids: Vec<(u8, String)> = if scale.levels() == 5 {
             scale.scores().map(|s| (s.value(), format!("label-5-{}", s.value() - scale.min() + 1))).collect()
         } else if scale.is_nps() {
             vec![(0, "nps-lowest".into()), (10, "nps-highest".into())]
@@ -134,18 +134,18 @@ impl Catalog {
 mod tests {
     use super::*;
 
-/// The ids of the messages a locale defines.
-fn message_ids(locale: Locale) -> Vec<String> {
-    let Some((_, source)) = SOURCES.iter().find(|(l, _)| *l == locale) else { return Vec::new() };
-    let Ok(resource) = FluentResource::try_new((*source).to_owned()) else { return Vec::new() };
-    resource
-        .entries()
-        .filter_map(|entry| match entry {
-            fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_owned()),
-            _ => None,
-        })
-        .collect()
-}
+    /// The ids of the messages a locale defines.
+    fn message_ids(locale: Locale) -> Vec<String> {
+        let Some((_, source)) = SOURCES.iter().find(|(l, _)| *l == locale) else { return Vec::new() };
+        let Ok(resource) = FluentResource::try_new((*source).to_owned()) else { return Vec::new() };
+        resource
+            .entries()
+            .filter_map(|entry| match entry {
+                fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_owned()),
+                _ => None,
+            })
+            .collect()
+    }
 
     #[test]
     fn every_locale_is_complete() {

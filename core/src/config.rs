@@ -134,10 +134,7 @@ impl SurveyConfig {
         }
         check_labels(self.scale, "labels", &self.labels, &mut errors);
         if self.low_rating_reasons.len() > MAX_REASONS {
-            errors.push(FieldError::new(
-                "low_rating_reasons",
-                format!("at most {MAX_REASONS} reasons"),
-            ));
+            errors.push(FieldError::new("low_rating_reasons", format!("at most {MAX_REASONS} reasons")));
         }
         for (i, reason) in self.low_rating_reasons.iter().enumerate() {
             let field = format!("low_rating_reasons[{i}]");
@@ -324,11 +321,11 @@ mod tests {
             Locale::Es,
             LocalizedContent { thank_you: Some("¡Gracias, de verdad!".into()), ..LocalizedContent::default() },
         );
-        let es = config.texts(Locale::Es, &catalog);
+        let es = config.texts(Locale::Es, catalog);
         assert_eq!(es.thank_you, "¡Gracias, de verdad!");
         assert_eq!(es.invitation, catalog.text(Locale::Es, Message::Invitation, config.scale));
         assert_eq!(es.labels.get(Scale::FIVE_STARS.score(5).unwrap()), Some("Brilliant"));
-        let fr = config.texts(Locale::Fr, &catalog);
+        let fr = config.texts(Locale::Fr, catalog);
         assert_ne!(fr.thank_you, es.thank_you);
     }
 }

@@ -20,6 +20,6 @@ pub use locale::{Locale, LocaleError};
 pub use reply::{Labels, NoRating, Understanding, understand};
 pub use scale::{OutOfScale, Scale, ScaleError, Score};
 pub use survey::{
-    Effect, Event, FailureReason, Invitation, InviteRefusal, LockCause, Notice, Origin, Refusal, Reply,
-    StateName, Survey, SurveyRules, SurveyState, Transition, check_invitation,
+    Effect, Event, FailureReason, Invitation, InviteRefusal, LockCause, Notice, Origin, Refusal, Reply, StateName,
+    Survey, SurveyRules, SurveyState, Transition, check_invitation,
 };

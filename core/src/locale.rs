@@ -80,8 +80,7 @@ impl Locale {
     pub fn for_tag(tag: &str) -> Result<Option<Locale>, LocaleError> {
         // Telegram and some browsers send `pt_BR`; Accept-Language may carry `;q=` weights.
         let cleaned = tag.split(';').next().unwrap_or_default().trim().replace('_', "-");
-        let id: LanguageIdentifier =
-            cleaned.parse().map_err(|_| LocaleError::InvalidTag(tag.to_owned()))?;
+        let id: LanguageIdentifier = cleaned.parse().map_err(|_| LocaleError::InvalidTag(tag.to_owned()))?;
         let locale = match id.language.as_str() {
             "en" => Locale::En,
             "zh" => {

@@ -58,11 +58,7 @@ impl Scale {
     pub const NPS: Scale = Scale::Numeric { min: 0, max: 10 };
 
     pub fn stars(steps: u8) -> Result<Self, ScaleError> {
-        if (2..=10).contains(&steps) {
-            Ok(Scale::Stars { steps })
-        } else {
-            Err(ScaleError::StarSteps(steps))
-        }
+        if (2..=10).contains(&steps) { Ok(Scale::Stars { steps }) } else { Err(ScaleError::StarSteps(steps)) }
     }
 
     pub fn numeric(min: u8, max: u8) -> Result<Self, ScaleError> {
@@ -89,7 +85,7 @@ impl Scale {
     }
 
     /// How many levels the scale offers.
-    pub fn len(self) -> u8 {
+    pub fn levels(self) -> u8 {
         self.max() - self.min() + 1
     }
 
@@ -104,11 +100,7 @@ impl Scale {
 
     /// Checks a number against the scale.
     pub fn score(self, value: u32) -> Result<Score, OutOfScale> {
-        if self.contains(value) {
-            Ok(Score(value as u8))
-        } else {
-            Err(OutOfScale { value, scale: self })
-        }
+        if self.contains(value) { Ok(Score(value as u8)) } else { Err(OutOfScale { value, scale: self }) }
     }
 
     /// Whether this is the 0–10 Net Promoter scale.
@@ -119,7 +111,7 @@ impl Scale {
     /// Whether a score counts as satisfied for CSAT: the top two levels of a five-level scale, and
     /// in general the top 40% of the levels, rounded to the nearest level (at least one).
     pub fn is_positive(self, score: Score) -> bool {
-        let top_levels = ((u32::from(self.len()) * 2 + 2) / 5).max(1) as u8;
+        let top_levels = ((u32::from(self.levels()) * 2 + 2) / 5).max(1) as u8;
         score.0 > self.max() - top_levels
     }
 
@@ -129,7 +121,7 @@ impl Scale {
         if self.is_nps() {
             return score.0 <= 6;
         }
-        let bottom_levels = ((u32::from(self.len()) * 2 + 2) / 5).max(1) as u8;
+        let bottom_levels = ((u32::from(self.levels()) * 2 + 2) / 5).max(1) as u8;
         score.0 < self.min() + bottom_levels
     }
 }
@@ -205,7 +197,7 @@ mod tests {
     #[test]
     fn scores_respect_bounds() {
         let nps = Scale::NPS;
-        assert_eq!(nps.len(), 11);
+        assert_eq!(nps.levels(), 11);
         assert!(nps.score(0).is_ok());
         assert!(nps.score(11).is_err());
         assert!(Scale::FIVE_STARS.score(0).is_err());

@@ -438,12 +438,7 @@ impl Survey {
                 if reason.is_none() && self.asks_reason(score) {
                     effects.push(Effect::Reply(Reply::AskReason));
                 }
-                SurveyState::Rated {
-                    score,
-                    reason,
-                    changeable_until: *changeable_until,
-                    comment_until: *comment_until,
-                }
+                SurveyState::Rated { score, reason, changeable_until: *changeable_until, comment_until: *comment_until }
             }
             (SurveyState::Locked { score: old, .. }, Event::Rate(score)) if *old == score => {
                 return Ok(self.unchanged());
@@ -766,7 +761,10 @@ mod tests {
         assert_eq!(survey.apply(Event::CloseChangeWindow, at(24)), Err(Refusal::NotDue));
         let t = survey.apply(Event::CloseChangeWindow, at(25)).unwrap();
         assert!(t.effects.is_empty());
-        assert!(matches!(t.survey.state, SurveyState::Locked { cause: LockCause::ChangeWindowClosed, comment: None, .. }));
+        assert!(matches!(
+            t.survey.state,
+            SurveyState::Locked { cause: LockCause::ChangeWindowClosed, comment: None, .. }
+        ));
         assert!(!t.survey.apply(Event::CloseChangeWindow, at(26)).unwrap().changed);
     }
 

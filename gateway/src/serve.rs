@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::response::{Html, IntoResponse};
 use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ratewire_core::store::{MemoryStore, RedisStore, RedisStoreOptions, SurveyStore};
@@ -42,9 +42,7 @@ pub struct AppState {
 
 pub fn run(options: ServeOptions) -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -78,15 +76,11 @@ async fn serve(options: ServeOptions) -> Result<(), String> {
             AppState { store: Arc::new(MemoryStore::new()), store_kind: StoreKind::Embedded }
         }
     };
-    let listener = TcpListener::bind(options.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+    let listener =
+        TcpListener::bind(options.listen).await.map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     println!("ratewire is running: open http://{address}/ to try it");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())
 }
 
 pub fn router(state: AppState) -> Router {

@@ -21,7 +21,8 @@ fn parse(args: &[&str], input: &str) -> Vec<Value> {
 
 #[test]
 fn the_multilingual_corpus_reads_as_expected() {
-    let corpus = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/corpus/replies.jsonl")).unwrap();
+    let corpus =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/corpus/replies.jsonl")).unwrap();
     let mut inputs = String::new();
     let mut expected = Vec::new();
     for line in corpus.lines() {
@@ -57,7 +58,10 @@ fn flags_set_the_defaults_and_lines_override_them() {
 
 #[test]
 fn a_bad_line_gets_an_error_and_the_rest_go_on() {
-    let out = parse(&[], "{\"text\":\"4\"}\n{oops\n{\"scale\":\"stars:5\"}\n\n{\"text\":\"Bad\",\"labels\":{\"1\":\"Bad\"}}\n");
+    let out = parse(
+        &[],
+        "{\"text\":\"4\"}\n{oops\n{\"scale\":\"stars:5\"}\n\n{\"text\":\"Bad\",\"labels\":{\"1\":\"Bad\"}}\n",
+    );
     assert_eq!(out.len(), 5);
     assert_eq!(out[0]["score"], 4);
     assert!(out[1]["error"].is_string());

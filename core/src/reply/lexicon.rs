@@ -233,10 +233,8 @@ const CHINESE_NUMBERS: &[(&str, u8)] = &[
     ("十", 10),
 ];
 
-const CHINESE_COMPOUNDS: &[(&str, &str)] = &[
-    ("星", "期级級座球空际際光系云雲辰人"),
-    ("分", "钟鐘鍾之别別析享开開手配数數成布类類子店行批散裂明外公"),
-];
+const CHINESE_COMPOUNDS: &[(&str, &str)] =
+    &[("星", "期级級座球空际際光系云雲辰人"), ("分", "钟鐘鍾之别別析享开開手配数數成布类類子店行批散裂明外公")];
 
 const CHINESE_SIMPLIFIED: Lexicon = Lexicon {
     numbers: CHINESE_NUMBERS,

@@ -24,8 +24,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use self::lexicon::{EMPTY_STARS, ENGLISH, FACES, Lexicon, STARS, is_delimiter};
 pub use self::lexicon::FACES as ACCEPTED_FACES;
+use self::lexicon::{EMPTY_STARS, ENGLISH, FACES, Lexicon, STARS, is_delimiter};
 use crate::locale::Locale;
 use crate::scale::{Scale, Score};
 
@@ -68,7 +68,7 @@ impl Labels {
             .map(|(&score, label)| (fold(label).chars().collect::<Vec<char>>(), score))
             .filter(|(chars, _)| !chars.is_empty())
             .collect();
-        folded.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        folded.sort_by_key(|(chars, _)| std::cmp::Reverse(chars.len()));
         Self { by_score, folded }
     }
 
@@ -119,10 +119,9 @@ pub fn understand(text: &str, scale: Scale, locale: Locale, labels: &Labels) -> 
     let reader = Reader { chars: &chars, scale, lexicon: Lexicon::of_locale(locale), labels };
     match reader.read() {
         Ok((value, comment_at)) => match scale.score(value) {
-            Ok(score) => Understanding::Rating {
-                score,
-                comment: comment_at.map(|at| text[offsets[at]..].trim().to_owned()),
-            },
+            Ok(score) => {
+                Understanding::Rating { score, comment: comment_at.map(|at| text[offsets[at]..].trim().to_owned()) }
+            }
             Err(_) => Understanding::NoRating(NoRating::OutOfRange),
         },
         Err(reason) => Understanding::NoRating(reason),
@@ -268,7 +267,8 @@ impl Reader<'_> {
             // "5am", "3時間", unless it's only a polite ending: "5요", "5です".
             return if self.is_trailer(p) { found } else { Err(NoRating::NotARating) };
         }
-        if matches!(next, '%' | '+' | '#' | '$' | '€' | '£' | '¥' | '°' | '\'' | '@' | '&' | '=' | '_' | '(' | '[') {
+        if matches!(next, '%' | '+' | '#' | '$' | '€' | '£' | '¥' | '°' | '\'' | '@' | '&' | '=' | '_' | '(' | '[')
+        {
             return Err(NoRating::NotARating);
         }
         if !next.is_whitespace() {
@@ -280,7 +280,11 @@ impl Reader<'_> {
             None | Some('\n') => found,
             // "3 hours waiting", "5 great": a number followed by words is no rating.
             Some(c) if c.is_alphabetic() => {
-                if self.is_trailer(q) { found } else { Err(NoRating::NotARating) }
+                if self.is_trailer(q) {
+                    found
+                } else {
+                    Err(NoRating::NotARating)
+                }
             }
             Some(c) if c.is_ascii_digit() => {
                 let second = self.number_at(q).ok_or(NoRating::NotARating)?;
@@ -417,9 +421,10 @@ impl Reader<'_> {
 
     /// Whether the text from `pos` is only a polite ending: "이요", "です", possibly punctuated.
     fn is_trailer(&self, pos: usize) -> bool {
-        self.lexicon.trailers.iter().any(|t| {
-            self.word_at(pos, t).is_some_and(|end| skip_separators(self.chars, end) == self.chars.len())
-        })
+        self.lexicon
+            .trailers
+            .iter()
+            .any(|t| self.word_at(pos, t).is_some_and(|end| skip_separators(self.chars, end) == self.chars.len()))
     }
 }
 

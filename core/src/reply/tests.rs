@@ -213,7 +213,10 @@ fn labels_match_whole() {
         understand("not satisfied", FIVE, En, &labels),
         Understanding::Rating { score: score(1), comment: None }
     );
-    assert_eq!(understand("Ｓａｔｉｓｆｉｅｄ.", FIVE, En, &labels), Understanding::Rating { score: score(5), comment: None });
+    assert_eq!(
+        understand("Ｓａｔｉｓｆｉｅｄ.", FIVE, En, &labels),
+        Understanding::Rating { score: score(5), comment: None }
+    );
     assert_eq!(understand("Satisfied customers are rare", FIVE, En, &labels), Understanding::NoRating(NotARating));
     assert_eq!(understand("Satisf", FIVE, En, &labels), Understanding::NoRating(NotARating));
     assert_eq!(understand("not", FIVE, En, &labels), Understanding::NoRating(NotARating));
@@ -283,8 +286,30 @@ fn what_is_not_a_rating() {
 
 /// Words that are never ratings, for wrapping non-ratings.
 const FILLER: &[&str] = &[
-    "order", "hours", "waiting", "thanks", "great", "questions", "please", "help", "am", "ago", "minutes", "I",
-    "have", "more", "my", "ticket", "refund", "not", "again", "today", "envío", "пожалуйста", "谢谢", "待った",
+    "order",
+    "hours",
+    "waiting",
+    "thanks",
+    "great",
+    "questions",
+    "please",
+    "help",
+    "am",
+    "ago",
+    "minutes",
+    "I",
+    "have",
+    "more",
+    "my",
+    "ticket",
+    "refund",
+    "not",
+    "again",
+    "today",
+    "envío",
+    "пожалуйста",
+    "谢谢",
+    "待った",
 ];
 
 proptest! {
