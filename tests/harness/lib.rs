@@ -1,0 +1,246 @@
+//! What the end-to-end tests share: real services started for a test (a Redis server) and
+//! builders for the surveys they store.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use ratewire_core::{
+    ChannelId, ConversationId, Invitation, Locale, Origin, RecipientId, Scale, Survey, SurveyConfig, SurveyId, TenantId,
+};
+
+/// How long a starting Redis server gets to answer.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+const NOT_INSTALLED: &str = "redis-server not found: the Redis tests need a real server. Install it with \
+     `apt-get install redis-server` (Debian/Ubuntu) and run the tests again.";
+
+/// A `redis-server` of the test's own, on a free loopback port, keeping nothing on disk.
+/// Killed, and its directory removed, when dropped.
+pub struct RedisServer {
+    port: u16,
+    dir: PathBuf,
+    process: Option<Child>,
+}
+
+impl RedisServer {
+    /// Starts a server and waits until it answers. Panics if `redis-server` is not installed or
+    /// does not come up.
+    pub fn start() -> RedisServer {
+        let dir = fresh_dir();
+        // Another process may take the port between our probe and the server's bind; then the
+        // server exits at once and we try another port.
+        let mut failures = Vec::new();
+        for _ in 0..5 {
+            let port = free_port();
+            match spawn(port, &dir) {
+                Ok(process) => {
+                    return RedisServer { port, dir, process: Some(process) };
+                }
+                Err(failure) => failures.push(failure),
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        panic!("redis-server did not start: {}", failures.join("\n"));
+    }
+
+    /// `redis://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the server, as a crash would: clients see their connection drop. Nothing is kept
+    /// on disk, so a restarted server starts empty.
+    pub fn stop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let _ = process.kill();
+            let _ = process.wait();
+        }
+    }
+
+    /// Starts the server again on the same port (stopping it first if it runs).
+    pub fn restart(&mut self) {
+        self.stop();
+        match spawn(self.port, &self.dir) {
+            Ok(process) => self.process = Some(process),
+            Err(failure) => panic!("redis-server did not restart on port {}: {failure}", self.port),
+        }
+    }
+}
+
+/// Runs `redis-server` on the port and waits until it answers.
+fn spawn(port: u16, dir: &Path) -> Result<Child, String> {
+    let log_path = dir.join(format!("redis-{port}.log"));
+    let log = std::fs::File::create(&log_path).map_err(|e| format!("can't create {}: {e}", log_path.display()))?;
+    let errors = log.try_clone().map_err(|e| e.to_string())?;
+    let spawned = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(errors)
+        .spawn();
+    let mut process = match spawned {
+        Ok(process) => process,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let _ = std::fs::remove_dir_all(dir);
+            panic!("{NOT_INSTALLED}");
+        }
+        Err(error) => return Err(format!("could not run redis-server: {error}")),
+    };
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if answers(port, process.id()) {
+            return Ok(process);
+        }
+        if let Ok(Some(status)) = process.try_wait() {
+            return Err(format!("port {port}: it exited ({status}): {}", read_log(&log_path)));
+        }
+        if Instant::now() >= deadline {
+            let _ = process.kill();
+            let _ = process.wait();
+            return Err(format!("port {port}: no answer within {START_TIMEOUT:?}: {}", read_log(&log_path)));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn fresh_dir() -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.subsec_nanos());
+    let name = format!("ratewire-redis-{}-{}-{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+    let dir = std::env::temp_dir().join(name);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("can't create {}: {e}", dir.display()));
+    dir
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("no free loopback port");
+    listener.local_addr().expect("a bound listener has an address").port()
+}
+
+/// Whether the server on the port is up and is the process `pid` (not another test's server
+/// that took the port first).
+fn answers(port: u16, pid: u32) -> bool {
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    if stream.write_all(b"PING\r\nINFO server\r\n").is_err() {
+        return false;
+    }
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() || !line.starts_with("+PONG") {
+        return false;
+    }
+    line.clear();
+    let Some(length) =
+        reader.read_line(&mut line).ok().and_then(|_| line.trim_end().strip_prefix('$')?.parse::<usize>().ok())
+    else {
+        return false;
+    };
+    let mut info = vec![0; length];
+    if reader.read_exact(&mut info).is_err() {
+        return false;
+    }
+    String::from_utf8_lossy(&info).lines().any(|line| line.trim_end() == format!("process_id:{pid}"))
+}
+
+fn read_log(path: &Path) -> String {
+    let log = std::fs::read_to_string(path).unwrap_or_default();
+    let tail: Vec<&str> = log.lines().rev().take(10).collect();
+    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+}
+
+/// The current time, to the second (as the stores' tests compare timestamps exactly).
+///
+/// Tests use the real clock's neighbourhood rather than a fixed date because Redis expires
+/// keys by its own clock.
+pub fn now() -> Timestamp {
+    Timestamp::from_second(Timestamp::now().as_second()).expect("the clock is within jiff's range")
+}
+
+/// A survey configuration on the 0–10 scale, no follow-up questions.
+pub fn survey_config(validity_hours: u32, change_window_hours: u32) -> SurveyConfig {
+    SurveyConfig {
+        scale: Scale::NPS,
+        validity_hours,
+        change_window_hours,
+        follow_up_comment: false,
+        ..SurveyConfig::default()
+    }
+}
+
+/// Who a test survey is for.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    pub tenant: TenantId,
+    pub conversation: ConversationId,
+    pub channel: ChannelId,
+    pub recipient: RecipientId,
+}
+
+impl Fixture {
+    /// A survey of `tenant` for `conversation`, sent to `recipient` on channel `whatsapp-main`.
+    pub fn new(tenant: &str, conversation: &str, recipient: &str) -> Fixture {
+        Fixture {
+            tenant: TenantId::new(tenant).expect("a valid tenant id"),
+            conversation: ConversationId::new(conversation).expect("a valid conversation id"),
+            channel: ChannelId::new("whatsapp-main").expect("a valid channel id"),
+            recipient: RecipientId::new(recipient).expect("a valid recipient id"),
+        }
+    }
+
+    pub fn invitation(&self) -> Invitation {
+        Invitation {
+            tenant: self.tenant.clone(),
+            conversation: self.conversation.clone(),
+            resolution: 1,
+            channel: self.channel.clone(),
+            recipient: self.recipient.clone(),
+            agent: None,
+            locale: Locale::En,
+            origin: Origin::Auto,
+        }
+    }
+
+    /// A new pending survey with a fresh id.
+    pub fn survey(&self, config: &SurveyConfig, now: Timestamp) -> Survey {
+        self.survey_with_id(SurveyId::generate(), config, now)
+    }
+
+    pub fn survey_with_id(&self, id: SurveyId, config: &SurveyConfig, now: Timestamp) -> Survey {
+        Survey::new(id, self.invitation(), config, now)
+    }
+}
+
+/// A pending survey of `tenant` for `conversation` and `recipient` (see [`Fixture::new`]).
+pub fn survey_fixture(
+    tenant: &str,
+    conversation: &str,
+    recipient: &str,
+    config: &SurveyConfig,
+    now: Timestamp,
+) -> Survey {
+    Fixture::new(tenant, conversation, recipient).survey(config, now)
+}
