@@ -62,6 +62,7 @@ store_suite!(
     due_lists_the_soonest_first_up_to_the_limit,
     forget_due_removes_an_entry,
     the_due_index_follows_racing_writers,
+    the_sweeper_expires_and_locks_what_is_due,
 );
 
 async fn connect(server: &RedisServer, options: RedisStoreOptions) -> RedisStore {
@@ -686,4 +687,34 @@ async fn redis_store_without_a_server_is_unavailable() {
     assert!(matches!(connected, Err(StoreError::Unavailable(_))), "{connected:?}");
     let connected = RedisStore::connect("not a url", RedisStoreOptions::default()).await;
     assert!(matches!(connected, Err(StoreError::Unavailable(_))), "{connected:?}");
+}
+
+async fn the_sweeper_expires_and_locks_what_is_due(store: Store) {
+    let t0 = now();
+    let config = survey_config(1, 2);
+    let waiting = Fixture::new("acme", "conv-1", "+15550001").survey(&config, t0);
+    let answered = Fixture::new("acme", "conv-2", "+15550002").survey(&config, t0);
+    let commented = Fixture::new("beta", "conv-3", "+15550003").survey(&config, t0);
+    for survey in [&waiting, &answered, &commented] {
+        store.create(survey, None).await.unwrap();
+    }
+    store::apply(&*store, &answered.tenant, &answered.id, Event::Rate(score(4)), t0 + MINUTE).await.unwrap();
+    store::apply(&*store, &commented.tenant, &commented.id, Event::Rate(score(2)), t0 + MINUTE).await.unwrap();
+    store::apply(&*store, &commented.tenant, &commented.id, Event::Comment("slow".into()), t0 + 2 * MINUTE)
+        .await
+        .unwrap();
+
+    assert_eq!(store::sweep(&*store, t0 + 30 * MINUTE, 10).await.unwrap(), vec![]);
+
+    let swept = store::sweep(&*store, t0 + 3 * HOUR, 10).await.unwrap();
+    let mut states: Vec<(SurveyId, StateName)> =
+        swept.iter().map(|t| (t.survey.id.clone(), t.survey.state.name())).collect();
+    states.sort();
+    let mut expected = vec![(waiting.id.clone(), StateName::Expired), (answered.id.clone(), StateName::Locked)];
+    expected.sort();
+    assert_eq!(states, expected);
+    let expiry = swept.iter().find(|t| t.survey.id == waiting.id).unwrap();
+    assert_eq!(expiry.effects, [Effect::Notify(Notice::Expired)]);
+    assert_eq!(all_due(&store).await, vec![]);
+    assert_eq!(store::sweep(&*store, t0 + 4 * HOUR, 10).await.unwrap(), vec![]);
 }

@@ -109,7 +109,7 @@ pub enum SurveyState {
 }
 
 /// The state's name, for filters and reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StateName {
     Pending,
@@ -379,6 +379,16 @@ impl Survey {
         match self.state {
             SurveyState::Pending { deadline, .. } => Some(deadline),
             SurveyState::Rated { changeable_until, .. } => Some(changeable_until),
+            _ => None,
+        }
+    }
+
+    /// The event the sweeper applies once [`Survey::next_due`] has passed: expiry while
+    /// pending, the end of the change window while rated.
+    pub fn due_event(&self) -> Option<Event> {
+        match self.state {
+            SurveyState::Pending { .. } => Some(Event::Expire),
+            SurveyState::Rated { .. } => Some(Event::CloseChangeWindow),
             _ => None,
         }
     }

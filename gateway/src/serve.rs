@@ -3,13 +3,15 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use ratewire_core::store::{MemoryStore, RedisStore, RedisStoreOptions, SurveyStore};
+use jiff::Timestamp;
+use ratewire_core::store::{self, MemoryStore, RedisStore, RedisStoreOptions, SurveyStore};
 use ratewire_core::{Locale, Scale};
 use tokio::net::TcpListener;
 
@@ -80,7 +82,34 @@ async fn serve(options: ServeOptions) -> Result<(), String> {
         TcpListener::bind(options.listen).await.map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     println!("ratewire is running: open http://{address}/ to try it");
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())
+    let sweeper = tokio::spawn(sweep_forever(state.store.clone()));
+    let served = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await;
+    // Every sweep step is one atomic store write, so stopping between two leaves nothing half done.
+    sweeper.abort();
+    served.map_err(|e| e.to_string())
+}
+
+/// How often the sweeper looks for surveys whose deadline or change window has passed.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+/// The most surveys one sweep handles; the rest wait for the next.
+const SWEEP_BATCH: usize = 500;
+
+/// Expires surveys and locks ratings when they fall due.
+async fn sweep_forever(store: Arc<dyn SurveyStore>) {
+    let mut interval = tokio::time::interval(SWEEP_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        match store::sweep(&*store, Timestamp::now(), SWEEP_BATCH).await {
+            Ok(transitions) => {
+                for transition in transitions {
+                    let survey = &transition.survey;
+                    tracing::info!(tenant = %survey.tenant, survey = %survey.id, state = ?survey.state.name(), "swept");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "sweep failed; trying again"),
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {

@@ -118,3 +118,36 @@ pub async fn apply(
         }
     }
 }
+
+/// Expires the pending surveys and closes the change windows that are due at `now`, at most
+/// `limit` of them; returns the transitions made, whose effects the caller carries out.
+///
+/// Index entries that lead nowhere (the record expired, or the survey has nothing left to be
+/// due for) are dropped. An entry found early is left in place: the writer that moved the
+/// survey's due time also rewrote its entry.
+pub async fn sweep(store: &dyn SurveyStore, now: Timestamp, limit: usize) -> Result<Vec<Transition>, StoreError> {
+    let mut transitions = Vec::new();
+    for due in store.due(now, limit).await? {
+        let Some(survey) = store.get(&due.tenant, &due.id).await? else {
+            store.forget_due(&due.tenant, &due.id).await?;
+            continue;
+        };
+        let Some(event) = survey.due_event() else {
+            store.forget_due(&due.tenant, &due.id).await?;
+            continue;
+        };
+        match apply(store, &due.tenant, &due.id, event, now).await {
+            Ok(transition) if transition.changed => transitions.push(transition),
+            Ok(_) | Err(ApplyError::Refused(Refusal::NotDue)) => {}
+            // Changed under us into a state with nothing due (rated, then commented).
+            Err(ApplyError::Refused(_)) | Err(ApplyError::NotFound(_)) => {
+                let current = store.get(&due.tenant, &due.id).await?;
+                if current.as_ref().and_then(Survey::next_due).is_none() {
+                    store.forget_due(&due.tenant, &due.id).await?;
+                }
+            }
+            Err(ApplyError::Store(error)) => return Err(error),
+        }
+    }
+    Ok(transitions)
+}
