@@ -67,8 +67,8 @@ async fn serve(options: ServeOptions) -> Result<(), String> {
         Some(url) => {
             let store = RedisStore::connect(url, RedisStoreOptions::default())
                 .await
-                .map_err(|e| format!("cannot use Redis at {url}: {e}"))?;
-            tracing::info!(%url, "surveys are kept in Redis");
+                .map_err(|e| format!("cannot use Redis at {}: {e}", redact(url)))?;
+            tracing::info!(url = %redact(url), "surveys are kept in Redis");
             AppState { store: Arc::new(store), store_kind: StoreKind::Redis }
         }
         None => {
@@ -109,6 +109,14 @@ async fn sweep_forever(store: Arc<dyn SurveyStore>) {
             }
             Err(error) => tracing::warn!(%error, "sweep failed; trying again"),
         }
+    }
+}
+
+/// A Redis URL fit for logs: without the password it may carry (`redis://:secret@host`).
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}://…@{}", &url[..scheme_end], &url[at + 1..]),
+        _ => url.to_owned(),
     }
 }
 
@@ -160,4 +168,16 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redis_passwords_stay_out_of_logs() {
+        assert_eq!(redact("redis://:s3cret@db:6379/0"), "redis://…@db:6379/0");
+        assert_eq!(redact("rediss://user:pw@db"), "rediss://…@db");
+        assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
 }
