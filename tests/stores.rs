@@ -78,7 +78,7 @@ fn notified(transition: &Transition, notice: Notice) -> bool {
 }
 
 async fn stored(store: &Store, survey: &Survey) -> Survey {
-    store.get(&survey.tenant, &survey.id).await.expect("the store answers").expect("the survey is stored")
+    store.get(&survey.invitation.tenant, &survey.id).await.expect("the store answers").expect("the survey is stored")
 }
 
 /// The due index, as far ahead as anything can be.
@@ -87,7 +87,7 @@ async fn all_due(store: &Store) -> Vec<DueSurvey> {
 }
 
 fn due_entry(survey: &Survey, due: Timestamp) -> DueSurvey {
-    DueSurvey { tenant: survey.tenant.clone(), id: survey.id.clone(), due }
+    DueSurvey { tenant: survey.invitation.tenant.clone(), id: survey.id.clone(), due }
 }
 
 async fn created_surveys_read_back(store: Store) {
@@ -188,7 +188,7 @@ async fn create_checks_the_conversation_and_the_id(store: Store) {
     let refused = store.create(&impostor, None).await;
     assert!(matches!(refused, Err(StoreError::AlreadyExists(_))), "{refused:?}");
     assert_eq!(stored(&store, &first).await, first);
-    assert_eq!(store.latest_for_conversation(&fixture.tenant, &impostor.conversation).await.unwrap(), None);
+    assert_eq!(store.latest_for_conversation(&fixture.tenant, &impostor.invitation.conversation).await.unwrap(), None);
     assert_eq!(all_due(&store).await, vec![due_entry(&first, t0 + HOUR)]);
 
     // Named right, the second survey becomes the conversation's and the recipient's latest.
@@ -228,7 +228,7 @@ async fn save_refuses_a_stale_revision(store: Store) {
     let mut unknown = Fixture::new("acme", "conv-2", "+15550002").survey(&survey_config(72, 24), t0);
     unknown.revision = 1;
     assert!(matches!(store.save(&unknown).await, Err(StoreError::Conflict(_))));
-    assert_eq!(store.get(&unknown.tenant, &unknown.id).await.unwrap(), None);
+    assert_eq!(store.get(&unknown.invitation.tenant, &unknown.id).await.unwrap(), None);
     assert_eq!(all_due(&store).await, vec![due_entry(&survey, t0 + MINUTE + 24 * HOUR)]);
 }
 
@@ -238,7 +238,7 @@ async fn apply_rates_a_pending_survey(store: Store) {
     store.create(&survey, None).await.unwrap();
 
     let transition =
-        store::apply(&*store, &survey.tenant, &survey.id, Event::Rate(score(9)), t0 + MINUTE).await.unwrap();
+        store::apply(&*store, &survey.invitation.tenant, &survey.id, Event::Rate(score(9)), t0 + MINUTE).await.unwrap();
     assert!(transition.changed);
     assert!(notified(&transition, Notice::Rated), "{:?}", transition.effects);
     let rated = stored(&store, &survey).await;
@@ -249,12 +249,13 @@ async fn apply_rates_a_pending_survey(store: Store) {
     assert_eq!(rated.state.name(), StateName::Rated);
 
     // The same score again is accepted and writes nothing.
-    let again = store::apply(&*store, &survey.tenant, &survey.id, Event::Rate(score(9)), t0 + MINUTE).await.unwrap();
+    let again =
+        store::apply(&*store, &survey.invitation.tenant, &survey.id, Event::Rate(score(9)), t0 + MINUTE).await.unwrap();
     assert!(!again.changed);
     assert_eq!(stored(&store, &survey).await.revision, 1);
 
     let missing = SurveyId::generate();
-    let refused = store::apply(&*store, &survey.tenant, &missing, Event::Rate(score(9)), t0).await;
+    let refused = store::apply(&*store, &survey.invitation.tenant, &missing, Event::Rate(score(9)), t0).await;
     assert!(matches!(refused, Err(ApplyError::NotFound(ref id)) if *id == missing), "{refused:?}");
 }
 
@@ -266,7 +267,7 @@ async fn race_ratings(store: &Store, survey: &Survey, at: Timestamp) -> Vec<(Sco
     let racers: Vec<_> = (0..RACERS)
         .map(|i| {
             let (store, start) = (store.clone(), start.clone());
-            let (tenant, id) = (survey.tenant.clone(), survey.id.clone());
+            let (tenant, id) = (survey.invitation.tenant.clone(), survey.id.clone());
             tokio::spawn(async move {
                 let score = score(i % 11);
                 start.wait().await;
@@ -343,7 +344,7 @@ async fn pending_surveys_fall_due_at_their_deadline(store: Store) {
     let t0 = now();
     let survey = Fixture::new("acme", "conv-1", "+15550001").survey(&survey_config(1, 24), t0);
     store.create(&survey, None).await.unwrap();
-    let (tenant, id) = (&survey.tenant, &survey.id);
+    let (tenant, id) = (&survey.invitation.tenant, &survey.id);
 
     assert_eq!(store.due(t0 + 30 * MINUTE, 10).await.unwrap(), vec![]);
     assert_eq!(store.due(t0 + HOUR - SignedDuration::from_secs(1), 10).await.unwrap(), vec![]);
@@ -368,7 +369,7 @@ async fn rated_surveys_fall_due_when_their_change_window_ends(store: Store) {
     let t0 = now();
     let survey = Fixture::new("acme", "conv-1", "+15550001").survey(&survey_config(72, 24), t0);
     store.create(&survey, None).await.unwrap();
-    let (tenant, id) = (&survey.tenant, &survey.id);
+    let (tenant, id) = (&survey.invitation.tenant, &survey.id);
 
     let t1 = t0 + 10 * MINUTE;
     store::apply(&*store, tenant, id, Event::Rate(score(7)), t1).await.unwrap();
@@ -413,12 +414,12 @@ async fn forget_due_removes_an_entry(store: Store) {
     store.create(&first, None).await.unwrap();
     store.create(&second, None).await.unwrap();
 
-    store.forget_due(&first.tenant, &first.id).await.unwrap();
+    store.forget_due(&first.invitation.tenant, &first.id).await.unwrap();
     assert_eq!(all_due(&store).await, vec![due_entry(&second, t0 + 2 * HOUR)]);
     // Forgetting is idempotent, and scoped to the tenant.
-    store.forget_due(&first.tenant, &first.id).await.unwrap();
+    store.forget_due(&first.invitation.tenant, &first.id).await.unwrap();
     store.forget_due(&"globex".parse().unwrap(), &second.id).await.unwrap();
-    store.forget_due(&first.tenant, &SurveyId::generate()).await.unwrap();
+    store.forget_due(&first.invitation.tenant, &SurveyId::generate()).await.unwrap();
     assert_eq!(all_due(&store).await, vec![due_entry(&second, t0 + 2 * HOUR)]);
     // The record itself stays.
     assert_eq!(stored(&store, &first).await, first);
@@ -448,7 +449,7 @@ async fn the_due_index_follows_racing_writers(store: Store) {
             .into_iter()
             .map(|event| {
                 let (store, start) = (store.clone(), start.clone());
-                let (tenant, id) = (survey.tenant.clone(), survey.id.clone());
+                let (tenant, id) = (survey.invitation.tenant.clone(), survey.id.clone());
                 tokio::spawn(async move {
                     start.wait().await;
                     match store::apply(&*store, &tenant, &id, event, t0 + MINUTE).await {
@@ -624,7 +625,7 @@ async fn redis_reports_corrupt_records_and_skips_unreadable_due_entries() {
 
     let record = format!("rw:t:acme:{{s:{}}}", survey.id);
     let _: () = query(&mut redis, redis::cmd("HSET").arg(&record).arg("json").arg("{\"not\": \"a survey\"}")).await;
-    match store.get(&survey.tenant, &survey.id).await {
+    match store.get(&survey.invitation.tenant, &survey.id).await {
         Err(StoreError::Corrupt { key, .. }) => assert_eq!(key, record),
         other => panic!("{other:?}"),
     }
@@ -632,7 +633,7 @@ async fn redis_reports_corrupt_records_and_skips_unreadable_due_entries() {
     let other = Fixture::new("acme", "conv-2", "+15550002").survey(&survey_config(1, 24), t0);
     let json = serde_json::to_string(&other).unwrap();
     let _: () = query(&mut redis, redis::cmd("HSET").arg(&record).arg("json").arg(json)).await;
-    assert!(matches!(store.get(&survey.tenant, &survey.id).await, Err(StoreError::Corrupt { .. })));
+    assert!(matches!(store.get(&survey.invitation.tenant, &survey.id).await, Err(StoreError::Corrupt { .. })));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -698,9 +699,11 @@ async fn the_sweeper_expires_and_locks_what_is_due(store: Store) {
     for survey in [&waiting, &answered, &commented] {
         store.create(survey, None).await.unwrap();
     }
-    store::apply(&*store, &answered.tenant, &answered.id, Event::Rate(score(4)), t0 + MINUTE).await.unwrap();
-    store::apply(&*store, &commented.tenant, &commented.id, Event::Rate(score(2)), t0 + MINUTE).await.unwrap();
-    store::apply(&*store, &commented.tenant, &commented.id, Event::Comment("slow".into()), t0 + 2 * MINUTE)
+    store::apply(&*store, &answered.invitation.tenant, &answered.id, Event::Rate(score(4)), t0 + MINUTE).await.unwrap();
+    store::apply(&*store, &commented.invitation.tenant, &commented.id, Event::Rate(score(2)), t0 + MINUTE)
+        .await
+        .unwrap();
+    store::apply(&*store, &commented.invitation.tenant, &commented.id, Event::Comment("slow".into()), t0 + 2 * MINUTE)
         .await
         .unwrap();
 

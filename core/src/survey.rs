@@ -143,15 +143,9 @@ pub struct RatingEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Survey {
     pub id: SurveyId,
-    pub tenant: TenantId,
-    pub conversation: ConversationId,
-    /// Which resolution of the conversation this survey is about (1 for the first close).
-    pub resolution: u32,
-    pub channel: ChannelId,
-    pub recipient: RecipientId,
-    pub agent: Option<AgentId>,
-    pub locale: Locale,
-    pub origin: Origin,
+    /// Who was asked, where, and about what.
+    #[serde(flatten)]
+    pub invitation: Invitation,
     pub rules: SurveyRules,
     pub created_at: Timestamp,
     /// When the channel accepted the invitation.
@@ -163,10 +157,11 @@ pub struct Survey {
 }
 
 /// What a caller asks for when creating a survey.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invitation {
     pub tenant: TenantId,
     pub conversation: ConversationId,
+    /// Which resolution of the conversation the survey is about (1 for the first close).
     pub resolution: u32,
     pub channel: ChannelId,
     pub recipient: RecipientId,
@@ -328,7 +323,7 @@ pub fn check_invitation(
     if matches!(previous.state, SurveyState::Failed { .. } | SurveyState::Cancelled { .. }) {
         return Ok(());
     }
-    let same_resolution = previous.resolution >= resolution;
+    let same_resolution = previous.invitation.resolution >= resolution;
     if config.repeat == RepeatPolicy::OncePerConversation || same_resolution {
         return Err(InviteRefusal::AlreadyInvited(previous.id.clone()));
     }
@@ -341,14 +336,7 @@ impl Survey {
         let deadline = now + SignedDuration::from_hours(i64::from(config.validity_hours));
         Survey {
             id,
-            tenant: invitation.tenant,
-            conversation: invitation.conversation,
-            resolution: invitation.resolution,
-            channel: invitation.channel,
-            recipient: invitation.recipient,
-            agent: invitation.agent,
-            locale: invitation.locale,
-            origin: invitation.origin,
+            invitation,
             rules: SurveyRules::from_config(config),
             created_at: now,
             sent_at: None,

@@ -104,7 +104,7 @@ async fn sweep_forever(store: Arc<dyn SurveyStore>) {
             Ok(transitions) => {
                 for transition in transitions {
                     let survey = &transition.survey;
-                    tracing::info!(tenant = %survey.tenant, survey = %survey.id, state = ?survey.state.name(), "swept");
+                    tracing::info!(tenant = %survey.invitation.tenant, survey = %survey.id, state = ?survey.state.name(), "swept");
                 }
             }
             Err(error) => tracing::warn!(%error, "sweep failed; trying again"),

@@ -23,7 +23,7 @@ struct Inner {
 
 impl Inner {
     fn schedule(&mut self, survey: &Survey) {
-        let key = (survey.tenant.clone(), survey.id.clone());
+        let key = (survey.invitation.tenant.clone(), survey.id.clone());
         if let Some(old) = self.due_at.remove(&key) {
             self.due.remove(&(old, key.0.clone(), key.1.clone()));
         }
@@ -56,16 +56,17 @@ impl MemoryStore {
 impl SurveyStore for MemoryStore {
     async fn create(&self, survey: &Survey, expected_previous: Option<&SurveyId>) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        let key = (survey.tenant.clone(), survey.id.clone());
+        let key = (survey.invitation.tenant.clone(), survey.id.clone());
         if inner.surveys.contains_key(&key) {
             return Err(StoreError::AlreadyExists(survey.id.clone()));
         }
-        let conversation = (survey.tenant.clone(), survey.conversation.clone());
+        let conversation = (survey.invitation.tenant.clone(), survey.invitation.conversation.clone());
         if inner.by_conversation.get(&conversation) != expected_previous {
-            return Err(StoreError::ConversationChanged(survey.conversation.clone()));
+            return Err(StoreError::ConversationChanged(survey.invitation.conversation.clone()));
         }
         inner.by_conversation.insert(conversation, survey.id.clone());
-        let recipient = (survey.tenant.clone(), survey.channel.clone(), survey.recipient.clone());
+        let recipient =
+            (survey.invitation.tenant.clone(), survey.invitation.channel.clone(), survey.invitation.recipient.clone());
         inner.by_recipient.insert(recipient, survey.id.clone());
         inner.schedule(survey);
         inner.surveys.insert(key, survey.clone());
@@ -78,7 +79,7 @@ impl SurveyStore for MemoryStore {
 
     async fn save(&self, survey: &Survey) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        let key = (survey.tenant.clone(), survey.id.clone());
+        let key = (survey.invitation.tenant.clone(), survey.id.clone());
         match inner.surveys.get(&key) {
             Some(stored) if stored.revision + 1 == survey.revision => {}
             _ => return Err(StoreError::Conflict(survey.id.clone())),

@@ -294,10 +294,10 @@ impl RedisStore {
     fn decode(key: &str, tenant: &TenantId, id: &SurveyId, json: &str) -> Result<Survey, StoreError> {
         let survey: Survey = serde_json::from_str(json)
             .map_err(|error| StoreError::Corrupt { key: key.to_owned(), reason: error.to_string() })?;
-        if survey.tenant != *tenant || survey.id != *id {
+        if survey.invitation.tenant != *tenant || survey.id != *id {
             return Err(StoreError::Corrupt {
                 key: key.to_owned(),
-                reason: format!("holds survey {} of tenant {}", survey.id, survey.tenant),
+                reason: format!("holds survey {} of tenant {}", survey.id, survey.invitation.tenant),
             });
         }
         Ok(survey)
@@ -305,7 +305,7 @@ impl RedisStore {
 
     fn encode(&self, survey: &Survey) -> Result<String, StoreError> {
         serde_json::to_string(survey).map_err(|error| StoreError::Corrupt {
-            key: self.keys.survey(&survey.tenant, &survey.id),
+            key: self.keys.survey(&survey.invitation.tenant, &survey.id),
             reason: format!("can't be written: {error}"),
         })
     }
@@ -411,7 +411,7 @@ impl RedisStore {
 #[async_trait]
 impl SurveyStore for RedisStore {
     async fn create(&self, survey: &Survey, expected_previous: Option<&SurveyId>) -> Result<(), StoreError> {
-        let (tenant, id) = (&survey.tenant, &survey.id);
+        let (tenant, id) = (&survey.invitation.tenant, &survey.id);
         let record = self.keys.survey(tenant, id);
         let json = self.encode(survey)?;
         let next_due = survey.next_due();
@@ -437,7 +437,7 @@ impl SurveyStore for RedisStore {
 
         // 3. The survey becomes the conversation's latest, unless another one did first.
         let mut swap = SCRIPTS.swap_pointer.prepare_invoke();
-        swap.key(self.keys.conversation(tenant, &survey.conversation))
+        swap.key(self.keys.conversation(tenant, &survey.invitation.conversation))
             .arg(expected_previous.map_or("", SurveyId::as_str))
             .arg(id.as_str())
             .arg(self.retention_ms);
@@ -452,13 +452,13 @@ impl SurveyStore for RedisStore {
             if let Err(error) = self.query::<()>(&pipe).await {
                 tracing::warn!(%tenant, survey = %id, %error, "could not remove a survey that lost its conversation");
             }
-            return Err(StoreError::ConversationChanged(survey.conversation.clone()));
+            return Err(StoreError::ConversationChanged(survey.invitation.conversation.clone()));
         }
 
         // 4. The recipient's replies now go to this survey.
         let mut pipe = redis::pipe();
         pipe.cmd("SET")
-            .arg(self.keys.recipient(tenant, &survey.channel, &survey.recipient))
+            .arg(self.keys.recipient(tenant, &survey.invitation.channel, &survey.invitation.recipient))
             .arg(id.as_str())
             .arg("PXAT")
             .arg(self.recipient_expiry(survey))
@@ -471,7 +471,7 @@ impl SurveyStore for RedisStore {
     }
 
     async fn save(&self, survey: &Survey) -> Result<(), StoreError> {
-        let (tenant, id) = (&survey.tenant, &survey.id);
+        let (tenant, id) = (&survey.invitation.tenant, &survey.id);
         let Some(previous) = survey.revision.checked_sub(1) else {
             return Err(StoreError::Conflict(id.clone()));
         };
@@ -504,14 +504,14 @@ impl SurveyStore for RedisStore {
             Timestamp::now().checked_add(SignedDuration::from_millis(self.retention_ms)).unwrap_or(Timestamp::MAX);
         let mut extend = SCRIPTS.extend_pointer.prepare_invoke();
         extend
-            .key(self.keys.conversation(tenant, &survey.conversation))
+            .key(self.keys.conversation(tenant, &survey.invitation.conversation))
             .arg(id.as_str())
             .arg(kept_until.as_millisecond());
         tidy.invoke_script(&extend).ignore();
         if matches!(survey.state, SurveyState::Rated { .. } | SurveyState::Locked { .. }) {
             let mut extend = SCRIPTS.extend_pointer.prepare_invoke();
             extend
-                .key(self.keys.recipient(tenant, &survey.channel, &survey.recipient))
+                .key(self.keys.recipient(tenant, &survey.invitation.channel, &survey.invitation.recipient))
                 .arg(id.as_str())
                 .arg(self.recipient_expiry(survey));
             tidy.invoke_script(&extend).ignore();
