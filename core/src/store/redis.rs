@@ -77,23 +77,12 @@ const RECONNECT_RETRIES: usize = 3;
 /// leaving it to the writers changing it (each of which synchronizes it after its own write).
 const MAX_DUE_SYNC_ROUNDS: usize = 8;
 
-/// Writes a new survey record unless one exists. KEYS[1]: the record. ARGV: revision, JSON,
-/// retention in milliseconds. Returns 1 if written, 0 if the record exists.
-const CREATE_RECORD: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  return 0
-end
-redis.call('HSET', KEYS[1], 'rev', ARGV[1], 'json', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 1
-";
-
-/// Replaces a survey record whose stored revision is the expected one. KEYS[1]: the record.
-/// ARGV: expected stored revision, new revision, JSON, retention in milliseconds. Revisions are
-/// compared as decimal strings, so no precision is lost to Lua numbers. Returns 1 if written,
-/// 0 if the record is missing or at another revision.
-const SAVE_RECORD: &str = r"
-local stored = redis.call('HGET', KEYS[1], 'rev')
+/// Writes a survey record whose stored revision is the expected one, or a new record when the
+/// expected revision is '' and none exists. KEYS[1]: the record. ARGV: expected stored revision,
+/// new revision, JSON, retention in milliseconds. Revisions are compared as decimal strings, so
+/// no precision is lost to Lua numbers. Returns 1 if written, 0 otherwise.
+const WRITE_RECORD: &str = r"
+local stored = redis.call('HGET', KEYS[1], 'rev') or ''
 if stored ~= ARGV[1] then
   return 0
 end
@@ -135,21 +124,19 @@ return 1
 ";
 
 struct Scripts {
-    create_record: Script,
-    save_record: Script,
+    write_record: Script,
     swap_pointer: Script,
     extend_pointer: Script,
 }
 
 impl Scripts {
-    fn all(&self) -> [&Script; 4] {
-        [&self.create_record, &self.save_record, &self.swap_pointer, &self.extend_pointer]
+    fn all(&self) -> [&Script; 3] {
+        [&self.write_record, &self.swap_pointer, &self.extend_pointer]
     }
 }
 
 static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
-    create_record: Script::new(CREATE_RECORD),
-    save_record: Script::new(SAVE_RECORD),
+    write_record: Script::new(WRITE_RECORD),
     swap_pointer: Script::new(SWAP_POINTER),
     extend_pointer: Script::new(EXTEND_POINTER),
 });
@@ -423,8 +410,8 @@ impl SurveyStore for RedisStore {
         if let Some(due) = next_due {
             pipe.cmd("ZADD").arg(self.keys.due()).arg("NX").arg(due_score(due)).arg(due_member(tenant, id)).ignore();
         }
-        let mut write = SCRIPTS.create_record.prepare_invoke();
-        write.key(&record).arg(survey.revision).arg(&json).arg(self.retention_ms);
+        let mut write = SCRIPTS.write_record.prepare_invoke();
+        write.key(&record).arg("").arg(survey.revision).arg(&json).arg(self.retention_ms);
         pipe.invoke_script(&write);
         let (written,): (i64,) = self.query(&pipe).await.map_err(unavailable)?;
         if written != 1 {
@@ -484,7 +471,7 @@ impl SurveyStore for RedisStore {
         if next_due.is_some() {
             self.schedule(&mut pipe, tenant, id, next_due);
         }
-        let mut write = SCRIPTS.save_record.prepare_invoke();
+        let mut write = SCRIPTS.write_record.prepare_invoke();
         write.key(&record).arg(previous).arg(survey.revision).arg(&json).arg(self.retention_ms);
         pipe.invoke_script(&write);
         let (written,): (i64,) = self.query(&pipe).await.map_err(unavailable)?;
