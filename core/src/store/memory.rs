@@ -1,12 +1,12 @@
 //! The embedded store: everything in this process's memory, gone when it stops.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use super::{DueSurvey, StoreError, SurveyStore};
+use super::{DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, StoreError, SurveyStore, Versioned};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
 use crate::survey::Survey;
 
@@ -19,9 +19,19 @@ struct Inner {
     by_recipient: HashMap<(TenantId, ChannelId, RecipientId), SurveyId>,
     due: BTreeSet<(Timestamp, TenantId, SurveyId)>,
     due_at: HashMap<Key, Timestamp>,
+    records: BTreeMap<(TenantId, RecordKind, String), Versioned>,
+    outbox: HashMap<String, OutboxItem>,
+    outbox_due: BTreeSet<(Timestamp, String)>,
 }
 
 impl Inner {
+    fn put_outbox(&mut self, item: &OutboxItem) {
+        if let Some(old) = self.outbox.insert(item.id.clone(), item.clone()) {
+            self.outbox_due.remove(&(old.due, old.id));
+        }
+        self.outbox_due.insert((item.due, item.id.clone()));
+    }
+
     fn schedule(&mut self, survey: &Survey) {
         let key = (survey.invitation.tenant.clone(), survey.id.clone());
         if let Some(old) = self.due_at.remove(&key) {
@@ -127,5 +137,122 @@ impl SurveyStore for MemoryStore {
             inner.due.remove(&(due, tenant.clone(), id.clone()));
         }
         Ok(())
+    }
+
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Survey>, StoreError> {
+        let inner = self.lock();
+        let mut surveys: Vec<Survey> = inner
+            .surveys
+            .iter()
+            .filter(|((t, _), s)| t == tenant && s.created_at >= from && s.created_at < to)
+            .map(|(_, s)| s.clone())
+            .collect();
+        surveys.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        surveys.truncate(limit);
+        Ok(surveys)
+    }
+}
+
+#[async_trait]
+impl RecordStore for MemoryStore {
+    async fn get_record(&self, tenant: &TenantId, kind: RecordKind, id: &str) -> Result<Option<Versioned>, StoreError> {
+        Ok(self.lock().records.get(&(tenant.clone(), kind, id.to_owned())).cloned())
+    }
+
+    async fn put_record(
+        &self,
+        tenant: &TenantId,
+        kind: RecordKind,
+        id: &str,
+        expected: Option<u64>,
+        body: &str,
+    ) -> Result<u64, StoreError> {
+        let mut inner = self.lock();
+        let key = (tenant.clone(), kind, id.to_owned());
+        let stored = inner.records.get(&key).map(|r| r.revision);
+        if stored != expected {
+            return Err(StoreError::RecordConflict { kind, id: id.to_owned() });
+        }
+        let revision = expected.unwrap_or(0) + 1;
+        inner.records.insert(key, Versioned { revision, value: body.to_owned() });
+        Ok(revision)
+    }
+
+    async fn list_records(&self, tenant: &TenantId, kind: RecordKind) -> Result<Vec<(String, Versioned)>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .records
+            .range((tenant.clone(), kind, String::new())..)
+            .take_while(|((t, k, _), _)| t == tenant && *k == kind)
+            .map(|((_, _, id), record)| (id.clone(), record.clone()))
+            .collect())
+    }
+
+    async fn delete_record(&self, tenant: &TenantId, kind: RecordKind, id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().records.remove(&(tenant.clone(), kind, id.to_owned())).is_some())
+    }
+}
+
+#[async_trait]
+impl Outbox for MemoryStore {
+    async fn enqueue(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if !inner.outbox.contains_key(&item.id) {
+            inner.put_outbox(item);
+        }
+        Ok(())
+    }
+
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let mut inner = self.lock();
+        let ids: Vec<String> =
+            inner.outbox_due.iter().take_while(|(due, _)| *due <= now).take(limit).map(|(_, id)| id.clone()).collect();
+        let mut claimed = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(mut item) = inner.outbox.get(&id).cloned() else { continue };
+            claimed.push(item.clone());
+            item.due = lease_until;
+            inner.put_outbox(&item);
+        }
+        Ok(claimed)
+    }
+
+    async fn reschedule(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if inner.outbox.contains_key(&item.id) {
+            inner.put_outbox(item);
+        }
+        Ok(())
+    }
+
+    async fn complete(&self, id: &str) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if let Some(item) = inner.outbox.remove(id) {
+            inner.outbox_due.remove(&(item.due, item.id));
+        }
+        Ok(())
+    }
+
+    async fn pending_items(&self, tenant: &TenantId, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .outbox_due
+            .iter()
+            .filter_map(|(_, id)| inner.outbox.get(id))
+            .filter(|item| &item.tenant == tenant)
+            .take(limit)
+            .cloned()
+            .collect())
     }
 }

@@ -7,6 +7,8 @@
 //! machine: read, transition, compare-and-set, retry on a lost race.
 
 mod memory;
+mod outbox;
+mod records;
 mod redis;
 
 use async_trait::async_trait;
@@ -14,6 +16,8 @@ use jiff::Timestamp;
 use thiserror::Error;
 
 pub use self::memory::MemoryStore;
+pub use self::outbox::{Outbox, OutboxItem};
+pub use self::records::{RecordKind, RecordStore, Versioned, get_json, list_json, put_json};
 pub use self::redis::{RedisStore, RedisStoreOptions};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
 use crate::survey::{Event, Refusal, Survey, Transition};
@@ -34,7 +38,16 @@ pub enum StoreError {
     /// A record could not be read back.
     #[error("corrupt record {key}: {reason}")]
     Corrupt { key: String, reason: String },
+    /// A record was written, or created, by someone else since it was read.
+    #[error("{kind} {id} changed since it was read")]
+    RecordConflict { kind: RecordKind, id: String },
 }
+
+/// Everything ratewire keeps, in one place: surveys, the business's records, and the outbox of
+/// events to deliver. Both stores implement all of it.
+pub trait Store: SurveyStore + RecordStore + Outbox {}
+
+impl<T: SurveyStore + RecordStore + Outbox> Store for T {}
 
 /// A survey the sweeper must look at.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -77,6 +90,15 @@ pub trait SurveyStore: Send + Sync {
 
     /// Drops a survey from the due index (used when its record no longer exists).
     async fn forget_due(&self, tenant: &TenantId, id: &SurveyId) -> Result<(), StoreError>;
+
+    /// A tenant's surveys created in `[from, to)`, oldest first, at most `limit`.
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Survey>, StoreError>;
 }
 
 /// Why [`apply`] did not change a survey.

@@ -41,7 +41,7 @@ use jiff::{SignedDuration, Timestamp};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, FromRedisValue, Pipeline, RedisError, Script, ServerErrorKind};
 
-use super::{DueSurvey, StoreError, SurveyStore};
+use super::{DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, StoreError, SurveyStore, Versioned};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
 use crate::survey::{Survey, SurveyState};
 
@@ -560,6 +560,10 @@ impl SurveyStore for RedisStore {
         self.schedule(&mut pipe, tenant, id, None);
         self.query::<()>(&pipe).await.map_err(unavailable)
     }
+
+    async fn list(&self, _: &TenantId, _: Timestamp, _: Timestamp, _: usize) -> Result<Vec<Survey>, StoreError> {
+        Err(not_yet())
+    }
 }
 
 #[cfg(test)]
@@ -619,5 +623,51 @@ mod tests {
         let before_epoch = Timestamp::from_nanosecond(-1_500_000).unwrap();
         assert_eq!(due_score(before_epoch), -1);
         assert_eq!(now_score(before_epoch), -2);
+    }
+}
+
+fn not_yet() -> StoreError {
+    StoreError::Unavailable("not yet available on Redis".into())
+}
+
+#[async_trait]
+impl RecordStore for RedisStore {
+    async fn get_record(&self, _: &TenantId, _: RecordKind, _: &str) -> Result<Option<Versioned>, StoreError> {
+        Err(not_yet())
+    }
+    async fn put_record(
+        &self,
+        _: &TenantId,
+        _: RecordKind,
+        _: &str,
+        _: Option<u64>,
+        _: &str,
+    ) -> Result<u64, StoreError> {
+        Err(not_yet())
+    }
+    async fn list_records(&self, _: &TenantId, _: RecordKind) -> Result<Vec<(String, Versioned)>, StoreError> {
+        Err(not_yet())
+    }
+    async fn delete_record(&self, _: &TenantId, _: RecordKind, _: &str) -> Result<bool, StoreError> {
+        Err(not_yet())
+    }
+}
+
+#[async_trait]
+impl Outbox for RedisStore {
+    async fn enqueue(&self, _: &OutboxItem) -> Result<(), StoreError> {
+        Err(not_yet())
+    }
+    async fn claim_due(&self, _: Timestamp, _: Timestamp, _: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        Err(not_yet())
+    }
+    async fn reschedule(&self, _: &OutboxItem) -> Result<(), StoreError> {
+        Err(not_yet())
+    }
+    async fn complete(&self, _: &str) -> Result<(), StoreError> {
+        Err(not_yet())
+    }
+    async fn pending_items(&self, _: &TenantId, _: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        Err(not_yet())
     }
 }
