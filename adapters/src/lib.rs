@@ -28,6 +28,36 @@ pub enum ChannelKind {
     Email,
 }
 
+impl ChannelKind {
+    /// The credentials a business must give when connecting a channel of this kind. They are
+    /// stored, used to talk to the platform, and never shown back in full.
+    pub fn required_secrets(self) -> &'static [&'static str] {
+        match self {
+            ChannelKind::WebWidget => &[],
+            ChannelKind::Whatsapp => &["access_token", "app_secret"],
+            ChannelKind::Messenger => &["page_access_token", "app_secret"],
+            ChannelKind::Telegram => &["bot_token"],
+            ChannelKind::Email => &["smtp_password"],
+        }
+    }
+
+    /// The plain settings a channel of this kind needs.
+    pub fn required_settings(self) -> &'static [&'static str] {
+        match self {
+            ChannelKind::WebWidget => &[],
+            ChannelKind::Whatsapp => &["phone_number_id"],
+            ChannelKind::Messenger => &["page_id"],
+            ChannelKind::Telegram => &[],
+            ChannelKind::Email => &["smtp_host", "from"],
+        }
+    }
+
+    /// Whether ratewire can already carry surveys on this kind of channel.
+    pub fn is_available(self) -> bool {
+        matches!(self, ChannelKind::WebWidget)
+    }
+}
+
 /// What a channel can show and when it may write, so invitations are planned to fit it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capabilities {

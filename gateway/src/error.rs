@@ -1,0 +1,220 @@
+//! API errors: one enum, mapped to HTTP in one place. Every error answers
+//! `{"error": {"code", "message", "fields"?}}` with a stable machine `code`.
+
+use axum::extract::FromRequest;
+use axum::extract::rejection::QueryRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use ratewire_core::store::{ApplyError, StoreError};
+use ratewire_core::{FieldError, InviteRefusal, Refusal};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("missing or unknown API key: send Authorization: Bearer <key>")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("no {what} {id}")]
+    NotFound { what: &'static str, id: String },
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("the request has {} invalid field(s)", .0.len())]
+    Invalid(Vec<FieldError>),
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("the request body is larger than the limit (body_limit_bytes)")]
+    TooLarge,
+    #[error("too many requests: slow down")]
+    RateLimited,
+    #[error("the store is unavailable; try again shortly")]
+    Unavailable,
+    #[error("internal error")]
+    Internal,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Detail<'a>,
+}
+
+#[derive(Serialize)]
+struct Detail<'a> {
+    code: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<&'a [FieldError]>,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound { .. } => "not_found",
+            ApiError::BadRequest { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::Invalid(_) => "invalid",
+            ApiError::TooLarge => "too_large",
+            ApiError::RateLimited => "rate_limited",
+            ApiError::Unavailable => "unavailable",
+            ApiError::Internal => "internal",
+        }
+    }
+
+    pub fn not_found(what: &'static str, id: impl ToString) -> Self {
+        ApiError::NotFound { what, id: id.to_string() }
+    }
+
+    pub fn invalid(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        ApiError::Invalid(vec![FieldError { field: field.into(), problem: problem.into() }])
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::warn!(code = self.code(), "request failed: {self}");
+        }
+        let fields = match &self {
+            ApiError::Invalid(fields) => Some(fields.as_slice()),
+            _ => None,
+        };
+        let body = Body { error: Detail { code: self.code(), message: self.to_string(), fields } };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::BadRequest { code: "invalid_query", message: rejection.body_text() }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(_) | StoreError::ConversationChanged(_) | StoreError::RecordConflict { .. } => {
+                ApiError::Conflict { code: "concurrent_update", message: format!("{error}; try again") }
+            }
+            StoreError::AlreadyExists(id) => {
+                ApiError::Conflict { code: "already_exists", message: format!("survey {id} already exists") }
+            }
+            StoreError::Unavailable(reason) => {
+                tracing::warn!(%reason, "store unavailable");
+                ApiError::Unavailable
+            }
+            StoreError::Corrupt { key, reason } => {
+                tracing::error!(%key, %reason, "corrupt record");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<InviteRefusal> for ApiError {
+    fn from(refusal: InviteRefusal) -> Self {
+        let code = match refusal {
+            InviteRefusal::Disabled => "surveys_disabled",
+            InviteRefusal::MethodNotAllowed { .. } => "method_not_allowed",
+            InviteRefusal::UserRatingNotAllowed => "user_rating_not_allowed",
+            InviteRefusal::AlreadyPending(_) => "survey_pending",
+            InviteRefusal::AlreadyInvited(_) => "already_invited",
+        };
+        ApiError::Conflict { code, message: refusal.to_string() }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        let code = match refusal {
+            Refusal::DeadlinePassed => "deadline_passed",
+            Refusal::NotDue => "not_due",
+            Refusal::ChangeWindowClosed => "change_window_closed",
+            Refusal::LockedByComment => "locked_by_comment",
+            Refusal::AlreadyCommented => "already_commented",
+            Refusal::CommentWindowClosed => "comment_window_closed",
+            Refusal::EmptyComment => "empty_comment",
+            Refusal::UnknownReason(_) => "unknown_reason",
+            Refusal::NoReasonAsked => "no_reason_asked",
+            Refusal::OutOfScale(_) => "out_of_scale",
+            Refusal::WrongState(_) => "wrong_state",
+        };
+        ApiError::Conflict { code, message: refusal.to_string() }
+    }
+}
+
+impl From<ApplyError> for ApiError {
+    fn from(error: ApplyError) -> Self {
+        match error {
+            ApplyError::NotFound(id) => ApiError::not_found("survey", id),
+            ApplyError::Refused(refusal) => refusal.into(),
+            ApplyError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// A JSON body. A body that isn't JSON answers 400; JSON of the wrong shape answers 422 naming
+/// the field (`config.content.nl: "nl" is not a shipped locale`).
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        if !is_json {
+            return Err(ApiError::BadRequest {
+                code: "unsupported_media_type",
+                message: "send the body as JSON with Content-Type: application/json".into(),
+            });
+        }
+        let bytes = bytes::Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::BadRequest { code: "unreadable_body", message: rejection.body_text() }
+            }
+        })?;
+        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(deserializer).map(ApiJson).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            if inner.is_data() {
+                let field = if path == "." { "body".to_owned() } else { path };
+                ApiError::invalid(field, strip_position(&inner.to_string()))
+            } else {
+                ApiError::BadRequest { code: "malformed_json", message: format!("the body is not valid JSON: {inner}") }
+            }
+        })
+    }
+}
+
+/// serde's messages end in " at line L column C", which means nothing once a field is named.
+fn strip_position(message: &str) -> String {
+    message.rsplit_once(" at line ").map_or(message, |(head, _)| head).to_owned()
+}
+
+/// A query string whose rejections answer in the API's error format.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);

@@ -1,0 +1,282 @@
+//! The service's settings: a TOML file (`--config`) overlaid by `RATEWIRE_…` environment
+//! variables, with `REDIS_URL` honoured as well. With neither, ratewire runs its demo.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use ratewire_core::{FieldError, TenantId};
+use serde::{Deserialize, Serialize};
+
+/// Settings as read, before they are checked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: String,
+    /// How channels and browsers reach this service: the base of webhook URLs and links.
+    /// Defaults to `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Redis to keep state in; without it, an embedded in-memory store.
+    pub redis_url: Option<String>,
+    /// The largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// Run the demo tenant, channel and page (on by default only without any settings).
+    pub demo: Option<bool>,
+    pub tenants: Vec<TenantSettings>,
+    pub webhooks: WebhookSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettings {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// SHA-256 digests of the tenant's API keys, as `ratewire new-key` prints them:
+    /// `sha256:<64 hex digits>`. Keys themselves are never stored.
+    pub api_key_hashes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// How long one delivery attempt may take, in seconds.
+    pub timeout_secs: u64,
+    /// Attempts before a delivery is given up (and kept for inspection).
+    pub max_attempts: u32,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self { timeout_secs: 10, max_attempts: 15 }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            redis_url: None,
+            body_limit_bytes: 256 * 1024,
+            demo: None,
+            tenants: Vec::new(),
+            webhooks: WebhookSettings::default(),
+        }
+    }
+}
+
+/// Settings once checked: what the service runs with.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub redis_url: Option<String>,
+    pub body_limit_bytes: usize,
+    pub demo: bool,
+    pub tenants: Vec<Tenant>,
+    pub webhooks: WebhookSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    /// Lower-case hex SHA-256 digests of the API keys.
+    pub key_digests: Vec<String>,
+}
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{0}")]
+    Read(String),
+    #[error("{} problem(s):\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<FieldError>),
+}
+
+impl Settings {
+    /// Reads the file if given, then the environment: `RATEWIRE_LISTEN`, `RATEWIRE_PUBLIC_URL`,
+    /// `RATEWIRE_REDIS_URL` (or `REDIS_URL`), `RATEWIRE_DEMO`, `RATEWIRE_BODY_LIMIT_BYTES`,
+    /// `RATEWIRE_WEBHOOKS__MAX_ATTEMPTS`, …
+    ///
+    /// `overrides` (from command-line flags) win over both. Returns the settings and whether
+    /// anything was configured at all.
+    pub fn load(file: Option<&Path>, overrides: &[(&str, &str)]) -> Result<(Settings, bool), SettingsError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(SettingsError::Read(format!("{}: no such file", file.display())));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        // RATEWIRE_CONFIG names the file itself (read by the command line), not a setting.
+        let environment = Env::prefixed("RATEWIRE_").ignore(&["CONFIG"]).split("__");
+        let redis = Env::raw().only(&["REDIS_URL"]);
+        let configured = file.is_some()
+            || environment.iter().next().is_some()
+            || redis.iter().next().is_some()
+            || !overrides.is_empty();
+        figment = figment.merge(redis).merge(environment);
+        for (key, value) in overrides {
+            figment = figment.merge((*key, *value));
+        }
+        let settings: Settings = figment.extract().map_err(|e| SettingsError::Read(describe(e)))?;
+        Ok((settings, configured))
+    }
+
+    /// Checks every field and reports every problem, each with its field.
+    pub fn check(&self, configured: bool) -> Result<Checked, SettingsError> {
+        let mut errors = Vec::new();
+        let mut problem = |field: String, message: String| errors.push(FieldError { field, problem: message });
+        let listen = match self.listen.parse::<SocketAddr>() {
+            Ok(address) => Some(address),
+            Err(_) => {
+                problem("listen".into(), format!("{:?} is not an address like 127.0.0.1:8080", self.listen));
+                None
+            }
+        };
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            problem("public_url".into(), "must start with http:// or https://".into());
+        }
+        if let Some(url) = &self.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://"))
+        {
+            problem("redis_url".into(), "must start with redis://, rediss:// or unix://".into());
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&self.body_limit_bytes) {
+            problem("body_limit_bytes".into(), "must be between 1024 and 67108864".into());
+        }
+        if self.webhooks.timeout_secs == 0 || self.webhooks.timeout_secs > 120 {
+            problem("webhooks.timeout_secs".into(), "must be between 1 and 120".into());
+        }
+        if self.webhooks.max_attempts == 0 || self.webhooks.max_attempts > 50 {
+            problem("webhooks.max_attempts".into(), "must be between 1 and 50".into());
+        }
+        let mut tenants = Vec::new();
+        for (i, tenant) in self.tenants.iter().enumerate() {
+            let id = match TenantId::new(tenant.id.clone()) {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    problem(format!("tenants[{i}].id"), e.to_string());
+                    None
+                }
+            };
+            if self.tenants[..i].iter().any(|other| other.id == tenant.id) {
+                problem(format!("tenants[{i}].id"), format!("{:?} is listed twice", tenant.id));
+            }
+            if tenant.api_key_hashes.is_empty() {
+                problem(format!("tenants[{i}].api_key_hashes"), "needs at least one key (see ratewire new-key)".into());
+            }
+            let mut digests = Vec::new();
+            for (k, hash) in tenant.api_key_hashes.iter().enumerate() {
+                match parse_key_hash(hash) {
+                    Some(digest) => digests.push(digest),
+                    None => problem(
+                        format!("tenants[{i}].api_key_hashes[{k}]"),
+                        "must be sha256: followed by 64 hex digits, as ratewire new-key prints".into(),
+                    ),
+                }
+            }
+            if let Some(id) = id {
+                let name = tenant.name.clone().unwrap_or_else(|| id.to_string());
+                tenants.push(Tenant { id, name, key_digests: digests });
+            }
+        }
+        let demo = self.demo.unwrap_or(!configured);
+        if !demo && self.tenants.is_empty() {
+            problem("tenants".into(), "no tenant is configured, so no API call could succeed (or set demo = true)".into());
+        }
+        match listen {
+            Some(listen) if errors.is_empty() => Ok(Checked {
+                listen,
+                public_url: self
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{listen}"))
+                    .trim_end_matches('/')
+                    .to_owned(),
+                redis_url: self.redis_url.clone(),
+                body_limit_bytes: self.body_limit_bytes,
+                demo,
+                tenants,
+                webhooks: self.webhooks.clone(),
+            }),
+            _ => Err(SettingsError::Invalid(errors)),
+        }
+    }
+}
+
+fn parse_key_hash(text: &str) -> Option<String> {
+    let hex = text.strip_prefix("sha256:")?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| hex.to_ascii_lowercase())
+}
+
+/// Figment's error, with the field path and where the value came from.
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let path = e.path.join(".");
+            let source = e.metadata.as_ref().map(|m| format!(" (from {})", m.name)).unwrap_or_default();
+            if path.is_empty() { format!("{}{source}", e.kind) } else { format!("{path}: {}{source}", e.kind) }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_toml(text: &str) -> Result<Checked, SettingsError> {
+        let settings: Settings =
+            Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(text)).extract().unwrap();
+        settings.check(true)
+    }
+
+    const KEY: &str = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    #[test]
+    fn a_good_file_is_accepted() {
+        let checked = from_toml(&format!(
+            "listen = \"0.0.0.0:9000\"\npublic_url = \"https://rw.example.com/\"\n[[tenants]]\nid = \"acme\"\napi_key_hashes = [\"{KEY}\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(checked.public_url, "https://rw.example.com");
+        assert_eq!(checked.tenants[0].key_digests[0].len(), 64);
+        assert!(!checked.demo);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_field() {
+        let Err(SettingsError::Invalid(errors)) = from_toml(
+            "listen = \"nowhere\"\nredis_url = \"http://x\"\n[webhooks]\nmax_attempts = 0\n[[tenants]]\nid = \"a b\"\napi_key_hashes = [\"md5:x\"]\n[[tenants]]\nid = \"b\"\napi_key_hashes = []\n",
+        ) else {
+            panic!("expected problems");
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "listen",
+                "redis_url",
+                "webhooks.max_attempts",
+                "tenants[0].id",
+                "tenants[0].api_key_hashes[0]",
+                "tenants[1].api_key_hashes"
+            ]
+        );
+    }
+
+    #[test]
+    fn no_settings_at_all_means_the_demo() {
+        let checked = Settings::default().check(false).unwrap();
+        assert!(checked.demo);
+        assert_eq!(checked.public_url, "http://127.0.0.1:8080");
+    }
+}
