@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::catalog::{Catalog, Message};
+use crate::conversation::{AutoInviteRules, MAX_DAYS_SINCE_LAST_REPLY, MAX_MIN_CHARACTERS};
 use crate::locale::Locale;
 use crate::reply::{Labels, fold};
 use crate::scale::{Scale, Score};
@@ -70,6 +71,8 @@ pub struct SurveyConfig {
     /// `unfriendly`, `other`) are translated in every locale; others need labels in `content`.
     pub low_rating_reasons: Vec<String>,
     pub repeat: RepeatPolicy,
+    /// Which closed conversations earn an invitation when the method allows `auto` ones.
+    pub auto_invite: AutoInviteRules,
     pub default_locale: Locale,
     pub content: BTreeMap<Locale, LocalizedContent>,
 }
@@ -87,6 +90,7 @@ impl Default for SurveyConfig {
             follow_up_comment: true,
             low_rating_reasons: Vec::new(),
             repeat: RepeatPolicy::OncePerConversation,
+            auto_invite: AutoInviteRules::default(),
             default_locale: Locale::En,
             content: BTreeMap::new(),
         }
@@ -146,6 +150,22 @@ impl SurveyConfig {
             } else if self.low_rating_reasons[..i].contains(reason) {
                 errors.push(FieldError::new(field, format!("{reason:?} is listed twice")));
             }
+        }
+        if let Some(min) = self.auto_invite.min_characters
+            && min > MAX_MIN_CHARACTERS
+        {
+            errors.push(FieldError::new(
+                "auto_invite.min_characters",
+                format!("must be at most {MAX_MIN_CHARACTERS} characters"),
+            ));
+        }
+        if let Some(days) = self.auto_invite.max_days_since_last_reply
+            && !(1..=MAX_DAYS_SINCE_LAST_REPLY).contains(&days)
+        {
+            errors.push(FieldError::new(
+                "auto_invite.max_days_since_last_reply",
+                format!("must be 1 to {MAX_DAYS_SINCE_LAST_REPLY} days"),
+            ));
         }
         for (locale, content) in &self.content {
             let prefix = format!("content.{locale}");

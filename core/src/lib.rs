@@ -6,18 +6,25 @@
 
 pub mod catalog;
 pub mod config;
+pub mod conversation;
 pub mod ids;
 pub mod locale;
 pub mod reply;
+pub mod report;
 pub mod scale;
 pub mod store;
 pub mod survey;
 
 pub use catalog::{Catalog, Message};
 pub use config::{FieldError, InvitationMethod, LocalizedContent, RepeatPolicy, SurveyConfig, Texts};
+pub use conversation::{
+    Author, AutoInviteRules, Conversation, ConversationError, ConversationEvent, ConversationStatus, Ineligible,
+    MessageCounts, Opener, check_auto_invite,
+};
 pub use ids::{AgentId, ChannelId, ConversationId, InvalidId, RecipientId, SurveyId, TenantId};
 pub use locale::{Locale, LocaleError};
 pub use reply::{Labels, NoRating, Understanding, understand};
+pub use report::{Report, ReportQuery};
 pub use scale::{OutOfScale, Scale, ScaleError, Score};
 pub use survey::{
     Effect, Event, FailureReason, Invitation, InviteRefusal, LockCause, Notice, Origin, Refusal, Reply, StateName,
