@@ -44,13 +44,14 @@ pub struct TenantSettings {
 pub struct WebhookSettings {
     /// How long one delivery attempt may take, in seconds.
     pub timeout_secs: u64,
-    /// Attempts before a delivery is given up (and kept for inspection).
+    /// Attempts before a delivery is given up and logged. Retries back off from 10 s to at most
+    /// an hour, so the default 80 keeps trying for about three days.
     pub max_attempts: u32,
 }
 
 impl Default for WebhookSettings {
     fn default() -> Self {
-        Self { timeout_secs: 10, max_attempts: 15 }
+        Self { timeout_secs: 10, max_attempts: 80 }
     }
 }
 
@@ -154,8 +155,8 @@ impl Settings {
         if self.webhooks.timeout_secs == 0 || self.webhooks.timeout_secs > 120 {
             problem("webhooks.timeout_secs".into(), "must be between 1 and 120".into());
         }
-        if self.webhooks.max_attempts == 0 || self.webhooks.max_attempts > 50 {
-            problem("webhooks.max_attempts".into(), "must be between 1 and 50".into());
+        if self.webhooks.max_attempts == 0 || self.webhooks.max_attempts > 500 {
+            problem("webhooks.max_attempts".into(), "must be between 1 and 500".into());
         }
         let mut tenants = Vec::new();
         for (i, tenant) in self.tenants.iter().enumerate() {

@@ -2,13 +2,22 @@
 
 mod channels;
 mod configs;
+mod endpoints;
 mod health;
-mod surveys;
+mod reports;
+pub mod surveys;
 
 use axum::Router;
 
 use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(health::routes()).merge(configs::routes()).merge(channels::routes()).merge(surveys::routes())
+    Router::new()
+        .merge(health::routes())
+        .merge(configs::routes())
+        .merge(channels::routes())
+        .merge(crate::conversations::routes())
+        .merge(surveys::routes())
+        .merge(reports::routes())
+        .merge(endpoints::routes())
 }

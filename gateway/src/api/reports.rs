@@ -1,0 +1,93 @@
+//! Reports over a date range: `/v1/reports` and the CSV export of ratings.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use ratewire_core::report::{self, MAX_DAYS, Report, ReportQuery};
+use ratewire_core::{AgentId, ChannelId, Survey, TenantId};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::auth::CurrentTenant;
+use crate::error::{ApiError, ApiQuery};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/reports", get(figures)).route("/v1/reports/ratings.csv", get(csv))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RangeQuery {
+    /// Start of the range (RFC 3339), inclusive; default 30 days ago.
+    from: Option<Timestamp>,
+    /// End of the range (RFC 3339), exclusive; default now.
+    to: Option<Timestamp>,
+    /// IANA time zone for the per-day figures; default UTC.
+    tz: Option<String>,
+    channel: Option<ChannelId>,
+    agent: Option<AgentId>,
+}
+
+impl RangeQuery {
+    fn into_query(self) -> Result<ReportQuery, ApiError> {
+        let to = self.to.unwrap_or_else(Timestamp::now);
+        let from = self.from.unwrap_or(to - SignedDuration::from_hours(24 * 30));
+        if from >= to {
+            return Err(ApiError::invalid("from", "must be before to"));
+        }
+        if to.duration_since(from) > SignedDuration::from_hours(24 * MAX_DAYS as i64) {
+            return Err(ApiError::invalid("to", format!("a report covers at most {MAX_DAYS} days")));
+        }
+        let time_zone = match self.tz {
+            Some(name) => TimeZone::get(&name).map_err(|_| ApiError::invalid("tz", format!("unknown time zone {name:?}")))?,
+            None => TimeZone::UTC,
+        };
+        let mut query = ReportQuery::new(from, to).in_time_zone(time_zone);
+        if let Some(channel) = self.channel {
+            query = query.for_channel(channel);
+        }
+        if let Some(agent) = self.agent {
+            query = query.for_agent(agent);
+        }
+        Ok(query)
+    }
+}
+
+/// The most surveys one report reads.
+const MAX_SURVEYS: usize = 1_000_000;
+
+/// Every survey of the tenant created in the query's range.
+async fn surveys(state: &AppState, tenant: &TenantId, query: &ReportQuery) -> Result<Vec<Survey>, ApiError> {
+    Ok(state.store.list(tenant, query.from, query.to, MAX_SURVEYS).await?)
+}
+
+async fn figures(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    ApiQuery(range): ApiQuery<RangeQuery>,
+) -> Result<Json<Report>, ApiError> {
+    let query = range.into_query()?;
+    let surveys = surveys(&state, &tenant, &query).await?;
+    Ok(Json(report::build(&surveys, &query)))
+}
+
+async fn csv(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    ApiQuery(range): ApiQuery<RangeQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let query = range.into_query()?;
+    let surveys = surveys(&state, &tenant, &query).await?;
+    let name = format!("ratings-{}-{}.csv", query.from.strftime("%Y%m%d"), query.to.strftime("%Y%m%d"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        report::ratings_csv(&surveys, &query),
+    ))
+}

@@ -1,0 +1,224 @@
+//! Surveys: `/v1/surveys` to read them, `/v1/invitations` for an agent to send one.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jiff::{SignedDuration, Timestamp};
+use ratewire_core::{
+    AgentId, ChannelId, ConversationId, FailureReason, Origin, RatingEntry, RecipientId, StateName, Survey, SurveyId,
+    SurveyState,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::auth::CurrentTenant;
+use crate::error::{ApiError, ApiJson, ApiQuery};
+use crate::service::{self, InviteRequest};
+use crate::{conversations, records};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/surveys", get(list))
+        .route("/v1/surveys/{id}", get(read))
+        .route("/v1/invitations", post(invite))
+}
+
+/// A survey as the API shows it.
+#[derive(Serialize)]
+pub struct SurveyView {
+    id: SurveyId,
+    state: StateName,
+    score: Option<u8>,
+    comment: Option<String>,
+    reason: Option<String>,
+    /// Every score given, oldest first; more than one when the rating was changed.
+    history: Vec<RatingEntry>,
+    scale: String,
+    conversation: ConversationId,
+    resolution: u32,
+    channel: ChannelId,
+    recipient: RecipientId,
+    agent: Option<AgentId>,
+    locale: String,
+    origin: Origin,
+    created_at: Timestamp,
+    sent_at: Option<Timestamp>,
+    /// Until when a rating counts, while pending.
+    deadline: Option<Timestamp>,
+    /// Until when the rating may be changed, while rated.
+    changeable_until: Option<Timestamp>,
+    /// When it expired, failed or was cancelled.
+    ended_at: Option<Timestamp>,
+    failure: Option<FailureReason>,
+}
+
+impl SurveyView {
+    pub fn new(survey: Survey) -> Self {
+        let (deadline, changeable_until, ended_at, failure, reason) = match &survey.state {
+            SurveyState::Pending { deadline, .. } => (Some(*deadline), None, None, None, None),
+            SurveyState::Rated { changeable_until, reason, .. } => {
+                (None, Some(*changeable_until), None, None, reason.clone())
+            }
+            SurveyState::Locked { reason, .. } => (None, None, None, None, reason.clone()),
+            SurveyState::Expired { at } | SurveyState::Cancelled { at } => (None, None, Some(*at), None, None),
+            SurveyState::Failed { reason, at } => (None, None, Some(*at), Some(reason.clone()), None),
+        };
+        let invitation = survey.invitation.clone();
+        SurveyView {
+            state: survey.state.name(),
+            score: survey.score().map(|s| s.value()),
+            comment: survey.comment().map(str::to_owned),
+            reason,
+            scale: survey.rules.scale.to_string(),
+            history: survey.ratings.clone(),
+            id: survey.id,
+            conversation: invitation.conversation,
+            resolution: invitation.resolution,
+            channel: invitation.channel,
+            recipient: invitation.recipient,
+            agent: invitation.agent,
+            locale: invitation.locale.to_string(),
+            origin: invitation.origin,
+            created_at: survey.created_at,
+            sent_at: survey.sent_at,
+            deadline,
+            changeable_until,
+            ended_at,
+            failure,
+        }
+    }
+}
+
+async fn read(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    Path(id): Path<String>,
+) -> Result<Json<SurveyView>, ApiError> {
+    let survey_id = SurveyId::new(id.clone()).map_err(|_| ApiError::not_found("survey", &id))?;
+    let survey = state.store.get(&tenant, &survey_id).await?.ok_or_else(|| ApiError::not_found("survey", &id))?;
+    Ok(Json(SurveyView::new(survey)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    state: Option<StateName>,
+    channel: Option<ChannelId>,
+    agent: Option<AgentId>,
+    score: Option<u8>,
+    /// Created at or after (RFC 3339); default 30 days ago.
+    from: Option<Timestamp>,
+    /// Created before (RFC 3339); default now.
+    to: Option<Timestamp>,
+    /// Page size, 1 to 200 (default 50).
+    limit: Option<usize>,
+    /// `next` from the previous page.
+    cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Page {
+    surveys: Vec<SurveyView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next: Option<String>,
+}
+
+/// How many surveys one page may read from the store while filtering, at most.
+const SCAN_LIMIT: usize = 5000;
+
+async fn list(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Page>, ApiError> {
+    let now = Timestamp::now();
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be 1 to 200"));
+    }
+    let to = query.to.unwrap_or(now);
+    let mut from = query.from.unwrap_or(now - SignedDuration::from_hours(24 * 30));
+    // The cursor is the creation time and id of the last survey shown.
+    let mut after: Option<SurveyId> = None;
+    if let Some(cursor) = &query.cursor {
+        let (at, id) = cursor
+            .split_once('~')
+            .and_then(|(ms, id)| Some((Timestamp::from_millisecond(ms.parse().ok()?).ok()?, SurveyId::new(id).ok()?)))
+            .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor from a previous page"))?;
+        from = at;
+        after = Some(id);
+    }
+    let matches = |survey: &Survey| {
+        query.state.is_none_or(|s| survey.state.name() == s)
+            && query.channel.as_ref().is_none_or(|c| &survey.invitation.channel == c)
+            && query.agent.as_ref().is_none_or(|a| survey.invitation.agent.as_ref() == Some(a))
+            && query.score.is_none_or(|s| survey.score().map(|x| x.value()) == Some(s))
+    };
+    let mut page = Vec::new();
+    let mut scanned = 0;
+    let mut next = None;
+    'scan: while scanned < SCAN_LIMIT {
+        let batch = state.store.list(&tenant, from, to, 500).await?;
+        let exhausted = batch.len() < 500;
+        for survey in batch {
+            scanned += 1;
+            if survey.created_at == from && after.as_ref().is_some_and(|a| &survey.id <= a) {
+                continue;
+            }
+            from = survey.created_at;
+            after = Some(survey.id.clone());
+            if matches(&survey) {
+                if page.len() == limit {
+                    next = page.last().map(|s: &Survey| format!("{}~{}", s.created_at.as_millisecond(), s.id));
+                    break 'scan;
+                }
+                page.push(survey);
+            }
+        }
+        if exhausted {
+            break;
+        }
+    }
+    if next.is_none() && scanned >= SCAN_LIMIT {
+        next = after.map(|id| format!("{}~{id}", from.as_millisecond()));
+    }
+    Ok(Json(Page { surveys: page.into_iter().map(SurveyView::new).collect(), next }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InviteBody {
+    conversation: ConversationId,
+    channel: ChannelId,
+    recipient: RecipientId,
+    agent: Option<AgentId>,
+    /// The end user's language: one tag, or an Accept-Language style list.
+    locale: Option<String>,
+}
+
+/// An agent asks for a survey.
+async fn invite(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    ApiJson(body): ApiJson<InviteBody>,
+) -> Result<(StatusCode, Json<SurveyView>), ApiError> {
+    // The channel must exist before anything else is said about the invitation.
+    records::channel(&*state.store, &tenant, body.channel.as_str()).await?;
+    let known = conversations::load(&state, &tenant, &body.conversation).await?;
+    let resolution = known.as_ref().map_or(1, |c| c.value.conversation.resolution());
+    let agent = body.agent.or_else(|| known.as_ref().and_then(|c| c.value.conversation.credited_agent().cloned()));
+    let mut languages: Vec<String> = body.locale.into_iter().collect();
+    languages.extend(known.map(|c| c.value.languages).unwrap_or_default());
+    let request = InviteRequest {
+        conversation: body.conversation,
+        resolution,
+        channel: body.channel,
+        recipient: body.recipient,
+        agent,
+        languages,
+        origin: Origin::Agent,
+    };
+    let survey = service::invite(&state, &tenant, request, Timestamp::now()).await?;
+    Ok((StatusCode::CREATED, Json(SurveyView::new(survey))))
+}

@@ -1,0 +1,207 @@
+//! Conversation activity from the business's helpdesk: `/v1/conversations`. On close, ratewire
+//! decides whether to invite, by the configuration's rules, and says which rule stopped it.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jiff::Timestamp;
+use ratewire_core::conversation::{
+    Author, Conversation, ConversationError, ConversationEvent, Opener, check_auto_invite,
+};
+use ratewire_core::store::{RecordKind, Versioned, get_json, put_json};
+use ratewire_core::{ChannelId, ConversationId, Origin, RecipientId, TenantId};
+use serde::{Deserialize, Serialize};
+
+use crate::api::surveys::SurveyView;
+use crate::app::AppState;
+use crate::auth::CurrentTenant;
+use crate::error::{ApiError, ApiJson};
+use crate::records;
+use crate::service::{self, InviteError, InviteRequest};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/conversations", post(open))
+        .route("/v1/conversations/{id}", get(read))
+        .route("/v1/conversations/{id}/events", post(report))
+}
+
+/// A conversation as kept: the core's record and the end user's languages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConversationRecord {
+    pub conversation: Conversation,
+    /// The end user's language tags, most preferred first.
+    #[serde(default)]
+    pub languages: Vec<String>,
+}
+
+pub async fn load(
+    state: &AppState,
+    tenant: &TenantId,
+    id: &ConversationId,
+) -> Result<Option<Versioned<ConversationRecord>>, ApiError> {
+    Ok(get_json(&*state.store, tenant, RecordKind::Conversation, id.as_str()).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenBody {
+    id: ConversationId,
+    /// Who started it: `end_user`, `agent` (outbound) or `api` (an API call or a workflow).
+    opened_by: Opener,
+    /// Where the end user can be reached for the survey.
+    channel: ChannelId,
+    recipient: RecipientId,
+    /// The end user's language: a tag or an Accept-Language style list.
+    #[serde(default)]
+    languages: Vec<String>,
+    at: Option<Timestamp>,
+}
+
+async fn open(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    ApiJson(body): ApiJson<OpenBody>,
+) -> Result<(StatusCode, Json<ConversationRecord>), ApiError> {
+    records::channel(&*state.store, &tenant, body.channel.as_str()).await?;
+    let conversation = Conversation::open(body.id.clone(), body.opened_by, body.at.unwrap_or_else(Timestamp::now))
+        .on_channel(body.channel, Some(body.recipient));
+    let record = ConversationRecord { conversation, languages: body.languages };
+    put_json(&*state.store, &tenant, RecordKind::Conversation, body.id.as_str(), None, &record).await.map_err(
+        |e| match ApiError::from(e) {
+            ApiError::Conflict { .. } => ApiError::Conflict {
+                code: "already_exists",
+                message: format!("conversation {} is already open", body.id),
+            },
+            other => other,
+        },
+    )?;
+    Ok((StatusCode::CREATED, Json(record)))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    Path(id): Path<ConversationId>,
+) -> Result<Json<ConversationRecord>, ApiError> {
+    let stored = load(&state, &tenant, &id).await?.ok_or_else(|| ApiError::not_found("conversation", &id))?;
+    Ok(Json(stored.value))
+}
+
+/// An event as the helpdesk reports it; `at` defaults to now.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum EventBody {
+    Message { author: Author, length: u32, at: Option<Timestamp> },
+    Closed { at: Option<Timestamp> },
+    Reopened { at: Option<Timestamp> },
+}
+
+impl EventBody {
+    fn into_event(self, now: Timestamp) -> ConversationEvent {
+        match self {
+            EventBody::Message { author, length, at } => {
+                ConversationEvent::Message { author, length, at: at.unwrap_or(now) }
+            }
+            EventBody::Closed { at } => ConversationEvent::Closed { at: at.unwrap_or(now) },
+            EventBody::Reopened { at } => ConversationEvent::Reopened { at: at.unwrap_or(now) },
+        }
+    }
+}
+
+/// Whether a close sent an invitation, and if not, which rule stopped it.
+#[derive(Serialize)]
+struct InvitationDecision {
+    sent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    survey: Option<SurveyView>,
+    /// The rule that stopped it: an auto-invite rule (`too_short`, `stale`, …) or an
+    /// invitation rule (`already_invited`, `method_not_allowed`, `surveys_disabled`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct EventAnswer {
+    conversation: Conversation,
+    /// Present when the event closed the conversation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invitation: Option<InvitationDecision>,
+}
+
+/// How often a lost race on the conversation record is retried.
+const ATTEMPTS: usize = 16;
+
+async fn report(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    Path(id): Path<ConversationId>,
+    ApiJson(body): ApiJson<EventBody>,
+) -> Result<Json<EventAnswer>, ApiError> {
+    let now = Timestamp::now();
+    let event = body.into_event(now);
+    let mut attempt = 0;
+    let (record, closed) = loop {
+        attempt += 1;
+        let stored = load(&state, &tenant, &id).await?.ok_or_else(|| ApiError::NotFound {
+            what: "conversation",
+            id: format!("{id} (open it first with POST /v1/conversations)"),
+        })?;
+        let conversation = stored.value.conversation.apply(event.clone()).map_err(conversation_error)?;
+        let closed = matches!(event, ConversationEvent::Closed { .. });
+        let record = ConversationRecord { conversation, languages: stored.value.languages };
+        match put_json(&*state.store, &tenant, RecordKind::Conversation, id.as_str(), Some(stored.revision), &record)
+            .await
+        {
+            Ok(_) => break (record, closed),
+            Err(ratewire_core::store::StoreError::RecordConflict { .. }) if attempt < ATTEMPTS => continue,
+            Err(error) => return Err(error.into()),
+        }
+    };
+    let invitation = if closed { Some(auto_invite(&state, &tenant, &record, now).await?) } else { None };
+    Ok(Json(EventAnswer { conversation: record.conversation, invitation }))
+}
+
+/// Decides on, and sends, the invitation a close calls for.
+async fn auto_invite(
+    state: &AppState,
+    tenant: &TenantId,
+    record: &ConversationRecord,
+    now: Timestamp,
+) -> Result<InvitationDecision, ApiError> {
+    let conversation = &record.conversation;
+    let not_sent = |rule: serde_json::Value| Ok(InvitationDecision { sent: false, survey: None, rule: Some(rule) });
+    let (Some(channel), Some(recipient)) = (&conversation.channel, &conversation.recipient) else {
+        return not_sent(serde_json::json!({ "rule": "no_recipient" }));
+    };
+    let config = service::config_of(state, tenant, channel).await?;
+    if let Err(ineligible) = check_auto_invite(conversation, &config.config.auto_invite, now) {
+        return not_sent(serde_json::to_value(&ineligible).unwrap_or_default());
+    }
+    let request = InviteRequest {
+        conversation: conversation.id.clone(),
+        resolution: conversation.resolution(),
+        channel: channel.clone(),
+        recipient: recipient.clone(),
+        agent: conversation.credited_agent().cloned(),
+        languages: record.languages.clone(),
+        origin: Origin::Auto,
+    };
+    match service::invite(state, tenant, request, now).await {
+        Ok(survey) => Ok(InvitationDecision { sent: true, survey: Some(SurveyView::new(survey)), rule: None }),
+        Err(InviteError::Refused(refusal)) => {
+            let message = refusal.to_string();
+            not_sent(serde_json::json!({ "rule": ApiError::from(refusal).code(), "message": message }))
+        }
+        Err(InviteError::Failed(error)) => Err(error),
+    }
+}
+
+fn conversation_error(error: ConversationError) -> ApiError {
+    if error.is_conflict() {
+        ApiError::Conflict { code: error.code(), message: error.to_string() }
+    } else {
+        ApiError::invalid("author.id", error.to_string())
+    }
+}

@@ -1,0 +1,272 @@
+//! What happens to surveys, across channels: inviting, reading what an end user sends, and
+//! carrying out each transition's effects. The survey rules themselves are in the core; this
+//! is where they meet the store, the channels and the business's webhooks.
+
+use jiff::Timestamp;
+use ratewire_adapters::ChannelKind;
+use ratewire_core::store::{self, ApplyError, StoreError};
+use ratewire_core::{
+    AgentId, ChannelId, ConversationId, Effect, Event, FailureReason, Invitation, InviteRefusal, Locale, Origin, RecipientId, Reply,
+    Score, Survey, SurveyId, SurveyState, TenantId, Texts, Transition, Understanding, check_invitation, understand,
+};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::notify;
+use crate::records::{self, ChannelRecord, ConfigRecord};
+
+/// What asks for a survey.
+#[derive(Debug, Clone)]
+pub struct InviteRequest {
+    pub conversation: ConversationId,
+    /// Which resolution of the conversation (1 for the first close).
+    pub resolution: u32,
+    pub channel: ChannelId,
+    pub recipient: RecipientId,
+    pub agent: Option<AgentId>,
+    /// The end user's language tags, most preferred first.
+    pub languages: Vec<String>,
+    pub origin: Origin,
+}
+
+/// Why no survey was sent.
+#[derive(Debug, thiserror::Error)]
+pub enum InviteError {
+    /// The survey rules say no.
+    #[error(transparent)]
+    Refused(#[from] InviteRefusal),
+    #[error(transparent)]
+    Failed(#[from] ApiError),
+}
+
+impl From<InviteError> for ApiError {
+    fn from(error: InviteError) -> Self {
+        match error {
+            InviteError::Refused(refusal) => refusal.into(),
+            InviteError::Failed(error) => error,
+        }
+    }
+}
+
+impl From<StoreError> for InviteError {
+    fn from(error: StoreError) -> Self {
+        InviteError::Failed(error.into())
+    }
+}
+
+/// Creates a survey and sends its invitation.
+pub async fn invite(
+    state: &AppState,
+    tenant: &TenantId,
+    request: InviteRequest,
+    now: Timestamp,
+) -> Result<Survey, InviteError> {
+    let (channel, config) = records::channel_with_config(&*state.store, tenant, request.channel.as_str()).await?;
+    let previous = state.store.latest_for_conversation(tenant, &request.conversation).await?;
+    check_invitation(&config.config, request.origin, request.resolution, previous.as_ref(), now)?;
+    let locale = Locale::negotiate(request.languages.iter().map(String::as_str), config.config.default_locale);
+    let invitation = Invitation {
+        tenant: tenant.clone(),
+        conversation: request.conversation,
+        resolution: request.resolution,
+        channel: request.channel,
+        recipient: request.recipient,
+        agent: request.agent,
+        locale,
+        origin: request.origin,
+    };
+    let survey = Survey::new(SurveyId::generate(), invitation, &config.config, now);
+    state.store.create(&survey, previous.as_ref().map(|p| &p.id)).await?;
+    if request.origin == Origin::User {
+        // A rating the end user gives on their own needs no invitation.
+        return Ok(survey);
+    }
+    let event = match send_invitation(state, &channel, &survey) {
+        Ok(()) => Event::Sent,
+        Err(reason) => Event::Fail(reason),
+    };
+    Ok(apply(state, tenant, &survey.id, event, now).await.map_err(ApiError::from)?.survey)
+}
+
+/// Shows the invitation on the channel. The web widget renders it from the survey itself, so
+/// sending it means telling the visitor's open widgets to look.
+fn send_invitation(state: &AppState, channel: &ChannelRecord, survey: &Survey) -> Result<(), FailureReason> {
+    match channel.kind {
+        ChannelKind::WebWidget => {
+            state.widgets.refresh(survey);
+            Ok(())
+        }
+        other => Err(FailureReason {
+            code: "channel_unavailable".into(),
+            detail: format!("{other:?} channels can't carry surveys yet"),
+        }),
+    }
+}
+
+/// Applies an event to a stored survey and carries out what it calls for.
+pub async fn apply(
+    state: &AppState,
+    tenant: &TenantId,
+    id: &SurveyId,
+    event: Event,
+    now: Timestamp,
+) -> Result<Transition, ApplyError> {
+    let transition = store::apply(state.store.as_ref(), tenant, id, event, now).await?;
+    carry_out(state, &transition.survey, &transition.effects, now).await;
+    Ok(transition)
+}
+
+/// Carries out a transition's effects: events to the business, messages to the end user.
+pub async fn carry_out(state: &AppState, survey: &Survey, effects: &[Effect], now: Timestamp) {
+    let mut told = false;
+    for effect in effects {
+        match *effect {
+            Effect::Notify(notice) => {
+                if let Err(error) = notify::enqueue(state.store.as_ref(), survey, notice, now).await {
+                    // The transition is stored; only its event is lost. Say so loudly.
+                    tracing::error!(survey = %survey.id, ?notice, %error, "could not queue the event webhook");
+                }
+            }
+            Effect::Reply(reply) => {
+                say(state, survey, reply).await;
+                told = true;
+            }
+        }
+    }
+    if !told && !effects.is_empty() {
+        state.widgets.refresh(survey);
+    }
+}
+
+/// Sends the end user one of the survey's texts on its channel.
+async fn say(state: &AppState, survey: &Survey, reply: Reply) {
+    let texts = match texts_for(state, survey).await {
+        Ok(texts) => texts,
+        Err(error) => {
+            tracing::warn!(survey = %survey.id, %error, "no texts for the survey's channel");
+            return;
+        }
+    };
+    let text = match reply {
+        Reply::ThankYou => &texts.thank_you,
+        Reply::AskReason => &texts.reason_prompt,
+        Reply::AskComment => &texts.comment_prompt,
+        Reply::CommentThanks => &texts.comment_thanks,
+        Reply::UnreadableHint => &texts.unreadable_hint,
+        Reply::ExpiryNotice => &texts.expiry_notice,
+        Reply::RatingLocked => &texts.rating_locked,
+        Reply::Reminder => &texts.reminder,
+    };
+    state.widgets.say(survey, text);
+}
+
+/// The texts of a survey's configuration in the survey's locale.
+pub async fn texts_for(state: &AppState, survey: &Survey) -> Result<Texts, ApiError> {
+    let invitation = &survey.invitation;
+    let (_, config) = records::channel_with_config(&*state.store, &invitation.tenant, invitation.channel.as_str()).await?;
+    Ok(config.config.texts(invitation.locale, state.catalog))
+}
+
+/// What an end user sent on a channel.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// Free text: a typed rating, a comment, or anything else.
+    Text(String),
+    /// A tap on a level of a survey's invitation.
+    Rate { survey: SurveyId, score: Score },
+    Reason { survey: SurveyId, reason: String },
+    Comment { survey: SurveyId, text: String },
+}
+
+/// What became of an input.
+#[derive(Debug)]
+pub enum Outcome {
+    /// It changed a survey.
+    Applied(Box<Transition>),
+    /// It was about a survey but changed nothing (refused; the end user was told why if there
+    /// is something to tell).
+    Refused(ratewire_core::Refusal),
+    /// It was not about a survey: a conversation message for the helpdesk.
+    PassThrough,
+}
+
+/// Handles what an end user sent on a channel.
+pub async fn receive(
+    state: &AppState,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    recipient: &RecipientId,
+    input: Input,
+    now: Timestamp,
+) -> Result<Outcome, ApiError> {
+    let latest = state.store.latest_for_recipient(tenant, channel, recipient).await?;
+    let (survey, event) = match input {
+        Input::Rate { survey, score } => (owned(latest, &survey)?, Event::Rate(score)),
+        Input::Reason { survey, reason } => (owned(latest, &survey)?, Event::ChooseReason(reason)),
+        Input::Comment { survey, text } => (owned(latest, &survey)?, Event::Comment(text)),
+        Input::Text(text) => {
+            let Some(survey) = latest else { return Ok(Outcome::PassThrough) };
+            match read_text(state, &survey, &text, now).await? {
+                Some(events) => return run_all(state, &survey, events, now).await,
+                None => return Ok(Outcome::PassThrough),
+            }
+        }
+    };
+    run_all(state, &survey, vec![event], now).await
+}
+
+/// A survey named by a tap, which must be the one this recipient is answering.
+fn owned(latest: Option<Survey>, id: &SurveyId) -> Result<Survey, ApiError> {
+    latest.filter(|s| &s.id == id).ok_or_else(|| ApiError::not_found("survey", id))
+}
+
+/// What a typed message means for the recipient's latest survey, if anything.
+async fn read_text(
+    state: &AppState,
+    survey: &Survey,
+    text: &str,
+    now: Timestamp,
+) -> Result<Option<Vec<Event>>, ApiError> {
+    if survey.awaits_comment(now) {
+        return Ok(Some(vec![Event::Comment(text.to_owned())]));
+    }
+    let texts = texts_for(state, survey).await?;
+    let reading = understand(text, survey.rules.scale, survey.invitation.locale, &texts.labels);
+    Ok(match (&survey.state, reading) {
+        (SurveyState::Pending { .. } | SurveyState::Expired { .. }, Understanding::Rating { score, comment }) => {
+            let mut events = vec![Event::Rate(score)];
+            events.extend(comment.map(Event::Comment));
+            Some(events)
+        }
+        (SurveyState::Pending { .. }, Understanding::NoRating(_)) => Some(vec![Event::Unreadable]),
+        // Rated and not waiting for a comment, or a message that isn't a rating: not ours.
+        _ => None,
+    })
+}
+
+/// Applies events in order; the first refusal stops and, where it calls for it, tells the user.
+async fn run_all(state: &AppState, survey: &Survey, events: Vec<Event>, now: Timestamp) -> Result<Outcome, ApiError> {
+    let (tenant, id) = (&survey.invitation.tenant, &survey.id);
+    let mut last = None;
+    for event in events {
+        match apply(state, tenant, id, event, now).await {
+            Ok(transition) => last = Some(transition),
+            Err(ApplyError::Refused(refusal)) => {
+                if let Some(reply) = refusal.reply() {
+                    say(state, survey, reply).await;
+                }
+                return Ok(match last {
+                    Some(transition) => Outcome::Applied(Box::new(transition)),
+                    None => Outcome::Refused(refusal),
+                });
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(last.map_or(Outcome::PassThrough, |t| Outcome::Applied(Box::new(t))))
+}
+
+/// The configuration a channel's surveys use, for callers that have the channel.
+pub async fn config_of(state: &AppState, tenant: &TenantId, channel: &ChannelId) -> Result<ConfigRecord, ApiError> {
+    Ok(records::channel_with_config(&*state.store, tenant, channel.as_str()).await?.1)
+}
