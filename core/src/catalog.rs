@@ -24,6 +24,8 @@ pub enum Message {
     UnreadableHint,
     RatingLocked,
     Reminder,
+    /// The web widget's button that sends a comment.
+    WidgetSend,
 }
 
 impl Message {
@@ -41,6 +43,7 @@ impl Message {
             Message::UnreadableHint => "unreadable-hint",
             Message::RatingLocked => "rating-locked",
             Message::Reminder => "reminder",
+            Message::WidgetSend => "widget-send",
         }
     }
 }

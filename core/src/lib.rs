@@ -27,6 +27,6 @@ pub use reply::{Labels, NoRating, Understanding, understand};
 pub use report::{Report, ReportQuery};
 pub use scale::{OutOfScale, Scale, ScaleError, Score};
 pub use survey::{
-    Effect, Event, FailureReason, Invitation, InviteRefusal, LockCause, Notice, Origin, Refusal, Reply, StateName,
-    Survey, SurveyRules, SurveyState, Transition, check_invitation,
+    Effect, Event, FailureReason, Invitation, InviteRefusal, LockCause, Notice, Origin, RatingEntry, Refusal, Reply,
+    StateName, Survey, SurveyRules, SurveyState, Transition, check_invitation,
 };

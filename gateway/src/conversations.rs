@@ -68,15 +68,15 @@ async fn open(
     let conversation = Conversation::open(body.id.clone(), body.opened_by, body.at.unwrap_or_else(Timestamp::now))
         .on_channel(body.channel, Some(body.recipient));
     let record = ConversationRecord { conversation, languages: body.languages };
-    put_json(&*state.store, &tenant, RecordKind::Conversation, body.id.as_str(), None, &record).await.map_err(
-        |e| match ApiError::from(e) {
+    put_json(&*state.store, &tenant, RecordKind::Conversation, body.id.as_str(), None, &record).await.map_err(|e| {
+        match ApiError::from(e) {
             ApiError::Conflict { .. } => ApiError::Conflict {
                 code: "already_exists",
                 message: format!("conversation {} is already open", body.id),
             },
             other => other,
-        },
-    )?;
+        }
+    })?;
     Ok((StatusCode::CREATED, Json(record)))
 }
 

@@ -1,4 +1,16 @@
-//! The ratewire gateway: the HTTP service, and the commands of the `ratewire` binary.
+//! The ratewire gateway: the HTTP service for businesses, agents and the web widget, and the
+//! commands of the `ratewire` binary.
 
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod conversations;
+pub mod demo;
+pub mod error;
+pub mod notify;
 pub mod parse_command;
+pub mod records;
 pub mod serve;
+pub mod service;
+pub mod settings;
+pub mod widget;

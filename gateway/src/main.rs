@@ -1,9 +1,11 @@
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ratewire_core::{Locale, Scale};
-use ratewire_gateway::{parse_command, serve};
+use ratewire_gateway::settings::Settings;
+use ratewire_gateway::{auth, parse_command, serve};
 
 /// ratewire asks end users how their support conversation went, in the channel they already
 /// use, and understands their answer.
@@ -16,7 +18,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the gateway.
+    /// Run the gateway. With no settings at all, it runs the demo.
     Serve(serve::ServeOptions),
     /// Read replies as JSON lines on standard input and print how each is understood.
     Parse {
@@ -27,6 +29,14 @@ enum Command {
         #[arg(long, default_value = "en")]
         locale: Locale,
     },
+    /// Check a settings file and report every problem with its field.
+    CheckConfig {
+        /// The TOML file to check.
+        file: PathBuf,
+    },
+    /// Make a new API key: prints the key (give it to the tenant) and its hash (put it in the
+    /// settings file).
+    NewKey,
 }
 
 fn main() -> ExitCode {
@@ -47,5 +57,24 @@ fn main() -> ExitCode {
             }
         }
         Command::Serve(options) => serve::run(options),
+        Command::CheckConfig { file } => {
+            // The file alone is checked: the environment of this shell is not the service's.
+            match Settings::load_file(&file).and_then(|settings| settings.check()) {
+                Ok(_) => {
+                    println!("{}: ok", file.display());
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("{}: {error}", file.display());
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::NewKey => {
+            let key = auth::new_key();
+            println!("key:  {key}");
+            println!("hash: sha256:{}", auth::digest(&key));
+            ExitCode::SUCCESS
+        }
     }
 }

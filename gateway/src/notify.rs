@@ -88,7 +88,12 @@ impl<'a> SurveyPayload<'a> {
 }
 
 /// Puts one event per subscribed endpoint into the outbox.
-pub async fn enqueue(store: &dyn Store, survey: &Survey, notice: Notice, now: Timestamp) -> Result<(), ratewire_core::store::StoreError> {
+pub async fn enqueue(
+    store: &dyn Store,
+    survey: &Survey,
+    notice: Notice,
+    now: Timestamp,
+) -> Result<(), ratewire_core::store::StoreError> {
     let tenant = &survey.invitation.tenant;
     let endpoints = list_json::<EndpointRecord>(store, tenant, RecordKind::Endpoint).await?;
     for (_, endpoint) in endpoints {
@@ -134,27 +139,6 @@ pub fn backoff(attempts: u32, jitter: f64) -> SignedDuration {
 
 /// How long a worker may hold a claimed item before another may take it.
 pub const LEASE: Duration = Duration::from_secs(60);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signatures_follow_the_documented_recipe() {
-        // Computed independently: printf '1700000000.{"a":1}' | openssl dgst -sha256 -hmac whsec
-        let signature = sign("whsec", 1_700_000_000, r#"{"a":1}"#);
-        assert_eq!(signature, "t=1700000000,v1=8ad37ba156048ae0e0a5533c75cdf26fee88b07f93cb57ee4c80adb053012032");
-        assert_ne!(signature, sign("other", 1_700_000_000, r#"{"a":1}"#));
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_an_hour() {
-        assert_eq!(backoff(1, 0.0), SignedDuration::from_secs(10));
-        assert_eq!(backoff(2, 0.0), SignedDuration::from_secs(20));
-        assert_eq!(backoff(20, 0.0), SignedDuration::from_secs(3600));
-        assert_eq!(backoff(1, 1.0), SignedDuration::from_secs(12));
-    }
-}
 
 /// Posts due events to their endpoints until the service stops.
 pub async fn deliver_forever(store: std::sync::Arc<dyn Store>, settings: crate::settings::WebhookSettings) {
@@ -217,7 +201,12 @@ pub async fn deliver_due(
     Ok(())
 }
 
-async fn post(client: &reqwest::Client, endpoint: &EndpointRecord, item: &OutboxItem, now: Timestamp) -> Result<(), String> {
+async fn post(
+    client: &reqwest::Client,
+    endpoint: &EndpointRecord,
+    item: &OutboxItem,
+    now: Timestamp,
+) -> Result<(), String> {
     let response = client
         .post(&endpoint.url)
         .header("content-type", "application/json")
@@ -229,4 +218,25 @@ async fn post(client: &reqwest::Client, endpoint: &EndpointRecord, item: &Outbox
         .map_err(|e| format!("request failed: {e}"))?;
     let status = response.status();
     if status.is_success() { Ok(()) } else { Err(format!("the endpoint answered {status}")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_follow_the_documented_recipe() {
+        // Computed independently: printf '1700000000.{"a":1}' | openssl dgst -sha256 -hmac whsec
+        let signature = sign("whsec", 1_700_000_000, r#"{"a":1}"#);
+        assert_eq!(signature, "t=1700000000,v1=8ad37ba156048ae0e0a5533c75cdf26fee88b07f93cb57ee4c80adb053012032");
+        assert_ne!(signature, sign("other", 1_700_000_000, r#"{"a":1}"#));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        assert_eq!(backoff(1, 0.0), SignedDuration::from_secs(10));
+        assert_eq!(backoff(2, 0.0), SignedDuration::from_secs(20));
+        assert_eq!(backoff(20, 0.0), SignedDuration::from_secs(3600));
+        assert_eq!(backoff(1, 1.0), SignedDuration::from_secs(12));
+    }
 }

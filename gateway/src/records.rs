@@ -54,11 +54,7 @@ pub fn mask(secret: &str) -> String {
     if secret.chars().count() <= 8 { "••••".to_owned() } else { format!("••••{tail}") }
 }
 
-pub async fn config(
-    store: &dyn RecordStore,
-    tenant: &TenantId,
-    id: &str,
-) -> Result<Versioned<ConfigRecord>, ApiError> {
+pub async fn config(store: &dyn RecordStore, tenant: &TenantId, id: &str) -> Result<Versioned<ConfigRecord>, ApiError> {
     get_json(store, tenant, RecordKind::Config, id).await?.ok_or_else(|| ApiError::not_found("configuration", id))
 }
 

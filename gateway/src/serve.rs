@@ -1,51 +1,46 @@
-//! `ratewire serve`: the HTTP service.
+//! `ratewire serve`: the HTTP service and its background workers.
 
-use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use jiff::Timestamp;
-use ratewire_core::store::{self, MemoryStore, RedisStore, RedisStoreOptions, SurveyStore};
-use ratewire_core::{Locale, Scale};
+use ratewire_core::Catalog;
+use ratewire_core::store::{self, MemoryStore, RedisStore, RedisStoreOptions, Store};
 use tokio::net::TcpListener;
 
-use crate::parse_command;
+use crate::app::{self, AppState, StoreKind};
+use crate::auth::Tenants;
+use crate::demo::Demo;
+use crate::settings::{Checked, Settings};
+use crate::widget::WidgetHub;
+use crate::{notify, service};
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Default)]
 pub struct ServeOptions {
-    /// Address to listen on.
-    #[arg(long, env = "RATEWIRE_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-    /// Redis URL (redis://host:port/db). Without one, surveys are kept in memory and lost
-    /// when ratewire stops.
-    #[arg(long, env = "REDIS_URL")]
+    /// Settings file (TOML); see ratewire.example.toml.
+    #[arg(long, env = "RATEWIRE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (overrides the file and RATEWIRE_LISTEN).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Redis URL (overrides the file, REDIS_URL and RATEWIRE_REDIS_URL).
+    #[arg(long)]
     pub redis_url: Option<String>,
-}
-
-/// Which store the service runs on, as reported by `/healthz`.
-#[derive(Debug, Clone, Copy, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StoreKind {
-    Redis,
-    Embedded,
-}
-
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<dyn SurveyStore>,
-    pub store_kind: StoreKind,
 }
 
 pub fn run(options: ServeOptions) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
+    let settings = match load(&options) {
+        Ok(settings) => settings,
+        Err(message) => {
+            eprintln!("ratewire serve: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -53,7 +48,7 @@ pub fn run(options: ServeOptions) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(options)) {
+    match runtime.block_on(serve(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ratewire serve: {e}");
@@ -62,31 +57,81 @@ pub fn run(options: ServeOptions) -> ExitCode {
     }
 }
 
-async fn serve(options: ServeOptions) -> Result<(), String> {
-    let state = match &options.redis_url {
+fn load(options: &ServeOptions) -> Result<Checked, String> {
+    let mut overrides = Vec::new();
+    if let Some(listen) = &options.listen {
+        overrides.push(("listen", listen.as_str()));
+    }
+    if let Some(url) = &options.redis_url {
+        overrides.push(("redis_url", url.as_str()));
+    }
+    let settings = Settings::load(options.config.as_deref(), &overrides).map_err(|e| e.to_string())?;
+    settings.check().map_err(|e| e.to_string())
+}
+
+/// Builds the service's state: the store, the tenants, the demo if it runs.
+pub async fn state(settings: Checked) -> Result<AppState, String> {
+    let (store, store_kind): (Arc<dyn Store>, StoreKind) = match &settings.redis_url {
         Some(url) => {
             let store = RedisStore::connect(url, RedisStoreOptions::default())
                 .await
                 .map_err(|e| format!("cannot use Redis at {}: {e}", redact(url)))?;
-            tracing::info!(url = %redact(url), "surveys are kept in Redis");
-            AppState { store: Arc::new(store), store_kind: StoreKind::Redis }
+            tracing::info!(url = %redact(url), "state is kept in Redis");
+            (Arc::new(store), StoreKind::Redis)
         }
         None => {
             tracing::warn!(
-                "no Redis configured (--redis-url or REDIS_URL): surveys are kept in memory and lost when ratewire stops"
+                "no Redis configured (redis_url, REDIS_URL or --redis-url): state is kept in memory and lost when ratewire stops"
             );
-            AppState { store: Arc::new(MemoryStore::new()), store_kind: StoreKind::Embedded }
+            (Arc::new(MemoryStore::new()), StoreKind::Embedded)
         }
     };
-    let listener =
-        TcpListener::bind(options.listen).await.map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+    let mut tenants = settings.tenants.clone();
+    let demo = if settings.demo {
+        let demo = Demo::new();
+        demo.prepare(store.as_ref()).await.map_err(|e| format!("cannot prepare the demo: {e}"))?;
+        tenants.push(demo.tenant_settings());
+        Some(demo)
+    } else {
+        None
+    };
+    Ok(AppState {
+        store,
+        store_kind,
+        tenants: Arc::new(Tenants::new(&tenants)),
+        settings: Arc::new(settings),
+        catalog: Catalog::shipped(),
+        widgets: WidgetHub::default(),
+        demo,
+    })
+}
+
+async fn serve(settings: Checked) -> Result<(), String> {
+    let listen = settings.listen;
+    let state = state(settings).await?;
+    let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("ratewire is running: open http://{address}/ to try it");
-    let sweeper = tokio::spawn(sweep_forever(state.store.clone()));
-    let served = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await;
-    // Every sweep step is one atomic store write, so stopping between two leaves nothing half done.
-    sweeper.abort();
+    if state.demo.is_some() {
+        println!("ratewire is running with its demo: open http://{address}/ to play the customer and the agent");
+    } else {
+        println!("ratewire is listening on http://{address}/");
+    }
+    let workers = spawn_workers(&state);
+    let served = axum::serve(listener, app::router(state)).with_graceful_shutdown(shutdown_signal()).await;
+    // Every worker step is one atomic store write, so stopping between two leaves nothing half
+    // done: an event being posted stays in the outbox and is posted again.
+    for worker in workers {
+        worker.abort();
+    }
     served.map_err(|e| e.to_string())
+}
+
+/// The background work: expiring surveys and posting event webhooks.
+pub fn spawn_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    vec![
+        tokio::spawn(sweep_forever(state.clone())),
+        tokio::spawn(notify::deliver_forever(state.store.clone(), state.settings.webhooks.clone())),
+    ]
 }
 
 /// How often the sweeper looks for surveys whose deadline or change window has passed.
@@ -94,17 +139,17 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// The most surveys one sweep handles; the rest wait for the next.
 const SWEEP_BATCH: usize = 500;
 
-/// Expires surveys and locks ratings when they fall due.
-async fn sweep_forever(store: Arc<dyn SurveyStore>) {
+/// Expires surveys and locks ratings when they fall due, and tells the business.
+async fn sweep_forever(state: AppState) {
     let mut interval = tokio::time::interval(SWEEP_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
-        match store::sweep(&*store, Timestamp::now(), SWEEP_BATCH).await {
+        let now = Timestamp::now();
+        match store::sweep(state.store.as_ref(), now, SWEEP_BATCH).await {
             Ok(transitions) => {
                 for transition in transitions {
-                    let survey = &transition.survey;
-                    tracing::info!(tenant = %survey.invitation.tenant, survey = %survey.id, state = ?survey.state.name(), "swept");
+                    service::carry_out(&state, &transition.survey, &transition.effects, now).await;
                 }
             }
             Err(error) => tracing::warn!(%error, "sweep failed; trying again"),
@@ -118,32 +163,6 @@ fn redact(url: &str) -> String {
         (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}://…@{}", &url[..scheme_end], &url[at + 1..]),
         _ => url.to_owned(),
     }
-}
-
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(home))
-        .route("/healthz", get(health))
-        .route("/api/understand", post(understand_reply))
-        .with_state(state)
-}
-
-async fn home() -> impl IntoResponse {
-    Html(include_str!("home.html"))
-}
-
-/// The reply reader over HTTP: the body is one `ratewire parse` input line.
-async fn understand_reply(body: String) -> impl IntoResponse {
-    let answer = parse_command::answer(&body, Scale::FIVE_STARS, Locale::En);
-    let status = match answer {
-        parse_command::Answer::Understood(_) => StatusCode::OK,
-        parse_command::Answer::Error { .. } => StatusCode::BAD_REQUEST,
-    };
-    (status, Json(answer))
-}
-
-async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    Json(serde_json::json!({ "status": "ok", "store": state.store_kind }))
 }
 
 async fn shutdown_signal() {

@@ -6,8 +6,9 @@ use jiff::Timestamp;
 use ratewire_adapters::ChannelKind;
 use ratewire_core::store::{self, ApplyError, StoreError};
 use ratewire_core::{
-    AgentId, ChannelId, ConversationId, Effect, Event, FailureReason, Invitation, InviteRefusal, Locale, Origin, RecipientId, Reply,
-    Score, Survey, SurveyId, SurveyState, TenantId, Texts, Transition, Understanding, check_invitation, understand,
+    AgentId, ChannelId, ConversationId, Effect, Event, FailureReason, Invitation, InviteRefusal, Locale, Origin,
+    RecipientId, Reply, Score, Survey, SurveyId, SurveyState, TenantId, Texts, Transition, Understanding,
+    check_invitation, understand,
 };
 
 use crate::app::AppState;
@@ -163,7 +164,8 @@ async fn say(state: &AppState, survey: &Survey, reply: Reply) {
 /// The texts of a survey's configuration in the survey's locale.
 pub async fn texts_for(state: &AppState, survey: &Survey) -> Result<Texts, ApiError> {
     let invitation = &survey.invitation;
-    let (_, config) = records::channel_with_config(&*state.store, &invitation.tenant, invitation.channel.as_str()).await?;
+    let (_, config) =
+        records::channel_with_config(&*state.store, &invitation.tenant, invitation.channel.as_str()).await?;
     Ok(config.config.texts(invitation.locale, state.catalog))
 }
 
@@ -173,9 +175,18 @@ pub enum Input {
     /// Free text: a typed rating, a comment, or anything else.
     Text(String),
     /// A tap on a level of a survey's invitation.
-    Rate { survey: SurveyId, score: Score },
-    Reason { survey: SurveyId, reason: String },
-    Comment { survey: SurveyId, text: String },
+    Rate {
+        survey: SurveyId,
+        score: Score,
+    },
+    Reason {
+        survey: SurveyId,
+        reason: String,
+    },
+    Comment {
+        survey: SurveyId,
+        text: String,
+    },
 }
 
 /// What became of an input.

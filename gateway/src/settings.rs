@@ -22,7 +22,7 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// The largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
-    /// Run the demo tenant, channel and page (on by default only without any settings).
+    /// Run the demo tenant, channel and page (on by default when no tenant is configured).
     pub demo: Option<bool>,
     pub tenants: Vec<TenantSettings>,
     pub webhooks: WebhookSettings,
@@ -103,9 +103,8 @@ impl Settings {
     /// `RATEWIRE_REDIS_URL` (or `REDIS_URL`), `RATEWIRE_DEMO`, `RATEWIRE_BODY_LIMIT_BYTES`,
     /// `RATEWIRE_WEBHOOKS__MAX_ATTEMPTS`, …
     ///
-    /// `overrides` (from command-line flags) win over both. Returns the settings and whether
-    /// anything was configured at all.
-    pub fn load(file: Option<&Path>, overrides: &[(&str, &str)]) -> Result<(Settings, bool), SettingsError> {
+    /// `overrides` (from command-line flags) win over both.
+    pub fn load(file: Option<&Path>, overrides: &[(&str, &str)]) -> Result<Settings, SettingsError> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(file) = file {
             if !file.is_file() {
@@ -116,20 +115,26 @@ impl Settings {
         // RATEWIRE_CONFIG names the file itself (read by the command line), not a setting.
         let environment = Env::prefixed("RATEWIRE_").ignore(&["CONFIG"]).split("__");
         let redis = Env::raw().only(&["REDIS_URL"]);
-        let configured = file.is_some()
-            || environment.iter().next().is_some()
-            || redis.iter().next().is_some()
-            || !overrides.is_empty();
         figment = figment.merge(redis).merge(environment);
         for (key, value) in overrides {
             figment = figment.merge((*key, *value));
         }
-        let settings: Settings = figment.extract().map_err(|e| SettingsError::Read(describe(e)))?;
-        Ok((settings, configured))
+        figment.extract().map_err(|e| SettingsError::Read(describe(e)))
+    }
+
+    /// Reads a settings file alone, without the environment: what `check-config` checks.
+    pub fn load_file(file: &Path) -> Result<Settings, SettingsError> {
+        if !file.is_file() {
+            return Err(SettingsError::Read(format!("{}: no such file", file.display())));
+        }
+        Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file_exact(file))
+            .extract()
+            .map_err(|e| SettingsError::Read(describe(e)))
     }
 
     /// Checks every field and reports every problem, each with its field.
-    pub fn check(&self, configured: bool) -> Result<Checked, SettingsError> {
+    pub fn check(&self) -> Result<Checked, SettingsError> {
         let mut errors = Vec::new();
         let mut problem = |field: String, message: String| errors.push(FieldError { field, problem: message });
         let listen = match self.listen.parse::<SocketAddr>() {
@@ -188,9 +193,18 @@ impl Settings {
                 tenants.push(Tenant { id, name, key_digests: digests });
             }
         }
-        let demo = self.demo.unwrap_or(!configured);
+        let demo = self.demo.unwrap_or(self.tenants.is_empty());
+        if demo && listen.is_some_and(|address| !address.ip().is_loopback()) {
+            problem(
+                "demo".into(),
+                "the demo page carries the demo's API key, so the demo listens on loopback only".into(),
+            );
+        }
         if !demo && self.tenants.is_empty() {
-            problem("tenants".into(), "no tenant is configured, so no API call could succeed (or set demo = true)".into());
+            problem(
+                "tenants".into(),
+                "no tenant is configured, so no API call could succeed (or set demo = true)".into(),
+            );
         }
         match listen {
             Some(listen) if errors.is_empty() => Ok(Checked {
@@ -237,7 +251,7 @@ mod tests {
     fn from_toml(text: &str) -> Result<Checked, SettingsError> {
         let settings: Settings =
             Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(text)).extract().unwrap();
-        settings.check(true)
+        settings.check()
     }
 
     const KEY: &str = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
@@ -251,6 +265,14 @@ mod tests {
         assert_eq!(checked.public_url, "https://rw.example.com");
         assert_eq!(checked.tenants[0].key_digests[0].len(), 64);
         assert!(!checked.demo);
+    }
+
+    #[test]
+    fn the_demo_listens_on_loopback_only() {
+        let Err(SettingsError::Invalid(errors)) = from_toml("listen = \"0.0.0.0:8080\"\n") else {
+            panic!("expected a problem");
+        };
+        assert_eq!(errors[0].field, "demo");
     }
 
     #[test]
@@ -276,7 +298,7 @@ mod tests {
 
     #[test]
     fn no_settings_at_all_means_the_demo() {
-        let checked = Settings::default().check(false).unwrap();
+        let checked = Settings::default().check().unwrap();
         assert!(checked.demo);
         assert_eq!(checked.public_url, "http://127.0.0.1:8080");
     }

@@ -35,3 +35,6 @@ reason-slow = بطء الاستجابة
 reason-unresolved = لم تُحل المشكلة
 reason-unfriendly = تعامل غير ودود
 reason-other = سبب آخر
+
+# The web widget's button that sends a comment.
+widget-send = إرسال

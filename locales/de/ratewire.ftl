@@ -35,3 +35,6 @@ reason-slow = Langsame Antwort
 reason-unresolved = Problem nicht gelöst
 reason-unfriendly = Unfreundlicher Service
 reason-other = Sonstiges
+
+# The web widget's button that sends a comment.
+widget-send = Senden

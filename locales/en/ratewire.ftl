@@ -35,3 +35,6 @@ reason-slow = Slow response
 reason-unresolved = Problem not solved
 reason-unfriendly = Unfriendly service
 reason-other = Something else
+
+# The web widget's button that sends a comment.
+widget-send = Send

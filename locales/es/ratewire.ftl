@@ -35,3 +35,6 @@ reason-slow = Respuesta lenta
 reason-unresolved = Problema no resuelto
 reason-unfriendly = Atención poco amable
 reason-other = Otro motivo
+
+# The web widget's button that sends a comment.
+widget-send = Enviar

@@ -35,3 +35,6 @@ reason-slow = Réponse trop lente
 reason-unresolved = Problème non résolu
 reason-unfriendly = Accueil peu aimable
 reason-other = Autre raison
+
+# The web widget's button that sends a comment.
+widget-send = Envoyer

@@ -35,3 +35,6 @@ reason-slow = Respons lambat
 reason-unresolved = Masalah tidak terselesaikan
 reason-unfriendly = Layanan kurang ramah
 reason-other = Lainnya
+
+# The web widget's button that sends a comment.
+widget-send = Kirim

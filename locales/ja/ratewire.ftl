@@ -35,3 +35,6 @@ reason-slow = 対応が遅い
 reason-unresolved = 問題が解決していない
 reason-unfriendly = 対応が不親切
 reason-other = その他
+
+# The web widget's button that sends a comment.
+widget-send = 送信

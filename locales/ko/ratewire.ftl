@@ -35,3 +35,6 @@ reason-slow = 응답이 느림
 reason-unresolved = 문제가 해결되지 않음
 reason-unfriendly = 불친절한 응대
 reason-other = 기타
+
+# The web widget's button that sends a comment.
+widget-send = 보내기

@@ -35,3 +35,6 @@ reason-slow = Resposta demorada
 reason-unresolved = Problema não resolvido
 reason-unfriendly = Atendimento pouco cordial
 reason-other = Outro motivo
+
+# The web widget's button that sends a comment.
+widget-send = Enviar

@@ -35,3 +35,6 @@ reason-slow = Медленный ответ
 reason-unresolved = Проблема не решена
 reason-unfriendly = Неприветливое обслуживание
 reason-other = Другое
+
+# The web widget's button that sends a comment.
+widget-send = Отправить

@@ -35,3 +35,6 @@ reason-slow = 回复太慢
 reason-unresolved = 问题未解决
 reason-unfriendly = 服务态度不好
 reason-other = 其他原因
+
+# The web widget's button that sends a comment.
+widget-send = 发送

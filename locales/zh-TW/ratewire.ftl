@@ -35,3 +35,6 @@ reason-slow = 回覆太慢
 reason-unresolved = 問題未解決
 reason-unfriendly = 服務態度不佳
 reason-other = 其他原因
+
+# The web widget's button that sends a comment.
+widget-send = 送出

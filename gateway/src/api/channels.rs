@@ -210,4 +210,3 @@ async fn disconnect(
         Err(ApiError::not_found("channel", id))
     }
 }
-

@@ -15,9 +15,7 @@ use crate::error::{ApiError, ApiJson};
 use crate::records::{self, ConfigRecord, new_id};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/configs", get(list).post(create))
-        .route("/v1/configs/{id}", get(read).put(update))
+    Router::new().route("/v1/configs", get(list).post(create)).route("/v1/configs/{id}", get(read).put(update))
 }
 
 #[derive(Deserialize)]
@@ -82,15 +80,17 @@ async fn create(
     check(&body)?;
     let id = record_id(body.id)?;
     let now = Timestamp::now();
-    let record = ConfigRecord { id: id.clone(), name: body.name, config: body.config, created_at: now, updated_at: now };
-    let revision = put_json(&*state.store, &tenant, RecordKind::Config, &id, None, &record).await.map_err(|e| {
-        match ApiError::from(e) {
-            ApiError::Conflict { .. } => {
-                ApiError::Conflict { code: "already_exists", message: format!("configuration {id} already exists") }
-            }
-            other => other,
-        }
-    })?;
+    let record =
+        ConfigRecord { id: id.clone(), name: body.name, config: body.config, created_at: now, updated_at: now };
+    let revision =
+        put_json(&*state.store, &tenant, RecordKind::Config, &id, None, &record).await.map_err(
+            |e| match ApiError::from(e) {
+                ApiError::Conflict { .. } => {
+                    ApiError::Conflict { code: "already_exists", message: format!("configuration {id} already exists") }
+                }
+                other => other,
+            },
+        )?;
     Ok((StatusCode::CREATED, Json(ConfigView::new(record, revision))))
 }
 

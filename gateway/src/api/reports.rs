@@ -43,7 +43,9 @@ impl RangeQuery {
             return Err(ApiError::invalid("to", format!("a report covers at most {MAX_DAYS} days")));
         }
         let time_zone = match self.tz {
-            Some(name) => TimeZone::get(&name).map_err(|_| ApiError::invalid("tz", format!("unknown time zone {name:?}")))?,
+            Some(name) => {
+                TimeZone::get(&name).map_err(|_| ApiError::invalid("tz", format!("unknown time zone {name:?}")))?
+            }
             None => TimeZone::UTC,
         };
         let mut query = ReportQuery::new(from, to).in_time_zone(time_zone);

@@ -1,0 +1,416 @@
+//! The web widget channel: an embeddable script served by the gateway that talks to it over a
+//! WebSocket. It renders the visitor's survey from a view the gateway sends whenever the survey
+//! changes, so a reconnect simply shows the survey as it is now.
+//!
+//! Visitors are named by the business's page (`data-visitor`) and vouched for by a token
+//! (`data-visitor-token`): hex HMAC-SHA256 of the visitor id under the channel's visitor secret,
+//! computed by the business's server. Without it, anyone could answer anyone's survey.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use hmac::{Hmac, Mac};
+use jiff::Timestamp;
+use ratewire_adapters::{ChannelKind, level_title};
+use ratewire_core::{
+    ChannelId, Locale, Origin, RecipientId, Scale, Score, StateName, Survey, SurveyId, SurveyState, TenantId,
+};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use tokio::sync::broadcast;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::records::{self, ChannelRecord};
+use crate::service::{self, Input, InviteRequest, Outcome};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/widget.js", get(script)).route("/widget/ws", get(connect))
+}
+
+const SCRIPT: &str = include_str!("widget.js");
+
+async fn script() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")], SCRIPT)
+}
+
+/// Something every open widget of one visitor should know.
+#[derive(Debug, Clone)]
+struct Push {
+    tenant: TenantId,
+    channel: ChannelId,
+    visitor: RecipientId,
+    say: Option<String>,
+}
+
+/// Tells open widgets that their survey changed, or gives them a line to show.
+#[derive(Clone)]
+pub struct WidgetHub {
+    sender: broadcast::Sender<Push>,
+}
+
+impl Default for WidgetHub {
+    fn default() -> Self {
+        Self { sender: broadcast::channel(1024).0 }
+    }
+}
+
+impl WidgetHub {
+    /// The survey changed: widgets showing it redraw it.
+    pub fn refresh(&self, survey: &Survey) {
+        self.push(survey, None);
+    }
+
+    /// A message for the visitor (thanks, a prompt, the expiry notice).
+    pub fn say(&self, survey: &Survey, text: &str) {
+        self.push(survey, Some(text.to_owned()));
+    }
+
+    fn push(&self, survey: &Survey, say: Option<String>) {
+        let invitation = &survey.invitation;
+        // No receiver just means no widget is open right now; it will read the survey on connect.
+        let _ = self.sender.send(Push {
+            tenant: invitation.tenant.clone(),
+            channel: invitation.channel.clone(),
+            visitor: invitation.recipient.clone(),
+            say,
+        });
+    }
+}
+
+#[derive(Deserialize)]
+struct ConnectQuery {
+    tenant: TenantId,
+    channel: ChannelId,
+    visitor: RecipientId,
+    token: Option<String>,
+    /// The browser's languages, comma-separated.
+    lang: Option<String>,
+    /// The conversation the page is about, for ratings the visitor gives on their own.
+    conversation: Option<String>,
+}
+
+/// The token a business's server gives its page for a visitor.
+pub fn visitor_token(secret: &str, visitor: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(visitor.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Whether a channel lets visitors in without a token (the demo's does).
+fn tokens_required(channel: &ChannelRecord) -> bool {
+    channel.settings.get("visitor_tokens").is_none_or(|v| v != "off")
+}
+
+async fn connect(
+    State(state): State<AppState>,
+    Query(query): Query<ConnectQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let channel = records::channel(&*state.store, &query.tenant, query.channel.as_str())
+        .await
+        .map_err(|_| ApiError::Forbidden("unknown widget channel".into()))?
+        .value;
+    if channel.kind != ChannelKind::WebWidget {
+        return Err(ApiError::Forbidden("not a web widget channel".into()));
+    }
+    if tokens_required(&channel) {
+        let expected = visitor_token(&channel.visitor_secret, query.visitor.as_str());
+        let given = query.token.as_deref().unwrap_or_default();
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), given.as_bytes())) {
+            return Err(ApiError::Forbidden("the visitor token does not match".into()));
+        }
+    }
+    Ok(upgrade.max_message_size(16 * 1024).on_upgrade(move |socket| session(state, query, socket)))
+}
+
+/// What the widget sends.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    Rate {
+        survey: SurveyId,
+        score: u8,
+    },
+    Reason {
+        survey: SurveyId,
+        reason: String,
+    },
+    Comment {
+        survey: SurveyId,
+        text: String,
+    },
+    /// Text the visitor typed in the chat.
+    Text {
+        text: String,
+    },
+    Ping,
+}
+
+/// What the gateway sends the widget.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ServerMessage {
+    Survey { survey: Option<Box<SurveyView>> },
+    Say { text: String },
+    Error { code: String, message: String },
+    Pong,
+}
+
+/// A survey as the widget draws it.
+#[derive(Serialize)]
+struct SurveyView {
+    id: SurveyId,
+    state: StateName,
+    kind: &'static str,
+    locale: Locale,
+    rtl: bool,
+    invitation: String,
+    levels: Vec<Level>,
+    score: Option<u8>,
+    reason: Option<String>,
+    comment: Option<String>,
+    reasons: Vec<(String, String)>,
+    awaits_reason: bool,
+    awaits_comment: bool,
+    /// The visitor may still pick another score.
+    can_change: bool,
+    texts: WidgetTexts,
+}
+
+#[derive(Serialize)]
+struct Level {
+    score: u8,
+    title: String,
+    label: Option<String>,
+}
+
+#[derive(Serialize)]
+struct WidgetTexts {
+    thank_you: String,
+    comment_prompt: String,
+    reason_prompt: String,
+    comment_thanks: String,
+    expiry_notice: String,
+    send: String,
+}
+
+async fn view(state: &AppState, survey: &Survey, now: Timestamp) -> Result<SurveyView, ApiError> {
+    let texts = service::texts_for(state, survey).await?;
+    let scale = survey.rules.scale;
+    let levels = scale
+        .scores()
+        .map(|score| Level {
+            score: score.value(),
+            title: match scale {
+                Scale::Stars { .. } => "★".into(),
+                _ => level_title(scale, score),
+            },
+            label: texts.labels.get(score).map(str::to_owned),
+        })
+        .collect();
+    let awaits_reason = match &survey.state {
+        SurveyState::Rated { score, reason: None, comment_until, .. }
+        | SurveyState::Locked { score, reason: None, comment_until, .. } => {
+            !survey.rules.low_rating_reasons.is_empty() && scale.is_negative(*score) && now < *comment_until
+        }
+        _ => false,
+    };
+    let (can_change, reason) = match &survey.state {
+        SurveyState::Pending { deadline, .. } => (now < *deadline, None),
+        SurveyState::Rated { changeable_until, reason, .. } => (now < *changeable_until, reason.clone()),
+        SurveyState::Locked { reason, .. } => (false, reason.clone()),
+        _ => (false, None),
+    };
+    let locale = survey.invitation.locale;
+    Ok(SurveyView {
+        id: survey.id.clone(),
+        state: survey.state.name(),
+        kind: match scale {
+            Scale::Stars { .. } => "stars",
+            Scale::Numeric { .. } => "numbers",
+            Scale::Faces => "faces",
+        },
+        locale,
+        rtl: locale.is_rtl(),
+        invitation: texts.invitation,
+        levels,
+        score: survey.score().map(Score::value),
+        reason,
+        comment: survey.comment().map(str::to_owned),
+        reasons: texts.reasons,
+        awaits_reason,
+        awaits_comment: survey.awaits_comment(now) && !awaits_reason,
+        can_change,
+        texts: WidgetTexts {
+            thank_you: texts.thank_you,
+            comment_prompt: texts.comment_prompt,
+            reason_prompt: texts.reason_prompt,
+            comment_thanks: texts.comment_thanks,
+            expiry_notice: texts.expiry_notice,
+            send: state.catalog.text(locale, ratewire_core::Message::WidgetSend, scale),
+        },
+    })
+}
+
+/// The survey the visitor should see: their latest one on this channel, unless it ended
+/// without a rating long ago (failed or cancelled surveys are never shown).
+async fn current(state: &AppState, query: &ConnectQuery) -> Result<Option<Survey>, ApiError> {
+    let latest = state.store.latest_for_recipient(&query.tenant, &query.channel, &query.visitor).await?;
+    Ok(latest.filter(|s| !matches!(s.state, SurveyState::Failed { .. } | SurveyState::Cancelled { .. })))
+}
+
+async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
+    let Ok(text) = serde_json::to_string(message) else { return false };
+    socket.send(Message::Text(text.into())).await.is_ok()
+}
+
+async fn send_survey(state: &AppState, query: &ConnectQuery, socket: &mut WebSocket) -> bool {
+    let now = Timestamp::now();
+    let message = match current(state, query).await {
+        Ok(survey) => {
+            let view = match survey {
+                Some(survey) => view(state, &survey, now).await.ok().map(Box::new),
+                None => None,
+            };
+            ServerMessage::Survey { survey: view }
+        }
+        Err(error) => ServerMessage::Error { code: error.code().into(), message: error.to_string() },
+    };
+    send(socket, &message).await
+}
+
+/// How long a socket may stay silent before the gateway closes it; the widget pings every 25 s.
+const IDLE: Duration = Duration::from_secs(90);
+
+async fn session(state: AppState, query: ConnectQuery, mut socket: WebSocket) {
+    let mut pushes = state.widgets.sender.subscribe();
+    if !send_survey(&state, &query, &mut socket).await {
+        return;
+    }
+    loop {
+        tokio::select! {
+            incoming = tokio::time::timeout(IDLE, socket.recv()) => {
+                let Ok(Some(Ok(message))) = incoming else { return };
+                let reply = match message {
+                    Message::Text(text) => handle(&state, &query, &text).await,
+                    Message::Close(_) => return,
+                    _ => continue,
+                };
+                if let Some(reply) = reply && !send(&mut socket, &reply).await {
+                    return;
+                }
+            }
+            push = pushes.recv() => {
+                match push {
+                    Ok(push) if push.tenant == query.tenant && push.channel == query.channel && push.visitor == query.visitor => {
+                        let sent = match push.say {
+                            Some(text) => send(&mut socket, &ServerMessage::Say { text }).await,
+                            None => true,
+                        };
+                        if !sent || !send_survey(&state, &query, &mut socket).await {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    // Missed pushes: redraw from the store, which is always right.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if !send_survey(&state, &query, &mut socket).await {
+                            return;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        }
+    }
+}
+
+/// Handles one message from the widget; the answer, if any, goes back to it alone.
+async fn handle(state: &AppState, query: &ConnectQuery, text: &str) -> Option<ServerMessage> {
+    let message: ClientMessage = match serde_json::from_str(text) {
+        Ok(message) => message,
+        Err(error) => {
+            return Some(ServerMessage::Error { code: "malformed_message".into(), message: error.to_string() });
+        }
+    };
+    let now = Timestamp::now();
+    let input = match message {
+        ClientMessage::Ping => return Some(ServerMessage::Pong),
+        ClientMessage::Rate { survey, score } => {
+            let Ok(score) = Scale::NPS.score(score.into()) else {
+                return Some(ServerMessage::Error {
+                    code: "out_of_scale".into(),
+                    message: format!("{score} is not a level"),
+                });
+            };
+            Input::Rate { survey, score }
+        }
+        ClientMessage::Reason { survey, reason } => Input::Reason { survey, reason },
+        ClientMessage::Comment { survey, text } => Input::Comment { survey, text },
+        ClientMessage::Text { text } => Input::Text(text),
+    };
+    let typed = matches!(input, Input::Text(_));
+    match service::receive(state, &query.tenant, &query.channel, &query.visitor, input.clone(), now).await {
+        Ok(Outcome::PassThrough) if typed => user_initiated(state, query, input, now).await,
+        Ok(Outcome::Refused(refusal)) if refusal.reply().is_none() => {
+            let error = ApiError::from(refusal);
+            Some(ServerMessage::Error { code: error.code().into(), message: error.to_string() })
+        }
+        Ok(_) => None,
+        Err(error) => Some(ServerMessage::Error { code: error.code().into(), message: error.to_string() }),
+    }
+}
+
+/// A typed rating with no survey to answer: recorded as the visitor's own, when the
+/// configuration allows it and the page named the conversation.
+async fn user_initiated(state: &AppState, query: &ConnectQuery, input: Input, now: Timestamp) -> Option<ServerMessage> {
+    let (Input::Text(text), Some(conversation)) = (input, query.conversation.as_deref()) else { return None };
+    let conversation = ratewire_core::ConversationId::new(conversation).ok()?;
+    let config = service::config_of(state, &query.tenant, &query.channel).await.ok()?;
+    if !config.config.user_initiated {
+        return None;
+    }
+    let languages: Vec<String> = query.lang.iter().map(String::to_owned).collect();
+    let locale = Locale::negotiate(languages.iter().map(String::as_str), config.config.default_locale);
+    let labels = config.config.texts(locale, state.catalog).labels;
+    let ratewire_core::Understanding::Rating { score, comment } =
+        ratewire_core::understand(&text, config.config.scale, locale, &labels)
+    else {
+        return None;
+    };
+    let known = crate::conversations::load(state, &query.tenant, &conversation).await.ok().flatten();
+    if known.as_ref().is_some_and(|c| c.value.conversation.is_closed()) {
+        return None;
+    }
+    let request = InviteRequest {
+        conversation,
+        resolution: known.map_or(1, |c| c.value.conversation.resolution()),
+        channel: query.channel.clone(),
+        recipient: query.visitor.clone(),
+        agent: None,
+        languages,
+        origin: Origin::User,
+    };
+    let survey = match service::invite(state, &query.tenant, request, now).await {
+        Ok(survey) => survey,
+        // Already surveyed: the message is just a message.
+        Err(service::InviteError::Refused(_)) => return None,
+        Err(service::InviteError::Failed(error)) => {
+            return Some(ServerMessage::Error { code: error.code().into(), message: error.to_string() });
+        }
+    };
+    let mut input = Some(Input::Rate { survey: survey.id.clone(), score });
+    let comment = comment.map(|text| Input::Comment { survey: survey.id.clone(), text });
+    for step in [input.take(), comment].into_iter().flatten() {
+        if let Err(error) = service::receive(state, &query.tenant, &query.channel, &query.visitor, step, now).await {
+            return Some(ServerMessage::Error { code: error.code().into(), message: error.to_string() });
+        }
+    }
+    None
+}

@@ -1,0 +1,175 @@
+/* ratewire web widget: shows the visitor's satisfaction survey inline and sends their answer.
+ * Embed with one tag:
+ *   <script src="https://RATEWIRE/widget.js" data-tenant="acme" data-channel="ch_…"
+ *           data-visitor="VISITOR_ID" data-visitor-token="HMAC" async></script>
+ * Optional: data-target="element-id" (render inside it instead of a floating card),
+ *           data-conversation="CONVERSATION_ID" (lets the visitor rate on their own, if allowed).
+ * The gateway sends the whole survey view whenever it changes, so the widget only draws. */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script) return;
+  var data = script.dataset;
+  var base = new URL(script.src, location.href);
+  var wsUrl = (base.protocol === "https:" ? "wss:" : "ws:") + "//" + base.host + "/widget/ws?" + new URLSearchParams({
+    tenant: data.tenant || "", channel: data.channel || "", visitor: data.visitor || "",
+    token: data.visitorToken || "", lang: (navigator.languages || [navigator.language]).join(","),
+    conversation: data.conversation || ""
+  }).toString();
+
+  var css = ".rw-card{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#1d2330;background:#fff;" +
+    "border:1px solid #d9dee8;border-radius:12px;padding:14px 16px;max-width:360px;box-shadow:0 6px 24px rgba(20,30,60,.12)}" +
+    ".rw-float{position:fixed;bottom:20px;right:20px;z-index:2147483000}[dir=rtl].rw-float{right:auto;left:20px}" +
+    ".rw-q{margin:0 0 10px;font-weight:600}.rw-levels{display:flex;flex-wrap:wrap;gap:6px;margin:0 0 6px}" +
+    ".rw-level{font:inherit;min-width:38px;min-height:38px;border:1px solid #c9d0dd;border-radius:8px;background:#f7f8fb;cursor:pointer;padding:4px 8px}" +
+    ".rw-level:focus-visible,.rw-send:focus-visible,.rw-reason:focus-visible{outline:3px solid #2357d9;outline-offset:2px}" +
+    ".rw-level[aria-pressed=true]{background:#2357d9;color:#fff;border-color:#2357d9}" +
+    ".rw-stars .rw-level{font-size:24px;color:#c3c9d6;background:none;border:none;min-width:34px;padding:0}" +
+    ".rw-stars .rw-level.rw-on{color:#f5a623}.rw-stars .rw-level[aria-pressed=true]{background:none;color:#f5a623}" +
+    ".rw-faces .rw-level{font-size:24px;background:none}.rw-label{font-size:13px;color:#5b6475;min-height:1.2em;margin:0 0 8px}" +
+    ".rw-say{margin:8px 0 0;color:#23683a}.rw-error{margin:8px 0 0;color:#b42318}" +
+    ".rw-comment{display:flex;gap:6px;margin-top:8px}.rw-comment textarea{flex:1;font:inherit;border:1px solid #c9d0dd;border-radius:8px;padding:6px;min-height:54px}" +
+    ".rw-send,.rw-reason{font:inherit;border-radius:8px;border:1px solid #2357d9;background:#2357d9;color:#fff;padding:6px 12px;cursor:pointer}" +
+    ".rw-reason{background:#eef2fb;color:#1d2330;border-color:#d3dbee;margin:0 6px 6px 0}.rw-done{color:#5b6475;font-size:13px;margin-top:6px}";
+
+  var host = data.target && document.getElementById(data.target);
+  var root = document.createElement("div");
+  root.className = "rw-card" + (host ? "" : " rw-float");
+  root.setAttribute("role", "region");
+  root.hidden = true;
+  var style = document.createElement("style");
+  style.textContent = css;
+  document.head.appendChild(style);
+  (host || document.body).appendChild(root);
+
+  var socket = null, view = null, retry = 0, pinger = null, lastSay = "", lastError = "";
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  function send(message) {
+    if (socket && socket.readyState === 1) socket.send(JSON.stringify(message));
+  }
+
+  function render() {
+    root.textContent = "";
+    if (!view) { root.hidden = true; return; }
+    root.hidden = false;
+    root.setAttribute("dir", view.rtl ? "rtl" : "ltr");
+    root.setAttribute("lang", view.locale);
+    root.setAttribute("aria-label", view.invitation);
+    if (view.state === "expired") {
+      root.appendChild(el("p", "rw-q", view.texts.expiry_notice));
+      return;
+    }
+    var question = el("p", "rw-q", view.invitation);
+    question.id = "rw-q-" + view.id;
+    root.appendChild(question);
+    var levels = el("div", "rw-levels rw-" + view.kind);
+    levels.setAttribute("role", "group");
+    levels.setAttribute("aria-labelledby", question.id);
+    var label = el("p", "rw-label", "");
+    label.setAttribute("aria-live", "polite");
+    var buttons = [];
+    view.levels.forEach(function (level) {
+      var button = el("button", "rw-level", level.title);
+      button.type = "button";
+      var name = view.kind === "stars" ? level.score + " / " + view.levels.length : String(level.score);
+      button.setAttribute("aria-label", level.label ? name + " – " + level.label : name);
+      button.setAttribute("aria-pressed", view.score === level.score ? "true" : "false");
+      button.disabled = !view.can_change;
+      if (view.kind === "stars" && view.score != null && level.score <= view.score) button.classList.add("rw-on");
+      button.addEventListener("mouseenter", function () {
+        label.textContent = level.label || "";
+        if (view.kind === "stars") buttons.forEach(function (b, i) { b.classList.toggle("rw-on", i < level.score); });
+      });
+      button.addEventListener("focus", function () { label.textContent = level.label || ""; });
+      button.addEventListener("click", function () { send({ type: "rate", survey: view.id, score: level.score }); });
+      buttons.push(button);
+      levels.appendChild(button);
+    });
+    levels.addEventListener("mouseleave", function () {
+      label.textContent = "";
+      if (view.kind === "stars") buttons.forEach(function (b, i) { b.classList.toggle("rw-on", view.score != null && i < view.score); });
+    });
+    // Arrow keys move between levels, as in a radio group.
+    levels.addEventListener("keydown", function (event) {
+      var index = buttons.indexOf(document.activeElement);
+      if (index < 0) return;
+      var step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+      if (!step) return;
+      if (view.rtl && (event.key === "ArrowRight" || event.key === "ArrowLeft")) step = -step;
+      var next = buttons[Math.max(0, Math.min(buttons.length - 1, index + step))];
+      if (next) { next.focus(); event.preventDefault(); }
+    });
+    root.appendChild(levels);
+    root.appendChild(label);
+    if (view.score != null) root.appendChild(el("p", "rw-say", view.texts.thank_you));
+    if (view.awaits_reason) {
+      root.appendChild(el("p", "rw-q", view.texts.reason_prompt));
+      view.reasons.forEach(function (pair) {
+        var reason = el("button", "rw-reason", pair[1]);
+        reason.type = "button";
+        reason.addEventListener("click", function () { send({ type: "reason", survey: view.id, reason: pair[0] }); });
+        root.appendChild(reason);
+      });
+    }
+    if (view.awaits_comment) {
+      var form = el("form", "rw-comment");
+      var box = el("textarea");
+      box.setAttribute("aria-label", view.texts.comment_prompt);
+      box.placeholder = view.texts.comment_prompt;
+      box.maxLength = 4000;
+      var submit = el("button", "rw-send", view.texts.send);
+      submit.type = "submit";
+      form.appendChild(box);
+      form.appendChild(submit);
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        if (box.value.trim()) send({ type: "comment", survey: view.id, text: box.value });
+      });
+      root.appendChild(el("p", "rw-label", view.texts.comment_prompt));
+      root.appendChild(form);
+    }
+    if (view.comment) root.appendChild(el("p", "rw-done", "“" + view.comment + "” — " + view.texts.comment_thanks));
+    if (lastError) root.appendChild(el("p", "rw-error", lastError));
+    else if (lastSay && lastSay !== view.texts.thank_you && lastSay !== view.texts.comment_thanks) {
+      root.appendChild(el("p", "rw-say", lastSay));
+    }
+  }
+
+  function connect() {
+    socket = new WebSocket(wsUrl);
+    socket.onopen = function () {
+      retry = 0;
+      clearInterval(pinger);
+      pinger = setInterval(function () { send({ type: "ping" }); }, 25000);
+    };
+    socket.onmessage = function (event) {
+      var message;
+      try { message = JSON.parse(event.data); } catch (e) { return; }
+      if (message.type === "survey") {
+        if (!message.survey || !view || message.survey.id !== view.id) { lastSay = ""; lastError = ""; }
+        view = message.survey;
+        render();
+      } else if (message.type === "say") {
+        lastSay = message.text; lastError = ""; render();
+      } else if (message.type === "error") {
+        lastError = message.message; render();
+      }
+    };
+    socket.onclose = function () {
+      clearInterval(pinger);
+      // Reconnect with backoff; the survey is redrawn from the gateway on reconnect.
+      retry = Math.min(retry + 1, 6);
+      setTimeout(connect, Math.min(30000, 500 * Math.pow(2, retry)) * (0.8 + Math.random() * 0.4));
+    };
+  }
+
+  window.ratewire = { say: function (text) { send({ type: "text", text: String(text) }); } };
+  connect();
+})();
