@@ -11,7 +11,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::Tenants;
 use crate::settings::Checked;
 use crate::widget::WidgetHub;
-use crate::{api, demo, widget};
+use crate::{api, demo, metrics, widget};
 
 /// Which store the service runs on, as `/healthz` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -39,6 +39,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(widget::routes())
         .merge(demo::routes())
+        .merge(metrics::routes())
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

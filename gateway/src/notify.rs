@@ -182,14 +182,19 @@ pub async fn deliver_due(
             continue;
         };
         match post(client, &endpoint.value, &item, Timestamp::now()).await {
-            Ok(()) => store.complete(&item.id).await?,
+            Ok(()) => {
+                crate::metrics::webhook("delivered");
+                store.complete(&item.id).await?;
+            }
             Err(reason) => {
                 item.attempts += 1;
                 if item.attempts >= max_attempts {
                     tracing::error!(event = %item.id, endpoint = %endpoint.value.url, %reason, attempts = item.attempts, "giving up on an event webhook");
+                    crate::metrics::webhook("given_up");
                     store.complete(&item.id).await?;
                     continue;
                 }
+                crate::metrics::webhook("retry");
                 let jitter = (uuid::Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0;
                 item.due = Timestamp::now() + backoff(item.attempts, jitter);
                 tracing::info!(event = %item.id, attempts = item.attempts, %reason, "event webhook failed; will retry");

@@ -149,6 +149,7 @@ async fn sweep_forever(state: AppState) {
         match store::sweep(state.store.as_ref(), now, SWEEP_BATCH).await {
             Ok(transitions) => {
                 for transition in transitions {
+                    crate::metrics::transition(transition.survey.state.name());
                     service::carry_out(&state, &transition.survey, &transition.effects, now).await;
                 }
             }

@@ -82,7 +82,9 @@ pub async fn invite(
         // A rating the end user gives on their own needs no invitation.
         return Ok(survey);
     }
-    let event = match send_invitation(state, &channel, &survey) {
+    let sent = send_invitation(state, &channel, &survey);
+    crate::metrics::send(channel.kind, sent.is_ok());
+    let event = match sent {
         Ok(()) => Event::Sent,
         Err(reason) => Event::Fail(reason),
     };
@@ -113,6 +115,9 @@ pub async fn apply(
     now: Timestamp,
 ) -> Result<Transition, ApplyError> {
     let transition = store::apply(state.store.as_ref(), tenant, id, event, now).await?;
+    if transition.changed {
+        crate::metrics::transition(transition.survey.state.name());
+    }
     carry_out(state, &transition.survey, &transition.effects, now).await;
     Ok(transition)
 }

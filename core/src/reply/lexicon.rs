@@ -1,13 +1,21 @@
 //! The words each locale rates with. Every entry is written folded (lower case, accents off,
-//! `ё` as `е`), the way [`super::normalize`] folds a reply.
+//! `ё` as `е`, Arabic without vowel marks), the way [`super::fold`] folds a reply.
 
 use crate::locale::Locale;
 
 pub struct Lexicon {
     /// Number words and their values.
     pub numbers: &'static [(&'static str, u8)],
-    /// Units that follow a number: "5 stars", "5星", "5점".
+    /// Number words that count only right before a unit: "ein Stern", "одну звезду" (alone,
+    /// "ein" and "одну" are too common to be ratings).
+    pub unit_numbers: &'static [(&'static str, u8)],
+    /// Star-like units that follow a number: "5 stars", "5星". A comment may follow them after a
+    /// space: "5 stars great support".
     pub units: &'static [&'static str],
+    /// Points units that follow a number: "5 points", "5分", "5점". Points are also counted in
+    /// other things (loyalty points, items, cents), so a comment after them must be set off by
+    /// punctuation: "5 points - great", not "5 points not credited".
+    pub point_units: &'static [&'static str],
     /// Units that come before a number, with the counters that may follow it: "星5つ", "별 5개".
     pub units_before: &'static [(&'static str, &'static [&'static str])],
     /// Words joining a fraction: "4 out of 5", "4 de 5".
@@ -16,12 +24,41 @@ pub struct Lexicon {
     pub or: &'static [&'static str],
     /// Endings that add nothing to a rating and are not a comment: "5점이요", "5点です".
     pub trailers: &'static [&'static str],
-    /// A unit followed by one of these characters is part of another word: 星期 (week),
-    /// 分钟 (minute), 星级 (star-rated).
-    pub compounds: &'static [(&'static str, &'static str)],
+    /// In Chinese, Japanese and Korean, the only words that may run on right after a unit as
+    /// the start of a comment: 5星好评. Anything else run on makes the unit part of another word:
+    /// 一分钱, 五分裤, 一点だけ, 5점대.
+    pub comment_starters: &'static [&'static str],
+    /// A number word and unit that together are a word of their own: 三星 (Samsung), 十分
+    /// (very), 零星 (scattered). They read as a rating only standing alone.
+    pub idioms: &'static [&'static str],
+    /// A half after a rating: "4 stars and a half", "四星半".
+    pub half: &'static [&'static str],
+    /// "Full marks", as in 5点満点中4点 (4 out of 5).
+    pub full_marks: &'static [&'static str],
+    /// Words between the full marks and the score given: 中, 에, 我给.
+    pub full_marks_joins: &'static [&'static str],
+    /// Whether a number with a dot before a word is an ordinal: German "2. Versuch".
+    pub dotted_ordinals: bool,
 }
 
 const NONE: &[&str] = &[];
+
+const EMPTY: Lexicon = Lexicon {
+    numbers: &[],
+    unit_numbers: &[],
+    units: NONE,
+    point_units: NONE,
+    units_before: &[],
+    of: NONE,
+    or: NONE,
+    trailers: NONE,
+    comment_starters: NONE,
+    idioms: NONE,
+    half: NONE,
+    full_marks: NONE,
+    full_marks_joins: NONE,
+    dotted_ordinals: false,
+};
 
 pub const ENGLISH: Lexicon = Lexicon {
     numbers: &[
@@ -37,12 +74,12 @@ pub const ENGLISH: Lexicon = Lexicon {
         ("nine", 9),
         ("ten", 10),
     ],
-    units: &["stars", "star", "points", "point", "pts", "pt"],
-    units_before: &[],
+    units: &["stars", "star"],
+    point_units: &["points", "point", "pts", "pt"],
     of: &["out of", "of"],
     or: &["or", "to", "and"],
-    trailers: NONE,
-    compounds: &[],
+    half: &["and a half", "and half", "& a half"],
+    ..EMPTY
 };
 
 const SPANISH: Lexicon = Lexicon {
@@ -60,12 +97,12 @@ const SPANISH: Lexicon = Lexicon {
         ("nueve", 9),
         ("diez", 10),
     ],
-    units: &["estrellas", "estrella", "puntos", "punto"],
-    units_before: &[],
+    units: &["estrellas", "estrella"],
+    point_units: &["puntos", "punto"],
     of: &["de", "sobre"],
     or: &["o", "u", "a", "y"],
-    trailers: NONE,
-    compounds: &[],
+    half: &["y media", "y medio"],
+    ..EMPTY
 };
 
 const PORTUGUESE: Lexicon = Lexicon {
@@ -84,12 +121,12 @@ const PORTUGUESE: Lexicon = Lexicon {
         ("nove", 9),
         ("dez", 10),
     ],
-    units: &["estrelas", "estrela", "pontos", "ponto"],
-    units_before: &[],
+    units: &["estrelas", "estrela"],
+    point_units: &["pontos", "ponto"],
     of: &["de"],
     or: &["ou", "a", "e"],
-    trailers: NONE,
-    compounds: &[],
+    half: &["e meia", "e meio"],
+    ..EMPTY
 };
 
 const FRENCH: Lexicon = Lexicon {
@@ -107,12 +144,12 @@ const FRENCH: Lexicon = Lexicon {
         ("neuf", 9),
         ("dix", 10),
     ],
-    units: &["etoiles", "etoile", "points", "point"],
-    units_before: &[],
+    units: &["etoiles", "etoile"],
+    point_units: &["points", "point"],
     of: &["sur"],
     or: &["ou", "a", "et"],
-    trailers: NONE,
-    compounds: &[],
+    half: &["et demie", "et demi"],
+    ..EMPTY
 };
 
 const GERMAN: Lexicon = Lexicon {
@@ -130,12 +167,14 @@ const GERMAN: Lexicon = Lexicon {
         ("neun", 9),
         ("zehn", 10),
     ],
-    units: &["sternen", "sterne", "stern", "punkten", "punkte", "punkt"],
-    units_before: &[],
+    unit_numbers: &[("einen", 1), ("eine", 1), ("ein", 1)],
+    units: &["sternen", "sterne", "stern"],
+    point_units: &["punkten", "punkte", "punkt"],
     of: &["von", "aus"],
     or: &["oder", "bis", "und"],
-    trailers: NONE,
-    compounds: &[],
+    half: &["und ein halber", "und einen halben", "und ein halb", "und halb"],
+    dotted_ordinals: true,
+    ..EMPTY
 };
 
 const RUSSIAN: Lexicon = Lexicon {
@@ -154,12 +193,22 @@ const RUSSIAN: Lexicon = Lexicon {
         ("девять", 9),
         ("десять", 10),
     ],
-    units: &["звездочки", "звездочек", "звездочка", "звезды", "звезд", "звезда", "баллов", "балла", "балл"],
-    units_before: &[],
+    unit_numbers: &[("одну", 1)],
+    units: &[
+        "звездочки",
+        "звездочек",
+        "звездочку",
+        "звездочка",
+        "звезды",
+        "звезду",
+        "звезд",
+        "звезда",
+    ],
+    point_units: &["баллов", "балла", "балл"],
     of: &["из"],
     or: &["или", "до", "и"],
-    trailers: NONE,
-    compounds: &[],
+    half: &["с половиной", "с половинкой"],
+    ..EMPTY
 };
 
 const INDONESIAN: Lexicon = Lexicon {
@@ -176,12 +225,13 @@ const INDONESIAN: Lexicon = Lexicon {
         ("sembilan", 9),
         ("sepuluh", 10),
     ],
-    units: &["bintang", "poin", "point"],
-    units_before: &[],
+    units: &["bintang"],
+    point_units: &["poin", "point"],
+    units_before: &[("bintang", &[])],
     of: &["dari"],
     or: &["atau", "sampai", "hingga", "dan"],
-    trailers: NONE,
-    compounds: &[],
+    half: &["dan setengah", "setengah"],
+    ..EMPTY
 };
 
 const ARABIC: Lexicon = Lexicon {
@@ -208,12 +258,14 @@ const ARABIC: Lexicon = Lexicon {
         ("عشرة", 10),
         ("عشر", 10),
     ],
-    units: &["نجوم", "نجمات", "نجمة", "نقاط", "نقطة", "درجات", "درجة"],
-    units_before: &[],
+    units: &["نجوم", "نجمات", "نجمة"],
+    point_units: &["نقاط", "نقطة", "درجات", "درجة"],
+    // "نجمة واحدة": the number comes after the noun.
+    units_before: &[("نجمة", &[])],
     of: &["من"],
     or: &["او", "الى"],
-    trailers: NONE,
-    compounds: &[],
+    half: &["ونصف", "و نصف", "ونص"],
+    ..EMPTY
 };
 
 const CHINESE_NUMBERS: &[(&str, u8)] = &[
@@ -233,37 +285,66 @@ const CHINESE_NUMBERS: &[(&str, u8)] = &[
     ("十", 10),
 ];
 
-const CHINESE_COMPOUNDS: &[(&str, &str)] =
-    &[("星", "期级級座球空际際光系云雲辰人"), ("分", "钟鐘鍾之别別析享开開手配数數成布类類子店行批散裂明外公")];
+/// Words that may open a comment right after a Chinese unit: 5星好评, 五星很满意, 5分服务好.
+const CHINESE_COMMENT_STARTERS: &[&str] = &[
+    "好评", "好評", "差评", "差評", "满意", "滿意", "非常", "很", "太", "服务", "服務", "客服", "谢谢", "謝謝", "感谢",
+    "感謝",
+];
 
 const CHINESE_SIMPLIFIED: Lexicon = Lexicon {
     numbers: CHINESE_NUMBERS,
-    units: &["颗星", "星", "分"],
-    units_before: &[],
-    of: &[],
+    units: &["颗星星", "颗星", "星"],
+    point_units: &["分"],
     or: &["或者", "或", "还是", "到", "至"],
     trailers: &["吧", "啦", "了"],
-    compounds: CHINESE_COMPOUNDS,
+    comment_starters: CHINESE_COMMENT_STARTERS,
+    idioms: &["三星", "零星", "十分"],
+    half: &["半"],
+    full_marks: &["满分"],
+    full_marks_joins: &["我给", "我打", "给", "打"],
+    ..EMPTY
 };
 
 const CHINESE_TRADITIONAL: Lexicon = Lexicon {
     numbers: CHINESE_NUMBERS,
-    units: &["顆星", "颗星", "星", "分"],
-    units_before: &[],
-    of: &[],
+    units: &["顆星星", "颗星星", "顆星", "颗星", "星"],
+    point_units: &["分"],
     or: &["或者", "或", "還是", "到", "至"],
     trailers: &["吧", "啦", "了"],
-    compounds: CHINESE_COMPOUNDS,
+    comment_starters: CHINESE_COMMENT_STARTERS,
+    idioms: &["三星", "零星", "十分"],
+    half: &["半"],
+    full_marks: &["滿分", "满分"],
+    full_marks_joins: &["我給", "我给", "我打", "給", "给", "打"],
+    ..EMPTY
 };
 
 const JAPANESE: Lexicon = Lexicon {
     numbers: CHINESE_NUMBERS,
-    units: &["つ星", "点"],
+    units: &["つ星"],
+    // 点 also counts items and matters (一点だけ質問, 5点注文): nothing but a polite ending may
+    // run on after it.
+    point_units: &["点"],
     units_before: &[("星", &["つ"])],
-    of: &[],
     or: &["または", "から", "か"],
-    trailers: &["です", "でした", "をつけます", "つけます", "で"],
-    compounds: &[("点", "数")],
+    trailers: &[
+        "です",
+        "でした",
+        "をつけます",
+        "を付けます",
+        "つけます",
+        "付けます",
+        "をつけました",
+        "を付けました",
+        "つけました",
+        "付けました",
+        "しました",
+        "で",
+    ],
+    half: &["半"],
+    full_marks: &["満点"],
+    full_marks_joins: &["のうち", "中", "で"],
+    ..EMPTY
 };
 
 const KOREAN: Lexicon = Lexicon {
@@ -280,12 +361,34 @@ const KOREAN: Lexicon = Lexicon {
         ("아홉", 9),
         ("열", 10),
     ],
-    units: &["점"],
-    units_before: &[("별", &["개"])],
-    of: &[],
+    // 점 also counts items (5점 반품): after it, a comment needs punctuation.
+    point_units: &["점"],
+    units_before: &[("별점", &["개"]), ("별", &["개"])],
     or: &["또는", "아니면", "에서"],
-    trailers: &["이요", "요", "입니다", "이에요", "예요", "드려요", "드립니다", "드릴게요", "줄게요", "이오"],
-    compounds: &[("점", "심수")],
+    trailers: &[
+        "이요",
+        "요",
+        "입니다",
+        "이에요",
+        "예요",
+        "드려요",
+        "드립니다",
+        "드릴게요",
+        "드릴께요",
+        "줄게요",
+        "줄께요",
+        "주고 싶어요",
+        "이오",
+        "해요",
+        "합니다",
+        "했어요",
+        "했습니다",
+    ],
+    comment_starters: &["감사", "최고"],
+    half: &["반"],
+    full_marks: &["만점"],
+    full_marks_joins: &["중에", "중", "에서", "에"],
+    ..EMPTY
 };
 
 impl Lexicon {
@@ -367,4 +470,21 @@ pub fn is_delimiter(c: char) -> bool {
             | '¡'
             | '¿'
     )
+}
+
+/// Money and rates after a number: "5 €", "5%", "٥٪", "2× charged". Currency symbols are
+/// Unicode's general category Sc (as of Unicode 15.1).
+pub fn is_money_or_rate(c: char) -> bool {
+    matches!(c,
+        '%' | '٪' | '‰' | '‱' | '؉' | '؊' | '×'
+            // Currency symbols (Sc).
+            | '$' | '¢' | '£' | '¤' | '¥' | '֏' | '؋' | '߾' | '߿' | '৲' | '৳' | '৻' | '૱' | '௹' | '฿' | '៛'
+            | '\u{20A0}'..='\u{20C0}' | '꠸' | '﷼' | '﹩' | '＄' | '￠' | '￡' | '￥' | '￦'
+            | '\u{11FDD}'..='\u{11FE0}' | '\u{1E2FF}' | '\u{1ECB0}'
+    )
+}
+
+/// Vulgar fractions: "4½", "★★★★½".
+pub fn is_vulgar_fraction(c: char) -> bool {
+    matches!(c, '¼' | '½' | '¾' | '\u{2150}'..='\u{215F}' | '\u{2189}')
 }

@@ -1,0 +1,71 @@
+//! Prometheus metrics at `/metrics`: requests and their latency, survey transitions by the
+//! state they reach, invitations sent by channel kind and result, event webhooks by result.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::app::AppState;
+
+/// The process's one recorder: metrics are global, whatever number of services a process runs.
+fn handle() -> &'static Option<PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE.get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+        Ok(handle) => Some(handle),
+        Err(error) => {
+            tracing::warn!(%error, "metrics are off: another recorder is installed");
+            None
+        }
+    })
+}
+
+pub fn routes() -> Router<AppState> {
+    // Installing at router time makes every counter below land in it.
+    let _ = handle();
+    Router::new().route("/metrics", get(render))
+}
+
+async fn render() -> impl IntoResponse {
+    let body = handle().as_ref().map(PrometheusHandle::render).unwrap_or_default();
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}
+
+/// Counts every request and times it, by method, route template and status.
+pub async fn track(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("ratewire_http_requests_total", &labels).increment(1);
+    metrics::histogram!("ratewire_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// A survey reached `state`.
+pub fn transition(state: ratewire_core::StateName) {
+    let state = serde_json::to_value(state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    metrics::counter!("ratewire_survey_transitions_total", "state" => state).increment(1);
+}
+
+/// An invitation went out on a channel, or didn't.
+pub fn send(kind: ratewire_adapters::ChannelKind, ok: bool) {
+    let kind = serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let result = if ok { "sent" } else { "failed" };
+    metrics::counter!("ratewire_channel_sends_total", "kind" => kind, "result" => result).increment(1);
+}
+
+/// An event webhook was posted: `delivered`, `retry` or `given_up`.
+pub fn webhook(result: &'static str) {
+    metrics::counter!("ratewire_webhook_deliveries_total", "result" => result).increment(1);
+}
