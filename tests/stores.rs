@@ -503,9 +503,13 @@ async fn redis_keys_are_tenant_scoped_and_hash_tagged() {
         "rw:t:acme:c/zendesk:42".to_owned(),
         "rw:t:acme:r/whatsapp-main/+15550001".to_owned(),
         "rw:due".to_owned(),
+        "rw:t:acme:surveys".to_owned(),
     ]
     .into();
     assert_eq!(keys(&mut redis).await, expected);
+    let created_ms: i64 =
+        query(&mut redis, redis::cmd("ZSCORE").arg("rw:t:acme:surveys").arg(survey.id.as_str())).await;
+    assert_eq!(created_ms, t0.as_millisecond());
     assert!(record.contains(&format!("{{s:{}}}", survey.id)));
 
     let fields: std::collections::HashMap<String, String> = query(&mut redis, redis::cmd("HGETALL").arg(&record)).await;
