@@ -9,14 +9,15 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use ratewire_core::store::{
-    self, ApplyError, DueSurvey, MemoryStore, RedisStore, RedisStoreOptions, StoreError, SurveyStore,
+    self, ApplyError, DueSurvey, MemoryStore, Outbox, OutboxItem, RecordKind, RecordStore, RedisStore,
+    RedisStoreOptions, StoreError, SurveyStore, Versioned,
 };
 use ratewire_core::{
-    Effect, Event, Notice, Refusal, Scale, Score, StateName, Survey, SurveyId, SurveyState, Transition,
+    Effect, Event, Notice, Refusal, Scale, Score, StateName, Survey, SurveyId, SurveyState, TenantId, Transition,
 };
 use ratewire_tests::{Fixture, RedisServer, now, survey_config};
 
-type Store = Arc<dyn SurveyStore>;
+type Store = Arc<dyn store::Store>;
 
 const MINUTE: SignedDuration = SignedDuration::from_mins(1);
 const HOUR: SignedDuration = SignedDuration::from_hours(1);
@@ -63,6 +64,17 @@ store_suite!(
     forget_due_removes_an_entry,
     the_due_index_follows_racing_writers,
     the_sweeper_expires_and_locks_what_is_due,
+    list_returns_a_tenants_surveys_by_creation_time,
+    list_orders_within_a_millisecond_by_creation_time,
+    records_are_written_by_compare_and_set,
+    racing_record_writers_one_wins,
+    records_list_by_id_per_tenant_and_kind,
+    deleted_records_leave_no_entry_behind,
+    outbox_enqueue_keeps_the_first_item,
+    outbox_claims_due_items_and_hides_them_until_the_lease_ends,
+    outbox_reschedule_moves_an_item_and_complete_removes_it,
+    outbox_pending_items_are_per_tenant_soonest_first,
+    racing_claimers_never_take_the_same_item,
 );
 
 async fn connect(server: &RedisServer, options: RedisStoreOptions) -> RedisStore {
@@ -468,6 +480,415 @@ async fn the_due_index_follows_racing_writers(store: Store) {
     }
 }
 
+fn tenant(name: &str) -> TenantId {
+    name.parse().expect("a valid tenant id")
+}
+
+async fn list(store: &Store, tenant: &TenantId, from: Timestamp, to: Timestamp, limit: usize) -> Vec<SurveyId> {
+    let surveys = store.list(tenant, from, to, limit).await.expect("the store answers");
+    assert!(surveys.iter().all(|s| s.invitation.tenant == *tenant), "{surveys:?}");
+    surveys.into_iter().map(|s| s.id).collect()
+}
+
+async fn list_returns_a_tenants_surveys_by_creation_time(store: Store) {
+    let t0 = now();
+    let config = survey_config(72, 24);
+    let acme = Fixture::new("acme", "conv-1", "+15550001");
+    let mut created = Vec::new();
+    // Created out of order, two of them at the same moment.
+    for (n, minutes) in [3, 0, 5, 1, 3].into_iter().enumerate() {
+        let fixture = Fixture::new("acme", &format!("conv-{n}"), &format!("+1555000{n}"));
+        let survey = fixture.survey(&config, t0 + minutes * MINUTE);
+        store.create(&survey, None).await.unwrap();
+        created.push(survey);
+    }
+    let globex = Fixture::new("globex", "conv-1", "+15550001").survey(&config, t0 + MINUTE);
+    store.create(&globex, None).await.unwrap();
+    let mut by_time = created.clone();
+    by_time.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+    let ids: Vec<SurveyId> = by_time.iter().map(|s| s.id.clone()).collect();
+
+    let everything = store.list(&acme.tenant, t0, t0 + HOUR, 100).await.unwrap();
+    assert_eq!(everything, by_time, "whole surveys, oldest first, ties by id");
+    assert_eq!(list(&store, &acme.tenant, t0, t0 + HOUR, 2).await, ids[..2]);
+    assert_eq!(list(&store, &acme.tenant, t0, t0 + HOUR, 3).await, ids[..3]);
+    // From is included, to is not.
+    assert_eq!(list(&store, &acme.tenant, t0 + MINUTE, t0 + 5 * MINUTE, 100).await, ids[1..4]);
+    assert_eq!(
+        list(&store, &acme.tenant, t0 + 3 * MINUTE, t0 + 3 * MINUTE + SignedDuration::from_nanos(1), 1).await,
+        ids[2..3]
+    );
+    assert_eq!(list(&store, &acme.tenant, t0 + 6 * MINUTE, t0 + HOUR, 100).await, vec![]);
+    assert_eq!(list(&store, &acme.tenant, t0 - HOUR, t0, 100).await, vec![]);
+    assert_eq!(list(&store, &acme.tenant, t0, t0 + HOUR, 0).await, vec![]);
+    assert_eq!(list(&store, &acme.tenant, t0 + HOUR, t0, 100).await, vec![]);
+
+    // Each tenant sees its own.
+    assert_eq!(list(&store, &globex.invitation.tenant, t0, t0 + HOUR, 100).await, vec![globex.id.clone()]);
+    assert_eq!(list(&store, &tenant("initech"), t0, t0 + HOUR, 100).await, vec![]);
+
+    // A refused survey is not listed; a changed one is listed as it is now.
+    let refused = acme.survey(&config, t0 + 2 * MINUTE);
+    assert!(store.create(&refused, None).await.is_err());
+    store::apply(&*store, &acme.tenant, &ids[0], Event::Rate(score(8)), t0 + 10 * MINUTE).await.unwrap();
+    let listed = store.list(&acme.tenant, t0, t0 + HOUR, 100).await.unwrap();
+    assert_eq!(listed.iter().map(|s| s.id.clone()).collect::<Vec<_>>(), ids);
+    assert_eq!(listed[0].score(), Some(score(8)));
+}
+
+/// Creation times finer than a millisecond still order the list, whatever the ids say.
+async fn list_orders_within_a_millisecond_by_creation_time(store: Store) {
+    let t0 = now();
+    let config = survey_config(72, 24);
+    let micros = SignedDuration::from_micros;
+    let mut expected = Vec::new();
+    for (n, (id, at)) in [("s-c", micros(100)), ("s-a", micros(700)), ("s-b", micros(400))].into_iter().enumerate() {
+        let fixture = Fixture::new("acme", &format!("conv-{n}"), &format!("+1555000{n}"));
+        let survey = fixture.survey_with_id(id.parse().unwrap(), &config, t0 + at);
+        store.create(&survey, None).await.unwrap();
+        expected.push(survey.id);
+    }
+    expected.sort_by_key(|id| ["s-c", "s-b", "s-a"].iter().position(|s| id.as_str() == *s));
+    let acme = tenant("acme");
+    for limit in 1..=3 {
+        assert_eq!(list(&store, &acme, t0, t0 + MINUTE, limit).await, expected[..limit], "limit {limit}");
+    }
+    assert_eq!(list(&store, &acme, t0 + micros(400), t0 + micros(700), 10).await, expected[1..2]);
+}
+
+async fn records_are_written_by_compare_and_set(store: Store) {
+    let acme = tenant("acme");
+    let kind = RecordKind::Config;
+    let conflict = |result: Result<u64, StoreError>| match result {
+        Err(StoreError::RecordConflict { kind: k, id }) => assert_eq!((k, id.as_str()), (kind, "nps")),
+        other => panic!("expected a conflict, got {other:?}"),
+    };
+    assert_eq!(store.get_record(&acme, kind, "nps").await.unwrap(), None);
+    conflict(store.put_record(&acme, kind, "nps", Some(1), "{}").await);
+    assert_eq!(store.get_record(&acme, kind, "nps").await.unwrap(), None, "a refused update creates nothing");
+
+    assert_eq!(store.put_record(&acme, kind, "nps", None, r#"{"v":1}"#).await.unwrap(), 1);
+    let first = Versioned { revision: 1, value: r#"{"v":1}"#.to_owned() };
+    assert_eq!(store.get_record(&acme, kind, "nps").await.unwrap(), Some(first.clone()));
+    // Created twice: the second creator didn't know of the first.
+    conflict(store.put_record(&acme, kind, "nps", None, r#"{"v":"other"}"#).await);
+    conflict(store.put_record(&acme, kind, "nps", Some(0), r#"{"v":"other"}"#).await);
+    conflict(store.put_record(&acme, kind, "nps", Some(2), r#"{"v":"other"}"#).await);
+    assert_eq!(store.get_record(&acme, kind, "nps").await.unwrap(), Some(first));
+
+    assert_eq!(store.put_record(&acme, kind, "nps", Some(1), r#"{"v":2}"#).await.unwrap(), 2);
+    assert_eq!(store.put_record(&acme, kind, "nps", Some(2), r#"{"v":3}"#).await.unwrap(), 3);
+    // A writer that read revision 1 would lose two updates.
+    conflict(store.put_record(&acme, kind, "nps", Some(1), r#"{"v":"stale"}"#).await);
+    let stored = store.get_record(&acme, kind, "nps").await.unwrap();
+    assert_eq!(stored, Some(Versioned { revision: 3, value: r#"{"v":3}"#.to_owned() }));
+
+    // The JSON helpers go through the same checks.
+    let value: serde_json::Value = serde_json::json!({"v": 4});
+    assert_eq!(store::put_json(&*store, &acme, kind, "nps", Some(3), &value).await.unwrap(), 4);
+    let read = store::get_json::<serde_json::Value>(&*store, &acme, kind, "nps").await.unwrap();
+    assert_eq!(read, Some(Versioned { revision: 4, value }));
+    // The same id under another tenant or kind is another record.
+    assert_eq!(store.get_record(&tenant("globex"), kind, "nps").await.unwrap(), None);
+    assert_eq!(store.get_record(&acme, RecordKind::Channel, "nps").await.unwrap(), None);
+}
+
+async fn racing_record_writers_one_wins(store: Store) {
+    const WRITERS: usize = 16;
+    let acme = tenant("acme");
+    for expected in [None, Some(1), Some(2)] {
+        let start = Arc::new(tokio::sync::Barrier::new(WRITERS));
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|n| {
+                let (store, start, acme) = (store.clone(), start.clone(), acme.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    let written = store.put_record(&acme, RecordKind::Endpoint, "hook", expected, &n.to_string()).await;
+                    (n, written)
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for writer in writers {
+            match writer.await.unwrap() {
+                (n, Ok(revision)) => winners.push((n, revision)),
+                (_, Err(StoreError::RecordConflict { .. })) => {}
+                (_, Err(error)) => panic!("{error:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "{expected:?}: {winners:?}");
+        let (winner, revision) = winners[0];
+        assert_eq!(revision, expected.unwrap_or(0) + 1);
+        let stored = store.get_record(&acme, RecordKind::Endpoint, "hook").await.unwrap();
+        assert_eq!(stored, Some(Versioned { revision, value: winner.to_string() }));
+    }
+}
+
+async fn records_list_by_id_per_tenant_and_kind(store: Store) {
+    let (acme, globex) = (tenant("acme"), tenant("globex"));
+    let ids = ["b", "a", "c:1", "A", "a-2", "x.y@z+1", "a.b", "9"];
+    for (n, id) in ids.iter().enumerate() {
+        store.put_record(&acme, RecordKind::Channel, id, None, &format!("channel {n}")).await.unwrap();
+    }
+    store.put_record(&acme, RecordKind::Channel, "b", Some(1), "channel b, again").await.unwrap();
+    store.put_record(&acme, RecordKind::Endpoint, "a", None, "endpoint a").await.unwrap();
+    store.put_record(&globex, RecordKind::Channel, "a", None, "globex's a").await.unwrap();
+    // A refused write adds nothing to the list.
+    assert!(store.put_record(&acme, RecordKind::Channel, "zz", Some(1), "nothing").await.is_err());
+
+    let mut expected: Vec<(String, Versioned)> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| (id.to_string(), Versioned { revision: 1, value: format!("channel {n}") }))
+        .collect();
+    expected[0].1 = Versioned { revision: 2, value: "channel b, again".to_owned() };
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(store.list_records(&acme, RecordKind::Channel).await.unwrap(), expected);
+    let endpoints = store.list_records(&acme, RecordKind::Endpoint).await.unwrap();
+    assert_eq!(endpoints, vec![("a".to_owned(), Versioned { revision: 1, value: "endpoint a".to_owned() })]);
+    let theirs = store.list_records(&globex, RecordKind::Channel).await.unwrap();
+    assert_eq!(theirs, vec![("a".to_owned(), Versioned { revision: 1, value: "globex's a".to_owned() })]);
+    assert_eq!(store.list_records(&acme, RecordKind::Config).await.unwrap(), vec![]);
+    assert_eq!(store.list_records(&tenant("initech"), RecordKind::Channel).await.unwrap(), vec![]);
+    let as_json = store::list_json::<serde_json::Value>(&*store, &acme, RecordKind::Channel).await;
+    assert!(matches!(as_json, Err(StoreError::Corrupt { .. })), "the bodies are not JSON: {as_json:?}");
+
+    // Deleting.
+    assert!(store.delete_record(&acme, RecordKind::Channel, "b").await.unwrap());
+    assert!(!store.delete_record(&acme, RecordKind::Channel, "b").await.unwrap());
+    assert!(!store.delete_record(&acme, RecordKind::Channel, "never").await.unwrap());
+    assert_eq!(store.get_record(&acme, RecordKind::Channel, "b").await.unwrap(), None);
+    expected.retain(|(id, _)| id != "b");
+    assert_eq!(store.list_records(&acme, RecordKind::Channel).await.unwrap(), expected);
+    // Only that tenant's record of that kind.
+    assert!(store.delete_record(&acme, RecordKind::Endpoint, "a").await.unwrap());
+    assert_eq!(store.list_records(&acme, RecordKind::Endpoint).await.unwrap(), vec![]);
+    assert_eq!(store.list_records(&globex, RecordKind::Channel).await.unwrap(), theirs);
+    assert_eq!(store.list_records(&acme, RecordKind::Channel).await.unwrap(), expected);
+    // A deleted id starts over.
+    assert!(store.put_record(&acme, RecordKind::Channel, "b", Some(2), "stale").await.is_err());
+    assert_eq!(store.put_record(&acme, RecordKind::Channel, "b", None, "new b").await.unwrap(), 1);
+    let listed = store.list_records(&acme, RecordKind::Channel).await.unwrap();
+    assert!(listed.contains(&("b".to_owned(), Versioned { revision: 1, value: "new b".to_owned() })));
+}
+
+/// A record deleted and created again at once is listed exactly when it exists.
+async fn deleted_records_leave_no_entry_behind(store: Store) {
+    let acme = tenant("acme");
+    let kind = RecordKind::Conversation;
+    for round in 0..30 {
+        let id = format!("r{round}");
+        store.put_record(&acme, kind, &id, None, "first").await.unwrap();
+        let start = Arc::new(tokio::sync::Barrier::new(2));
+        let deleter = {
+            let (store, start, acme, id) = (store.clone(), start.clone(), acme.clone(), id.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                store.delete_record(&acme, kind, &id).await.unwrap()
+            })
+        };
+        let creator = {
+            let (store, start, acme, id) = (store.clone(), start.clone(), acme.clone(), id.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                // Keeps trying until the delete lets it create the record again.
+                for _ in 0..1000 {
+                    match store.put_record(&acme, kind, &id, None, "second").await {
+                        Ok(revision) => return revision,
+                        Err(StoreError::RecordConflict { .. }) => tokio::task::yield_now().await,
+                        Err(error) => panic!("{error:?}"),
+                    }
+                }
+                panic!("the record was never deleted");
+            })
+        };
+        assert!(deleter.await.unwrap());
+        assert_eq!(creator.await.unwrap(), 1);
+        let stored = store.get_record(&acme, kind, &id).await.unwrap();
+        assert_eq!(stored, Some(Versioned { revision: 1, value: "second".to_owned() }));
+        let listed = store.list_records(&acme, kind).await.unwrap();
+        assert!(listed.iter().any(|(listed, _)| *listed == id), "round {round}: {listed:?}");
+    }
+}
+
+fn outbox_item(tenant: &str, id: &str, due: Timestamp) -> OutboxItem {
+    OutboxItem {
+        id: id.to_owned(),
+        tenant: self::tenant(tenant),
+        endpoint: "hook-1".to_owned(),
+        body: format!(r#"{{"delivery":"{id}"}}"#),
+        attempts: 0,
+        due,
+        last_error: None,
+    }
+}
+
+fn ids_of(items: &[OutboxItem]) -> Vec<&str> {
+    items.iter().map(|item| item.id.as_str()).collect()
+}
+
+async fn outbox_enqueue_keeps_the_first_item(store: Store) {
+    let t0 = now();
+    let item = outbox_item("acme", "d-1", t0);
+    store.enqueue(&item).await.unwrap();
+    store.enqueue(&item).await.unwrap();
+    let other = OutboxItem { body: "something else".to_owned(), due: t0 + HOUR, attempts: 3, ..item.clone() };
+    store.enqueue(&other).await.unwrap();
+    assert_eq!(store.pending_items(&item.tenant, 10).await.unwrap(), vec![item.clone()]);
+
+    // Not even once it was claimed: its lease stands.
+    let lease = t0 + 5 * MINUTE;
+    assert_eq!(store.claim_due(t0, lease, 10).await.unwrap(), vec![item.clone()]);
+    store.enqueue(&item).await.unwrap();
+    assert_eq!(store.claim_due(t0 + MINUTE, t0 + HOUR, 10).await.unwrap(), vec![]);
+    assert_eq!(store.pending_items(&item.tenant, 10).await.unwrap(), vec![OutboxItem { due: lease, ..item }]);
+}
+
+async fn outbox_claims_due_items_and_hides_them_until_the_lease_ends(store: Store) {
+    let t0 = now();
+    let a = outbox_item("acme", "a", t0);
+    let b = outbox_item("acme", "b", t0 + MINUTE);
+    let c = outbox_item("acme", "c", t0 + HOUR);
+    let d = outbox_item("globex", "d", t0 + 30 * SignedDuration::from_secs(1));
+    for item in [&c, &a, &d, &b] {
+        store.enqueue(item).await.unwrap();
+    }
+
+    assert_eq!(store.claim_due(t0 - SignedDuration::from_secs(1), t0 + HOUR, 10).await.unwrap(), vec![]);
+    assert_eq!(store.claim_due(t0 + 2 * MINUTE, t0 + HOUR, 0).await.unwrap(), vec![]);
+    // Soonest first, up to the limit, as they were before the claim.
+    let lease = t0 + 6 * MINUTE;
+    assert_eq!(store.claim_due(t0 + 2 * MINUTE, lease, 2).await.unwrap(), vec![a.clone(), d.clone()]);
+    assert_eq!(store.claim_due(t0 + 2 * MINUTE, lease, 10).await.unwrap(), vec![b.clone()]);
+    // Taken, they are no one else's until the lease ends.
+    assert_eq!(store.claim_due(t0 + 5 * MINUTE, t0 + HOUR, 10).await.unwrap(), vec![]);
+    let pending = store.pending_items(&a.tenant, 10).await.unwrap();
+    let leased = |item: &OutboxItem| OutboxItem { due: lease, ..item.clone() };
+    assert_eq!(pending, vec![leased(&a), leased(&b), c.clone()]);
+    assert_eq!(store.pending_items(&d.tenant, 10).await.unwrap(), vec![leased(&d)]);
+
+    // Neither completed nor rescheduled (their taker died): due again when the lease ends.
+    let again = store.claim_due(lease, t0 + 2 * HOUR, 10).await.unwrap();
+    assert_eq!(again, vec![leased(&a), leased(&b), leased(&d)]);
+    let later = store.claim_due(t0 + HOUR, t0 + 3 * HOUR, 10).await.unwrap();
+    assert_eq!(later, vec![c.clone()]);
+    assert_eq!(store.claim_due(t0 + HOUR, t0 + 3 * HOUR, 10).await.unwrap(), vec![]);
+}
+
+async fn outbox_reschedule_moves_an_item_and_complete_removes_it(store: Store) {
+    let t0 = now();
+    let item = outbox_item("acme", "d-1", t0);
+    let other = outbox_item("acme", "d-2", t0 + MINUTE);
+    store.enqueue(&item).await.unwrap();
+    store.enqueue(&other).await.unwrap();
+    let [claimed] = store.claim_due(t0, t0 + MINUTE, 1).await.unwrap().try_into().unwrap();
+    assert_eq!(claimed, item);
+
+    // The attempt failed: try again in ten minutes.
+    let failed = OutboxItem {
+        attempts: 1,
+        due: t0 + 10 * MINUTE,
+        last_error: Some("502 from the endpoint".to_owned()),
+        ..claimed.clone()
+    };
+    store.reschedule(&failed).await.unwrap();
+    assert_eq!(store.pending_items(&item.tenant, 10).await.unwrap(), vec![other.clone(), failed.clone()]);
+    assert_eq!(store.claim_due(t0 + 5 * MINUTE, t0 + HOUR, 10).await.unwrap(), vec![other.clone()]);
+    assert_eq!(store.claim_due(t0 + 10 * MINUTE, t0 + 11 * MINUTE, 10).await.unwrap(), vec![failed.clone()]);
+
+    // Delivered: gone for good.
+    store.complete(&failed.id).await.unwrap();
+    store.complete(&failed.id).await.unwrap();
+    store.complete("never-enqueued").await.unwrap();
+    let pending = store.pending_items(&item.tenant, 10).await.unwrap();
+    assert_eq!(ids_of(&pending), vec!["d-2"]);
+    // A late reschedule doesn't bring it back.
+    store.reschedule(&OutboxItem { attempts: 2, due: t0 + 20 * MINUTE, ..failed.clone() }).await.unwrap();
+    assert_eq!(ids_of(&store.pending_items(&item.tenant, 10).await.unwrap()), vec!["d-2"]);
+    assert_eq!(ids_of(&store.claim_due(t0 + 2 * HOUR, t0 + 3 * HOUR, 10).await.unwrap()), vec!["d-2"]);
+    store.complete(&other.id).await.unwrap();
+    assert_eq!(store.pending_items(&item.tenant, 10).await.unwrap(), vec![]);
+    assert_eq!(store.claim_due(Timestamp::MAX, Timestamp::MAX, 10).await.unwrap(), vec![]);
+
+    // Rescheduling an item that was never there does nothing either.
+    store.reschedule(&outbox_item("acme", "d-3", t0)).await.unwrap();
+    assert_eq!(store.pending_items(&item.tenant, 10).await.unwrap(), vec![]);
+    assert_eq!(store.claim_due(t0 + HOUR, t0 + 2 * HOUR, 10).await.unwrap(), vec![]);
+}
+
+async fn outbox_pending_items_are_per_tenant_soonest_first(store: Store) {
+    let t0 = now();
+    let acme = [outbox_item("acme", "x", t0 + 3 * MINUTE), outbox_item("acme", "y", t0), outbox_item("acme", "z", t0)];
+    let others = [
+        outbox_item("acme:eu", "eu-1", t0),
+        outbox_item("globex", "g-1", t0 + MINUTE),
+        outbox_item("acm", "short", t0),
+    ];
+    for item in acme.iter().chain(&others) {
+        store.enqueue(item).await.unwrap();
+    }
+    let acme_tenant = tenant("acme");
+    // Due within one millisecond of each other: the exact time orders them, not the id.
+    let micros = SignedDuration::from_micros;
+    let fine = [
+        outbox_item("acme", "fine-a", t0 + 2 * MINUTE + micros(700)),
+        outbox_item("acme", "fine-b", t0 + 2 * MINUTE + micros(300)),
+    ];
+    for item in &fine {
+        store.enqueue(item).await.unwrap();
+    }
+
+    let expected = vec![acme[1].clone(), acme[2].clone(), fine[1].clone(), fine[0].clone(), acme[0].clone()];
+    assert_eq!(store.pending_items(&acme_tenant, 10).await.unwrap(), expected);
+    for limit in 0..=5 {
+        assert_eq!(store.pending_items(&acme_tenant, limit).await.unwrap(), expected[..limit], "limit {limit}");
+    }
+    assert_eq!(store.pending_items(&tenant("acme:eu"), 10).await.unwrap(), vec![others[0].clone()]);
+    assert_eq!(store.pending_items(&tenant("globex"), 10).await.unwrap(), vec![others[1].clone()]);
+    assert_eq!(store.pending_items(&tenant("acm"), 10).await.unwrap(), vec![others[2].clone()]);
+    assert_eq!(store.pending_items(&tenant("initech"), 10).await.unwrap(), vec![]);
+}
+
+async fn racing_claimers_never_take_the_same_item(store: Store) {
+    const ITEMS: usize = 50;
+    const CLAIMERS: usize = 4;
+    let t0 = now();
+    let mut all = BTreeSet::new();
+    for n in 0..ITEMS {
+        let item = outbox_item(["acme", "globex"][n % 2], &format!("d-{n:02}"), t0 + (n as i32 % 7) * MINUTE);
+        store.enqueue(&item).await.unwrap();
+        all.insert(item.id);
+    }
+    let start = Arc::new(tokio::sync::Barrier::new(CLAIMERS));
+    let claimers: Vec<_> = (0..CLAIMERS)
+        .map(|_| {
+            let (store, start) = (store.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                let mut taken = Vec::new();
+                loop {
+                    let claimed = store.claim_due(t0 + 10 * MINUTE, t0 + HOUR, 3).await.unwrap();
+                    if claimed.is_empty() {
+                        return taken;
+                    }
+                    taken.extend(claimed.into_iter().map(|item| item.id));
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    let mut taken = Vec::new();
+    for claimer in claimers {
+        taken.extend(claimer.await.unwrap());
+    }
+    let distinct: BTreeSet<String> = taken.iter().cloned().collect();
+    assert_eq!(distinct.len(), taken.len(), "an item was taken twice: {taken:?}");
+    assert_eq!(distinct, all);
+    // Within the lease they stay taken; after it, they are all due again.
+    assert_eq!(store.claim_due(t0 + 59 * MINUTE, t0 + 2 * HOUR, 100).await.unwrap(), vec![]);
+    assert_eq!(store.claim_due(t0 + HOUR, t0 + 2 * HOUR, 100).await.unwrap().len(), ITEMS);
+}
+
 // The Redis store's own tests.
 
 async fn redis_connection(server: &RedisServer) -> redis::aio::MultiplexedConnection {
@@ -503,9 +924,13 @@ async fn redis_keys_are_tenant_scoped_and_hash_tagged() {
         "rw:t:acme:c/zendesk:42".to_owned(),
         "rw:t:acme:r/whatsapp-main/+15550001".to_owned(),
         "rw:due".to_owned(),
+        "rw:t:acme:surveys".to_owned(),
     ]
     .into();
     assert_eq!(keys(&mut redis).await, expected);
+    let created_ms: i64 =
+        query(&mut redis, redis::cmd("ZSCORE").arg("rw:t:acme:surveys").arg(survey.id.as_str())).await;
+    assert_eq!(created_ms, t0.as_millisecond());
     assert!(record.contains(&format!("{{s:{}}}", survey.id)));
 
     let fields: std::collections::HashMap<String, String> = query(&mut redis, redis::cmd("HGETALL").arg(&record)).await;
@@ -523,6 +948,201 @@ async fn redis_keys_are_tenant_scoped_and_hash_tagged() {
     assert_eq!(revision, "1");
     let due_ms: i64 = query(&mut redis, redis::cmd("ZSCORE").arg("rw:due").arg(&member)).await;
     assert_eq!(due_ms, (t0 + MINUTE + 24 * HOUR).as_millisecond());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_record_and_outbox_keys() {
+    let server = RedisServer::start();
+    let store = connect(&server, RedisStoreOptions::default()).await;
+    let acme = tenant("acme");
+    store.put_record(&acme, RecordKind::Config, "nps:v2", None, "{}").await.unwrap();
+    store.put_record(&acme, RecordKind::Config, "nps:v2", Some(1), r#"{"v":2}"#).await.unwrap();
+    let t0 = now();
+    store.enqueue(&outbox_item("acme:eu", "d-1", t0)).await.unwrap();
+
+    let mut redis = redis_connection(&server).await;
+    let expected: BTreeSet<String> = [
+        "rw:t:acme:rec:config/nps:v2".to_owned(),
+        "rw:t:acme:rec:config".to_owned(),
+        "rw:outbox:item:d-1".to_owned(),
+        "rw:outbox:due".to_owned(),
+    ]
+    .into();
+    assert_eq!(keys(&mut redis).await, expected);
+    let fields: std::collections::HashMap<String, String> =
+        query(&mut redis, redis::cmd("HGETALL").arg("rw:t:acme:rec:config/nps:v2")).await;
+    assert_eq!(fields, [("rev".to_owned(), "2".to_owned()), ("body".to_owned(), r#"{"v":2}"#.to_owned())].into());
+    let index: Vec<(String, f64)> =
+        query(&mut redis, redis::cmd("ZRANGE").arg("rw:t:acme:rec:config").arg(0).arg(-1).arg("WITHSCORES")).await;
+    assert_eq!(index, vec![("nps:v2".to_owned(), 0.0)]);
+    // Records are kept until deleted; the outbox until delivered.
+    for key in &expected {
+        assert_eq!(pttl(&mut redis, key).await, -1, "{key}");
+    }
+    let json: String = query(&mut redis, redis::cmd("GET").arg("rw:outbox:item:d-1")).await;
+    assert_eq!(serde_json::from_str::<OutboxItem>(&json).unwrap(), outbox_item("acme:eu", "d-1", t0));
+    let due_ms: i64 = query(&mut redis, redis::cmd("ZSCORE").arg("rw:outbox:due").arg("acme:eu/d-1")).await;
+    assert_eq!(due_ms, t0.as_millisecond());
+
+    // A claim moves the entry and writes the lease into the item.
+    let lease = t0 + MINUTE;
+    store.claim_due(t0, lease, 10).await.unwrap();
+    let due_ms: i64 = query(&mut redis, redis::cmd("ZSCORE").arg("rw:outbox:due").arg("acme:eu/d-1")).await;
+    assert_eq!(due_ms, lease.as_millisecond());
+    let json: String = query(&mut redis, redis::cmd("GET").arg("rw:outbox:item:d-1")).await;
+    assert_eq!(serde_json::from_str::<OutboxItem>(&json).unwrap().due, lease);
+    // Should the item not say so, the index still tells when it is due.
+    let stale = serde_json::to_string(&outbox_item("acme:eu", "d-1", t0)).unwrap();
+    let _: () = query(&mut redis, redis::cmd("SET").arg("rw:outbox:item:d-1").arg(stale)).await;
+    let pending = store.pending_items(&tenant("acme:eu"), 10).await.unwrap();
+    assert_eq!(pending, vec![OutboxItem { due: lease, ..outbox_item("acme:eu", "d-1", t0) }]);
+
+    store.complete("d-1").await.unwrap();
+    store.delete_record(&acme, RecordKind::Config, "nps:v2").await.unwrap();
+    assert_eq!(keys(&mut redis).await, BTreeSet::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_creation_index_is_kept_as_long_as_the_surveys() {
+    let server = RedisServer::start();
+    let options = RedisStoreOptions::default();
+    let retention = options.retention;
+    let store = connect(&server, options).await;
+    let mut redis = redis_connection(&server).await;
+    let t0 = now();
+    let index = "rw:t:acme:surveys";
+    let old_ms = (t0 - retention - HOUR).as_millisecond();
+    let _: () = query(&mut redis, redis::cmd("ZADD").arg(index).arg(old_ms).arg("long-gone")).await;
+    let recent_ms = (t0 - retention + HOUR).as_millisecond();
+    let _: () = query(&mut redis, redis::cmd("ZADD").arg(index).arg(recent_ms).arg("still-kept")).await;
+
+    let survey = Fixture::new("acme", "conv-1", "+15550001").survey(&survey_config(72, 24), t0);
+    store.create(&survey, None).await.unwrap();
+    let members: Vec<String> = query(&mut redis, redis::cmd("ZRANGE").arg(index).arg(0).arg(-1)).await;
+    assert_eq!(members, vec!["still-kept".to_owned(), survey.id.to_string()]);
+    let ttl = pttl(&mut redis, index).await;
+    assert!(ttl > 0 && (ttl - retention.as_millis() as i64).abs() < 10_000, "{ttl} ms");
+    // A survey the conversation refused is taken out again.
+    let refused = Fixture::new("acme", "conv-1", "+15550002").survey(&survey_config(72, 24), t0 + MINUTE);
+    assert!(store.create(&refused, None).await.is_err());
+    let members: Vec<String> = query(&mut redis, redis::cmd("ZRANGE").arg(index).arg(0).arg(-1)).await;
+    assert_eq!(members, vec!["still-kept".to_owned(), survey.id.to_string()]);
+}
+
+/// Index entries whose record is gone (a crash between two writes) are skipped, and don't take
+/// the place of the records after them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_skips_index_entries_that_lead_nowhere() {
+    let server = RedisServer::start();
+    let store = connect(&server, RedisStoreOptions::default()).await;
+    let mut redis = redis_connection(&server).await;
+    let t0 = now();
+    let acme = tenant("acme");
+
+    let survey = Fixture::new("acme", "conv-1", "+15550001").survey(&survey_config(72, 24), t0 + MINUTE);
+    store.create(&survey, None).await.unwrap();
+    for (n, ghost) in ["ghost-1", "ghost-2", "ghost-3"].into_iter().enumerate() {
+        let score = t0.as_millisecond() + n as i64;
+        let _: () = query(&mut redis, redis::cmd("ZADD").arg("rw:t:acme:surveys").arg(score).arg(ghost)).await;
+    }
+    let listed = store.list(&acme, t0, t0 + HOUR, 1).await.unwrap();
+    assert_eq!(listed, vec![survey.clone()]);
+
+    store.put_record(&acme, RecordKind::Channel, "real", None, "{}").await.unwrap();
+    let _: () = query(&mut redis, redis::cmd("ZADD").arg("rw:t:acme:rec:channel").arg(0).arg("a-ghost")).await;
+    let records = store.list_records(&acme, RecordKind::Channel).await.unwrap();
+    assert_eq!(records, vec![("real".to_owned(), Versioned { revision: 1, value: "{}".to_owned() })]);
+
+    let item = outbox_item("acme", "real", t0 + MINUTE);
+    store.enqueue(&item).await.unwrap();
+    for ghost in ["acme/ghost-1", "acme/ghost-2", "no-tenant"] {
+        let _: () =
+            query(&mut redis, redis::cmd("ZADD").arg("rw:outbox:due").arg(t0.as_millisecond()).arg(ghost)).await;
+    }
+    assert_eq!(store.pending_items(&acme, 1).await.unwrap(), vec![item.clone()]);
+    assert_eq!(store.claim_due(t0 + MINUTE, t0 + HOUR, 10).await.unwrap(), vec![item]);
+    let due: Vec<String> = query(&mut redis, redis::cmd("ZRANGE").arg("rw:outbox:due").arg(0).arg(-1)).await;
+    assert_eq!(due, vec!["acme/real".to_owned()], "the stale entries are dropped once found");
+}
+
+/// Listing reads a few hundred entries at a time (in the store and in its scripts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_lists_more_than_one_page() {
+    const MANY: usize = 1_200;
+    let server = RedisServer::start();
+    let store = connect(&server, RedisStoreOptions::default()).await;
+    let t0 = now();
+    let acme = tenant("acme");
+
+    let mut surveys = Vec::new();
+    for n in 0..MANY {
+        let fixture = Fixture::new("acme", &format!("conv-{n}"), &format!("+1{n:010}"));
+        let survey = fixture.survey(&survey_config(72, 24), t0 + SignedDuration::from_millis(n as i64 / 3));
+        store.create(&survey, None).await.unwrap();
+        surveys.push(survey);
+    }
+    surveys.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+    let ids: Vec<SurveyId> = surveys.iter().map(|s| s.id.clone()).collect();
+    let listed = store.list(&acme, t0, t0 + HOUR, MANY + 1).await.unwrap();
+    assert_eq!(listed.into_iter().map(|s| s.id).collect::<Vec<_>>(), ids);
+    let listed = store.list(&acme, t0, t0 + HOUR, 700).await.unwrap();
+    assert_eq!(listed.into_iter().map(|s| s.id).collect::<Vec<_>>(), ids[..700]);
+
+    for n in 0..MANY {
+        store.put_record(&acme, RecordKind::Endpoint, &format!("e{n:05}"), None, "{}").await.unwrap();
+    }
+    let records = store.list_records(&acme, RecordKind::Endpoint).await.unwrap();
+    assert_eq!(records.len(), MANY);
+    assert!(records.windows(2).all(|pair| pair[0].0 < pair[1].0));
+
+    // The tenant's items sit among many of another tenant's.
+    let mut mine = Vec::new();
+    for n in 0..MANY {
+        let due = t0 + SignedDuration::from_secs(n as i64);
+        let tenant = if n % 400 == 399 { "acme" } else { "globex" };
+        let item = outbox_item(tenant, &format!("d-{n:05}"), due);
+        store.enqueue(&item).await.unwrap();
+        if tenant == "acme" {
+            mine.push(item);
+        }
+    }
+    assert_eq!(store.pending_items(&acme, 10).await.unwrap(), mine);
+    assert_eq!(store.pending_items(&acme, 2).await.unwrap(), mine[..2]);
+    assert_eq!(store.pending_items(&tenant("globex"), 1_000).await.unwrap().len(), 1_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_reports_corrupt_records_and_outbox_items() {
+    let server = RedisServer::start();
+    let store = connect(&server, RedisStoreOptions::default()).await;
+    let mut redis = redis_connection(&server).await;
+    let t0 = now();
+    let acme = tenant("acme");
+
+    let key = "rw:t:acme:rec:config/broken";
+    let _: () = query(&mut redis, redis::cmd("HSET").arg(key).arg("rev").arg("one").arg("body").arg("{}")).await;
+    let _: () = query(&mut redis, redis::cmd("ZADD").arg("rw:t:acme:rec:config").arg(0).arg("broken")).await;
+    match store.get_record(&acme, RecordKind::Config, "broken").await {
+        Err(StoreError::Corrupt { key: reported, .. }) => assert_eq!(reported, key),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(store.list_records(&acme, RecordKind::Config).await, Err(StoreError::Corrupt { .. })));
+    let _: () = query(&mut redis, redis::cmd("HDEL").arg(key).arg("body")).await;
+    let _: () = query(&mut redis, redis::cmd("HSET").arg(key).arg("rev").arg("1")).await;
+    assert!(matches!(store.get_record(&acme, RecordKind::Config, "broken").await, Err(StoreError::Corrupt { .. })));
+
+    // An unreadable item doesn't hold up the others' delivery; it stays for someone to look at.
+    let item = outbox_item("acme", "fine", t0);
+    store.enqueue(&item).await.unwrap();
+    let _: () = query(&mut redis, redis::cmd("SET").arg("rw:outbox:item:broken").arg("not json")).await;
+    let _: () = query(&mut redis, redis::cmd("ZADD").arg("rw:outbox:due").arg(0).arg("acme/broken")).await;
+    assert_eq!(store.claim_due(t0, t0 + HOUR, 10).await.unwrap(), vec![item]);
+    assert!(matches!(store.pending_items(&acme, 10).await, Err(StoreError::Corrupt { .. })));
+    // Completing it removes the item; its entry goes when next found.
+    store.complete("broken").await.unwrap();
+    assert_eq!(store.claim_due(t0 + 2 * HOUR, t0 + 3 * HOUR, 10).await.unwrap().len(), 1);
+    let due: Vec<String> = query(&mut redis, redis::cmd("ZRANGE").arg("rw:outbox:due").arg(0).arg(-1)).await;
+    assert_eq!(due, vec!["acme/fine".to_owned()]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -10,10 +10,56 @@
 //! | `rw:t:acme:c/<conversation>` | string | the id of the conversation's latest survey |
 //! | `rw:t:acme:r/<channel>/<recipient>` | string | the id of the survey the recipient is answering |
 //! | `rw:due` | sorted set | `<tenant>/<survey>`, scored by [`Survey::next_due`] in unix milliseconds |
+//! | `rw:t:acme:surveys` | sorted set | survey ids, scored by `created_at` in unix milliseconds (rounded down) |
+//! | `rw:t:acme:rec:<kind>/<id>` | hash | `rev` (the record's revision) and `body` |
+//! | `rw:t:acme:rec:<kind>` | sorted set | the ids of the tenant's records of that kind, all scored 0 |
+//! | `rw:outbox:item:<id>` | string | the [`OutboxItem`] as JSON |
+//! | `rw:outbox:due` | sorted set | `<tenant>/<item>`, scored by the item's due time in unix milliseconds (rounded up) |
 //!
 //! Ids may contain `:` but never `/`, `{` or `}`, so a key names exactly one tenant and one
 //! conversation or recipient: the variable parts are closed by a `/` or a `{`, never by a `:`.
-//! The survey record's hash tag puts it in its own Redis Cluster slot.
+//! The keys without a variable part after the tenant end in a word of their own (`surveys`, a
+//! record kind), which no other key ends in. The survey record's hash tag puts it in its own
+//! Redis Cluster slot.
+//!
+//! # Listing surveys
+//!
+//! `rw:t:<tenant>:surveys` is the tenant's creation index. [`SurveyStore::create`] adds the
+//! survey to it before writing the record (and takes it back when the conversation refuses the
+//! survey); listing reads the index by score, then the records, skips members whose record is
+//! gone and orders what is left by creation time and id. The index lives as long as the
+//! records (its expiry is pushed back by every create) and every create drops the members
+//! created more than the retention ago, so a survey is listed for the retention after its
+//! creation.
+//!
+//! # Records
+//!
+//! A record is written by one script comparing its revision. The per-kind index, a sorted set
+//! whose members all score 0 so `ZRANGE … BYLEX` reads them in id order, is written before a
+//! new record (so no lost connection can leave a record unlisted) and again after it (so a
+//! delete of the same id racing the create can't take the entry away); a delete removes the
+//! record, then the entry, then puts the entry back if the record was created again meanwhile.
+//! Index members whose record is gone are skipped. Records don't expire.
+//!
+//! # Outbox
+//!
+//! An item is a string, written with `SET … NX` when enqueued and `SET … XX` afterwards, so
+//! nothing but enqueuing brings back a completed item. When it is due lives in `rw:outbox:due`,
+//! the one key every gateway claims from: a script moves the due members to the lease's end
+//! and returns them, so two gateways never take one item. The item's JSON keeps the exact due
+//! time it was last given (a claim rewrites it with the lease's end); where it disagrees with
+//! the score (the claimer lost its connection before rewriting it), the score wins.
+//!
+//! Unlike the other indexes, an item is written before its entry: an entry found without its
+//! item is taken for a leftover of a completion and dropped, which would lose an item being
+//! enqueued. A lost connection between the two leaves the item unscheduled until it is enqueued
+//! again (which writes the missing entry). A completion removes the item, then its entry; an
+//! entry left behind is dropped when a claim or a listing finds it.
+//!
+//! A tenant's pending items are found by the member's `<tenant>/` prefix, by a read-only script
+//! walking `rw:outbox:due` in due order: no per-tenant key has to follow the claims (which can
+//! only touch the one key), at the price of reading the whole set in the worst case. It is what
+//! a business is shown as its pending deliveries, not something the delivery path calls.
 //!
 //! # Atomicity
 //!
@@ -21,7 +67,8 @@
 //! can't be used. Every conditional write is instead a Lua script that touches exactly one key,
 //! which also keeps every script valid on Redis Cluster. Operations spanning several keys are
 //! ordered so that a crash between two steps leaves nothing worse than a due-index entry the
-//! sweeper finds stale, or a survey record no pointer leads to (it expires with the retention).
+//! sweeper finds stale, a survey record no pointer leads to (it expires with the retention), or
+//! an index member whose record is gone (skipped when read).
 //!
 //! # Expiry
 //!
@@ -33,6 +80,7 @@
 //!
 //! Needs Redis 6.2 or later (`ZRANGE … BYSCORE`, `SET … PXAT`).
 
+use std::collections::HashSet;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -76,6 +124,10 @@ const RECONNECT_RETRIES: usize = 3;
 /// How often the due index is re-synchronized with a record that keeps changing under it before
 /// leaving it to the writers changing it (each of which synchronizes it after its own write).
 const MAX_DUE_SYNC_ROUNDS: usize = 8;
+/// The most index members, or records, one round trip reads when listing.
+const PAGE: usize = 500;
+/// How often listing a tenant's outbox reads again after dropping entries that led nowhere.
+const MAX_OUTBOX_READ_ROUNDS: usize = 4;
 
 /// Writes a survey record whose stored revision is the expected one, or a new record when the
 /// expected revision is '' and none exists. KEYS[1]: the record. ARGV: expected stored revision,
@@ -123,15 +175,77 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 return 1
 ";
 
+/// Writes a business record whose stored revision is the expected one, or a new record when the
+/// expected revision is '' and none exists. KEYS[1]: the record. ARGV: expected stored revision,
+/// new revision, body. Returns 1 if written, 0 otherwise.
+const PUT_RECORD: &str = r"
+local stored = redis.call('HGET', KEYS[1], 'rev') or ''
+if stored ~= ARGV[1] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'rev', ARGV[2], 'body', ARGV[3])
+return 1
+";
+
+/// Claims the outbox items due: moves them to the end of the lease and returns them, with the
+/// scores they had, as a flat list of member, score. KEYS[1]: the outbox's due index. ARGV: the
+/// highest score due, the lease's end as a score, the most members to take.
+const CLAIM_OUTBOX: &str = r"
+local due = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, ARGV[3], 'WITHSCORES')
+for i = 1, #due, 2 do
+  redis.call('ZADD', KEYS[1], 'XX', ARGV[2], due[i])
+end
+return due
+";
+
+/// A tenant's members of the outbox's due index, soonest first, as a flat list of member, score:
+/// the first `limit`, and any after them with the same score as the last (the order within one
+/// score is settled by the caller). KEYS[1]: the due index. ARGV: the tenant's member prefix
+/// (`<tenant>/`), the limit (at least 1), how many members to read at a time.
+const TENANT_OUTBOX: &str = r"
+local prefix, limit, page = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local found, count, last = {}, 0, nil
+local start = 0
+while true do
+  local members = redis.call('ZRANGE', KEYS[1], start, start + page - 1, 'WITHSCORES')
+  for i = 1, #members, 2 do
+    local member, score = members[i], members[i + 1]
+    if string.sub(member, 1, #prefix) == prefix then
+      if count >= limit and score ~= last then
+        return found
+      end
+      found[#found + 1] = member
+      found[#found + 1] = score
+      count = count + 1
+      last = score
+    end
+  end
+  if #members < 2 * page then
+    return found
+  end
+  start = start + page
+end
+";
+
 struct Scripts {
     write_record: Script,
     swap_pointer: Script,
     extend_pointer: Script,
+    put_record: Script,
+    claim_outbox: Script,
+    tenant_outbox: Script,
 }
 
 impl Scripts {
-    fn all(&self) -> [&Script; 3] {
-        [&self.write_record, &self.swap_pointer, &self.extend_pointer]
+    fn all(&self) -> [&Script; 6] {
+        [
+            &self.write_record,
+            &self.swap_pointer,
+            &self.extend_pointer,
+            &self.put_record,
+            &self.claim_outbox,
+            &self.tenant_outbox,
+        ]
     }
 }
 
@@ -139,6 +253,9 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     write_record: Script::new(WRITE_RECORD),
     swap_pointer: Script::new(SWAP_POINTER),
     extend_pointer: Script::new(EXTEND_POINTER),
+    put_record: Script::new(PUT_RECORD),
+    claim_outbox: Script::new(CLAIM_OUTBOX),
+    tenant_outbox: Script::new(TENANT_OUTBOX),
 });
 
 /// The key names of one store.
@@ -162,6 +279,28 @@ impl Keys {
 
     fn due(&self) -> String {
         format!("{}:due", self.prefix)
+    }
+
+    /// The tenant's creation index.
+    fn surveys(&self, tenant: &TenantId) -> String {
+        format!("{}:t:{tenant}:surveys", self.prefix)
+    }
+
+    fn record(&self, tenant: &TenantId, kind: RecordKind, id: &str) -> String {
+        format!("{}:t:{tenant}:rec:{kind}/{id}", self.prefix)
+    }
+
+    /// The index of the tenant's records of a kind.
+    fn records(&self, tenant: &TenantId, kind: RecordKind) -> String {
+        format!("{}:t:{tenant}:rec:{kind}", self.prefix)
+    }
+
+    fn outbox_item(&self, id: &str) -> String {
+        format!("{}:outbox:item:{id}", self.prefix)
+    }
+
+    fn outbox_due(&self) -> String {
+        format!("{}:outbox:due", self.prefix)
     }
 }
 
@@ -405,11 +544,18 @@ impl SurveyStore for RedisStore {
 
         // 1. The due entry first, so no crash can leave a pending survey without a deadline.
         //    NX: if the id is taken, the existing survey's entry stays as it is.
-        // 2. The record, unless the id is taken.
+        // 2. The entry in the creation index (NX, likewise), after dropping the entries older
+        //    than the retention; the index expires the retention after the last create.
+        // 3. The record, unless the id is taken.
         let mut pipe = redis::pipe();
         if let Some(due) = next_due {
             pipe.cmd("ZADD").arg(self.keys.due()).arg("NX").arg(due_score(due)).arg(due_member(tenant, id)).ignore();
         }
+        let created = self.keys.surveys(tenant);
+        let forgotten = now_score(Timestamp::now()).saturating_sub(self.retention_ms);
+        pipe.cmd("ZREMRANGEBYSCORE").arg(&created).arg("-inf").arg(forgotten).ignore();
+        pipe.cmd("ZADD").arg(&created).arg("NX").arg(now_score(survey.created_at)).arg(id.as_str()).ignore();
+        pipe.pexpire(&created, self.retention_ms).ignore();
         let mut write = SCRIPTS.write_record.prepare_invoke();
         write.key(&record).arg("").arg(survey.revision).arg(&json).arg(self.retention_ms);
         pipe.invoke_script(&write);
@@ -422,7 +568,7 @@ impl SurveyStore for RedisStore {
             return Err(StoreError::AlreadyExists(id.clone()));
         }
 
-        // 3. The survey becomes the conversation's latest, unless another one did first.
+        // 4. The survey becomes the conversation's latest, unless another one did first.
         let mut swap = SCRIPTS.swap_pointer.prepare_invoke();
         swap.key(self.keys.conversation(tenant, &survey.invitation.conversation))
             .arg(expected_previous.map_or("", SurveyId::as_str))
@@ -432,17 +578,18 @@ impl SurveyStore for RedisStore {
         pipe.invoke_script(&swap);
         let (swapped,): (i64,) = self.query(&pipe).await.map_err(unavailable)?;
         if swapped != 1 {
-            // Nobody knows this survey's id yet, so its record and entry are ours to take back.
+            // Nobody knows this survey's id yet, so its record and entries are ours to take back.
             let mut pipe = redis::pipe();
             pipe.del(&record).ignore();
             self.schedule(&mut pipe, tenant, id, None);
+            pipe.zrem(&created, id.as_str()).ignore();
             if let Err(error) = self.query::<()>(&pipe).await {
                 tracing::warn!(%tenant, survey = %id, %error, "could not remove a survey that lost its conversation");
             }
             return Err(StoreError::ConversationChanged(survey.invitation.conversation.clone()));
         }
 
-        // 4. The recipient's replies now go to this survey.
+        // 5. The recipient's replies now go to this survey.
         let mut pipe = redis::pipe();
         pipe.cmd("SET")
             .arg(self.keys.recipient(tenant, &survey.invitation.channel, &survey.invitation.recipient))
@@ -561,8 +708,423 @@ impl SurveyStore for RedisStore {
         self.query::<()>(&pipe).await.map_err(unavailable)
     }
 
-    async fn list(&self, _: &TenantId, _: Timestamp, _: Timestamp, _: usize) -> Result<Vec<Survey>, StoreError> {
-        Err(not_yet())
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Survey>, StoreError> {
+        if limit == 0 || from >= to {
+            return Ok(Vec::new());
+        }
+        let index = self.keys.surveys(tenant);
+        // Scores are creation times rounded down to the millisecond, so `[from, to)` lies within
+        // these scores; the records' own creation times decide.
+        let (min, max) = (now_score(from), format!("({}", due_score(to)));
+        let page = limit.min(PAGE);
+        // In index order: by score, then id.
+        let mut found: Vec<(i64, Survey)> = Vec::new();
+        let mut seen = HashSet::new();
+        let mut offset = 0;
+        loop {
+            let mut pipe = redis::pipe();
+            pipe.cmd("ZRANGE")
+                .arg(&index)
+                .arg(min)
+                .arg(&max)
+                .arg("BYSCORE")
+                .arg("LIMIT")
+                .arg(offset)
+                .arg(page)
+                .arg("WITHSCORES");
+            let (members,): (Vec<(String, f64)>,) = self.query(&pipe).await.map_err(unavailable)?;
+            offset += members.len();
+            let mut ids = Vec::with_capacity(members.len());
+            for (member, score) in &members {
+                match SurveyId::new(member.as_str()) {
+                    // Creates shift the offsets while we page: a member may come twice.
+                    Ok(id) if seen.insert(id.clone()) => ids.push((id, *score as i64)),
+                    Ok(_) => {}
+                    Err(_) => tracing::warn!(%tenant, member, "skipping an unreadable entry of the creation index"),
+                }
+            }
+            if !ids.is_empty() {
+                let mut pipe = redis::pipe();
+                for (id, _) in &ids {
+                    pipe.hget(self.keys.survey(tenant, id), "json");
+                }
+                let records: Vec<Option<String>> = self.query(&pipe).await.map_err(unavailable)?;
+                for ((id, score), json) in ids.into_iter().zip(records) {
+                    // No record: a create that was refused, or a survey past its retention.
+                    let Some(json) = json else { continue };
+                    let survey = Self::decode(&self.keys.survey(tenant, &id), tenant, &id, &json)?;
+                    if survey.created_at >= from && survey.created_at < to {
+                        found.push((score, survey));
+                    }
+                }
+            }
+            if members.len() < page {
+                break;
+            }
+            // Enough once the index is past the millisecond of the limit-th survey: whatever
+            // comes later was created after it. (Within one millisecond, the index orders by id.)
+            let last_score = members.last().map(|(_, score)| *score as i64);
+            if found.len() >= limit && last_score > Some(found[limit - 1].0) {
+                break;
+            }
+        }
+        let mut surveys: Vec<Survey> = found.into_iter().map(|(_, survey)| survey).collect();
+        surveys.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        surveys.truncate(limit);
+        Ok(surveys)
+    }
+}
+
+/// Reads a record's `rev` and `body`.
+fn decode_record(key: &str, revision: Option<String>, body: Option<String>) -> Result<Option<Versioned>, StoreError> {
+    match (revision, body) {
+        (None, None) => Ok(None),
+        (Some(revision), Some(value)) => {
+            let revision = revision.parse().map_err(|_| StoreError::Corrupt {
+                key: key.to_owned(),
+                reason: format!("the revision {revision:?} is not a number"),
+            })?;
+            Ok(Some(Versioned { revision, value }))
+        }
+        _ => Err(StoreError::Corrupt { key: key.to_owned(), reason: "has a revision or a body, not both".to_owned() }),
+    }
+}
+
+#[async_trait]
+impl RecordStore for RedisStore {
+    async fn get_record(&self, tenant: &TenantId, kind: RecordKind, id: &str) -> Result<Option<Versioned>, StoreError> {
+        let key = self.keys.record(tenant, kind, id);
+        let mut pipe = redis::pipe();
+        pipe.cmd("HMGET").arg(&key).arg("rev").arg("body");
+        let ((revision, body),): ((Option<String>, Option<String>),) = self.query(&pipe).await.map_err(unavailable)?;
+        decode_record(&key, revision, body)
+    }
+
+    async fn put_record(
+        &self,
+        tenant: &TenantId,
+        kind: RecordKind,
+        id: &str,
+        expected: Option<u64>,
+        body: &str,
+    ) -> Result<u64, StoreError> {
+        let conflict = || StoreError::RecordConflict { kind, id: id.to_owned() };
+        let revision = match expected {
+            None => 1,
+            Some(expected) => expected.checked_add(1).ok_or_else(conflict)?,
+        };
+        let mut put = SCRIPTS.put_record.prepare_invoke();
+        put.key(self.keys.record(tenant, kind, id));
+        match expected {
+            Some(expected) => put.arg(expected),
+            None => put.arg(""),
+        };
+        put.arg(revision).arg(body);
+        // A new record's index entry goes in before it (so no lost connection can leave it
+        // unlisted) and again after it (so a delete of the same id racing this create can't
+        // leave it unlisted either: see `delete_record`).
+        let index = self.keys.records(tenant, kind);
+        let mut pipe = redis::pipe();
+        if expected.is_none() {
+            pipe.zadd(&index, id, 0).ignore();
+        }
+        pipe.invoke_script(&put);
+        if expected.is_none() {
+            pipe.zadd(&index, id, 0).ignore();
+        }
+        let (written,): (i64,) = self.query(&pipe).await.map_err(unavailable)?;
+        if written != 1 {
+            return Err(conflict());
+        }
+        Ok(revision)
+    }
+
+    async fn list_records(&self, tenant: &TenantId, kind: RecordKind) -> Result<Vec<(String, Versioned)>, StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZRANGE").arg(self.keys.records(tenant, kind)).arg("-").arg("+").arg("BYLEX");
+        let (ids,): (Vec<String>,) = self.query(&pipe).await.map_err(unavailable)?;
+        let mut records = Vec::with_capacity(ids.len());
+        for ids in ids.chunks(PAGE) {
+            let mut pipe = redis::pipe();
+            for id in ids {
+                pipe.cmd("HMGET").arg(self.keys.record(tenant, kind, id)).arg("rev").arg("body");
+            }
+            let fields: Vec<(Option<String>, Option<String>)> = self.query(&pipe).await.map_err(unavailable)?;
+            for (id, (revision, body)) in ids.iter().zip(fields) {
+                // An entry whose record is gone (deleted, or never written) is skipped.
+                if let Some(record) = decode_record(&self.keys.record(tenant, kind, id), revision, body)? {
+                    records.push((id.clone(), record));
+                }
+            }
+        }
+        Ok(records)
+    }
+
+    async fn delete_record(&self, tenant: &TenantId, kind: RecordKind, id: &str) -> Result<bool, StoreError> {
+        let (key, index) = (self.keys.record(tenant, kind, id), self.keys.records(tenant, kind));
+        let mut pipe = redis::pipe();
+        pipe.del(&key).zrem(&index, id).ignore().exists(&key);
+        let (deleted, recreated): (i64, bool) = self.query(&pipe).await.map_err(unavailable)?;
+        if recreated {
+            // Created again between the two deletes: its creator may have written its entry
+            // before we removed it.
+            let mut pipe = redis::pipe();
+            pipe.zadd(&index, id, 0).ignore();
+            self.query::<()>(&pipe).await.map_err(unavailable)?;
+        }
+        Ok(deleted == 1)
+    }
+}
+
+fn outbox_member(tenant: &TenantId, id: &str) -> String {
+    format!("{tenant}/{id}")
+}
+
+/// A member of the outbox's due index: the tenant, and the item's id (which may hold a `/`).
+fn parse_outbox_member(member: &str) -> Option<(TenantId, &str)> {
+    let (tenant, id) = member.split_once('/')?;
+    Some((TenantId::new(tenant).ok()?, id))
+}
+
+/// When an item is due, given the exact time its JSON holds and its due index score: the JSON's
+/// time while the score is that time's, the score's otherwise (a claim moved the item).
+fn reconcile_due(written: Timestamp, score: i64) -> Option<Timestamp> {
+    if due_score(written) == score { Some(written) } else { Timestamp::from_millisecond(score).ok() }
+}
+
+/// What a member of the outbox's due index leads to.
+enum Found {
+    /// The item, with the due time its entry gives it.
+    Item(OutboxItem),
+    /// No item: the entry is stale.
+    Gone,
+    /// A member that names no item.
+    Junk,
+    /// An item that can't be read, or isn't the one its entry names.
+    Unreadable(StoreError),
+}
+
+/// Just the tenant of an item, to find its due entry.
+#[derive(serde::Deserialize)]
+struct ItemTenant {
+    tenant: TenantId,
+}
+
+impl RedisStore {
+    fn encode_item(&self, item: &OutboxItem) -> Result<String, StoreError> {
+        serde_json::to_string(item).map_err(|error| StoreError::Corrupt {
+            key: self.keys.outbox_item(&item.id),
+            reason: format!("can't be written: {error}"),
+        })
+    }
+
+    /// Reads what the outbox's due index entries lead to, in their order.
+    async fn read_outbox(&self, entries: &[(String, f64)]) -> Result<Vec<Found>, StoreError> {
+        let parsed: Vec<Option<(TenantId, &str)>> =
+            entries.iter().map(|(member, _)| parse_outbox_member(member)).collect();
+        let mut pipe = redis::pipe();
+        for (_, id) in parsed.iter().flatten() {
+            pipe.get(self.keys.outbox_item(id));
+        }
+        let bodies: Vec<Option<String>> =
+            if parsed.iter().any(Option::is_some) { self.query(&pipe).await.map_err(unavailable)? } else { Vec::new() };
+        let mut bodies = bodies.into_iter();
+        let found = entries
+            .iter()
+            .zip(parsed)
+            .map(|((_, score), parsed)| {
+                let Some((tenant, id)) = parsed else { return Found::Junk };
+                let Some(json) = bodies.next().flatten() else { return Found::Gone };
+                let key = self.keys.outbox_item(id);
+                let corrupt = |reason: String| Found::Unreadable(StoreError::Corrupt { key: key.clone(), reason });
+                let mut item: OutboxItem = match serde_json::from_str(&json) {
+                    Ok(item) => item,
+                    Err(error) => return corrupt(error.to_string()),
+                };
+                if item.id != id || item.tenant != tenant {
+                    return corrupt(format!("holds item {} of tenant {}", item.id, item.tenant));
+                }
+                match reconcile_due(item.due, *score as i64) {
+                    Some(due) => item.due = due,
+                    None => return corrupt(format!("is due at an impossible time ({score} ms)")),
+                }
+                Found::Item(item)
+            })
+            .collect();
+        Ok(found)
+    }
+
+    /// Drops due index members whose item is gone, putting back those whose item was enqueued
+    /// again meanwhile (an enqueue writes the item, then its entry).
+    async fn forget_outbox_members(&self, members: &[String]) -> Result<(), StoreError> {
+        if members.is_empty() {
+            return Ok(());
+        }
+        let due = self.keys.outbox_due();
+        let mut pipe = redis::pipe();
+        for member in members {
+            pipe.zrem(&due, member).ignore();
+        }
+        // Junk members name no item: nothing to put back.
+        let named: Vec<&String> = members.iter().filter(|member| parse_outbox_member(member).is_some()).collect();
+        for (_, id) in named.iter().filter_map(|member| parse_outbox_member(member)) {
+            pipe.get(self.keys.outbox_item(id));
+        }
+        let bodies: Vec<Option<String>> = self.query(&pipe).await.map_err(unavailable)?;
+        let mut pipe = redis::pipe();
+        let mut back = false;
+        for (member, json) in named.into_iter().zip(bodies) {
+            let Some(item) = json.and_then(|json| serde_json::from_str::<OutboxItem>(&json).ok()) else { continue };
+            pipe.cmd("ZADD").arg(&due).arg("NX").arg(due_score(item.due)).arg(member).ignore();
+            back = true;
+        }
+        if back {
+            self.query::<()>(&pipe).await.map_err(unavailable)?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Outbox for RedisStore {
+    async fn enqueue(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        // The item, then its entry (an entry found without its item is dropped as a leftover),
+        // each only if absent: enqueuing an item that is there changes nothing, except putting
+        // back an entry a lost connection kept from being written.
+        let json = self.encode_item(item)?;
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET").arg(self.keys.outbox_item(&item.id)).arg(json).arg("NX").ignore();
+        pipe.cmd("ZADD")
+            .arg(self.keys.outbox_due())
+            .arg("NX")
+            .arg(due_score(item.due))
+            .arg(outbox_member(&item.tenant, &item.id))
+            .ignore();
+        self.query::<()>(&pipe).await.map_err(unavailable)
+    }
+
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut claim = SCRIPTS.claim_outbox.prepare_invoke();
+        claim.key(self.keys.outbox_due()).arg(now_score(now)).arg(due_score(lease_until)).arg(limit);
+        let mut pipe = redis::pipe();
+        pipe.invoke_script(&claim);
+        let (entries,): (Vec<(String, f64)>,) = self.query(&pipe).await.map_err(unavailable)?;
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+
+        // The entries are ours until the lease ends. If the items can't be read now, they are
+        // due again then. Once they are read, the rest only tidies up and can't fail the claim.
+        let found = self.read_outbox(&entries).await?;
+        let mut claimed = Vec::new();
+        let mut stale = Vec::new();
+        let mut leased = redis::pipe();
+        for ((member, _), found) in entries.into_iter().zip(found) {
+            match found {
+                Found::Item(item) => {
+                    // The JSON says when the item is due now (XX: unless it was completed since).
+                    let json = self.encode_item(&OutboxItem { due: lease_until, ..item.clone() });
+                    match json {
+                        Ok(json) => {
+                            leased.cmd("SET").arg(self.keys.outbox_item(&item.id)).arg(json).arg("XX").ignore();
+                        }
+                        Err(error) => tracing::warn!(member, %error, "could not write the lease into an outbox item"),
+                    }
+                    claimed.push(item);
+                }
+                Found::Gone | Found::Junk => stale.push(member),
+                // Left leased: it comes back at the lease's end, without holding up the others.
+                Found::Unreadable(error) => tracing::warn!(member, %error, "skipping an unreadable outbox item"),
+            }
+        }
+        if !claimed.is_empty()
+            && let Err(error) = self.query::<()>(&leased).await
+        {
+            tracing::warn!(%error, "could not write the lease into the claimed outbox items");
+        }
+        if let Err(error) = self.forget_outbox_members(&stale).await {
+            tracing::warn!(%error, "could not drop stale outbox entries");
+        }
+        // Within one millisecond the index orders by tenant; the items, by their exact time.
+        claimed.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.id.cmp(&b.id)));
+        Ok(claimed)
+    }
+
+    async fn reschedule(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        // XX both: a completed item stays completed.
+        let json = self.encode_item(item)?;
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET").arg(self.keys.outbox_item(&item.id)).arg(json).arg("XX").ignore();
+        pipe.cmd("ZADD")
+            .arg(self.keys.outbox_due())
+            .arg("XX")
+            .arg(due_score(item.due))
+            .arg(outbox_member(&item.tenant, &item.id))
+            .ignore();
+        self.query::<()>(&pipe).await.map_err(unavailable)
+    }
+
+    async fn complete(&self, id: &str) -> Result<(), StoreError> {
+        let key = self.keys.outbox_item(id);
+        let mut pipe = redis::pipe();
+        pipe.get(&key);
+        let (json,): (Option<String>,) = self.query(&pipe).await.map_err(unavailable)?;
+        let Some(json) = json else { return Ok(()) };
+        // The item first: an entry left behind leads nowhere and is dropped when found. An item
+        // too broken to name its tenant leaves its entry to that.
+        let mut pipe = redis::pipe();
+        pipe.del(&key).ignore();
+        if let Ok(ItemTenant { tenant }) = serde_json::from_str(&json) {
+            pipe.zrem(self.keys.outbox_due(), outbox_member(&tenant, id)).ignore();
+        }
+        self.query::<()>(&pipe).await.map_err(unavailable)
+    }
+
+    async fn pending_items(&self, tenant: &TenantId, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let prefix = outbox_member(tenant, "");
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            let mut read = SCRIPTS.tenant_outbox.prepare_invoke();
+            read.key(self.keys.outbox_due()).arg(&prefix).arg(limit).arg(PAGE);
+            let mut pipe = redis::pipe();
+            pipe.invoke_script(&read);
+            let (entries,): (Vec<(String, f64)>,) = self.query(&pipe).await.map_err(unavailable)?;
+            let found = self.read_outbox(&entries).await?;
+            let mut items = Vec::with_capacity(found.len());
+            let mut stale = Vec::new();
+            for ((member, _), found) in entries.into_iter().zip(found) {
+                match found {
+                    Found::Item(item) => items.push(item),
+                    Found::Gone | Found::Junk => stale.push(member),
+                    Found::Unreadable(error) => return Err(error),
+                }
+            }
+            // Stale entries took the place of items further on: drop them and read again.
+            if stale.is_empty() || rounds == MAX_OUTBOX_READ_ROUNDS {
+                items.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.id.cmp(&b.id)));
+                items.truncate(limit);
+                return Ok(items);
+            }
+            self.forget_outbox_members(&stale).await?;
+        }
     }
 }
 
@@ -613,6 +1175,56 @@ mod tests {
     }
 
     #[test]
+    fn listing_record_and_outbox_keys() {
+        let keys = keys();
+        let tenant: TenantId = id("acme");
+        assert_eq!(keys.surveys(&tenant), "rw:t:acme:surveys");
+        assert_eq!(keys.record(&tenant, RecordKind::Config, "nps@v2"), "rw:t:acme:rec:config/nps@v2");
+        assert_eq!(keys.records(&tenant, RecordKind::Endpoint), "rw:t:acme:rec:endpoint");
+        assert_eq!(keys.outbox_item("d-1"), "rw:outbox:item:d-1");
+        assert_eq!(keys.outbox_due(), "rw:outbox:due");
+    }
+
+    #[test]
+    fn record_and_index_keys_name_one_tenant_and_kind() {
+        let keys = keys();
+        let kinds = [RecordKind::Config, RecordKind::Channel, RecordKind::Conversation, RecordKind::Endpoint];
+        let tenants: [TenantId; 4] = [id("a"), id("a:rec:config"), id("a:rec"), id("a:c")];
+        let mut seen = std::collections::HashSet::new();
+        for tenant in &tenants {
+            assert!(seen.insert(keys.surveys(tenant)));
+            assert!(seen.insert(keys.conversation(tenant, &id("x"))));
+            for kind in kinds {
+                assert!(seen.insert(keys.records(tenant, kind)), "{tenant} {kind}");
+                assert!(seen.insert(keys.record(tenant, kind, "x")), "{tenant} {kind}");
+                assert!(seen.insert(keys.record(tenant, kind, "config/x")), "{tenant} {kind}");
+            }
+        }
+        // A record id made to look like another kind's stays in its own kind.
+        assert_ne!(keys.record(&id("a"), RecordKind::Config, "x"), keys.records(&id("a"), RecordKind::Config));
+    }
+
+    #[test]
+    fn outbox_members_read_back() {
+        let member = outbox_member(&id("acme:eu"), "d-1");
+        assert_eq!(member, "acme:eu/d-1");
+        assert_eq!(parse_outbox_member(&member), Some((id("acme:eu"), "d-1")));
+        // The tenant ends at the first `/`; the item's id may hold more.
+        assert_eq!(parse_outbox_member("acme/a/b"), Some((id("acme"), "a/b")));
+        assert_eq!(parse_outbox_member("no-slash"), None);
+        assert_eq!(parse_outbox_member("bad tenant/x"), None);
+    }
+
+    #[test]
+    fn an_items_due_time_is_its_own_until_a_claim_moves_it() {
+        let due = Timestamp::from_millisecond(1_700_000_000_123).unwrap() + SignedDuration::from_micros(400);
+        assert_eq!(reconcile_due(due, due_score(due)), Some(due));
+        let leased = Timestamp::from_millisecond(1_700_000_060_000).unwrap();
+        assert_eq!(reconcile_due(due, due_score(leased)), Some(leased));
+        assert_eq!(reconcile_due(due, i64::MAX), None);
+    }
+
+    #[test]
     fn due_scores_round_so_the_sweeper_is_never_early() {
         let exact = Timestamp::from_millisecond(1_700_000_000_123).unwrap();
         assert_eq!(due_score(exact), 1_700_000_000_123);
@@ -623,51 +1235,5 @@ mod tests {
         let before_epoch = Timestamp::from_nanosecond(-1_500_000).unwrap();
         assert_eq!(due_score(before_epoch), -1);
         assert_eq!(now_score(before_epoch), -2);
-    }
-}
-
-fn not_yet() -> StoreError {
-    StoreError::Unavailable("not yet available on Redis".into())
-}
-
-#[async_trait]
-impl RecordStore for RedisStore {
-    async fn get_record(&self, _: &TenantId, _: RecordKind, _: &str) -> Result<Option<Versioned>, StoreError> {
-        Err(not_yet())
-    }
-    async fn put_record(
-        &self,
-        _: &TenantId,
-        _: RecordKind,
-        _: &str,
-        _: Option<u64>,
-        _: &str,
-    ) -> Result<u64, StoreError> {
-        Err(not_yet())
-    }
-    async fn list_records(&self, _: &TenantId, _: RecordKind) -> Result<Vec<(String, Versioned)>, StoreError> {
-        Err(not_yet())
-    }
-    async fn delete_record(&self, _: &TenantId, _: RecordKind, _: &str) -> Result<bool, StoreError> {
-        Err(not_yet())
-    }
-}
-
-#[async_trait]
-impl Outbox for RedisStore {
-    async fn enqueue(&self, _: &OutboxItem) -> Result<(), StoreError> {
-        Err(not_yet())
-    }
-    async fn claim_due(&self, _: Timestamp, _: Timestamp, _: usize) -> Result<Vec<OutboxItem>, StoreError> {
-        Err(not_yet())
-    }
-    async fn reschedule(&self, _: &OutboxItem) -> Result<(), StoreError> {
-        Err(not_yet())
-    }
-    async fn complete(&self, _: &str) -> Result<(), StoreError> {
-        Err(not_yet())
-    }
-    async fn pending_items(&self, _: &TenantId, _: usize) -> Result<Vec<OutboxItem>, StoreError> {
-        Err(not_yet())
     }
 }
