@@ -67,6 +67,9 @@ pub struct SurveyConfig {
     /// Hours after a rating during which it may be changed; a comment ends it early.
     pub change_window_hours: u32,
     pub follow_up_comment: bool,
+    /// Hours after the invitation at which one reminder goes out when no rating came; none
+    /// when unset. Must fall before the end of the validity period.
+    pub reminder_after_hours: Option<u32>,
     /// Reason ids offered after a negative rating. The shipped ids (`slow`, `unresolved`,
     /// `unfriendly`, `other`) are translated in every locale; others need labels in `content`.
     pub low_rating_reasons: Vec<String>,
@@ -88,6 +91,7 @@ impl Default for SurveyConfig {
             validity_hours: 72,
             change_window_hours: 24,
             follow_up_comment: true,
+            reminder_after_hours: None,
             low_rating_reasons: Vec::new(),
             repeat: RepeatPolicy::OncePerConversation,
             auto_invite: AutoInviteRules::default(),
@@ -135,6 +139,11 @@ impl SurveyConfig {
                 "change_window_hours",
                 format!("must be at most {MAX_VALIDITY_HOURS} hours (90 days)"),
             ));
+        }
+        if let Some(hours) = self.reminder_after_hours
+            && (hours == 0 || hours >= self.validity_hours)
+        {
+            errors.push(FieldError::new("reminder_after_hours", "must be at least 1 and less than validity_hours"));
         }
         check_labels(self.scale, "labels", &self.labels, &mut errors);
         if self.low_rating_reasons.len() > MAX_REASONS {

@@ -46,6 +46,9 @@ pub struct SurveyRules {
     pub follow_up_comment: bool,
     /// Reason ids offered after a negative rating.
     pub low_rating_reasons: Vec<String>,
+    /// Hours after the invitation at which one reminder goes out if no rating came.
+    #[serde(default)]
+    pub reminder_after_hours: Option<u32>,
 }
 
 impl SurveyRules {
@@ -55,6 +58,7 @@ impl SurveyRules {
             change_window_hours: config.change_window_hours,
             follow_up_comment: config.follow_up_comment,
             low_rating_reasons: config.low_rating_reasons.clone(),
+            reminder_after_hours: config.reminder_after_hours,
         }
     }
 }
@@ -361,20 +365,32 @@ impl Survey {
         }
     }
 
-    /// When the sweeper should next look at the survey: the deadline while pending, the end
-    /// of the change window while rated, nothing after that.
+    /// When the sweeper should next look at the survey: the reminder time, then the deadline
+    /// while pending; the end of the change window while rated; nothing after that.
     pub fn next_due(&self) -> Option<Timestamp> {
         match self.state {
-            SurveyState::Pending { deadline, .. } => Some(deadline),
+            SurveyState::Pending { deadline, reminded, .. } => {
+                Some(self.reminder_at().filter(|at| !reminded && *at < deadline).unwrap_or(deadline))
+            }
             SurveyState::Rated { changeable_until, .. } => Some(changeable_until),
             _ => None,
         }
     }
 
-    /// The event the sweeper applies once [`Survey::next_due`] has passed: expiry while
-    /// pending, the end of the change window while rated.
-    pub fn due_event(&self) -> Option<Event> {
+    /// When the reminder is due, if the configuration asked for one.
+    fn reminder_at(&self) -> Option<Timestamp> {
+        let hours = self.rules.reminder_after_hours?;
+        Some(self.created_at + SignedDuration::from_hours(i64::from(hours)))
+    }
+
+    /// The event the sweeper applies at `now`, once [`Survey::next_due`] has passed: the
+    /// reminder or expiry while pending, the end of the change window while rated.
+    pub fn due_event(&self, now: Timestamp) -> Option<Event> {
         match self.state {
+            SurveyState::Pending { deadline, .. } if now >= deadline => Some(Event::Expire),
+            SurveyState::Pending { reminded: false, .. } if self.reminder_at().is_some_and(|at| now >= at) => {
+                Some(Event::Remind)
+            }
             SurveyState::Pending { .. } => Some(Event::Expire),
             SurveyState::Rated { .. } => Some(Event::CloseChangeWindow),
             _ => None,
@@ -774,6 +790,22 @@ mod tests {
         let second = first.survey.apply(Event::Unreadable, at(2)).unwrap();
         assert!(!second.changed && second.effects.is_empty());
         assert_eq!(survey.apply(Event::Unreadable, at(49)), Err(Refusal::DeadlinePassed));
+    }
+
+    #[test]
+    fn the_sweeper_reminds_once_then_expires() {
+        let reminding = SurveyConfig { reminder_after_hours: Some(24), ..config() };
+        let survey = pending(&reminding);
+        assert_eq!(survey.next_due(), Some(at(24)));
+        assert_eq!(survey.due_event(at(24)), Some(Event::Remind));
+        let reminded = survey.apply(Event::Remind, at(24)).unwrap().survey;
+        assert_eq!(reminded.next_due(), Some(at(48)));
+        assert_eq!(reminded.due_event(at(48)), Some(Event::Expire));
+        // Without a reminder, the deadline is all there is.
+        assert_eq!(pending(&config()).next_due(), Some(at(48)));
+        // A reminder that would come after the deadline never does.
+        let late = pending(&SurveyConfig { reminder_after_hours: Some(60), ..config() });
+        assert_eq!(late.next_due(), Some(at(48)));
     }
 
     #[test]

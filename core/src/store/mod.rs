@@ -154,7 +154,7 @@ pub async fn sweep(store: &dyn SurveyStore, now: Timestamp, limit: usize) -> Res
             store.forget_due(&due.tenant, &due.id).await?;
             continue;
         };
-        let Some(event) = survey.due_event() else {
+        let Some(event) = survey.due_event(now) else {
             store.forget_due(&due.tenant, &due.id).await?;
             continue;
         };
