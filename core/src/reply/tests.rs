@@ -166,7 +166,7 @@ fn star_glyph_runs() {
     ]);
     assert_refused(&[
         (En, FIVE, "⭐⭐⭐⭐⭐⭐", OutOfRange),
-        (En, FIVE, "☆☆☆☆☆", OutOfRange),
+        (En, FIVE, "☆☆☆☆☆", NotARating),
         (En, FIVE, "*great*", NotARating),
         (En, FIVE, "* first point", NotARating),
         (En, FIVE, "⭐⭐⭐⭐ 5", Ambiguous),
@@ -282,6 +282,340 @@ fn what_is_not_a_rating() {
         (En, FIVE, "4 5", Ambiguous),
         (En, FIVE, "4 stars, 5 stars", Ambiguous),
     ]);
+}
+
+#[test]
+fn a_hyphen_glued_to_a_word_makes_one_word() {
+    assert_refused(&[
+        (Ru, FIVE, "5-й раз пишу!", NotARating),
+        (Ru, FIVE, "2-й заказ", NotARating),
+        (Ru, FIVE, "3-го числа", NotARating),
+        (Ru, FIVE, "2-х недель", NotARating),
+        (De, FIVE, "2-stündige Wartezeit", NotARating),
+        (De, FIVE, "3-mal", NotARating),
+        (De, FIVE, "2-Faktor-Authentifizierung geht nicht", NotARating),
+        (De, FIVE, "5-Sterne-Hotel", NotARating),
+        (En, FIVE, "one-time code", NotARating),
+        (En, FIVE, "two-factor auth", NotARating),
+        (En, FIVE, "Two-step verification?", NotARating),
+        (En, FIVE, "Ten-four", NotARating),
+        (Id, FIVE, "Dua-duanya rusak", NotARating),
+        (Id, FIVE, "Satu-satunya masalah", NotARating),
+        (Id, FIVE, "2-nya rusak", NotARating),
+        (En, FIVE, "1) the app crashes 2) no refund", NotARating),
+    ]);
+    assert_ratings(&[(En, FIVE, "5-star", 5, None), (En, FIVE, "five-star service!", 5, Some("service!"))]);
+    assert_refused(&[(En, FIVE, "4-5", Ambiguous)]);
+}
+
+#[test]
+fn a_dotted_number_before_a_word_is_a_german_ordinal() {
+    assert_refused(&[
+        (De, FIVE, "2. Versuch, bitte helfen", NotARating),
+        (De, FIVE, "5. Dezember bestellt", NotARating),
+        (De, FIVE, "1. Mahnung erhalten?!", NotARating),
+        (De, FIVE, "2.Versuch", NotARating),
+    ]);
+    assert_ratings(&[
+        (De, FIVE, "5.", 5, None),
+        (De, FIVE, "5. - super", 5, Some("super")),
+        (De, FIVE, "5.\nSuper", 5, Some("Super")),
+        (En, FIVE, "1. Terrible", 1, Some("Terrible")),
+        (Fr, FIVE, "1. Nul", 1, Some("Nul")),
+    ]);
+}
+
+#[test]
+fn after_a_chinese_japanese_or_korean_unit_only_known_words_run_on() {
+    assert_refused(&[
+        (ZhCn, FIVE, "三星手机坏了", NotARating),
+        (ZhTw, FIVE, "三星手機壞了", NotARating),
+        (ZhCn, FIVE, "三星的售后电话是多少", NotARating),
+        (ZhCn, FIVE, "三星很好用", NotARating),
+        (ZhCn, FIVE, "三星 Galaxy坏了", NotARating),
+        (ZhCn, FIVE, "一分钱都没退", NotARating),
+        (ZhTw, FIVE, "一分錢都沒退", NotARating),
+        (ZhCn, FIVE, "一分都不值", NotARating),
+        (ZhCn, FIVE, "五分裤什么时候发货", NotARating),
+        (ZhCn, FIVE, "五分糖可以吗", NotARating),
+        (ZhCn, Scale::stars(10).unwrap(), "七分熟", NotARating),
+        (ZhCn, FIVE, "一分半钟就挂了", NotARating),
+        (ZhCn, FIVE, "一分为二", NotARating),
+        (ZhCn, FIVE, "一星半点都没有", NotARating),
+        (ZhCn, NPS, "零星几个问题", NotARating),
+        (ZhCn, NPS, "八分饱", NotARating),
+        (ZhCn, NPS, "十分满意", NotARating),
+        (ZhCn, NPS, "十分感谢", NotARating),
+        (ZhCn, FIVE, "五星红旗", NotARating),
+        (ZhCn, FIVE, "5分 good", NotARating),
+        (Ja, FIVE, "一点だけ質問があります", NotARating),
+        (Ja, FIVE, "一点お伺いしたいのですが", NotARating),
+        (Ja, FIVE, "二点確認させてください", NotARating),
+        (Ja, FIVE, "1点足りません", NotARating),
+        (Ja, FIVE, "5点注文したのに3点しか届いていません", NotARating),
+        (Ja, FIVE, "5つ星ホテル", NotARating),
+        (Ja, FIVE, "★5月のキャンペーン", NotARating),
+        (Ko, FIVE, "5점대", NotARating),
+        (Ko, FIVE, "5점 반품하고 싶어요", NotARating),
+    ]);
+    assert_ratings(&[
+        (ZhCn, FIVE, "三星", 3, None),
+        (ZhCn, FIVE, "三星！", 3, None),
+        (ZhCn, FIVE, "三星吧", 3, None),
+        (ZhCn, FIVE, "5星好评", 5, Some("好评")),
+        (ZhCn, FIVE, "五星很满意", 5, Some("很满意")),
+        (ZhCn, FIVE, "一星差评", 1, Some("差评")),
+        (ZhCn, FIVE, "5分 服务很好", 5, Some("服务很好")),
+        (ZhTw, FIVE, "五顆星星", 5, None),
+        (ZhCn, NPS, "十分！", 10, None),
+        (ZhCn, FIVE, "5分吧", 5, None),
+        (Ja, FIVE, "二点", 2, None),
+        (Ja, FIVE, "5点を付けます", 5, None),
+        (Ja, FIVE, "5点つけました", 5, None),
+        (Ja, FIVE, "★5つ", 5, None),
+        (Ko, FIVE, "5점 드릴께요", 5, None),
+        (Ko, FIVE, "5점 주고 싶어요", 5, None),
+        (Ko, FIVE, "5점 감사합니다", 5, Some("감사합니다")),
+        (Ko, FIVE, "별 5개 정말 친절했어요", 5, Some("정말 친절했어요")),
+    ]);
+}
+
+#[test]
+fn a_score_out_of_full_marks_reads_as_the_score_given() {
+    assert_ratings(&[
+        (Ja, FIVE, "5点満点中4点", 4, None),
+        (Ja, NPS, "10点満点中8点", 8, None),
+        (Ja, FIVE, "5点満点で4点です", 4, None),
+        (Ko, FIVE, "5점 만점에 4점", 4, None),
+        (Ko, NPS, "10점 만점에 9점", 9, None),
+        (Ko, FIVE, "5점 만점에 3점이요", 3, None),
+        (ZhCn, NPS, "10分满分，我给8分", 8, None),
+    ]);
+    assert_refused(&[
+        (Ja, FIVE, "10点満点中8点", OutOfRange),
+        (Ja, FIVE, "5点満点", NotARating),
+        (Ko, FIVE, "5점 만점", NotARating),
+        (ZhCn, NPS, "10分满分", NotARating),
+    ]);
+}
+
+#[test]
+fn money_and_rates_are_not_ratings() {
+    assert_refused(&[
+        (Es, FIVE, "5 € de más", NotARating),
+        (Es, FIVE, "5 % de descuento", NotARating),
+        (Fr, FIVE, "5 % de réduction pas appliquée", NotARating),
+        (Ar, FIVE, "٥٪ خصم", NotARating),
+        (Ar, FIVE, "5 ﷼", NotARating),
+        (En, FIVE, "5 $ extra charged", NotARating),
+        (En, FIVE, "5₹ charged", NotARating),
+        (En, FIVE, "5¢", NotARating),
+        (Ru, FIVE, "5₽ списали", NotARating),
+        (Ko, FIVE, "5₩", NotARating),
+        (ZhCn, FIVE, "5￥", NotARating),
+        (Ja, FIVE, "5 ￥", NotARating),
+        (En, FIVE, "5 %", NotARating),
+        (En, FIVE, "5‰", NotARating),
+        (En, FIVE, "5％", NotARating),
+        (En, FIVE, "2× charged!", NotARating),
+        (En, FIVE, "2 + 2", NotARating),
+        (En, FIVE, "5*5", NotARating),
+        (De, FIVE, "5,- € zu viel", NotARating),
+        (De, FIVE, "5,-", NotARating),
+        (Ar, FIVE, "٥٬٠٠٠ ريال", NotARating),
+        (Ar, FIVE, "٤٫٥", Ambiguous),
+        (Ar, FIVE, "٤ ٫٥", Ambiguous),
+    ]);
+}
+
+#[test]
+fn fractions_joined_by_words_take_no_words_after_them() {
+    assert_refused(&[
+        (En, FIVE, "2 of 5 packages arrived damaged", NotARating),
+        (En, FIVE, "3 out of 5 orders were late", NotARating),
+        (En, FIVE, "4 out of 5 dentists", NotARating),
+        (Es, FIVE, "2 de 5 productos llegaron rotos", NotARating),
+        (PtBr, FIVE, "2 de 5 itens vieram quebrados", NotARating),
+        (Fr, FIVE, "2 sur 5 colis sont arrivés abîmés", NotARating),
+        (De, FIVE, "2 von 5 Paketen fehlen", NotARating),
+        (Ru, FIVE, "3 из 5 товаров пришли битые", NotARating),
+        (Id, FIVE, "3 dari 5 barang rusak", NotARating),
+        (Ar, FIVE, "٣ من ٥ منتجات وصلت مكسورة", NotARating),
+        (En, Scale::stars(2).unwrap(), "1 of 2 items missing", NotARating),
+        (En, FIVE, "8 of 10 packages arrived", NotARating),
+        (En, FIVE, "1/5 of my order is missing", NotARating),
+        (Es, FIVE, "1/5 de mi pedido falta", NotARating),
+    ]);
+    assert_ratings(&[
+        (En, FIVE, "4 out of 5", 4, None),
+        (En, FIVE, "4 of 5 stars", 4, None),
+        (En, FIVE, "four out of five stars", 4, None),
+        (En, FIVE, "4 out of 5 ⭐", 4, None),
+        (En, FIVE, "4 out of 5 stars great support", 4, Some("great support")),
+        (Es, FIVE, "4 de 5, muy bien", 4, Some("muy bien")),
+        (Ru, FIVE, "5 баллов из 5", 5, None),
+        (En, FIVE, "4 stars out of 5", 4, None),
+        (En, FIVE, "2/5 items broken", 2, Some("items broken")),
+        (En, FIVE, "4/5 stars", 4, None),
+    ]);
+}
+
+#[test]
+fn a_bare_number_before_a_greater_one_opens_a_range_or_a_list() {
+    assert_refused(&[
+        (En, FIVE, "5 - 7 days for delivery?", Ambiguous),
+        (En, FIVE, "3 - 5 business days?", Ambiguous),
+        (En, FIVE, "4 – 5 days ago I ordered", Ambiguous),
+        (Es, FIVE, "5 - 7 días hábiles?", Ambiguous),
+        (Ru, FIVE, "2 - 3 дня", Ambiguous),
+        (En, FIVE, "1, 2 and 3 are missing", Ambiguous),
+        (En, FIVE, "3, 4 times I called", Ambiguous),
+        (Ru, FIVE, "Два, три раза звонил", Ambiguous),
+        (Id, FIVE, "Dua, tiga hari lagi?", Ambiguous),
+        (En, FIVE, "1 - two agents were rude", Ambiguous),
+    ]);
+    assert_ratings(&[
+        (En, FIVE, "5 - 2 agents helped me", 5, Some("2 agents helped me")),
+        (En, FIVE, "5 stars, 10 minutes wait", 5, Some("10 minutes wait")),
+        (ZhCn, FIVE, "1，十分不满意", 1, Some("十分不满意")),
+    ]);
+}
+
+#[test]
+fn points_take_a_comment_only_after_punctuation() {
+    assert_refused(&[
+        (En, FIVE, "5 points not credited to my account", NotARating),
+        (En, FIVE, "3 points missing from my rewards", NotARating),
+        (En, FIVE, "2 points: the app crashes and login fails", NotARating),
+        (En, FIVE, "1 point for trying", NotARating),
+        (Es, FIVE, "5 puntos de mi cuenta desaparecieron", NotARating),
+        (PtBr, FIVE, "5 pontos não foram creditados", NotARating),
+        (De, FIVE, "5 Punkte fehlen auf meinem Konto", NotARating),
+        (Ru, FIVE, "5 баллов не начислили", NotARating),
+        (Id, FIVE, "5 poin belum masuk", NotARating),
+        (Ar, FIVE, "5 نقاط لم تضف لحسابي", NotARating),
+        (En, FIVE, "One point: you never called back", NotARating),
+        (Fr, FIVE, "Un point : ma commande est incomplète", NotARating),
+        (Fr, FIVE, "Un point c'est tout", NotARating),
+        (Fr, FIVE, "Deux points à signaler", NotARating),
+        (PtBr, FIVE, "Dois pontos: atraso e atendimento", NotARating),
+        (De, FIVE, "Ein Punkt noch: Rechnung fehlt", NotARating),
+        (En, FIVE, "4 out of 5 points not credited", NotARating),
+    ]);
+    assert_ratings(&[
+        (En, FIVE, "5 points", 5, None),
+        (En, FIVE, "5 points!", 5, None),
+        (En, FIVE, "5 points - great", 5, Some("great")),
+        (En, FIVE, "5 points 👍", 5, Some("👍")),
+        (En, FIVE, "5pts", 5, None),
+        (De, FIVE, "5 Punkte - super", 5, Some("super")),
+        (Ru, FIVE, "Пять баллов!", 5, None),
+        (Fr, FIVE, "Deux points", 2, None),
+        (En, NPS, "Ten points!", 10, None),
+    ]);
+}
+
+#[test]
+fn halves_empty_stars_and_keycaps() {
+    assert_refused(&[
+        (En, FIVE, "4 stars and a half", Ambiguous),
+        (Fr, FIVE, "4 étoiles et demie", Ambiguous),
+        (Es, FIVE, "4 estrellas y media", Ambiguous),
+        (PtBr, FIVE, "4 estrelas e meia", Ambiguous),
+        (De, FIVE, "4 Sterne und ein halber", Ambiguous),
+        (Ru, FIVE, "4 звезды с половиной", Ambiguous),
+        (Id, FIVE, "4 bintang setengah", Ambiguous),
+        (Ar, FIVE, "4 نجوم ونصف", Ambiguous),
+        (ZhCn, FIVE, "四星半", Ambiguous),
+        (ZhCn, FIVE, "4星半", Ambiguous),
+        (ZhTw, FIVE, "四顆星半", Ambiguous),
+        (Ja, FIVE, "星4つ半", Ambiguous),
+        (Ko, FIVE, "별 4개 반", Ambiguous),
+        (En, FIVE, "4½", Ambiguous),
+        (En, FIVE, "4 ½", Ambiguous),
+        (En, FIVE, "4, and a half", Ambiguous),
+        (Es, FIVE, "4, y media", Ambiguous),
+        (En, FIVE, "★★★★½", Ambiguous),
+        (En, FIVE, "☆☆☆", NotARating),
+        (En, NPS, "☆☆☆", NotARating),
+        (En, FIVE, "1️⃣0️⃣", OutOfRange),
+        (En, FIVE, "*️⃣", NotARating),
+    ]);
+    assert_ratings(&[
+        (En, FIVE, "5️⃣", 5, None),
+        (En, NPS, "1️⃣0️⃣", 10, None),
+        (Ja, FIVE, "☆5", 5, None),
+        (En, FIVE, "★★★★☆", 4, None),
+    ]);
+}
+
+#[test]
+fn folding_drops_what_a_reader_does_not_see() {
+    assert_ratings(&[
+        (Ar, FIVE, "\u{202b}٥\u{202c}", 5, None),
+        (Ar, FIVE, "\u{2067}٥\u{2069}", 5, None),
+        (En, FIVE, "\u{202a}5\u{202c}", 5, None),
+        (En, FIVE, "5\u{ad}", 5, None),
+        (En, FIVE, "5\u{301}", 5, None),
+        (Fr, FIVE, "5 e\u{301}toiles", 5, None),
+        (Ar, FIVE, "خمسةٌ", 5, None),
+        (Ar, FIVE, "خمــسة", 5, None),
+        (Ar, FIVE, "راض", 4, None),
+        (Ar, FIVE, "راضٍ", 4, None),
+        (Ar, FIVE, "راض جدا", 5, None),
+        (Ar, FIVE, "غير راض", 2, None),
+        (En, Scale::Faces, "🙂🏻", 4, None),
+        (En, Scale::Faces, "😀\u{200d}", 4, None),
+        (En, FIVE, "5/5\u{0}", 5, None),
+    ]);
+    assert_refused(&[
+        (En, Scale::Faces, "😶\u{200d}🌫️", NotARating),
+        (En, FIVE, "⭐\u{200d}🔥", NotARating),
+        (En, FIVE, "5\u{0}abc", NotARating),
+    ]);
+    assert_eq!(fold("راضٍ جدًا"), "راض جدا");
+    assert_eq!(fold("Tre\u{300}s satisfait\u{ad}!"), "tres satisfait");
+}
+
+#[test]
+fn units_before_numbers_unit_only_numbers_and_star_asterisks() {
+    assert_ratings(&[
+        (Id, FIVE, "bintang 5", 5, None),
+        (Id, FIVE, "Bintang satu", 1, None),
+        (Ko, FIVE, "별점 5점", 5, None),
+        (Ko, FIVE, "별점 5", 5, None),
+        (Ko, FIVE, "별점 5점 드려요", 5, None),
+        (Ko, FIVE, "별 다섯 개", 5, None),
+        (De, FIVE, "Ein Stern", 1, None),
+        (De, FIVE, "einen Stern", 1, None),
+        (Ar, FIVE, "نجمة واحدة", 1, None),
+        (Ru, FIVE, "Одну звезду", 1, None),
+        (En, FIVE, "5*", 5, None),
+        (En, FIVE, "4*", 4, None),
+        (En, FIVE, "5*!", 5, None),
+        (En, FIVE, "5* service", 5, Some("service")),
+        (En, FIVE, "5 *great*", 5, Some("*great*")),
+    ]);
+    assert_refused(&[
+        (Id, FIVE, "bintang 5 kak", NotARating),
+        (Ar, FIVE, "نجمة", NotARating),
+        (De, FIVE, "Ein Problem", NotARating),
+        (De, FIVE, "Eine Frage", NotARating),
+        (En, FIVE, "*great*", NotARating),
+        (En, FIVE, "5 *", Ambiguous),
+    ]);
+}
+
+#[test]
+fn labels_take_polite_endings() {
+    assert_ratings(&[
+        (Ko, FIVE, "만족해요", 4, None),
+        (Ko, FIVE, "매우 만족합니다", 5, None),
+        (Ja, FIVE, "満足です", 4, None),
+        (Ja, FIVE, "非常に満足しました", 5, None),
+        (ZhCn, FIVE, "一般吧", 3, None),
+    ]);
+    assert_refused(&[(ZhCn, FIVE, "一般多久发货？", NotARating), (Ko, FIVE, "보통 며칠 걸려요?", NotARating)]);
 }
 
 /// Words that are never ratings, for wrapping non-ratings.
