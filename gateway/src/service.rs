@@ -166,12 +166,16 @@ async fn say(state: &AppState, survey: &Survey, reply: Reply) {
     state.widgets.say(survey, text);
 }
 
-/// The texts of a survey's configuration in the survey's locale.
+/// The texts of a survey's configuration in the survey's locale, for the survey's own scale and
+/// reasons: a configuration edited since the survey was created doesn't change those.
 pub async fn texts_for(state: &AppState, survey: &Survey) -> Result<Texts, ApiError> {
     let invitation = &survey.invitation;
     let (_, config) =
         records::channel_with_config(&*state.store, &invitation.tenant, invitation.channel.as_str()).await?;
-    Ok(config.config.texts(invitation.locale, state.catalog))
+    let mut config = config.config;
+    config.scale = survey.rules.scale;
+    config.low_rating_reasons = survey.rules.low_rating_reasons.clone();
+    Ok(config.texts(invitation.locale, state.catalog))
 }
 
 /// What an end user sent on a channel.

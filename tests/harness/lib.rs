@@ -1,5 +1,8 @@
-//! What the end-to-end tests share: real services started for a test (a Redis server) and
-//! builders for the surveys they store.
+//! What the end-to-end tests share: real services started for a test (a Redis server, and the
+//! gateway itself in-process: see [`service`]) and builders for the surveys they store.
+
+pub mod browser;
+pub mod service;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -139,12 +139,13 @@ async fn list(
     }
     let to = query.to.unwrap_or(now);
     let mut from = query.from.unwrap_or(now - SignedDuration::from_hours(24 * 30));
-    // The cursor is the creation time and id of the last survey shown.
+    // The cursor is the creation time (to the nanosecond, as stored) and id of the last survey
+    // shown.
     let mut after: Option<SurveyId> = None;
     if let Some(cursor) = &query.cursor {
         let (at, id) = cursor
             .split_once('~')
-            .and_then(|(ms, id)| Some((Timestamp::from_millisecond(ms.parse().ok()?).ok()?, SurveyId::new(id).ok()?)))
+            .and_then(|(ns, id)| Some((Timestamp::from_nanosecond(ns.parse().ok()?).ok()?, SurveyId::new(id).ok()?)))
             .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor from a previous page"))?;
         from = at;
         after = Some(id);
@@ -170,7 +171,7 @@ async fn list(
             after = Some(survey.id.clone());
             if matches(&survey) {
                 if page.len() == limit {
-                    next = page.last().map(|s: &Survey| format!("{}~{}", s.created_at.as_millisecond(), s.id));
+                    next = page.last().map(|s: &Survey| format!("{}~{}", s.created_at.as_nanosecond(), s.id));
                     break 'scan;
                 }
                 page.push(survey);
@@ -181,7 +182,7 @@ async fn list(
         }
     }
     if next.is_none() && scanned >= SCAN_LIMIT {
-        next = after.map(|id| format!("{}~{id}", from.as_millisecond()));
+        next = after.map(|id| format!("{}~{id}", from.as_nanosecond()));
     }
     Ok(Json(Page { surveys: page.into_iter().map(SurveyView::new).collect(), next }))
 }

@@ -23,7 +23,7 @@
     ".rw-q{margin:0 0 10px;font-weight:600}.rw-levels{display:flex;flex-wrap:wrap;gap:6px;margin:0 0 6px}" +
     ".rw-level{font:inherit;min-width:38px;min-height:38px;border:1px solid #c9d0dd;border-radius:8px;background:#f7f8fb;cursor:pointer;padding:4px 8px}" +
     ".rw-level:focus-visible,.rw-send:focus-visible,.rw-reason:focus-visible{outline:3px solid #2357d9;outline-offset:2px}" +
-    ".rw-level[aria-pressed=true]{background:#2357d9;color:#fff;border-color:#2357d9}" +
+    ".rw-level:disabled{cursor:default}.rw-level[aria-pressed=true]{background:#2357d9;color:#fff;border-color:#2357d9}" +
     ".rw-stars .rw-level{font-size:24px;color:#c3c9d6;background:none;border:none;min-width:34px;padding:0}" +
     ".rw-stars .rw-level.rw-on{color:#f5a623}.rw-stars .rw-level[aria-pressed=true]{background:none;color:#f5a623}" +
     ".rw-faces .rw-level{font-size:24px;background:none}.rw-label{font-size:13px;color:#5b6475;min-height:1.2em;margin:0 0 8px}" +
@@ -43,6 +43,8 @@
   (host || document.body).appendChild(root);
 
   var socket = null, view = null, retry = 0, pinger = null, lastSay = "", lastError = "";
+  // The survey last drawn, and the comment being typed for it.
+  var drawn = null, draft = "";
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -56,7 +58,12 @@
   }
 
   function render() {
+    // A redraw must not lose the visitor's place: the control they were on keeps the focus
+    // (a keyboard rating redraws the card) and a comment being typed stays.
+    var active = root.contains(document.activeElement) ? document.activeElement.getAttribute("data-rw") : null;
     root.textContent = "";
+    if (!view || view.id !== drawn) { active = null; draft = ""; }
+    drawn = view ? view.id : null;
     if (!view) { root.hidden = true; return; }
     root.hidden = false;
     root.setAttribute("dir", view.rtl ? "rtl" : "ltr");
@@ -78,6 +85,7 @@
     view.levels.forEach(function (level) {
       var button = el("button", "rw-level", level.title);
       button.type = "button";
+      button.setAttribute("data-rw", "level-" + level.score);
       var name = view.kind === "stars" ? level.score + " / " + view.levels.length : String(level.score);
       button.setAttribute("aria-label", level.label ? name + " – " + level.label : name);
       button.setAttribute("aria-pressed", view.score === level.score ? "true" : "false");
@@ -114,6 +122,7 @@
       view.reasons.forEach(function (pair) {
         var reason = el("button", "rw-reason", pair[1]);
         reason.type = "button";
+        reason.setAttribute("data-rw", "reason-" + pair[0]);
         reason.addEventListener("click", function () { send({ type: "reason", survey: view.id, reason: pair[0] }); });
         root.appendChild(reason);
       });
@@ -122,10 +131,13 @@
       var form = el("form", "rw-comment");
       var box = el("textarea");
       box.setAttribute("aria-label", view.texts.comment_prompt);
-      box.placeholder = view.texts.comment_prompt;
       box.maxLength = 4000;
+      box.value = draft;
+      box.setAttribute("data-rw", "comment");
+      box.addEventListener("input", function () { draft = box.value; });
       var submit = el("button", "rw-send", view.texts.send);
       submit.type = "submit";
+      submit.setAttribute("data-rw", "send");
       form.appendChild(box);
       form.appendChild(submit);
       form.addEventListener("submit", function (event) {
@@ -136,9 +148,17 @@
       root.appendChild(form);
     }
     if (view.comment) root.appendChild(el("p", "rw-done", "“" + view.comment + "” — " + view.texts.comment_thanks));
+    // What the gateway said, unless the card already shows it.
+    var shown = [view.texts.thank_you, view.texts.comment_thanks];
+    if (view.awaits_comment) shown.push(view.texts.comment_prompt);
+    if (view.awaits_reason) shown.push(view.texts.reason_prompt);
     if (lastError) root.appendChild(el("p", "rw-error", lastError));
-    else if (lastSay && lastSay !== view.texts.thank_you && lastSay !== view.texts.comment_thanks) {
-      root.appendChild(el("p", "rw-say", lastSay));
+    else if (lastSay && shown.indexOf(lastSay) < 0) root.appendChild(el("p", "rw-say", lastSay));
+    if (active) {
+      var controls = root.querySelectorAll("[data-rw]");
+      for (var i = 0; i < controls.length; i++) {
+        if (controls[i].getAttribute("data-rw") === active && !controls[i].disabled) { controls[i].focus(); break; }
+      }
     }
   }
 
