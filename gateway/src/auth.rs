@@ -71,7 +71,11 @@ impl FromRequestParts<AppState> for CurrentTenant {
             .headers
             .get(AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
+            .and_then(|value| {
+                // The scheme is case-insensitive (RFC 9110).
+                let (scheme, key) = value.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then_some(key)
+            })
             .ok_or(ApiError::Unauthorized)?;
         state.tenants.authenticate(key.trim()).cloned().map(CurrentTenant).ok_or(ApiError::Unauthorized)
     }

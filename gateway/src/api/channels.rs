@@ -54,8 +54,9 @@ pub struct ChannelView {
     revision: u64,
     secrets: BTreeMap<String, String>,
     settings: BTreeMap<String, String>,
-    /// Where the platform posts its webhooks.
-    webhook_url: String,
+    /// Where the platform posts its webhooks (not for the web widget, which has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook_url: Option<String>,
     verify_token: String,
     /// For the web widget: the tag to put on the business's site.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,7 +74,7 @@ impl ChannelView {
         let shown = |secret: &str| if reveal { secret.to_owned() } else { mask(secret) };
         let widget = record.kind == ChannelKind::WebWidget;
         ChannelView {
-            webhook_url: format!("{base}/v1/hooks/{tenant}/{}", record.id),
+            webhook_url: (!widget).then(|| format!("{base}/v1/hooks/{tenant}/{}", record.id)),
             verify_token: shown(&record.verify_token),
             embed: widget.then(|| {
                 format!(

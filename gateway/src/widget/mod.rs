@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -25,7 +25,7 @@ use sha2::Sha256;
 use tokio::sync::broadcast;
 
 use crate::app::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiQuery};
 use crate::records::{self, ChannelRecord};
 use crate::service::{self, Input, InviteRequest, Outcome};
 
@@ -109,7 +109,7 @@ fn tokens_required(channel: &ChannelRecord) -> bool {
 
 async fn connect(
     State(state): State<AppState>,
-    Query(query): Query<ConnectQuery>,
+    ApiQuery(query): ApiQuery<ConnectQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let channel = records::channel(&*state.store, &query.tenant, query.channel.as_str())
