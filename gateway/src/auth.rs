@@ -2,34 +2,46 @@
 //! so the settings file and the process hold nothing an attacker could replay.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use ratewire_core::TenantId;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::settings::Tenant;
 
-/// Who may call the API, by the digest of their key.
-#[derive(Debug, Default, Clone)]
+/// Who may call the API, by the digest of their key, and how fast.
 pub struct Tenants {
     by_digest: HashMap<String, TenantId>,
-    names: HashMap<TenantId, String>,
+    limiter: DefaultKeyedRateLimiter<TenantId>,
 }
 
 impl Tenants {
-    pub fn new(tenants: &[Tenant]) -> Self {
-        let mut registry = Tenants::default();
+    /// `per_second`: the requests a second each tenant may make, sustained (bursts of twice as
+    /// many pass).
+    pub fn new(tenants: &[Tenant], per_second: u32) -> Self {
+        let rate = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
+        let burst = rate.saturating_mul(NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN));
+        let mut registry = Tenants {
+            by_digest: HashMap::new(),
+            limiter: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+        };
         for tenant in tenants {
             for digest in &tenant.key_digests {
                 registry.by_digest.insert(digest.clone(), tenant.id.clone());
             }
-            registry.names.insert(tenant.id.clone(), tenant.name.clone());
         }
         registry
+    }
+
+    /// Counts one request of a tenant against its rate.
+    fn admit(&self, tenant: &TenantId) -> Result<(), ApiError> {
+        self.limiter.check_key(tenant).map_err(|_| ApiError::RateLimited)
     }
 
     /// The tenant a key belongs to.
@@ -37,14 +49,6 @@ impl Tenants {
         // Looking up the key's digest, rather than comparing keys, leaks nothing about any key
         // through timing: the digest of a guess says nothing about the digests stored.
         self.by_digest.get(&digest(key))
-    }
-
-    pub fn name(&self, tenant: &TenantId) -> Option<&str> {
-        self.names.get(tenant).map(String::as_str)
-    }
-
-    pub fn ids(&self) -> impl Iterator<Item = &TenantId> {
-        self.names.keys()
     }
 }
 
@@ -77,7 +81,9 @@ impl FromRequestParts<AppState> for CurrentTenant {
                 scheme.eq_ignore_ascii_case("bearer").then_some(key)
             })
             .ok_or(ApiError::Unauthorized)?;
-        state.tenants.authenticate(key.trim()).cloned().map(CurrentTenant).ok_or(ApiError::Unauthorized)
+        let tenant = state.tenants.authenticate(key.trim()).cloned().ok_or(ApiError::Unauthorized)?;
+        state.tenants.admit(&tenant)?;
+        Ok(CurrentTenant(tenant))
     }
 }
 
@@ -90,13 +96,30 @@ mod tests {
         let key = new_key();
         assert!(key.starts_with("rw_") && key.len() == 51);
         assert_ne!(key, new_key());
-        let tenants = Tenants::new(&[Tenant {
-            id: TenantId::new("acme").unwrap(),
-            name: "Acme".into(),
-            key_digests: vec![digest(&key)],
-        }]);
+        let tenants = Tenants::new(
+            &[Tenant { id: TenantId::new("acme").unwrap(), name: "Acme".into(), key_digests: vec![digest(&key)] }],
+            50,
+        );
         assert_eq!(tenants.authenticate(&key).map(TenantId::as_str), Some("acme"));
         assert_eq!(tenants.authenticate("rw_guess"), None);
         assert_eq!(digest("test"), "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+    }
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::*;
+
+    #[test]
+    fn each_tenant_has_its_own_rate() {
+        let tenant = |id: &str| Tenant { id: TenantId::new(id).unwrap(), name: id.into(), key_digests: vec![] };
+        let tenants = Tenants::new(&[tenant("a"), tenant("b")], 2);
+        let (a, b) = (TenantId::new("a").unwrap(), TenantId::new("b").unwrap());
+        // A burst of twice the rate passes, then the tenant waits; the other is unaffected.
+        for _ in 0..4 {
+            assert!(tenants.admit(&a).is_ok());
+        }
+        assert!(matches!(tenants.admit(&a), Err(ApiError::RateLimited)));
+        assert!(tenants.admit(&b).is_ok());
     }
 }

@@ -98,7 +98,7 @@ pub async fn state(settings: Checked) -> Result<AppState, String> {
     Ok(AppState {
         store,
         store_kind,
-        tenants: Arc::new(Tenants::new(&tenants)),
+        tenants: Arc::new(Tenants::new(&tenants, settings.api_requests_per_second)),
         settings: Arc::new(settings),
         catalog: Catalog::shipped(),
         widgets: WidgetHub::default(),

@@ -22,6 +22,9 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// The largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
+    /// Requests a second one tenant may make to the API, sustained; bursts of twice as many
+    /// are let through. Past it, 429.
+    pub api_requests_per_second: u32,
     /// Run the demo tenant, channel and page (on by default when no tenant is configured).
     pub demo: Option<bool>,
     pub tenants: Vec<TenantSettings>,
@@ -62,6 +65,7 @@ impl Default for Settings {
             public_url: None,
             redis_url: None,
             body_limit_bytes: 256 * 1024,
+            api_requests_per_second: 50,
             demo: None,
             tenants: Vec::new(),
             webhooks: WebhookSettings::default(),
@@ -76,6 +80,7 @@ pub struct Checked {
     pub public_url: String,
     pub redis_url: Option<String>,
     pub body_limit_bytes: usize,
+    pub api_requests_per_second: u32,
     pub demo: bool,
     pub tenants: Vec<Tenant>,
     pub webhooks: WebhookSettings,
@@ -157,6 +162,9 @@ impl Settings {
         if !(1024..=64 * 1024 * 1024).contains(&self.body_limit_bytes) {
             problem("body_limit_bytes".into(), "must be between 1024 and 67108864".into());
         }
+        if !(1..=100_000).contains(&self.api_requests_per_second) {
+            problem("api_requests_per_second".into(), "must be between 1 and 100000".into());
+        }
         if self.webhooks.timeout_secs == 0 || self.webhooks.timeout_secs > 120 {
             problem("webhooks.timeout_secs".into(), "must be between 1 and 120".into());
         }
@@ -217,6 +225,7 @@ impl Settings {
                     .to_owned(),
                 redis_url: self.redis_url.clone(),
                 body_limit_bytes: self.body_limit_bytes,
+                api_requests_per_second: self.api_requests_per_second,
                 demo,
                 tenants,
                 webhooks: self.webhooks.clone(),
