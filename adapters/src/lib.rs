@@ -19,6 +19,7 @@ pub use self::payload::ChoicePayload;
 
 /// The kinds of channel a business can connect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelKind {
     WebWidget,

@@ -13,6 +13,7 @@ use crate::scale::{Scale, Score};
 
 /// Who may start a survey.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InvitationMethod {
     /// Sent when a conversation closes.
@@ -25,6 +26,7 @@ pub enum InvitationMethod {
 
 /// How often one conversation may be surveyed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RepeatPolicy {
     /// One invitation per conversation, ever.
@@ -36,6 +38,8 @@ pub enum RepeatPolicy {
 
 /// The texts of one language. Anything left out comes from the shipped locale.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(default))]
 #[serde(default, deny_unknown_fields)]
 pub struct LocalizedContent {
     pub invitation: Option<String>,
@@ -46,6 +50,7 @@ pub struct LocalizedContent {
     pub expiry_notice: Option<String>,
     pub unreadable_hint: Option<String>,
     /// A label per level, keyed by the level's number.
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, String>))]
     pub labels: BTreeMap<u8, String>,
     /// Labels for the reason choices, keyed by reason id.
     pub reasons: BTreeMap<String, String>,
@@ -53,6 +58,8 @@ pub struct LocalizedContent {
 
 /// A survey configuration. Serialized field names are the API's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(default))]
 #[serde(default, deny_unknown_fields)]
 pub struct SurveyConfig {
     pub enabled: bool,
@@ -61,6 +68,7 @@ pub struct SurveyConfig {
     pub user_initiated: bool,
     pub scale: Scale,
     /// Labels per level for every language that has none of its own in `content`.
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, String>))]
     pub labels: BTreeMap<u8, String>,
     /// Hours after the invitation during which a rating counts.
     pub validity_hours: u32,
@@ -103,6 +111,7 @@ impl Default for SurveyConfig {
 
 /// One problem with a configuration, naming the field it is in.
 #[derive(Debug, Clone, PartialEq, Eq, Error, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{field}: {problem}")]
 pub struct FieldError {
     pub field: String,

@@ -36,6 +36,7 @@ const DAY: SignedDuration = SignedDuration::from_hours(24);
 
 /// Who opened a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Opener {
     /// The end user wrote in.
@@ -47,6 +48,7 @@ pub enum Opener {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationStatus {
     Open,
@@ -55,6 +57,7 @@ pub enum ConversationStatus {
 
 /// Who wrote a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Author {
     /// An end user, by the helpdesk's id for them.
@@ -86,6 +89,7 @@ pub enum ConversationEvent {
 
 /// Messages per kind of author.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageCounts {
     pub end_user: u32,
     pub agent: u32,
@@ -94,6 +98,7 @@ pub struct MessageCounts {
 
 /// A conversation in the business's helpdesk, kept as a record per tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conversation {
     pub id: ConversationId,
     pub opened_at: Timestamp,
@@ -274,6 +279,8 @@ impl Conversation {
 /// Which closed conversations earn an automatic invitation. Each rule can be switched off:
 /// the booleans by `false` (the `include_*` ones by `true`), the limits by `null`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(default))]
 #[serde(default, deny_unknown_fields)]
 pub struct AutoInviteRules {
     /// An agent replied at least once; bots don't count.
@@ -306,6 +313,7 @@ impl Default for AutoInviteRules {
 /// The rule that kept a closed conversation from an automatic invitation. Serialized with its
 /// stable code in `rule`, e.g. `{"rule":"too_short","characters":80,"required":250}`.
 #[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum Ineligible {
     #[error("the conversation is not closed")]

@@ -13,6 +13,10 @@ pub struct InvalidId {
     pub value: String,
 }
 
+/// The alphabet of every id, as a regular expression for the OpenAPI schemas.
+#[cfg(feature = "openapi")]
+const ID_PATTERN: &str = "^[A-Za-z0-9._@+:-]+$";
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $max:literal) => {
         $(#[$doc])*
@@ -61,6 +65,27 @@ macro_rules! id_type {
                 Self::new(value)
             }
         }
+
+        /// A string of the id's alphabet and length, as [`$name::new`] checks it.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                use utoipa::openapi::schema::{ObjectBuilder, Type};
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some(format!(
+                        "A {}: 1 to {} characters of letters, digits and - _ . @ + :",
+                        $kind, $max
+                    )))
+                    .min_length(Some(1))
+                    .max_length(Some($max))
+                    .pattern(Some(ID_PATTERN))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
     };
 }
 

@@ -161,6 +161,27 @@ impl From<Locale> for String {
     }
 }
 
+/// A string: read leniently by [`Locale::for_tag`], always written as one of the shipped tags.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Locale {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let tags: Vec<&str> = Locale::ALL.iter().map(|locale| locale.tag()).collect();
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(format!(
+                "A shipped locale, as a BCP 47 tag: {}. Other tags of a shipped language are read as \
+                 it (`en-US` as en, `pt-PT` as pt-BR, `zh-HK` as zh-TW); answers always give one of these tags.",
+                tags.join(", ")
+            )))
+            .examples(["en", "pt-BR"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Locale {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -99,6 +99,7 @@ impl ReportQuery {
 
 /// The figures of a period. Serialized field names are the API's.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     pub from: Timestamp,
     pub to: Timestamp,
@@ -121,6 +122,7 @@ pub struct Report {
 
 /// What came of a group of surveys. Cancelled surveys are not counted.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Figures {
     /// Surveys created.
     pub invited: u64,
@@ -147,10 +149,12 @@ pub struct Figures {
     /// How many rated surveys gave each score, keyed by the score (`"1"` to `"5"`, `"0"` to
     /// `"10"`), with every level of the scale listed. Only when all the rated surveys share one
     /// scale: empty when they don't, or when none was rated.
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, u64>))]
     pub distribution: BTreeMap<u8, u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentFigures {
     pub agent: Option<AgentId>,
     #[serde(flatten)]
@@ -158,6 +162,7 @@ pub struct AgentFigures {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChannelFigures {
     pub channel: ChannelId,
     #[serde(flatten)]
@@ -165,6 +170,7 @@ pub struct ChannelFigures {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DayFigures {
     /// `YYYY-MM-DD` in the query's time zone.
     pub date: Date,
@@ -174,6 +180,7 @@ pub struct DayFigures {
 
 /// A negative rating, for the business to follow up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NegativeRating {
     pub survey_id: SurveyId,
     pub score: Score,

@@ -8,6 +8,7 @@ use thiserror::Error;
 
 /// A rating the end user gave, already checked against a [`Scale`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct Score(u8);
 
@@ -170,6 +171,26 @@ impl From<Scale> for String {
         scale.to_string()
     }
 }
+
+/// A string, as [`Scale`]'s `Display` writes it and its `FromStr` reads it.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Scale {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "A rating scale: `stars:N` (N from 2 to 10 stars), `numeric:MIN-MAX` (0 <= MIN < MAX <= 10; \
+                 `numeric:0-10` is NPS) or `emoji:5` (five faces; `faces:5` is read as it)",
+            ))
+            .pattern(Some("^(stars:[0-9]+|numeric:[0-9]+-[0-9]+|(emoji|faces):5)$"))
+            .examples(["stars:5", "numeric:0-10", "emoji:5"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Scale {}
 
 #[cfg(test)]
 mod tests {

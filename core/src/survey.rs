@@ -27,6 +27,7 @@ pub const MIN_COMMENT_WINDOW: SignedDuration = SignedDuration::from_hours(24);
 
 /// What started a survey.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     /// The conversation closed.
@@ -65,6 +66,7 @@ impl SurveyRules {
 
 /// Why a survey could not be delivered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FailureReason {
     /// A stable machine-readable code, e.g. `outside_window`, `user_blocked`.
     pub code: String,
@@ -114,6 +116,7 @@ pub enum SurveyState {
 
 /// The state's name, for filters and reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StateName {
     Pending,
@@ -139,6 +142,7 @@ impl SurveyState {
 
 /// One score the end user gave; the survey keeps them all, the last is the one that counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RatingEntry {
     pub score: Score,
     pub at: Timestamp,
@@ -214,6 +218,7 @@ pub enum Event {
 
 /// Events the business is told about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Notice {
     #[serde(rename = "survey.sent")]
     Sent,

@@ -1,12 +1,21 @@
-//! The service's shared state and its router.
+//! The service's shared state, its router and its OpenAPI document.
+//!
+//! Every route is registered through `utoipa_axum`'s `routes!` from a handler that carries its
+//! `#[utoipa::path]`, so the router and the document served at `/openapi.json` are made from one
+//! list: a route can't be served without being documented, nor documented without being served.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::header;
+use axum::response::IntoResponse;
 use ratewire_core::Catalog;
 use ratewire_core::store::Store;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Tenants;
 use crate::settings::Checked;
@@ -14,7 +23,7 @@ use crate::widget::WidgetHub;
 use crate::{api, demo, metrics, widget};
 
 /// Which store the service runs on, as `/healthz` reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StoreKind {
     Redis,
@@ -33,15 +42,40 @@ pub struct AppState {
     pub demo: Option<demo::Demo>,
 }
 
-pub fn router(state: AppState) -> Router {
-    let body_limit = state.settings.body_limit_bytes;
-    Router::new()
+/// Every route, each with its part of the document.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(api::doc::ApiDoc::openapi())
         .merge(api::routes())
         .merge(widget::routes())
         .merge(demo::routes())
         .merge(metrics::routes())
+        .routes(routes!(openapi_json))
+}
+
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.settings.body_limit_bytes;
+    let (router, _) = routes().split_for_parts();
+    router
         .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The OpenAPI document of every route the router serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
+/// This document: every route of the service, its parameters, bodies and answers.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object)),
+)]
+async fn openapi_json() -> impl IntoResponse {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    let document = DOCUMENT.get_or_init(|| openapi().to_json().expect("the OpenAPI document serializes"));
+    ([(header::CONTENT_TYPE, "application/json")], document.as_str())
 }

@@ -7,8 +7,8 @@ use std::num::NonZeroU32;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use ratewire_core::TenantId;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use ratewire_core::TenantId;
 use sha2::{Digest, Sha256};
 
 use crate::app::AppState;

@@ -1,18 +1,20 @@
 //! Conversation activity from the business's helpdesk: `/v1/conversations`. On close, ratewire
 //! decides whether to invite, by the configuration's rules, and says which rule stopped it.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use jiff::Timestamp;
 use ratewire_core::conversation::{
-    Author, Conversation, ConversationError, ConversationEvent, Opener, check_auto_invite,
+    Author, Conversation, ConversationError, ConversationEvent, Ineligible, Opener, check_auto_invite,
 };
 use ratewire_core::store::{RecordKind, Versioned, get_json, put_json};
 use ratewire_core::{ChannelId, ConversationId, Origin, RecipientId, TenantId};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::api::doc::{BadRequest, Conflict, Invalid, NotFound, TooLarge, TooManyRequests, Unauthorized, Unavailable};
 use crate::api::surveys::SurveyView;
 use crate::app::AppState;
 use crate::auth::CurrentTenant;
@@ -20,15 +22,12 @@ use crate::error::{ApiError, ApiJson};
 use crate::records;
 use crate::service::{self, InviteError, InviteRequest};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/conversations", post(open))
-        .route("/v1/conversations/{id}", get(read))
-        .route("/v1/conversations/{id}/events", post(report))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default().routes(routes!(open)).routes(routes!(read)).routes(routes!(report))
 }
 
 /// A conversation as kept: the core's record and the end user's languages.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConversationRecord {
     pub conversation: Conversation,
     /// The end user's language tags, most preferred first.
@@ -44,9 +43,11 @@ pub async fn load(
     Ok(get_json(&*state.store, tenant, RecordKind::Conversation, id.as_str()).await?)
 }
 
-#[derive(Deserialize)]
+/// A conversation the helpdesk opened.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OpenBody {
+    /// The helpdesk's id for the conversation.
     id: ConversationId,
     /// Who started it: `end_user`, `agent` (outbound) or `api` (an API call or a workflow).
     opened_by: Opener,
@@ -56,9 +57,29 @@ struct OpenBody {
     /// The end user's language: a tag or an Accept-Language style list.
     #[serde(default)]
     languages: Vec<String>,
+    /// When it was opened; default now.
     at: Option<Timestamp>,
 }
 
+/// Opens a conversation: ratewire follows it from now on.
+#[utoipa::path(
+    post,
+    path = "/v1/conversations",
+    tag = "conversations",
+    security(("bearer" = [])),
+    request_body = OpenBody,
+    responses(
+        (status = 201, description = "The conversation, open", body = ConversationRecord),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn open(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
@@ -80,22 +101,48 @@ async fn open(
     Ok((StatusCode::CREATED, Json(record)))
 }
 
+/// One conversation, as ratewire has followed it.
+#[utoipa::path(
+    get,
+    path = "/v1/conversations/{id}",
+    tag = "conversations",
+    security(("bearer" = [])),
+    params(("id" = ConversationId, Path, description = "The helpdesk's id for the conversation")),
+    responses(
+        (status = 200, description = "The conversation", body = ConversationRecord),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn read(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
-    Path(id): Path<ConversationId>,
+    Path(id): Path<String>,
 ) -> Result<Json<ConversationRecord>, ApiError> {
+    let id = conversation_id(id)?;
     let stored = load(&state, &tenant, &id).await?.ok_or_else(|| ApiError::not_found("conversation", &id))?;
     Ok(Json(stored.value))
 }
 
 /// An event as the helpdesk reports it; `at` defaults to now.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 enum EventBody {
-    Message { author: Author, length: u32, at: Option<Timestamp> },
-    Closed { at: Option<Timestamp> },
-    Reopened { at: Option<Timestamp> },
+    /// A message of `length` characters.
+    Message {
+        author: Author,
+        length: u32,
+        at: Option<Timestamp>,
+    },
+    /// The conversation was closed: ratewire decides on an invitation.
+    Closed {
+        at: Option<Timestamp>,
+    },
+    Reopened {
+        at: Option<Timestamp>,
+    },
 }
 
 impl EventBody {
@@ -111,34 +158,81 @@ impl EventBody {
 }
 
 /// Whether a close sent an invitation, and if not, which rule stopped it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct InvitationDecision {
     sent: bool,
+    /// The survey, when one was sent.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = SurveyView)]
     survey: Option<SurveyView>,
-    /// The rule that stopped it: an auto-invite rule (`too_short`, `stale`, …) or an
-    /// invitation rule (`already_invited`, `method_not_allowed`, `surveys_disabled`, …).
+    /// The rule that stopped it, when none was sent.
     #[serde(skip_serializing_if = "Option::is_none")]
-    rule: Option<serde_json::Value>,
+    #[schema(value_type = StopRule)]
+    rule: Option<StopRule>,
 }
 
-#[derive(Serialize)]
+/// The rule that stopped an invitation, its code in `rule`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+enum StopRule {
+    /// An auto-invite rule of the configuration (`too_short`, `stale`, …), with the figures it
+    /// judged.
+    AutoInvite(Ineligible),
+    /// The conversation has no channel or recipient to send to.
+    NoRecipient { rule: NoRecipient },
+    /// An invitation rule (`already_invited`, `survey_pending`, `method_not_allowed`,
+    /// `surveys_disabled`, …), with its message.
+    Refused { rule: &'static str, message: String },
+}
+
+/// The code of [`StopRule::NoRecipient`].
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum NoRecipient {
+    NoRecipient,
+}
+
+/// A conversation after an event.
+#[derive(Serialize, utoipa::ToSchema)]
 struct EventAnswer {
     conversation: Conversation,
     /// Present when the event closed the conversation.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = InvitationDecision)]
     invitation: Option<InvitationDecision>,
 }
 
 /// How often a lost race on the conversation record is retried.
 const ATTEMPTS: usize = 16;
 
+/// Reports an event of a conversation. A close decides on an invitation, by the configuration's
+/// rules, and says which rule stopped it.
+#[utoipa::path(
+    post,
+    path = "/v1/conversations/{id}/events",
+    tag = "conversations",
+    security(("bearer" = [])),
+    params(("id" = ConversationId, Path, description = "The helpdesk's id for the conversation")),
+    request_body = EventBody,
+    responses(
+        (status = 200, description = "The conversation, and on a close the invitation decided", body = EventAnswer),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn report(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
-    Path(id): Path<ConversationId>,
+    Path(id): Path<String>,
     ApiJson(body): ApiJson<EventBody>,
 ) -> Result<Json<EventAnswer>, ApiError> {
+    let id = conversation_id(id)?;
     let now = Timestamp::now();
     let event = body.into_event(now);
     let mut attempt = 0;
@@ -171,13 +265,13 @@ async fn auto_invite(
     now: Timestamp,
 ) -> Result<InvitationDecision, ApiError> {
     let conversation = &record.conversation;
-    let not_sent = |rule: serde_json::Value| Ok(InvitationDecision { sent: false, survey: None, rule: Some(rule) });
+    let not_sent = |rule: StopRule| Ok(InvitationDecision { sent: false, survey: None, rule: Some(rule) });
     let (Some(channel), Some(recipient)) = (&conversation.channel, &conversation.recipient) else {
-        return not_sent(serde_json::json!({ "rule": "no_recipient" }));
+        return not_sent(StopRule::NoRecipient { rule: NoRecipient::NoRecipient });
     };
     let config = service::config_of(state, tenant, channel).await?;
     if let Err(ineligible) = check_auto_invite(conversation, &config.config.auto_invite, now) {
-        return not_sent(serde_json::to_value(&ineligible).unwrap_or_default());
+        return not_sent(StopRule::AutoInvite(ineligible));
     }
     let request = InviteRequest {
         conversation: conversation.id.clone(),
@@ -192,10 +286,16 @@ async fn auto_invite(
         Ok(survey) => Ok(InvitationDecision { sent: true, survey: Some(SurveyView::new(survey)), rule: None }),
         Err(InviteError::Refused(refusal)) => {
             let message = refusal.to_string();
-            not_sent(serde_json::json!({ "rule": ApiError::from(refusal).code(), "message": message }))
+            not_sent(StopRule::Refused { rule: ApiError::from(refusal).code(), message })
         }
         Err(InviteError::Failed(error)) => Err(error),
     }
+}
+
+/// The conversation an id in the URL names: an id that can't be one names none, as in the API's
+/// other routes (a typed `Path` would refuse it in plain text, outside the API's error format).
+fn conversation_id(id: String) -> Result<ConversationId, ApiError> {
+    ConversationId::new(id.clone()).map_err(|_| ApiError::not_found("conversation", id))
 }
 
 fn conversation_error(error: ConversationError) -> ApiError {

@@ -3,15 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use axum::Router;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse};
-use axum::routing::get;
 use jiff::Timestamp;
 use ratewire_adapters::ChannelKind;
 use ratewire_core::conversation::AutoInviteRules;
 use ratewire_core::store::{RecordKind, Store, StoreError, put_json};
 use ratewire_core::{ChannelId, SurveyConfig, TenantId};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::{digest, new_key};
@@ -89,8 +89,8 @@ impl Default for Demo {
     }
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/", get(home))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default().routes(routes!(home))
 }
 
 const DEMO_PAGE: &str = include_str!("demo.html");
@@ -98,6 +98,12 @@ const HOME_PAGE: &str = include_str!("home.html");
 
 /// The demo page when the demo runs (it carries the demo's key: the demo listens on loopback
 /// only), the reply reader page otherwise.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "widget",
+    responses((status = 200, description = "The demo page, or the reply reader page", content_type = "text/html", body = String)),
+)]
 async fn home(State(state): State<AppState>) -> impl IntoResponse {
     match &state.demo {
         Some(demo) => {

@@ -32,16 +32,23 @@ pub enum ApiError {
     Internal,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorBody)]
+pub struct Body<'a> {
     error: Detail<'a>,
 }
 
-#[derive(Serialize)]
-struct Detail<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorDetail)]
+pub struct Detail<'a> {
+    /// A stable machine-readable code, e.g. `not_found`, `invalid`, `already_exists`.
     code: &'a str,
+    /// What went wrong, for a person.
     message: String,
+    /// With `invalid` (422): each field that is wrong and why.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Vec<FieldError>)]
     fields: Option<&'a [FieldError]>,
 }
 
@@ -82,6 +89,15 @@ impl ApiError {
     pub fn invalid(field: impl Into<String>, problem: impl Into<String>) -> Self {
         ApiError::Invalid(vec![FieldError { field: field.into(), problem: problem.into() }])
     }
+
+    /// The body the error answers with: `{"error": {"code", "message", "fields"?}}`.
+    pub fn body(&self) -> Body<'_> {
+        let fields = match self {
+            ApiError::Invalid(fields) => Some(fields.as_slice()),
+            _ => None,
+        };
+        Body { error: Detail { code: self.code(), message: self.to_string(), fields } }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -90,12 +106,7 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::warn!(code = self.code(), "request failed: {self}");
         }
-        let fields = match &self {
-            ApiError::Invalid(fields) => Some(fields.as_slice()),
-            _ => None,
-        };
-        let body = Body { error: Detail { code: self.code(), message: self.to_string(), fields } };
-        (status, axum::Json(body)).into_response()
+        (status, axum::Json(self.body())).into_response()
     }
 }
 

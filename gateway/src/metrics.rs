@@ -4,12 +4,12 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 
@@ -25,12 +25,19 @@ fn handle() -> &'static Option<PrometheusHandle> {
     })
 }
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> OpenApiRouter<AppState> {
     // Installing at router time makes every counter below land in it.
     let _ = handle();
-    Router::new().route("/metrics", get(render))
+    OpenApiRouter::default().routes(routes!(render))
 }
 
+/// The service's metrics, in Prometheus' text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "The metrics", content_type = "text/plain; version=0.0.4", body = String)),
+)]
 async fn render() -> impl IntoResponse {
     let body = handle().as_ref().map(PrometheusHandle::render).unwrap_or_default();
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)

@@ -15,19 +15,23 @@ struct Input {
     labels: Option<BTreeMap<String, String>>,
 }
 
-/// What one input line gets back.
-#[derive(Serialize)]
+/// What one input line gets back: how the reply is understood, or why the line can't be read.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Answer {
     Understood(Output),
     Error { error: String },
 }
 
-#[derive(Serialize)]
+/// How a reply is understood: a score and the comment around it, or why there is no score.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Output {
+    #[schema(required = true)]
     score: Option<u8>,
+    #[schema(required = true)]
     comment: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = NoRating)]
     reason: Option<NoRating>,
 }
 

@@ -68,6 +68,8 @@ impl Gateway {
             public_url: Some(format!("http://{address}")),
             redis_url: redis.as_ref().map(RedisServer::url),
             body_limit_bytes: BODY_LIMIT,
+            // The tests call far faster than a business would; the rate limit has tests of its own.
+            api_requests_per_second: 100_000,
             demo: Some(false),
             tenants: vec![tenant(ACME, &acme_key), tenant(GLOBEX, &globex_key)],
             webhooks: WebhookSettings { timeout_secs: 5, max_attempts: 80 },

@@ -41,6 +41,7 @@ pub enum Understanding {
 
 /// Why a reply gave no score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Error, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum NoRating {
     /// A rating, but not on this scale: "6" or "8/10" on five stars.
     #[error("the rating is outside the scale")]

@@ -2,67 +2,85 @@
 
 use std::collections::BTreeMap;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
 use jiff::Timestamp;
 use ratewire_adapters::ChannelKind;
 use ratewire_core::store::{RecordKind, list_json, put_json};
 use ratewire_core::{ChannelId, FieldError, TenantId};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::api::doc::{BadRequest, Conflict, Invalid, NotFound, TooLarge, TooManyRequests, Unauthorized, Unavailable};
 use crate::app::AppState;
 use crate::auth::CurrentTenant;
 use crate::error::{ApiError, ApiJson};
 use crate::records::{self, ChannelRecord, mask, new_id, new_secret};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/channels", get(list).post(connect))
-        .route("/v1/channels/{id}", get(read).patch(rebind).delete(disconnect))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default().routes(routes!(list, connect)).routes(routes!(read, rebind, disconnect))
 }
 
-#[derive(Deserialize)]
+/// A channel to connect.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ConnectBody {
+    /// Chosen by the business, or generated (`ch_…`).
+    #[schema(value_type = Option<ChannelId>)]
     id: Option<String>,
+    /// Only `web_widget` is available yet.
     kind: ChannelKind,
+    /// 1 to 100 characters.
     name: String,
     /// The configuration its surveys use.
     config: String,
+    /// The platform's credentials, by name, as the kind requires (e.g. `bot_token` for Telegram).
     #[serde(default)]
     secrets: BTreeMap<String, String>,
+    /// The platform's plain settings, by name, as the kind requires; for the web widget,
+    /// `visitor_tokens: "off"` accepts visitors without a token.
     #[serde(default)]
     settings: BTreeMap<String, String>,
 }
 
-#[derive(Deserialize)]
+/// What to change of a channel; what is left out stays.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RebindBody {
+    /// Another configuration for the channel's surveys.
     config: Option<String>,
+    /// 1 to 100 characters.
     name: Option<String>,
 }
 
 /// A channel as the API shows it: secrets masked, with what the business needs to wire it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ChannelView {
     id: ChannelId,
     kind: ChannelKind,
     name: String,
+    /// The configuration its surveys use.
     config: String,
     revision: u64,
+    /// The credentials given, masked.
     secrets: BTreeMap<String, String>,
     settings: BTreeMap<String, String>,
     /// Where the platform posts its webhooks (not for the web widget, which has none).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     webhook_url: Option<String>,
+    /// In full only in the answer that connects the channel; masked afterwards.
     verify_token: String,
     /// For the web widget: the tag to put on the business's site.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     embed: Option<String>,
-    /// For the web widget: the key the business signs visitor ids with.
+    /// For the web widget: the key the business signs visitor ids with. In full only in the
+    /// answer that connects the channel; masked afterwards.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     visitor_secret: Option<String>,
     created_at: Timestamp,
 }
@@ -117,6 +135,30 @@ fn check(body: &ConnectBody) -> Result<(), ApiError> {
     if problems.is_empty() { Ok(()) } else { Err(ApiError::Invalid(problems)) }
 }
 
+/// The tenant's channels.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ChannelList {
+    channels: Vec<ChannelView>,
+}
+
+/// Connects a channel, bound to a configuration.
+#[utoipa::path(
+    post,
+    path = "/v1/channels",
+    tag = "channels",
+    security(("bearer" = [])),
+    request_body = ConnectBody,
+    responses(
+        (status = 201, description = "The channel, with its generated secrets in full", body = ChannelView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn connect(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
@@ -154,6 +196,21 @@ async fn connect(
     Ok((StatusCode::CREATED, Json(ChannelView::new(&state, &tenant, record, revision, true))))
 }
 
+/// One channel.
+#[utoipa::path(
+    get,
+    path = "/v1/channels/{id}",
+    tag = "channels",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The channel's id")),
+    responses(
+        (status = 200, description = "The channel", body = ChannelView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn read(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
@@ -163,19 +220,51 @@ async fn read(
     Ok(Json(ChannelView::new(&state, &tenant, stored.value, stored.revision, false)))
 }
 
+/// Every channel of the tenant.
+#[utoipa::path(
+    get,
+    path = "/v1/channels",
+    tag = "channels",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The channels", body = ChannelList),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ChannelList>, ApiError> {
     let channels: Vec<ChannelView> = list_json::<ChannelRecord>(&*state.store, &tenant, RecordKind::Channel)
         .await?
         .into_iter()
         .map(|(_, stored)| ChannelView::new(&state, &tenant, stored.value, stored.revision, false))
         .collect();
-    Ok(Json(serde_json::json!({ "channels": channels })))
+    Ok(Json(ChannelList { channels }))
 }
 
 /// Rebinds a channel to another configuration (or renames it): one call.
+#[utoipa::path(
+    patch,
+    path = "/v1/channels/{id}",
+    tag = "channels",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The channel's id")),
+    request_body = RebindBody,
+    responses(
+        (status = 200, description = "The channel, changed", body = ChannelView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn rebind(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
@@ -200,6 +289,21 @@ async fn rebind(
     Ok(Json(ChannelView::new(&state, &tenant, record, revision, false)))
 }
 
+/// Disconnects a channel. Its surveys are kept.
+#[utoipa::path(
+    delete,
+    path = "/v1/channels/{id}",
+    tag = "channels",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The channel's id")),
+    responses(
+        (status = 204, description = "The channel is disconnected"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn disconnect(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,

@@ -1,43 +1,56 @@
 //! Survey configurations: `/v1/configs`.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
 use jiff::Timestamp;
 use ratewire_core::store::{RecordKind, list_json, put_json};
 use ratewire_core::{FieldError, SurveyConfig, TenantId};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::api::doc::{BadRequest, Conflict, Invalid, NotFound, TooLarge, TooManyRequests, Unauthorized, Unavailable};
 use crate::app::AppState;
 use crate::auth::CurrentTenant;
 use crate::error::{ApiError, ApiJson};
 use crate::records::{self, ConfigRecord, new_id};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/configs", get(list).post(create)).route("/v1/configs/{id}", get(read).put(update))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default().routes(routes!(list, create)).routes(routes!(read, update))
 }
 
-#[derive(Deserialize)]
+/// A configuration to create, or the whole of one to replace.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ConfigBody {
-    /// Chosen by the business, or generated (`cfg_…`).
+    /// Chosen by the business, or generated (`cfg_…`); on update, the id in the URL if given.
     id: Option<String>,
+    /// 1 to 100 characters.
     name: String,
+    /// The survey configuration; every field left out takes its default.
     #[serde(default)]
     config: SurveyConfig,
     /// On update: the revision the change is based on; a newer stored one answers 409.
     revision: Option<u64>,
 }
 
-#[derive(Serialize)]
+/// A configuration as stored.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ConfigView {
     id: String,
     name: String,
+    /// Increases with every change; send it back on update to refuse overwriting a newer one.
     revision: u64,
     config: SurveyConfig,
     created_at: Timestamp,
     updated_at: Timestamp,
+}
+
+/// The tenant's configurations.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ConfigList {
+    configs: Vec<ConfigView>,
 }
 
 impl ConfigView {
@@ -72,6 +85,24 @@ fn record_id(id: Option<String>) -> Result<String, ApiError> {
     }
 }
 
+/// Creates a configuration.
+#[utoipa::path(
+    post,
+    path = "/v1/configs",
+    tag = "configs",
+    security(("bearer" = [])),
+    request_body = ConfigBody,
+    responses(
+        (status = 201, description = "The configuration, created", body = ConfigView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
@@ -94,6 +125,21 @@ async fn create(
     Ok((StatusCode::CREATED, Json(ConfigView::new(record, revision))))
 }
 
+/// One configuration.
+#[utoipa::path(
+    get,
+    path = "/v1/configs/{id}",
+    tag = "configs",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The configuration's id")),
+    responses(
+        (status = 200, description = "The configuration", body = ConfigView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn read(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
@@ -103,18 +149,51 @@ async fn read(
     Ok(Json(ConfigView::new(stored.value, stored.revision)))
 }
 
+/// Every configuration of the tenant.
+#[utoipa::path(
+    get,
+    path = "/v1/configs",
+    tag = "configs",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The configurations", body = ConfigList),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ConfigList>, ApiError> {
     let configs: Vec<ConfigView> = list_json::<ConfigRecord>(&*state.store, &tenant, RecordKind::Config)
         .await?
         .into_iter()
         .map(|(_, stored)| ConfigView::new(stored.value, stored.revision))
         .collect();
-    Ok(Json(serde_json::json!({ "configs": configs })))
+    Ok(Json(ConfigList { configs }))
 }
 
+/// Replaces a configuration. Surveys already sent keep the rules they were sent with.
+#[utoipa::path(
+    put,
+    path = "/v1/configs/{id}",
+    tag = "configs",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The configuration's id")),
+    request_body = ConfigBody,
+    responses(
+        (status = 200, description = "The configuration, changed", body = ConfigView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn update(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,

@@ -1,40 +1,44 @@
 //! The business's webhook endpoints: `/v1/endpoints`.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use jiff::Timestamp;
 use ratewire_core::Notice;
 use ratewire_core::store::{OutboxItem, RecordKind, list_json, put_json};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::api::doc::{BadRequest, Invalid, NotFound, TooLarge, TooManyRequests, Unauthorized, Unavailable};
 use crate::app::AppState;
 use crate::auth::CurrentTenant;
 use crate::error::{ApiError, ApiJson};
 use crate::notify::EndpointRecord;
 use crate::records::{mask, new_id, new_secret};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/endpoints", get(list).post(register))
-        .route("/v1/endpoints/{id}", delete(remove))
-        .route("/v1/deliveries", get(pending))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default().routes(routes!(list, register)).routes(routes!(remove)).routes(routes!(pending))
 }
 
-#[derive(Deserialize)]
+/// An endpoint to post the tenant's events to.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RegisterBody {
+    /// An `http://` or `https://` URL.
+    #[schema(format = "uri")]
     url: String,
     /// The events to receive; all when left out.
     #[serde(default)]
     events: Vec<Notice>,
 }
 
-#[derive(Serialize)]
+/// An endpoint the tenant's events are posted to, signed with its secret.
+#[derive(Serialize, utoipa::ToSchema)]
 struct EndpointView {
     id: String,
     url: String,
+    /// The events it receives; empty for all.
     events: Vec<Notice>,
     /// In full only in the answer that creates the endpoint: keep it to verify signatures.
     secret: String,
@@ -48,6 +52,29 @@ impl EndpointView {
     }
 }
 
+/// The tenant's webhook endpoints.
+#[derive(Serialize, utoipa::ToSchema)]
+struct EndpointList {
+    endpoints: Vec<EndpointView>,
+}
+
+/// Registers an endpoint for event webhooks.
+#[utoipa::path(
+    post,
+    path = "/v1/endpoints",
+    tag = "webhooks",
+    security(("bearer" = [])),
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "The endpoint, with its signing secret in full", body = EndpointView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn register(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
@@ -69,18 +96,46 @@ async fn register(
     Ok((StatusCode::CREATED, Json(EndpointView::new(record, true))))
 }
 
+/// Every webhook endpoint of the tenant, secrets masked.
+#[utoipa::path(
+    get,
+    path = "/v1/endpoints",
+    tag = "webhooks",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The endpoints", body = EndpointList),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<EndpointList>, ApiError> {
     let endpoints: Vec<EndpointView> = list_json::<EndpointRecord>(&*state.store, &tenant, RecordKind::Endpoint)
         .await?
         .into_iter()
         .map(|(_, stored)| EndpointView::new(stored.value, false))
         .collect();
-    Ok(Json(serde_json::json!({ "endpoints": endpoints })))
+    Ok(Json(EndpointList { endpoints }))
 }
 
+/// Removes an endpoint; nothing more is posted to it.
+#[utoipa::path(
+    delete,
+    path = "/v1/endpoints/{id}",
+    tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The endpoint's id")),
+    responses(
+        (status = 204, description = "The endpoint is removed"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn remove(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
@@ -93,20 +148,43 @@ async fn remove(
     }
 }
 
-#[derive(Serialize)]
+/// An event waiting to be delivered to an endpoint.
+#[derive(Serialize, utoipa::ToSchema)]
 struct DeliveryView {
+    /// The delivery's id.
     id: String,
+    /// The endpoint's id.
     endpoint: String,
+    /// The posts tried so far.
     attempts: u32,
     next_attempt: Timestamp,
+    /// Why the last post failed.
     last_error: Option<String>,
 }
 
-/// Events not yet delivered, soonest retry first.
+/// The tenant's events not yet delivered.
+#[derive(Serialize, utoipa::ToSchema)]
+struct DeliveryList {
+    deliveries: Vec<DeliveryView>,
+}
+
+/// Events not yet delivered, soonest retry first (at most 200).
+#[utoipa::path(
+    get,
+    path = "/v1/deliveries",
+    tag = "webhooks",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The pending deliveries", body = DeliveryList),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn pending(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<DeliveryList>, ApiError> {
     let items = state.store.pending_items(&tenant, 200).await?;
     let deliveries: Vec<DeliveryView> = items
         .into_iter()
@@ -118,5 +196,5 @@ async fn pending(
             last_error: item.last_error,
         })
         .collect();
-    Ok(Json(serde_json::json!({ "deliveries": deliveries })))
+    Ok(Json(DeliveryList { deliveries }))
 }

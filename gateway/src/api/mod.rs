@@ -2,17 +2,18 @@
 
 mod channels;
 mod configs;
+pub mod doc;
 mod endpoints;
 mod health;
 mod reports;
 pub mod surveys;
 
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
         .merge(health::routes())
         .merge(configs::routes())
         .merge(channels::routes())

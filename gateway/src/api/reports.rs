@@ -1,34 +1,43 @@
 //! Reports over a date range: `/v1/reports` and the CSV export of ratings.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use ratewire_core::report::{self, MAX_DAYS, Report, ReportQuery};
 use ratewire_core::{AgentId, ChannelId, Survey, TenantId};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::api::doc::{BadRequest, Invalid, TooManyRequests, Unauthorized, Unavailable};
 use crate::app::AppState;
 use crate::auth::CurrentTenant;
 use crate::error::{ApiError, ApiQuery};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/reports", get(figures)).route("/v1/reports/ratings.csv", get(csv))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default().routes(routes!(figures)).routes(routes!(csv))
 }
 
-#[derive(Deserialize)]
+/// The surveys a report covers: those created in the range, of a channel or an agent if given.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct RangeQuery {
-    /// Start of the range (RFC 3339), inclusive; default 30 days ago.
+    /// Start of the range (RFC 3339), inclusive; default 30 days before `to`.
     from: Option<Timestamp>,
     /// End of the range (RFC 3339), exclusive; default now.
     to: Option<Timestamp>,
     /// IANA time zone for the per-day figures; default UTC.
+    #[param(example = "Europe/Madrid")]
     tz: Option<String>,
+    /// Only surveys sent on this channel.
+    #[param(inline)]
     channel: Option<ChannelId>,
+    /// Only surveys credited to this agent.
+    #[param(inline)]
     agent: Option<AgentId>,
 }
 
@@ -67,6 +76,23 @@ async fn surveys(state: &AppState, tenant: &TenantId, query: &ReportQuery) -> Re
     Ok(state.store.list(tenant, query.from, query.to, MAX_SURVEYS).await?)
 }
 
+/// The figures of a date range: totals, by agent, by channel, by day, and the negative ratings
+/// to follow up.
+#[utoipa::path(
+    get,
+    path = "/v1/reports",
+    tag = "reports",
+    security(("bearer" = [])),
+    params(RangeQuery),
+    responses(
+        (status = 200, description = "The report", body = Report),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn figures(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
@@ -77,6 +103,28 @@ async fn figures(
     Ok(Json(report::build(&surveys, &query)))
 }
 
+/// Every rating of the range as CSV, one row per survey rated, for a spreadsheet.
+#[utoipa::path(
+    get,
+    path = "/v1/reports/ratings.csv",
+    tag = "reports",
+    security(("bearer" = [])),
+    params(RangeQuery),
+    responses(
+        (
+            status = 200,
+            description = "The ratings, as an attachment `ratings-FROM-TO.csv`",
+            content_type = "text/csv",
+            body = String,
+            headers(("content-disposition" = String, description = "`attachment; filename=\"ratings-YYYYMMDD-YYYYMMDD.csv\"`")),
+        ),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn csv(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,

@@ -1,45 +1,51 @@
 //! Surveys: `/v1/surveys` to read them, `/v1/invitations` for an agent to send one.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use jiff::{SignedDuration, Timestamp};
 use ratewire_core::{
-    AgentId, ChannelId, ConversationId, FailureReason, Origin, RatingEntry, RecipientId, StateName, Survey, SurveyId,
-    SurveyState,
+    AgentId, ChannelId, ConversationId, FailureReason, Locale, Origin, RatingEntry, RecipientId, Scale, StateName,
+    Survey, SurveyId, SurveyState,
 };
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::api::doc::{BadRequest, Conflict, Invalid, NotFound, TooLarge, TooManyRequests, Unauthorized, Unavailable};
 use crate::app::AppState;
 use crate::auth::CurrentTenant;
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::service::{self, InviteRequest};
 use crate::{conversations, records};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/surveys", get(list))
-        .route("/v1/surveys/{id}", get(read))
-        .route("/v1/invitations", post(invite))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default().routes(routes!(list)).routes(routes!(read)).routes(routes!(invite))
 }
 
 /// A survey as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SurveyView {
     id: SurveyId,
     state: StateName,
+    /// The score that counts, once rated.
     score: Option<u8>,
     comment: Option<String>,
+    /// The reason chosen after a negative rating: one of the configuration's `low_rating_reasons`.
     reason: Option<String>,
     /// Every score given, oldest first; more than one when the rating was changed.
     history: Vec<RatingEntry>,
+    /// The scale the survey asks on, e.g. `stars:5`.
+    #[schema(value_type = Scale)]
     scale: String,
     conversation: ConversationId,
+    /// Which resolution of the conversation the survey is about: 1 for its first close.
     resolution: u32,
     channel: ChannelId,
     recipient: RecipientId,
     agent: Option<AgentId>,
+    /// The locale the survey speaks.
+    #[schema(value_type = Locale)]
     locale: String,
     origin: Origin,
     created_at: Timestamp,
@@ -90,6 +96,21 @@ impl SurveyView {
     }
 }
 
+/// One survey.
+#[utoipa::path(
+    get,
+    path = "/v1/surveys/{id}",
+    tag = "surveys",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The survey's id")),
+    responses(
+        (status = 200, description = "The survey", body = SurveyView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn read(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
@@ -100,24 +121,34 @@ async fn read(
     Ok(Json(SurveyView::new(survey)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
+    /// Only surveys in this state.
+    #[param(inline)]
     state: Option<StateName>,
+    /// Only surveys sent on this channel.
+    #[param(inline)]
     channel: Option<ChannelId>,
+    /// Only surveys credited to this agent.
+    #[param(inline)]
     agent: Option<AgentId>,
+    /// Only surveys whose score that counts is this one.
     score: Option<u8>,
     /// Created at or after (RFC 3339); default 30 days ago.
     from: Option<Timestamp>,
     /// Created before (RFC 3339); default now.
     to: Option<Timestamp>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<usize>,
     /// `next` from the previous page.
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+/// One page of surveys, oldest first.
+#[derive(Serialize, utoipa::ToSchema)]
 struct Page {
     surveys: Vec<SurveyView>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -127,6 +158,22 @@ struct Page {
 /// How many surveys one page may read from the store while filtering, at most.
 const SCAN_LIMIT: usize = 5000;
 
+/// The tenant's surveys, filtered, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/v1/surveys",
+    tag = "surveys",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of surveys", body = Page),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
@@ -187,18 +234,38 @@ async fn list(
     Ok(Json(Page { surveys: page.into_iter().map(SurveyView::new).collect(), next }))
 }
 
-#[derive(Deserialize)]
+/// An agent's request for a survey.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct InviteBody {
     conversation: ConversationId,
     channel: ChannelId,
     recipient: RecipientId,
+    /// The agent credited; by default the conversation's, when ratewire knows it.
     agent: Option<AgentId>,
     /// The end user's language: one tag, or an Accept-Language style list.
     locale: Option<String>,
 }
 
 /// An agent asks for a survey.
+#[utoipa::path(
+    post,
+    path = "/v1/invitations",
+    tag = "surveys",
+    security(("bearer" = [])),
+    request_body = InviteBody,
+    responses(
+        (status = 201, description = "The survey, sent (or failed to send: see `state` and `failure`)", body = SurveyView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+)]
 async fn invite(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,

@@ -8,12 +8,10 @@
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use ratewire_adapters::{ChannelKind, level_title};
@@ -23,18 +21,28 @@ use ratewire_core::{
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use tokio::sync::broadcast;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::api::doc::Forbidden;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiQuery};
 use crate::records::{self, ChannelRecord};
 use crate::service::{self, Input, InviteRequest, Outcome};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/widget.js", get(script)).route("/widget/ws", get(connect))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default().routes(routes!(script)).routes(routes!(connect))
 }
 
 const SCRIPT: &str = include_str!("widget.js");
 
+/// The widget's script, to embed with the tag a web widget channel shows (`embed`).
+#[utoipa::path(
+    get,
+    path = "/widget.js",
+    tag = "widget",
+    responses((status = 200, description = "The script", content_type = "text/javascript", body = String)),
+)]
 async fn script() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")], SCRIPT)
 }
@@ -83,11 +91,19 @@ impl WidgetHub {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ConnectQuery {
+    #[param(inline)]
     tenant: TenantId,
+    /// A web widget channel of the tenant.
+    #[param(inline)]
     channel: ChannelId,
+    /// The business's id for the visitor.
+    #[param(inline)]
     visitor: RecipientId,
+    /// Hex HMAC-SHA256 of `visitor` under the channel's visitor secret; unless the channel's
+    /// `visitor_tokens` setting is `off`.
     token: Option<String>,
     /// The browser's languages, comma-separated.
     lang: Option<String>,
@@ -107,6 +123,23 @@ fn tokens_required(channel: &ChannelRecord) -> bool {
     channel.settings.get("visitor_tokens").is_none_or(|v| v != "off")
 }
 
+/// The widget's WebSocket: the visitor's survey as it changes, and their answers.
+#[utoipa::path(
+    get,
+    path = "/widget/ws",
+    tag = "widget",
+    params(ConnectQuery),
+    responses(
+        (status = 101, description = "The WebSocket is open"),
+        (
+            status = 400,
+            description = "The query is not a widget's (`invalid_query`), or the request is no WebSocket handshake \
+                (plain text, from the WebSocket layer)",
+            content((crate::error::Body = "application/json"), (String = "text/plain")),
+        ),
+        (status = 403, response = Forbidden),
+    ),
+)]
 async fn connect(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ConnectQuery>,

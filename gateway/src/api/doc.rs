@@ -1,0 +1,130 @@
+//! The parts of the OpenAPI document that belong to no one route: its info and tags, the bearer
+//! scheme of the `/v1` routes, and the error answers the routes share. Each route documents
+//! itself with `#[utoipa::path]` on its handler and is registered with `routes!`, so the router
+//! and the document are made from the same lists (see [`crate::app`]).
+
+use utoipa::openapi::example::ExampleBuilder;
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
+
+use crate::error::{ApiError, Body};
+
+/// The name of the security scheme every `/v1` operation requires.
+pub const BEARER: &str = "bearer";
+
+/// The document's base, which the routes' operations and schemas are added to.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ratewire",
+        version = env!("CARGO_PKG_VERSION"),
+        description = "ratewire asks end users to rate their support conversations, on the channels they \
+            were helped on. Businesses configure surveys, connect channels, report conversation activity \
+            and read ratings and reports through the `/v1` API, authenticated with \
+            `Authorization: Bearer <key>`. Every error answers `{\"error\": {\"code\", \"message\", \
+            \"fields\"?}}` with a stable machine `code`."
+    ),
+    components(
+        schemas(Body),
+        responses(
+            BadRequest,
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            Conflict,
+            Invalid,
+            TooLarge,
+            TooManyRequests,
+            Unavailable
+        )
+    ),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "configs", description = "Survey configurations"),
+        (name = "channels", description = "Connected channels"),
+        (name = "conversations", description = "Conversation activity from the helpdesk"),
+        (name = "surveys", description = "Surveys, and invitations sent by agents"),
+        (name = "reports", description = "Figures over a date range, and the ratings as CSV"),
+        (name = "webhooks", description = "The business's event webhook endpoints and pending deliveries"),
+        (name = "operations", description = "Health, readiness, metrics and this document"),
+        (name = "widget", description = "The web widget and the demo page"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Adds the bearer scheme (`Authorization: Bearer <key>`) that `/v1` operations require.
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some("A tenant's API key (`rw_…`), as `Authorization: Bearer <key>`"))
+            .build();
+        openapi.components.get_or_insert_default().add_security_scheme(BEARER, SecurityScheme::Http(scheme));
+    }
+}
+
+/// A response with the error body, and the body of each error given as a named example.
+fn error_response(description: &str, errors: &[ApiError]) -> RefOr<Response> {
+    let examples = errors.iter().map(|error| {
+        let value = serde_json::to_value(error.body()).ok();
+        (error.code(), ExampleBuilder::new().value(value).build())
+    });
+    let content =
+        ContentBuilder::new().schema(Some(Ref::from_schema_name(Body::name()))).examples_from_iter(examples).build();
+    ResponseBuilder::new().description(description).content("application/json", content).build().into()
+}
+
+/// A reusable error response, named in `#/components/responses`.
+macro_rules! error_responses {
+    ($($name:ident: $description:literal, [$($error:expr),+ $(,)?];)+) => {
+        $(
+            #[doc = $description]
+            pub struct $name;
+
+            impl<'r> ToResponse<'r> for $name {
+                fn response() -> (&'r str, RefOr<Response>) {
+                    (stringify!($name), error_response($description, &[$($error),+]))
+                }
+            }
+        )+
+    };
+}
+
+error_responses! {
+    BadRequest: "The request can't be read: a body that isn't JSON, or not sent as `application/json` \
+        (`malformed_json`, `unsupported_media_type`, `unreadable_body`), or a query string of the wrong \
+        shape (`invalid_query`)", [
+        ApiError::BadRequest {
+            code: "unsupported_media_type",
+            message: "send the body as JSON with Content-Type: application/json".into(),
+        },
+        ApiError::BadRequest {
+            code: "invalid_query",
+            message: "Failed to deserialize query string: unknown field `colour`".into(),
+        },
+    ];
+    Unauthorized: "No API key, or one that is no tenant's (`unauthorized`)", [ApiError::Unauthorized];
+    Forbidden: "Refused (`forbidden`)", [ApiError::Forbidden("the visitor token does not match".into())];
+    NotFound: "No such resource for this tenant (`not_found`)", [ApiError::not_found("channel", "ch_1")];
+    Conflict: "The request conflicts with the resource's state: `already_exists`, `stale_revision`, \
+        `concurrent_update` (try again), or a survey or conversation rule that refuses it (e.g. \
+        `already_invited`, `survey_pending`, `method_not_allowed`, `surveys_disabled`, `already_closed`)", [
+        ApiError::Conflict { code: "already_exists", message: "configuration support already exists".into() },
+        ApiError::Conflict {
+            code: "stale_revision",
+            message: "configuration support is at revision 3, not 2".into(),
+        },
+    ];
+    Invalid: "The request is well formed but some fields are wrong (`invalid`); `fields` names each", [
+        ApiError::invalid("config.validity_hours", "must be at least 1 hour"),
+    ];
+    TooLarge: "The body is larger than the service's `body_limit_bytes` (`too_large`)", [ApiError::TooLarge];
+    TooManyRequests: "The tenant calls faster than its `api_requests_per_second` allows (`rate_limited`)", [
+        ApiError::RateLimited,
+    ];
+    Unavailable: "The store is unavailable; try again shortly (`unavailable`)", [ApiError::Unavailable];
+}
