@@ -147,7 +147,10 @@ async fn connect(
 ) -> Result<Response, ApiError> {
     let channel = records::channel(&*state.store, &query.tenant, query.channel.as_str())
         .await
-        .map_err(|_| ApiError::Forbidden("unknown widget channel".into()))?
+        .map_err(|error| match error {
+            ApiError::NotFound { .. } => ApiError::Forbidden("unknown widget channel".into()),
+            other => other,
+        })?
         .value;
     if channel.kind != ChannelKind::WebWidget {
         return Err(ApiError::Forbidden("not a web widget channel".into()));
