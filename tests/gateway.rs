@@ -11,7 +11,7 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 use ratewire_core::{
     ChannelId, ConversationId, Event, Invitation, Locale, Origin, RecipientId, Survey, SurveyConfig, SurveyId, TenantId,
 };
-use ratewire_gateway::notify;
+use ratewire_gateway::outbox;
 use ratewire_tests::RedisServer;
 use ratewire_tests::service::{
     ACME, Answer, Api, BODY_LIMIT, GLOBEX, Gateway, Post, Receiver, Widget, client, eventually, visitor_token,
@@ -1435,10 +1435,9 @@ async fn event_webhooks_are_signed_and_retried_until_delivered(gw: Gateway) {
 
     // Time passes (the deliverer is called as its worker would be, later): still down, so
     // another attempt, with the same event.
-    let store = gw.state.store.as_ref();
     let http = client();
     let later = Timestamp::now() + SignedDuration::from_secs(30);
-    notify::deliver_due(store, &http, 80, later).await.expect("the store answers");
+    outbox::run_due(&gw.state, &http, later).await.expect("the store answers");
     let pending = api.get("/v1/deliveries").await.expect(200);
     assert_eq!(pending["deliveries"].as_array().unwrap().len(), 1);
     assert_eq!(pending["deliveries"][0]["attempts"], 2);
@@ -1447,7 +1446,7 @@ async fn event_webhooks_are_signed_and_retried_until_delivered(gw: Gateway) {
     // It comes back: the event is delivered, and nothing is left waiting.
     receiver.answer_with(200);
     let much_later = Timestamp::now() + SignedDuration::from_secs(120);
-    notify::deliver_due(store, &http, 80, much_later).await.expect("the store answers");
+    outbox::run_due(&gw.state, &http, much_later).await.expect("the store answers");
     assert_eq!(api.get("/v1/deliveries").await.expect(200), json!({ "deliveries": [] }));
     let posts = receiver.posts();
     let attempts: Vec<&Post> =

@@ -10,7 +10,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use ratewire_core::store::{
     self, ApplyError, DueSurvey, MemoryStore, Outbox, OutboxItem, RecordKind, RecordStore, RedisStore,
-    RedisStoreOptions, StoreError, SurveyStore, Versioned,
+    RedisStoreOptions, StoreError, SurveyStore, Task, Versioned,
 };
 use ratewire_core::{
     Effect, Event, Notice, Refusal, Scale, Score, StateName, Survey, SurveyId, SurveyState, TenantId, Transition,
@@ -64,6 +64,7 @@ store_suite!(
     forget_due_removes_an_entry,
     the_due_index_follows_racing_writers,
     the_sweeper_expires_and_locks_what_is_due,
+    keys_are_seen_once_until_they_are_forgotten,
     list_returns_a_tenants_surveys_by_creation_time,
     list_orders_within_a_millisecond_by_creation_time,
     records_are_written_by_compare_and_set,
@@ -715,8 +716,7 @@ fn outbox_item(tenant: &str, id: &str, due: Timestamp) -> OutboxItem {
     OutboxItem {
         id: id.to_owned(),
         tenant: self::tenant(tenant),
-        endpoint: "hook-1".to_owned(),
-        body: format!(r#"{{"delivery":"{id}"}}"#),
+        task: Task::Webhook { endpoint: "hook-1".to_owned(), body: format!(r#"{{"delivery":"{id}"}}"#) },
         attempts: 0,
         due,
         last_error: None,
@@ -732,7 +732,12 @@ async fn outbox_enqueue_keeps_the_first_item(store: Store) {
     let item = outbox_item("acme", "d-1", t0);
     store.enqueue(&item).await.unwrap();
     store.enqueue(&item).await.unwrap();
-    let other = OutboxItem { body: "something else".to_owned(), due: t0 + HOUR, attempts: 3, ..item.clone() };
+    let other = OutboxItem {
+        task: Task::Webhook { endpoint: "hook-1".to_owned(), body: "something else".to_owned() },
+        due: t0 + HOUR,
+        attempts: 3,
+        ..item.clone()
+    };
     store.enqueue(&other).await.unwrap();
     assert_eq!(store.pending_items(&item.tenant, 10).await.unwrap(), vec![item.clone()]);
 
@@ -1340,4 +1345,16 @@ async fn the_sweeper_expires_and_locks_what_is_due(store: Store) {
     assert_eq!(expiry.effects, [Effect::Notify(Notice::Expired)]);
     assert_eq!(all_due(&store).await, vec![]);
     assert_eq!(store::sweep(&*store, t0 + 4 * HOUR, 10).await.unwrap(), vec![]);
+}
+
+async fn keys_are_seen_once_until_they_are_forgotten(store: Store) {
+    let t0 = now();
+    let ttl = SignedDuration::from_millis(300);
+    assert!(store.first_sighting("wa/wamid.1", t0, ttl).await.unwrap());
+    assert!(!store.first_sighting("wa/wamid.1", t0, ttl).await.unwrap());
+    assert!(store.first_sighting("wa/wamid.2", t0, ttl).await.unwrap());
+    // Redis forgets by its own clock; the memory store by the time it is given.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let later = t0 + SignedDuration::from_millis(400);
+    assert!(store.first_sighting("wa/wamid.1", later, ttl).await.unwrap());
 }

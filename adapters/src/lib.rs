@@ -3,7 +3,8 @@
 //! the [`Channel`] trait. The survey rules stay in `ratewire-core`; a channel only carries
 //! messages in and out.
 //!
-//! Adding a channel means one module implementing [`Channel`] and one [`ChannelKind`] variant.
+//! Adding a channel means one module implementing [`Channel`], one [`ChannelKind`] variant and
+//! one line in [`build`].
 
 pub mod payload;
 
@@ -142,6 +143,67 @@ pub struct Outbound {
     pub content: Content,
     /// Names this send uniquely, so a retry never sends twice.
     pub idempotency_key: String,
+    /// What window rules are judged on.
+    pub context: SendContext,
+}
+
+/// What a channel needs to know to apply its window rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendContext {
+    pub now: Timestamp,
+    /// When the end user last wrote on this channel, if ever.
+    pub last_inbound_at: Option<Timestamp>,
+    /// What started the survey: an agent's invitation may take routes an automatic one may not.
+    pub origin: ratewire_core::Origin,
+    /// The end user's locale, for template languages.
+    pub locale: ratewire_core::Locale,
+}
+
+/// What a channel is built from: the business's credentials and settings for it. Every
+/// adapter takes its API base URL from the setting `api_base_url`, so the same code talks to
+/// the platform or to a stand-in.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelSetup {
+    pub secrets: std::collections::BTreeMap<String, String>,
+    pub settings: std::collections::BTreeMap<String, String>,
+    /// Where the platform posts this channel's webhooks (ratewire's URL for it).
+    pub webhook_url: String,
+    /// The secret ratewire chose for the channel (Meta's verify token, Telegram's secret token).
+    pub verify_token: String,
+}
+
+impl ChannelSetup {
+    pub fn secret(&self, name: &str) -> Result<&str, SetupError> {
+        self.secrets.get(name).map(String::as_str).ok_or(SetupError::Missing(name.to_owned()))
+    }
+
+    pub fn setting(&self, name: &str) -> Option<&str> {
+        self.settings.get(name).map(String::as_str)
+    }
+
+    /// The platform's API base URL: the `api_base_url` setting, or the real platform's.
+    pub fn api_base_url<'a>(&'a self, default: &'a str) -> &'a str {
+        self.setting("api_base_url").unwrap_or(default).trim_end_matches('/')
+    }
+}
+
+/// Why a channel could not be built from its setup.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SetupError {
+    #[error("{0} is missing")]
+    Missing(String),
+    #[error("{field}: {problem}")]
+    Invalid { field: String, problem: String },
+    #[error("{0:?} channels are not built by the adapters")]
+    NotAnAdapter(ChannelKind),
+}
+
+/// Builds the adapter for a kind of channel. The web widget is served by the gateway itself.
+pub fn build(kind: ChannelKind, _setup: &ChannelSetup) -> Result<std::sync::Arc<dyn Channel>, SetupError> {
+    match kind {
+        ChannelKind::WebWidget | ChannelKind::Email => Err(SetupError::NotAnAdapter(kind)),
+        _ => Err(SetupError::NotAnAdapter(kind)),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +212,7 @@ pub enum Content {
         text: String,
         layout: InvitationLayout,
     },
-    /// A text with choices (reasons after a low rating).
+    /// A text with choices (reasons after a low rating): each a payload and a title.
     Choices {
         text: String,
         choices: Vec<(String, String)>,
@@ -182,9 +244,26 @@ pub enum Inbound {
         at: Timestamp,
     },
     /// A tap on one of ratewire's choices.
-    Choice { platform_id: String, from: RecipientId, payload: ChoicePayload, at: Timestamp },
+    Choice {
+        platform_id: String,
+        from: RecipientId,
+        payload: ChoicePayload,
+        /// Where the tap happened, for the channel to acknowledge it.
+        tap: Tap,
+        language: Option<String>,
+        at: Timestamp,
+    },
     /// The platform's word on a message ratewire sent.
     Status { message_id: String, status: DeliveryStatus, at: Timestamp },
+}
+
+/// Where a tap on a choice happened.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tap {
+    /// The platform's id of the message whose button was tapped.
+    pub message_id: Option<String>,
+    /// The platform's id of the tap itself, where it must be answered (Telegram's callback query).
+    pub callback_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,11 +319,26 @@ pub trait Channel: Send + Sync {
 
     fn capabilities(&self) -> &Capabilities;
 
-    /// Verifies a webhook request and reads what it carries.
+    /// Verifies a webhook request over its raw bytes, in constant time, before anything in it
+    /// is parsed, and reads what it carries.
     fn receive(&self, request: &InboundRequest) -> Result<WebhookOutcome, WebhookError>;
 
-    /// Sends one message, rendered in the channel's native form.
+    /// Sends one message, rendered in the channel's native form, after checking the channel's
+    /// window rules.
     async fn send(&self, message: &Outbound) -> Result<Delivery, SendError>;
+
+    /// Acknowledges a tap once it was handled, showing `text` (Telegram answers the callback
+    /// query and edits the invitation's keyboard to show the choice, so old buttons can't be
+    /// tapped again). Nothing by default.
+    async fn acknowledge_tap(&self, _recipient: &RecipientId, _tap: &Tap, _text: &str) -> Result<(), SendError> {
+        Ok(())
+    }
+
+    /// Called when a business connects the channel, to register ratewire's webhook with the
+    /// platform where the platform allows it (Telegram's setWebhook). Nothing by default.
+    async fn register_webhook(&self) -> Result<(), SendError> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

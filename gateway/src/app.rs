@@ -38,6 +38,8 @@ pub struct AppState {
     pub settings: Arc<Checked>,
     pub catalog: &'static Catalog,
     pub widgets: WidgetHub,
+    /// Each messaging channel's send rate.
+    pub send_rates: crate::sending::SendRates,
     /// The demo's tenant and key, when the demo runs.
     pub demo: Option<demo::Demo>,
 }

@@ -72,7 +72,7 @@ pub fn send(kind: ratewire_adapters::ChannelKind, ok: bool) {
     metrics::counter!("ratewire_channel_sends_total", "kind" => kind, "result" => result).increment(1);
 }
 
-/// An event webhook was posted: `delivered`, `retry` or `given_up`.
-pub fn webhook(result: &'static str) {
-    metrics::counter!("ratewire_webhook_deliveries_total", "result" => result).increment(1);
+/// An outbox item (`webhook` or `send`) was `done`, will `retry`, or was `given_up`.
+pub fn outbox(task: &'static str, result: &'static str) {
+    metrics::counter!("ratewire_outbox_total", "task" => task, "result" => result).increment(1);
 }

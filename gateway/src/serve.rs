@@ -15,7 +15,7 @@ use crate::auth::Tenants;
 use crate::demo::Demo;
 use crate::settings::{Checked, Settings};
 use crate::widget::WidgetHub;
-use crate::{notify, service};
+use crate::{outbox, service};
 
 #[derive(clap::Args, Debug, Default)]
 pub struct ServeOptions {
@@ -102,6 +102,7 @@ pub async fn state(settings: Checked) -> Result<AppState, String> {
         settings: Arc::new(settings),
         catalog: Catalog::shipped(),
         widgets: WidgetHub::default(),
+        send_rates: Default::default(),
         demo,
     })
 }
@@ -126,12 +127,9 @@ async fn serve(settings: Checked) -> Result<(), String> {
     served.map_err(|e| e.to_string())
 }
 
-/// The background work: expiring surveys and posting event webhooks.
+/// The background work: expiring surveys, and the outbox (event webhooks, channel messages).
 pub fn spawn_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
-    vec![
-        tokio::spawn(sweep_forever(state.clone())),
-        tokio::spawn(notify::deliver_forever(state.store.clone(), state.settings.webhooks.clone())),
-    ]
+    vec![tokio::spawn(sweep_forever(state.clone())), tokio::spawn(outbox::run_forever(state.clone()))]
 }
 
 /// How often the sweeper looks for surveys whose deadline or change window has passed.

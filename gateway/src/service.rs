@@ -4,17 +4,17 @@
 
 use jiff::Timestamp;
 use ratewire_adapters::ChannelKind;
-use ratewire_core::store::{self, ApplyError, StoreError};
+use ratewire_core::store::{self, ApplyError, OutboundMessage, StoreError};
 use ratewire_core::{
-    AgentId, ChannelId, ConversationId, Effect, Event, FailureReason, Invitation, InviteRefusal, Locale, Origin,
-    RecipientId, Reply, Score, Survey, SurveyId, SurveyState, TenantId, Texts, Transition, Understanding,
-    check_invitation, understand,
+    AgentId, ChannelId, ConversationId, Effect, Event, Invitation, InviteRefusal, Locale, Origin, RecipientId, Reply,
+    Score, Survey, SurveyId, SurveyState, TenantId, Texts, Transition, Understanding, check_invitation, understand,
 };
 
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::notify;
-use crate::records::{self, ChannelRecord, ConfigRecord};
+use crate::records::{self, ConfigRecord};
+use crate::sending;
 
 /// What asks for a survey.
 #[derive(Debug, Clone)]
@@ -82,27 +82,19 @@ pub async fn invite(
         // A rating the end user gives on their own needs no invitation.
         return Ok(survey);
     }
-    let sent = send_invitation(state, &channel, &survey);
-    crate::metrics::send(channel.kind, sent.is_ok());
-    let event = match sent {
-        Ok(()) => Event::Sent,
-        Err(reason) => Event::Fail(reason),
-    };
-    Ok(apply(state, tenant, &survey.id, event, now).await.map_err(ApiError::from)?.survey)
-}
-
-/// Shows the invitation on the channel. The web widget renders it from the survey itself, so
-/// sending it means telling the visitor's open widgets to look.
-fn send_invitation(state: &AppState, channel: &ChannelRecord, survey: &Survey) -> Result<(), FailureReason> {
     match channel.kind {
+        // The widget draws the invitation from the survey itself: telling its open widgets to
+        // look is sending it.
         ChannelKind::WebWidget => {
-            state.widgets.refresh(survey);
-            Ok(())
+            state.widgets.refresh(&survey);
+            crate::metrics::send(channel.kind, true);
+            Ok(apply(state, tenant, &survey.id, Event::Sent, now).await.map_err(ApiError::from)?.survey)
         }
-        other => Err(FailureReason {
-            code: "channel_unavailable".into(),
-            detail: format!("{other:?} channels can't carry surveys yet"),
-        }),
+        // Messaging channels send from the outbox, which records the survey sent or failed.
+        _ => {
+            sending::enqueue(state, &survey, OutboundMessage::Invitation, now).await?;
+            Ok(survey)
+        }
     }
 }
 
@@ -146,6 +138,20 @@ pub async fn carry_out(state: &AppState, survey: &Survey, effects: &[Effect], no
 
 /// Sends the end user one of the survey's texts on its channel.
 async fn say(state: &AppState, survey: &Survey, reply: Reply) {
+    let kind =
+        match records::channel(&*state.store, &survey.invitation.tenant, survey.invitation.channel.as_str()).await {
+            Ok(channel) => channel.value.kind,
+            Err(error) => {
+                tracing::warn!(survey = %survey.id, %error, "the survey's channel can't be read");
+                return;
+            }
+        };
+    if kind != ChannelKind::WebWidget {
+        if let Err(error) = sending::enqueue(state, survey, OutboundMessage::Reply(reply), Timestamp::now()).await {
+            tracing::error!(survey = %survey.id, %error, "could not queue a message to the end user");
+        }
+        return;
+    }
     let texts = match texts_for(state, survey).await {
         Ok(texts) => texts,
         Err(error) => {
@@ -153,7 +159,12 @@ async fn say(state: &AppState, survey: &Survey, reply: Reply) {
             return;
         }
     };
-    let text = match reply {
+    state.widgets.say(survey, reply_text(&texts, reply));
+}
+
+/// The text of one of a survey's replies.
+pub fn reply_text(texts: &Texts, reply: Reply) -> &str {
+    match reply {
         Reply::ThankYou => &texts.thank_you,
         Reply::AskReason => &texts.reason_prompt,
         Reply::AskComment => &texts.comment_prompt,
@@ -162,8 +173,7 @@ async fn say(state: &AppState, survey: &Survey, reply: Reply) {
         Reply::ExpiryNotice => &texts.expiry_notice,
         Reply::RatingLocked => &texts.rating_locked,
         Reply::Reminder => &texts.reminder,
-    };
-    state.widgets.say(survey, text);
+    }
 }
 
 /// The texts of a survey's configuration in the survey's locale, for the survey's own scale and

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use super::{DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, StoreError, SurveyStore, Versioned};
+use super::{DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, Seen, StoreError, SurveyStore, Versioned};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
 use crate::survey::Survey;
 
@@ -22,6 +22,8 @@ struct Inner {
     records: BTreeMap<(TenantId, RecordKind, String), Versioned>,
     outbox: HashMap<String, OutboxItem>,
     outbox_due: BTreeSet<(Timestamp, String)>,
+    /// Keys seen, with when they may be seen again.
+    seen: HashMap<String, Timestamp>,
 }
 
 impl Inner {
@@ -254,5 +256,23 @@ impl Outbox for MemoryStore {
             .take(limit)
             .cloned()
             .collect())
+    }
+}
+
+/// Past this many remembered keys, the expired ones are dropped before adding another.
+const SEEN_SWEEP_AT: usize = 10_000;
+
+#[async_trait]
+impl Seen for MemoryStore {
+    async fn first_sighting(&self, key: &str, now: Timestamp, ttl: jiff::SignedDuration) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        if inner.seen.get(key).is_some_and(|until| *until > now) {
+            return Ok(false);
+        }
+        if inner.seen.len() >= SEEN_SWEEP_AT {
+            inner.seen.retain(|_, until| *until > now);
+        }
+        inner.seen.insert(key.to_owned(), now + ttl);
+        Ok(true)
     }
 }

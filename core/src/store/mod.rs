@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use thiserror::Error;
 
 pub use self::memory::MemoryStore;
-pub use self::outbox::{Outbox, OutboxItem};
+pub use self::outbox::{OutboundMessage, Outbox, OutboxItem, Task};
 pub use self::records::{RecordKind, RecordStore, Versioned, get_json, list_json, put_json};
 pub use self::redis::{RedisStore, RedisStoreOptions};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
@@ -43,11 +43,18 @@ pub enum StoreError {
     RecordConflict { kind: RecordKind, id: String },
 }
 
-/// Everything ratewire keeps, in one place: surveys, the business's records, and the outbox of
-/// events to deliver. Both stores implement all of it.
-pub trait Store: SurveyStore + RecordStore + Outbox {}
+/// Everything ratewire keeps, in one place: surveys, the business's records, the outbox of work
+/// to do, and what was already seen. Both stores implement all of it.
+pub trait Store: SurveyStore + RecordStore + Outbox + Seen {}
 
-impl<T: SurveyStore + RecordStore + Outbox> Store for T {}
+impl<T: SurveyStore + RecordStore + Outbox + Seen> Store for T {}
+
+/// Remembers keys for a while, to drop what platforms deliver twice.
+#[async_trait]
+pub trait Seen: Send + Sync {
+    /// True the first time `key` is offered within `ttl`; false for a repeat.
+    async fn first_sighting(&self, key: &str, now: Timestamp, ttl: jiff::SignedDuration) -> Result<bool, StoreError>;
+}
 
 /// A survey the sweeper must look at.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

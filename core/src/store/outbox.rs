@@ -1,28 +1,51 @@
-//! Events waiting to be delivered to a business's webhook endpoints. An item stays until it is
-//! delivered or given up, so a receiver that is down misses nothing.
+//! Work waiting to go out: events for a business's webhook endpoints and messages for end users
+//! on their channels. An item stays until it is done or given up, so a receiver or a platform
+//! that is down misses nothing, and a gateway that dies mid-way leaves it for the next.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use crate::ids::TenantId;
+use crate::ids::{ChannelId, SurveyId, TenantId};
+use crate::survey::Reply;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxItem {
-    /// Unique across the store: the delivery's id.
+    /// Unique across the store; also what makes a task happen once: enqueuing an id that is
+    /// already there changes nothing.
     pub id: String,
     pub tenant: TenantId,
-    /// The endpoint it goes to.
-    pub endpoint: String,
-    /// The exact bytes to post (they are what gets signed).
-    pub body: String,
+    pub task: Task,
     /// Attempts made so far.
     pub attempts: u32,
     /// When to try next.
     pub due: Timestamp,
     /// Why the last attempt failed.
     pub last_error: Option<String>,
+}
+
+/// What an outbox item is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Task {
+    /// Post an event to a business's webhook endpoint.
+    Webhook {
+        endpoint: String,
+        /// The exact bytes to post (they are what gets signed).
+        body: String,
+    },
+    /// Send a survey's message to its end user on the survey's channel.
+    Send { channel: ChannelId, survey: SurveyId, message: OutboundMessage },
+}
+
+/// Which of a survey's messages to send; the channel renders it from the survey's texts when
+/// it goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboundMessage {
+    Invitation,
+    Reply(Reply),
 }
 
 #[async_trait]

@@ -17,6 +17,10 @@ pub enum RecordKind {
     Channel,
     Conversation,
     Endpoint,
+    /// What ratewire knows of an end user on a channel (when they last wrote).
+    Contact,
+    /// A message ratewire sent, by the platform's id: which survey it belongs to.
+    Message,
 }
 
 impl RecordKind {
@@ -26,6 +30,8 @@ impl RecordKind {
             RecordKind::Channel => "channel",
             RecordKind::Conversation => "conversation",
             RecordKind::Endpoint => "endpoint",
+            RecordKind::Contact => "contact",
+            RecordKind::Message => "message",
         }
     }
 }

@@ -89,7 +89,7 @@ use jiff::{SignedDuration, Timestamp};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, FromRedisValue, Pipeline, RedisError, Script, ServerErrorKind};
 
-use super::{DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, StoreError, SurveyStore, Versioned};
+use super::{DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, Seen, StoreError, SurveyStore, Versioned};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
 use crate::survey::{Survey, SurveyState};
 
@@ -1125,6 +1125,22 @@ impl Outbox for RedisStore {
             }
             self.forget_outbox_members(&stale).await?;
         }
+    }
+}
+
+#[async_trait]
+impl Seen for RedisStore {
+    /// `SET NX PX` on `rw:seen:<key>`: Redis forgets the key by itself once the time is up.
+    async fn first_sighting(&self, key: &str, _now: Timestamp, ttl: SignedDuration) -> Result<bool, StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
+            .arg(format!("{}:seen:{key}", self.keys.prefix))
+            .arg(1)
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(ttl).max(1));
+        let (set,): (Option<String>,) = self.query(&pipe).await.map_err(unavailable)?;
+        Ok(set.is_some())
     }
 }
 

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use ratewire_core::Notice;
-use ratewire_core::store::{OutboxItem, RecordKind, list_json, put_json};
+use ratewire_core::store::{OutboxItem, RecordKind, Task, list_json, put_json};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -186,14 +186,18 @@ async fn pending(
     CurrentTenant(tenant): CurrentTenant,
 ) -> Result<Json<DeliveryList>, ApiError> {
     let items = state.store.pending_items(&tenant, 200).await?;
+    // Event webhooks only: messages to end users are not the business's deliveries.
     let deliveries: Vec<DeliveryView> = items
         .into_iter()
-        .map(|item: OutboxItem| DeliveryView {
-            id: item.id,
-            endpoint: item.endpoint,
-            attempts: item.attempts,
-            next_attempt: item.due,
-            last_error: item.last_error,
+        .filter_map(|item: OutboxItem| match item.task {
+            Task::Webhook { endpoint, .. } => Some(DeliveryView {
+                id: item.id,
+                endpoint,
+                attempts: item.attempts,
+                next_attempt: item.due,
+                last_error: item.last_error,
+            }),
+            Task::Send { .. } => None,
         })
         .collect();
     Ok(Json(DeliveryList { deliveries }))

@@ -1,0 +1,151 @@
+//! The outbox worker: posts event webhooks and sends channel messages, each item once, with
+//! retries. Items are claimed under a lease, so a gateway that dies mid-item leaves it to be
+//! taken again when the lease ends; nothing is lost.
+
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use ratewire_core::store::{OutboxItem, StoreError, Task};
+
+use crate::app::AppState;
+use crate::{notify, sending};
+
+/// What became of one attempt at an item.
+#[derive(Debug)]
+pub enum Attempt {
+    Done,
+    /// Try again later: after the backoff, and not before `not_before` when the other side said
+    /// when (a platform's `retry_after`).
+    Retry {
+        reason: String,
+        not_before: Option<Timestamp>,
+    },
+    /// It can never succeed; stop trying.
+    GiveUp {
+        reason: String,
+    },
+    /// Not attempted: the channel's own send rate is used up. Try at `at`, not counted as an
+    /// attempt.
+    Wait {
+        at: Timestamp,
+    },
+}
+
+/// How long a worker may hold a claimed item before another may take it.
+pub const LEASE: SignedDuration = SignedDuration::from_secs(60);
+/// Items taken in one round.
+const BATCH: usize = 50;
+
+/// Runs the outbox until the service stops.
+pub async fn run_forever(state: AppState) {
+    let http = match http_client(state.settings.webhooks.timeout_secs) {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!(%error, "cannot build the HTTP client: the outbox waits");
+            return;
+        }
+    };
+    let mut interval = tokio::time::interval(Duration::from_millis(250));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if let Err(error) = run_due(&state, &http, Timestamp::now()).await {
+            tracing::warn!(%error, "the outbox is paused: the store is unavailable");
+        }
+    }
+}
+
+/// The client event webhooks are posted with: no redirects, a timeout per attempt.
+pub fn http_client(timeout_secs: u64) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(timeout_secs))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("ratewire/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Works the items due at `now`, once each.
+pub async fn run_due(state: &AppState, http: &reqwest::Client, now: Timestamp) -> Result<(), StoreError> {
+    let store = state.store.as_ref();
+    for item in store.claim_due(now, now + LEASE, BATCH).await? {
+        let attempt = match &item.task {
+            Task::Webhook { endpoint, body } => notify::attempt(store, http, &item, endpoint, body).await?,
+            Task::Send { channel, survey, message } => {
+                sending::attempt(state, &item, channel, survey, *message, now).await?
+            }
+        };
+        settle(state, item, attempt, now).await?;
+    }
+    Ok(())
+}
+
+fn kind(item: &OutboxItem) -> &'static str {
+    match item.task {
+        Task::Webhook { .. } => "webhook",
+        Task::Send { .. } => "send",
+    }
+}
+
+async fn settle(state: &AppState, mut item: OutboxItem, attempt: Attempt, now: Timestamp) -> Result<(), StoreError> {
+    let store = state.store.as_ref();
+    let task = kind(&item);
+    match attempt {
+        Attempt::Done => {
+            crate::metrics::outbox(task, "done");
+            store.complete(&item.id).await
+        }
+        Attempt::Wait { at } => {
+            item.due = at;
+            store.reschedule(&item).await
+        }
+        Attempt::GiveUp { reason } => give_up(state, item, reason, now).await,
+        Attempt::Retry { reason, not_before } => {
+            item.attempts += 1;
+            if item.attempts >= state.settings.webhooks.max_attempts {
+                let reason = format!("{reason} (after {} attempts)", item.attempts);
+                return give_up(state, item, reason, now).await;
+            }
+            crate::metrics::outbox(task, "retry");
+            let jitter = (uuid::Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0;
+            // The other side's word on when wins over the backoff, with a little jitter.
+            item.due = match not_before {
+                Some(at) => at + SignedDuration::from_secs_f64(jitter),
+                None => now + backoff(item.attempts, jitter),
+            };
+            tracing::info!(item = %item.id, task, attempts = item.attempts, %reason, "will retry");
+            item.last_error = Some(reason);
+            store.reschedule(&item).await
+        }
+    }
+}
+
+async fn give_up(state: &AppState, item: OutboxItem, reason: String, now: Timestamp) -> Result<(), StoreError> {
+    let task = kind(&item);
+    tracing::error!(item = %item.id, task, %reason, "giving up");
+    crate::metrics::outbox(task, "given_up");
+    if let Task::Send { survey, message, .. } = &item.task {
+        sending::gave_up(state, &item.tenant, survey, *message, &reason, now).await;
+    }
+    state.store.complete(&item.id).await
+}
+
+/// When to try again after `attempts` failed attempts: 10 s, doubling, at most an hour, with
+/// up to 20% jitter so a crowd of retries doesn't arrive at once.
+pub fn backoff(attempts: u32, jitter: f64) -> SignedDuration {
+    let base = 10.0 * 2f64.powi(attempts.saturating_sub(1).min(16) as i32);
+    let capped = base.min(3600.0);
+    SignedDuration::from_secs_f64(capped * (1.0 + 0.2 * jitter.clamp(0.0, 1.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        assert_eq!(backoff(1, 0.0), SignedDuration::from_secs(10));
+        assert_eq!(backoff(2, 0.0), SignedDuration::from_secs(20));
+        assert_eq!(backoff(20, 0.0), SignedDuration::from_secs(3600));
+        assert_eq!(backoff(1, 1.0), SignedDuration::from_secs(12));
+    }
+}

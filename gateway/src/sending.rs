@@ -1,0 +1,278 @@
+//! Messages to end users on messaging channels: rendered by the channel's adapter when they go
+//! out of the outbox, sent under the channel's rate, and recorded on the survey.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use jiff::{SignedDuration, Timestamp};
+use ratewire_adapters::{Channel, ChannelSetup, Content, Outbound, SendContext, SendError, build, plan_invitation};
+use ratewire_core::store::{OutboundMessage, OutboxItem, RecordKind, StoreError, Task, get_json, put_json};
+use ratewire_core::{
+    ChannelId, Event, FailureReason, RecipientId, Reply, Survey, SurveyId, SurveyState, TenantId, Texts,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::outbox::Attempt;
+use crate::records::{self, ChannelRecord};
+use crate::service;
+
+/// What ratewire knows of an end user on a channel.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Contact {
+    /// When they last wrote: messaging windows are counted from it.
+    pub last_inbound_at: Option<Timestamp>,
+}
+
+/// The contact record's id.
+fn contact_id(channel: &ChannelId, recipient: &RecipientId) -> String {
+    format!("{channel}/{recipient}")
+}
+
+/// Notes that an end user wrote, for the channel's window rules.
+pub async fn note_inbound(
+    state: &AppState,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    recipient: &RecipientId,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let id = contact_id(channel, recipient);
+    for _ in 0..8 {
+        let stored = get_json::<Contact>(&*state.store, tenant, RecordKind::Contact, &id).await?;
+        let (expected, mut contact) = stored.map_or((None, Contact::default()), |s| (Some(s.revision), s.value));
+        if contact.last_inbound_at.is_some_and(|last| last >= at) {
+            return Ok(());
+        }
+        contact.last_inbound_at = Some(at);
+        match put_json(&*state.store, tenant, RecordKind::Contact, &id, expected, &contact).await {
+            Err(StoreError::RecordConflict { .. }) => continue,
+            other => return other.map(|_| ()),
+        }
+    }
+    Ok(())
+}
+
+/// A message ratewire sent, by the platform's id: the survey it belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SentMessage {
+    pub survey: SurveyId,
+    pub channel: ChannelId,
+}
+
+/// The survey a platform message id belongs to.
+pub async fn survey_of_message(
+    state: &AppState,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    message_id: &str,
+) -> Result<Option<SurveyId>, StoreError> {
+    let id = format!("{channel}/{message_id}");
+    Ok(get_json::<SentMessage>(&*state.store, tenant, RecordKind::Message, &id).await?.map(|m| m.value.survey))
+}
+
+/// Puts a survey's message into the outbox, once: a second enqueue of the same message of the
+/// same survey revision changes nothing.
+pub async fn enqueue(
+    state: &AppState,
+    survey: &Survey,
+    message: OutboundMessage,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let suffix = match message {
+        OutboundMessage::Invitation => "invitation".to_owned(),
+        OutboundMessage::Reply(reply) => format!("{reply:?}-{}", survey.revision).to_lowercase(),
+    };
+    let item = OutboxItem {
+        id: format!("send_{}_{suffix}", survey.id),
+        tenant: survey.invitation.tenant.clone(),
+        task: Task::Send { channel: survey.invitation.channel.clone(), survey: survey.id.clone(), message },
+        attempts: 0,
+        due: now,
+        last_error: None,
+    };
+    state.store.enqueue(&item).await
+}
+
+/// The channel's adapter, built from its record.
+pub fn adapter(state: &AppState, tenant: &TenantId, channel: &ChannelRecord) -> Result<Arc<dyn Channel>, String> {
+    let setup = ChannelSetup {
+        secrets: channel.secrets.clone(),
+        settings: channel.settings.clone(),
+        webhook_url: format!("{}/v1/hooks/{tenant}/{}", state.settings.public_url, channel.id),
+        verify_token: channel.verify_token.clone(),
+    };
+    build(channel.kind, &setup).map_err(|e| e.to_string())
+}
+
+/// The send rate of each channel, by its id: the `sends_per_second` setting, or the platform's
+/// default for one sender.
+#[derive(Default, Clone)]
+pub struct SendRates {
+    limiters: Arc<Mutex<HashMap<ChannelId, Arc<DefaultDirectRateLimiter>>>>,
+}
+
+impl SendRates {
+    /// When the channel may send next: now (`None`) or later.
+    fn check(&self, channel: &ChannelRecord, adapter: &dyn Channel, now: Timestamp) -> Option<Timestamp> {
+        let per_second = channel
+            .settings
+            .get("sends_per_second")
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(adapter.capabilities().default_sends_per_second);
+        let rate = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
+        let limiter = {
+            let mut limiters = self.limiters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            limiters
+                .entry(channel.id.clone())
+                .or_insert_with(|| Arc::new(RateLimiter::direct(Quota::per_second(rate))))
+                .clone()
+        };
+        let Err(not_until) = limiter.check() else { return None };
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+        Some(now + SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_secs(1)))
+    }
+}
+
+/// Sends one of a survey's messages.
+pub async fn attempt(
+    state: &AppState,
+    item: &OutboxItem,
+    channel_id: &ChannelId,
+    survey_id: &SurveyId,
+    message: OutboundMessage,
+    now: Timestamp,
+) -> Result<Attempt, StoreError> {
+    let tenant = &item.tenant;
+    let Some(survey) = state.store.get(tenant, survey_id).await? else {
+        return Ok(Attempt::GiveUp { reason: "the survey no longer exists".into() });
+    };
+    if message == OutboundMessage::Invitation
+        && (survey.sent_at.is_some() || !matches!(survey.state, SurveyState::Pending { .. }))
+    {
+        // Sent already (a gateway died between sending and finishing the item), or answered,
+        // expired or cancelled meanwhile: nothing to send.
+        return Ok(Attempt::Done);
+    }
+    let channel = match records::channel(&*state.store, tenant, channel_id.as_str()).await {
+        Ok(channel) => channel.value,
+        Err(ApiError::NotFound { .. }) => return Ok(Attempt::GiveUp { reason: "the channel was removed".into() }),
+        Err(_) => return Ok(Attempt::Retry { reason: "the store is unavailable".into(), not_before: None }),
+    };
+    let adapter = match adapter(state, tenant, &channel) {
+        Ok(adapter) => adapter,
+        Err(reason) => return Ok(Attempt::GiveUp { reason }),
+    };
+    if let Some(at) = state.send_rates.check(&channel, adapter.as_ref(), now) {
+        return Ok(Attempt::Wait { at });
+    }
+    let texts = match service::texts_for(state, &survey).await {
+        Ok(texts) => texts,
+        Err(_) => {
+            return Ok(Attempt::Retry { reason: "the survey's texts could not be read".into(), not_before: None });
+        }
+    };
+    let contact = get_json::<Contact>(
+        &*state.store,
+        tenant,
+        RecordKind::Contact,
+        &contact_id(channel_id, &survey.invitation.recipient),
+    )
+    .await?;
+    let outbound = Outbound {
+        survey: survey.id.clone(),
+        recipient: survey.invitation.recipient.clone(),
+        content: render(&survey, &texts, message, adapter.as_ref()),
+        idempotency_key: item.id.clone(),
+        context: SendContext {
+            now,
+            last_inbound_at: contact.and_then(|c| c.value.last_inbound_at),
+            origin: survey.invitation.origin,
+            locale: survey.invitation.locale,
+        },
+    };
+    let sent = adapter.send(&outbound).await;
+    crate::metrics::send(channel.kind, sent.is_ok());
+    match sent {
+        Ok(delivery) => {
+            let record = SentMessage { survey: survey.id.clone(), channel: channel_id.clone() };
+            let id = format!("{channel_id}/{}", delivery.message_id);
+            match put_json(&*state.store, tenant, RecordKind::Message, &id, None, &record).await {
+                Ok(_) | Err(StoreError::RecordConflict { .. }) => {}
+                Err(error) => return Err(error),
+            }
+            if message == OutboundMessage::Invitation
+                && let Err(error) = service::apply(state, tenant, &survey.id, Event::Sent, now).await
+            {
+                tracing::warn!(survey = %survey.id, %error, "sent, but the survey could not record it");
+            }
+            Ok(Attempt::Done)
+        }
+        Err(SendError::RateLimited { retry_after }) => Ok(Attempt::Retry {
+            reason: "rate limited by the platform".into(),
+            not_before: retry_after.and_then(|wait| SignedDuration::try_from(wait).ok()).map(|wait| now + wait),
+        }),
+        Err(SendError::Temporary(reason)) => Ok(Attempt::Retry { reason, not_before: None }),
+        Err(SendError::Permanent(reason)) => {
+            if message == OutboundMessage::Invitation {
+                fail(state, tenant, &survey.id, reason.clone(), now).await;
+            }
+            Ok(Attempt::GiveUp { reason: format!("{}: {}", reason.code, reason.detail) })
+        }
+    }
+}
+
+/// An item given up: an invitation that never went out fails its survey.
+pub async fn gave_up(
+    state: &AppState,
+    tenant: &TenantId,
+    survey: &SurveyId,
+    message: OutboundMessage,
+    reason: &str,
+    now: Timestamp,
+) {
+    if message == OutboundMessage::Invitation {
+        let reason = FailureReason { code: "not_sent".into(), detail: reason.to_owned() };
+        fail(state, tenant, survey, reason, now).await;
+    }
+}
+
+async fn fail(state: &AppState, tenant: &TenantId, survey: &SurveyId, reason: FailureReason, now: Timestamp) {
+    match service::apply(state, tenant, survey, Event::Fail(reason), now).await {
+        // Answered or ended meanwhile: nothing to fail.
+        Ok(_) | Err(ratewire_core::store::ApplyError::Refused(_)) => {}
+        Err(error) => tracing::warn!(%survey, %error, "could not record the failed send"),
+    }
+}
+
+/// What a message says, in the channel's native form.
+fn render(survey: &Survey, texts: &Texts, message: OutboundMessage, adapter: &dyn Channel) -> Content {
+    match message {
+        OutboundMessage::Invitation => Content::Invitation {
+            text: texts.invitation.clone(),
+            layout: plan_invitation(
+                &survey.id,
+                survey.rules.scale,
+                &texts.labels,
+                &texts.answer_hint,
+                adapter.capabilities(),
+            ),
+        },
+        OutboundMessage::Reply(Reply::AskReason) if !texts.reasons.is_empty() => Content::Choices {
+            text: texts.reason_prompt.clone(),
+            choices: texts
+                .reasons
+                .iter()
+                .map(|(id, label)| {
+                    let payload =
+                        ratewire_adapters::ChoicePayload::Reason { survey: survey.id.clone(), reason: id.clone() };
+                    (payload.encode(), label.clone())
+                })
+                .collect(),
+        },
+        OutboundMessage::Reply(reply) => Content::Text(service::reply_text(texts, reply).to_owned()),
+    }
+}
