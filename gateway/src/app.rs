@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 use crate::auth::Tenants;
 use crate::settings::Checked;
 use crate::widget::WidgetHub;
-use crate::{api, demo, metrics, widget};
+use crate::{api, demo, hooks, metrics, widget};
 
 /// Which store the service runs on, as `/healthz` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -49,6 +49,7 @@ fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(api::doc::ApiDoc::openapi())
         .merge(api::routes())
         .merge(widget::routes())
+        .merge(hooks::routes())
         .merge(demo::routes())
         .merge(metrics::routes())
         .routes(routes!(openapi_json))

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod conversations;
 pub mod demo;
 pub mod error;
+pub mod hooks;
 pub mod metrics;
 pub mod notify;
 pub mod outbox;

@@ -25,6 +25,9 @@ use crate::service;
 pub struct Contact {
     /// When they last wrote: messaging windows are counted from it.
     pub last_inbound_at: Option<Timestamp>,
+    /// Their language, as the platform last gave it (Telegram's `language_code`).
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 /// The contact record's id.
@@ -39,21 +42,39 @@ pub async fn note_inbound(
     channel: &ChannelId,
     recipient: &RecipientId,
     at: Timestamp,
+    language: Option<String>,
 ) -> Result<(), StoreError> {
     let id = contact_id(channel, recipient);
     for _ in 0..8 {
         let stored = get_json::<Contact>(&*state.store, tenant, RecordKind::Contact, &id).await?;
         let (expected, mut contact) = stored.map_or((None, Contact::default()), |s| (Some(s.revision), s.value));
-        if contact.last_inbound_at.is_some_and(|last| last >= at) {
+        let newer = contact.last_inbound_at.is_none_or(|last| at > last);
+        if !newer && (language.is_none() || language == contact.language) {
             return Ok(());
         }
-        contact.last_inbound_at = Some(at);
+        if newer {
+            contact.last_inbound_at = Some(at);
+        }
+        if language.is_some() {
+            contact.language = language.clone();
+        }
         match put_json(&*state.store, tenant, RecordKind::Contact, &id, expected, &contact).await {
             Err(StoreError::RecordConflict { .. }) => continue,
             other => return other.map(|_| ()),
         }
     }
     Ok(())
+}
+
+/// What ratewire knows of an end user on a channel, if anything.
+pub async fn contact(
+    state: &AppState,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    recipient: &RecipientId,
+) -> Result<Option<Contact>, StoreError> {
+    let id = contact_id(channel, recipient);
+    Ok(get_json::<Contact>(&*state.store, tenant, RecordKind::Contact, &id).await?.map(|c| c.value))
 }
 
 /// A message ratewire sent, by the platform's id: the survey it belongs to.
@@ -102,7 +123,7 @@ pub fn adapter(state: &AppState, tenant: &TenantId, channel: &ChannelRecord) -> 
     let setup = ChannelSetup {
         secrets: channel.secrets.clone(),
         settings: channel.settings.clone(),
-        webhook_url: format!("{}/v1/hooks/{tenant}/{}", state.settings.public_url, channel.id),
+        webhook_url: format!("{}/hooks/{tenant}/{}", state.settings.public_url, channel.id),
         verify_token: channel.verify_token.clone(),
     };
     build(channel.kind, &setup).map_err(|e| e.to_string())
@@ -175,13 +196,7 @@ pub async fn attempt(
             return Ok(Attempt::Retry { reason: "the survey's texts could not be read".into(), not_before: None });
         }
     };
-    let contact = get_json::<Contact>(
-        &*state.store,
-        tenant,
-        RecordKind::Contact,
-        &contact_id(channel_id, &survey.invitation.recipient),
-    )
-    .await?;
+    let contact = contact(state, tenant, channel_id, &survey.invitation.recipient).await?;
     let outbound = Outbound {
         survey: survey.id.clone(),
         recipient: survey.invitation.recipient.clone(),
@@ -189,7 +204,7 @@ pub async fn attempt(
         idempotency_key: item.id.clone(),
         context: SendContext {
             now,
-            last_inbound_at: contact.and_then(|c| c.value.last_inbound_at),
+            last_inbound_at: contact.and_then(|c| c.last_inbound_at),
             origin: survey.invitation.origin,
             locale: survey.invitation.locale,
         },

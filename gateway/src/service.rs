@@ -65,7 +65,10 @@ pub async fn invite(
     let (channel, config) = records::channel_with_config(&*state.store, tenant, request.channel.as_str()).await?;
     let previous = state.store.latest_for_conversation(tenant, &request.conversation).await?;
     check_invitation(&config.config, request.origin, request.resolution, previous.as_ref(), now)?;
-    let locale = Locale::negotiate(request.languages.iter().map(String::as_str), config.config.default_locale);
+    // The language the platform last gave for the end user comes after what the caller said.
+    let known = sending::contact(state, tenant, &request.channel, &request.recipient).await?.and_then(|c| c.language);
+    let languages = request.languages.iter().chain(known.as_ref()).map(String::as_str);
+    let locale = Locale::negotiate(languages, config.config.default_locale);
     let invitation = Invitation {
         tenant: tenant.clone(),
         conversation: request.conversation,

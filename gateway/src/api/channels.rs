@@ -92,7 +92,7 @@ impl ChannelView {
         let shown = |secret: &str| if reveal { secret.to_owned() } else { mask(secret) };
         let widget = record.kind == ChannelKind::WebWidget;
         ChannelView {
-            webhook_url: (!widget).then(|| format!("{base}/v1/hooks/{tenant}/{}", record.id)),
+            webhook_url: (!widget).then(|| format!("{base}/hooks/{tenant}/{}", record.id)),
             verify_token: shown(&record.verify_token),
             embed: widget.then(|| {
                 format!(

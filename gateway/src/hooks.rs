@@ -1,0 +1,198 @@
+//! Where messaging platforms post: `/hooks/{tenant}/{channel}`. The channel's adapter verifies
+//! the request over its raw bytes before anything in it is read; what it carries is then
+//! handled like any end user's input. Platforms retry, so every message is taken once.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::{SignedDuration, Timestamp};
+use ratewire_adapters::{ChoicePayload, DeliveryStatus, Inbound, InboundRequest, WebhookError, WebhookOutcome};
+use ratewire_core::{ChannelId, Event, TenantId};
+use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::api::doc::{BadRequest, NotFound, TooLarge, Unavailable};
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::service::{self, Input, Outcome};
+use crate::{records, sending};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default().routes(routes!(verify, receive))
+}
+
+/// How long a platform's message id is remembered to drop its redeliveries.
+const DEDUPE_FOR: SignedDuration = SignedDuration::from_hours(24 * 7);
+
+/// What a webhook delivery amounted to.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Received {
+    /// Items handled.
+    received: usize,
+    /// Items dropped as redeliveries of ones already handled.
+    duplicates: usize,
+}
+
+/// A platform's verification handshake (Meta's `hub.mode=subscribe`).
+#[utoipa::path(
+    get,
+    path = "/hooks/{tenant}/{channel}",
+    tag = "channels",
+    params(("tenant" = String, Path), ("channel" = String, Path)),
+    responses(
+        (status = 200, description = "The challenge, echoed", content_type = "text/plain", body = String),
+        (status = 403, description = "The verify token does not match"),
+        (status = 404, response = NotFound),
+    ),
+)]
+async fn verify(
+    State(state): State<AppState>,
+    Path((tenant, channel)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    handle(&state, &tenant, &channel, InboundRequest { method: Method::GET, headers, query, body: Bytes::new() }).await
+}
+
+/// A platform's webhook: messages, taps and delivery reports, signed by the platform.
+#[utoipa::path(
+    post,
+    path = "/hooks/{tenant}/{channel}",
+    tag = "channels",
+    params(("tenant" = String, Path), ("channel" = String, Path)),
+    request_body(content = String, description = "The platform's own payload, signed as the platform signs it"),
+    responses(
+        (status = 200, description = "Taken", body = Received),
+        (status = 400, response = BadRequest),
+        (status = 401, description = "Unsigned or badly signed: refused"),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 503, response = Unavailable),
+    ),
+)]
+async fn receive(
+    State(state): State<AppState>,
+    Path((tenant, channel)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle(&state, &tenant, &channel, InboundRequest { method: Method::POST, headers, query, body }).await
+}
+
+async fn handle(state: &AppState, tenant: &str, channel: &str, request: InboundRequest) -> Response {
+    let not_found = || ApiError::not_found("channel", format!("{tenant}/{channel}")).into_response();
+    let (Ok(tenant), Ok(channel_id)) = (TenantId::new(tenant), ChannelId::new(channel)) else { return not_found() };
+    let record = match records::channel(&*state.store, &tenant, channel_id.as_str()).await {
+        Ok(record) => record.value,
+        Err(ApiError::NotFound { .. }) => return not_found(),
+        Err(error) => return error.into_response(),
+    };
+    let Ok(adapter) = sending::adapter(state, &tenant, &record) else { return not_found() };
+    match adapter.receive(&request) {
+        Ok(WebhookOutcome::Handshake(challenge)) => {
+            ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], challenge).into_response()
+        }
+        Ok(WebhookOutcome::Events(events)) => match take(state, &tenant, &channel_id, adapter.as_ref(), events).await {
+            Ok(received) => Json(received).into_response(),
+            Err(error) => error.into_response(),
+        },
+        Err(error) => {
+            // Logged without the body: it is not to be trusted, nor kept.
+            tracing::warn!(%tenant, channel = %channel_id, %error, "webhook refused");
+            let status = match error {
+                WebhookError::Unsigned | WebhookError::BadSignature => StatusCode::UNAUTHORIZED,
+                WebhookError::BadVerifyToken => StatusCode::FORBIDDEN,
+                WebhookError::Malformed(_) => StatusCode::BAD_REQUEST,
+            };
+            (status, error.to_string()).into_response()
+        }
+    }
+}
+
+/// Handles each item of a verified delivery once.
+async fn take(
+    state: &AppState,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    adapter: &dyn ratewire_adapters::Channel,
+    events: Vec<Inbound>,
+) -> Result<Received, ApiError> {
+    let now = Timestamp::now();
+    let mut received = Received { received: 0, duplicates: 0 };
+    for event in events {
+        let key = match &event {
+            Inbound::Message { platform_id, .. } | Inbound::Choice { platform_id, .. } => {
+                format!("{tenant}/{channel}/{platform_id}")
+            }
+            Inbound::Status { message_id, status, .. } => format!("{tenant}/{channel}/status/{message_id}/{status:?}"),
+        };
+        if !state.store.first_sighting(&key, now, DEDUPE_FOR).await? {
+            received.duplicates += 1;
+            continue;
+        }
+        received.received += 1;
+        match event {
+            Inbound::Message { from, text, language, at, .. } => {
+                sending::note_inbound(state, tenant, channel, &from, at, language).await?;
+                service::receive(state, tenant, channel, &from, Input::Text(text), now).await?;
+            }
+            Inbound::Choice { from, payload, tap, language, at, .. } => {
+                sending::note_inbound(state, tenant, channel, &from, at, language).await?;
+                let input = match payload {
+                    ChoicePayload::Score { survey, score } => Input::Rate { survey, score },
+                    ChoicePayload::Reason { survey, reason } => Input::Reason { survey, reason },
+                };
+                let outcome = service::receive(state, tenant, channel, &from, input, now).await;
+                let acknowledgement = acknowledgement(state, &outcome).await;
+                if let Err(error) = adapter.acknowledge_tap(&from, &tap, &acknowledgement).await {
+                    tracing::warn!(%tenant, %channel, %error, "the tap could not be acknowledged");
+                }
+                match outcome {
+                    // A tap on someone else's or a forgotten survey: nothing to do.
+                    Err(ApiError::NotFound { .. }) | Ok(_) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            Inbound::Status { message_id, status, .. } => {
+                let Some(survey) = sending::survey_of_message(state, tenant, channel, &message_id).await? else {
+                    continue;
+                };
+                let event = match status {
+                    DeliveryStatus::Failed(reason) => Event::Fail(reason),
+                    DeliveryStatus::Sent | DeliveryStatus::Delivered | DeliveryStatus::Read => Event::Sent,
+                };
+                match service::apply(state, tenant, &survey, event, now).await {
+                    Ok(_) | Err(ratewire_core::store::ApplyError::Refused(_)) => {}
+                    Err(error) => return Err(error.into()),
+                }
+            }
+        }
+    }
+    Ok(received)
+}
+
+/// What a tap's acknowledgement says: the choice as recorded, or why it wasn't.
+async fn acknowledgement(state: &AppState, outcome: &Result<Outcome, ApiError>) -> String {
+    match outcome {
+        Ok(Outcome::Applied(transition)) => {
+            let survey = &transition.survey;
+            match (survey.score(), service::texts_for(state, survey).await) {
+                (Some(score), Ok(texts)) => {
+                    let title = ratewire_adapters::level_title(survey.rules.scale, score);
+                    match texts.labels.get(score) {
+                        Some(label) => format!("{title} {label}"),
+                        None => title,
+                    }
+                }
+                _ => String::new(),
+            }
+        }
+        Ok(Outcome::Refused(refusal)) => refusal.to_string(),
+        Ok(Outcome::PassThrough) => String::new(),
+        Err(error) => error.to_string(),
+    }
+}
