@@ -327,7 +327,6 @@ async fn configurations_and_channels(gw: Gateway) {
     assert_eq!(
         answer.json()["error"]["fields"],
         json!([
-            { "field": "kind", "problem": "this kind of channel is not available yet" },
             { "field": "secrets.access_token", "problem": "is required for this kind of channel" },
             { "field": "secrets.app_secret", "problem": "is required for this kind of channel" },
             { "field": "settings.phone_number_id", "problem": "is required for this kind of channel" },

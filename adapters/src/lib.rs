@@ -6,7 +6,10 @@
 //! Adding a channel means one module implementing [`Channel`], one [`ChannelKind`] variant and
 //! one line in [`build`].
 
+pub mod messenger;
 pub mod payload;
+pub mod telegram;
+pub mod whatsapp;
 
 use std::time::Duration;
 
@@ -56,7 +59,7 @@ impl ChannelKind {
 
     /// Whether ratewire can already carry surveys on this kind of channel.
     pub fn is_available(self) -> bool {
-        matches!(self, ChannelKind::WebWidget)
+        matches!(self, ChannelKind::WebWidget | ChannelKind::Whatsapp | ChannelKind::Messenger | ChannelKind::Telegram)
     }
 }
 
@@ -198,11 +201,26 @@ pub enum SetupError {
     NotAnAdapter(ChannelKind),
 }
 
+/// Problems with a channel's setup that can be told when it is connected, each `(field,
+/// problem)` with the field as the API names it (`settings.message_tag`). Missing required
+/// secrets and settings are checked by the caller from [`ChannelKind::required_secrets`] and
+/// [`ChannelKind::required_settings`].
+pub fn validate_settings(kind: ChannelKind, setup: &ChannelSetup) -> Vec<(String, String)> {
+    match kind {
+        ChannelKind::Messenger => messenger::validate_settings(setup),
+        ChannelKind::Whatsapp => whatsapp::validate_settings(setup),
+        ChannelKind::Telegram => telegram::validate_settings(setup),
+        _ => Vec::new(),
+    }
+}
+
 /// Builds the adapter for a kind of channel. The web widget is served by the gateway itself.
-pub fn build(kind: ChannelKind, _setup: &ChannelSetup) -> Result<std::sync::Arc<dyn Channel>, SetupError> {
+pub fn build(kind: ChannelKind, setup: &ChannelSetup) -> Result<std::sync::Arc<dyn Channel>, SetupError> {
     match kind {
         ChannelKind::WebWidget | ChannelKind::Email => Err(SetupError::NotAnAdapter(kind)),
-        _ => Err(SetupError::NotAnAdapter(kind)),
+        ChannelKind::Whatsapp => Ok(std::sync::Arc::new(whatsapp::WhatsApp::new(setup)?)),
+        ChannelKind::Messenger => Ok(std::sync::Arc::new(messenger::Messenger::new(setup)?)),
+        ChannelKind::Telegram => telegram::build(setup),
     }
 }
 
@@ -298,6 +316,9 @@ pub enum WebhookError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub message_id: String,
+    /// How it went out, where a channel has more than one way (Messenger's `RESPONSE` or
+    /// `MESSAGE_TAG:HUMAN_AGENT`), for the record of the sent message.
+    pub route: Option<String>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]

@@ -19,8 +19,8 @@ use crate::api::surveys::SurveyView;
 use crate::app::AppState;
 use crate::auth::CurrentTenant;
 use crate::error::{ApiError, ApiJson};
-use crate::records;
 use crate::service::{self, InviteError, InviteRequest};
+use crate::{records, sending};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::default().routes(routes!(open)).routes(routes!(read)).routes(routes!(report))
@@ -253,6 +253,13 @@ async fn report(
             Err(error) => return Err(error.into()),
         }
     };
+    // The end user wrote on the conversation's channel: that opens the channel's messaging window
+    // as much as a message ratewire received itself would.
+    if let (ConversationEvent::Message { author: Author::EndUser(_), at, .. }, Some(channel), Some(recipient)) =
+        (&event, &record.conversation.channel, &record.conversation.recipient)
+    {
+        sending::note_inbound(&state, &tenant, channel, recipient, *at, None).await?;
+    }
     let invitation = if closed { Some(auto_invite(&state, &tenant, &record, now).await?) } else { None };
     Ok(Json(EventAnswer { conversation: record.conversation, invitation }))
 }

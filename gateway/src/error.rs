@@ -28,6 +28,10 @@ pub enum ApiError {
     RateLimited,
     #[error("the store is unavailable; try again shortly")]
     Unavailable,
+    /// A messaging platform refused a call made on the business's behalf, or could not be reached
+    /// (e.g. Telegram's `setWebhook` when a channel is connected).
+    #[error("{message}")]
+    BadGateway { code: &'static str, message: String },
     #[error("internal error")]
     Internal,
 }
@@ -64,6 +68,7 @@ impl ApiError {
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -73,7 +78,9 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound { .. } => "not_found",
-            ApiError::BadRequest { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::BadRequest { code, .. } | ApiError::Conflict { code, .. } | ApiError::BadGateway { code, .. } => {
+                code
+            }
             ApiError::Invalid(_) => "invalid",
             ApiError::TooLarge => "too_large",
             ApiError::RateLimited => "rate_limited",

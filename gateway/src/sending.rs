@@ -82,6 +82,10 @@ pub async fn contact(
 pub struct SentMessage {
     pub survey: SurveyId,
     pub channel: ChannelId,
+    /// How it went out, where the channel has more than one way (Messenger's `RESPONSE` or
+    /// `MESSAGE_TAG:HUMAN_AGENT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
 }
 
 /// The survey a platform message id belongs to.
@@ -213,7 +217,12 @@ pub async fn attempt(
     crate::metrics::send(channel.kind, sent.is_ok());
     match sent {
         Ok(delivery) => {
-            let record = SentMessage { survey: survey.id.clone(), channel: channel_id.clone() };
+            tracing::info!(
+                survey = %survey.id, channel = %channel_id, message_id = %delivery.message_id,
+                route = delivery.route.as_deref().unwrap_or("-"), ?message, "sent"
+            );
+            let record =
+                SentMessage { survey: survey.id.clone(), channel: channel_id.clone(), route: delivery.route.clone() };
             let id = format!("{channel_id}/{}", delivery.message_id);
             match put_json(&*state.store, tenant, RecordKind::Message, &id, None, &record).await {
                 Ok(_) | Err(StoreError::RecordConflict { .. }) => {}

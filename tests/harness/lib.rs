@@ -2,6 +2,9 @@
 //! gateway itself in-process: see [`service`]) and builders for the surveys they store.
 
 pub mod browser;
+pub mod fake_graph;
+pub mod fake_messenger;
+pub mod fake_telegram;
 pub mod service;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::doc::{BadRequest, Conflict, Invalid, NotFound, TooLarge, TooManyRequests, Unauthorized, Unavailable};
+use crate::api::doc::{
+    BadGateway, BadRequest, Conflict, Invalid, NotFound, TooLarge, TooManyRequests, Unauthorized, Unavailable,
+};
 use crate::app::AppState;
 use crate::auth::CurrentTenant;
 use crate::error::{ApiError, ApiJson};
@@ -30,7 +32,7 @@ struct ConnectBody {
     /// Chosen by the business, or generated (`ch_…`).
     #[schema(value_type = Option<ChannelId>)]
     id: Option<String>,
-    /// Only `web_widget` is available yet.
+    /// `web_widget`, `whatsapp`, `messenger` or `telegram` (`email` is not available yet).
     kind: ChannelKind,
     /// 1 to 100 characters.
     name: String,
@@ -132,6 +134,15 @@ fn check(body: &ConnectBody) -> Result<(), ApiError> {
             problem(format!("settings.{setting}"), "is required for this kind of channel");
         }
     }
+    // What the kind itself says of its settings (e.g. Messenger's retired message tags).
+    let setup = ratewire_adapters::ChannelSetup {
+        secrets: body.secrets.clone(),
+        settings: body.settings.clone(),
+        ..Default::default()
+    };
+    for (field, text) in ratewire_adapters::validate_settings(body.kind, &setup) {
+        problem(field, &text);
+    }
     if problems.is_empty() { Ok(()) } else { Err(ApiError::Invalid(problems)) }
 }
 
@@ -156,6 +167,7 @@ struct ChannelList {
         (status = 413, response = TooLarge),
         (status = 422, response = Invalid),
         (status = 429, response = TooManyRequests),
+        (status = 502, response = BadGateway),
         (status = 503, response = Unavailable),
     ),
 )]
@@ -193,6 +205,25 @@ async fn connect(
                 other => other,
             }
         })?;
+    // Where the platform allows it (Telegram's setWebhook), ratewire's webhook is registered
+    // now, once the channel is stored and its URL answers; a channel the platform refuses is
+    // not kept.
+    if let Ok(adapter) = crate::sending::adapter(&state, &tenant, &record)
+        && let Err(error) = adapter.register_webhook().await
+    {
+        tracing::warn!(%tenant, channel = %id, %error, "the platform refused the webhook");
+        if let Err(removal) = state.store.delete_record(&tenant, RecordKind::Channel, id.as_str()).await {
+            tracing::error!(%tenant, channel = %id, %removal, "the refused channel could not be removed");
+        }
+        let message = match error {
+            ratewire_adapters::SendError::Permanent(reason) => format!("{}: {}", reason.code, reason.detail),
+            other => other.to_string(),
+        };
+        return Err(ApiError::BadGateway {
+            code: "webhook_registration_failed",
+            message: format!("the platform refused ratewire's webhook: {message}"),
+        });
+    }
     Ok((StatusCode::CREATED, Json(ChannelView::new(&state, &tenant, record, revision, true))))
 }
 

@@ -37,7 +37,8 @@ pub const BEARER: &str = "bearer";
             Invalid,
             TooLarge,
             TooManyRequests,
-            Unavailable
+            Unavailable,
+            BadGateway
         )
     ),
     modifiers(&BearerScheme),
@@ -127,4 +128,11 @@ error_responses! {
         ApiError::RateLimited,
     ];
     Unavailable: "The store is unavailable; try again shortly (`unavailable`)", [ApiError::Unavailable];
+    BadGateway: "The messaging platform refused the call made on the business's behalf, or could not be \
+        reached (`webhook_registration_failed`); `message` says what it answered", [
+        ApiError::BadGateway {
+            code: "webhook_registration_failed",
+            message: "Telegram refused the webhook: bad_token: Telegram does not know the bot token (Unauthorized)".into(),
+        },
+    ];
 }

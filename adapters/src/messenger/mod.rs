@@ -1,0 +1,275 @@
+//! Facebook Messenger, through Meta's Messenger Platform: webhooks signed with the app secret,
+//! invitations as quick replies, sent with the Page's access token through the Send API.
+//!
+//! A Page may write to a person within 24 hours of that person's last message (`RESPONSE`).
+//! Meta forbids message tags that prompt a survey, so outside that window an invitation goes
+//! out only when the business named a tag in the channel's `message_tag` setting; otherwise
+//! the send fails with `outside_window` and the survey records why.
+//!
+//! Settings: `page_id` (required), `message_tag`, `graph_version` (default [`DEFAULT_VERSION`]),
+//! `api_base_url` (default [`DEFAULT_API_BASE_URL`]). Secrets: `page_access_token`, `app_secret`.
+
+mod errors;
+mod render;
+mod webhook;
+mod window;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::SignedDuration;
+use ratewire_core::FailureReason;
+
+use crate::{
+    Capabilities, Channel, ChannelKind, ChannelSetup, Delivery, InboundRequest, Outbound, SendError, SetupError,
+    WebhookError, WebhookOutcome,
+};
+
+pub use self::window::{MessageTag, Route};
+
+/// The Graph API's address.
+pub const DEFAULT_API_BASE_URL: &str = "https://graph.facebook.com";
+/// The Graph API version ratewire speaks unless the `graph_version` setting says otherwise.
+pub const DEFAULT_VERSION: &str = "v21.0";
+/// Sends per second for one Page unless the `sends_per_second` setting says otherwise. The
+/// Send API takes far more (300 text calls per second per Page), but a Page that sends more
+/// than 40 messages a second is switched to high-volume mode, where its inbox stops showing
+/// and sending new messages; the Page's agents share that budget, so ratewire keeps to half.
+pub const DEFAULT_SENDS_PER_SECOND: u32 = 20;
+
+/// How long one call to the Send API may take. Well under the outbox's 60 s lease.
+const SEND_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A Messenger channel: one Facebook Page.
+pub struct Messenger {
+    /// `{api_base_url}/{graph_version}/me/messages`.
+    endpoint: String,
+    page_token: String,
+    app_secret: String,
+    verify_token: String,
+    page_id: String,
+    tag: Option<MessageTag>,
+    capabilities: Capabilities,
+}
+
+impl std::fmt::Debug for Messenger {
+    // Without the secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Messenger")
+            .field("endpoint", &self.endpoint)
+            .field("page_id", &self.page_id)
+            .field("tag", &self.tag)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What Messenger shows: up to 13 quick replies of 20 characters, texts of 2000.
+pub fn capabilities() -> Capabilities {
+    Capabilities {
+        max_choices: render::MAX_QUICK_REPLIES,
+        max_choice_title: render::MAX_TITLE,
+        max_text: render::MAX_TEXT,
+        reply_window: Some(SignedDuration::from_hours(24)),
+        edits_sent_messages: false,
+        default_sends_per_second: DEFAULT_SENDS_PER_SECOND,
+    }
+}
+
+impl Messenger {
+    pub fn new(setup: &ChannelSetup) -> Result<Messenger, SetupError> {
+        if let Some((field, problem)) = validate_settings(setup).into_iter().next() {
+            return Err(SetupError::Invalid { field, problem });
+        }
+        let page_id = setup.setting("page_id").map(str::trim).filter(|id| !id.is_empty());
+        let page_id = page_id.ok_or_else(|| SetupError::Missing("page_id".into()))?;
+        let version = setup.setting("graph_version").unwrap_or(DEFAULT_VERSION);
+        let tag = match setup.setting("message_tag").map(str::trim).filter(|t| !t.is_empty()) {
+            Some(tag) => Some(
+                MessageTag::parse(tag)
+                    .map_err(|problem| SetupError::Invalid { field: "settings.message_tag".into(), problem })?,
+            ),
+            None => None,
+        };
+        Ok(Messenger {
+            endpoint: format!("{}/{version}/me/messages", setup.api_base_url(DEFAULT_API_BASE_URL)),
+            page_token: setup.secret("page_access_token")?.to_owned(),
+            app_secret: setup.secret("app_secret")?.to_owned(),
+            verify_token: setup.verify_token.clone(),
+            page_id: page_id.to_owned(),
+            tag,
+            capabilities: capabilities(),
+        })
+    }
+}
+
+/// Problems with a Messenger channel's settings, each `(field, problem)` with the field as the
+/// API names it, so a channel that could never send is refused when it is connected.
+pub fn validate_settings(setup: &ChannelSetup) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    if let Some(tag) = setup.setting("message_tag").map(str::trim).filter(|t| !t.is_empty())
+        && let Err(problem) = MessageTag::parse(tag)
+    {
+        problems.push(("settings.message_tag".to_owned(), problem));
+    }
+    if let Some(version) = setup.setting("graph_version")
+        && !valid_version(version)
+    {
+        problems
+            .push(("settings.graph_version".to_owned(), format!("{version:?} is not a Graph API version like v21.0")));
+    }
+    if let Some(base) = setup.setting("api_base_url")
+        && !(base.starts_with("https://") || base.starts_with("http://"))
+    {
+        problems.push(("settings.api_base_url".to_owned(), "must be an http(s) URL".to_owned()));
+    }
+    problems
+}
+
+/// `v` then `major.minor`: `v21.0`.
+fn valid_version(version: &str) -> bool {
+    let Some((major, minor)) = version.strip_prefix('v').and_then(|v| v.split_once('.')) else { return false };
+    let digits = |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit());
+    digits(major) && digits(minor)
+}
+
+/// One client for every Messenger channel, so connections to the Graph API are reused.
+fn client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .timeout(SEND_TIMEOUT)
+            .connect_timeout(Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("ratewire/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default()
+    })
+}
+
+#[async_trait]
+impl Channel for Messenger {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Messenger
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    fn receive(&self, request: &InboundRequest) -> Result<WebhookOutcome, WebhookError> {
+        if request.method == http::Method::GET {
+            return webhook::handshake(request.query.as_deref(), &self.verify_token).map(WebhookOutcome::Handshake);
+        }
+        webhook::verify_signature(&request.headers, &request.body, &self.app_secret)?;
+        webhook::parse(&request.body, &self.page_id).map(WebhookOutcome::Events)
+    }
+
+    async fn send(&self, message: &Outbound) -> Result<Delivery, SendError> {
+        let route = window::route(&message.context, &message.content, self.tag).map_err(SendError::Permanent)?;
+        let body = render::request(message.recipient.as_str(), route, &message.content);
+        let response = client()
+            .post(&self.endpoint)
+            .bearer_auth(&self.page_token)
+            .json(&body)
+            .send()
+            .await
+            // Without the URL: it is ours, and the error is recorded on the outbox item.
+            .map_err(|error| {
+                SendError::Temporary(format!("the Send API could not be reached: {}", error.without_url()))
+            })?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.map_err(|error| {
+            SendError::Temporary(format!("the Send API's answer could not be read: {}", error.without_url()))
+        })?;
+        if !status.is_success() {
+            return Err(errors::classify(status, &headers, &bytes));
+        }
+        // Accepted: whatever the body says, the message went out and must not be sent again.
+        let message_id = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|answer| answer.get("message_id")?.as_str().map(str::to_owned))
+            .unwrap_or_else(|| format!("unknown:{}", message.idempotency_key));
+        Ok(Delivery { message_id, route: Some(route.to_string()) })
+    }
+}
+
+/// Why an invitation is not sent, with the stable code the survey fails with.
+fn failure(code: &str, detail: impl Into<String>) -> FailureReason {
+    FailureReason { code: code.to_owned(), detail: detail.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(settings: &[(&str, &str)]) -> ChannelSetup {
+        ChannelSetup {
+            secrets: [("page_access_token", "EAAG-token"), ("app_secret", "s3cret")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .into(),
+            settings: settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            webhook_url: "https://rw.example/hooks/acme/fb".into(),
+            verify_token: "verify-me".into(),
+        }
+    }
+
+    #[test]
+    fn the_endpoint_is_built_from_the_settings() {
+        let messenger = Messenger::new(&setup(&[("page_id", "1234")])).unwrap();
+        assert_eq!(messenger.endpoint, "https://graph.facebook.com/v21.0/me/messages");
+        assert_eq!(messenger.tag, None);
+        let settings = [("page_id", "1234"), ("api_base_url", "http://127.0.0.1:9/"), ("graph_version", "v22.0")];
+        let messenger = Messenger::new(&setup(&settings)).unwrap();
+        assert_eq!(messenger.endpoint, "http://127.0.0.1:9/v22.0/me/messages");
+        assert!(!format!("{messenger:?}").contains("EAAG"), "no secret in the debug output");
+    }
+
+    #[test]
+    fn a_channel_without_its_page_or_secrets_is_not_built() {
+        assert_eq!(Messenger::new(&setup(&[])).unwrap_err(), SetupError::Missing("page_id".into()));
+        let mut missing = setup(&[("page_id", "1234")]);
+        missing.secrets.remove("app_secret");
+        assert_eq!(Messenger::new(&missing).unwrap_err(), SetupError::Missing("app_secret".into()));
+    }
+
+    #[test]
+    fn only_current_message_tags_are_taken() {
+        let messenger = Messenger::new(&setup(&[("page_id", "1"), ("message_tag", "HUMAN_AGENT")])).unwrap();
+        assert_eq!(messenger.tag, Some(MessageTag::HumanAgent));
+        for tag in ["CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "ACCOUNT_UPDATE", "HUMAN_AGENT", ""] {
+            assert_eq!(validate_settings(&setup(&[("message_tag", tag)])), vec![], "{tag}");
+        }
+        let retired = validate_settings(&setup(&[("message_tag", "ISSUE_RESOLUTION")]));
+        assert_eq!(retired.len(), 1);
+        assert_eq!(retired[0].0, "settings.message_tag");
+        assert!(retired[0].1.contains("retired"), "{}", retired[0].1);
+        let unknown = validate_settings(&setup(&[("message_tag", "SURVEY")]));
+        assert_eq!(unknown[0].0, "settings.message_tag");
+        assert!(unknown[0].1.contains("HUMAN_AGENT"), "names the accepted tags: {}", unknown[0].1);
+        let error = Messenger::new(&setup(&[("page_id", "1"), ("message_tag", "SHIPPING_UPDATE")])).unwrap_err();
+        assert!(matches!(error, SetupError::Invalid { ref field, .. } if field == "settings.message_tag"));
+    }
+
+    #[test]
+    fn versions_and_base_urls_are_checked() {
+        for good in ["v21.0", "v3.10"] {
+            assert!(valid_version(good), "{good}");
+        }
+        for bad in ["21.0", "v21", "v21.x", "latest", "v21.0/../x"] {
+            assert!(!valid_version(bad), "{bad}");
+        }
+        let problems = validate_settings(&setup(&[("graph_version", "21"), ("api_base_url", "graph.facebook.com")]));
+        let fields: Vec<&str> = problems.iter().map(|(field, _)| field.as_str()).collect();
+        assert_eq!(fields, ["settings.graph_version", "settings.api_base_url"]);
+    }
+
+    #[test]
+    fn capabilities_fit_every_scale() {
+        let capabilities = capabilities();
+        assert_eq!(capabilities.max_choices, 13);
+        assert_eq!(capabilities.reply_window, Some(SignedDuration::from_hours(24)));
+        assert_eq!(capabilities.default_sends_per_second, 20);
+    }
+}

@@ -1,0 +1,425 @@
+//! A stand-in for Meta's Graph API as WhatsApp's Cloud API speaks it, on a free loopback port:
+//! it takes `POST /{version}/{phone_number_id}/messages` with a bearer token, records every
+//! request, answers as Graph does (or with the errors it is told to), and posts webhooks to
+//! ratewire signed as Meta signs them — `X-Hub-Signature-256` over the exact bytes posted, which
+//! escape non-ASCII as `\uXXXX` and `/` as `\/`.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use hmac::{Hmac, Mac};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use sha2::Sha256;
+use tokio::task::JoinHandle;
+
+use crate::service::{PATIENCE, client, eventually};
+
+/// The WhatsApp Business Account the fake's number belongs to.
+pub const WABA_ID: &str = "102290129340398";
+/// The business's number as end users see it.
+pub const DISPLAY_PHONE_NUMBER: &str = "15550783881";
+
+/// One request the fake received.
+#[derive(Debug, Clone)]
+pub struct GraphRequest {
+    pub method: Method,
+    pub path: String,
+    pub headers: HeaderMap,
+    /// The body as JSON (`null` when it was not JSON).
+    pub json: Value,
+    /// The status it answered with.
+    pub answered: u16,
+    /// The message id it gave, when it accepted a message.
+    pub message_id: Option<String>,
+}
+
+impl GraphRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Whether it was a message send.
+    pub fn is_send(&self) -> bool {
+        self.method == Method::POST && self.path.ends_with("/messages")
+    }
+}
+
+/// How the fake answers a send it was told to fail.
+#[derive(Debug, Clone)]
+pub enum Failure {
+    /// 130429: the number's throughput is used up.
+    Throughput,
+    /// 131056: too many messages to one end user (about one every 6 seconds).
+    PairRateLimit,
+    /// Any Graph error, answered with HTTP 400.
+    Graph { code: i64, message: String },
+    /// HTTP 500 with Graph's unknown-error body.
+    ServerError,
+}
+
+impl Failure {
+    fn answer(&self) -> (StatusCode, Value) {
+        match self {
+            Failure::Throughput => (StatusCode::BAD_REQUEST, graph_error(130429, "(#130429) Rate limit hit")),
+            Failure::PairRateLimit => (
+                StatusCode::BAD_REQUEST,
+                graph_error(131056, "(#131056) (Business Account, Consumer Account) pair rate limit hit"),
+            ),
+            Failure::Graph { code, message } => (StatusCode::BAD_REQUEST, graph_error(*code, message)),
+            Failure::ServerError => (StatusCode::INTERNAL_SERVER_ERROR, graph_error(1, "An unknown error occurred")),
+        }
+    }
+}
+
+/// A Graph error body.
+pub fn graph_error(code: i64, message: &str) -> Value {
+    json!({ "error": {
+        "message": message,
+        "type": "OAuthException",
+        "code": code,
+        "error_data": { "messaging_product": "whatsapp", "details": message },
+        "fbtrace_id": "AazJ8hT0TwAf3sQX1bbDzCs",
+    } })
+}
+
+struct Shared {
+    access_token: String,
+    requests: Mutex<Vec<GraphRequest>>,
+    failures: Mutex<VecDeque<Failure>>,
+    next_id: AtomicU64,
+}
+
+/// The fake Graph API, serving until dropped.
+pub struct FakeGraph {
+    /// `http://127.0.0.1:PORT`: a channel's `api_base_url`.
+    pub base_url: String,
+    pub access_token: String,
+    pub app_secret: String,
+    shared: Arc<Shared>,
+    http: reqwest::Client,
+    task: JoinHandle<()>,
+}
+
+impl FakeGraph {
+    /// Serves on a free loopback port, taking sends with `access_token`; signs webhooks with
+    /// `app_secret`.
+    pub async fn start(access_token: &str, app_secret: &str) -> FakeGraph {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free loopback port");
+        let address = listener.local_addr().expect("a bound listener has an address");
+        let shared = Arc::new(Shared {
+            access_token: access_token.to_owned(),
+            requests: Mutex::new(Vec::new()),
+            failures: Mutex::new(VecDeque::new()),
+            next_id: AtomicU64::new(1),
+        });
+        let router = axum::Router::new().fallback(handle).with_state(shared.clone());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router).await.expect("the fake Graph API serves");
+        });
+        FakeGraph {
+            base_url: format!("http://{address}"),
+            access_token: access_token.to_owned(),
+            app_secret: app_secret.to_owned(),
+            shared,
+            http: client(),
+            task,
+        }
+    }
+
+    /// Every request so far, oldest first.
+    pub fn requests(&self) -> Vec<GraphRequest> {
+        self.shared.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Every message send so far, oldest first.
+    pub fn sends(&self) -> Vec<GraphRequest> {
+        self.requests().into_iter().filter(GraphRequest::is_send).collect()
+    }
+
+    /// The sends to one end user, oldest first.
+    pub fn sends_to(&self, wa_id: &str) -> Vec<GraphRequest> {
+        self.sends().into_iter().filter(|send| send.json["to"] == wa_id).collect()
+    }
+
+    /// Waits until the sends to `wa_id` number at least `count`, and returns them.
+    pub async fn wait_for_sends_to(&self, wa_id: &str, count: usize) -> Vec<GraphRequest> {
+        eventually(&format!("{count} sends to {wa_id}"), || async {
+            let sends = self.sends_to(wa_id);
+            (sends.len() >= count).then_some(sends)
+        })
+        .await
+    }
+
+    /// Answers the next `count` sends with `failure`.
+    pub fn fail_next(&self, count: usize, failure: Failure) {
+        let mut failures = self.shared.failures.lock().unwrap_or_else(|p| p.into_inner());
+        failures.extend(std::iter::repeat_n(failure, count));
+    }
+
+    /// Meta's signature header value for `body`.
+    pub fn sign(&self, body: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.app_secret.as_bytes()).expect("HMAC takes any key");
+        mac.update(body);
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    /// Posts a webhook as Meta does: the payload written as Meta writes it, signed. The status
+    /// and body of the answer.
+    pub async fn post_webhook(&self, url: &str, payload: &Value) -> (u16, Value) {
+        let body = meta_json(payload);
+        let signature = self.sign(&body);
+        self.post_raw(url, body, Some(&signature)).await
+    }
+
+    /// Posts bytes with the given signature header, or none.
+    pub async fn post_raw(&self, url: &str, body: Vec<u8>, signature: Option<&str>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .header("user-agent", "facebookexternalua")
+            .body(body);
+        if let Some(signature) = signature {
+            request = request.header("x-hub-signature-256", signature);
+        }
+        let response = request.send().await.unwrap_or_else(|e| panic!("posting the webhook to {url}: {e}"));
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// The verification request Meta sends when the callback URL is saved: status and body.
+    pub async fn verify(&self, url: &str, verify_token: &str, challenge: &str) -> (u16, String) {
+        let query = [("hub.mode", "subscribe"), ("hub.challenge", challenge), ("hub.verify_token", verify_token)];
+        let response = self.http.get(url).query(&query).timeout(PATIENCE).send().await.expect("the verification");
+        (response.status().as_u16(), response.text().await.unwrap_or_default())
+    }
+}
+
+impl Drop for FakeGraph {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, axum::Json<Value>) {
+    let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let path = uri.path().to_owned();
+    let (status, answer, message_id) = answer(&shared, &method, &path, &headers, &json);
+    let request =
+        GraphRequest { method, path, headers, json, answered: status.as_u16(), message_id: message_id.clone() };
+    shared.requests.lock().unwrap_or_else(|p| p.into_inner()).push(request);
+    (status, axum::Json(answer))
+}
+
+/// Graph's answer to a request: `(status, body, message id)`.
+fn answer(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    json: &Value,
+) -> (StatusCode, Value, Option<String>) {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let is_send =
+        method == Method::POST && segments.len() == 3 && segments[0].starts_with('v') && segments[2] == "messages";
+    if !is_send {
+        let error = graph_error(100, "Unsupported request - method type or path not supported");
+        return (StatusCode::BAD_REQUEST, error, None);
+    }
+    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    if bearer != Some(shared.access_token.as_str()) {
+        let error = graph_error(190, "Invalid OAuth access token - Cannot parse access token");
+        return (StatusCode::UNAUTHORIZED, error, None);
+    }
+    let to = json["to"].as_str();
+    let kind = json["type"].as_str();
+    if json["messaging_product"] != "whatsapp" || to.is_none() || kind.is_none_or(|k| json.get(k).is_none()) {
+        return (StatusCode::BAD_REQUEST, graph_error(100, "(#100) Invalid parameter"), None);
+    }
+    if let Some(failure) = shared.failures.lock().unwrap_or_else(|p| p.into_inner()).pop_front() {
+        let (status, body) = failure.answer();
+        return (status, body, None);
+    }
+    let id = format!("wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI{:08}", shared.next_id.fetch_add(1, Ordering::SeqCst));
+    let mut message = json!({ "id": id });
+    if kind == Some("template") {
+        message["message_status"] = json!("accepted");
+    }
+    let body = json!({
+        "messaging_product": "whatsapp",
+        "contacts": [{ "input": to, "wa_id": to }],
+        "messages": [message],
+    });
+    (StatusCode::OK, body, Some(id))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhook payloads, as Meta writes them.
+
+/// JSON as Meta writes its webhooks: non-ASCII escaped as `\uXXXX` (UTF-16), `/` as `\/`.
+pub fn meta_json(value: &Value) -> Vec<u8> {
+    let mut out = String::new();
+    write_value(&mut out, value);
+    out.into_bytes()
+}
+
+fn write_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => out.push_str(&value.to_string()),
+        Value::String(text) => write_string(out, text),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(fields) => {
+            out.push('{');
+            for (i, (name, item)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(out, name);
+                out.push(':');
+                write_value(out, item);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '/' => out.push_str("\\/"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_ascii() && !c.is_ascii_control() => out.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
+/// A delivery of one change to the number `phone_number_id`.
+fn change(phone_number_id: &str, key: &str, items: Vec<Value>, contacts: Option<&Value>) -> Value {
+    let mut value = json!({
+        "messaging_product": "whatsapp",
+        "metadata": { "display_phone_number": DISPLAY_PHONE_NUMBER, "phone_number_id": phone_number_id },
+    });
+    if let Some(contacts) = contacts {
+        value["contacts"] = contacts.clone();
+    }
+    value[key] = json!(items);
+    json!({
+        "object": "whatsapp_business_account",
+        "entry": [{ "id": WABA_ID, "changes": [{ "value": value, "field": "messages" }] }],
+    })
+}
+
+/// A delivery of end users' messages (built with [`text`], [`list_reply`], …).
+pub fn messages(phone_number_id: &str, messages: Vec<Value>) -> Value {
+    let contacts: Vec<Value> =
+        messages.iter().map(|m| json!({ "profile": { "name": "Sheena Nelson" }, "wa_id": m["from"] })).collect();
+    change(phone_number_id, "messages", messages, Some(&json!(contacts)))
+}
+
+/// A delivery of statuses of messages the business sent (built with [`status`], [`failed`]).
+pub fn statuses(phone_number_id: &str, statuses: Vec<Value>) -> Value {
+    change(phone_number_id, "statuses", statuses, None)
+}
+
+fn message(from: &str, id: &str, at: Timestamp, kind: &str, content: Value, replying_to: Option<&str>) -> Value {
+    let mut message = json!({ "from": from, "id": id, "timestamp": at.as_second().to_string(), "type": kind });
+    message[kind] = content;
+    if let Some(context) = replying_to {
+        message["context"] = json!({ "from": DISPLAY_PHONE_NUMBER, "id": context });
+    }
+    message
+}
+
+/// A typed message.
+pub fn text(from: &str, id: &str, at: Timestamp, body: &str) -> Value {
+    message(from, id, at, "text", json!({ "body": body }), None)
+}
+
+/// A tap on a row of an interactive list.
+pub fn list_reply(
+    from: &str,
+    id: &str,
+    at: Timestamp,
+    on: &str,
+    row_id: &str,
+    title: &str,
+    description: &str,
+) -> Value {
+    let reply =
+        json!({ "type": "list_reply", "list_reply": { "id": row_id, "title": title, "description": description } });
+    message(from, id, at, "interactive", reply, Some(on))
+}
+
+/// A tap on a reply button.
+pub fn button_reply(from: &str, id: &str, at: Timestamp, on: &str, button_id: &str, title: &str) -> Value {
+    let reply = json!({ "type": "button_reply", "button_reply": { "id": button_id, "title": title } });
+    message(from, id, at, "interactive", reply, Some(on))
+}
+
+/// A tap on a template's quick-reply button.
+pub fn template_button(from: &str, id: &str, at: Timestamp, on: &str, payload: &str, text: &str) -> Value {
+    message(from, id, at, "button", json!({ "payload": payload, "text": text }), Some(on))
+}
+
+/// A message that is no rating (a sticker).
+pub fn sticker(from: &str, id: &str, at: Timestamp) -> Value {
+    let sticker = json!({ "mime_type": "image/webp", "sha256": "a1b2", "id": "1228429954", "animated": false });
+    message(from, id, at, "sticker", sticker, None)
+}
+
+/// A `sent`, `delivered` or `read` status.
+pub fn status(message_id: &str, status: &str, recipient: &str, at: Timestamp) -> Value {
+    json!({
+        "id": message_id,
+        "status": status,
+        "timestamp": at.as_second().to_string(),
+        "recipient_id": recipient,
+        "conversation": { "id": "a1b2c3", "origin": { "type": "service" } },
+        "pricing": { "billable": false, "pricing_model": "PMP", "category": "service" },
+    })
+}
+
+/// A `failed` status with Meta's error.
+pub fn failed(message_id: &str, recipient: &str, at: Timestamp, code: i64, title: &str, details: &str) -> Value {
+    json!({
+        "id": message_id,
+        "status": "failed",
+        "timestamp": at.as_second().to_string(),
+        "recipient_id": recipient,
+        "errors": [{ "code": code, "title": title, "message": title, "error_data": { "details": details },
+                     "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/" }],
+    })
+}

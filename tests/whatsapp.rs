@@ -1,0 +1,547 @@
+//! WhatsApp end to end: the real gateway in this process, a WhatsApp channel connected through
+//! the API and pointed at a fake Graph API on loopback, which records what ratewire sends and
+//! posts webhooks signed as Meta signs them.
+//!
+//! Every test but the restart runs twice: on the embedded store and on Redis.
+
+use jiff::{SignedDuration, Timestamp};
+use ratewire_core::store::Task;
+use ratewire_core::{
+    ChannelId, ConversationId, Event, Invitation, Locale, Origin, RecipientId, Survey, SurveyConfig, SurveyId, TenantId,
+};
+use ratewire_gateway::service::{self, InviteRequest};
+use ratewire_gateway::{outbox, sending};
+use ratewire_tests::RedisServer;
+use ratewire_tests::fake_graph::{self, Failure, FakeGraph, meta_json};
+use ratewire_tests::service::{ACME, Api, Gateway, Receiver, client, eventually};
+use serde_json::{Value, json};
+
+const ACCESS_TOKEN: &str = "EAAGm0PX4ZCpsBAKZAZD-test";
+const APP_SECRET: &str = "0f6a3e5c2d1b4a79e8f7c6d5b4a39281";
+const PHONE_NUMBER_ID: &str = "106540352242922";
+
+/// Runs each listed test once on the embedded store and once on a Redis server of its own.
+macro_rules! whatsapp_suite {
+    ($($test:ident),* $(,)?) => {
+        mod embedded_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    super::$test(super::Gateway::start(None).await).await;
+                }
+            )*
+        }
+
+        mod redis_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    let redis = super::RedisServer::start();
+                    super::$test(super::Gateway::start(Some(redis)).await).await;
+                }
+            )*
+        }
+    };
+}
+
+whatsapp_suite!(
+    a_survey_goes_out_as_a_list_and_comes_back_as_a_tap,
+    typed_and_late_replies,
+    the_window_decides_between_free_form_and_the_template,
+    platform_errors_are_retried_or_recorded,
+);
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures.
+
+/// A WhatsApp channel connected through the API.
+struct Channel {
+    id: String,
+    /// Where Meta posts: the channel's `webhook_url`.
+    hook: String,
+    verify_token: String,
+}
+
+/// Connects a WhatsApp channel `id` on a new configuration, talking to `graph`.
+async fn connect(gw: &Gateway, graph: &FakeGraph, id: &str, config: Value, settings: &[(&str, &str)]) -> Channel {
+    let api = gw.acme();
+    let config = api.post("/v1/configs", &json!({ "name": format!("{id} surveys"), "config": config })).await;
+    let config = config.expect(201)["id"].as_str().expect("a configuration has an id").to_owned();
+    let mut all = json!({ "phone_number_id": PHONE_NUMBER_ID, "api_base_url": graph.base_url });
+    for (name, value) in settings {
+        all[*name] = json!(value);
+    }
+    let body = json!({
+        "id": id, "kind": "whatsapp", "name": "Support line", "config": config,
+        "secrets": { "access_token": ACCESS_TOKEN, "app_secret": APP_SECRET },
+        "settings": all,
+    });
+    let channel = api.post("/v1/channels", &body).await.expect(201);
+    assert_eq!(channel["kind"], "whatsapp");
+    assert_eq!(channel["secrets"], json!({ "access_token": "••••test", "app_secret": "••••9281" }));
+    let hook = format!("{}/hooks/{ACME}/{id}", gw.base);
+    assert_eq!(channel["webhook_url"], hook.as_str());
+    let verify_token = channel["verify_token"].as_str().expect("the verify token, in full").to_owned();
+    Channel { id: id.to_owned(), hook, verify_token }
+}
+
+/// Posts one signed delivery of `messages` from end users; the gateway's answer.
+async fn deliver(graph: &FakeGraph, channel: &Channel, messages: Vec<Value>) -> Value {
+    let (status, answer) = graph.post_webhook(&channel.hook, &fake_graph::messages(PHONE_NUMBER_ID, messages)).await;
+    assert_eq!(status, 200, "the delivery is taken: {answer}");
+    answer
+}
+
+/// The end user writes: the 24-hour window opens (or restarts) at `at`.
+async fn writes(graph: &FakeGraph, channel: &Channel, from: &str, at: Timestamp, body: &str) {
+    let id = format!("wamid.hello-{from}-{}", at.as_second());
+    let answer = deliver(graph, channel, vec![fake_graph::text(from, &id, at, body)]).await;
+    assert_eq!(answer, json!({ "received": 1, "duplicates": 0 }));
+}
+
+/// An agent's invitation for `wa_id` on `channel`, in `locale`; the survey's id.
+async fn invite(api: &Api, channel: &Channel, conversation: &str, wa_id: &str, locale: &str) -> String {
+    let body = json!({
+        "conversation": conversation, "channel": channel.id, "recipient": wa_id, "agent": "ana", "locale": locale,
+    });
+    let survey = api.post("/v1/invitations", &body).await.expect(201);
+    assert_eq!(survey["state"], "pending");
+    survey["id"].as_str().expect("a survey has an id").to_owned()
+}
+
+async fn survey(api: &Api, id: &str) -> Value {
+    api.get(&format!("/v1/surveys/{id}")).await.expect(200)
+}
+
+/// Waits until the survey satisfies `done`.
+async fn survey_until(api: &Api, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    eventually(what, || async {
+        let survey = survey(api, id).await;
+        done(&survey).then_some(survey)
+    })
+    .await
+}
+
+/// The text of a text message ratewire sent.
+fn body_of(send: &fake_graph::GraphRequest) -> &str {
+    assert_eq!(send.json["type"], "text", "a text message: {}", send.json);
+    send.json["text"]["body"].as_str().expect("a text message has a body")
+}
+
+fn now() -> Timestamp {
+    ratewire_tests::now()
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. The whole round: verification, signatures, the invitation, a tap, a comment.
+
+async fn a_survey_goes_out_as_a_list_and_comes_back_as_a_tap(gw: Gateway) {
+    const USER: &str = "16505551234";
+    let api = gw.acme();
+    let graph = FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await;
+    let receiver = Receiver::start().await;
+    let events = json!({ "url": receiver.url, "events": ["survey.sent", "survey.rated", "survey.commented"] });
+    api.post("/v1/endpoints", &events).await.expect(201);
+    // What the channel can't work without, or can't work with, is told when it is connected.
+    let refused = json!({
+        "id": "wa", "kind": "whatsapp", "name": "Support line", "config": "none-yet",
+        "secrets": { "access_token": ACCESS_TOKEN },
+        "settings": { "phone_number_id": "+1 650 555 1234", "template_name": "Rating Request" },
+    });
+    let answer = api.post("/v1/channels", &refused).await;
+    assert_eq!(answer.error(422), "invalid");
+    let problems = answer.json()["error"]["fields"].clone();
+    let fields: Vec<&str> = problems.as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    for field in ["secrets.app_secret", "settings.phone_number_id", "settings.template_name"] {
+        assert!(fields.contains(&field), "{field} in {fields:?}");
+    }
+    let channel = connect(&gw, &graph, "wa", json!({ "scale": "stars:5" }), &[]).await;
+
+    // Meta checks the callback URL with the verify token the channel was given.
+    assert_eq!(graph.verify(&channel.hook, &channel.verify_token, "1158201444").await, (200, "1158201444".into()));
+    assert_eq!(graph.verify(&channel.hook, "someone-elses-token", "1158201444").await.0, 403);
+
+    // Deliveries without Meta's signature over their exact bytes are refused, unread.
+    let hello = fake_graph::messages(
+        PHONE_NUMBER_ID,
+        vec![fake_graph::text(USER, "wamid.in-1", now(), "Hola / hello, where is my order? 📦")],
+    );
+    let bytes = meta_json(&hello);
+    assert!(String::from_utf8_lossy(&bytes).contains(r"Hola \/ hello, where is my order? \ud83d\udce6"));
+    assert_eq!(graph.post_raw(&channel.hook, bytes.clone(), None).await.0, 401);
+    let zeros = format!("sha256={}", "0".repeat(64));
+    assert_eq!(graph.post_raw(&channel.hook, bytes.clone(), Some(&zeros)).await.0, 401);
+    // The same JSON written out another way is other bytes: its signature doesn't carry over.
+    let rewritten = serde_json::to_vec(&hello).unwrap();
+    assert_eq!(graph.post_raw(&channel.hook, rewritten, Some(&graph.sign(&bytes))).await.0, 401);
+    let signature = graph.sign(&bytes);
+    let (status, answer) = graph.post_raw(&channel.hook, bytes, Some(&signature)).await;
+    assert_eq!((status, answer), (200, json!({ "received": 1, "duplicates": 0 })));
+    // Another number's messages, stickers and broken JSON.
+    let other = fake_graph::messages("999999999", vec![fake_graph::text(USER, "wamid.other", now(), "5")]);
+    assert_eq!(graph.post_webhook(&channel.hook, &other).await, (200, json!({ "received": 0, "duplicates": 0 })));
+    let answer = deliver(&graph, &channel, vec![fake_graph::sticker(USER, "wamid.sticker", now())]).await;
+    assert_eq!(answer, json!({ "received": 0, "duplicates": 0 }));
+    let broken = b"{\"object\":".to_vec();
+    let signature = graph.sign(&broken);
+    assert_eq!(graph.post_raw(&channel.hook, broken, Some(&signature)).await.0, 400);
+    assert!(graph.sends().is_empty(), "nothing to answer yet");
+
+    // The helpdesk reports the conversation and closes it: the invitation goes out as a list.
+    let open = json!({ "id": "c1", "opened_by": "end_user", "channel": "wa", "recipient": USER, "languages": ["en"] });
+    api.post("/v1/conversations", &open).await.expect(201);
+    for (author, length) in
+        [(json!({ "kind": "end_user", "id": USER }), 300), (json!({ "kind": "agent", "id": "ana" }), 300)]
+    {
+        let message = json!({ "type": "message", "author": author, "length": length });
+        api.post("/v1/conversations/c1/events", &message).await.expect(200);
+    }
+    let closed = api.post("/v1/conversations/c1/events", &json!({ "type": "closed" })).await.expect(200);
+    assert_eq!(closed["invitation"]["sent"], true, "{closed}");
+    let id = closed["invitation"]["survey"]["id"].as_str().unwrap().to_owned();
+
+    let sends = graph.wait_for_sends_to(USER, 1).await;
+    let invitation = &sends[0];
+    assert_eq!(invitation.path, format!("/v21.0/{PHONE_NUMBER_ID}/messages"));
+    assert_eq!(invitation.header("authorization"), Some(format!("Bearer {ACCESS_TOKEN}").as_str()));
+    assert_eq!(invitation.header("content-type"), Some("application/json"));
+    let row = |score: u8, title: &str, label: &str| json!({ "id": format!("rw1:s:{id}:{score}"), "title": title, "description": label });
+    assert_eq!(
+        invitation.json,
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": USER,
+            "type": "interactive",
+            "interactive": {
+                "type": "list",
+                "body": { "text": "How would you rate the help you received today?" },
+                "action": {
+                    "button": "Rate",
+                    "sections": [{ "title": "Rate", "rows": [
+                        row(1, "⭐", "Very dissatisfied"),
+                        row(2, "⭐⭐", "Dissatisfied"),
+                        row(3, "⭐⭐⭐", "Neutral"),
+                        row(4, "⭐⭐⭐⭐", "Satisfied"),
+                        row(5, "⭐⭐⭐⭐⭐", "Very satisfied"),
+                    ] }],
+                },
+            },
+        })
+    );
+    let invitation_id = invitation.message_id.clone().expect("the fake accepted it");
+    survey_until(&api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
+
+    // Delivery reports are taken; they change nothing of a sent survey.
+    let reports = ["sent", "delivered", "read"].map(|s| fake_graph::status(&invitation_id, s, USER, now())).to_vec();
+    let (status, answer) = graph.post_webhook(&channel.hook, &fake_graph::statuses(PHONE_NUMBER_ID, reports)).await;
+    assert_eq!((status, answer), (200, json!({ "received": 3, "duplicates": 0 })));
+    assert_eq!(survey(&api, &id).await["state"], "pending");
+
+    // A tap on the fourth row: rated, thanked and asked for a comment.
+    let tap = fake_graph::list_reply(
+        USER,
+        "wamid.tap-1",
+        now(),
+        &invitation_id,
+        &format!("rw1:s:{id}:4"),
+        "⭐⭐⭐⭐",
+        "Satisfied",
+    );
+    assert_eq!(deliver(&graph, &channel, vec![tap.clone()]).await, json!({ "received": 1, "duplicates": 0 }));
+    let rated = survey(&api, &id).await;
+    assert_eq!((&rated["state"], &rated["score"]), (&json!("rated"), &json!(4)));
+    let sends = graph.wait_for_sends_to(USER, 3).await;
+    let mut said: Vec<&str> = sends[1..].iter().map(body_of).collect();
+    said.sort();
+    assert_eq!(said, ["Thank you for your rating!", "Would you like to tell us more? Just reply with a few words."]);
+    assert_eq!(
+        sends[1].json,
+        json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "to": USER, "type": "text",
+                "text": { "preview_url": false, "body": sends[1].json["text"]["body"] } })
+    );
+
+    // Meta delivers the tap again: it is dropped, once handled.
+    assert_eq!(deliver(&graph, &channel, vec![tap]).await, json!({ "received": 0, "duplicates": 1 }));
+    assert_eq!(survey(&api, &id).await["history"].as_array().unwrap().len(), 1);
+
+    // The next thing typed is the comment; non-ASCII and slashes arrive intact.
+    let comment = "Muy rápido / very quick 👍";
+    deliver(&graph, &channel, vec![fake_graph::text(USER, "wamid.comment", now(), comment)]).await;
+    let commented = survey(&api, &id).await;
+    assert_eq!((&commented["state"], &commented["comment"]), (&json!("locked"), &json!(comment)));
+    let sends = graph.wait_for_sends_to(USER, 4).await;
+    assert_eq!(body_of(&sends[3]), "Thank you, we have passed your comment on to the team.");
+
+    let posts = receiver.wait_for("three events", |posts| posts.len() >= 3).await;
+    let mut types: Vec<String> = posts.iter().map(|p| p.json()["type"].as_str().unwrap().to_owned()).collect();
+    types.sort();
+    assert_eq!(types, ["survey.commented", "survey.rated", "survey.sent"]);
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(graph.sends().len(), 4, "nothing sent twice");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Typed answers and answers after the deadline.
+
+async fn typed_and_late_replies(gw: Gateway) {
+    let api = gw.acme();
+    let graph = FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await;
+    let config = json!({
+        "scale": "stars:5", "validity_hours": 1,
+        "content": { "en": { "expiry_notice": "Sorry, too late." } },
+    });
+    let channel = connect(&gw, &graph, "wa", config, &[]).await;
+
+    // A typed rating with a comment.
+    const TYPIST: &str = "447700900123";
+    writes(&graph, &channel, TYPIST, now(), "hi").await;
+    let id = invite(&api, &channel, "t1", TYPIST, "en").await;
+    graph.wait_for_sends_to(TYPIST, 1).await;
+    survey_until(&api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
+    deliver(&graph, &channel, vec![fake_graph::text(TYPIST, "wamid.typed", now(), "4 - quick")]).await;
+    let rated = survey(&api, &id).await;
+    assert_eq!((&rated["score"], &rated["comment"]), (&json!(4), &json!("quick")));
+    let sends = graph.wait_for_sends_to(TYPIST, 2).await;
+    assert_eq!(body_of(&sends[1]), "Thank you for your rating!");
+
+    // A buttons' title that isn't ratewire's is read as typed: "5" rates the next survey.
+    const TAPPER: &str = "5511987654321";
+    writes(&graph, &channel, TAPPER, now(), "oi").await;
+    let second = invite(&api, &channel, "t2", TAPPER, "en").await;
+    let sends = graph.wait_for_sends_to(TAPPER, 1).await;
+    survey_until(&api, &second, "the survey sent", |s| s["sent_at"].is_string()).await;
+    let foreign = fake_graph::button_reply(TAPPER, "wamid.foreign", now(), "wamid.menu", "menu:five", "5");
+    deliver(&graph, &channel, vec![foreign]).await;
+    assert_eq!(survey(&api, &second).await["score"], 5);
+    assert!(sends[0].json["interactive"].is_object());
+
+    // A survey sent two hours ago, valid for one: stored as it would have been then.
+    const LATE: &str = "61412345678";
+    let stored = api.get("/v1/channels/wa").await.expect(200);
+    let config = api.get(&format!("/v1/configs/{}", stored["config"].as_str().unwrap())).await.expect(200);
+    let config: SurveyConfig = serde_json::from_value(config["config"].clone()).unwrap();
+    let sent_at = now() - SignedDuration::from_hours(2);
+    let invitation = Invitation {
+        tenant: TenantId::new(ACME).unwrap(),
+        conversation: ConversationId::new("late").unwrap(),
+        resolution: 1,
+        channel: ChannelId::new("wa").unwrap(),
+        recipient: RecipientId::new(LATE).unwrap(),
+        agent: None,
+        locale: Locale::En,
+        origin: Origin::Agent,
+    };
+    let late = Survey::new(SurveyId::generate(), invitation, &config, sent_at);
+    let store = gw.state.store.as_ref();
+    store.create(&late, None).await.unwrap();
+    ratewire_core::store::apply(store, &late.invitation.tenant, &late.id, Event::Sent, sent_at).await.unwrap();
+
+    // The answer comes anyway, typed: told the survey closed, and nothing is rated.
+    deliver(&graph, &channel, vec![fake_graph::text(LATE, "wamid.late", now(), "5 stars")]).await;
+    let sends = graph.wait_for_sends_to(LATE, 1).await;
+    assert_eq!(body_of(&sends[0]), "Sorry, too late.");
+    let view = survey(&api, late.id.as_str()).await;
+    assert_eq!(view["score"], Value::Null);
+    assert!(view["state"] == "pending" || view["state"] == "expired", "{view}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. The 24-hour window.
+
+async fn the_window_decides_between_free_form_and_the_template(gw: Gateway) {
+    let api = gw.acme();
+    let graph = FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await;
+    let receiver = Receiver::start().await;
+    api.post("/v1/endpoints", &json!({ "url": receiver.url, "events": ["survey.failed"] })).await.expect(201);
+    let bare = connect(&gw, &graph, "wa", json!({ "scale": "stars:5" }), &[]).await;
+    let templated =
+        connect(&gw, &graph, "wa-tpl", json!({ "scale": "stars:5" }), &[("template_name", "rating_request")]).await;
+
+    // Nobody wrote lately and the channel has no template: nothing goes, and the survey says why.
+    const SILENT: &str = "4915123456789";
+    writes(&graph, &bare, SILENT, now() - SignedDuration::from_hours(25), "hallo").await;
+    let id = invite(&api, &bare, "w1", SILENT, "de").await;
+    let failed = survey_until(&api, &id, "the survey failed", |s| s["state"] == "failed").await;
+    assert_eq!(failed["failure"]["code"], "outside_window");
+    assert!(graph.sends_to(SILENT).is_empty());
+    let posts = receiver.wait_for("survey.failed", |posts| !posts.is_empty()).await;
+    assert_eq!((&posts[0].json()["type"], &posts[0].json()["survey"]["id"]), (&json!("survey.failed"), &json!(id)));
+
+    // Written within the day: the free-form list, even where a template is set.
+    const RECENT: &str = "34600111222";
+    writes(&graph, &templated, RECENT, now() - SignedDuration::from_hours(23), "hola").await;
+    invite(&api, &templated, "w2", RECENT, "es").await;
+    let sends = graph.wait_for_sends_to(RECENT, 1).await;
+    assert_eq!(sends[0].json["type"], "interactive");
+    assert_eq!(sends[0].json["interactive"]["body"]["text"], "¿Cómo calificaría la ayuda que recibió hoy?");
+    assert_eq!(sends[0].json["interactive"]["action"]["button"], "Calificar");
+
+    // Not written for more than a day: the approved template, in the survey's language, its
+    // quick-reply buttons carrying the levels.
+    const AWAY: &str = "34600333444";
+    writes(&graph, &templated, AWAY, now() - SignedDuration::from_hours(30), "hola").await;
+    let id = invite(&api, &templated, "w3", AWAY, "es").await;
+    let sends = graph.wait_for_sends_to(AWAY, 1).await;
+    let button = |index: u8| {
+        json!({ "type": "button", "sub_type": "quick_reply", "index": index.to_string(),
+                "parameters": [{ "type": "payload", "payload": format!("rw1:s:{id}:{}", index + 1) }] })
+    };
+    assert_eq!(
+        sends[0].json,
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": AWAY,
+            "type": "template",
+            "template": {
+                "name": "rating_request",
+                "language": { "policy": "deterministic", "code": "es" },
+                "components": [button(0), button(1), button(2), button(3), button(4)],
+            },
+        })
+    );
+    survey_until(&api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
+    // A tap on the template's fifth button rates; the tap opens the window for the thanks.
+    let template_id = sends[0].message_id.clone().unwrap();
+    let tap =
+        fake_graph::template_button(AWAY, "wamid.qr", now(), &template_id, &format!("rw1:s:{id}:5"), "⭐⭐⭐⭐⭐");
+    deliver(&graph, &templated, vec![tap]).await;
+    assert_eq!(survey(&api, &id).await["score"], 5);
+    let sends = graph.wait_for_sends_to(AWAY, 2).await;
+    assert!(sends[1..].iter().any(|send| body_of(send) == "¡Gracias por su calificación!"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Graph's errors.
+
+async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
+    let api = gw.acme();
+    let graph = FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await;
+    let channel = connect(&gw, &graph, "wa", json!({ "scale": "stars:5" }), &[]).await;
+    let http = client();
+
+    // Too many messages to one person: tried again after the 6 seconds Meta's pair limit
+    // allows, not before.
+    const PAIRED: &str = "16505550001";
+    writes(&graph, &channel, PAIRED, now(), "hello").await;
+    graph.fail_next(1, Failure::PairRateLimit);
+    let id = invite(&api, &channel, "e1", PAIRED, "en").await;
+    let refused = graph.wait_for_sends_to(PAIRED, 1).await;
+    assert_eq!(refused[0].answered, 400);
+    let refused_at = Timestamp::now();
+    // The worker puts the item back once it has the answer.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    outbox::run_due(&gw.state, &http, refused_at + SignedDuration::from_secs(4)).await.unwrap();
+    assert_eq!(graph.sends_to(PAIRED).len(), 1, "not before the wait");
+    outbox::run_due(&gw.state, &http, refused_at + SignedDuration::from_secs(8)).await.unwrap();
+    let sends = graph.wait_for_sends_to(PAIRED, 2).await;
+    assert_eq!((sends[1].answered, &sends[1].json), (200, &refused[0].json), "the same message, taken");
+    survey_until(&api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
+
+    // Graph is down: tried again after the backoff.
+    const DOWN: &str = "16505550002";
+    writes(&graph, &channel, DOWN, now(), "hello").await;
+    graph.fail_next(1, Failure::ServerError);
+    let id = invite(&api, &channel, "e2", DOWN, "en").await;
+    graph.wait_for_sends_to(DOWN, 1).await;
+    let refused_at = Timestamp::now();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    outbox::run_due(&gw.state, &http, refused_at + SignedDuration::from_secs(13)).await.unwrap();
+    let sends = graph.wait_for_sends_to(DOWN, 2).await;
+    assert_eq!((sends[0].answered, sends[1].answered), (500, 200));
+    survey_until(&api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
+
+    // Undeliverable: the survey fails with the reason, and nothing is tried again.
+    const GONE: &str = "16505550003";
+    writes(&graph, &channel, GONE, now(), "hello").await;
+    graph.fail_next(1, Failure::Graph { code: 131026, message: "Message undeliverable".into() });
+    let id = invite(&api, &channel, "e3", GONE, "en").await;
+    let failed = survey_until(&api, &id, "the survey failed", |s| s["state"] == "failed").await;
+    assert_eq!(
+        failed["failure"],
+        json!({ "code": "undeliverable", "detail": "WhatsApp error 131026: Message undeliverable (HTTP 400)" })
+    );
+    outbox::run_due(&gw.state, &http, Timestamp::now() + SignedDuration::from_secs(3600)).await.unwrap();
+    assert_eq!(graph.sends_to(GONE).len(), 1);
+
+    // Accepted, then reported failed: the survey fails with Meta's reason.
+    const LAPSED: &str = "16505550004";
+    writes(&graph, &channel, LAPSED, now(), "hello").await;
+    let id = invite(&api, &channel, "e4", LAPSED, "en").await;
+    let sends = graph.wait_for_sends_to(LAPSED, 1).await;
+    survey_until(&api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
+    let report = fake_graph::failed(
+        sends[0].message_id.as_deref().unwrap(),
+        LAPSED,
+        now(),
+        131047,
+        "Re-engagement message",
+        "Message failed to send because more than 24 hours have passed since the customer last replied.",
+    );
+    let (status, _) = graph.post_webhook(&channel.hook, &fake_graph::statuses(PHONE_NUMBER_ID, vec![report])).await;
+    assert_eq!(status, 200);
+    let failed = survey(&api, &id).await;
+    assert_eq!((&failed["state"], &failed["failure"]["code"]), (&json!("failed"), &json!("outside_window")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. A gateway dies with sends in its queue; another takes over.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
+    const WAITING: &str = "16505550010";
+    const HALF_DONE: &str = "16505550011";
+    let mut first = Gateway::start(Some(RedisServer::start())).await;
+    let graph = FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await;
+    let channel = connect(&first, &graph, "wa", json!({ "scale": "stars:5" }), &[]).await;
+    writes(&graph, &channel, WAITING, now(), "hello").await;
+    writes(&graph, &channel, HALF_DONE, now(), "hello").await;
+
+    // The gateway dies: its server and workers stop. What it was doing at that moment is
+    // played on its state: two invitations queued; its worker had claimed both, sent one and
+    // died before finishing either.
+    let redis = first.redis.take().expect("the first gateway runs on Redis");
+    let dead = first.state.clone();
+    drop(first);
+    let tenant = TenantId::new(ACME).unwrap();
+    let request = |conversation: &str, to: &str| InviteRequest {
+        conversation: ConversationId::new(conversation).unwrap(),
+        resolution: 1,
+        channel: ChannelId::new("wa").unwrap(),
+        recipient: RecipientId::new(to).unwrap(),
+        agent: None,
+        languages: vec!["en".into()],
+        origin: Origin::Agent,
+    };
+    let now = Timestamp::now();
+    let waiting = service::invite(&dead, &tenant, request("k1", WAITING), now).await.unwrap();
+    let half_done = service::invite(&dead, &tenant, request("k2", HALF_DONE), now).await.unwrap();
+    // (A moment later: due times round up to the millisecond.)
+    let claimed_at = now + SignedDuration::from_secs(1);
+    let claimed = dead.store.claim_due(claimed_at, claimed_at + outbox::LEASE, 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    let item = claimed.iter().find(|item| item.id.contains(half_done.id.as_str())).unwrap();
+    let Task::Send { channel: on, survey, message } = &item.task else { panic!("a send: {item:?}") };
+    sending::attempt(&dead, item, on, survey, *message, claimed_at).await.unwrap();
+    drop(claimed);
+    drop(dead);
+    assert_eq!(graph.sends_to(HALF_DONE).len(), 1);
+    assert!(graph.sends_to(WAITING).is_empty());
+
+    // Another gateway on the same Redis: once the dead worker's lease ends, the waiting
+    // invitation goes out, and the one already sent does not go again.
+    let second = Gateway::start(Some(redis)).await;
+    let http = client();
+    outbox::run_due(&second.state, &http, now + SignedDuration::from_secs(30)).await.unwrap();
+    assert!(graph.sends_to(WAITING).is_empty(), "not while the lease holds");
+    outbox::run_due(&second.state, &http, claimed_at + outbox::LEASE + SignedDuration::from_secs(1)).await.unwrap();
+    outbox::run_due(&second.state, &http, now + SignedDuration::from_secs(600)).await.unwrap();
+    assert_eq!(graph.sends_to(WAITING).len(), 1, "the waiting invitation, once");
+    assert_eq!(graph.sends_to(HALF_DONE).len(), 1, "the sent invitation, not again");
+    let api = second.acme();
+    for survey in [&waiting, &half_done] {
+        let view = survey_until(&api, survey.id.as_str(), "the survey sent", |s| s["sent_at"].is_string()).await;
+        assert_eq!(view["state"], "pending");
+    }
+}
