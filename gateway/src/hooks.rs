@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
 use ratewire_adapters::{ChoicePayload, DeliveryStatus, Inbound, InboundRequest, WebhookError, WebhookOutcome};
-use ratewire_core::{ChannelId, Event, TenantId};
+use ratewire_core::{ChannelId, Event, RecipientId, TenantId};
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -142,12 +142,16 @@ async fn take(
             }
             Inbound::Choice { from, payload, tap, language, at, .. } => {
                 sending::note_inbound(state, tenant, channel, &from, at, language).await?;
+                let reason = match &payload {
+                    ChoicePayload::Reason { reason, .. } => Some(reason.clone()),
+                    ChoicePayload::Score { .. } => None,
+                };
                 let input = match payload {
                     ChoicePayload::Score { survey, score } => Input::Rate { survey, score },
                     ChoicePayload::Reason { survey, reason } => Input::Reason { survey, reason },
                 };
                 let outcome = service::receive(state, tenant, channel, &from, input, now).await;
-                let acknowledgement = acknowledgement(state, &outcome).await;
+                let acknowledgement = acknowledgement(state, tenant, channel, &from, reason.as_deref(), &outcome).await;
                 if let Err(error) = adapter.acknowledge_tap(&from, &tap, &acknowledgement).await {
                     tracing::warn!(%tenant, %channel, %error, "the tap could not be acknowledged");
                 }
@@ -175,24 +179,36 @@ async fn take(
     Ok(received)
 }
 
-/// What a tap's acknowledgement says: the choice as recorded, or why it wasn't.
-async fn acknowledgement(state: &AppState, outcome: &Result<Outcome, ApiError>) -> String {
+/// What a tap's acknowledgement says, in the survey's language: the choice as recorded, or the
+/// notice the end user is owed when it wasn't (the survey expired, the rating is final).
+async fn acknowledgement(
+    state: &AppState,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    from: &RecipientId,
+    reason: Option<&str>,
+    outcome: &Result<Outcome, ApiError>,
+) -> String {
+    let survey = match outcome {
+        Ok(Outcome::Applied(transition)) => Some(transition.survey.clone()),
+        _ => state.store.latest_for_recipient(tenant, channel, from).await.ok().flatten(),
+    };
+    let Some(survey) = survey else { return String::new() };
+    let Ok(texts) = service::texts_for(state, &survey).await else { return String::new() };
     match outcome {
-        Ok(Outcome::Applied(transition)) => {
-            let survey = &transition.survey;
-            match (survey.score(), service::texts_for(state, survey).await) {
-                (Some(score), Ok(texts)) => {
+        Ok(Outcome::Applied(_)) => match reason {
+            Some(id) => texts.reasons.iter().find(|(r, _)| r == id).map(|(_, label)| label.clone()).unwrap_or_default(),
+            None => survey
+                .score()
+                .map(|score| {
                     let title = ratewire_adapters::level_title(survey.rules.scale, score);
-                    match texts.labels.get(score) {
-                        Some(label) => format!("{title} {label}"),
-                        None => title,
-                    }
-                }
-                _ => String::new(),
-            }
+                    texts.labels.get(score).map_or(title.clone(), |label| format!("{title} {label}"))
+                })
+                .unwrap_or_default(),
+        },
+        Ok(Outcome::Refused(refusal)) => {
+            refusal.reply().map(|reply| service::reply_text(&texts, reply).to_owned()).unwrap_or_default()
         }
-        Ok(Outcome::Refused(refusal)) => refusal.to_string(),
-        Ok(Outcome::PassThrough) => String::new(),
-        Err(error) => error.to_string(),
+        Ok(Outcome::PassThrough) | Err(_) => String::new(),
     }
 }
