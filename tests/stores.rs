@@ -1357,4 +1357,7 @@ async fn keys_are_seen_once_until_they_are_forgotten(store: Store) {
     tokio::time::sleep(Duration::from_millis(400)).await;
     let later = t0 + SignedDuration::from_millis(400);
     assert!(store.first_sighting("wa/wamid.1", later, ttl).await.unwrap());
+    // A key forgotten is seen afresh.
+    store.forget("wa/wamid.1").await.unwrap();
+    assert!(store.first_sighting("wa/wamid.1", later, ttl).await.unwrap());
 }

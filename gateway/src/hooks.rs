@@ -135,48 +135,67 @@ async fn take(
             continue;
         }
         received.received += 1;
-        match event {
-            Inbound::Message { from, text, language, at, .. } => {
-                sending::note_inbound(state, tenant, channel, &from, at, language).await?;
-                service::receive(state, tenant, channel, &from, Input::Text(text), now).await?;
+        if let Err(error) = take_one(state, tenant, channel, adapter, event, now).await {
+            // Not handled: the platform's redelivery must not be dropped as a repeat.
+            if let Err(forgotten) = state.store.forget(&key).await {
+                tracing::warn!(%tenant, %channel, error = %forgotten, "a failed item stays marked as seen");
             }
-            Inbound::Choice { from, payload, tap, language, at, .. } => {
-                sending::note_inbound(state, tenant, channel, &from, at, language).await?;
-                let reason = match &payload {
-                    ChoicePayload::Reason { reason, .. } => Some(reason.clone()),
-                    ChoicePayload::Score { .. } => None,
-                };
-                let input = match payload {
-                    ChoicePayload::Score { survey, score } => Input::Rate { survey, score },
-                    ChoicePayload::Reason { survey, reason } => Input::Reason { survey, reason },
-                };
-                let outcome = service::receive(state, tenant, channel, &from, input, now).await;
-                let acknowledgement = acknowledgement(state, tenant, channel, &from, reason.as_deref(), &outcome).await;
-                if let Err(error) = adapter.acknowledge_tap(&from, &tap, &acknowledgement).await {
-                    tracing::warn!(%tenant, %channel, %error, "the tap could not be acknowledged");
-                }
-                match outcome {
-                    // A tap on someone else's or a forgotten survey: nothing to do.
-                    Err(ApiError::NotFound { .. }) | Ok(_) => {}
-                    Err(error) => return Err(error),
-                }
-            }
-            Inbound::Status { message_id, status, .. } => {
-                let Some(survey) = sending::survey_of_message(state, tenant, channel, &message_id).await? else {
-                    continue;
-                };
-                let event = match status {
-                    DeliveryStatus::Failed(reason) => Event::Fail(reason),
-                    DeliveryStatus::Sent | DeliveryStatus::Delivered | DeliveryStatus::Read => Event::Sent,
-                };
-                match service::apply(state, tenant, &survey, event, now).await {
-                    Ok(_) | Err(ratewire_core::store::ApplyError::Refused(_)) => {}
-                    Err(error) => return Err(error.into()),
-                }
-            }
+            return Err(error);
         }
     }
     Ok(received)
+}
+
+/// Handles one item of a verified delivery.
+async fn take_one(
+    state: &AppState,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    adapter: &dyn ratewire_adapters::Channel,
+    event: Inbound,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    match event {
+        Inbound::Message { from, text, language, at, .. } => {
+            sending::note_inbound(state, tenant, channel, &from, at, language).await?;
+            service::receive(state, tenant, channel, &from, Input::Text(text), now).await?;
+        }
+        Inbound::Choice { from, payload, tap, language, at, .. } => {
+            sending::note_inbound(state, tenant, channel, &from, at, language).await?;
+            let reason = match &payload {
+                ChoicePayload::Reason { reason, .. } => Some(reason.clone()),
+                ChoicePayload::Score { .. } => None,
+            };
+            let input = match payload {
+                ChoicePayload::Score { survey, score } => Input::Rate { survey, score },
+                ChoicePayload::Reason { survey, reason } => Input::Reason { survey, reason },
+            };
+            let outcome = service::receive(state, tenant, channel, &from, input, now).await;
+            let acknowledgement = acknowledgement(state, tenant, channel, &from, reason.as_deref(), &outcome).await;
+            if let Err(error) = adapter.acknowledge_tap(&from, &tap, &acknowledgement).await {
+                tracing::warn!(%tenant, %channel, %error, "the tap could not be acknowledged");
+            }
+            match outcome {
+                // A tap on someone else's or a forgotten survey: nothing to do.
+                Err(ApiError::NotFound { .. }) | Ok(_) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Inbound::Status { message_id, status, .. } => {
+            let Some(survey) = sending::survey_of_message(state, tenant, channel, &message_id).await? else {
+                return Ok(());
+            };
+            let event = match status {
+                DeliveryStatus::Failed(reason) => Event::Fail(reason),
+                DeliveryStatus::Sent | DeliveryStatus::Delivered | DeliveryStatus::Read => Event::Sent,
+            };
+            match service::apply(state, tenant, &survey, event, now).await {
+                Ok(_) | Err(ratewire_core::store::ApplyError::Refused(_)) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What a tap's acknowledgement says, in the survey's language: the choice as recorded, or the

@@ -275,4 +275,9 @@ impl Seen for MemoryStore {
         inner.seen.insert(key.to_owned(), now + ttl);
         Ok(true)
     }
+
+    async fn forget(&self, key: &str) -> Result<(), StoreError> {
+        self.lock().seen.remove(key);
+        Ok(())
+    }
 }

@@ -54,6 +54,10 @@ impl<T: SurveyStore + RecordStore + Outbox + Seen> Store for T {}
 pub trait Seen: Send + Sync {
     /// True the first time `key` is offered within `ttl`; false for a repeat.
     async fn first_sighting(&self, key: &str, now: Timestamp, ttl: jiff::SignedDuration) -> Result<bool, StoreError>;
+
+    /// Forgets a key, so its next sighting is a first again: for an item whose handling failed
+    /// after it was seen, so the platform's redelivery is not dropped.
+    async fn forget(&self, key: &str) -> Result<(), StoreError>;
 }
 
 /// A survey the sweeper must look at.

@@ -1142,6 +1142,12 @@ impl Seen for RedisStore {
         let (set,): (Option<String>,) = self.query(&pipe).await.map_err(unavailable)?;
         Ok(set.is_some())
     }
+
+    async fn forget(&self, key: &str) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("DEL").arg(format!("{}:seen:{key}", self.keys.prefix)).ignore();
+        self.query::<()>(&pipe).await.map_err(unavailable)
+    }
 }
 
 #[cfg(test)]
