@@ -890,7 +890,7 @@ async fn late_ratings_are_refused_and_the_sweeper_expires_the_survey(gw: Gateway
     let survey = Survey::new(SurveyId::generate(), invitation, &config, sent_at);
     let store = gw.state.store.as_ref();
     store.create(&survey, None).await.expect("the store takes the survey");
-    ratewire_core::store::apply(store, &survey.invitation.tenant, &survey.id, Event::Sent, sent_at)
+    ratewire_core::store::apply(store, &survey.invitation.tenant, &survey.id, Event::SENT, sent_at)
         .await
         .expect("the survey was sent");
     let id = survey.id.to_string();

@@ -321,7 +321,7 @@ async fn typed_and_late_replies(gw: Gateway) {
     let survey = Survey::new(SurveyId::generate(), invitation(late, "conv-late", Origin::Agent), &config, sent_at);
     let store = gw.state.store.as_ref();
     store.create(&survey, None).await.expect("the store takes the survey");
-    ratewire_core::store::apply(store, &survey.invitation.tenant, &survey.id, Event::Sent, sent_at)
+    ratewire_core::store::apply(store, &survey.invitation.tenant, &survey.id, Event::SENT, sent_at)
         .await
         .expect("the survey was sent");
 
@@ -382,7 +382,9 @@ async fn the_messaging_window_both_ways(gw: Gateway) {
     let delivered = fake.wait_for_delivered("6660002", 1).await;
     assert_eq!(delivered[0].json["messaging_type"], "MESSAGE_TAG");
     assert_eq!(delivered[0].json["tag"], "HUMAN_AGENT");
-    survey_until(&api, &agent, "the tagged invitation sent", |s| !s["sent_at"].is_null()).await;
+    let sent = survey_until(&api, &agent, "the tagged invitation sent", |s| !s["sent_at"].is_null()).await;
+    // The survey records the route taken.
+    assert_eq!(sent["route"], "MESSAGE_TAG:HUMAN_AGENT");
     let record = sent_record(&gw, tagged, &delivered[0]).await;
     assert_eq!(record.route.as_deref(), Some("MESSAGE_TAG:HUMAN_AGENT"));
 

@@ -451,11 +451,11 @@ async fn the_due_index_follows_racing_writers(store: Store) {
             Event::Remind,
             Event::Unreadable,
             Event::Rate(score(3)),
-            Event::Sent,
+            Event::SENT,
             Event::Remind,
             Event::Rate(score(8)),
             Event::Unreadable,
-            Event::Sent,
+            Event::SENT,
         ];
         let start = Arc::new(tokio::sync::Barrier::new(events.len()));
         let writers: Vec<_> = events

@@ -305,7 +305,7 @@ async fn typed_replies_reasons_and_late_replies(gw: Gateway) {
     );
     let store = gw.state.store.as_ref();
     store.create(&late, None).await.expect("stored");
-    ratewire_core::store::apply(store, &late.invitation.tenant, &late.id, Event::Sent, sent_at).await.expect("sent");
+    ratewire_core::store::apply(store, &late.invitation.tenant, &late.id, Event::SENT, sent_at).await.expect("sent");
     let typed = fake.text_update(&dan, "5", Timestamp::now());
     fake.deliver(&typed).await.expect(200);
     let texts = fake.wait_for_texts(dan.id, 1).await;

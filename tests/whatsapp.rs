@@ -335,7 +335,7 @@ async fn typed_and_late_replies(gw: Gateway) {
     let late = Survey::new(SurveyId::generate(), invitation, &config, sent_at);
     let store = gw.state.store.as_ref();
     store.create(&late, None).await.unwrap();
-    ratewire_core::store::apply(store, &late.invitation.tenant, &late.id, Event::Sent, sent_at).await.unwrap();
+    ratewire_core::store::apply(store, &late.invitation.tenant, &late.id, Event::SENT, sent_at).await.unwrap();
 
     // The answer comes anyway, typed: told the survey closed, and nothing is rated.
     deliver(&graph, &channel, vec![fake_graph::text(LATE, "wamid.late", now(), "5 stars")]).await;

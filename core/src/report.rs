@@ -539,7 +539,7 @@ mod tests {
 
         /// Sent a minute after `created`.
         fn sent(&self, id: &str, created: Timestamp) -> Survey {
-            apply(self.pending(id, created), Event::Sent, created + minutes(1))
+            apply(self.pending(id, created), Event::SENT, created + minutes(1))
         }
 
         /// Sent, then rated `score` ten minutes after `created`.

@@ -158,6 +158,9 @@ pub struct Survey {
     pub created_at: Timestamp,
     /// When the channel accepted the invitation.
     pub sent_at: Option<Timestamp>,
+    /// How the channel sent it, where it has several ways (see [`Event::Sent`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
     pub state: SurveyState,
     pub ratings: Vec<RatingEntry>,
     /// Bumped by every transition; stores use it to refuse a write based on a stale read.
@@ -196,8 +199,9 @@ pub enum InviteRefusal {
 /// Something that happens to a survey.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// The channel accepted the invitation.
-    Sent,
+    /// The channel accepted the invitation, by `route` where the channel has several (a
+    /// messaging window's free-form message, a template, a message tag).
+    Sent { route: Option<String> },
     /// The end user chose a score.
     Rate(Score),
     /// The end user chose a reason after a negative rating.
@@ -339,6 +343,11 @@ pub fn check_invitation(
     Ok(())
 }
 
+impl Event {
+    /// The invitation was sent, by the channel's only route.
+    pub const SENT: Event = Event::Sent { route: None };
+}
+
 impl Survey {
     /// A new pending survey. Call [`check_invitation`] first.
     pub fn new(id: SurveyId, invitation: Invitation, config: &SurveyConfig, now: Timestamp) -> Survey {
@@ -349,6 +358,7 @@ impl Survey {
             rules: SurveyRules::from_config(config),
             created_at: now,
             sent_at: None,
+            route: None,
             state: SurveyState::Pending { deadline, hinted: false, reminded: false },
             ratings: Vec::new(),
             revision: 0,
@@ -420,7 +430,7 @@ impl Survey {
             _ => None,
         };
         let state = match (&self.state, event) {
-            (_, Event::Sent) => {
+            (_, Event::Sent { route }) => {
                 if self.sent_at.is_some() {
                     return Ok(self.unchanged());
                 }
@@ -429,6 +439,7 @@ impl Survey {
                 }
                 let mut next = self.changed_to(self.state.clone(), vec![Effect::Notify(Notice::Sent)]);
                 next.survey.sent_at = Some(now);
+                next.survey.route = route;
                 return Ok(next);
             }
             (_, Event::Rate(score)) if !self.rules.scale.contains(score.value().into()) => {
@@ -665,13 +676,13 @@ mod tests {
     #[test]
     fn sent_is_recorded_once() {
         let survey = pending(&config());
-        let sent = survey.apply(Event::Sent, at(0)).unwrap();
+        let sent = survey.apply(Event::SENT, at(0)).unwrap();
         assert_eq!(effects(&sent), [Notify(Notice::Sent)]);
         assert_eq!(sent.survey.sent_at, Some(at(0)));
-        let again = sent.survey.apply(Event::Sent, at(1)).unwrap();
+        let again = sent.survey.apply(Event::SENT, at(1)).unwrap();
         assert!(!again.changed && again.effects.is_empty());
         // A late delivery report after the user already answered still counts as sent.
-        let rated = rated(&config(), 5).apply(Event::Sent, at(2)).unwrap();
+        let rated = rated(&config(), 5).apply(Event::SENT, at(2)).unwrap();
         assert_eq!(rated.survey.sent_at, Some(at(2)));
     }
 
@@ -843,7 +854,7 @@ mod tests {
         assert_eq!(t.survey.state, SurveyState::Failed { reason: reason.clone(), at: at(1) });
         assert!(!t.survey.apply(Event::Fail(reason.clone()), at(2)).unwrap().changed);
         assert_eq!(t.survey.apply(Event::Rate(score(5)), at(2)), Err(Refusal::WrongState(StateName::Failed)));
-        assert_eq!(t.survey.apply(Event::Sent, at(2)), Err(Refusal::WrongState(StateName::Failed)));
+        assert_eq!(t.survey.apply(Event::SENT, at(2)), Err(Refusal::WrongState(StateName::Failed)));
         assert_eq!(rated(&config(), 5).apply(Event::Fail(reason), at(2)), Err(Refusal::WrongState(StateName::Rated)));
     }
 

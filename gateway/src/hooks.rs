@@ -187,7 +187,7 @@ async fn take_one(
             };
             let event = match status {
                 DeliveryStatus::Failed(reason) => Event::Fail(reason),
-                DeliveryStatus::Sent | DeliveryStatus::Delivered | DeliveryStatus::Read => Event::Sent,
+                DeliveryStatus::Sent | DeliveryStatus::Delivered | DeliveryStatus::Read => Event::SENT,
             };
             match service::apply(state, tenant, &survey, event, now).await {
                 Ok(_) | Err(ratewire_core::store::ApplyError::Refused(_)) => {}

@@ -229,7 +229,8 @@ pub async fn attempt(
                 Err(error) => return Err(error),
             }
             if message == OutboundMessage::Invitation
-                && let Err(error) = service::apply(state, tenant, &survey.id, Event::Sent, now).await
+                && let Err(error) =
+                    service::apply(state, tenant, &survey.id, Event::Sent { route: delivery.route.clone() }, now).await
             {
                 tracing::warn!(survey = %survey.id, %error, "sent, but the survey could not record it");
             }

@@ -91,7 +91,7 @@ pub async fn invite(
         ChannelKind::WebWidget => {
             state.widgets.refresh(&survey);
             crate::metrics::send(channel.kind, true);
-            Ok(apply(state, tenant, &survey.id, Event::Sent, now).await.map_err(ApiError::from)?.survey)
+            Ok(apply(state, tenant, &survey.id, Event::SENT, now).await.map_err(ApiError::from)?.survey)
         }
         // Messaging channels send from the outbox, which records the survey sent or failed.
         _ => {

@@ -50,6 +50,9 @@ pub struct SurveyView {
     origin: Origin,
     created_at: Timestamp,
     sent_at: Option<Timestamp>,
+    /// How the channel sent the invitation, where it has several ways: `free_form` or
+    /// `template:<name>` on WhatsApp, `RESPONSE` or `MESSAGE_TAG:<tag>` on Messenger.
+    route: Option<String>,
     /// Until when a rating counts, while pending.
     deadline: Option<Timestamp>,
     /// Until when the rating may be changed, while rated.
@@ -88,6 +91,7 @@ impl SurveyView {
             origin: invitation.origin,
             created_at: survey.created_at,
             sent_at: survey.sent_at,
+            route: survey.route.clone(),
             deadline,
             changeable_until,
             ended_at,
