@@ -12,7 +12,6 @@ use ratewire_core::{
     ChannelId, ConversationId, Event, Invitation, Locale, Origin, RecipientId, Survey, SurveyConfig, SurveyId, TenantId,
 };
 use ratewire_gateway::outbox;
-use ratewire_tests::RedisServer;
 use ratewire_tests::service::{
     ACME, Answer, Api, BODY_LIMIT, GLOBEX, Gateway, Post, Receiver, Widget, client, eventually, visitor_token,
 };
@@ -20,31 +19,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-/// Runs each listed test once on the embedded store and once on a Redis server of its own.
-macro_rules! gateway_suite {
-    ($($test:ident),* $(,)?) => {
-        mod embedded_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    super::$test(super::Gateway::start(None).await).await;
-                }
-            )*
-        }
-
-        mod redis_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    let redis = super::RedisServer::start();
-                    super::$test(super::Gateway::start(Some(redis)).await).await;
-                }
-            )*
-        }
-    };
-}
-
-gateway_suite!(
+ratewire_tests::on_both_stores!(
     configurations_and_channels,
     closes_invite_by_the_auto_invite_rules,
     a_conversation_is_invited_again_only_as_its_repeat_policy_says,

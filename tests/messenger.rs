@@ -14,33 +14,11 @@ use ratewire_gateway::sending::{self, SentMessage};
 use ratewire_gateway::service::{self, InviteRequest};
 use ratewire_tests::RedisServer;
 use ratewire_tests::fake_messenger::{Failure, FakeMessenger, Request};
-use ratewire_tests::service::{ACME, Api, Gateway, Receiver, eventually};
+use ratewire_tests::meta::{self, meta_json};
+use ratewire_tests::service::{ACME, Api, Gateway, Receiver, survey, survey_until};
 use serde_json::{Value, json};
 
-macro_rules! messenger_suite {
-    ($($test:ident),* $(,)?) => {
-        mod embedded_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    super::$test(super::Gateway::start(None).await).await;
-                }
-            )*
-        }
-
-        mod redis_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    let redis = super::RedisServer::start();
-                    super::$test(super::Gateway::start(Some(redis)).await).await;
-                }
-            )*
-        }
-    };
-}
-
-messenger_suite!(
+ratewire_tests::on_both_stores!(
     connecting_and_verifying_the_webhook,
     a_tap_a_comment_and_a_redelivery,
     typed_and_late_replies,
@@ -83,7 +61,7 @@ fn channel_body(fake: &FakeMessenger, id: &str, config: &str, settings: &[(&str,
         "kind": "messenger",
         "name": "Support page",
         "config": config,
-        "secrets": { "page_access_token": fake.page_token, "app_secret": fake.app_secret },
+        "secrets": { "page_access_token": fake.page_token, "app_secret": fake.webhooks.app_secret },
         "settings": { "page_id": fake.page_id, "api_base_url": fake.base },
     });
     for (name, value) in settings {
@@ -110,7 +88,7 @@ async fn page(gw: &Gateway, settings: &[(&str, &str)]) -> Page {
 /// A person writes to the Page at `at`: the signed webhook is taken.
 async fn writes(page: &Page, psid: &str, mid: &str, text: &str, at: Timestamp) {
     let notification = page.fake.notification(vec![page.fake.text(psid, mid, text, at)]);
-    let (status, body) = page.fake.post(&page.hook, &notification).await;
+    let (status, body) = page.fake.webhooks.post(&page.hook, &notification).await;
     assert_eq!((status, &body), (200, &json!({ "received": 1, "duplicates": 0 })));
 }
 
@@ -119,19 +97,6 @@ async fn invite(api: &Api, conversation: &str, psid: &str) -> String {
     let body = json!({ "conversation": conversation, "channel": CHANNEL, "recipient": psid });
     let survey = api.post("/v1/invitations", &body).await.expect(201);
     survey["id"].as_str().expect("a survey has an id").to_owned()
-}
-
-async fn survey(api: &Api, id: &str) -> Value {
-    api.get(&format!("/v1/surveys/{id}")).await.expect(200)
-}
-
-/// Waits until the survey satisfies `done`.
-async fn survey_until(api: &Api, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    eventually(what, || async {
-        let survey = survey(api, id).await;
-        done(&survey).then_some(survey)
-    })
-    .await
 }
 
 /// The record of a message ratewire sent on `channel`, by the id the platform gave it.
@@ -200,31 +165,34 @@ async fn connecting_and_verifying_the_webhook(gw: Gateway) {
     assert_eq!(answer.json()["error"]["fields"][0]["field"], "settings.page_id");
 
     // Meta's verification: the challenge for the channel's verify token, 403 for another.
-    assert_eq!(fake.verify(&page.hook, &page.verify_token, "1158201444").await, (200, "1158201444".to_owned()));
-    assert_eq!(fake.verify(&page.hook, "guessed", "1158201444").await.0, 403);
+    assert_eq!(
+        fake.webhooks.verify(&page.hook, &page.verify_token, "1158201444").await,
+        (200, "1158201444".to_owned())
+    );
+    assert_eq!(fake.webhooks.verify(&page.hook, "guessed", "1158201444").await.0, 403);
 
     // Unsigned, or signed with another secret, or a signature over other bytes: refused.
     let at = Timestamp::now();
     let notification = fake.notification(vec![fake.text("PSID-1", "m_hello", "Bonjour, ça va ? 👋", at)]);
-    let bytes = FakeMessenger::bytes(&notification);
+    let bytes = meta_json(&notification);
     assert!(bytes.is_ascii(), "Meta escapes non-ASCII");
-    assert_eq!(fake.post_raw(&page.hook, bytes.clone(), None).await.0, 401);
-    let forged = ratewire_tests::fake_messenger::sign("not-the-app-secret", &bytes);
-    assert_eq!(fake.post_raw(&page.hook, bytes.clone(), Some(&forged)).await.0, 401);
+    assert_eq!(fake.webhooks.post_raw(&page.hook, bytes.clone(), None).await.0, 401);
+    let forged = meta::sign("not-the-app-secret", &bytes);
+    assert_eq!(fake.webhooks.post_raw(&page.hook, bytes.clone(), Some(&forged)).await.0, 401);
     let reserialized = notification.to_string().into_bytes();
-    assert_eq!(fake.post_raw(&page.hook, reserialized, Some(&fake.sign(&bytes))).await.0, 401);
+    assert_eq!(fake.webhooks.post_raw(&page.hook, reserialized, Some(&fake.webhooks.sign(&bytes))).await.0, 401);
     let contact = contact_of(&gw, "PSID-1").await;
     assert!(contact.is_none(), "nothing of a refused webhook was taken");
 
     // Signed over the exact bytes: taken. The Page's own echo is not an end user's message.
-    let (status, body) = fake.post_raw(&page.hook, bytes.clone(), Some(&fake.sign(&bytes))).await;
+    let (status, body) = fake.webhooks.post_raw(&page.hook, bytes.clone(), Some(&fake.webhooks.sign(&bytes))).await;
     assert_eq!((status, body), (200, json!({ "received": 1, "duplicates": 0 })));
     let echo = fake.notification(vec![fake.echo("PSID-1", "m_echo", "Hi! How can we help?", at)]);
-    assert_eq!(fake.post(&page.hook, &echo).await, (200, json!({ "received": 0, "duplicates": 0 })));
+    assert_eq!(fake.webhooks.post(&page.hook, &echo).await, (200, json!({ "received": 0, "duplicates": 0 })));
     // Another Page's entry is not this channel's.
     let mut other = fake.notification(vec![fake.text("PSID-1", "m_other", "5", at)]);
     other["entry"][0]["id"] = json!("999999");
-    assert_eq!(fake.post(&page.hook, &other).await, (200, json!({ "received": 0, "duplicates": 0 })));
+    assert_eq!(fake.webhooks.post(&page.hook, &other).await, (200, json!({ "received": 0, "duplicates": 0 })));
     let contact = contact_of(&gw, "PSID-1").await;
     let last = contact.expect("the person is known now").last_inbound_at.expect("they wrote");
     assert_eq!(last, Timestamp::from_millisecond(at.as_millisecond()).unwrap(), "Meta's millisecond timestamp");
@@ -272,7 +240,7 @@ async fn a_tap_a_comment_and_a_redelivery(gw: Gateway) {
     // A tap on four stars: Meta sends the title as text and the payload; the payload counts.
     let (title, tapped) = quick_reply(&invitation, 4);
     let tap = fake.notification(vec![fake.quick_reply(psid, "m_tap_1", &title, &tapped, now())]);
-    assert_eq!(fake.post(&page.hook, &tap).await, (200, json!({ "received": 1, "duplicates": 0 })));
+    assert_eq!(fake.webhooks.post(&page.hook, &tap).await, (200, json!({ "received": 1, "duplicates": 0 })));
     let rated = survey_until(&api, &id, "the survey rated", |s| s["score"] == 4).await;
     assert_eq!(rated["state"], "rated");
     let replies = fake.wait_for_delivered(psid, 3).await;
@@ -280,7 +248,7 @@ async fn a_tap_a_comment_and_a_redelivery(gw: Gateway) {
     assert!(replies[1..].iter().all(|r| r.json["messaging_type"] == "RESPONSE" && r.json.get("tag").is_none()));
 
     // Meta delivers the same tap again: dropped by its mid.
-    assert_eq!(fake.post(&page.hook, &tap).await, (200, json!({ "received": 0, "duplicates": 1 })));
+    assert_eq!(fake.webhooks.post(&page.hook, &tap).await, (200, json!({ "received": 0, "duplicates": 1 })));
 
     // The next free text is the comment.
     writes(&page, psid, "m_in_2", "Quick and friendly — merci !", now()).await;
@@ -472,7 +440,7 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
     let stale = api.post("/v1/channels", &stale).await.expect(201);
     let stale_hook = stale["webhook_url"].as_str().unwrap();
     let hi = fake.notification(vec![fake.text("7770004", "m_r4", "hi", now())]);
-    assert_eq!(fake.post(stale_hook, &hi).await.0, 200);
+    assert_eq!(fake.webhooks.post(stale_hook, &hi).await.0, 200);
     let body = json!({ "conversation": "conv-stale", "channel": "fb-stale", "recipient": "7770004" });
     let id = api.post("/v1/invitations", &body).await.expect(201)["id"].as_str().unwrap().to_owned();
     let failed = survey_until(&api, &id, "the survey failed", |s| s["state"] == "failed").await;

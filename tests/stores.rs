@@ -22,34 +22,10 @@ type Store = Arc<dyn store::Store>;
 const MINUTE: SignedDuration = SignedDuration::from_mins(1);
 const HOUR: SignedDuration = SignedDuration::from_hours(1);
 
-/// Runs each listed test once against the memory store and once against a Redis store with a
-/// server of its own.
-macro_rules! store_suite {
-    ($($test:ident),* $(,)?) => {
-        mod memory_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    super::$test(std::sync::Arc::new(super::MemoryStore::new())).await;
-                }
-            )*
-        }
-
-        mod redis_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    let server = super::RedisServer::start();
-                    let store = super::connect(&server, super::RedisStoreOptions::default()).await;
-                    super::$test(std::sync::Arc::new(store)).await;
-                    drop(server);
-                }
-            )*
-        }
-    };
-}
-
-store_suite!(
+// Each test once against the memory store and once against a Redis store with a server of its own.
+ratewire_tests::on_both_stores!(
+    memory_store => Arc::new(MemoryStore::new()),
+    redis_store(server) => Arc::new(connect(&server, RedisStoreOptions::default()).await);
     created_surveys_read_back,
     tenants_do_not_see_each_other,
     ids_with_colons_stay_in_their_tenant,

@@ -12,7 +12,7 @@ use ratewire_core::{
 use ratewire_gateway::{outbox, sending};
 use ratewire_tests::RedisServer;
 use ratewire_tests::fake_telegram::{Call, Failure, FakeTelegram, TelegramUser};
-use ratewire_tests::service::{ACME, Api, Gateway, Receiver, eventually};
+use ratewire_tests::service::{ACME, Api, Gateway, Receiver, eventually, survey, survey_until};
 use serde_json::{Value, json};
 
 /// The bot's token, as BotFather gives it.
@@ -20,29 +20,7 @@ const TOKEN: &str = "7012345678:AAH0test-Token_of_the_bot";
 /// The channel's id: its webhook is `/hooks/acme/tg`.
 const CHANNEL: &str = "tg";
 
-macro_rules! telegram_suite {
-    ($($test:ident),* $(,)?) => {
-        mod embedded_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    super::$test(super::Gateway::start(None).await).await;
-                }
-            )*
-        }
-
-        mod redis_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    super::$test(super::Gateway::start(Some(super::RedisServer::start())).await).await;
-                }
-            )*
-        }
-    };
-}
-
-telegram_suite!(
+ratewire_tests::on_both_stores!(
     connecting_registers_the_webhook_and_only_signed_updates_are_taken,
     a_tap_rates_in_the_users_language_and_the_keyboard_shows_the_choice,
     typed_replies_reasons_and_late_replies,
@@ -80,19 +58,6 @@ async fn invite(api: &Api, conversation: &str, user: &TelegramUser) -> String {
     let body = json!({ "conversation": conversation, "channel": CHANNEL, "recipient": user.recipient() });
     let survey = api.post("/v1/invitations", &body).await.expect(201);
     survey["id"].as_str().expect("a survey has an id").to_owned()
-}
-
-async fn survey(api: &Api, id: &str) -> Value {
-    api.get(&format!("/v1/surveys/{id}")).await.expect(200)
-}
-
-/// Waits until the survey satisfies `done`.
-async fn survey_until(api: &Api, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    eventually(what, || async {
-        let survey = survey(api, id).await;
-        done(&survey).then_some(survey)
-    })
-    .await
 }
 
 fn payload(survey: &str, score: u32) -> String {

@@ -12,39 +12,16 @@ use ratewire_core::{
 use ratewire_gateway::service::{self, InviteRequest};
 use ratewire_gateway::{outbox, sending};
 use ratewire_tests::RedisServer;
-use ratewire_tests::fake_graph::{self, Failure, FakeGraph, meta_json};
-use ratewire_tests::service::{ACME, Api, Gateway, Receiver, client, eventually};
+use ratewire_tests::fake_graph::{self, Failure, FakeGraph};
+use ratewire_tests::meta::meta_json;
+use ratewire_tests::service::{ACME, Api, Gateway, Receiver, client, survey, survey_until};
 use serde_json::{Value, json};
 
 const ACCESS_TOKEN: &str = "EAAGm0PX4ZCpsBAKZAZD-test";
 const APP_SECRET: &str = "0f6a3e5c2d1b4a79e8f7c6d5b4a39281";
 const PHONE_NUMBER_ID: &str = "106540352242922";
 
-/// Runs each listed test once on the embedded store and once on a Redis server of its own.
-macro_rules! whatsapp_suite {
-    ($($test:ident),* $(,)?) => {
-        mod embedded_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    super::$test(super::Gateway::start(None).await).await;
-                }
-            )*
-        }
-
-        mod redis_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    let redis = super::RedisServer::start();
-                    super::$test(super::Gateway::start(Some(redis)).await).await;
-                }
-            )*
-        }
-    };
-}
-
-whatsapp_suite!(
+ratewire_tests::on_both_stores!(
     a_survey_goes_out_as_a_list_and_comes_back_as_a_tap,
     typed_and_late_replies,
     the_window_decides_between_free_form_and_the_template,
@@ -87,7 +64,7 @@ async fn connect(gw: &Gateway, graph: &FakeGraph, id: &str, config: Value, setti
 
 /// Posts one signed delivery of `messages` from end users; the gateway's answer.
 async fn deliver(graph: &FakeGraph, channel: &Channel, messages: Vec<Value>) -> Value {
-    let (status, answer) = graph.post_webhook(&channel.hook, &fake_graph::messages(PHONE_NUMBER_ID, messages)).await;
+    let (status, answer) = graph.webhooks.post(&channel.hook, &fake_graph::messages(PHONE_NUMBER_ID, messages)).await;
     assert_eq!(status, 200, "the delivery is taken: {answer}");
     answer
 }
@@ -107,19 +84,6 @@ async fn invite(api: &Api, channel: &Channel, conversation: &str, wa_id: &str, l
     let survey = api.post("/v1/invitations", &body).await.expect(201);
     assert_eq!(survey["state"], "pending");
     survey["id"].as_str().expect("a survey has an id").to_owned()
-}
-
-async fn survey(api: &Api, id: &str) -> Value {
-    api.get(&format!("/v1/surveys/{id}")).await.expect(200)
-}
-
-/// Waits until the survey satisfies `done`.
-async fn survey_until(api: &Api, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    eventually(what, || async {
-        let survey = survey(api, id).await;
-        done(&survey).then_some(survey)
-    })
-    .await
 }
 
 /// The text of a text message ratewire sent.
@@ -158,8 +122,11 @@ async fn a_survey_goes_out_as_a_list_and_comes_back_as_a_tap(gw: Gateway) {
     let channel = connect(&gw, &graph, "wa", json!({ "scale": "stars:5" }), &[]).await;
 
     // Meta checks the callback URL with the verify token the channel was given.
-    assert_eq!(graph.verify(&channel.hook, &channel.verify_token, "1158201444").await, (200, "1158201444".into()));
-    assert_eq!(graph.verify(&channel.hook, "someone-elses-token", "1158201444").await.0, 403);
+    assert_eq!(
+        graph.webhooks.verify(&channel.hook, &channel.verify_token, "1158201444").await,
+        (200, "1158201444".into())
+    );
+    assert_eq!(graph.webhooks.verify(&channel.hook, "someone-elses-token", "1158201444").await.0, 403);
 
     // Deliveries without Meta's signature over their exact bytes are refused, unread.
     let hello = fake_graph::messages(
@@ -168,23 +135,23 @@ async fn a_survey_goes_out_as_a_list_and_comes_back_as_a_tap(gw: Gateway) {
     );
     let bytes = meta_json(&hello);
     assert!(String::from_utf8_lossy(&bytes).contains(r"Hola \/ hello, where is my order? \ud83d\udce6"));
-    assert_eq!(graph.post_raw(&channel.hook, bytes.clone(), None).await.0, 401);
+    assert_eq!(graph.webhooks.post_raw(&channel.hook, bytes.clone(), None).await.0, 401);
     let zeros = format!("sha256={}", "0".repeat(64));
-    assert_eq!(graph.post_raw(&channel.hook, bytes.clone(), Some(&zeros)).await.0, 401);
+    assert_eq!(graph.webhooks.post_raw(&channel.hook, bytes.clone(), Some(&zeros)).await.0, 401);
     // The same JSON written out another way is other bytes: its signature doesn't carry over.
     let rewritten = serde_json::to_vec(&hello).unwrap();
-    assert_eq!(graph.post_raw(&channel.hook, rewritten, Some(&graph.sign(&bytes))).await.0, 401);
-    let signature = graph.sign(&bytes);
-    let (status, answer) = graph.post_raw(&channel.hook, bytes, Some(&signature)).await;
+    assert_eq!(graph.webhooks.post_raw(&channel.hook, rewritten, Some(&graph.webhooks.sign(&bytes))).await.0, 401);
+    let signature = graph.webhooks.sign(&bytes);
+    let (status, answer) = graph.webhooks.post_raw(&channel.hook, bytes, Some(&signature)).await;
     assert_eq!((status, answer), (200, json!({ "received": 1, "duplicates": 0 })));
     // Another number's messages, stickers and broken JSON.
     let other = fake_graph::messages("999999999", vec![fake_graph::text(USER, "wamid.other", now(), "5")]);
-    assert_eq!(graph.post_webhook(&channel.hook, &other).await, (200, json!({ "received": 0, "duplicates": 0 })));
+    assert_eq!(graph.webhooks.post(&channel.hook, &other).await, (200, json!({ "received": 0, "duplicates": 0 })));
     let answer = deliver(&graph, &channel, vec![fake_graph::sticker(USER, "wamid.sticker", now())]).await;
     assert_eq!(answer, json!({ "received": 0, "duplicates": 0 }));
     let broken = b"{\"object\":".to_vec();
-    let signature = graph.sign(&broken);
-    assert_eq!(graph.post_raw(&channel.hook, broken, Some(&signature)).await.0, 400);
+    let signature = graph.webhooks.sign(&broken);
+    assert_eq!(graph.webhooks.post_raw(&channel.hook, broken, Some(&signature)).await.0, 400);
     assert!(graph.sends().is_empty(), "nothing to answer yet");
 
     // The helpdesk reports the conversation and closes it: the invitation goes out as a list.
@@ -234,7 +201,7 @@ async fn a_survey_goes_out_as_a_list_and_comes_back_as_a_tap(gw: Gateway) {
 
     // Delivery reports are taken; they change nothing of a sent survey.
     let reports = ["sent", "delivered", "read"].map(|s| fake_graph::status(&invitation_id, s, USER, now())).to_vec();
-    let (status, answer) = graph.post_webhook(&channel.hook, &fake_graph::statuses(PHONE_NUMBER_ID, reports)).await;
+    let (status, answer) = graph.webhooks.post(&channel.hook, &fake_graph::statuses(PHONE_NUMBER_ID, reports)).await;
     assert_eq!((status, answer), (200, json!({ "received": 3, "duplicates": 0 })));
     assert_eq!(survey(&api, &id).await["state"], "pending");
 
@@ -479,7 +446,7 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
         "Re-engagement message",
         "Message failed to send because more than 24 hours have passed since the customer last replied.",
     );
-    let (status, _) = graph.post_webhook(&channel.hook, &fake_graph::statuses(PHONE_NUMBER_ID, vec![report])).await;
+    let (status, _) = graph.webhooks.post(&channel.hook, &fake_graph::statuses(PHONE_NUMBER_ID, vec![report])).await;
     assert_eq!(status, 200);
     let failed = survey(&api, &id).await;
     assert_eq!((&failed["state"], &failed["failure"]["code"]), (&json!("failed"), &json!("outside_window")));

@@ -1,12 +1,14 @@
 //! ratewire's channels. Each channel is one module holding its whole behaviour — webhook
 //! verification and parsing, native rendering, sending, error mapping, window rules — behind
 //! the [`Channel`] trait. The survey rules stay in `ratewire-core`; a channel only carries
-//! messages in and out.
+//! messages in and out. What WhatsApp and Messenger share of Meta's Graph platform (the
+//! webhooks' handshake and signature) is in `meta`.
 //!
 //! Adding a channel means one module implementing [`Channel`], one [`ChannelKind`] variant and
 //! one line in [`build`].
 
 pub mod messenger;
+mod meta;
 pub mod payload;
 pub mod telegram;
 pub mod whatsapp;
@@ -136,6 +138,16 @@ pub fn level_title(scale: Scale, score: Score) -> String {
             .unwrap_or_else(|| score.to_string()),
         Scale::Numeric { .. } => score.to_string(),
     }
+}
+
+/// `text`, cut to at most `max` characters (at a character boundary, ending with "…" when cut).
+pub(crate) fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// A message to send to an end user.

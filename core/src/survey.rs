@@ -201,7 +201,9 @@ pub enum InviteRefusal {
 pub enum Event {
     /// The channel accepted the invitation, by `route` where the channel has several (a
     /// messaging window's free-form message, a template, a message tag).
-    Sent { route: Option<String> },
+    Sent {
+        route: Option<String>,
+    },
     /// The end user chose a score.
     Rate(Score),
     /// The end user chose a reason after a negative rating.

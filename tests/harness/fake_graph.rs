@@ -1,8 +1,7 @@
 //! A stand-in for Meta's Graph API as WhatsApp's Cloud API speaks it, on a free loopback port:
 //! it takes `POST /{version}/{phone_number_id}/messages` with a bearer token, records every
 //! request, answers as Graph does (or with the errors it is told to), and posts webhooks to
-//! ratewire signed as Meta signs them — `X-Hub-Signature-256` over the exact bytes posted, which
-//! escape non-ASCII as `\uXXXX` and `/` as `\/`.
+//! ratewire as Meta does ([`crate::meta`]).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,13 +10,12 @@ use std::sync::{Arc, Mutex};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use sha2::Sha256;
 use tokio::task::JoinHandle;
 
-use crate::service::{PATIENCE, client, eventually};
+use crate::meta::Webhooks;
+use crate::service::eventually;
 
 /// The WhatsApp Business Account the fake's number belongs to.
 pub const WABA_ID: &str = "102290129340398";
@@ -99,9 +97,9 @@ pub struct FakeGraph {
     /// `http://127.0.0.1:PORT`: a channel's `api_base_url`.
     pub base_url: String,
     pub access_token: String,
-    pub app_secret: String,
+    /// Webhooks to ratewire, signed with the app secret.
+    pub webhooks: Webhooks,
     shared: Arc<Shared>,
-    http: reqwest::Client,
     task: JoinHandle<()>,
 }
 
@@ -124,9 +122,8 @@ impl FakeGraph {
         FakeGraph {
             base_url: format!("http://{address}"),
             access_token: access_token.to_owned(),
-            app_secret: app_secret.to_owned(),
+            webhooks: Webhooks::new(app_secret),
             shared,
-            http: client(),
             task,
         }
     }
@@ -159,45 +156,6 @@ impl FakeGraph {
     pub fn fail_next(&self, count: usize, failure: Failure) {
         let mut failures = self.shared.failures.lock().unwrap_or_else(|p| p.into_inner());
         failures.extend(std::iter::repeat_n(failure, count));
-    }
-
-    /// Meta's signature header value for `body`.
-    pub fn sign(&self, body: &[u8]) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.app_secret.as_bytes()).expect("HMAC takes any key");
-        mac.update(body);
-        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-    }
-
-    /// Posts a webhook as Meta does: the payload written as Meta writes it, signed. The status
-    /// and body of the answer.
-    pub async fn post_webhook(&self, url: &str, payload: &Value) -> (u16, Value) {
-        let body = meta_json(payload);
-        let signature = self.sign(&body);
-        self.post_raw(url, body, Some(&signature)).await
-    }
-
-    /// Posts bytes with the given signature header, or none.
-    pub async fn post_raw(&self, url: &str, body: Vec<u8>, signature: Option<&str>) -> (u16, Value) {
-        let mut request = self
-            .http
-            .post(url)
-            .header("content-type", "application/json")
-            .header("user-agent", "facebookexternalua")
-            .body(body);
-        if let Some(signature) = signature {
-            request = request.header("x-hub-signature-256", signature);
-        }
-        let response = request.send().await.unwrap_or_else(|e| panic!("posting the webhook to {url}: {e}"));
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-
-    /// The verification request Meta sends when the callback URL is saved: status and body.
-    pub async fn verify(&self, url: &str, verify_token: &str, challenge: &str) -> (u16, String) {
-        let query = [("hub.mode", "subscribe"), ("hub.challenge", challenge), ("hub.verify_token", verify_token)];
-        let response = self.http.get(url).query(&query).timeout(PATIENCE).send().await.expect("the verification");
-        (response.status().as_u16(), response.text().await.unwrap_or_default())
     }
 }
 
@@ -267,64 +225,6 @@ fn answer(
 
 // ---------------------------------------------------------------------------------------------
 // Webhook payloads, as Meta writes them.
-
-/// JSON as Meta writes its webhooks: non-ASCII escaped as `\uXXXX` (UTF-16), `/` as `\/`.
-pub fn meta_json(value: &Value) -> Vec<u8> {
-    let mut out = String::new();
-    write_value(&mut out, value);
-    out.into_bytes()
-}
-
-fn write_value(out: &mut String, value: &Value) {
-    match value {
-        Value::Null | Value::Bool(_) | Value::Number(_) => out.push_str(&value.to_string()),
-        Value::String(text) => write_string(out, text),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_value(out, item);
-            }
-            out.push(']');
-        }
-        Value::Object(fields) => {
-            out.push('{');
-            for (i, (name, item)) in fields.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_string(out, name);
-                out.push(':');
-                write_value(out, item);
-            }
-            out.push('}');
-        }
-    }
-}
-
-fn write_string(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '/' => out.push_str("\\/"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_ascii() && !c.is_ascii_control() => out.push(c),
-            c => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-        }
-    }
-    out.push('"');
-}
 
 /// A delivery of one change to the number `phone_number_id`.
 fn change(phone_number_id: &str, key: &str, items: Vec<Value>, contacts: Option<&Value>) -> Value {

@@ -1,7 +1,7 @@
 //! A stand-in for Meta's Messenger Platform, for ratewire's Messenger channel: the Send API
 //! (`POST /{version}/me/messages` with the Page token) checked against Meta's documented limits
-//! and answered as Meta answers, and the Page's webhooks posted to ratewire signed as Meta signs
-//! them. Records every request; can be told to answer the next sends with an error.
+//! and answered as Meta answers, and the Page's webhooks posted to ratewire as Meta posts them
+//! ([`crate::meta`]). Records every request; can be told to answer the next sends with an error.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,12 +11,11 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use sha2::Sha256;
 use tokio::task::JoinHandle;
 
+use crate::meta::Webhooks;
 use crate::service::eventually;
 
 /// Meta's limits on one message, as documented.
@@ -105,9 +104,9 @@ pub struct FakeMessenger {
     pub base: String,
     pub page_id: String,
     pub page_token: String,
-    pub app_secret: String,
+    /// The Page's webhooks to ratewire, signed with the app secret.
+    pub webhooks: Webhooks,
     inner: Arc<Inner>,
-    http: reqwest::Client,
     task: JoinHandle<()>,
 }
 
@@ -135,9 +134,8 @@ impl FakeMessenger {
             base: format!("http://{address}"),
             page_id,
             page_token,
-            app_secret: format!("appsecret-{}", uuid_like()),
+            webhooks: Webhooks::new(&format!("appsecret-{}", uuid_like())),
             inner,
-            http: crate::service::client(),
             task,
         }
     }
@@ -219,70 +217,12 @@ impl FakeMessenger {
         event["recipient"] = json!({ "id": psid });
         event
     }
-
-    /// The notification's bytes as Meta sends them: non-ASCII escaped as `\uXXXX`, `/` as `\/`.
-    /// Both only occur inside JSON strings, so escaping the compact text char by char is exact.
-    pub fn bytes(notification: &Value) -> Vec<u8> {
-        let mut out = String::new();
-        let mut units = [0u16; 2];
-        for c in notification.to_string().chars() {
-            match c {
-                '/' => out.push_str("\\/"),
-                c if c.is_ascii() => out.push(c),
-                c => {
-                    for unit in c.encode_utf16(&mut units) {
-                        out.push_str(&format!("\\u{unit:04x}"));
-                    }
-                }
-            }
-        }
-        out.into_bytes()
-    }
-
-    /// `sha256=<hex HMAC-SHA256(bytes, app secret)>`.
-    pub fn sign(&self, bytes: &[u8]) -> String {
-        sign(&self.app_secret, bytes)
-    }
-
-    /// Posts a notification to ratewire's webhook URL, signed with the app secret; the answer's
-    /// status and body.
-    pub async fn post(&self, url: &str, notification: &Value) -> (u16, Value) {
-        let bytes = Self::bytes(notification);
-        let signature = self.sign(&bytes);
-        self.post_raw(url, bytes, Some(&signature)).await
-    }
-
-    /// Posts bytes with the given signature header, or none.
-    pub async fn post_raw(&self, url: &str, bytes: Vec<u8>, signature: Option<&str>) -> (u16, Value) {
-        let mut request = self.http.post(url).header("content-type", "application/json").body(bytes);
-        if let Some(signature) = signature {
-            request = request.header("x-hub-signature-256", signature);
-        }
-        let response = request.send().await.unwrap_or_else(|e| panic!("POST {url}: {e}"));
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-
-    /// Meta's verification request: the answer's status and body.
-    pub async fn verify(&self, url: &str, verify_token: &str, challenge: &str) -> (u16, String) {
-        let query = [("hub.mode", "subscribe"), ("hub.verify_token", verify_token), ("hub.challenge", challenge)];
-        let response = self.http.get(url).query(&query).send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
-        let status = response.status().as_u16();
-        (status, response.text().await.unwrap_or_default())
-    }
 }
 
 impl Drop for FakeMessenger {
     fn drop(&mut self) {
         self.task.abort();
     }
-}
-
-pub fn sign(secret: &str, bytes: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(bytes);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 fn uuid_like() -> String {

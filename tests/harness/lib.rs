@@ -5,6 +5,7 @@ pub mod browser;
 pub mod fake_graph;
 pub mod fake_messenger;
 pub mod fake_telegram;
+pub mod meta;
 pub mod service;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -18,6 +19,60 @@ use jiff::Timestamp;
 use ratewire_core::{
     ChannelId, ConversationId, Invitation, Locale, Origin, RecipientId, Scale, Survey, SurveyConfig, SurveyId, TenantId,
 };
+
+/// Runs each listed test twice: once on the embedded store and once on a Redis server of its
+/// own, started for the test.
+///
+/// `on_both_stores!(a, b)` makes `embedded_store::a` and `redis_store::a`, which call
+/// `async fn a(gw: Gateway)` with a [`service::Gateway`] on that store. The long form names the
+/// two modules and what each test is called with, written as in the calling module; the Redis
+/// side's expression has the test's server under the name in parentheses:
+///
+/// ```text
+/// on_both_stores!(
+///     memory_store => Arc::new(MemoryStore::new()),
+///     redis_store(server) => Arc::new(connect(&server, RedisStoreOptions::default()).await);
+///     a, b,
+/// );
+/// ```
+#[macro_export]
+macro_rules! on_both_stores {
+    (
+        $embedded:ident => $on_embedded:expr,
+        $redis:ident($server:ident) => $on_redis:expr;
+        $($test:ident),* $(,)?
+    ) => {
+        mod $embedded {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    super::$test($on_embedded).await;
+                }
+            )*
+        }
+
+        mod $redis {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    let $server = $crate::RedisServer::start();
+                    super::$test($on_redis).await;
+                }
+            )*
+        }
+    };
+    ($($test:ident),* $(,)?) => {
+        $crate::on_both_stores! {
+            embedded_store => $crate::service::Gateway::start(None).await,
+            redis_store(redis) => $crate::service::Gateway::start(Some(redis)).await;
+            $($test),*
+        }
+    };
+}
 
 /// How long a starting Redis server gets to answer.
 const START_TIMEOUT: Duration = Duration::from_secs(10);

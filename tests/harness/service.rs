@@ -390,6 +390,21 @@ async fn receive(State(inbox): State<Arc<Inbox>>, headers: HeaderMap, body: Stri
     StatusCode::from_u16(answered).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
+/// A survey as the API shows it.
+pub async fn survey(api: &Api, id: &str) -> Value {
+    api.get(&format!("/v1/surveys/{id}")).await.expect(200)
+}
+
+/// Waits until the survey, as the API shows it, satisfies `done`; panics, naming `what`, after
+/// [`PATIENCE`].
+pub async fn survey_until(api: &Api, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    eventually(what, || async {
+        let survey = survey(api, id).await;
+        done(&survey).then_some(survey)
+    })
+    .await
+}
+
 /// Polls `check` every 50 ms until it gives a value; panics, naming `what`, after [`PATIENCE`].
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where

@@ -23,15 +23,15 @@ use ratewire_core::FailureReason;
 
 use crate::{
     Capabilities, Channel, ChannelKind, ChannelSetup, Delivery, InboundRequest, Outbound, SendError, SetupError,
-    WebhookError, WebhookOutcome,
+    WebhookError, WebhookOutcome, meta,
 };
 
 pub use self::window::{MessageTag, Route};
 
 /// The Graph API's address.
-pub const DEFAULT_API_BASE_URL: &str = "https://graph.facebook.com";
+pub const DEFAULT_API_BASE_URL: &str = meta::GRAPH_API_BASE_URL;
 /// The Graph API version ratewire speaks unless the `graph_version` setting says otherwise.
-pub const DEFAULT_VERSION: &str = "v21.0";
+pub const DEFAULT_VERSION: &str = meta::GRAPH_VERSION;
 /// Sends per second for one Page unless the `sends_per_second` setting says otherwise. The
 /// Send API takes far more (300 text calls per second per Page), but a Page that sends more
 /// than 40 messages a second is switched to high-volume mode, where its inbox stops showing
@@ -113,7 +113,7 @@ pub fn validate_settings(setup: &ChannelSetup) -> Vec<(String, String)> {
         problems.push(("settings.message_tag".to_owned(), problem));
     }
     if let Some(version) = setup.setting("graph_version")
-        && !valid_version(version)
+        && !meta::valid_graph_version(version)
     {
         problems
             .push(("settings.graph_version".to_owned(), format!("{version:?} is not a Graph API version like v21.0")));
@@ -124,13 +124,6 @@ pub fn validate_settings(setup: &ChannelSetup) -> Vec<(String, String)> {
         problems.push(("settings.api_base_url".to_owned(), "must be an http(s) URL".to_owned()));
     }
     problems
-}
-
-/// `v` then `major.minor`: `v21.0`.
-fn valid_version(version: &str) -> bool {
-    let Some((major, minor)) = version.strip_prefix('v').and_then(|v| v.split_once('.')) else { return false };
-    let digits = |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit());
-    digits(major) && digits(minor)
 }
 
 /// One client for every Messenger channel, so connections to the Graph API are reused.
@@ -161,7 +154,7 @@ impl Channel for Messenger {
         if request.method == http::Method::GET {
             return webhook::handshake(request.query.as_deref(), &self.verify_token).map(WebhookOutcome::Handshake);
         }
-        webhook::verify_signature(&request.headers, &request.body, &self.app_secret)?;
+        meta::verify_signature(&request.headers, &request.body, &self.app_secret)?;
         webhook::parse(&request.body, &self.page_id).map(WebhookOutcome::Events)
     }
 
@@ -255,10 +248,10 @@ mod tests {
     #[test]
     fn versions_and_base_urls_are_checked() {
         for good in ["v21.0", "v3.10"] {
-            assert!(valid_version(good), "{good}");
+            assert!(meta::valid_graph_version(good), "{good}");
         }
         for bad in ["21.0", "v21", "v21.x", "latest", "v21.0/../x"] {
-            assert!(!valid_version(bad), "{bad}");
+            assert!(!meta::valid_graph_version(bad), "{bad}");
         }
         let problems = validate_settings(&setup(&[("graph_version", "21"), ("api_base_url", "graph.facebook.com")]));
         let fields: Vec<&str> = problems.iter().map(|(field, _)| field.as_str()).collect();

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::window::Route;
-use crate::{Content, InvitationLayout};
+use crate::{Content, InvitationLayout, truncate};
 
 /// Quick replies one message may carry.
 pub const MAX_QUICK_REPLIES: usize = 13;
@@ -37,12 +37,12 @@ pub fn message(content: &Content) -> Value {
         ),
         Content::Invitation { text, layout: InvitationLayout::TypedAnswer { hint } } => {
             let text = if text.trim().is_empty() { hint.clone() } else { format!("{text}\n\n{hint}") };
-            json!({ "text": truncate_chars(&text, MAX_TEXT) })
+            json!({ "text": truncate(&text, MAX_TEXT) })
         }
         Content::Choices { text, choices } => {
             with_quick_replies(text, choices.iter().map(|(payload, label)| (payload.as_str(), title(label, None))))
         }
-        Content::Text(text) => json!({ "text": truncate_chars(text, MAX_TEXT) }),
+        Content::Text(text) => json!({ "text": truncate(text, MAX_TEXT) }),
     }
 }
 
@@ -56,9 +56,9 @@ fn with_quick_replies<'a>(text: &str, choices: impl Iterator<Item = (&'a str, St
         .collect();
     if quick_replies.is_empty() {
         // Meta refuses an empty list: the text alone.
-        return json!({ "text": truncate_chars(text, MAX_TEXT) });
+        return json!({ "text": truncate(text, MAX_TEXT) });
     }
-    json!({ "text": truncate_chars(text, MAX_TEXT), "quick_replies": quick_replies })
+    json!({ "text": truncate(text, MAX_TEXT), "quick_replies": quick_replies })
 }
 
 /// A quick reply's title: the level's title, followed by its label when both fit.
@@ -85,16 +85,6 @@ fn truncate_utf16(text: &str, max: usize) -> String {
             units <= max
         })
         .collect()
-}
-
-/// At most `max` characters; a cut text ends with an ellipsis.
-fn truncate_chars(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(max - 1).collect();
-    cut.push('…');
-    cut
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ use teloxide_core::{ApiError, Bot, RequestError};
 
 use crate::{
     Capabilities, Channel, ChannelKind, ChannelSetup, Delivery, InboundRequest, Outbound, SendError, SetupError, Tap,
-    WebhookError, WebhookOutcome,
+    WebhookError, WebhookOutcome, truncate,
 };
 
 /// The Bot API's address; the `api_base_url` setting points a channel elsewhere (a local Bot
@@ -185,16 +185,6 @@ fn chat_id(recipient: &RecipientId) -> Result<ChatId, SendError> {
             detail: format!("{recipient} is not a Telegram chat id"),
         })
     })
-}
-
-/// `text`, cut to at most `max` characters (at a character boundary, ending with "…").
-pub(crate) fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
 }
 
 #[async_trait]

@@ -12,8 +12,8 @@
 use ratewire_core::FailureReason;
 use teloxide_core::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
-use super::{MAX_CALLBACK_DATA, truncate};
-use crate::{Capabilities, Choice, Content, InvitationLayout, SendError};
+use super::MAX_CALLBACK_DATA;
+use crate::{Capabilities, Choice, Content, InvitationLayout, SendError, truncate};
 
 /// A message ready to send.
 #[derive(Debug, Clone, PartialEq)]

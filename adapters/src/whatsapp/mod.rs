@@ -26,13 +26,13 @@ use serde_json::Value;
 use self::render::ListLabels;
 use crate::{
     Capabilities, Channel, ChannelKind, ChannelSetup, Content, Delivery, InboundRequest, Outbound, SendContext,
-    SendError, SetupError, WebhookError, WebhookOutcome,
+    SendError, SetupError, WebhookError, WebhookOutcome, meta,
 };
 
 /// The real Graph API.
-pub const DEFAULT_API_BASE_URL: &str = "https://graph.facebook.com";
+pub const DEFAULT_API_BASE_URL: &str = meta::GRAPH_API_BASE_URL;
 /// The Graph API version requests name unless the channel's `graph_version` says otherwise.
-pub const DEFAULT_GRAPH_VERSION: &str = "v21.0";
+pub const DEFAULT_GRAPH_VERSION: &str = meta::GRAPH_VERSION;
 
 /// How long after the end user's last message free-form messages may go out.
 pub const REPLY_WINDOW: SignedDuration = SignedDuration::from_hours(24);
@@ -111,7 +111,7 @@ pub fn validate_settings(setup: &ChannelSetup) -> Vec<(String, String)> {
         problem("phone_number_id", "must be the number's id from WhatsApp Manager (digits), not the phone number");
     }
     if let Some(version) = setting(setup, "graph_version")
-        && !valid_version(&version)
+        && !meta::valid_graph_version(&version)
     {
         problem("graph_version", "must be a Graph API version like v21.0");
     }
@@ -136,13 +136,6 @@ pub fn validate_settings(setup: &ChannelSetup) -> Vec<(String, String)> {
         }
     }
     problems
-}
-
-/// `v` then `major.minor`: `v21.0`.
-fn valid_version(version: &str) -> bool {
-    let Some((major, minor)) = version.strip_prefix('v').and_then(|v| v.split_once('.')) else { return false };
-    let digits = |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit());
-    digits(major) && digits(minor)
 }
 
 impl WhatsApp {
@@ -257,7 +250,7 @@ impl Channel for WhatsApp {
         if request.method == http::Method::GET {
             return webhook::handshake(request.query.as_deref(), &self.verify_token);
         }
-        webhook::verify(&request.headers, &request.body, &self.app_secret)?;
+        meta::verify_signature(&request.headers, &request.body, &self.app_secret)?;
         webhook::parse(&request.body, &self.phone_number_id).map(WebhookOutcome::Events)
     }
 
@@ -436,7 +429,7 @@ mod tests {
         let unsigned = request(http::Method::POST, None, http::HeaderMap::new(), b"not even json");
         assert!(matches!(adapter.receive(&unsigned), Err(WebhookError::Unsigned)));
         let mut headers = http::HeaderMap::new();
-        headers.insert(webhook::SIGNATURE_HEADER, format!("sha256={}", "00".repeat(32)).parse().unwrap());
+        headers.insert(meta::SIGNATURE_HEADER, format!("sha256={}", "00".repeat(32)).parse().unwrap());
         let forged = request(http::Method::POST, None, headers, b"not even json");
         assert!(matches!(adapter.receive(&forged), Err(WebhookError::BadSignature)));
     }
