@@ -307,6 +307,15 @@ async fn configurations_and_channels(gw: Gateway) {
             { "field": "settings.phone_number_id", "problem": "is required for this kind of channel" },
         ])
     );
+    // Email carries no surveys yet: refused, whatever it is given.
+    let email = json!({ "kind": "email", "name": "Mail", "config": id, "secrets": { "smtp_password": "pw" },
+        "settings": { "smtp_host": "smtp.example.com", "from": "help@example.com" } });
+    let answer = api.post("/v1/channels", &email).await;
+    assert_eq!(answer.error(422), "invalid");
+    assert_eq!(
+        answer.json()["error"]["fields"],
+        json!([{ "field": "kind", "problem": "this kind of channel is not available yet" }])
+    );
     let answer = api
         .post("/v1/channels", &json!({ "id": channel_id, "kind": "web_widget", "name": "Again", "config": id }))
         .await;
