@@ -7,7 +7,7 @@ use http::HeaderMap;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::WebhookError;
+use crate::{WebhookError, WebhookOutcome};
 
 /// The real Graph API.
 pub(crate) const GRAPH_API_BASE_URL: &str = "https://graph.facebook.com";
@@ -24,10 +24,10 @@ pub(crate) fn valid_graph_version(version: &str) -> bool {
     digits(major) && digits(minor)
 }
 
-/// Checks Meta's verification request (`hub.mode=subscribe` with the channel's verify token,
-/// compared in constant time; an empty verify token never matches): the `hub.challenge` to
-/// answer with, `None` when the request carries none (each channel says how that is refused).
-pub(crate) fn handshake(query: Option<&str>, verify_token: &str) -> Result<Option<String>, WebhookError> {
+/// Answers Meta's verification request: `hub.mode=subscribe` with the channel's verify token
+/// (compared in constant time; an empty verify token never matches) gets its `hub.challenge`
+/// back. A wrong token is refused; a right one without a challenge is a malformed request.
+pub(crate) fn handshake(query: Option<&str>, verify_token: &str) -> Result<WebhookOutcome, WebhookError> {
     let (mut mode, mut token, mut challenge) = (None, None, None);
     for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match name.as_ref() {
@@ -41,7 +41,7 @@ pub(crate) fn handshake(query: Option<&str>, verify_token: &str) -> Result<Optio
     if mode.as_deref() != Some("subscribe") || !matches || verify_token.is_empty() {
         return Err(WebhookError::BadVerifyToken);
     }
-    Ok(challenge)
+    challenge.map(WebhookOutcome::Handshake).ok_or_else(|| WebhookError::Malformed("no hub.challenge".into()))
 }
 
 /// Checks `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(body, app secret)>` over the raw bytes,
@@ -84,9 +84,17 @@ mod tests {
     #[test]
     fn the_handshake_gives_the_challenge_for_the_verify_token() {
         let query = "hub.mode=subscribe&hub.verify_token=s3cr%2Bt&hub.challenge=1158201444";
-        assert_eq!(handshake(Some(query), "s3cr+t").unwrap().as_deref(), Some("1158201444"));
-        // No challenge: the channel says how that is refused.
-        assert_eq!(handshake(Some("hub.mode=subscribe&hub.verify_token=s3cr%2Bt"), "s3cr+t").unwrap(), None);
+        assert_eq!(handshake(Some(query), "s3cr+t").unwrap(), WebhookOutcome::Handshake("1158201444".into()));
+        let no_challenge = handshake(Some("hub.mode=subscribe&hub.verify_token=s3cr%2Bt"), "s3cr+t");
+        assert!(matches!(no_challenge, Err(WebhookError::Malformed(_))), "{no_challenge:?}");
+        for query in [
+            Some("hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1"),
+            Some("hub.mode=unsubscribe&hub.verify_token=s3cr%2Bt&hub.challenge=1"),
+            Some("hub.mode=subscribe&hub.challenge=1"),
+            None,
+        ] {
+            assert!(matches!(handshake(query, "s3cr+t"), Err(WebhookError::BadVerifyToken)), "{query:?}");
+        }
         let empty = "hub.mode=subscribe&hub.verify_token=&hub.challenge=1";
         assert!(matches!(handshake(Some(empty), ""), Err(WebhookError::BadVerifyToken)), "no token, no match");
     }

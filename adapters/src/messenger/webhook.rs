@@ -5,13 +5,7 @@ use jiff::Timestamp;
 use ratewire_core::RecipientId;
 use serde_json::Value;
 
-use crate::{ChoicePayload, DeliveryStatus, Inbound, Tap, WebhookError, meta};
-
-/// Answers Meta's verification request: the challenge when the verify token is the channel's;
-/// a request without a challenge is refused as one with the wrong token.
-pub fn handshake(query: Option<&str>, verify_token: &str) -> Result<String, WebhookError> {
-    meta::handshake(query, verify_token)?.ok_or(WebhookError::BadVerifyToken)
-}
+use crate::{ChoicePayload, DeliveryStatus, Inbound, Tap, WebhookError};
 
 /// What a verified notification carries for the Page `page_id`: messages, taps on ratewire's
 /// choices and delivery receipts. Other pages' entries, the Page's own echoes and events that
@@ -149,22 +143,6 @@ mod tests {
 
     fn from() -> RecipientId {
         RecipientId::new("2468").unwrap()
-    }
-
-    #[test]
-    fn the_handshake_echoes_the_challenge_for_the_right_token() {
-        let query = "hub.mode=subscribe&hub.verify_token=tok%2Fen&hub.challenge=1158201444";
-        assert_eq!(handshake(Some(query), "tok/en").unwrap(), "1158201444");
-        for query in [
-            Some("hub.mode=subscribe&hub.verify_token=other&hub.challenge=1"),
-            Some("hub.mode=unsubscribe&hub.verify_token=tok%2Fen&hub.challenge=1"),
-            Some("hub.mode=subscribe&hub.verify_token=tok%2Fen"),
-            None,
-        ] {
-            assert!(matches!(handshake(query, "tok/en"), Err(WebhookError::BadVerifyToken)), "{query:?}");
-        }
-        let empty = "hub.mode=subscribe&hub.verify_token=&hub.challenge=1";
-        assert!(matches!(handshake(Some(empty), ""), Err(WebhookError::BadVerifyToken)), "no token, no match");
     }
 
     #[test]

@@ -248,7 +248,7 @@ impl Channel for WhatsApp {
 
     fn receive(&self, request: &InboundRequest) -> Result<WebhookOutcome, WebhookError> {
         if request.method == http::Method::GET {
-            return webhook::handshake(request.query.as_deref(), &self.verify_token);
+            return crate::meta::handshake(request.query.as_deref(), &self.verify_token);
         }
         meta::verify_signature(&request.headers, &request.body, &self.app_secret)?;
         webhook::parse(&request.body, &self.phone_number_id).map(WebhookOutcome::Events)

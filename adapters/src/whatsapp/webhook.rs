@@ -6,14 +6,7 @@ use ratewire_core::RecipientId;
 use serde_json::Value;
 
 use super::errors;
-use crate::{ChoicePayload, DeliveryStatus, Inbound, Tap, WebhookError, WebhookOutcome, meta};
-
-/// Answers Meta's verification request: `hub.mode=subscribe` with the channel's verify token
-/// gets `hub.challenge` back; a request without a challenge is malformed.
-pub(super) fn handshake(query: Option<&str>, verify_token: &str) -> Result<WebhookOutcome, WebhookError> {
-    let challenge = meta::handshake(query, verify_token)?;
-    challenge.map(WebhookOutcome::Handshake).ok_or_else(|| WebhookError::Malformed("no hub.challenge".into()))
-}
+use crate::{ChoicePayload, DeliveryStatus, Inbound, Tap, WebhookError};
 
 /// Reads a verified delivery: the messages and statuses of the channel's own number. What isn't
 /// a survey reply (media, reactions, other numbers' changes, unknown fields) is skipped.
@@ -109,24 +102,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    #[test]
-    fn the_handshake_echoes_the_challenge_for_the_right_token() {
-        let query = "hub.mode=subscribe&hub.verify_token=s3cr%2Bt&hub.challenge=1158201444";
-        assert_eq!(handshake(Some(query), "s3cr+t").unwrap(), WebhookOutcome::Handshake("1158201444".into()));
-        for query in [
-            Some("hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1"),
-            Some("hub.mode=unsubscribe&hub.verify_token=s3cr%2Bt&hub.challenge=1"),
-            Some("hub.mode=subscribe&hub.challenge=1"),
-            None,
-        ] {
-            assert!(matches!(handshake(query, "s3cr+t"), Err(WebhookError::BadVerifyToken)), "{query:?}");
-        }
-        assert!(matches!(
-            handshake(Some("hub.mode=subscribe&hub.verify_token=t"), "t"),
-            Err(WebhookError::Malformed(_))
-        ));
-    }
 
     fn delivery(phone_number_id: &str, messages: Value, statuses: Value) -> Vec<u8> {
         json!({
