@@ -67,7 +67,9 @@ pub fn router(state: AppState) -> Router {
 
 /// The OpenAPI document of every route the router serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().split_for_parts().1
+    let mut document = routes().split_for_parts().1;
+    api::doc::authenticate_v1(&mut document);
+    document
 }
 
 /// This document: every route of the service, its parameters, bodies and answers.

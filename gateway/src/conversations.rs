@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::doc::{BadRequest, Conflict, Invalid, NotFound, TooLarge, TooManyRequests, Unauthorized, Unavailable};
+use crate::api::doc::{BadRequest, Conflict, Invalid, NotFound, TooLarge};
 use crate::api::surveys::SurveyView;
 use crate::app::AppState;
 use crate::auth::CurrentTenant;
@@ -66,18 +66,14 @@ struct OpenBody {
     post,
     path = "/v1/conversations",
     tag = "conversations",
-    security(("bearer" = [])),
     request_body = OpenBody,
     responses(
         (status = 201, description = "The conversation, open", body = ConversationRecord),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = TooLarge),
         (status = 422, response = Invalid),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn open(
@@ -106,14 +102,10 @@ async fn open(
     get,
     path = "/v1/conversations/{id}",
     tag = "conversations",
-    security(("bearer" = [])),
     params(("id" = ConversationId, Path, description = "The helpdesk's id for the conversation")),
     responses(
         (status = 200, description = "The conversation", body = ConversationRecord),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn read(
@@ -211,19 +203,15 @@ const ATTEMPTS: usize = 16;
     post,
     path = "/v1/conversations/{id}/events",
     tag = "conversations",
-    security(("bearer" = [])),
     params(("id" = ConversationId, Path, description = "The helpdesk's id for the conversation")),
     request_body = EventBody,
     responses(
         (status = 200, description = "The conversation, and on a close the invitation decided", body = EventAnswer),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = TooLarge),
         (status = 422, response = Invalid),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn report(

@@ -13,9 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::doc::{
-    BadGateway, BadRequest, Conflict, Invalid, NotFound, TooLarge, TooManyRequests, Unauthorized, Unavailable,
-};
+use crate::api::doc::{BadGateway, BadRequest, Conflict, Invalid, NotFound, TooLarge};
 use crate::app::AppState;
 use crate::auth::CurrentTenant;
 use crate::error::{ApiError, ApiJson};
@@ -157,18 +155,14 @@ struct ChannelList {
     post,
     path = "/v1/channels",
     tag = "channels",
-    security(("bearer" = [])),
     request_body = ConnectBody,
     responses(
         (status = 201, description = "The channel, with its generated secrets in full", body = ChannelView),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 409, response = Conflict),
         (status = 413, response = TooLarge),
         (status = 422, response = Invalid),
-        (status = 429, response = TooManyRequests),
         (status = 502, response = BadGateway),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn connect(
@@ -232,14 +226,10 @@ async fn connect(
     get,
     path = "/v1/channels/{id}",
     tag = "channels",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The channel's id")),
     responses(
         (status = 200, description = "The channel", body = ChannelView),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn read(
@@ -256,12 +246,8 @@ async fn read(
     get,
     path = "/v1/channels",
     tag = "channels",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The channels", body = ChannelList),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn list(
@@ -281,19 +267,15 @@ async fn list(
     patch,
     path = "/v1/channels/{id}",
     tag = "channels",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The channel's id")),
     request_body = RebindBody,
     responses(
         (status = 200, description = "The channel, changed", body = ChannelView),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = TooLarge),
         (status = 422, response = Invalid),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn rebind(
@@ -325,14 +307,10 @@ async fn rebind(
     delete,
     path = "/v1/channels/{id}",
     tag = "channels",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The channel's id")),
     responses(
         (status = 204, description = "The channel is disconnected"),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn disconnect(

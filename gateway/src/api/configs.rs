@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::doc::{BadRequest, Conflict, Invalid, NotFound, TooLarge, TooManyRequests, Unauthorized, Unavailable};
+use crate::api::doc::{BadRequest, Conflict, Invalid, NotFound, TooLarge};
 use crate::app::AppState;
 use crate::auth::CurrentTenant;
 use crate::error::{ApiError, ApiJson};
@@ -90,17 +90,13 @@ fn record_id(id: Option<String>) -> Result<String, ApiError> {
     post,
     path = "/v1/configs",
     tag = "configs",
-    security(("bearer" = [])),
     request_body = ConfigBody,
     responses(
         (status = 201, description = "The configuration, created", body = ConfigView),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 409, response = Conflict),
         (status = 413, response = TooLarge),
         (status = 422, response = Invalid),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn create(
@@ -130,14 +126,10 @@ async fn create(
     get,
     path = "/v1/configs/{id}",
     tag = "configs",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The configuration's id")),
     responses(
         (status = 200, description = "The configuration", body = ConfigView),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn read(
@@ -154,12 +146,8 @@ async fn read(
     get,
     path = "/v1/configs",
     tag = "configs",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The configurations", body = ConfigList),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn list(
@@ -179,19 +167,15 @@ async fn list(
     put,
     path = "/v1/configs/{id}",
     tag = "configs",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The configuration's id")),
     request_body = ConfigBody,
     responses(
         (status = 200, description = "The configuration, changed", body = ConfigView),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = TooLarge),
         (status = 422, response = Invalid),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn update(

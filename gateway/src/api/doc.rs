@@ -136,3 +136,28 @@ error_responses! {
         },
     ];
 }
+
+/// Completes every `/v1` operation with what it has because it is a `/v1` operation: the bearer
+/// key, and the answers the tenant check gives before the handler runs (401 without a valid key,
+/// 429 past the tenant's rate, 503 when the store can't be read). Done here once rather than on
+/// each handler, the way the router does it once in the `CurrentTenant` extractor.
+pub fn authenticate_v1(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::SecurityRequirement;
+    let shared = [("401", "Unauthorized"), ("429", "TooManyRequests"), ("503", "Unavailable")];
+    for (path, item) in document.paths.paths.iter_mut() {
+        if !path.starts_with("/v1/") {
+            continue;
+        }
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            operation.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+            for (status, response) in shared {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| RefOr::Ref(Ref::from_response_name(response)));
+            }
+        }
+    }
+}

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::doc::{BadRequest, Invalid, NotFound, TooLarge, TooManyRequests, Unauthorized, Unavailable};
+use crate::api::doc::{BadRequest, Invalid, NotFound, TooLarge};
 use crate::app::AppState;
 use crate::auth::CurrentTenant;
 use crate::error::{ApiError, ApiJson};
@@ -63,16 +63,12 @@ struct EndpointList {
     post,
     path = "/v1/endpoints",
     tag = "webhooks",
-    security(("bearer" = [])),
     request_body = RegisterBody,
     responses(
         (status = 201, description = "The endpoint, with its signing secret in full", body = EndpointView),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 413, response = TooLarge),
         (status = 422, response = Invalid),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn register(
@@ -101,12 +97,8 @@ async fn register(
     get,
     path = "/v1/endpoints",
     tag = "webhooks",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The endpoints", body = EndpointList),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn list(
@@ -126,14 +118,10 @@ async fn list(
     delete,
     path = "/v1/endpoints/{id}",
     tag = "webhooks",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The endpoint's id")),
     responses(
         (status = 204, description = "The endpoint is removed"),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn remove(
@@ -173,12 +161,8 @@ struct DeliveryList {
     get,
     path = "/v1/deliveries",
     tag = "webhooks",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The pending deliveries", body = DeliveryList),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn pending(

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::doc::{BadRequest, Invalid, TooManyRequests, Unauthorized, Unavailable};
+use crate::api::doc::{BadRequest, Invalid};
 use crate::app::AppState;
 use crate::auth::CurrentTenant;
 use crate::error::{ApiError, ApiQuery};
@@ -82,15 +82,11 @@ async fn surveys(state: &AppState, tenant: &TenantId, query: &ReportQuery) -> Re
     get,
     path = "/v1/reports",
     tag = "reports",
-    security(("bearer" = [])),
     params(RangeQuery),
     responses(
         (status = 200, description = "The report", body = Report),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 422, response = Invalid),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn figures(
@@ -108,7 +104,6 @@ async fn figures(
     get,
     path = "/v1/reports/ratings.csv",
     tag = "reports",
-    security(("bearer" = [])),
     params(RangeQuery),
     responses(
         (
@@ -119,10 +114,7 @@ async fn figures(
             headers(("content-disposition" = String, description = "`attachment; filename=\"ratings-YYYYMMDD-YYYYMMDD.csv\"`")),
         ),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 422, response = Invalid),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn csv(

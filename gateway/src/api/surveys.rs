@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::doc::{BadRequest, Conflict, Invalid, NotFound, TooLarge, TooManyRequests, Unauthorized, Unavailable};
+use crate::api::doc::{BadRequest, Conflict, Invalid, NotFound, TooLarge};
 use crate::app::AppState;
 use crate::auth::CurrentTenant;
 use crate::error::{ApiError, ApiJson, ApiQuery};
@@ -105,14 +105,10 @@ impl SurveyView {
     get,
     path = "/v1/surveys/{id}",
     tag = "surveys",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The survey's id")),
     responses(
         (status = 200, description = "The survey", body = SurveyView),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn read(
@@ -167,15 +163,11 @@ const SCAN_LIMIT: usize = 5000;
     get,
     path = "/v1/surveys",
     tag = "surveys",
-    security(("bearer" = [])),
     params(ListQuery),
     responses(
         (status = 200, description = "A page of surveys", body = Page),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 422, response = Invalid),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn list(
@@ -256,18 +248,14 @@ struct InviteBody {
     post,
     path = "/v1/invitations",
     tag = "surveys",
-    security(("bearer" = [])),
     request_body = InviteBody,
     responses(
         (status = 201, description = "The survey, sent (or failed to send: see `state` and `failure`)", body = SurveyView),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = TooLarge),
         (status = 422, response = Invalid),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     ),
 )]
 async fn invite(
