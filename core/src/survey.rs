@@ -424,6 +424,35 @@ impl Survey {
             }
     }
 
+    /// Whether a reason for the (negative) rating is waited for: one is offered and none chosen.
+    pub fn awaits_reason(&self, now: Timestamp) -> bool {
+        match &self.state {
+            SurveyState::Rated { score, reason: None, comment_until, .. }
+            | SurveyState::Locked { score, reason: None, comment_until, .. } => {
+                self.asks_reason(*score) && now < *comment_until
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a score given at `now` would count: pending before its deadline, or rated inside
+    /// the change window.
+    pub fn takes_rating(&self, now: Timestamp) -> bool {
+        match self.state {
+            SurveyState::Pending { deadline, .. } => now < deadline,
+            SurveyState::Rated { changeable_until, .. } => now < changeable_until,
+            _ => false,
+        }
+    }
+
+    /// The reason chosen for the rating, if any.
+    pub fn reason(&self) -> Option<&str> {
+        match &self.state {
+            SurveyState::Rated { reason, .. } | SurveyState::Locked { reason, .. } => reason.as_deref(),
+            _ => None,
+        }
+    }
+
     /// Applies an event at time `now`.
     pub fn apply(&self, event: Event, now: Timestamp) -> Result<Transition, Refusal> {
         let mut effects = Vec::new();
@@ -765,6 +794,20 @@ mod tests {
         let commented = survey.apply(Event::Comment("ok".into()), at(20)).unwrap();
         assert_eq!(commented.survey.comment(), Some("ok"));
         assert_eq!(survey.apply(Event::Comment("late".into()), at(26)), Err(Refusal::CommentWindowClosed));
+    }
+
+    #[test]
+    fn what_a_survey_waits_for() {
+        let config = SurveyConfig { low_rating_reasons: vec!["slow".into()], ..config() };
+        let survey = pending(&config);
+        assert!(survey.takes_rating(at(47)) && !survey.takes_rating(at(48)));
+        assert!(!survey.awaits_reason(at(1)));
+        let low = survey.apply(Event::Rate(score(1)), at(1)).unwrap().survey;
+        assert!(low.awaits_reason(at(2)) && low.takes_rating(at(24)) && !low.takes_rating(at(25)));
+        let explained = low.apply(Event::ChooseReason("slow".into()), at(2)).unwrap().survey;
+        assert!(!explained.awaits_reason(at(3)));
+        assert_eq!(explained.reason(), Some("slow"));
+        assert!(!rated(&config, 5).awaits_reason(at(2)));
     }
 
     #[test]

@@ -60,10 +60,6 @@ pub struct SurveyPayload<'a> {
 impl<'a> SurveyPayload<'a> {
     pub fn new(survey: &'a Survey) -> Self {
         let invitation = &survey.invitation;
-        let reason = match &survey.state {
-            SurveyState::Rated { reason, .. } | SurveyState::Locked { reason, .. } => reason.as_deref(),
-            _ => None,
-        };
         let failure = match &survey.state {
             SurveyState::Failed { reason, .. } => Some(reason),
             _ => None,
@@ -81,7 +77,7 @@ impl<'a> SurveyPayload<'a> {
             score: survey.score().map(|s| s.value()),
             previous_score,
             comment: survey.comment(),
-            reason,
+            reason: survey.reason(),
             failure,
         }
     }

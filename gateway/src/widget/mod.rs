@@ -250,19 +250,7 @@ async fn view(state: &AppState, survey: &Survey, now: Timestamp) -> Result<Surve
             label: texts.labels.get(score).map(str::to_owned),
         })
         .collect();
-    let awaits_reason = match &survey.state {
-        SurveyState::Rated { score, reason: None, comment_until, .. }
-        | SurveyState::Locked { score, reason: None, comment_until, .. } => {
-            !survey.rules.low_rating_reasons.is_empty() && scale.is_negative(*score) && now < *comment_until
-        }
-        _ => false,
-    };
-    let (can_change, reason) = match &survey.state {
-        SurveyState::Pending { deadline, .. } => (now < *deadline, None),
-        SurveyState::Rated { changeable_until, reason, .. } => (now < *changeable_until, reason.clone()),
-        SurveyState::Locked { reason, .. } => (false, reason.clone()),
-        _ => (false, None),
-    };
+    let awaits_reason = survey.awaits_reason(now);
     let locale = survey.invitation.locale;
     Ok(SurveyView {
         id: survey.id.clone(),
@@ -277,12 +265,12 @@ async fn view(state: &AppState, survey: &Survey, now: Timestamp) -> Result<Surve
         invitation: texts.invitation,
         levels,
         score: survey.score().map(Score::value),
-        reason,
+        reason: survey.reason().map(str::to_owned),
         comment: survey.comment().map(str::to_owned),
         reasons: texts.reasons,
         awaits_reason,
         awaits_comment: survey.awaits_comment(now) && !awaits_reason,
-        can_change,
+        can_change: survey.takes_rating(now),
         texts: WidgetTexts {
             thank_you: texts.thank_you,
             comment_prompt: texts.comment_prompt,
