@@ -49,6 +49,7 @@ fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(api::doc::ApiDoc::openapi())
         .merge(api::routes())
         .merge(widget::routes())
+        .merge(crate::dashboard::routes())
         .merge(hooks::routes())
         .merge(demo::routes())
         .merge(metrics::routes())

@@ -1,35 +1,43 @@
 //! Tenants and their API keys. A key is a random bearer token; only its SHA-256 digest is kept,
 //! so the settings file and the process hold nothing an attacker could replay.
+//!
+//! The reports dashboard logs in with a key and then holds a session cookie instead (see
+//! [`Sessions`]); only the read-only report routes accept it ([`Reader`]).
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use hmac::{Hmac, Mac};
+use jiff::{SignedDuration, Timestamp};
 use ratewire_core::TenantId;
 use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::settings::Tenant;
+use crate::settings::{Checked, Tenant};
 
 /// Who may call the API, by the digest of their key, and how fast.
 pub struct Tenants {
     by_digest: HashMap<String, TenantId>,
     limiter: DefaultKeyedRateLimiter<TenantId>,
+    sessions: Sessions,
 }
 
 impl Tenants {
     /// `per_second`: the requests a second each tenant may make, sustained (bursts of twice as
     /// many pass).
-    pub fn new(tenants: &[Tenant], per_second: u32) -> Self {
+    pub fn new(tenants: &[Tenant], per_second: u32, sessions: Sessions) -> Self {
         let rate = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
         let burst = rate.saturating_mul(NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN));
         let mut registry = Tenants {
             by_digest: HashMap::new(),
             limiter: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+            sessions,
         };
         for tenant in tenants {
             for digest in &tenant.key_digests {
@@ -50,6 +58,106 @@ impl Tenants {
         // through timing: the digest of a guess says nothing about the digests stored.
         self.by_digest.get(&digest(key))
     }
+
+    /// Logs in to the dashboard with a key: the tenant and its session cookie's value. A login
+    /// counts against the tenant's rate like an API call.
+    pub fn log_in(&self, key: &str, now: Timestamp) -> Result<(TenantId, String), ApiError> {
+        let key_digest = digest(key.trim());
+        let tenant = self.by_digest.get(&key_digest).cloned().ok_or(ApiError::Unauthorized)?;
+        self.admit(&tenant)?;
+        Ok((tenant, self.sessions.open(&key_digest, now)))
+    }
+
+    /// The tenant whose valid session the request's cookie holds, if any. The key it logged in
+    /// with must still be one of the tenant's: removing a key ends its sessions.
+    pub fn session(&self, headers: &HeaderMap, now: Timestamp) -> Option<&TenantId> {
+        let key_digest = self.sessions.verify(session_cookie(headers)?, now)?;
+        self.by_digest.get(key_digest)
+    }
+
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+}
+
+/// The cookie that holds a dashboard session.
+pub const SESSION_COOKIE: &str = "ratewire_session";
+
+/// Dashboard sessions, kept by the browser alone. The cookie's value is
+/// `<key digest>.<expiry, Unix seconds>.<hex HMAC-SHA256 of both under the session secret>`: it
+/// names the key that logged in (by its digest, which the settings hold anyway) and when the
+/// session ends. Nothing is stored, so a session ends at its expiry, when the browser drops the
+/// cookie (logging out), when its key is removed from the settings, or when the secret changes.
+pub struct Sessions {
+    secret: Vec<u8>,
+    lifetime: SignedDuration,
+    /// Whether browsers reach the service over https, so the cookie may only travel encrypted.
+    secure: bool,
+}
+
+impl Sessions {
+    /// Sessions as the settings say; with no secret set, a random one for this process.
+    pub fn new(settings: &Checked) -> Self {
+        let secret = match &settings.dashboard.session_secret {
+            Some(secret) => secret.as_bytes().to_vec(),
+            None => [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()].iter().flat_map(|u| *u.as_bytes()).collect(),
+        };
+        Sessions {
+            secret,
+            lifetime: SignedDuration::from_hours(i64::from(settings.dashboard.session_hours)),
+            secure: settings.public_url.starts_with("https://"),
+        }
+    }
+
+    fn signature(&self, payload: &str) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes keys of any length");
+        mac.update(payload.as_bytes());
+        mac
+    }
+
+    /// A new session's cookie value for the key with this digest.
+    fn open(&self, key_digest: &str, now: Timestamp) -> String {
+        let payload = format!("{key_digest}.{}", (now + self.lifetime).as_second());
+        let signature = hex::encode(self.signature(&payload).finalize().into_bytes());
+        format!("{payload}.{signature}")
+    }
+
+    /// The key digest a cookie value names, if it is signed and not expired.
+    fn verify<'a>(&self, value: &'a str, now: Timestamp) -> Option<&'a str> {
+        let (payload, signature) = value.rsplit_once('.')?;
+        let signature = hex::decode(signature).ok()?;
+        // Compared in constant time.
+        self.signature(payload).verify_slice(&signature).ok()?;
+        let (key_digest, expires) = payload.split_once('.')?;
+        (now.as_second() < expires.parse::<i64>().ok()?).then_some(key_digest)
+    }
+
+    /// The `Set-Cookie` value that keeps a session for its lifetime: sent only to this service
+    /// and only by its own pages (`SameSite=Strict`), out of reach of scripts (`HttpOnly`).
+    pub fn set_cookie(&self, value: &str) -> HeaderValue {
+        self.cookie(value, self.lifetime.as_secs())
+    }
+
+    /// The `Set-Cookie` value that makes the browser drop the session.
+    pub fn clear_cookie(&self) -> HeaderValue {
+        self.cookie("", 0)
+    }
+
+    fn cookie(&self, value: &str, max_age: i64) -> HeaderValue {
+        let secure = if self.secure { "; Secure" } else { "" };
+        let cookie = format!("{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}");
+        HeaderValue::from_str(&cookie).expect("a session cookie is ASCII")
+    }
+}
+
+/// The session cookie's value among the request's cookies.
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .find_map(|cookie| cookie.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
 }
 
 /// The lower-case hex SHA-256 digest of a key.
@@ -71,20 +179,41 @@ impl FromRequestParts<AppState> for CurrentTenant {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let key = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| {
-                // The scheme is case-insensitive (RFC 9110).
-                let (scheme, key) = value.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then_some(key)
-            })
-            .ok_or(ApiError::Unauthorized)?;
-        let tenant = state.tenants.authenticate(key.trim()).cloned().ok_or(ApiError::Unauthorized)?;
+        let key = bearer_key(&parts.headers).ok_or(ApiError::Unauthorized)?;
+        let tenant = state.tenants.authenticate(key).cloned().ok_or(ApiError::Unauthorized)?;
         state.tenants.admit(&tenant)?;
         Ok(CurrentTenant(tenant))
     }
+}
+
+/// The tenant reading reports: from the bearer key or, without an `Authorization` header, from
+/// the dashboard's session cookie. Only read-only routes take it: no route that changes anything
+/// accepts the cookie, so a page on another site has nothing to forge a request for.
+pub struct Reader(pub TenantId);
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if parts.headers.contains_key(AUTHORIZATION) {
+            return CurrentTenant::from_request_parts(parts, state).await.map(|CurrentTenant(tenant)| Reader(tenant));
+        }
+        let tenant = state.tenants.session(&parts.headers, Timestamp::now()).cloned().ok_or(ApiError::Unauthorized)?;
+        state.tenants.admit(&tenant)?;
+        Ok(Reader(tenant))
+    }
+}
+
+/// The key of an `Authorization: Bearer <key>` header.
+fn bearer_key(headers: &HeaderMap) -> Option<&str> {
+    let (scheme, key) = headers.get(AUTHORIZATION)?.to_str().ok()?.split_once(' ')?;
+    // The scheme is case-insensitive (RFC 9110).
+    scheme.eq_ignore_ascii_case("bearer").then_some(key.trim())
+}
+
+#[cfg(test)]
+fn test_sessions() -> Sessions {
+    Sessions::new(&crate::settings::Settings::default().check().expect("the default settings are valid"))
 }
 
 #[cfg(test)]
@@ -99,6 +228,7 @@ mod tests {
         let tenants = Tenants::new(
             &[Tenant { id: TenantId::new("acme").unwrap(), name: "Acme".into(), key_digests: vec![digest(&key)] }],
             50,
+            test_sessions(),
         );
         assert_eq!(tenants.authenticate(&key).map(TenantId::as_str), Some("acme"));
         assert_eq!(tenants.authenticate("rw_guess"), None);
@@ -113,7 +243,7 @@ mod rate_tests {
     #[test]
     fn each_tenant_has_its_own_rate() {
         let tenant = |id: &str| Tenant { id: TenantId::new(id).unwrap(), name: id.into(), key_digests: vec![] };
-        let tenants = Tenants::new(&[tenant("a"), tenant("b")], 2);
+        let tenants = Tenants::new(&[tenant("a"), tenant("b")], 2, test_sessions());
         let (a, b) = (TenantId::new("a").unwrap(), TenantId::new("b").unwrap());
         // A burst of twice the rate passes, then the tenant waits; the other is unaffected.
         for _ in 0..4 {
@@ -121,5 +251,88 @@ mod rate_tests {
         }
         assert!(matches!(tenants.admit(&a), Err(ApiError::RateLimited)));
         assert!(tenants.admit(&b).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod session_tests {
+    use axum::http::header::COOKIE;
+
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    /// Tenant `acme` with two keys.
+    fn tenants(keys: &[&str]) -> Tenants {
+        let acme = Tenant {
+            id: TenantId::new("acme").unwrap(),
+            name: "Acme".into(),
+            key_digests: keys.iter().map(|key| digest(key)).collect(),
+        };
+        Tenants::new(&[acme], 50, test_sessions())
+    }
+
+    fn with_cookie(cookies: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_str(cookies).unwrap());
+        headers
+    }
+
+    #[test]
+    fn a_login_opens_a_session_until_it_expires() {
+        let tenants = tenants(&["rw_one", "rw_two"]);
+        let now = at("2026-11-21T10:00:00Z");
+        assert!(matches!(tenants.log_in("rw_guess", now), Err(ApiError::Unauthorized)));
+        let (tenant, value) = tenants.log_in(" rw_one\n", now).unwrap();
+        assert_eq!(tenant.as_str(), "acme");
+        let headers = with_cookie(&format!("theme=dark; {SESSION_COOKIE}={value}; lang=en"));
+        assert_eq!(tenants.session(&headers, now).map(TenantId::as_str), Some("acme"));
+        // Twelve hours by default.
+        assert!(tenants.session(&headers, at("2026-11-21T21:59:59Z")).is_some());
+        assert!(tenants.session(&headers, at("2026-11-21T22:00:00Z")).is_none());
+        assert!(tenants.session(&HeaderMap::new(), now).is_none());
+    }
+
+    #[test]
+    fn a_forged_or_foreign_session_is_refused() {
+        let now = at("2026-11-21T10:00:00Z");
+        let tenants = tenants(&["rw_one"]);
+        let (_, value) = tenants.log_in("rw_one", now).unwrap();
+        let (payload, signature) = value.rsplit_once('.').unwrap();
+        let (key_digest, expires) = payload.split_once('.').unwrap();
+        let later = expires.parse::<i64>().unwrap() + 3600;
+        for forged in [
+            format!("{key_digest}.{later}.{signature}"),
+            format!("{payload}.{}", "0".repeat(64)),
+            format!("{payload}.zz"),
+            payload.to_owned(),
+            String::new(),
+        ] {
+            let headers = with_cookie(&format!("{SESSION_COOKIE}={forged}"));
+            assert!(tenants.session(&headers, now).is_none(), "{forged}");
+        }
+        // Another process with its own random secret doesn't know the session.
+        let other = self::tenants(&["rw_one"]);
+        assert!(other.session(&with_cookie(&format!("{SESSION_COOKIE}={value}")), now).is_none());
+        // A key removed from the settings ends its sessions, even with the same secret.
+        let rotated = Tenants { by_digest: HashMap::new(), ..tenants };
+        assert!(rotated.session(&with_cookie(&format!("{SESSION_COOKIE}={value}")), now).is_none());
+    }
+
+    #[test]
+    fn the_cookie_is_strict_http_only_and_secure_over_https() {
+        let mut settings = crate::settings::Settings::default();
+        let cookie = Sessions::new(&settings.check().unwrap()).set_cookie("v");
+        assert_eq!(cookie, "ratewire_session=v; Path=/; Max-Age=43200; HttpOnly; SameSite=Strict");
+        settings.public_url = Some("https://rw.example.com".into());
+        settings.dashboard.session_hours = 1;
+        let sessions = Sessions::new(&settings.check().unwrap());
+        assert_eq!(
+            sessions.set_cookie("v"),
+            "ratewire_session=v; Path=/; Max-Age=3600; HttpOnly; SameSite=Strict; Secure"
+        );
+        assert_eq!(sessions.clear_cookie(), "ratewire_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure");
     }
 }

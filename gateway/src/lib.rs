@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod conversations;
+pub mod dashboard;
 pub mod demo;
 pub mod error;
 pub mod hooks;

@@ -11,7 +11,7 @@ use ratewire_core::store::{self, MemoryStore, RedisStore, RedisStoreOptions, Sto
 use tokio::net::TcpListener;
 
 use crate::app::{self, AppState, StoreKind};
-use crate::auth::Tenants;
+use crate::auth::{Sessions, Tenants};
 use crate::demo::Demo;
 use crate::settings::{Checked, Settings};
 use crate::widget::WidgetHub;
@@ -98,7 +98,7 @@ pub async fn state(settings: Checked) -> Result<AppState, String> {
     Ok(AppState {
         store,
         store_kind,
-        tenants: Arc::new(Tenants::new(&tenants, settings.api_requests_per_second)),
+        tenants: Arc::new(Tenants::new(&tenants, settings.api_requests_per_second, Sessions::new(&settings))),
         settings: Arc::new(settings),
         catalog: Catalog::shipped(),
         widgets: WidgetHub::default(),

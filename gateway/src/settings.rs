@@ -29,6 +29,7 @@ pub struct Settings {
     pub demo: Option<bool>,
     pub tenants: Vec<TenantSettings>,
     pub webhooks: WebhookSettings,
+    pub dashboard: DashboardSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,6 +53,24 @@ pub struct WebhookSettings {
     pub max_attempts: u32,
 }
 
+/// The reports dashboard's sessions (see `crate::auth::Sessions`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DashboardSettings {
+    /// The key session cookies are signed with, at least 32 characters. Unset, each process
+    /// makes a random one: sessions then end when it restarts, and several instances behind one
+    /// address must share a set key.
+    pub session_secret: Option<String>,
+    /// How long a dashboard session lasts, in hours.
+    pub session_hours: u32,
+}
+
+impl Default for DashboardSettings {
+    fn default() -> Self {
+        Self { session_secret: None, session_hours: 12 }
+    }
+}
+
 impl Default for WebhookSettings {
     fn default() -> Self {
         Self { timeout_secs: 10, max_attempts: 80 }
@@ -69,6 +88,7 @@ impl Default for Settings {
             demo: None,
             tenants: Vec::new(),
             webhooks: WebhookSettings::default(),
+            dashboard: DashboardSettings::default(),
         }
     }
 }
@@ -84,6 +104,7 @@ pub struct Checked {
     pub demo: bool,
     pub tenants: Vec<Tenant>,
     pub webhooks: WebhookSettings,
+    pub dashboard: DashboardSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -106,7 +127,7 @@ pub enum SettingsError {
 impl Settings {
     /// Reads the file if given, then the environment: `RATEWIRE_LISTEN`, `RATEWIRE_PUBLIC_URL`,
     /// `RATEWIRE_REDIS_URL` (or `REDIS_URL`), `RATEWIRE_DEMO`, `RATEWIRE_BODY_LIMIT_BYTES`,
-    /// `RATEWIRE_WEBHOOKS__MAX_ATTEMPTS`, …
+    /// `RATEWIRE_WEBHOOKS__MAX_ATTEMPTS`, `RATEWIRE_DASHBOARD__SESSION_SECRET`, …
     ///
     /// `overrides` (from command-line flags) win over both.
     pub fn load(file: Option<&Path>, overrides: &[(&str, &str)]) -> Result<Settings, SettingsError> {
@@ -171,6 +192,12 @@ impl Settings {
         if self.webhooks.max_attempts == 0 || self.webhooks.max_attempts > 500 {
             problem("webhooks.max_attempts".into(), "must be between 1 and 500".into());
         }
+        if self.dashboard.session_secret.as_ref().is_some_and(|secret| secret.chars().count() < 32) {
+            problem("dashboard.session_secret".into(), "must be at least 32 characters".into());
+        }
+        if !(1..=24 * 30).contains(&self.dashboard.session_hours) {
+            problem("dashboard.session_hours".into(), "must be between 1 and 720".into());
+        }
         let mut tenants = Vec::new();
         for (i, tenant) in self.tenants.iter().enumerate() {
             let id = match TenantId::new(tenant.id.clone()) {
@@ -229,6 +256,7 @@ impl Settings {
                 demo,
                 tenants,
                 webhooks: self.webhooks.clone(),
+                dashboard: self.dashboard.clone(),
             }),
             _ => Err(SettingsError::Invalid(errors)),
         }
@@ -287,7 +315,7 @@ mod tests {
     #[test]
     fn every_problem_is_reported_with_its_field() {
         let Err(SettingsError::Invalid(errors)) = from_toml(
-            "listen = \"nowhere\"\nredis_url = \"http://x\"\n[webhooks]\nmax_attempts = 0\n[[tenants]]\nid = \"a b\"\napi_key_hashes = [\"md5:x\"]\n[[tenants]]\nid = \"b\"\napi_key_hashes = []\n",
+            "listen = \"nowhere\"\nredis_url = \"http://x\"\n[webhooks]\nmax_attempts = 0\n[dashboard]\nsession_secret = \"short\"\n[[tenants]]\nid = \"a b\"\napi_key_hashes = [\"md5:x\"]\n[[tenants]]\nid = \"b\"\napi_key_hashes = []\n",
         ) else {
             panic!("expected problems");
         };
@@ -298,6 +326,7 @@ mod tests {
                 "listen",
                 "redis_url",
                 "webhooks.max_attempts",
+                "dashboard.session_secret",
                 "tenants[0].id",
                 "tenants[0].api_key_hashes[0]",
                 "tenants[1].api_key_hashes"

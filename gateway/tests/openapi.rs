@@ -20,7 +20,7 @@ use axum::http::{Method, Request, header};
 use jiff::Timestamp;
 use ratewire_core::{Event, Scale, SurveyId, TenantId};
 use ratewire_gateway::app::{self, AppState};
-use ratewire_gateway::settings::{Settings, TenantSettings, WebhookSettings};
+use ratewire_gateway::settings::{DashboardSettings, Settings, TenantSettings, WebhookSettings};
 use ratewire_gateway::{auth, serve, service};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -30,6 +30,10 @@ use tower::ServiceExt;
 const OPERATIONS: &[(&str, &str)] = &[
     ("GET", "/"),
     ("POST", "/api/understand"),
+    ("GET", "/dashboard"),
+    ("GET", "/dashboard/login"),
+    ("POST", "/dashboard/login"),
+    ("POST", "/dashboard/logout"),
     ("GET", "/healthz"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
@@ -79,6 +83,7 @@ struct Service {
 struct Answer {
     status: u16,
     content_type: Option<String>,
+    headers: axum::http::HeaderMap,
     body: Vec<u8>,
 }
 
@@ -110,6 +115,7 @@ impl Service {
                 api_key_hashes: vec![format!("sha256:{}", auth::digest(&key))],
             }],
             webhooks: WebhookSettings::default(),
+            dashboard: DashboardSettings::default(),
         }
         .check()
         .unwrap_or_else(|e| panic!("the test settings are valid: {e}"));
@@ -138,13 +144,18 @@ impl Service {
         if !content_type.is_empty() {
             request = request.header(header::CONTENT_TYPE, content_type);
         }
-        let request = request.body(Body::from(bytes)).expect("a valid request");
+        self.send(request.body(Body::from(bytes)).expect("a valid request")).await
+    }
+
+    /// Sends a request to the router; the answer read in full.
+    async fn send(&self, request: Request<Body>) -> Answer {
         let response = self.router.clone().oneshot(request).await.expect("the router answers");
         let status = response.status().as_u16();
         let content_type =
             response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let headers = response.headers().clone();
         let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("a readable body").to_vec();
-        Answer { status, content_type, body }
+        Answer { status, content_type, headers, body }
     }
 
     /// Calls the operation `method template` as the tenant at `path` (the template with its
@@ -199,7 +210,8 @@ impl Service {
                 }
             }
         }
-        if (200..300).contains(&answer.status) {
+        // A form's post succeeds with a 303 to the page that follows (the dashboard's login).
+        if (200..300).contains(&answer.status) || answer.status == 303 {
             self.succeeded.lock().unwrap().insert((method.to_owned(), template.to_owned()));
         }
         Ok(())
@@ -376,7 +388,8 @@ async fn the_document_is_openapi_3_1_and_holds_together() {
         let operation = &document["paths"][&path][method.to_lowercase()];
         let name = format!("{method} {path}");
         let responses = operation["responses"].as_object().unwrap();
-        assert!(responses.keys().any(|status| status.starts_with('2') || status == "101"), "{name}: no success");
+        let success = |status: &String| status.starts_with('2') || status == "101" || status == "303";
+        assert!(responses.keys().any(success), "{name}: no success");
         // Each `{parameter}` of the path is declared as a path parameter, and nothing more.
         let declared: BTreeSet<&str> = operation["parameters"]
             .as_array()
@@ -615,6 +628,31 @@ async fn answers_are_of_the_documented_schemas() {
         let answer = anonymous(Method::POST, "/api/understand", Some(("text/plain", line.as_bytes().to_vec()))).await;
         svc.check("POST", "/api/understand", &answer).unwrap_or_else(|e| panic!("{line}: {e}"));
         assert_eq!(answer.status, status, "{line}: {}", answer.text());
+    }
+
+    // The dashboard: its login exchanges the key for a session cookie, which the report routes
+    // take in place of the key.
+    let form = |key: &str| Some(("application/x-www-form-urlencoded", format!("key={key}").into_bytes()));
+    for (method, template, body, status) in [
+        (Method::GET, "/dashboard", None, 303),
+        (Method::GET, "/dashboard/login", None, 200),
+        (Method::POST, "/dashboard/login", form("rw_guess"), 401),
+        (Method::POST, "/dashboard/login", Some(("application/json", b"{}".to_vec())), 400),
+        (Method::POST, "/dashboard/logout", None, 303),
+    ] {
+        let answer = svc.call(method.clone(), template, false, body).await;
+        svc.check(method.as_str(), template, &answer).unwrap_or_else(|e| panic!("{method} {template}: {e}"));
+        assert_eq!(answer.status, status, "{method} {template}: {}", answer.text());
+    }
+    let login = svc.call(Method::POST, "/dashboard/login", false, form(&svc.key)).await;
+    svc.check("POST", "/dashboard/login", &login).unwrap();
+    assert_eq!(login.status, 303, "{}", login.text());
+    let cookie = login.headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    for (template, path) in [("/dashboard", "/dashboard"), ("/v1/reports", "/v1/reports")] {
+        let request = Request::get(path).header(header::COOKIE, &cookie).body(Body::empty()).unwrap();
+        let answer = svc.send(request).await;
+        svc.check("GET", template, &answer).unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        assert_eq!(answer.status, 200, "GET {path} with the session: {}", answer.text());
     }
 
     // Every operation has answered with a success, of its documented schema, but the widget's

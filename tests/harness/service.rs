@@ -15,7 +15,7 @@ use hmac::{Hmac, Mac};
 use ratewire_gateway::app::{self, AppState};
 use ratewire_gateway::auth;
 use ratewire_gateway::serve;
-use ratewire_gateway::settings::{Settings, TenantSettings, WebhookSettings};
+use ratewire_gateway::settings::{DashboardSettings, Settings, TenantSettings, WebhookSettings};
 use reqwest::Method;
 use serde_json::Value;
 use sha2::Sha256;
@@ -73,6 +73,7 @@ impl Gateway {
             demo: Some(false),
             tenants: vec![tenant(ACME, &acme_key), tenant(GLOBEX, &globex_key)],
             webhooks: WebhookSettings { timeout_secs: 5, max_attempts: 80 },
+            dashboard: DashboardSettings::default(),
         }
         .check()
         .unwrap_or_else(|e| panic!("the test settings are valid: {e}"));

@@ -1,4 +1,5 @@
-//! Reports over a date range: `/v1/reports` and the CSV export of ratings.
+//! Reports over a date range: `/v1/reports` and the CSV export of ratings. Both read only, so
+//! both accept the dashboard's session cookie as well as the bearer key (see [`Reader`]).
 
 use axum::Json;
 use axum::extract::State;
@@ -14,7 +15,7 @@ use utoipa_axum::routes;
 
 use crate::api::doc::{BadRequest, Invalid};
 use crate::app::AppState;
-use crate::auth::CurrentTenant;
+use crate::auth::Reader;
 use crate::error::{ApiError, ApiQuery};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -77,7 +78,7 @@ async fn surveys(state: &AppState, tenant: &TenantId, query: &ReportQuery) -> Re
 }
 
 /// The figures of a date range: totals, by agent, by channel, by day, and the negative ratings
-/// to follow up.
+/// to follow up. Also answers the dashboard's session cookie in place of the bearer key.
 #[utoipa::path(
     get,
     path = "/v1/reports",
@@ -91,7 +92,7 @@ async fn surveys(state: &AppState, tenant: &TenantId, query: &ReportQuery) -> Re
 )]
 async fn figures(
     State(state): State<AppState>,
-    CurrentTenant(tenant): CurrentTenant,
+    Reader(tenant): Reader,
     ApiQuery(range): ApiQuery<RangeQuery>,
 ) -> Result<Json<Report>, ApiError> {
     let query = range.into_query()?;
@@ -99,7 +100,8 @@ async fn figures(
     Ok(Json(report::build(&surveys, &query)))
 }
 
-/// Every rating of the range as CSV, one row per survey rated, for a spreadsheet.
+/// Every rating of the range as CSV, one row per survey rated, for a spreadsheet. Also answers
+/// the dashboard's session cookie in place of the bearer key.
 #[utoipa::path(
     get,
     path = "/v1/reports/ratings.csv",
@@ -119,7 +121,7 @@ async fn figures(
 )]
 async fn csv(
     State(state): State<AppState>,
-    CurrentTenant(tenant): CurrentTenant,
+    Reader(tenant): Reader,
     ApiQuery(range): ApiQuery<RangeQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let query = range.into_query()?;
