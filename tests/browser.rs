@@ -5,7 +5,6 @@
 //! key presses are real input events. Screenshots are kept in `target/test-artifacts/`.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -16,7 +15,7 @@ use axum::routing::get;
 use ratewire_gateway::app;
 use ratewire_gateway::serve;
 use ratewire_gateway::settings::Settings;
-use ratewire_tests::browser::{Browser, js_string};
+use ratewire_tests::browser::{Browser, artifact, js_string};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -302,17 +301,6 @@ fn levels(card: &Value) -> &[Value] {
 
 fn labels(card: &Value) -> Vec<&str> {
     levels(card).iter().map(|level| level["label"].as_str().unwrap_or("")).collect()
-}
-
-/// Where a screenshot is kept: `target/test-artifacts/` (under `CARGO_TARGET_DIR` if set).
-fn artifact(name: &str) -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the tests crate is in the workspace");
-    let target = match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
-        Some(dir) if dir.is_absolute() => dir,
-        Some(dir) => workspace.join(dir),
-        None => workspace.join("target"),
-    };
-    target.join("test-artifacts").join(name)
 }
 
 /// The real service, in-process, with its demo tenant and widget channel (visitor tokens off).

@@ -561,6 +561,17 @@ fn truthy(value: &Value) -> bool {
     }
 }
 
+/// Where a test keeps a screenshot: `target/test-artifacts/` (under `CARGO_TARGET_DIR` if set).
+pub fn artifact(name: &str) -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the tests crate is in the workspace");
+    let target = match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() => dir,
+        Some(dir) => workspace.join(dir),
+        None => workspace.join("target"),
+    };
+    target.join("test-artifacts").join(name)
+}
+
 /// A Rust string as a JavaScript string literal.
 pub fn js_string(text: &str) -> String {
     Value::String(text.to_owned()).to_string()

@@ -96,6 +96,16 @@ impl Gateway {
         self.api(Some(&self.globex_key))
     }
 
+    /// Tenant `acme`'s API key, as a business would paste it into the dashboard's login.
+    pub fn acme_key(&self) -> &str {
+        &self.acme_key
+    }
+
+    /// Tenant `globex`'s API key.
+    pub fn globex_key(&self) -> &str {
+        &self.globex_key
+    }
+
     /// The API called with the given key, or with none.
     pub fn api(&self, key: Option<&str>) -> Api {
         Api { http: self.http.clone(), base: self.base.clone(), key: key.map(str::to_owned) }
