@@ -260,6 +260,14 @@ async fn the_demo_page_closes_a_conversation_into_an_invitation() {
     browser.eval("window.scrollTo(0, 0)").await;
     browser.screenshot(&artifact("demo.png")).await;
 
+    // The demo opens the reports dashboard, logged in with its key, and the rating shows there.
+    // (The form opens a new tab; here it opens in this one, the only page the test drives.)
+    browser.eval("document.getElementById('dashboard').target = '_self'").await;
+    browser.click("#dashboard button").await;
+    browser.wait_for("location.pathname === '/dashboard' && document.body && document.body.dataset.loaded", WAIT).await;
+    assert_eq!(browser.eval("document.querySelector('[data-figure=rated]').textContent").await, "1");
+    assert_eq!(browser.eval("document.querySelector('[data-figure=csat]').textContent").await, "100.0%");
+
     assert_eq!(browser.errors(), Vec::<String>::new());
 }
 
