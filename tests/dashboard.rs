@@ -245,6 +245,15 @@ async fn a_year_of_surveys() {
     }
     timings.sort_by(f64::total_cmp);
     println!("report API, 365 days: median {:.0} ms (runs: {timings:.0?}), {} kB of JSON", timings[2], size / 1000);
+    // Where the time goes: reading the surveys from the store, and the report over them.
+    let started = Instant::now();
+    let all = store.list(&TenantId::new(ACME).unwrap(), from, to, 1_000_000).await.unwrap();
+    let listed = started.elapsed().as_secs_f64() * 1000.0;
+    let started = Instant::now();
+    let report = ratewire_core::report::build(&all, &ratewire_core::ReportQuery::new(from, to));
+    let built = started.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(report.totals.invited, SURVEYS as u64);
+    println!("of which: reading the surveys {listed:.0} ms, the report over them {built:.0} ms");
 
     let browser = Browser::launch().await;
     browser.navigate(&format!("{}/dashboard/login", gw.base)).await;
