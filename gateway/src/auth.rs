@@ -296,6 +296,18 @@ mod session_tests {
     }
 
     #[test]
+    fn logins_count_against_the_tenants_rate() {
+        let acme =
+            Tenant { id: TenantId::new("acme").unwrap(), name: "Acme".into(), key_digests: vec![digest("rw_one")] };
+        let tenants = Tenants::new(&[acme], 1, test_sessions());
+        let now = at("2026-11-21T10:00:00Z");
+        // A burst of twice the rate passes, then the tenant waits.
+        assert!(tenants.log_in("rw_one", now).is_ok());
+        assert!(tenants.log_in("rw_one", now).is_ok());
+        assert!(matches!(tenants.log_in("rw_one", now), Err(ApiError::RateLimited)));
+    }
+
+    #[test]
     fn a_forged_or_foreign_session_is_refused() {
         let now = at("2026-11-21T10:00:00Z");
         let tenants = tenants(&["rw_one"]);

@@ -54,7 +54,7 @@ pub struct WebhookSettings {
 }
 
 /// The reports dashboard's sessions (see `crate::auth::Sessions`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DashboardSettings {
     /// The key session cookies are signed with, at least 32 characters. Unset, each process
@@ -63,6 +63,16 @@ pub struct DashboardSettings {
     pub session_secret: Option<String>,
     /// How long a dashboard session lasts, in hours.
     pub session_hours: u32,
+}
+
+/// Never shows the secret, should the settings be logged.
+impl std::fmt::Debug for DashboardSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DashboardSettings")
+            .field("session_secret", &self.session_secret.as_ref().map(|_| "…"))
+            .field("session_hours", &self.session_hours)
+            .finish()
+    }
 }
 
 impl Default for DashboardSettings {
