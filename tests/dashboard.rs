@@ -22,6 +22,7 @@ use ratewire_core::{
 use ratewire_tests::RedisServer;
 use ratewire_tests::browser::{Browser, artifact, js_string};
 use ratewire_tests::service::{ACME, Api, GLOBEX, Gateway};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 /// How long the page gets to show what a step should change.
@@ -78,12 +79,23 @@ async fn the_dashboard_shows_what_the_report_api_computes() {
         .await;
     assert!(refusal.as_str().is_some_and(|text| text.starts_with("That key is not valid")), "{refusal}");
     assert_eq!(browser.eval("location.pathname").await, "/dashboard/login");
-    let wrong = gw
-        .api(None)
-        .raw(reqwest::Method::POST, "/dashboard/login", Some("application/x-www-form-urlencoded"), b"key=rw_x".to_vec())
-        .await;
-    assert_eq!(wrong.status, 401);
-    assert_eq!(wrong.header("set-cookie"), None);
+    assert_eq!(post_login(&gw, "rw_x").await, (401, None, None));
+
+    // The session cookie reads reports, and nothing else: no route that changes anything takes it.
+    let (status, location, cookie) = post_login(&gw, gw.acme_key()).await;
+    assert_eq!((status, location.as_deref()), (303, Some("/dashboard")));
+    let cookie = cookie.as_deref().and_then(|cookie| cookie.split(';').next()).expect("a session cookie");
+    assert_eq!(status_with_cookie(&gw, cookie, Method::GET, "/v1/reports").await, 200);
+    assert_eq!(status_with_cookie(&gw, cookie, Method::GET, "/v1/reports/ratings.csv").await, 200);
+    for (method, path) in [
+        (Method::GET, "/v1/surveys"),
+        (Method::POST, "/v1/configs"),
+        (Method::POST, "/v1/invitations"),
+        (Method::DELETE, "/v1/channels/site"),
+    ] {
+        let status = status_with_cookie(&gw, cookie, method.clone(), path).await;
+        assert_eq!(status, 401, "{method} {path} with the session cookie");
+    }
 
     // The right key opens the dashboard on the last 30 days, in the reader's time zone.
     log_in(&browser, gw.acme_key()).await;
@@ -391,6 +403,22 @@ async fn log_in(browser: &Browser, key: &str) {
     browser.click("#key").await;
     browser.type_text(key).await;
     browser.click("button[type=submit]").await;
+}
+
+/// The login form posted with `key`, as a browser posts it; the answer itself, not where it
+/// leads: its status, `location` and `set-cookie`.
+async fn post_login(gw: &Gateway, key: &str) -> (u16, Option<String>, Option<String>) {
+    let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let response = client.post(format!("{}/dashboard/login", gw.base)).form(&[("key", key)]).send().await.unwrap();
+    let header = |name: &str| response.headers().get(name).map(|value| value.to_str().unwrap().to_owned());
+    (response.status().as_u16(), header("location"), header("set-cookie"))
+}
+
+/// The status of a call that carries the session cookie and no key (and an empty JSON body).
+async fn status_with_cookie(gw: &Gateway, cookie: &str, method: Method, path: &str) -> u16 {
+    let request = ratewire_tests::service::client().request(method, format!("{}{path}", gw.base));
+    let response = request.header("cookie", cookie).json(&json!({})).send().await.unwrap();
+    response.status().as_u16()
 }
 
 /// What the page shows once it has loaded a report other than `previous`.
