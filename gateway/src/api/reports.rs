@@ -69,7 +69,7 @@ impl RangeQuery {
     }
 }
 
-/// The most surveys one report reads.
+/// The most surveys one report counts: the first ones of its range, when it holds more.
 const MAX_SURVEYS: usize = 1_000_000;
 
 /// How many slices of a range are read at once, each by a task of its own: a long range is
@@ -87,6 +87,7 @@ async fn surveys(state: &AppState, tenant: &TenantId, query: &ReportQuery) -> Re
             tokio::spawn(async move { store.list(&tenant, from, to, MAX_SURVEYS).await })
         })
         .collect();
+    // The slices follow each other, so the first `MAX_SURVEYS` of them all are the range's first.
     let mut surveys = Vec::new();
     for reader in readers {
         surveys.extend(reader.await.map_err(|_| ApiError::Internal)??);
