@@ -379,6 +379,10 @@ async fn the_document_is_openapi_3_1_and_holds_together() {
     }
 
     assert_eq!(
+        document["components"]["securitySchemes"]["session"],
+        json!({ "type": "apiKey", "in": "cookie", "name": "ratewire_session", "description": "The reports dashboard's session, set by `POST /dashboard/login`" })
+    );
+    assert_eq!(
         document["components"]["securitySchemes"]["bearer"],
         json!({ "type": "http", "scheme": "bearer", "description": "A tenant's API key (`rw_…`), as `Authorization: Bearer <key>`" })
     );
@@ -400,9 +404,14 @@ async fn the_document_is_openapi_3_1_and_holds_together() {
             .collect();
         let in_path: BTreeSet<&str> = path.split('{').skip(1).map(|part| part.split_once('}').unwrap().0).collect();
         assert_eq!(declared, in_path, "{name}: path parameters");
-        // The `/v1` API needs a key, and says so; nothing else does.
-        if path.starts_with("/v1/") {
+        // The `/v1` API needs a key, and says so; nothing else does. The report reads also take the
+        // dashboard's session cookie.
+        if path.starts_with("/v1/reports") {
+            assert_eq!(operation["security"], json!([{ "bearer": [] }, { "session": [] }]), "{name}");
+        } else if path.starts_with("/v1/") {
             assert_eq!(operation["security"], json!([{ "bearer": [] }]), "{name}");
+        }
+        if path.starts_with("/v1/") {
             for status in ["401", "429", "503"] {
                 assert!(responses.contains_key(status), "{name}: no {status} documented");
             }

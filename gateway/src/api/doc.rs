@@ -5,7 +5,7 @@
 
 use utoipa::openapi::example::ExampleBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
 
@@ -13,6 +13,9 @@ use crate::error::{ApiError, Body};
 
 /// The name of the security scheme every `/v1` operation requires.
 pub const BEARER: &str = "bearer";
+
+/// The name of the dashboard's session cookie scheme, which the report reads take as well.
+pub const SESSION: &str = "session";
 
 /// The document's base, which the routes' operations and schemas are added to.
 #[derive(OpenApi)]
@@ -55,7 +58,8 @@ pub const BEARER: &str = "bearer";
 )]
 pub struct ApiDoc;
 
-/// Adds the bearer scheme (`Authorization: Bearer <key>`) that `/v1` operations require.
+/// Adds the bearer scheme (`Authorization: Bearer <key>`) that `/v1` operations require, and the
+/// dashboard's session cookie that the report reads also take.
 struct BearerScheme;
 
 impl Modify for BearerScheme {
@@ -64,7 +68,13 @@ impl Modify for BearerScheme {
             .scheme(HttpAuthScheme::Bearer)
             .description(Some("A tenant's API key (`rw_…`), as `Authorization: Bearer <key>`"))
             .build();
-        openapi.components.get_or_insert_default().add_security_scheme(BEARER, SecurityScheme::Http(scheme));
+        let session = ApiKeyValue::with_description(
+            crate::auth::SESSION_COOKIE,
+            "The reports dashboard's session, set by `POST /dashboard/login`",
+        );
+        let components = openapi.components.get_or_insert_default();
+        components.add_security_scheme(BEARER, SecurityScheme::Http(scheme));
+        components.add_security_scheme(SESSION, SecurityScheme::ApiKey(ApiKey::Cookie(session)));
     }
 }
 
@@ -138,7 +148,7 @@ error_responses! {
 }
 
 /// Completes every `/v1` operation with what it has because it is a `/v1` operation: the bearer
-/// key, and the answers the tenant check gives before the handler runs (401 without a valid key,
+/// key (unless the operation names its own schemes, as the report reads do), and the answers the tenant check gives before the handler runs (401 without a valid key,
 /// 429 past the tenant's rate, 503 when the store can't be read). Done here once rather than on
 /// each handler, the way the router does it once in the `CurrentTenant` extractor.
 pub fn authenticate_v1(document: &mut utoipa::openapi::OpenApi) {
@@ -150,7 +160,7 @@ pub fn authenticate_v1(document: &mut utoipa::openapi::OpenApi) {
         }
         let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
         for operation in operations.into_iter().flatten() {
-            operation.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+            operation.security.get_or_insert_with(|| vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
             for (status, response) in shared {
                 operation
                     .responses

@@ -103,6 +103,7 @@ async fn surveys(state: &AppState, tenant: &TenantId, query: &ReportQuery) -> Re
     path = "/v1/reports",
     tag = "reports",
     params(RangeQuery),
+    security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The report", body = Report),
         (status = 400, response = BadRequest),
@@ -126,6 +127,7 @@ async fn figures(
     path = "/v1/reports/ratings.csv",
     tag = "reports",
     params(RangeQuery),
+    security(("bearer" = []), ("session" = [])),
     responses(
         (
             status = 200,
