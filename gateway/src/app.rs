@@ -50,6 +50,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(api::routes())
         .merge(widget::routes())
         .merge(hooks::routes())
+        .merge(crate::email_pages::routes())
         .merge(demo::routes())
         .merge(metrics::routes())
         .routes(routes!(openapi_json))

@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod conversations;
 pub mod demo;
+pub mod email_pages;
 pub mod error;
 pub mod hooks;
 pub mod metrics;
