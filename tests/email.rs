@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use base64::Engine;
 use mail_parser::{Message, MessageParser, MimeHeaders};
 use ratewire_tests::browser::Browser;
 use ratewire_tests::service::{ACME, Api, Gateway, survey, survey_until};
@@ -379,12 +380,23 @@ async fn the_rating_page_works_in_a_browser_without_javascript() {
     assert_eq!(rate_links.len(), 5, "{text}");
 
     let browser = Browser::launch().await;
+    // A phone's screen.
     browser
         .call(
             "Emulation.setDeviceMetricsOverride",
             json!({ "width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true }),
         )
         .await;
+    // The invitation's HTML part, as a mail client shows it.
+    let html = parse(&mails[0]).body_html(0).expect("an HTML part").into_owned();
+    browser
+        .navigate(&format!("data:text/html;base64,{}", base64::engine::general_purpose::STANDARD.encode(&html)))
+        .await;
+    let shown = browser.eval("[...document.querySelectorAll('a')].map((a) => a.innerText.trim())").await;
+    assert_eq!(shown.as_array().map(Vec::len), Some(6), "five levels and the unsubscribe link: {shown}");
+    assert_eq!(shown[5], "إيقاف طلبات التقييم");
+    browser.screenshot(&artifact("email-invitation-arabic.png")).await;
+
     browser.navigate(&format!("{}{}", gw.base, rate_links[1])).await;
     let shown = wait_page(&browser, "the confirmation", |p| p["heading"] == "هل هذا تقييمك؟").await;
     assert_eq!((&shown["dir"], &shown["lang"]), (&json!("rtl"), &json!("ar")));

@@ -60,18 +60,6 @@ impl ChannelKind {
             ChannelKind::Email => &["smtp_host", "from"],
         }
     }
-
-    /// Whether ratewire can already carry surveys on this kind of channel.
-    pub fn is_available(self) -> bool {
-        matches!(
-            self,
-            ChannelKind::WebWidget
-                | ChannelKind::Whatsapp
-                | ChannelKind::Messenger
-                | ChannelKind::Telegram
-                | ChannelKind::Email
-        )
-    }
 }
 
 /// What a channel can show and when it may write, so invitations are planned to fit it.

@@ -293,5 +293,9 @@ mod tests {
         assert!(
             matches!(Email::new(&password_alone), Err(SetupError::Invalid { field, .. }) if field == "settings.smtp_username")
         );
+        // What is missing is the caller's to tell when connecting; building says so too.
+        let no_sender = setup(&[("smtp_host", "smtp.example.com")]);
+        assert_eq!(validate_settings(&no_sender), []);
+        assert_eq!(Email::new(&no_sender).unwrap_err(), SetupError::Missing("settings.from".into()));
     }
 }
