@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine;
+use jiff::{SignedDuration, Timestamp};
 use mail_parser::{Message, MessageParser, MimeHeaders};
+use ratewire_core::{Event, SurveyId, TenantId};
+use ratewire_gateway::service;
 use ratewire_tests::browser::Browser;
 use ratewire_tests::service::{ACME, Api, Gateway, survey, survey_until};
 use ratewire_tests::smtp::{Mail, SmtpServer};
@@ -26,6 +29,7 @@ ratewire_tests::on_both_stores!(
     replies_by_email_rate_and_comment_and_programs_are_ignored,
     unsubscribing_stops_invitations_to_the_address,
     smtp_refusals_fail_the_survey,
+    links_of_an_expired_survey_say_it_closed,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -354,7 +358,33 @@ async fn smtp_refusals_fail_the_survey(gw: Gateway) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 5. The rating page in a real browser.
+// 5. After the validity period.
+
+async fn links_of_an_expired_survey_say_it_closed(gw: Gateway) {
+    let smtp = SmtpServer::start();
+    connect(&gw, &smtp, json!({ "validity_hours": 72 })).await;
+    let api = gw.acme();
+    let id = invite(&api, "conv-gil", "gil@example.com", None).await;
+    let mails = smtp.wait_for(1).await;
+    let rate_links = links(&gw, &parse(&mails[0]).body_text(0).expect("a text part"), "rate");
+    // The sweeper's expiry, as it would run three days on.
+    let (tenant, survey_id) = (TenantId::new(ACME).unwrap(), SurveyId::new(id.clone()).unwrap());
+    let later = Timestamp::now() + SignedDuration::from_hours(73);
+    service::apply(&gw.state, &tenant, &survey_id, Event::Expire, later).await.expect("the survey expires");
+    assert_eq!(survey(&api, &id).await["state"], "expired");
+
+    let closed = "Sorry, this survey has closed and can no longer take a rating.";
+    let (status, shown) = page(&gw, Method::GET, &rate_links[4], None).await;
+    assert_eq!(status, 200, "{shown}");
+    assert!(shown.contains(closed) && !shown.contains("<form"), "{shown}");
+    let (status, refused) = page(&gw, Method::POST, &rate_links[4], None).await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(refused.contains(closed), "{refused}");
+    assert_eq!(survey(&api, &id).await["state"], "expired");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. The rating page in a real browser.
 
 /// What the page shows.
 const PAGE: &str = r#"(() => ({

@@ -2,8 +2,8 @@
 //! language, one link per level for an invitation, and the headers that thread replies back to
 //! the survey and let the end user unsubscribe in one click (RFC 8058).
 
-use lettre::message::header::{ContentTransferEncoding, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
 use ratewire_core::{Catalog, Locale, Message, RecipientId, Scale, SurveyId};
 use sha2::{Digest, Sha256};
 
@@ -73,28 +73,12 @@ pub(super) fn email(sender: &Sender, message: &Outbound) -> Result<(lettre::Mess
     }
     let text = format!("{}\n\n-- \n{}: {}\n", body.text, footer.text, footer.unsubscribe);
     let html = page(locale, &body.html, &footer);
-    let email = builder
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(lettre::message::header::ContentType::TEXT_PLAIN)
-                        .header(ContentTransferEncoding::QuotedPrintable)
-                        .body(text),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(lettre::message::header::ContentType::TEXT_HTML)
-                        .header(ContentTransferEncoding::QuotedPrintable)
-                        .body(html),
-                ),
-        )
-        .map_err(|error| {
-            SendError::Permanent(ratewire_core::FailureReason {
-                code: "rejected".into(),
-                detail: format!("the email could not be built: {error}"),
-            })
-        })?;
+    let email = builder.multipart(MultiPart::alternative_plain_html(text, html)).map_err(|error| {
+        SendError::Permanent(ratewire_core::FailureReason {
+            code: "rejected".into(),
+            detail: format!("the email could not be built: {error}"),
+        })
+    })?;
     Ok((email, id.trim_start_matches('<').trim_end_matches('>').to_owned()))
 }
 
