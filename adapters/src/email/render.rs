@@ -228,7 +228,97 @@ pub fn escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use mail_parser::MessageParser;
+    use ratewire_core::{Labels, Origin};
+
     use super::*;
+    use crate::email::{LinkKey, capabilities};
+    use crate::{SendContext, plan_invitation};
+
+    fn sender(reply_to: Option<&str>) -> Sender {
+        Sender {
+            from: "Acme <help@acme.example>".parse().unwrap(),
+            reply_to: reply_to.map(|r| r.parse().unwrap()),
+            links: Links::new("https://rw.example/email/acme/mail", LinkKey::new("secret")),
+        }
+    }
+
+    fn outbound(content: Content, locale: Locale, key: &str) -> Outbound {
+        Outbound {
+            survey: SurveyId::new("0123456789abcdef0123456789abcdef").unwrap(),
+            recipient: RecipientId::new("ana@example.com").unwrap(),
+            content,
+            idempotency_key: key.into(),
+            context: SendContext {
+                now: jiff::Timestamp::UNIX_EPOCH,
+                last_inbound_at: None,
+                origin: Origin::Agent,
+                locale,
+            },
+        }
+    }
+
+    fn invitation_content(survey: &SurveyId, label: &str) -> Content {
+        let scale = Scale::FIVE_STARS;
+        let labels = Labels::new([(scale.score(1).unwrap(), label.to_owned())].into());
+        let layout = plan_invitation(survey, scale, &labels, "", &capabilities());
+        Content::Invitation { text: "How did we do? <b>".into(), layout }
+    }
+
+    #[test]
+    fn an_invitation_has_a_link_per_level_in_both_parts_and_escapes_the_texts() {
+        let survey = SurveyId::new("0123456789abcdef0123456789abcdef").unwrap();
+        let message = outbound(invitation_content(&survey, "Awful <script>"), Locale::Ar, "send_x_invitation");
+        let (email, id) = email(&sender(Some("ratings@acme.example")), &message).unwrap();
+        assert_eq!(id, format!("rw.{survey}.invitation@acme.example"));
+        let raw = email.formatted();
+        let parsed = MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(parsed.subject(), Some("How did we do? <b>"));
+        assert_eq!(parsed.in_reply_to().as_text(), None);
+        let text = parsed.body_text(0).unwrap();
+        let html = parsed.body_html(0).unwrap();
+        assert_eq!(text.matches("https://rw.example/email/acme/mail/rate/").count(), 5, "{text}");
+        assert_eq!(html.matches("href=\"https://rw.example/email/acme/mail/rate/").count(), 5, "{html}");
+        assert!(text.contains("⭐ Awful <script>: https://"), "{text}");
+        assert!(html.contains("Awful &lt;script&gt;") && !html.contains("<script>"), "{html}");
+        assert!(html.contains("How did we do? &lt;b&gt;"), "{html}");
+        assert!(html.starts_with("<!doctype html><html lang=\"ar\" dir=\"rtl\">"), "{html}");
+        assert!(text.contains("يُرجى الرد برقم من 1 إلى 5."), "{text}");
+    }
+
+    #[test]
+    fn follow_ups_thread_under_the_invitation_and_link_the_survey_page() {
+        let reasons = Content::Choices {
+            text: "What went wrong?".into(),
+            choices: vec![("rw1:r:x:slow".into(), "Slow response".into())],
+        };
+        let message = outbound(reasons, Locale::En, "send_x_askreason-2");
+        let (email, id) = email(&sender(None), &message).unwrap();
+        let again = email_id(&message);
+        assert_eq!(id, again, "a retried send keeps its Message-ID");
+        assert_ne!(id, format!("rw.{}.invitation@acme.example", message.survey));
+        let raw = email.formatted();
+        let parsed = MessageParser::default().parse(&raw).unwrap();
+        let invitation = format!("rw.{}.invitation@acme.example", message.survey);
+        assert_eq!(parsed.in_reply_to().as_text(), Some(invitation.as_str()));
+        assert_eq!(parsed.references().as_text(), Some(invitation.as_str()));
+        assert_eq!(parsed.reply_to(), None);
+        let text = parsed.body_text(0).unwrap();
+        assert!(text.contains("- Slow response"), "{text}");
+        assert!(text.contains("Open the survey: https://rw.example/email/acme/mail/survey/"), "{text}");
+    }
+
+    fn email_id(message: &Outbound) -> String {
+        email(&sender(None), message).unwrap().1
+    }
+
+    #[test]
+    fn an_address_that_is_none_fails_for_good() {
+        let mut message = outbound(Content::Text("hi".into()), Locale::En, "k");
+        message.recipient = RecipientId::new("not-an-address").unwrap();
+        let Err(SendError::Permanent(reason)) = email(&sender(None), &message) else { panic!("permanent") };
+        assert_eq!(reason.code, "invalid_recipient");
+    }
 
     #[test]
     fn message_ids_name_their_survey() {
