@@ -63,7 +63,11 @@ async fn verify(
     path = "/hooks/{tenant}/{channel}",
     tag = "channels",
     params(("tenant" = String, Path), ("channel" = String, Path)),
-    request_body(content = String, description = "The platform's own payload, signed as the platform signs it"),
+    request_body(
+        content = String,
+        description = "The platform's own payload, signed as the platform signs it; for email, the raw RFC 822 \
+            message, with the channel's `verify_token` as a bearer token or Basic password"
+    ),
     responses(
         (status = 200, description = "Taken", body = Received),
         (status = 400, response = BadRequest),
