@@ -15,7 +15,7 @@ use mail_parser::{Message, MessageParser, MimeHeaders};
 use ratewire_core::{Event, SurveyId, TenantId};
 use ratewire_gateway::service;
 use ratewire_tests::browser::Browser;
-use ratewire_tests::service::{ACME, Api, Gateway, survey, survey_until};
+use ratewire_tests::service::{ACME, Api, Gateway, eventually, survey, survey_until};
 use ratewire_tests::smtp::{Mail, SmtpServer};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -28,7 +28,7 @@ ratewire_tests::on_both_stores!(
     an_invitation_arrives_with_both_parts_and_links_that_confirm_before_they_rate,
     replies_by_email_rate_and_comment_and_programs_are_ignored,
     unsubscribing_stops_invitations_to_the_address,
-    smtp_refusals_fail_the_survey,
+    smtp_refusals_fail_the_survey_or_wait,
     links_of_an_expired_survey_say_it_closed,
 );
 
@@ -342,18 +342,32 @@ async fn unsubscribing_stops_invitations_to_the_address(gw: Gateway) {
 // ---------------------------------------------------------------------------------------------
 // 4. What the SMTP server refuses.
 
-async fn smtp_refusals_fail_the_survey(gw: Gateway) {
+async fn smtp_refusals_fail_the_survey_or_wait(gw: Gateway) {
     let smtp = SmtpServer::start();
     connect(&gw, &smtp, json!({})).await;
     let api = gw.acme();
     let id = invite(&api, "conv-nobody", "reject-nobody@example.com", None).await;
     let failed = survey_until(&api, &id, "the refused invitation failed", |s| s["state"] == "failed").await;
     assert_eq!(failed["failure"]["code"], "undeliverable", "{failed}");
-    assert!(failed["failure"]["detail"].as_str().is_some_and(|d| d.contains("550")), "{failed}");
+    assert_eq!(failed["failure"]["detail"], "SMTP 550: 5.1.1 No such user here", "{failed}");
     // A recipient that is no address fails for good too.
     let id = invite(&api, "conv-typo", "not-an-address", None).await;
     let failed = survey_until(&api, &id, "the invalid recipient failed", |s| s["state"] == "failed").await;
     assert_eq!(failed["failure"]["code"], "invalid_recipient", "{failed}");
+
+    // A busy mailbox (451) is tried again later; the survey waits.
+    let id = invite(&api, "conv-busy", "busy-bea@example.com", None).await;
+    let tenant = TenantId::new(ACME).unwrap();
+    let waiting = eventually("the busy mailbox's send to wait for a retry", || async {
+        let items = gw.state.store.pending_items(&tenant, 10).await.expect("the outbox");
+        items.into_iter().find(|item| item.attempts == 1 && item.id.contains(&id))
+    })
+    .await;
+    let error = waiting.last_error.unwrap_or_default();
+    assert_eq!(error, "SMTP 451: 4.3.0 Mailbox busy, try again later");
+    assert!(waiting.due > Timestamp::now(), "retried later, with backoff");
+    let pending = survey(&api, &id).await;
+    assert_eq!((&pending["state"], &pending["sent_at"]), (&json!("pending"), &Value::Null));
     assert!(smtp.mails().is_empty());
 }
 

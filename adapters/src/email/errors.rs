@@ -10,8 +10,9 @@ use crate::SendError;
 pub(super) fn send_error(error: lettre::transport::smtp::Error) -> SendError {
     match error.status() {
         Some(code) => {
-            let code = code.to_string().parse::<u16>().unwrap_or(0);
-            reply_error(code, &error.to_string())
+            // lettre's text is "permanent error (550): <the server's words>": keep the words.
+            let words = std::error::Error::source(&error).map_or_else(|| error.to_string(), |words| words.to_string());
+            reply_error(u16::from(code), words.trim())
         }
         None if error.is_timeout() => SendError::Temporary(format!("the SMTP server timed out: {error}")),
         None if error.is_tls() => SendError::Temporary(format!("TLS with the SMTP server failed: {error}")),
