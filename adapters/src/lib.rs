@@ -7,6 +7,7 @@
 //! Adding a channel means one module implementing [`Channel`], one [`ChannelKind`] variant and
 //! one line in [`build`].
 
+pub mod email;
 pub mod messenger;
 mod meta;
 pub mod payload;
@@ -44,7 +45,8 @@ impl ChannelKind {
             ChannelKind::Whatsapp => &["access_token", "app_secret"],
             ChannelKind::Messenger => &["page_access_token", "app_secret"],
             ChannelKind::Telegram => &["bot_token"],
-            ChannelKind::Email => &["smtp_password"],
+            // A relay may take mail without a password; `smtp_password` goes with `smtp_username`.
+            ChannelKind::Email => &[],
         }
     }
 
@@ -57,11 +59,6 @@ impl ChannelKind {
             ChannelKind::Telegram => &[],
             ChannelKind::Email => &["smtp_host", "from"],
         }
-    }
-
-    /// Whether ratewire can already carry surveys on this kind of channel.
-    pub fn is_available(self) -> bool {
-        matches!(self, ChannelKind::WebWidget | ChannelKind::Whatsapp | ChannelKind::Messenger | ChannelKind::Telegram)
     }
 }
 
@@ -183,6 +180,8 @@ pub struct ChannelSetup {
     pub settings: std::collections::BTreeMap<String, String>,
     /// Where the platform posts this channel's webhooks (ratewire's URL for it).
     pub webhook_url: String,
+    /// Where the gateway serves this channel's pages to end users (email's rating links).
+    pub pages_url: String,
     /// The secret ratewire chose for the channel (Meta's verify token, Telegram's secret token).
     pub verify_token: String,
 }
@@ -222,17 +221,19 @@ pub fn validate_settings(kind: ChannelKind, setup: &ChannelSetup) -> Vec<(String
         ChannelKind::Messenger => messenger::validate_settings(setup),
         ChannelKind::Whatsapp => whatsapp::validate_settings(setup),
         ChannelKind::Telegram => telegram::validate_settings(setup),
-        _ => Vec::new(),
+        ChannelKind::Email => email::validate_settings(setup),
+        ChannelKind::WebWidget => Vec::new(),
     }
 }
 
 /// Builds the adapter for a kind of channel. The web widget is served by the gateway itself.
 pub fn build(kind: ChannelKind, setup: &ChannelSetup) -> Result<std::sync::Arc<dyn Channel>, SetupError> {
     match kind {
-        ChannelKind::WebWidget | ChannelKind::Email => Err(SetupError::NotAnAdapter(kind)),
+        ChannelKind::WebWidget => Err(SetupError::NotAnAdapter(kind)),
         ChannelKind::Whatsapp => Ok(std::sync::Arc::new(whatsapp::WhatsApp::new(setup)?)),
         ChannelKind::Messenger => Ok(std::sync::Arc::new(messenger::Messenger::new(setup)?)),
         ChannelKind::Telegram => telegram::build(setup),
+        ChannelKind::Email => Ok(std::sync::Arc::new(email::Email::new(setup)?)),
     }
 }
 
@@ -283,6 +284,9 @@ pub enum Inbound {
         language: Option<String>,
         at: Timestamp,
     },
+    /// A reply that names the survey it answers (email's `In-Reply-To`): read for that survey,
+    /// not the sender's latest.
+    Reply { platform_id: String, from: RecipientId, survey: SurveyId, text: String, at: Timestamp },
     /// The platform's word on a message ratewire sent.
     Status { message_id: String, status: DeliveryStatus, at: Timestamp },
 }

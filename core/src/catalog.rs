@@ -26,6 +26,20 @@ pub enum Message {
     Reminder,
     /// The web widget's button that sends a comment.
     WidgetSend,
+    /// Email: the question on the page a rating link opens, before the rating counts.
+    EmailConfirmPrompt,
+    /// Email: the button that records the rating on that page.
+    EmailConfirm,
+    /// Email: the link to the survey's page in messages that can't carry the choices.
+    EmailOpenSurvey,
+    /// Email: the unsubscribe link at the foot of every message.
+    EmailUnsubscribe,
+    /// Email: the question on the unsubscribe page.
+    EmailUnsubscribePrompt,
+    /// Email: the page after unsubscribing.
+    EmailUnsubscribed,
+    /// Email: the page of a link that is damaged or was edited.
+    EmailLinkInvalid,
 }
 
 impl Message {
@@ -44,6 +58,13 @@ impl Message {
             Message::RatingLocked => "rating-locked",
             Message::Reminder => "reminder",
             Message::WidgetSend => "widget-send",
+            Message::EmailConfirmPrompt => "email-confirm-prompt",
+            Message::EmailConfirm => "email-confirm",
+            Message::EmailOpenSurvey => "email-open-survey",
+            Message::EmailUnsubscribe => "email-unsubscribe",
+            Message::EmailUnsubscribePrompt => "email-unsubscribe-prompt",
+            Message::EmailUnsubscribed => "email-unsubscribed",
+            Message::EmailLinkInvalid => "email-link-invalid",
         }
     }
 }

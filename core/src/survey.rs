@@ -194,6 +194,9 @@ pub enum InviteRefusal {
     AlreadyPending(SurveyId),
     #[error("survey {0} was already sent for this conversation")]
     AlreadyInvited(SurveyId),
+    /// The end user asked for no more invitations at this address (email's unsubscribe link).
+    #[error("the recipient unsubscribed from rating requests at this address")]
+    Unsubscribed,
 }
 
 /// Something that happens to a survey.

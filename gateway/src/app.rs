@@ -51,6 +51,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(widget::routes())
         .merge(crate::dashboard::routes())
         .merge(hooks::routes())
+        .merge(crate::email_pages::routes())
         .merge(demo::routes())
         .merge(metrics::routes())
         .routes(routes!(openapi_json))

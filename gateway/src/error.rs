@@ -157,6 +157,7 @@ impl From<InviteRefusal> for ApiError {
             InviteRefusal::UserRatingNotAllowed => "user_rating_not_allowed",
             InviteRefusal::AlreadyPending(_) => "survey_pending",
             InviteRefusal::AlreadyInvited(_) => "already_invited",
+            InviteRefusal::Unsubscribed => "unsubscribed",
         };
         ApiError::Conflict { code, message: refusal.to_string() }
     }

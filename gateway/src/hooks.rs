@@ -63,7 +63,11 @@ async fn verify(
     path = "/hooks/{tenant}/{channel}",
     tag = "channels",
     params(("tenant" = String, Path), ("channel" = String, Path)),
-    request_body(content = String, description = "The platform's own payload, signed as the platform signs it"),
+    request_body(
+        content = String,
+        description = "The platform's own payload, signed as the platform signs it; for email, the raw RFC 822 \
+            message, with the channel's `verify_token` as a bearer token or Basic password"
+    ),
     responses(
         (status = 200, description = "Taken", body = Received),
         (status = 400, response = BadRequest),
@@ -125,7 +129,9 @@ async fn take(
     let mut received = Received { received: 0, duplicates: 0 };
     for event in events {
         let key = match &event {
-            Inbound::Message { platform_id, .. } | Inbound::Choice { platform_id, .. } => {
+            Inbound::Message { platform_id, .. }
+            | Inbound::Choice { platform_id, .. }
+            | Inbound::Reply { platform_id, .. } => {
                 format!("{tenant}/{channel}/{platform_id}")
             }
             Inbound::Status { message_id, status, .. } => format!("{tenant}/{channel}/status/{message_id}/{status:?}"),
@@ -159,6 +165,10 @@ async fn take_one(
         Inbound::Message { from, text, language, at, .. } => {
             sending::note_inbound(state, tenant, channel, &from, at, language).await?;
             service::receive(state, tenant, channel, &from, Input::Text(text), now).await?;
+        }
+        Inbound::Reply { from, survey, text, at, .. } => {
+            sending::note_inbound(state, tenant, channel, &from, at, None).await?;
+            service::receive(state, tenant, channel, &from, Input::Reply { survey, text }, now).await?;
         }
         Inbound::Choice { from, payload, tap, language, at, .. } => {
             sending::note_inbound(state, tenant, channel, &from, at, language).await?;

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod conversations;
 pub mod dashboard;
 pub mod demo;
+pub mod email_pages;
 pub mod error;
 pub mod hooks;
 pub mod metrics;

@@ -77,6 +77,42 @@ pub async fn contact(
     Ok(get_json::<Contact>(&*state.store, tenant, RecordKind::Contact, &id).await?.map(|c| c.value))
 }
 
+/// An address whose owner asked for no more rating requests from the business (email's
+/// unsubscribe link), on any of its channels.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Unsubscribed {
+    pub at: Timestamp,
+    /// The channel whose link was used.
+    pub channel: ChannelId,
+}
+
+/// The unsubscribe record's id: `unsubscribed:<address in lower case>`. It holds no `/`, so it
+/// is never a channel's contact id (`<channel>/<recipient>`).
+fn unsubscribed_id(address: &RecipientId) -> String {
+    format!("unsubscribed:{}", address.as_str().to_ascii_lowercase())
+}
+
+/// Records that an address wants no more rating requests; a second time changes nothing.
+pub async fn unsubscribe(
+    state: &AppState,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    address: &RecipientId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let record = Unsubscribed { at: now, channel: channel.clone() };
+    match put_json(&*state.store, tenant, RecordKind::Contact, &unsubscribed_id(address), None, &record).await {
+        Ok(_) | Err(StoreError::RecordConflict { .. }) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Whether an address asked for no more rating requests.
+pub async fn is_unsubscribed(state: &AppState, tenant: &TenantId, address: &RecipientId) -> Result<bool, StoreError> {
+    let id = unsubscribed_id(address);
+    Ok(get_json::<Unsubscribed>(&*state.store, tenant, RecordKind::Contact, &id).await?.is_some())
+}
+
 /// A message ratewire sent, by the platform's id: the survey it belongs to.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SentMessage {
@@ -128,6 +164,7 @@ pub fn adapter(state: &AppState, tenant: &TenantId, channel: &ChannelRecord) -> 
         secrets: channel.secrets.clone(),
         settings: channel.settings.clone(),
         webhook_url: format!("{}/hooks/{tenant}/{}", state.settings.public_url, channel.id),
+        pages_url: crate::email_pages::pages_url(&state.settings.public_url, tenant, &channel.id),
         verify_token: channel.verify_token.clone(),
     };
     build(channel.kind, &setup).map_err(|e| e.to_string())

@@ -65,6 +65,9 @@ pub async fn invite(
     let (channel, config) = records::channel_with_config(&*state.store, tenant, request.channel.as_str()).await?;
     let previous = state.store.latest_for_conversation(tenant, &request.conversation).await?;
     check_invitation(&config.config, request.origin, request.resolution, previous.as_ref(), now)?;
+    if channel.kind == ChannelKind::Email && sending::is_unsubscribed(state, tenant, &request.recipient).await? {
+        return Err(InviteRefusal::Unsubscribed.into());
+    }
     // The language the platform last gave for the end user comes after what the caller said.
     let known = sending::contact(state, tenant, &request.channel, &request.recipient).await?.and_then(|c| c.language);
     let languages = request.languages.iter().chain(known.as_ref()).map(String::as_str);
@@ -109,11 +112,40 @@ pub async fn apply(
     event: Event,
     now: Timestamp,
 ) -> Result<Transition, ApplyError> {
+    apply_telling(state, tenant, id, event, now, true).await
+}
+
+/// Applies an event the end user gave on a page that shows them what comes next itself (email's
+/// rating page): the business is told, and no message is sent to the end user.
+pub async fn apply_on_page(
+    state: &AppState,
+    tenant: &TenantId,
+    id: &SurveyId,
+    event: Event,
+    now: Timestamp,
+) -> Result<Transition, ApplyError> {
+    apply_telling(state, tenant, id, event, now, false).await
+}
+
+async fn apply_telling(
+    state: &AppState,
+    tenant: &TenantId,
+    id: &SurveyId,
+    event: Event,
+    now: Timestamp,
+    tell_end_user: bool,
+) -> Result<Transition, ApplyError> {
     let transition = store::apply(state.store.as_ref(), tenant, id, event, now).await?;
     if transition.changed {
         crate::metrics::transition(transition.survey.state.name());
     }
-    carry_out(state, &transition.survey, &transition.effects, now).await;
+    let effects: Vec<Effect> = transition
+        .effects
+        .iter()
+        .copied()
+        .filter(|effect| tell_end_user || matches!(effect, Effect::Notify(_)))
+        .collect();
+    carry_out(state, &transition.survey, &effects, now).await;
     Ok(transition)
 }
 
@@ -196,6 +228,11 @@ pub async fn texts_for(state: &AppState, survey: &Survey) -> Result<Texts, ApiEr
 pub enum Input {
     /// Free text: a typed rating, a comment, or anything else.
     Text(String),
+    /// Free text that names the survey it answers (an email reply's thread).
+    Reply {
+        survey: SurveyId,
+        text: String,
+    },
     /// A tap on a level of a survey's invitation.
     Rate {
         survey: SurveyId,
@@ -232,12 +269,19 @@ pub async fn receive(
     input: Input,
     now: Timestamp,
 ) -> Result<Outcome, ApiError> {
-    let latest = state.store.latest_for_recipient(tenant, channel, recipient).await?;
+    let latest = match &input {
+        // Read for the survey it names, whichever address it came from (people reply from
+        // their aliases); a survey of another channel is none of this channel's.
+        Input::Reply { survey, .. } => {
+            state.store.get(tenant, survey).await?.filter(|s| s.invitation.channel == *channel)
+        }
+        _ => state.store.latest_for_recipient(tenant, channel, recipient).await?,
+    };
     let (survey, event) = match input {
         Input::Rate { survey, score } => (owned(latest, &survey)?, Event::Rate(score)),
         Input::Reason { survey, reason } => (owned(latest, &survey)?, Event::ChooseReason(reason)),
         Input::Comment { survey, text } => (owned(latest, &survey)?, Event::Comment(text)),
-        Input::Text(text) => {
+        Input::Text(text) | Input::Reply { text, .. } => {
             let Some(survey) = latest else { return Ok(Outcome::PassThrough) };
             match read_text(state, &survey, &text, now).await? {
                 Some(events) => return run_all(state, &survey, events, now).await,

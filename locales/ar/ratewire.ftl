@@ -38,3 +38,15 @@ reason-other = سبب آخر
 
 # The web widget's button that sends a comment.
 widget-send = إرسال
+
+# Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
+email-confirm-prompt = هل هذا تقييمك؟
+email-confirm = تأكيد تقييمي
+# Email: the link to the survey's page, in messages that can't show the choices.
+email-open-survey = فتح الاستبيان
+# Email: the unsubscribe link at the foot of every message, and the page it opens.
+email-unsubscribe = إيقاف طلبات التقييم
+email-unsubscribe-prompt = هل تريد إيقاف تلقي طلبات التقييم على هذا العنوان؟
+email-unsubscribed = تم: لن تتلقى بعد الآن طلبات تقييم على هذا العنوان.
+# Email: the page of a link that is damaged or was edited.
+email-link-invalid = هذا الرابط غير صالح. يُرجى فتحه كما ورد في الرسالة تمامًا.

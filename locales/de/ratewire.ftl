@@ -38,3 +38,15 @@ reason-other = Sonstiges
 
 # The web widget's button that sends a comment.
 widget-send = Senden
+
+# Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
+email-confirm-prompt = Ist das Ihre Bewertung?
+email-confirm = Bewertung bestätigen
+# Email: the link to the survey's page, in messages that can't show the choices.
+email-open-survey = Umfrage öffnen
+# Email: the unsubscribe link at the foot of every message, and the page it opens.
+email-unsubscribe = Keine Bewertungsanfragen mehr
+email-unsubscribe-prompt = Keine Bewertungsanfragen mehr an diese Adresse senden?
+email-unsubscribed = Erledigt: An diese Adresse werden keine Bewertungsanfragen mehr gesendet.
+# Email: the page of a link that is damaged or was edited.
+email-link-invalid = Dieser Link ist ungültig. Bitte öffnen Sie ihn genau so, wie er in der E-Mail steht.

@@ -38,3 +38,15 @@ reason-other = Something else
 
 # The web widget's button that sends a comment.
 widget-send = Send
+
+# Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
+email-confirm-prompt = Is this your rating?
+email-confirm = Confirm my rating
+# Email: the link to the survey's page, in messages that can't show the choices.
+email-open-survey = Open the survey
+# Email: the unsubscribe link at the foot of every message, and the page it opens.
+email-unsubscribe = Stop rating requests
+email-unsubscribe-prompt = Stop receiving rating requests at this address?
+email-unsubscribed = Done: you will receive no more rating requests at this address.
+# Email: the page of a link that is damaged or was edited.
+email-link-invalid = This link is not valid. Please open it exactly as it appears in the email.

@@ -38,3 +38,15 @@ reason-other = Otro motivo
 
 # The web widget's button that sends a comment.
 widget-send = Enviar
+
+# Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
+email-confirm-prompt = ¿Es esta su calificación?
+email-confirm = Confirmar mi calificación
+# Email: the link to the survey's page, in messages that can't show the choices.
+email-open-survey = Abrir la encuesta
+# Email: the unsubscribe link at the foot of every message, and the page it opens.
+email-unsubscribe = No recibir más solicitudes de calificación
+email-unsubscribe-prompt = ¿Dejar de recibir solicitudes de calificación en esta dirección?
+email-unsubscribed = Listo: ya no recibirá solicitudes de calificación en esta dirección.
+# Email: the page of a link that is damaged or was edited.
+email-link-invalid = Este enlace no es válido. Ábralo tal como aparece en el correo.

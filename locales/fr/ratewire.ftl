@@ -38,3 +38,15 @@ reason-other = Autre raison
 
 # The web widget's button that sends a comment.
 widget-send = Envoyer
+
+# Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
+email-confirm-prompt = Est-ce bien votre évaluation ?
+email-confirm = Confirmer mon évaluation
+# Email: the link to the survey's page, in messages that can't show the choices.
+email-open-survey = Ouvrir l’enquête
+# Email: the unsubscribe link at the foot of every message, and the page it opens.
+email-unsubscribe = Ne plus recevoir de demandes d’évaluation
+email-unsubscribe-prompt = Ne plus recevoir de demandes d’évaluation à cette adresse ?
+email-unsubscribed = C’est fait : vous ne recevrez plus de demandes d’évaluation à cette adresse.
+# Email: the page of a link that is damaged or was edited.
+email-link-invalid = Ce lien n’est pas valide. Ouvrez-le tel qu’il figure dans l’e-mail.

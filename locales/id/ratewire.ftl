@@ -38,3 +38,15 @@ reason-other = Lainnya
 
 # The web widget's button that sends a comment.
 widget-send = Kirim
+
+# Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
+email-confirm-prompt = Apakah ini penilaian Anda?
+email-confirm = Konfirmasi penilaian saya
+# Email: the link to the survey's page, in messages that can't show the choices.
+email-open-survey = Buka survei
+# Email: the unsubscribe link at the foot of every message, and the page it opens.
+email-unsubscribe = Berhenti menerima permintaan penilaian
+email-unsubscribe-prompt = Berhenti menerima permintaan penilaian di alamat ini?
+email-unsubscribed = Selesai: Anda tidak akan menerima permintaan penilaian lagi di alamat ini.
+# Email: the page of a link that is damaged or was edited.
+email-link-invalid = Tautan ini tidak valid. Silakan buka persis seperti yang tertera di email.

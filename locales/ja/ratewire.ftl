@@ -38,3 +38,15 @@ reason-other = その他
 
 # The web widget's button that sends a comment.
 widget-send = 送信
+
+# Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
+email-confirm-prompt = この評価でよろしいですか？
+email-confirm = 評価を確定する
+# Email: the link to the survey's page, in messages that can't show the choices.
+email-open-survey = アンケートを開く
+# Email: the unsubscribe link at the foot of every message, and the page it opens.
+email-unsubscribe = 評価のお願いを今後受け取らない
+email-unsubscribe-prompt = このアドレスへの評価のお願いを停止しますか？
+email-unsubscribed = 完了しました。このアドレスに評価のお願いが届くことはもうありません。
+# Email: the page of a link that is damaged or was edited.
+email-link-invalid = このリンクは無効です。メールに記載されているとおりに開いてください。

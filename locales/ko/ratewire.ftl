@@ -38,3 +38,15 @@ reason-other = 기타
 
 # The web widget's button that sends a comment.
 widget-send = 보내기
+
+# Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
+email-confirm-prompt = 이 평가가 맞습니까?
+email-confirm = 평가 확정
+# Email: the link to the survey's page, in messages that can't show the choices.
+email-open-survey = 설문 열기
+# Email: the unsubscribe link at the foot of every message, and the page it opens.
+email-unsubscribe = 평가 요청 그만 받기
+email-unsubscribe-prompt = 이 주소로 평가 요청을 더 이상 받지 않으시겠습니까?
+email-unsubscribed = 완료되었습니다. 이 주소로 더 이상 평가 요청이 발송되지 않습니다.
+# Email: the page of a link that is damaged or was edited.
+email-link-invalid = 유효하지 않은 링크입니다. 이메일에 표시된 그대로 열어 주세요.

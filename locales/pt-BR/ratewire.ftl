@@ -38,3 +38,15 @@ reason-other = Outro motivo
 
 # The web widget's button that sends a comment.
 widget-send = Enviar
+
+# Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
+email-confirm-prompt = Esta é a sua avaliação?
+email-confirm = Confirmar minha avaliação
+# Email: the link to the survey's page, in messages that can't show the choices.
+email-open-survey = Abrir a pesquisa
+# Email: the unsubscribe link at the foot of every message, and the page it opens.
+email-unsubscribe = Não receber mais pedidos de avaliação
+email-unsubscribe-prompt = Deixar de receber pedidos de avaliação neste endereço?
+email-unsubscribed = Pronto: você não receberá mais pedidos de avaliação neste endereço.
+# Email: the page of a link that is damaged or was edited.
+email-link-invalid = Este link não é válido. Abra-o exatamente como aparece no e-mail.

@@ -38,3 +38,15 @@ reason-other = Другое
 
 # The web widget's button that sends a comment.
 widget-send = Отправить
+
+# Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
+email-confirm-prompt = Это ваша оценка?
+email-confirm = Подтвердить оценку
+# Email: the link to the survey's page, in messages that can't show the choices.
+email-open-survey = Открыть опрос
+# Email: the unsubscribe link at the foot of every message, and the page it opens.
+email-unsubscribe = Больше не получать запросы оценки
+email-unsubscribe-prompt = Больше не присылать запросы оценки на этот адрес?
+email-unsubscribed = Готово: запросы оценки на этот адрес больше приходить не будут.
+# Email: the page of a link that is damaged or was edited.
+email-link-invalid = Эта ссылка недействительна. Откройте её в точности так, как она указана в письме.

@@ -38,3 +38,15 @@ reason-other = 其他原因
 
 # The web widget's button that sends a comment.
 widget-send = 发送
+
+# Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
+email-confirm-prompt = 这是您的评分吗？
+email-confirm = 确认我的评分
+# Email: the link to the survey's page, in messages that can't show the choices.
+email-open-survey = 打开调查
+# Email: the unsubscribe link at the foot of every message, and the page it opens.
+email-unsubscribe = 不再接收评分邀请
+email-unsubscribe-prompt = 不再向此地址发送评分邀请？
+email-unsubscribed = 已完成：此地址将不会再收到评分邀请。
+# Email: the page of a link that is damaged or was edited.
+email-link-invalid = 此链接无效。请按邮件中显示的原样打开链接。

@@ -38,3 +38,15 @@ reason-other = 其他原因
 
 # The web widget's button that sends a comment.
 widget-send = 送出
+
+# Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
+email-confirm-prompt = 這是您的評分嗎？
+email-confirm = 確認我的評分
+# Email: the link to the survey's page, in messages that can't show the choices.
+email-open-survey = 開啟問卷
+# Email: the unsubscribe link at the foot of every message, and the page it opens.
+email-unsubscribe = 不再接收評分邀請
+email-unsubscribe-prompt = 不再向此地址傳送評分邀請？
+email-unsubscribed = 已完成：此地址將不會再收到評分邀請。
+# Email: the page of a link that is damaged or was edited.
+email-link-invalid = 此連結無效。請依照郵件中顯示的原樣開啟連結。

@@ -7,6 +7,7 @@ pub mod fake_messenger;
 pub mod fake_telegram;
 pub mod meta;
 pub mod service;
+pub mod smtp;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -204,6 +204,7 @@ mod tests {
                 .into(),
             settings: settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
             webhook_url: "https://rw.example/hooks/acme/fb".into(),
+            pages_url: String::new(),
             verify_token: "verify-me".into(),
         }
     }

@@ -282,6 +282,7 @@ mod tests {
             secrets: [("bot_token".to_owned(), "123456:ABC-def_ghi".to_owned())].into(),
             settings: Default::default(),
             webhook_url: "https://ratewire.example/hooks/acme/tg".into(),
+            pages_url: String::new(),
             verify_token: "0123456789abcdef0123456789abcdef".into(),
         }
     }

@@ -289,6 +289,7 @@ mod tests {
                 .collect(),
             settings: all,
             webhook_url: "https://rw.example/hooks/acme/wa".into(),
+            pages_url: String::new(),
             verify_token: "verify-me".into(),
         }
     }

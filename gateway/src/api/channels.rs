@@ -30,7 +30,7 @@ struct ConnectBody {
     /// Chosen by the business, or generated (`ch_…`).
     #[schema(value_type = Option<ChannelId>)]
     id: Option<String>,
-    /// `web_widget`, `whatsapp`, `messenger` or `telegram` (`email` is not available yet).
+    /// `web_widget`, `whatsapp`, `messenger`, `telegram` or `email`.
     kind: ChannelKind,
     /// 1 to 100 characters.
     name: String,
@@ -118,9 +118,6 @@ fn check(body: &ConnectBody) -> Result<(), ApiError> {
     let mut problem = |field: String, text: &str| problems.push(FieldError { field, problem: text.to_owned() });
     if body.name.trim().is_empty() || body.name.chars().count() > 100 {
         problem("name".into(), "must be 1 to 100 characters");
-    }
-    if !body.kind.is_available() {
-        problem("kind".into(), "this kind of channel is not available yet");
     }
     for secret in body.kind.required_secrets() {
         if body.secrets.get(*secret).is_none_or(|v| v.trim().is_empty()) {

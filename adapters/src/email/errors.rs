@@ -1,0 +1,79 @@
+//! What an SMTP server's refusals mean for a sender (RFC 5321 §4.2): a 4xx reply is a passing
+//! failure, tried again with backoff; a 5xx reply is permanent and fails the survey. Trouble
+//! reaching the server (connection, TLS, timeout) is passing too.
+
+use ratewire_core::FailureReason;
+
+use crate::SendError;
+
+/// The failure of a send through lettre.
+pub(super) fn send_error(error: lettre::transport::smtp::Error) -> SendError {
+    match error.status() {
+        Some(code) => {
+            // lettre's text is "permanent error (550): <the server's words>": keep the words.
+            let words = std::error::Error::source(&error).map_or_else(|| error.to_string(), |words| words.to_string());
+            reply_error(u16::from(code), words.trim())
+        }
+        None if error.is_timeout() => SendError::Temporary(format!("the SMTP server timed out: {error}")),
+        None if error.is_tls() => SendError::Temporary(format!("TLS with the SMTP server failed: {error}")),
+        None => SendError::Temporary(format!("could not talk to the SMTP server: {}", chain(&error))),
+    }
+}
+
+/// What an SMTP reply code means for the sender.
+pub(super) fn reply_error(code: u16, text: &str) -> SendError {
+    let permanent = |reason: &str| {
+        SendError::Permanent(FailureReason { code: reason.to_owned(), detail: format!("SMTP {code}: {text}") })
+    };
+    match code {
+        // 421 closing, 450/451/452 mailbox busy, local error, out of storage: try again.
+        400..=499 => SendError::Temporary(format!("SMTP {code}: {text}")),
+        // Authentication refused or required: the channel's credentials are wrong.
+        530 | 534 | 535 | 538 => permanent("bad_credentials"),
+        // No such mailbox, not local, mailbox name not allowed.
+        550 | 551 | 553 => permanent("undeliverable"),
+        // Anything else the server refuses (552 too large, 554 rejected as spam, 5xx syntax).
+        _ => permanent("rejected"),
+    }
+}
+
+/// The error and its causes, in one line.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(error: SendError) -> String {
+        match error {
+            SendError::Permanent(reason) => reason.code,
+            other => panic!("not permanent: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn transient_replies_are_retried() {
+        for reply in [421, 450, 451, 452] {
+            assert!(
+                matches!(reply_error(reply, "try later"), SendError::Temporary(text) if text.contains("try later"))
+            );
+        }
+    }
+
+    #[test]
+    fn permanent_replies_fail_with_a_reason() {
+        assert_eq!(code(reply_error(535, "5.7.8 Authentication credentials invalid")), "bad_credentials");
+        assert_eq!(code(reply_error(550, "5.1.1 No such user")), "undeliverable");
+        assert_eq!(code(reply_error(553, "mailbox name not allowed")), "undeliverable");
+        assert_eq!(code(reply_error(554, "5.7.1 Message rejected as spam")), "rejected");
+        assert_eq!(code(reply_error(552, "too large")), "rejected");
+    }
+}

@@ -1,0 +1,347 @@
+//! A message to an end user as an email: plain text and HTML alternatives in the end user's
+//! language, one link per level for an invitation, and the headers that thread replies back to
+//! the survey and let the end user unsubscribe in one click (RFC 8058).
+
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use ratewire_core::{Catalog, Locale, Message, RecipientId, Scale, SurveyId};
+use sha2::{Digest, Sha256};
+
+use super::links::{Link, Links};
+use crate::{Content, InvitationLayout, Outbound, SendError, truncate};
+
+/// The longest subject line, in characters: the invitation's text is cut to it.
+const MAX_SUBJECT: usize = 120;
+
+/// Who a channel's messages come from, and where their links lead.
+#[derive(Debug, Clone)]
+pub(super) struct Sender {
+    pub from: Mailbox,
+    /// Replies go here, plus-addressed with the survey's id (`ratings+<survey>@…`); to `from`
+    /// when not set.
+    pub reply_to: Option<lettre::Address>,
+    pub links: Links,
+}
+
+/// The `Message-ID` of a survey's message: `<rw.<survey>.<tag>@<sender's domain>>`, so a reply's
+/// `In-Reply-To` names the survey. The invitation's tag is `invitation`; other messages are
+/// tagged by their send, so a retried send keeps its id.
+pub(super) fn message_id(survey: &SurveyId, tag: &str, domain: &str) -> String {
+    format!("<rw.{survey}.{tag}@{domain}>")
+}
+
+/// The survey a `Message-ID` (with or without its angle brackets) names, if ratewire made it.
+pub(super) fn survey_of_message_id(id: &str) -> Option<SurveyId> {
+    let id = id.trim().trim_start_matches('<').trim_end_matches('>');
+    let (local, _domain) = id.rsplit_once('@')?;
+    let (survey, _tag) = local.strip_prefix("rw.")?.rsplit_once('.')?;
+    SurveyId::new(survey).ok()
+}
+
+/// The email for an outbound message, and its `Message-ID` (without angle brackets).
+pub(super) fn email(sender: &Sender, message: &Outbound) -> Result<(lettre::Message, String), SendError> {
+    let to = mailbox(&message.recipient)?;
+    let domain = sender.from.email.domain().to_owned();
+    let locale = message.context.locale;
+    let invitation_id = message_id(&message.survey, "invitation", &domain);
+    let (id, body) = match &message.content {
+        Content::Invitation { text, layout } => (invitation_id.clone(), invitation(sender, message, text, layout)),
+        Content::Choices { text, choices } => {
+            let titles: Vec<&str> = choices.iter().map(|(_, title)| title.as_str()).collect();
+            (follow_up_id(message, &domain), follow_up(sender, message, text, &titles))
+        }
+        Content::Text(text) => (follow_up_id(message, &domain), follow_up(sender, message, text, &[])),
+    };
+    let unsubscribe = sender.links.url(&Link::Unsubscribe(message.recipient.clone()));
+    let footer =
+        Footer { unsubscribe: &unsubscribe, text: Catalog::shipped().text(locale, Message::EmailUnsubscribe, any()) };
+    let mut builder = lettre::Message::builder()
+        .from(sender.from.clone())
+        .to(to)
+        .subject(truncate(&body.subject, MAX_SUBJECT))
+        .message_id(Some(id.clone()))
+        .raw_header(header("List-Unsubscribe", &format!("<{unsubscribe}>")))
+        .raw_header(header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+        // Sent by a program (RFC 3834): out-of-office responders don't answer it.
+        .raw_header(header("Auto-Submitted", "auto-generated"))
+        .raw_header(header("Content-Language", locale.tag()));
+    if let Some(reply_to) = plus_address(sender.reply_to.as_ref(), &message.survey) {
+        builder = builder.reply_to(Mailbox::new(None, reply_to));
+    }
+    if id != invitation_id {
+        builder = builder.in_reply_to(invitation_id.clone()).references(invitation_id);
+    }
+    let text = format!("{}\n\n-- \n{}: {}\n", body.text, footer.text, footer.unsubscribe);
+    let html = page(locale, &body.html, &footer);
+    let email = builder.multipart(MultiPart::alternative_plain_html(text, html)).map_err(|error| {
+        SendError::Permanent(ratewire_core::FailureReason {
+            code: "rejected".into(),
+            detail: format!("the email could not be built: {error}"),
+        })
+    })?;
+    Ok((email, id.trim_start_matches('<').trim_end_matches('>').to_owned()))
+}
+
+/// An end user's address as a mailbox; an id that is no address fails the send for good.
+fn mailbox(recipient: &RecipientId) -> Result<Mailbox, SendError> {
+    recipient.as_str().parse::<lettre::Address>().map(|address| Mailbox::new(None, address)).map_err(|error| {
+        SendError::Permanent(ratewire_core::FailureReason {
+            code: "invalid_recipient".into(),
+            detail: format!("{recipient} is not an email address: {error}"),
+        })
+    })
+}
+
+/// `local+<survey>@domain` for the reply-to address, when the survey id fits in an address.
+pub(super) fn plus_address(base: Option<&lettre::Address>, survey: &SurveyId) -> Option<lettre::Address> {
+    let base = base?;
+    lettre::Address::new(format!("{}+{survey}", base.user()), base.domain()).ok()
+}
+
+/// A follow-up's id: tagged by a digest of its send, so a retry keeps it.
+fn follow_up_id(message: &Outbound, domain: &str) -> String {
+    let digest = Sha256::digest(message.idempotency_key.as_bytes());
+    message_id(&message.survey, &hex::encode(&digest[..8]), domain)
+}
+
+/// Any scale: the chrome texts carry no placeholders of the scale.
+fn any() -> Scale {
+    Scale::FIVE_STARS
+}
+
+fn header(name: &'static str, value: &str) -> HeaderValue {
+    HeaderValue::new(HeaderName::new_from_ascii_str(name), value.to_owned())
+}
+
+/// What a message says, in both forms.
+struct Body {
+    subject: String,
+    text: String,
+    /// The HTML inside the page's body.
+    html: String,
+}
+
+struct Footer<'a> {
+    unsubscribe: &'a str,
+    text: String,
+}
+
+fn invitation(sender: &Sender, message: &Outbound, question: &str, layout: &InvitationLayout) -> Body {
+    let locale = message.context.locale;
+    let choices = match layout {
+        InvitationLayout::Choices(choices) => choices,
+        InvitationLayout::TypedAnswer { hint } => {
+            return follow_up(sender, message, &format!("{question}\n\n{hint}"), &[]);
+        }
+    };
+    let mut text = format!("{question}\n");
+    let mut buttons = String::new();
+    for choice in choices {
+        let url = sender.links.url(&Link::Rate { survey: message.survey.clone(), score: choice.score });
+        let shown = match &choice.label {
+            Some(label) => format!("{} {label}", choice.title),
+            None => choice.title.clone(),
+        };
+        text.push_str(&format!("\n{shown}: {url}"));
+        let label = choice
+            .label
+            .as_deref()
+            .map(|l| format!("<br><span style=\"font-size:13px;color:#475467\">{}</span>", escape(l)))
+            .unwrap_or_default();
+        buttons.push_str(&format!(
+            "<a href=\"{}\" style=\"display:inline-block;min-width:44px;margin:4px;padding:10px 12px;border:1px solid #d0d5dd;\
+             border-radius:8px;color:#101828;text-decoration:none;text-align:center;font-size:20px\">{}{label}</a>",
+            escape(&url),
+            escape(&choice.title)
+        ));
+    }
+    // The reply can be read too: a number from the lowest to the highest level.
+    let hint = match (choices.first(), choices.last()) {
+        (Some(low), Some(high)) => Scale::numeric(low.score.value(), high.score.value())
+            .map(|scale| Catalog::shipped().text(locale, Message::AnswerHint, scale))
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    if !hint.is_empty() {
+        text.push_str(&format!("\n\n{hint}"));
+    }
+    let html = format!(
+        "<p style=\"font-size:18px;margin:0 0 16px\">{}</p><div>{buttons}</div><p style=\"color:#475467\">{}</p>",
+        escape(question),
+        escape(&hint)
+    );
+    Body { subject: question.to_owned(), text, html }
+}
+
+/// A message that isn't the invitation: its text, the choices it offers as a list, and the
+/// survey's page, where they are answered.
+fn follow_up(sender: &Sender, message: &Outbound, said: &str, choices: &[&str]) -> Body {
+    let page = sender.links.url(&Link::Survey(message.survey.clone()));
+    let open = Catalog::shipped().text(message.context.locale, Message::EmailOpenSurvey, any());
+    let mut text = said.to_owned();
+    let mut html = format!("<p style=\"font-size:18px;margin:0 0 16px\">{}</p>", escape(said).replace('\n', "<br>"));
+    if !choices.is_empty() {
+        text.push('\n');
+        html.push_str("<ul>");
+        for choice in choices {
+            text.push_str(&format!("\n- {choice}"));
+            html.push_str(&format!("<li>{}</li>", escape(choice)));
+        }
+        html.push_str("</ul>");
+    }
+    text.push_str(&format!("\n\n{open}: {page}"));
+    html.push_str(&format!("<p><a href=\"{}\">{}</a></p>", escape(&page), escape(&open)));
+    let subject = said.lines().next().unwrap_or_default().to_owned();
+    Body { subject, text, html }
+}
+
+/// The HTML document: the body, in the end user's language and direction, and the footer.
+fn page(locale: Locale, body: &str, footer: &Footer<'_>) -> String {
+    let dir = if locale.is_rtl() { "rtl" } else { "ltr" };
+    format!(
+        "<!doctype html><html lang=\"{lang}\" dir=\"{dir}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"></head>\
+         <body style=\"margin:0;padding:24px;font-family:system-ui,-apple-system,'Segoe UI',sans-serif;color:#101828\">\
+         {body}<hr style=\"border:0;border-top:1px solid #eaecf0;margin:24px 0 12px\">\
+         <p style=\"font-size:12px\"><a href=\"{url}\" style=\"color:#667085\">{text}</a></p></body></html>",
+        lang = locale.tag(),
+        url = escape(footer.unsubscribe),
+        text = escape(&footer.text),
+    )
+}
+
+/// Text made safe for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use mail_parser::MessageParser;
+    use ratewire_core::{Labels, Origin};
+
+    use super::*;
+    use crate::email::{LinkKey, capabilities};
+    use crate::{SendContext, plan_invitation};
+
+    fn sender(reply_to: Option<&str>) -> Sender {
+        Sender {
+            from: "Acme <help@acme.example>".parse().unwrap(),
+            reply_to: reply_to.map(|r| r.parse().unwrap()),
+            links: Links::new("https://rw.example/email/acme/mail", LinkKey::new("secret")),
+        }
+    }
+
+    fn outbound(content: Content, locale: Locale, key: &str) -> Outbound {
+        Outbound {
+            survey: SurveyId::new("0123456789abcdef0123456789abcdef").unwrap(),
+            recipient: RecipientId::new("ana@example.com").unwrap(),
+            content,
+            idempotency_key: key.into(),
+            context: SendContext {
+                now: jiff::Timestamp::UNIX_EPOCH,
+                last_inbound_at: None,
+                origin: Origin::Agent,
+                locale,
+            },
+        }
+    }
+
+    fn invitation_content(survey: &SurveyId, label: &str) -> Content {
+        let scale = Scale::FIVE_STARS;
+        let labels = Labels::new([(scale.score(1).unwrap(), label.to_owned())].into());
+        let layout = plan_invitation(survey, scale, &labels, "", &capabilities());
+        Content::Invitation { text: "How did we do? <b>".into(), layout }
+    }
+
+    #[test]
+    fn an_invitation_has_a_link_per_level_in_both_parts_and_escapes_the_texts() {
+        let survey = SurveyId::new("0123456789abcdef0123456789abcdef").unwrap();
+        let message = outbound(invitation_content(&survey, "Awful <script>"), Locale::Ar, "send_x_invitation");
+        let (email, id) = email(&sender(Some("ratings@acme.example")), &message).unwrap();
+        assert_eq!(id, format!("rw.{survey}.invitation@acme.example"));
+        let raw = email.formatted();
+        let parsed = MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(parsed.subject(), Some("How did we do? <b>"));
+        assert_eq!(parsed.in_reply_to().as_text(), None);
+        let text = parsed.body_text(0).unwrap();
+        let html = parsed.body_html(0).unwrap();
+        assert_eq!(text.matches("https://rw.example/email/acme/mail/rate/").count(), 5, "{text}");
+        assert_eq!(html.matches("href=\"https://rw.example/email/acme/mail/rate/").count(), 5, "{html}");
+        assert!(text.contains("⭐ Awful <script>: https://"), "{text}");
+        assert!(html.contains("Awful &lt;script&gt;") && !html.contains("<script>"), "{html}");
+        assert!(html.contains("How did we do? &lt;b&gt;"), "{html}");
+        assert!(html.starts_with("<!doctype html><html lang=\"ar\" dir=\"rtl\">"), "{html}");
+        assert!(text.contains("يُرجى الرد برقم من 1 إلى 5."), "{text}");
+    }
+
+    #[test]
+    fn follow_ups_thread_under_the_invitation_and_link_the_survey_page() {
+        let reasons = Content::Choices {
+            text: "What went wrong?".into(),
+            choices: vec![("rw1:r:x:slow".into(), "Slow response".into())],
+        };
+        let message = outbound(reasons, Locale::En, "send_x_askreason-2");
+        let (email, id) = email(&sender(None), &message).unwrap();
+        let again = email_id(&message);
+        assert_eq!(id, again, "a retried send keeps its Message-ID");
+        assert_ne!(id, format!("rw.{}.invitation@acme.example", message.survey));
+        let raw = email.formatted();
+        let parsed = MessageParser::default().parse(&raw).unwrap();
+        let invitation = format!("rw.{}.invitation@acme.example", message.survey);
+        assert_eq!(parsed.in_reply_to().as_text(), Some(invitation.as_str()));
+        assert_eq!(parsed.references().as_text(), Some(invitation.as_str()));
+        assert_eq!(parsed.reply_to(), None);
+        let text = parsed.body_text(0).unwrap();
+        assert!(text.contains("- Slow response"), "{text}");
+        assert!(text.contains("Open the survey: https://rw.example/email/acme/mail/survey/"), "{text}");
+    }
+
+    fn email_id(message: &Outbound) -> String {
+        email(&sender(None), message).unwrap().1
+    }
+
+    #[test]
+    fn an_address_that_is_none_fails_for_good() {
+        let mut message = outbound(Content::Text("hi".into()), Locale::En, "k");
+        message.recipient = RecipientId::new("not-an-address").unwrap();
+        let Err(SendError::Permanent(reason)) = email(&sender(None), &message) else { panic!("permanent") };
+        assert_eq!(reason.code, "invalid_recipient");
+    }
+
+    #[test]
+    fn message_ids_name_their_survey() {
+        let survey = SurveyId::new("0123456789abcdef0123456789abcdef").unwrap();
+        let id = message_id(&survey, "invitation", "acme.example");
+        assert_eq!(id, "<rw.0123456789abcdef0123456789abcdef.invitation@acme.example>");
+        assert_eq!(survey_of_message_id(&id), Some(survey.clone()));
+        assert_eq!(survey_of_message_id(" rw.a.b.c.3f@x "), Some(SurveyId::new("a.b.c").unwrap()));
+        for foreign in ["<CAF=abc@mail.gmail.com>", "<rw.@x>", "", "<rw.x@y>"] {
+            assert_eq!(survey_of_message_id(foreign), None, "{foreign}");
+        }
+    }
+
+    #[test]
+    fn replies_are_plus_addressed_with_the_survey() {
+        let survey = SurveyId::new("3f0c").unwrap();
+        let base: lettre::Address = "ratings@in.acme.example".parse().unwrap();
+        assert_eq!(plus_address(Some(&base), &survey).unwrap().to_string(), "ratings+3f0c@in.acme.example");
+        assert_eq!(plus_address(None, &survey), None);
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(escape("<b a=\"1\">&'"), "&lt;b a=&quot;1&quot;&gt;&amp;&#39;");
+    }
+}
