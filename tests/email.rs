@@ -6,7 +6,6 @@
 //! The flows run on the embedded store and on Redis; the rating page in a real headless
 //! Chromium on the embedded store.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine;
@@ -14,7 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use mail_parser::{Message, MessageParser, MimeHeaders};
 use ratewire_core::{Event, SurveyId, TenantId};
 use ratewire_gateway::service;
-use ratewire_tests::browser::Browser;
+use ratewire_tests::browser::{Browser, artifact};
 use ratewire_tests::service::{ACME, Api, Gateway, eventually, survey, survey_until};
 use ratewire_tests::smtp::{Mail, SmtpServer};
 use reqwest::Method;
@@ -494,15 +493,4 @@ async fn wait_page(browser: &Browser, what: &str, done: impl Fn(&Value) -> bool)
         assert!(std::time::Instant::now() < deadline, "the page never showed {what}: {shown}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// Where a screenshot is kept: `target/test-artifacts/`.
-fn artifact(name: &str) -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the tests crate is in the workspace");
-    let target = match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
-        Some(dir) if dir.is_absolute() => dir,
-        Some(dir) => workspace.join(dir),
-        None => workspace.join("target"),
-    };
-    target.join("test-artifacts").join(name)
 }
