@@ -229,6 +229,9 @@ async fn typed_replies_reasons_and_late_replies(gw: Gateway) {
     assert_eq!(fake.deliver(&typed).await.expect(200)["received"], 1);
     let rated = survey(&api, &id).await;
     assert_eq!((&rated["score"], &rated["comment"]), (&json!(4), &json!("quick")));
+    // One message, one answer: the thanks for the comment, not a prompt for what was just given.
+    gw.outbox_empty(ACME).await;
+    assert_eq!(fake.texts_to(bob.id)[1..], ["Thank you, we have passed your comment on to the team."]);
 
     // Cleo taps one star: she is asked why, with the reasons as buttons, and taps one.
     let cleo = TelegramUser::new(6_000_002, "Cleo", None);

@@ -28,5 +28,5 @@ pub use report::{Report, ReportQuery};
 pub use scale::{OutOfScale, Scale, ScaleError, Score};
 pub use survey::{
     Effect, Event, FailureReason, Invitation, InviteRefusal, LockCause, Notice, Origin, RatingEntry, Refusal, Reply,
-    StateName, Survey, SurveyRules, SurveyState, Transition, check_invitation,
+    StateName, Survey, SurveyRules, SurveyState, Transition, check_invitation, replies_to_message,
 };

@@ -312,6 +312,25 @@ pub struct Transition {
     pub changed: bool,
 }
 
+/// What the end user is told after one message of theirs, which may carry several events (a typed
+/// "4 - quick and helpful" is a rating, then a comment): only what the message's last step calls
+/// for. The replies of the earlier steps would ask for what the same message already gave ("Would
+/// you like to tell us more?"), so they are dropped; the business still hears of every transition.
+/// A refusal that stopped the message is its last step when it has something to say.
+pub fn replies_to_message(transitions: &[Transition], stopped_by: Option<&Refusal>) -> Vec<Reply> {
+    if let Some(reply) = stopped_by.and_then(Refusal::reply) {
+        return vec![reply];
+    }
+    let Some(last) = transitions.last() else { return Vec::new() };
+    last.effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Reply(reply) => Some(*reply),
+            Effect::Notify(_) => None,
+        })
+        .collect()
+}
+
 /// Checks whether a new survey may be created, given the latest survey of the same conversation.
 pub fn check_invitation(
     config: &SurveyConfig,
@@ -731,6 +750,23 @@ mod tests {
         assert_eq!(t.survey.ratings, [RatingEntry { score: score(4), at: at(1) }]);
         assert_eq!(t.survey.revision, 1);
         assert!(t.survey.awaits_comment(at(2)));
+    }
+
+    #[test]
+    fn a_message_with_a_rating_and_a_comment_gets_only_the_comment_thanks() {
+        let rating = pending(&config()).apply(Event::Rate(score(4)), at(1)).unwrap();
+        let comment = rating.survey.apply(Event::Comment("quick and helpful".into()), at(1)).unwrap();
+        assert_eq!(replies_to_message(std::slice::from_ref(&rating), None), [Reply::ThankYou, Reply::AskComment]);
+        assert_eq!(replies_to_message(&[rating.clone(), comment], None), [Reply::CommentThanks]);
+        // A comment refused without a word to say leaves the rating's replies; one with something
+        // to say is what the end user hears.
+        let refused = Refusal::EmptyComment;
+        assert_eq!(
+            replies_to_message(std::slice::from_ref(&rating), Some(&refused)),
+            [Reply::ThankYou, Reply::AskComment]
+        );
+        assert_eq!(replies_to_message(&[], Some(&Refusal::DeadlinePassed)), [Reply::ExpiryNotice]);
+        assert_eq!(replies_to_message(&[], Some(&Refusal::AlreadyCommented)), []);
     }
 
     #[test]

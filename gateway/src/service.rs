@@ -7,7 +7,8 @@ use ratewire_adapters::ChannelKind;
 use ratewire_core::store::{self, ApplyError, OutboundMessage, StoreError};
 use ratewire_core::{
     AgentId, ChannelId, ConversationId, Effect, Event, Invitation, InviteRefusal, Locale, Origin, RecipientId, Reply,
-    Score, Survey, SurveyId, SurveyState, TenantId, Texts, Transition, Understanding, check_invitation, understand,
+    Score, Survey, SurveyId, SurveyState, TenantId, Texts, Transition, Understanding, check_invitation,
+    replies_to_message, understand,
 };
 
 use crate::app::AppState;
@@ -104,6 +105,15 @@ pub async fn invite(
     }
 }
 
+/// Who hears of a transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    /// The business, by its event webhooks, and the end user, on their channel.
+    Everyone,
+    /// Only the business: the end user is on a page that shows them what comes next itself.
+    BusinessOnly,
+}
+
 /// Applies an event to a stored survey and carries out what it calls for.
 pub async fn apply(
     state: &AppState,
@@ -112,7 +122,7 @@ pub async fn apply(
     event: Event,
     now: Timestamp,
 ) -> Result<Transition, ApplyError> {
-    apply_telling(state, tenant, id, event, now, true).await
+    apply_for(state, tenant, id, event, now, Audience::Everyone).await
 }
 
 /// Applies an event the end user gave on a page that shows them what comes next itself (email's
@@ -124,50 +134,62 @@ pub async fn apply_on_page(
     event: Event,
     now: Timestamp,
 ) -> Result<Transition, ApplyError> {
-    apply_telling(state, tenant, id, event, now, false).await
+    apply_for(state, tenant, id, event, now, Audience::BusinessOnly).await
 }
 
-async fn apply_telling(
+async fn apply_for(
     state: &AppState,
     tenant: &TenantId,
     id: &SurveyId,
     event: Event,
     now: Timestamp,
-    tell_end_user: bool,
+    audience: Audience,
 ) -> Result<Transition, ApplyError> {
     let transition = store::apply(state.store.as_ref(), tenant, id, event, now).await?;
     if transition.changed {
         crate::metrics::transition(transition.survey.state.name());
     }
-    let effects: Vec<Effect> = transition
-        .effects
-        .iter()
-        .copied()
-        .filter(|effect| tell_end_user || matches!(effect, Effect::Notify(_)))
-        .collect();
-    carry_out(state, &transition.survey, &effects, now).await;
+    match audience {
+        Audience::Everyone => carry_out(state, &transition.survey, &transition.effects, now).await,
+        Audience::BusinessOnly => notify_business(state, &transition.survey, &transition.effects, now).await,
+    }
     Ok(transition)
 }
 
 /// Carries out a transition's effects: events to the business, messages to the end user.
 pub async fn carry_out(state: &AppState, survey: &Survey, effects: &[Effect], now: Timestamp) {
-    let mut told = false;
+    notify_business(state, survey, effects, now).await;
+    if !effects.is_empty() {
+        let replies: Vec<Reply> = effects
+            .iter()
+            .filter_map(|effect| match effect {
+                Effect::Reply(reply) => Some(*reply),
+                Effect::Notify(_) => None,
+            })
+            .collect();
+        tell_end_user(state, survey, &replies).await;
+    }
+}
+
+/// Queues the event webhooks a transition calls for.
+async fn notify_business(state: &AppState, survey: &Survey, effects: &[Effect], now: Timestamp) {
     for effect in effects {
-        match *effect {
-            Effect::Notify(notice) => {
-                if let Err(error) = notify::enqueue(state.store.as_ref(), survey, notice, now).await {
-                    // The transition is stored; only its event is lost. Say so loudly.
-                    tracing::error!(survey = %survey.id, ?notice, %error, "could not queue the event webhook");
-                }
-            }
-            Effect::Reply(reply) => {
-                say(state, survey, reply).await;
-                told = true;
-            }
+        if let Effect::Notify(notice) = *effect
+            && let Err(error) = notify::enqueue(state.store.as_ref(), survey, notice, now).await
+        {
+            // The transition is stored; only its event is lost. Say so loudly.
+            tracing::error!(survey = %survey.id, ?notice, %error, "could not queue the event webhook");
         }
     }
-    if !told && !effects.is_empty() {
+}
+
+/// Sends the end user the replies; with none, the survey still changed, so open widgets redraw it.
+async fn tell_end_user(state: &AppState, survey: &Survey, replies: &[Reply]) {
+    if replies.is_empty() {
         state.widgets.refresh(survey);
+    }
+    for &reply in replies {
+        say(state, survey, reply).await;
     }
 }
 
@@ -284,12 +306,12 @@ pub async fn receive(
         Input::Text(text) | Input::Reply { text, .. } => {
             let Some(survey) = latest else { return Ok(Outcome::PassThrough) };
             match read_text(state, &survey, &text, now).await? {
-                Some(events) => return run_all(state, &survey, events, now).await,
+                Some(events) => return answer(state, &survey, events, now).await,
                 None => return Ok(Outcome::PassThrough),
             }
         }
     };
-    run_all(state, &survey, vec![event], now).await
+    answer(state, &survey, vec![event], now).await
 }
 
 /// A survey named by a tap, which must be the one this recipient is answering.
@@ -321,26 +343,60 @@ async fn read_text(
     })
 }
 
-/// Applies events in order; the first refusal stops and, where it calls for it, tells the user.
-async fn run_all(state: &AppState, survey: &Survey, events: Vec<Event>, now: Timestamp) -> Result<Outcome, ApiError> {
+/// Applies the events one message of the end user carried, in order; the first refusal stops
+/// them. The business hears of every transition; the end user only of the message's last step
+/// (see [`replies_to_message`]).
+pub async fn answer(
+    state: &AppState,
+    survey: &Survey,
+    events: Vec<Event>,
+    now: Timestamp,
+) -> Result<Outcome, ApiError> {
     let (tenant, id) = (&survey.invitation.tenant, &survey.id);
-    let mut last = None;
+    let mut transitions = Vec::new();
+    let mut refusal = None;
+    let mut failure = None;
     for event in events {
-        match apply(state, tenant, id, event, now).await {
-            Ok(transition) => last = Some(transition),
-            Err(ApplyError::Refused(refusal)) => {
-                if let Some(reply) = refusal.reply() {
-                    say(state, survey, reply).await;
+        match store::apply(state.store.as_ref(), tenant, id, event, now).await {
+            Ok(transition) => {
+                if transition.changed {
+                    crate::metrics::transition(transition.survey.state.name());
                 }
-                return Ok(match last {
-                    Some(transition) => Outcome::Applied(Box::new(transition)),
-                    None => Outcome::Refused(refusal),
-                });
+                transitions.push(transition);
             }
-            Err(other) => return Err(other.into()),
+            Err(ApplyError::Refused(stop)) => {
+                refusal = Some(stop);
+                break;
+            }
+            Err(other) => {
+                failure = Some(ApiError::from(other));
+                break;
+            }
         }
     }
-    Ok(last.map_or(Outcome::PassThrough, |t| Outcome::Applied(Box::new(t))))
+    for transition in &transitions {
+        notify_business(state, &transition.survey, &transition.effects, now).await;
+    }
+    let replies = replies_to_message(&transitions, refusal.as_ref());
+    match transitions.last() {
+        Some(last) if transitions.iter().any(|t| !t.effects.is_empty()) => {
+            tell_end_user(state, &last.survey, &replies).await;
+        }
+        // Nothing changed: only a refusal may have something to say.
+        _ => {
+            for reply in replies {
+                say(state, survey, reply).await;
+            }
+        }
+    }
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    Ok(match (transitions.pop(), refusal) {
+        (Some(last), _) => Outcome::Applied(Box::new(last)),
+        (None, Some(refusal)) => Outcome::Refused(refusal),
+        (None, None) => Outcome::PassThrough,
+    })
 }
 
 /// The configuration a channel's surveys use, for callers that have the channel.

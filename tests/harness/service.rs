@@ -53,6 +53,11 @@ pub struct Gateway {
 impl Gateway {
     /// Starts the service on the embedded store, or on the given Redis server.
     pub async fn start(redis: Option<RedisServer>) -> Gateway {
+        Gateway::start_with(redis, |_| {}).await
+    }
+
+    /// Starts the service with the tests' settings, changed by `adjust`.
+    pub async fn start_with(redis: Option<RedisServer>, adjust: impl FnOnce(&mut Settings)) -> Gateway {
         init_logs();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free loopback port");
         let address = listener.local_addr().expect("a bound listener has an address");
@@ -63,7 +68,7 @@ impl Gateway {
             name: None,
             api_key_hashes: vec![format!("sha256:{}", auth::digest(key))],
         };
-        let settings = Settings {
+        let mut settings = Settings {
             listen: address.to_string(),
             public_url: Some(format!("http://{address}")),
             redis_url: redis.as_ref().map(RedisServer::url),
@@ -74,9 +79,10 @@ impl Gateway {
             tenants: vec![tenant(ACME, &acme_key), tenant(GLOBEX, &globex_key)],
             webhooks: WebhookSettings { timeout_secs: 5, max_attempts: 80 },
             dashboard: DashboardSettings::default(),
-        }
-        .check()
-        .unwrap_or_else(|e| panic!("the test settings are valid: {e}"));
+            ..Settings::default()
+        };
+        adjust(&mut settings);
+        let settings = settings.check().unwrap_or_else(|e| panic!("the test settings are valid: {e}"));
         let state = serve::state(settings).await.unwrap_or_else(|e| panic!("the service starts: {e}"));
         let mut tasks = serve::spawn_workers(&state);
         let router = app::router(state.clone());
@@ -84,6 +90,16 @@ impl Gateway {
             axum::serve(listener, router).await.expect("the service serves");
         }));
         Gateway { state, base: format!("http://{address}"), redis, http: client(), acme_key, globex_key, tasks }
+    }
+
+    /// Waits until `tenant`'s outbox is empty: every message and event queued so far has gone
+    /// out, so what a platform received is all it will receive.
+    pub async fn outbox_empty(&self, tenant: &str) {
+        let tenant = ratewire_core::TenantId::new(tenant).expect("a tenant id");
+        eventually(&format!("{tenant}'s outbox to empty"), || async {
+            self.state.store.pending_items(&tenant, 1).await.expect("the outbox").is_empty().then_some(())
+        })
+        .await
     }
 
     /// The API as tenant `acme` calls it.

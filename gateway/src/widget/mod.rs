@@ -16,7 +16,7 @@ use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use ratewire_adapters::{ChannelKind, level_title};
 use ratewire_core::{
-    ChannelId, Locale, Origin, RecipientId, Scale, Score, StateName, Survey, SurveyId, SurveyState, TenantId,
+    ChannelId, Event, Locale, Origin, RecipientId, Scale, Score, StateName, Survey, SurveyId, SurveyState, TenantId,
 };
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -429,12 +429,9 @@ async fn user_initiated(state: &AppState, query: &ConnectQuery, input: Input, no
             return Some(ServerMessage::Error { code: error.code().into(), message: error.to_string() });
         }
     };
-    let mut input = Some(Input::Rate { survey: survey.id.clone(), score });
-    let comment = comment.map(|text| Input::Comment { survey: survey.id.clone(), text });
-    for step in [input.take(), comment].into_iter().flatten() {
-        if let Err(error) = service::receive(state, &query.tenant, &query.channel, &query.visitor, step, now).await {
-            return Some(ServerMessage::Error { code: error.code().into(), message: error.to_string() });
-        }
+    let events = std::iter::once(Event::Rate(score)).chain(comment.map(Event::Comment)).collect();
+    match service::answer(state, &survey, events, now).await {
+        Ok(_) => None,
+        Err(error) => Some(ServerMessage::Error { code: error.code().into(), message: error.to_string() }),
     }
-    None
 }
