@@ -55,6 +55,7 @@ const SHOWN: &str = r##"(() => {
     })),
     markup_in_comments: document.querySelectorAll("#negative td.comment *").length,
     error: document.getElementById("error").hidden ? null : document.getElementById("error").textContent,
+    truncated: document.getElementById("truncated").hidden ? null : document.getElementById("truncated").textContent,
   };
 })()"##;
 
@@ -79,11 +80,12 @@ async fn the_dashboard_shows_what_the_report_api_computes() {
         .await;
     assert!(refusal.as_str().is_some_and(|text| text.starts_with("That key is not valid")), "{refusal}");
     assert_eq!(browser.eval("location.pathname").await, "/dashboard/login");
-    assert_eq!(post_login(&gw, "rw_x").await, (401, None, None));
+    assert_eq!(post_login(&gw, "rw_x", &[]).await, (401, None, None));
 
     // The session cookie reads reports, and nothing else: no route that changes anything takes it.
-    let (status, location, cookie) = post_login(&gw, gw.acme_key()).await;
-    assert_eq!((status, location.as_deref()), (303, Some("/dashboard")));
+    // Its address is relative to the login page's, so a `public_url` with a path works.
+    let (status, location, cookie) = post_login(&gw, gw.acme_key(), &[]).await;
+    assert_eq!((status, location.as_deref()), (303, Some("../dashboard")));
     let cookie = cookie.as_deref().and_then(|cookie| cookie.split(';').next()).expect("a session cookie");
     assert_eq!(status_with_cookie(&gw, cookie, Method::GET, "/v1/reports").await, 200);
     assert_eq!(status_with_cookie(&gw, cookie, Method::GET, "/v1/reports/ratings.csv").await, 200);
@@ -166,7 +168,10 @@ async fn the_dashboard_shows_what_the_report_api_computes() {
         .await;
     browser.click("#csv").await;
     let file = downloaded(&downloads).await;
-    let expected = api.get(shown["csv"].as_str().unwrap()).await;
+    // The link is relative to the page, `/dashboard`, so a `public_url` with a path works.
+    let link = shown["csv"].as_str().unwrap();
+    assert!(link.starts_with("v1/reports/ratings.csv?"), "{link}");
+    let expected = api.get(&format!("/{link}")).await;
     assert_eq!(expected.status, 200);
     let name = file.file_name().unwrap().to_str().unwrap().to_owned();
     assert!(expected.header("content-disposition").is_some_and(|value| value.contains(&name)), "{name}");
@@ -191,6 +196,100 @@ async fn the_dashboard_shows_what_the_report_api_computes() {
     browser.wait_for("location.pathname === '/dashboard/login'", WAIT).await;
     browser.navigate(&format!("{}/dashboard", gw.base)).await;
     assert_eq!(browser.eval("location.pathname").await, "/dashboard/login");
+}
+
+/// Another site's page can neither log a reader in (to its own tenant, say) nor log them out:
+/// the browser says where a form came from, and the dashboard refuses other sites with a 403
+/// page. A client that says nothing of where it is (curl) still logs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_sites_cannot_log_a_reader_in_or_out() {
+    let gw = Gateway::start(None).await;
+    let key = gw.acme_key();
+    for headers in [
+        [("sec-fetch-site", "cross-site")].as_slice(),
+        &[("sec-fetch-site", "same-site")],
+        &[("origin", "https://attacker.example")],
+        &[("origin", "null")],
+        // A browser's own word wins over an Origin that only looks right.
+        &[("sec-fetch-site", "cross-site"), ("origin", gw.base.as_str())],
+    ] {
+        let (status, location, cookie, page) = post_form(&gw, "/dashboard/login", key, headers).await;
+        assert_eq!((status, location, cookie), (403, None, None), "{headers:?}");
+        assert!(page.contains("This form was sent from another site"), "{headers:?}: {page}");
+        let (status, _, cookie, _) = post_form(&gw, "/dashboard/logout", key, headers).await;
+        assert_eq!((status, cookie), (403, None), "logging out, {headers:?}");
+    }
+    for headers in [
+        [("sec-fetch-site", "same-origin")].as_slice(),
+        &[("origin", gw.base.as_str())],
+        &[("sec-fetch-site", "none")],
+        &[],
+    ] {
+        let (status, location, cookie) = post_login(&gw, key, headers).await;
+        assert_eq!((status, location.as_deref()), (303, Some("../dashboard")), "{headers:?}");
+        assert!(cookie.is_some_and(|cookie| cookie.starts_with("ratewire_session=")), "{headers:?}");
+        let (status, location, cookie, _) = post_form(&gw, "/dashboard/logout", key, headers).await;
+        assert_eq!((status, location.as_deref()), (303, Some("login")), "{headers:?}");
+        assert!(cookie.is_some_and(|cookie| cookie.contains("Max-Age=0")), "{headers:?}");
+    }
+}
+
+/// A report counts at most `report_max_surveys` surveys: the range is read in eight slices, each
+/// holding at most an eighth of the cap, and the first slice that held more ends the report, so
+/// what it counts is always the start of the range. The report says so, and so does the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_cut_short_by_the_cap_says_so() {
+    const CAP: usize = 16;
+    let gw = Gateway::start_with(None, |settings| settings.report_max_surveys = CAP).await;
+    let api = gw.acme();
+    let config = SurveyConfig::default();
+    // Eight days, one slice each: two surveys a day, and three on the fifth.
+    let today = ratewire_tests::now().to_zoned(TimeZone::UTC).date();
+    let first_day = today - SignedDuration::from_hours(24 * 20);
+    let midnight =
+        |days: i64| (first_day + SignedDuration::from_hours(24 * days)).to_zoned(TimeZone::UTC).unwrap().timestamp();
+    let mut n = 0;
+    for day in 0..8 {
+        for hour in 0..if day == 4 { 3 } else { 2 } {
+            let survey = past_survey(ACME, &config, midnight(day) + SignedDuration::from_hours(hour + 1), n);
+            gw.state.store.create(&survey, None).await.expect("the store takes the survey");
+            n += 1;
+        }
+    }
+    let report = |days: i64| {
+        let path = format!("/v1/reports?from={}&to={}&tz=UTC", midnight(0), midnight(days));
+        let api = &api;
+        async move { api.get(&path).await.expect(200) }
+    };
+    // The first four days fill their slices; the fifth holds one more than its share of the cap:
+    // the report stops there, with its first two.
+    let cut = report(8).await;
+    assert_eq!((&cut["truncated"], &cut["totals"]["invited"]), (&json!(true), &json!(10)), "{cut}");
+    let invited: Vec<u64> =
+        cut["by_day"].as_array().unwrap().iter().map(|day| day["invited"].as_u64().unwrap()).collect();
+    assert_eq!(invited, [2, 2, 2, 2, 2, 0, 0, 0]);
+    // The ratings export stops at the same place.
+    let csv = api.get(&format!("/v1/reports/ratings.csv?from={}&to={}&tz=UTC", midnight(0), midnight(8))).await;
+    let rated = cut["totals"]["rated"].as_u64().unwrap();
+    assert_eq!(csv.text.lines().count() as u64, 1 + rated, "{}", csv.text);
+    // Four days hold exactly their share each: all counted, nothing cut.
+    let whole = report(4).await;
+    assert_eq!((&whole["truncated"], &whole["totals"]["invited"]), (&json!(false), &json!(8)), "{whole}");
+
+    // The page says so above the figures.
+    let browser = Browser::launch().await;
+    browser.call("Emulation.setTimezoneOverride", json!({ "timezoneId": "UTC" })).await;
+    browser.navigate(&format!("{}/dashboard/login", gw.base)).await;
+    log_in(&browser, gw.acme_key()).await;
+    loaded(&browser, None).await;
+    let last_day = first_day + SignedDuration::from_hours(24 * 7);
+    browser.navigate(&format!("{}/dashboard?from={first_day}&to={last_day}", gw.base)).await;
+    let shown = loaded(&browser, None).await;
+    assert_shows(&shown, &report_for(&api, &shown).await);
+    let notice = shown["truncated"].as_str().unwrap_or_default();
+    assert!(notice.starts_with("This range holds more surveys than one report counts"), "{shown}");
+    browser.screenshot(&artifact("dashboard-truncated.png")).await;
+    assert_eq!(browser.errors(), Vec::<String>::new(), "the page logged errors");
 }
 
 /// A tenant on the 0–10 scale sees NPS, not CSAT.
@@ -405,13 +504,30 @@ async fn log_in(browser: &Browser, key: &str) {
     browser.click("button[type=submit]").await;
 }
 
-/// The login form posted with `key`, as a browser posts it; the answer itself, not where it
-/// leads: its status, `location` and `set-cookie`.
-async fn post_login(gw: &Gateway, key: &str) -> (u16, Option<String>, Option<String>) {
+/// The login form posted with `key` and `headers`, as a browser posts it; the answer itself, not
+/// where it leads: its status, `location` and `set-cookie`.
+async fn post_login(gw: &Gateway, key: &str, headers: &[(&str, &str)]) -> (u16, Option<String>, Option<String>) {
+    let (status, location, cookie, _) = post_form(gw, "/dashboard/login", key, headers).await;
+    (status, location, cookie)
+}
+
+/// A form with `key` posted to `path` with `headers`: the answer's status, `location`,
+/// `set-cookie` and body.
+async fn post_form(
+    gw: &Gateway,
+    path: &str,
+    key: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Option<String>, Option<String>, String) {
     let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let response = client.post(format!("{}/dashboard/login", gw.base)).form(&[("key", key)]).send().await.unwrap();
+    let mut request = client.post(format!("{}{path}", gw.base)).form(&[("key", key)]);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
     let header = |name: &str| response.headers().get(name).map(|value| value.to_str().unwrap().to_owned());
-    (response.status().as_u16(), header("location"), header("set-cookie"))
+    let (status, location, cookie) = (response.status().as_u16(), header("location"), header("set-cookie"));
+    (status, location, cookie, response.text().await.unwrap())
 }
 
 /// The status of a call that carries the session cookie and no key (and an empty JSON body).
@@ -463,6 +579,7 @@ fn assert_shows(shown: &Value, report: &Value) {
     for name in ["invited", "delivered", "rated"] {
         assert_eq!(figures[name], count(totals[name].as_u64().unwrap()), "{name}");
     }
+    assert_eq!(shown["truncated"].is_string(), report["truncated"] == true, "the notice of a report cut short");
 
     // The tables have the CSAT and NPS columns of the tiles shown.
     let columns = |figures: &Value| {

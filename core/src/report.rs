@@ -118,6 +118,9 @@ pub struct Report {
     pub negative: Vec<NegativeRating>,
     /// The scales of the surveys counted, e.g. `stars:5`, sorted.
     pub scales: Vec<String>,
+    /// Whether the period held more surveys than one report counts, so the figures stop short
+    /// of `to`: ask for a shorter period for the rest.
+    pub truncated: bool,
 }
 
 /// What came of a group of surveys. Cancelled surveys are not counted.
@@ -194,7 +197,8 @@ pub struct NegativeRating {
 }
 
 /// The report on the surveys `query` covers. Callers pass the surveys created in the period;
-/// the period, channel and agent are checked again here, so passing more does no harm.
+/// the period, channel and agent are checked again here, so passing more does no harm. A caller
+/// that had to stop short of the period's end says so in `truncated`.
 pub fn build(surveys: &[Survey], query: &ReportQuery) -> Report {
     let mut totals = Tally::default();
     let mut by_agent: BTreeMap<Option<&AgentId>, Tally> = BTreeMap::new();
@@ -255,6 +259,7 @@ pub fn build(surveys: &[Survey], query: &ReportQuery) -> Report {
         by_day,
         negative,
         scales: scales.into_iter().collect(),
+        truncated: false,
     }
 }
 
@@ -842,6 +847,7 @@ mod tests {
             })
         );
         assert_eq!(json["scales"], serde_json::json!(["stars:5"]));
+        assert_eq!(json["truncated"], false);
     }
 
     #[test]

@@ -71,7 +71,7 @@ impl Tenants {
     /// The tenant whose valid session the request's cookie holds, if any. The key it logged in
     /// with must still be one of the tenant's: removing a key ends its sessions.
     pub fn session(&self, headers: &HeaderMap, now: Timestamp) -> Option<&TenantId> {
-        let key_digest = self.sessions.verify(session_cookie(headers)?, now)?;
+        let key_digest = self.sessions.verify(self.sessions.cookie_in(headers)?, now)?;
         self.by_digest.get(key_digest)
     }
 
@@ -80,8 +80,12 @@ impl Tenants {
     }
 }
 
-/// The cookie that holds a dashboard session.
+/// The cookie that holds a dashboard session over http.
 pub const SESSION_COOKIE: &str = "ratewire_session";
+/// The cookie that holds a dashboard session over https. Browsers keep a `__Host-` cookie only
+/// if it is `Secure`, for `Path=/` and no other domain, so nothing on a sibling subdomain or
+/// plain http can plant or shadow it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-ratewire_session";
 
 /// Dashboard sessions, kept by the browser alone. The cookie's value is
 /// `<key digest>.<expiry, Unix seconds>.<hex HMAC-SHA256 of both under the session secret>`: it
@@ -143,21 +147,27 @@ impl Sessions {
         self.cookie("", 0)
     }
 
+    /// The session cookie's name: [`SECURE_SESSION_COOKIE`] over https, [`SESSION_COOKIE`] over http.
+    pub fn cookie_name(&self) -> &'static str {
+        if self.secure { SECURE_SESSION_COOKIE } else { SESSION_COOKIE }
+    }
+
     fn cookie(&self, value: &str, max_age: i64) -> HeaderValue {
-        let secure = if self.secure { "; Secure" } else { "" };
-        let cookie = format!("{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}");
+        let (name, secure) = (self.cookie_name(), if self.secure { "; Secure" } else { "" });
+        let cookie = format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}");
         HeaderValue::from_str(&cookie).expect("a session cookie is ASCII")
     }
-}
 
-/// The session cookie's value among the request's cookies.
-fn session_cookie(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|cookies| cookies.split(';'))
-        .find_map(|cookie| cookie.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+    /// The session cookie's value among the request's cookies.
+    fn cookie_in<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        let name = self.cookie_name();
+        headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|cookies| cookies.split(';'))
+            .find_map(|cookie| cookie.trim().strip_prefix(name)?.strip_prefix('='))
+    }
 }
 
 /// The lower-case hex SHA-256 digest of a key.
@@ -334,7 +344,7 @@ mod session_tests {
     }
 
     #[test]
-    fn the_cookie_is_strict_http_only_and_secure_over_https() {
+    fn the_cookie_is_strict_http_only_and_secure_with_the_host_prefix_over_https() {
         let mut settings = crate::settings::Settings::default();
         let cookie = Sessions::new(&settings.check().unwrap()).set_cookie("v");
         assert_eq!(cookie, "ratewire_session=v; Path=/; Max-Age=43200; HttpOnly; SameSite=Strict");
@@ -343,8 +353,15 @@ mod session_tests {
         let sessions = Sessions::new(&settings.check().unwrap());
         assert_eq!(
             sessions.set_cookie("v"),
-            "ratewire_session=v; Path=/; Max-Age=3600; HttpOnly; SameSite=Strict; Secure"
+            "__Host-ratewire_session=v; Path=/; Max-Age=3600; HttpOnly; SameSite=Strict; Secure"
         );
-        assert_eq!(sessions.clear_cookie(), "ratewire_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure");
+        assert_eq!(
+            sessions.clear_cookie(),
+            "__Host-ratewire_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure"
+        );
+        // Over https, only the prefixed cookie opens a session.
+        let value = sessions.open("digest", Timestamp::now());
+        assert_eq!(sessions.cookie_in(&with_cookie(&format!("{SECURE_SESSION_COOKIE}={value}"))), Some(value.as_str()));
+        assert_eq!(sessions.cookie_in(&with_cookie(&format!("{SESSION_COOKIE}={value}"))), None);
     }
 }

@@ -97,6 +97,12 @@ impl ApiError {
         ApiError::Invalid(vec![FieldError { field: field.into(), problem: problem.into() }])
     }
 
+    /// The `Retry-After` the answer carries, for errors that pass with time.
+    pub fn retry_after(&self) -> Option<axum::http::HeaderValue> {
+        // The rate limit refills continuously: a second always frees some room.
+        matches!(self, ApiError::RateLimited).then_some(axum::http::HeaderValue::from_static("1"))
+    }
+
     /// The body the error answers with: `{"error": {"code", "message", "fields"?}}`.
     pub fn body(&self) -> Body<'_> {
         let fields = match self {
@@ -114,9 +120,8 @@ impl IntoResponse for ApiError {
             tracing::warn!(code = self.code(), "request failed: {self}");
         }
         let mut response = (status, axum::Json(self.body())).into_response();
-        if matches!(self, ApiError::RateLimited) {
-            // The limit refills continuously: a second always frees some room.
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+        if let Some(retry_after) = self.retry_after() {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after);
         }
         response
     }

@@ -25,6 +25,9 @@ pub struct Settings {
     /// Requests a second one tenant may make to the API, sustained; bursts of twice as many
     /// are let through. Past it, 429.
     pub api_requests_per_second: u32,
+    /// The most surveys one report or ratings export counts; a period holding more is cut short
+    /// and the report says `truncated`. Bounds the memory a report takes.
+    pub report_max_surveys: usize,
     /// Run the demo tenant, channel and page (on by default when no tenant is configured).
     pub demo: Option<bool>,
     pub tenants: Vec<TenantSettings>,
@@ -95,6 +98,7 @@ impl Default for Settings {
             redis_url: None,
             body_limit_bytes: 256 * 1024,
             api_requests_per_second: 50,
+            report_max_surveys: 1_000_000,
             demo: None,
             tenants: Vec::new(),
             webhooks: WebhookSettings::default(),
@@ -111,6 +115,7 @@ pub struct Checked {
     pub redis_url: Option<String>,
     pub body_limit_bytes: usize,
     pub api_requests_per_second: u32,
+    pub report_max_surveys: usize,
     pub demo: bool,
     pub tenants: Vec<Tenant>,
     pub webhooks: WebhookSettings,
@@ -196,6 +201,9 @@ impl Settings {
         if !(1..=100_000).contains(&self.api_requests_per_second) {
             problem("api_requests_per_second".into(), "must be between 1 and 100000".into());
         }
+        if !(1..=10_000_000).contains(&self.report_max_surveys) {
+            problem("report_max_surveys".into(), "must be between 1 and 10000000".into());
+        }
         if self.webhooks.timeout_secs == 0 || self.webhooks.timeout_secs > 120 {
             problem("webhooks.timeout_secs".into(), "must be between 1 and 120".into());
         }
@@ -263,6 +271,7 @@ impl Settings {
                 redis_url: self.redis_url.clone(),
                 body_limit_bytes: self.body_limit_bytes,
                 api_requests_per_second: self.api_requests_per_second,
+                report_max_surveys: self.report_max_surveys,
                 demo,
                 tenants,
                 webhooks: self.webhooks.clone(),

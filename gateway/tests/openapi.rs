@@ -122,6 +122,7 @@ impl Service {
             }],
             webhooks: WebhookSettings::default(),
             dashboard: DashboardSettings::default(),
+            ..Settings::default()
         }
         .check()
         .unwrap_or_else(|e| panic!("the test settings are valid: {e}"));
@@ -386,7 +387,7 @@ async fn the_document_is_openapi_3_1_and_holds_together() {
 
     assert_eq!(
         document["components"]["securitySchemes"]["session"],
-        json!({ "type": "apiKey", "in": "cookie", "name": "ratewire_session", "description": "The reports dashboard's session, set by `POST /dashboard/login`" })
+        json!({ "type": "apiKey", "in": "cookie", "name": "ratewire_session", "description": "The reports dashboard's session, set by `POST /dashboard/login`; named `__Host-ratewire_session` when `public_url` is https" })
     );
     assert_eq!(
         document["components"]["securitySchemes"]["bearer"],

@@ -55,6 +55,7 @@ pub const SESSION: &str = "session";
         (name = "operations", description = "Health, readiness, metrics and this document"),
         (name = "widget", description = "The web widget and the demo page"),
         (name = "email", description = "The pages an email's rating and unsubscribe links open"),
+        (name = "dashboard", description = "The reports dashboard's pages, its login and logout"),
     )
 )]
 pub struct ApiDoc;
@@ -71,7 +72,8 @@ impl Modify for BearerScheme {
             .build();
         let session = ApiKeyValue::with_description(
             crate::auth::SESSION_COOKIE,
-            "The reports dashboard's session, set by `POST /dashboard/login`",
+            "The reports dashboard's session, set by `POST /dashboard/login`; named \
+             `__Host-ratewire_session` when `public_url` is https",
         );
         let components = openapi.components.get_or_insert_default();
         components.add_security_scheme(BEARER, SecurityScheme::Http(scheme));

@@ -69,31 +69,48 @@ impl RangeQuery {
     }
 }
 
-/// The most surveys one report counts: the first ones of its range, when it holds more.
-const MAX_SURVEYS: usize = 1_000_000;
-
 /// How many slices of a range are read at once, each by a task of its own: a long range is
 /// mostly the store's answers and their decoding, which then overlap across cores.
-const READERS: i32 = 8;
+const READERS: usize = 8;
 
-/// Every survey of the tenant created in the query's range, oldest first.
-async fn surveys(state: &AppState, tenant: &TenantId, query: &ReportQuery) -> Result<Vec<Survey>, ApiError> {
-    let slice = query.to.duration_since(query.from) / READERS;
-    let readers: Vec<_> = (0..READERS)
+/// The surveys a report counts, oldest first.
+struct Counted {
+    surveys: Vec<Survey>,
+    /// Whether the range held more than the cap, so `surveys` stop short of its end.
+    truncated: bool,
+}
+
+/// The surveys of the tenant created in the query's range, oldest first: at most `cap`. Each
+/// slice reads at most its share of the cap (and one more, to tell whether it held more), so the
+/// slices together never hold much more than the cap. The first slice that held more than its
+/// share ends the report there: the later slices are dropped, so the surveys counted are always
+/// the first of the range, with no gap.
+async fn surveys(state: &AppState, tenant: &TenantId, query: &ReportQuery, cap: usize) -> Result<Counted, ApiError> {
+    let share = cap.div_ceil(READERS);
+    let slice = query.to.duration_since(query.from) / READERS as i32;
+    let readers: Vec<_> = (0..READERS as i32)
         .map(|i| {
             let from = query.from + slice * i;
-            let to = if i + 1 == READERS { query.to } else { query.from + slice * (i + 1) };
+            let to = if i + 1 == READERS as i32 { query.to } else { query.from + slice * (i + 1) };
             let (store, tenant) = (state.store.clone(), tenant.clone());
-            tokio::spawn(async move { store.list(&tenant, from, to, MAX_SURVEYS).await })
+            tokio::spawn(async move { store.list(&tenant, from, to, share + 1).await })
         })
         .collect();
-    // The slices follow each other, so the first `MAX_SURVEYS` of them all are the range's first.
-    let mut surveys = Vec::new();
+    let mut counted = Counted { surveys: Vec::new(), truncated: false };
     for reader in readers {
-        surveys.extend(reader.await.map_err(|_| ApiError::Internal)??);
+        if counted.truncated {
+            reader.abort();
+            continue;
+        }
+        let mut slice = reader.await.map_err(|_| ApiError::Internal)??;
+        let room = share.min(cap - counted.surveys.len());
+        if slice.len() > room {
+            slice.truncate(room);
+            counted.truncated = true;
+        }
+        counted.surveys.extend(slice);
     }
-    surveys.truncate(MAX_SURVEYS);
-    Ok(surveys)
+    Ok(counted)
 }
 
 /// The figures of a date range: totals, by agent, by channel, by day, and the negative ratings
@@ -116,8 +133,8 @@ async fn figures(
     ApiQuery(range): ApiQuery<RangeQuery>,
 ) -> Result<Json<Report>, ApiError> {
     let query = range.into_query()?;
-    let surveys = surveys(&state, &tenant, &query).await?;
-    Ok(Json(report::build(&surveys, &query)))
+    let counted = surveys(&state, &tenant, &query, state.settings.report_max_surveys).await?;
+    Ok(Json(Report { truncated: counted.truncated, ..report::build(&counted.surveys, &query) }))
 }
 
 /// Every rating of the range as CSV, one row per survey rated, for a spreadsheet. Also answers
@@ -146,13 +163,13 @@ async fn csv(
     ApiQuery(range): ApiQuery<RangeQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let query = range.into_query()?;
-    let surveys = surveys(&state, &tenant, &query).await?;
+    let counted = surveys(&state, &tenant, &query, state.settings.report_max_surveys).await?;
     let name = format!("ratings-{}-{}.csv", query.from.strftime("%Y%m%d"), query.to.strftime("%Y%m%d"));
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
         ],
-        report::ratings_csv(&surveys, &query),
+        report::ratings_csv(&counted.surveys, &query),
     ))
 }

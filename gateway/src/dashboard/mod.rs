@@ -25,9 +25,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 const DASHBOARD_PAGE: &str = include_str!("dashboard.html");
 const LOGIN_PAGE: &str = include_str!("login.html");
 
-/// Where the dashboard and its login are.
-const DASHBOARD: &str = "/dashboard";
-const LOGIN: &str = "/dashboard/login";
+// Where the dashboard and its login are, relative to the page the browser is on, so the
+// service works behind a `public_url` with a path (`https://example.com/ratewire`).
+/// The login page, from the dashboard or its logout.
+const LOGIN_FROM_DASHBOARD: &str = "dashboard/login";
+const LOGIN_FROM_LOGOUT: &str = "login";
+/// The dashboard, from its login.
+const DASHBOARD_FROM_LOGIN: &str = "../dashboard";
 
 /// The dashboard, for a session; the login page's address otherwise.
 #[utoipa::path(
@@ -43,7 +47,7 @@ async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Respons
     match state.tenants.session(&headers, Timestamp::now()) {
         // Tenant ids are letters, digits and `-_.@+:`: nothing to escape in HTML.
         Some(tenant) => page(StatusCode::OK, DASHBOARD_PAGE.replace("{{tenant}}", tenant.as_str())),
-        None => see_other(LOGIN),
+        None => see_other(LOGIN_FROM_DASHBOARD),
     }
 }
 
@@ -55,7 +59,7 @@ async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Respons
     responses((status = 200, description = "The login page", content_type = "text/html", body = String)),
 )]
 async fn login_page() -> Response {
-    login(StatusCode::OK, None)
+    login_form(StatusCode::OK, "")
 }
 
 /// What the login form sends.
@@ -66,8 +70,9 @@ struct Login {
 }
 
 /// Logs in: a tenant's key opens a session, kept in an `HttpOnly`, `SameSite=Strict` cookie
-/// (`Secure` when `public_url` is https) for `dashboard.session_hours`. Anything else shows the
-/// login page again with what was wrong.
+/// (`__Host-ratewire_session` and `Secure` when `public_url` is https) for
+/// `dashboard.session_hours`. Anything else shows the login page again with what was wrong. A
+/// form another site sent is refused, so no page elsewhere can log a reader in to its own tenant.
 #[utoipa::path(
     post,
     path = "/dashboard/login",
@@ -81,6 +86,7 @@ struct Login {
         ),
         (status = 400, description = "No key in the form: the login page, saying so", content_type = "text/html", body = String),
         (status = 401, description = "Not a tenant's key: the login page, saying so", content_type = "text/html", body = String),
+        (status = 403, description = "Sent from another site: the login page, saying so", content_type = "text/html", body = String),
         (
             status = 429,
             description = "The tenant is past its `api_requests_per_second`: the login page, saying so",
@@ -89,51 +95,98 @@ struct Login {
         ),
     ),
 )]
-async fn log_in(State(state): State<AppState>, form: Result<Form<Login>, FormRejection>) -> Response {
-    let Ok(Form(Login { key })) = form else {
-        return login(StatusCode::BAD_REQUEST, Some("Paste the API key into the form and log in."));
-    };
-    match state.tenants.log_in(&key, Timestamp::now()) {
+async fn log_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<Login>, FormRejection>,
+) -> Response {
+    let logged_in = same_origin(&headers, &state.settings.public_url).and_then(|()| {
+        let Form(Login { key }) =
+            form.map_err(|_| ApiError::BadRequest { code: "missing_key", message: "the form has no key".into() })?;
+        state.tenants.log_in(&key, Timestamp::now())
+    });
+    match logged_in {
         Ok((_, session)) => {
-            let mut response = see_other(DASHBOARD);
+            let mut response = see_other(DASHBOARD_FROM_LOGIN);
             response.headers_mut().insert(header::SET_COOKIE, state.tenants.sessions().set_cookie(&session));
             response
         }
-        Err(ApiError::RateLimited) => {
-            let mut response =
-                login(StatusCode::TOO_MANY_REQUESTS, Some("Too many requests: wait a second and try again."));
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            response
-        }
-        Err(_) => login(
-            StatusCode::UNAUTHORIZED,
-            Some("That key is not valid. Use the tenant's API key (rw_…), as ratewire new-key printed it."),
-        ),
+        Err(error) => login_refused(&error),
     }
 }
 
-/// Logs out: the browser drops the session cookie.
+/// Logs out: the browser drops the session cookie. Refused from another site, like the login.
 #[utoipa::path(
     post,
     path = "/dashboard/logout",
     tag = "dashboard",
-    responses((
-        status = 303,
-        description = "To the login page, with the cookie cleared",
-        headers(("location" = String), ("set-cookie" = String)),
-    )),
+    responses(
+        (
+            status = 303,
+            description = "To the login page, with the cookie cleared",
+            headers(("location" = String), ("set-cookie" = String)),
+        ),
+        (status = 403, description = "Sent from another site: the login page, saying so", content_type = "text/html", body = String),
+    ),
 )]
-async fn log_out(State(state): State<AppState>) -> Response {
-    let mut response = see_other(LOGIN);
+async fn log_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(error) = same_origin(&headers, &state.settings.public_url) {
+        return login_refused(&error);
+    }
+    let mut response = see_other(LOGIN_FROM_LOGOUT);
     response.headers_mut().insert(header::SET_COOKIE, state.tenants.sessions().clear_cookie());
     response
 }
 
-/// The login page, with a message above the form if there is one.
-fn login(status: StatusCode, message: Option<&str>) -> Response {
+/// Refuses a form another site sent. Browsers say where a request comes from in
+/// `Sec-Fetch-Site`, or else in `Origin`, which must then be this service: the address the
+/// request was sent to (`Host`) or `public_url`'s. A request with neither (an older browser, a
+/// command-line client) carries no sign of another site and is let through.
+fn same_origin(headers: &HeaderMap, public_url: &str) -> Result<(), ApiError> {
+    let text = |name| headers.get(name).and_then(|value: &HeaderValue| value.to_str().ok());
+    let same = match (text("sec-fetch-site"), text(header::ORIGIN.as_str())) {
+        // `none`: the reader's own doing (a bookmark, the address bar).
+        (Some(site), _) => site == "same-origin" || site == "none",
+        (None, Some(origin)) => {
+            let sent_to = |host: &str| text(header::HOST.as_str()).is_some_and(|own| own.eq_ignore_ascii_case(host));
+            origin.split_once("://").is_some_and(|(_, host)| sent_to(host))
+                || origin.eq_ignore_ascii_case(origin_of(public_url))
+        }
+        (None, None) => true,
+    };
+    if same { Ok(()) } else { Err(ApiError::Forbidden("the form was sent from another site".into())) }
+}
+
+/// A URL's origin: its scheme and authority, without the path.
+fn origin_of(url: &str) -> &str {
+    let authority = url.find("://").map_or(0, |at| at + 3);
+    url[authority..].find('/').map_or(url, |path| &url[..authority + path])
+}
+
+/// The login page again, with the status the error has and what the reader can do about it.
+fn login_refused(error: &ApiError) -> Response {
+    let message = match error {
+        ApiError::Forbidden(_) => {
+            "This form was sent from another site, so it was ignored. Open the dashboard at its own address and log in there."
+        }
+        ApiError::BadRequest { .. } => "Paste the API key into the form and log in.",
+        ApiError::Unauthorized => {
+            "That key is not valid. Use the tenant's API key (rw_…), as ratewire new-key printed it."
+        }
+        ApiError::RateLimited => "Too many requests: wait a second and try again.",
+        _ => "Something went wrong on our side. Try again shortly.",
+    };
     // The messages are this module's own texts: nothing to escape.
-    let message = message.map(|text| format!(r#"<p class="error" role="alert">{text}</p>"#)).unwrap_or_default();
-    page(status, LOGIN_PAGE.replace("{{message}}", &message))
+    let mut response = login_form(error.status(), &format!(r#"<p class="error" role="alert">{message}</p>"#));
+    if let Some(retry_after) = error.retry_after() {
+        response.headers_mut().insert(header::RETRY_AFTER, retry_after);
+    }
+    response
+}
+
+/// The login page, with `message` (HTML) above the form.
+fn login_form(status: StatusCode, message: &str) -> Response {
+    page(status, LOGIN_PAGE.replace("{{message}}", message))
 }
 
 /// One of the dashboard's pages: never cached (it is a tenant's), never framed by another site.
