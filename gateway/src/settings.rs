@@ -334,7 +334,7 @@ mod tests {
     #[test]
     fn every_problem_is_reported_with_its_field() {
         let Err(SettingsError::Invalid(errors)) = from_toml(
-            "listen = \"nowhere\"\nredis_url = \"http://x\"\n[webhooks]\nmax_attempts = 0\n[dashboard]\nsession_secret = \"short\"\n[[tenants]]\nid = \"a b\"\napi_key_hashes = [\"md5:x\"]\n[[tenants]]\nid = \"b\"\napi_key_hashes = []\n",
+            "listen = \"nowhere\"\nredis_url = \"http://x\"\nreport_max_surveys = 0\n[webhooks]\nmax_attempts = 0\n[dashboard]\nsession_secret = \"short\"\n[[tenants]]\nid = \"a b\"\napi_key_hashes = [\"md5:x\"]\n[[tenants]]\nid = \"b\"\napi_key_hashes = []\n",
         ) else {
             panic!("expected problems");
         };
@@ -344,6 +344,7 @@ mod tests {
             [
                 "listen",
                 "redis_url",
+                "report_max_surveys",
                 "webhooks.max_attempts",
                 "dashboard.session_secret",
                 "tenants[0].id",
