@@ -596,7 +596,12 @@ async fn smtp_auth_sends_the_channels_credentials() {
     let channel = connect_with(&gw, &smtp, json!({}), settings, json!({ "smtp_password": "relay-pass" })).await;
     let api = gw.acme();
     invite(&api, "conv-jon", "jon@example.com", None).await;
-    let mails = smtp.wait_for(1).await;
+    smtp.wait_for(1).await;
+    // The next send reuses the connection, logged in already.
+    invite(&api, "conv-lea", "lea@example.com", None).await;
+    let mails = smtp.wait_for(2).await;
+    assert_eq!(mails[1].user.as_deref(), Some("relay-user"));
+    assert_eq!(mails[1].peer, mails[0].peer, "one pooled SMTP connection for both sends");
     assert_eq!(
         (mails[0].user.as_deref(), &mails[0].rcpt_to[..]),
         (Some("relay-user"), &["jon@example.com".to_owned()][..])
@@ -616,7 +621,7 @@ async fn smtp_auth_sends_the_channels_credentials() {
     let id = api.post("/v1/invitations", &invitation).await.expect(201)["id"].as_str().expect("an id").to_owned();
     let failed = survey_until(&api, &id, "the refused login failed the survey", |s| s["state"] == "failed").await;
     assert_eq!(failed["failure"]["code"], "bad_credentials", "{failed}");
-    assert_eq!(smtp.mails().len(), 1);
+    assert_eq!(smtp.mails().len(), 2);
 
     // Credentials over a plain connection to anything but loopback are refused when connecting.
     let far = json!({

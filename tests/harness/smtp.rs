@@ -55,7 +55,8 @@ class Sink:
         name = os.path.join(folder, "%06d" % Sink.count)
         with open(name + ".json", "w") as f:
             user = session.auth_data.login.decode() if session.authenticated else None
-            json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos, "user": user}, f)
+            peer = "%s:%s" % tuple(session.peer[:2])
+            json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos, "user": user, "peer": peer}, f)
         with open(name + ".tmp", "wb") as f:
             f.write(envelope.original_content)
         os.rename(name + ".tmp", name + ".eml")
@@ -83,6 +84,8 @@ pub struct Mail {
     pub rcpt_to: Vec<String>,
     /// The user the sender authenticated as, when the server required it.
     pub user: Option<String>,
+    /// The client's address and port: mails sent over one SMTP connection share it.
+    pub peer: String,
     /// The message as it arrived.
     pub raw: Vec<u8>,
 }
@@ -149,6 +152,7 @@ impl SmtpServer {
                         .filter_map(|r| r.as_str().map(str::to_owned))
                         .collect(),
                     user: envelope["user"].as_str().map(str::to_owned),
+                    peer: envelope["peer"].as_str().unwrap_or_default().to_owned(),
                     raw,
                 }
             })
