@@ -11,10 +11,11 @@ use std::time::Duration;
 use base64::Engine;
 use jiff::{SignedDuration, Timestamp};
 use mail_parser::{Message, MessageParser, MimeHeaders};
+use ratewire_core::store::Task;
 use ratewire_core::{Event, SurveyId, TenantId};
 use ratewire_gateway::service;
 use ratewire_tests::browser::{Browser, artifact};
-use ratewire_tests::service::{ACME, Api, Gateway, eventually, survey, survey_until};
+use ratewire_tests::service::{ACME, Api, BODY_LIMIT, EMAIL_BODY_LIMIT, Gateway, eventually, survey, survey_until};
 use ratewire_tests::smtp::{Mail, SmtpServer};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -29,6 +30,7 @@ ratewire_tests::on_both_stores!(
     unsubscribing_stops_invitations_to_the_address,
     smtp_refusals_fail_the_survey_or_wait,
     links_of_an_expired_survey_say_it_closed,
+    a_low_rating_by_email_offers_each_reason_as_a_link,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -37,16 +39,37 @@ ratewire_tests::on_both_stores!(
 /// A configuration and the email channel on the test's SMTP server; the channel as the API
 /// shows it when connected.
 async fn connect(gw: &Gateway, smtp: &SmtpServer, config: Value) -> Value {
+    connect_with(gw, smtp, config, json!({}), json!({})).await
+}
+
+/// The same, with more settings and secrets for the channel.
+async fn connect_with(gw: &Gateway, smtp: &SmtpServer, config: Value, settings: Value, secrets: Value) -> Value {
     let api = gw.acme();
     let config = api.post("/v1/configs", &json!({ "name": "Email surveys", "config": config })).await.expect(201);
+    let mut all = json!({
+        "smtp_host": "127.0.0.1", "smtp_port": smtp.port.to_string(), "smtp_tls": "none",
+        "from": FROM, "reply_to": "ratings@acme.example",
+    });
+    for (name, value) in settings.as_object().into_iter().flatten() {
+        all[name] = value.clone();
+    }
     let body = json!({
         "id": CHANNEL, "kind": "email", "name": "Support mail", "config": config["id"],
-        "settings": {
-            "smtp_host": "127.0.0.1", "smtp_port": smtp.port.to_string(), "smtp_tls": "none",
-            "from": FROM, "reply_to": "ratings@acme.example",
-        },
+        "settings": all, "secrets": secrets,
     });
     api.post("/v1/channels", &body).await.expect(201)
+}
+
+/// Waits until the outbox holds no message to an end user: every send is done, and what the
+/// SMTP server has is all there will be.
+async fn settled(gw: &Gateway, smtp: &SmtpServer) -> Vec<Mail> {
+    let tenant = TenantId::new(ACME).unwrap();
+    eventually("the outbox to send everything", || async {
+        let items = gw.state.store.pending_items(&tenant, 100).await.expect("the outbox");
+        (!items.iter().any(|item| matches!(item.task, Task::Send { .. }))).then_some(())
+    })
+    .await;
+    smtp.mails()
 }
 
 /// An agent's invitation to `address`; the survey's id.
@@ -85,9 +108,9 @@ fn links(gw: &Gateway, text: &str, kind: &str) -> Vec<String> {
 async fn page(gw: &Gateway, method: Method, path: &str, form: Option<&str>) -> (u16, String) {
     let content_type = form.map(|_| "application/x-www-form-urlencoded");
     let answer = gw.api(None).raw(method, path, content_type, form.unwrap_or_default().as_bytes().to_vec()).await;
-    if answer.status != 404 && answer.status != 400 {
-        assert_eq!(answer.header("content-type"), Some("text/html; charset=utf-8"), "{path}");
-    }
+    // Every answer is a page, the failures too.
+    assert_eq!(answer.header("content-type"), Some("text/html; charset=utf-8"), "{path}: {}", answer.status);
+    assert_eq!(answer.header("x-content-type-options"), Some("nosniff"), "{path}");
     (answer.status, answer.text)
 }
 
@@ -192,15 +215,16 @@ async fn an_invitation_arrives_with_both_parts_and_links_that_confirm_before_the
     assert!(rated.contains("name=\"reason\" value=\"slow\""), "{rated}");
     let rated_survey = survey(&api, &id).await;
     assert_eq!((&rated_survey["state"], &rated_survey["score"]), (&json!("rated"), &json!(2)));
-    let survey_page = links(
-        &gw,
-        &rated.replace(&format!("action=\"/email/{ACME}"), &format!("action=\"{}/email/{ACME}", gw.base)),
-        "survey",
-    );
-    let survey_page = survey_page.first().expect("the page's forms post to the survey's page").clone();
+    let survey_page = form_action(&gw, &rate_links[1], &rated);
+    assert!(survey_page.starts_with(&format!("/email/{ACME}/{CHANNEL}/survey/")), "{survey_page}");
     let (status, reasoned) = page(&gw, Method::POST, &survey_page, Some("reason=slow")).await;
     assert_eq!(status, 200, "{reasoned}");
     assert!(reasoned.contains("<textarea id=\"comment\" name=\"comment\""), "{reasoned}");
+    // A blank comment is a clear 400, said in the survey's language; nothing is recorded.
+    let (status, blank) = page(&gw, Method::POST, &survey_page, Some("comment=+%0A+")).await;
+    assert_eq!(status, 400, "{blank}");
+    assert!(blank.contains("Escriba su comentario antes de enviarlo."), "{blank}");
+    assert_eq!(survey(&api, &id).await["comment"], Value::Null);
     let (status, commented) = page(&gw, Method::POST, &survey_page, Some("comment=Tardaron+mucho")).await;
     assert_eq!(status, 200, "{commented}");
     assert!(commented.contains("Tardaron mucho"), "{commented}");
@@ -215,14 +239,28 @@ async fn an_invitation_arrives_with_both_parts_and_links_that_confirm_before_the
     assert_eq!(status, 409, "{late}");
     assert!(late.contains("Su calificación es definitiva"), "{late}");
     assert_eq!(survey(&api, &id).await["score"], 2);
+    // So is another reason: the page says so in the survey's language, not the core's words.
+    let (status, late) = page(&gw, Method::POST, &survey_page, Some("reason=unresolved")).await;
+    assert_eq!(status, 409, "{late}");
+    assert!(late.contains("Esta respuesta ya no se puede registrar."), "{late}");
+    assert_eq!(survey(&api, &id).await["reason"], "slow");
     // A form that isn't the page's is a clear 400.
     let (status, bad) = page(&gw, Method::POST, &survey_page, Some("score=4&comment=x")).await;
     assert_eq!(status, 400, "{bad}");
     assert!(bad.contains("send one of score, reason or comment"), "{bad}");
 
     // What was answered on the page was shown there: no follow-up email went out.
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(smtp.mails().len(), 1);
+    assert_eq!(settled(&gw, &smtp).await.len(), 1);
+}
+
+/// Where the form on a page posts to, as a path on the gateway: forms post to paths relative
+/// to their page, so the pages work under any `public_url`.
+fn form_action(gw: &Gateway, page_path: &str, html: &str) -> String {
+    let (_, rest) = html.split_once("action=\"").expect("a form with an action");
+    let action = &rest[..rest.find('"').expect("a closed attribute")];
+    assert!(!action.starts_with('/') && !action.contains("://"), "relative: {action}");
+    let page = reqwest::Url::parse(&format!("{}{page_path}", gw.base)).expect("a page URL");
+    page.join(action).expect("the action resolves").path().to_owned()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,11 +291,19 @@ async fn replies_by_email_rate_and_comment_and_programs_are_ignored(gw: Gateway)
     assert_eq!((&rated["score"], &rated["comment"]), (&json!(4), &json!("quick and helpful")));
     // The MTA posts it again: taken once.
     assert_eq!(post_mail(&gw, Some(&secret), raw).await.expect(200), json!({ "received": 0, "duplicates": 1 }));
-    // The thanks are sent as replies in the survey's thread.
-    let mails = smtp.wait_for(4).await;
-    let thanks = parse(&mails[3]);
-    assert_eq!(thanks.in_reply_to().as_text(), Some(format!("rw.{bob}.invitation@acme.example").as_str()));
-    assert!(thanks.body_text(0).is_some_and(|t| t.contains("Thank you")), "{:?}", thanks.body_text(0));
+    // The answer is sent in the survey's thread, under the invitation's subject, and ends with
+    // the comment's thanks (how many answers one reply gets has a test of its own, below).
+    let mails = settled(&gw, &smtp).await;
+    assert!(mails.len() > 3, "the reply was answered");
+    for mail in &mails[3..] {
+        assert_eq!(mail.rcpt_to, ["bob@example.com"]);
+        let answer = parse(mail);
+        assert_eq!(answer.in_reply_to().as_text(), Some(format!("rw.{bob}.invitation@acme.example").as_str()));
+        assert_eq!(answer.subject(), Some("Re: How would you rate the help you received today?"));
+    }
+    let thanks = parse(mails.last().expect("the answer"));
+    let text = thanks.body_text(0).unwrap_or_default();
+    assert!(text.starts_with("Thank you, we have passed your comment on"), "{text}");
 
     // Carol's client drops the thread headers; the plus-addressed reply-to names her survey.
     let raw = format!(
@@ -277,6 +323,39 @@ async fn replies_by_email_rate_and_comment_and_programs_are_ignored(gw: Gateway)
     assert_eq!(post_mail(&gw, Some(&secret), away).await.expect(200), json!({ "received": 0, "duplicates": 0 }));
     assert_eq!(survey(&api, &dave).await["state"], "pending");
 
+    // A sender ratewire can't name an end user by is skipped with a 200: a 4xx would have the
+    // MTA post it again for days.
+    let unanswerable =
+        reply("Sean <o'brien@example.com>", &format!("In-Reply-To: <rw.{dave}.invitation@acme.example>\r\n"), "1\r\n");
+    assert_eq!(
+        post_mail(&gw, Some(&secret), unanswerable).await.expect(200),
+        json!({ "received": 0, "duplicates": 0 })
+    );
+    assert_eq!(survey(&api, &dave).await["state"], "pending");
+
+    // A reply with its signature's logo inline is over the API's body limit, and within the
+    // email limit: taken.
+    let logo = base64::engine::general_purpose::STANDARD.encode(vec![0x89u8; BODY_LIMIT * 2]);
+    let with_logo = |logo: &str| {
+        format!(
+            "From: dave@example.com\r\nTo: {FROM}\r\nSubject: Re: survey\r\nMessage-ID: <dave-{}@mail.example.com>\r\n\
+             In-Reply-To: <rw.{dave}.invitation@acme.example>\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/related; boundary=b\r\n\r\n\
+             --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n3\r\n\
+             --b\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\nContent-ID: <logo>\r\n\r\n\
+             {logo}\r\n--b--\r\n",
+            logo.len()
+        )
+        .into_bytes()
+    };
+    let raw = with_logo(&logo);
+    assert!(raw.len() > BODY_LIMIT && raw.len() < EMAIL_BODY_LIMIT);
+    assert_eq!(post_mail(&gw, Some(&secret), raw).await.expect(200)["received"], 1);
+    survey_until(&api, &dave, "rated by the reply with a logo", |s| s["score"] == 3).await;
+    // Over the email limit: 413, and nothing read.
+    let huge = base64::engine::general_purpose::STANDARD.encode(vec![0x89u8; EMAIL_BODY_LIMIT]);
+    assert_eq!(post_mail(&gw, Some(&secret), with_logo(&huge)).await.status, 413);
+
     // What isn't a message is a clear 400, not a panic.
     for broken in [&b""[..], b"\xff\xfe garbage", b"Subject: no sender\r\n\r\n5"] {
         let answer = post_mail(&gw, Some(&secret), broken.to_vec()).await;
@@ -284,7 +363,7 @@ async fn replies_by_email_rate_and_comment_and_programs_are_ignored(gw: Gateway)
     }
     let answer = post_mail(&gw, Some(&secret), b"Subject: no sender\r\n\r\n5".to_vec()).await;
     assert!(answer.text.contains("no From address"), "{}", answer.text);
-    assert_eq!(survey(&api, &dave).await["state"], "pending");
+    assert_eq!(survey(&api, &dave).await["score"], 3);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,26 +371,39 @@ async fn replies_by_email_rate_and_comment_and_programs_are_ignored(gw: Gateway)
 
 async fn unsubscribing_stops_invitations_to_the_address(gw: Gateway) {
     let smtp = SmtpServer::start();
-    connect(&gw, &smtp, json!({})).await;
+    connect(&gw, &smtp, json!({ "reminder_after_hours": 24 })).await;
     let api = gw.acme();
-    invite(&api, "conv-erin-1", "erin@example.com", Some("fr")).await;
+    // Two surveys wait for Erin's rating, in two conversations, the address spelled two ways.
+    let first = invite(&api, "conv-erin-1", "erin@example.com", Some("fr")).await;
     let message = smtp.wait_for(1).await;
     let message = parse(&message[0]);
     let list = header(&message, "List-Unsubscribe").expect("List-Unsubscribe");
     let link = list.trim_matches(['<', '>']).trim_start_matches(&gw.base).to_owned();
     // The footer's link is the same.
     assert_eq!(links(&gw, &message.body_text(0).unwrap(), "unsubscribe"), std::slice::from_ref(&link));
+    let second = invite(&api, "conv-erin-2", "Erin@Example.COM", None).await;
+    let mails = smtp.wait_for(2).await;
+    assert_eq!(mails[1].rcpt_to, ["erin@example.com"], "one address, however it was given");
 
     // A GET only asks.
     let (status, asked) = page(&gw, Method::GET, &link, None).await;
     assert_eq!(status, 200, "{asked}");
     assert!(asked.contains("erin@example.com"), "{asked}");
-    invite(&api, "conv-erin-2", "erin@example.com", None).await;
+    assert_eq!(survey(&api, &second).await["state"], "pending");
 
-    // The mail client's one-click POST (RFC 8058) unsubscribes.
+    // The mail client's one-click POST (RFC 8058) unsubscribes, and the survey her replies
+    // would go to is cancelled: no reminder of it goes out.
     let (status, done) = page(&gw, Method::POST, &link, Some("List-Unsubscribe=One-Click")).await;
     assert_eq!(status, 200, "{done}");
     assert!(done.contains("no more rating requests"), "{done}");
+    assert_eq!(survey(&api, &second).await["state"], "cancelled");
+    // The older one's reminder comes due a day on: it is not sent, and the survey is cancelled.
+    let (tenant, older) = (TenantId::new(ACME).unwrap(), SurveyId::new(first.clone()).unwrap());
+    let later = Timestamp::now() + SignedDuration::from_hours(25);
+    service::apply(&gw.state, &tenant, &older, Event::Remind, later).await.expect("the reminder is due");
+    assert_eq!(settled(&gw, &smtp).await.len(), 2, "nothing more to Erin");
+    survey_until(&api, &first, "the older survey cancelled", |s| s["state"] == "cancelled").await;
+
     // Invitations to the address, in any case, are refused with a reason to match.
     for address in ["erin@example.com", "Erin@Example.com"] {
         let body = json!({ "conversation": "conv-erin-3", "channel": CHANNEL, "recipient": address });
@@ -332,10 +424,22 @@ async fn unsubscribing_stops_invitations_to_the_address(gw: Gateway) {
     let (status, again) = page(&gw, Method::GET, &link, None).await;
     assert_eq!(status, 200);
     assert!(again.contains("no more rating requests"), "{again}");
-    // Others still get theirs: two invitations to Erin went out, and this one.
-    invite(&api, "conv-finn", "finn@example.com", None).await;
+
+    // The business sees the address, and takes the unsubscribe back when Erin asks it to.
+    let listed = api.get("/v1/unsubscribes").await.expect(200);
+    assert_eq!(listed["unsubscribes"].as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(
+        (&listed["unsubscribes"][0]["address"], &listed["unsubscribes"][0]["channel"]),
+        (&json!("erin@example.com"), &json!(CHANNEL))
+    );
+    assert!(listed["unsubscribes"][0]["at"].is_string(), "{listed}");
+    assert_eq!(api.delete("/v1/unsubscribes/Erin@Example.com").await.status, 204);
+    assert_eq!(api.delete("/v1/unsubscribes/erin@example.com").await.error(404), "not_found");
+    assert_eq!(api.delete("/v1/unsubscribes/o'brien@example.com").await.error(400), "invalid_address");
+    assert_eq!(api.get("/v1/unsubscribes").await.expect(200), json!({ "unsubscribes": [] }));
+    invite(&api, "conv-erin-5", "erin@example.com", None).await;
     let mails = smtp.wait_for(3).await;
-    assert_eq!(mails.iter().filter(|m| m.rcpt_to == ["erin@example.com"]).count(), 2);
+    assert_eq!(mails.iter().filter(|m| m.rcpt_to == ["erin@example.com"]).count(), 3);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -397,7 +501,140 @@ async fn links_of_an_expired_survey_say_it_closed(gw: Gateway) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 6. The rating page in a real browser.
+// 6. A low rating by email, the reasons as links.
+
+async fn a_low_rating_by_email_offers_each_reason_as_a_link(gw: Gateway) {
+    let smtp = SmtpServer::start();
+    let channel = connect(&gw, &smtp, json!({ "low_rating_reasons": ["slow", "unresolved"] })).await;
+    let secret = channel["verify_token"].as_str().expect("the secret").to_owned();
+    let api = gw.acme();
+    // The address as the helpdesk has it; the reply comes from the same address in other case,
+    // with no thread headers: it is the same end user.
+    let id = invite(&api, "conv-hana", "Hana@Example.com", None).await;
+    let invitation = smtp.wait_for(1).await;
+    assert_eq!(invitation[0].rcpt_to, ["hana@example.com"]);
+    survey_until(&api, &id, "the invitation sent", |s| s["sent_at"].is_string()).await;
+    let raw = "From: HANA@example.COM\r\nTo: help@acme.example\r\nSubject: Re: rating\r\n\
+               Message-ID: <hana-1@mail.example.com>\r\n\r\n2\r\n";
+    assert_eq!(post_mail(&gw, Some(&secret), raw.as_bytes().to_vec()).await.expect(200)["received"], 1);
+    survey_until(&api, &id, "rated by the reply", |s| s["score"] == 2).await;
+
+    // The question comes with one link per reason, in both parts: typed back, "Slow response"
+    // would read as a comment.
+    let mails = settled(&gw, &smtp).await;
+    let asked = mails[1..]
+        .iter()
+        .map(parse)
+        .find(|m| m.body_text(0).is_some_and(|t| t.contains("What went wrong?")))
+        .expect("the reasons are asked for");
+    assert_eq!(asked.subject(), Some("Re: How would you rate the help you received today?"));
+    let text = asked.body_text(0).expect("a text part").into_owned();
+    let html = asked.body_html(0).expect("an HTML part").into_owned();
+    let reason_links = links(&gw, &text, "reason");
+    assert_eq!(reason_links.len(), 2, "{text}");
+    assert_eq!(links(&gw, &html, "reason"), reason_links);
+    assert!(text.contains(&format!("- Slow response: {}{}", gw.base, reason_links[0])), "{text}");
+
+    // A GET only asks; the POST records the reason and offers the comment box.
+    let (status, confirm) = page(&gw, Method::GET, &reason_links[0], None).await;
+    assert_eq!(status, 200, "{confirm}");
+    assert!(confirm.contains("Is this what went wrong?") && confirm.contains("Slow response"), "{confirm}");
+    assert_eq!(survey(&api, &id).await["reason"], Value::Null);
+    let (status, reasoned) = page(&gw, Method::POST, &reason_links[0], None).await;
+    assert_eq!(status, 200, "{reasoned}");
+    assert!(reasoned.contains("<textarea id=\"comment\" name=\"comment\""), "{reasoned}");
+    assert_eq!(survey(&api, &id).await["reason"], "slow");
+    // The other reason's link now shows the survey as it is, and changes nothing.
+    let (status, shown) = page(&gw, Method::GET, &reason_links[1], None).await;
+    assert_eq!(status, 200, "{shown}");
+    assert!(!shown.contains("Is this what went wrong?"), "{shown}");
+    let (status, refused) = page(&gw, Method::POST, &reason_links[1], None).await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(survey(&api, &id).await["reason"], "slow");
+    // What was answered on the page was shown there: no more mail.
+    assert_eq!(settled(&gw, &smtp).await.len(), mails.len());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. One reply, one answer.
+
+/// "4 - quick and helpful" is a rating and a comment in one message: one answer goes back,
+/// the comment's thanks, and not the rating's thanks and the comment's prompt as well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_with_a_rating_and_a_comment_is_answered_once() {
+    let gw = Gateway::start(None).await;
+    let smtp = SmtpServer::start();
+    let channel = connect(&gw, &smtp, json!({})).await;
+    let secret = channel["verify_token"].as_str().expect("the secret").to_owned();
+    let api = gw.acme();
+    let id = invite(&api, "conv-ivy", "ivy@example.com", None).await;
+    smtp.wait_for(1).await;
+    let raw = reply(
+        "ivy@example.com",
+        &format!("In-Reply-To: <rw.{id}.invitation@acme.example>\r\n"),
+        "4 - quick and helpful\r\n",
+    );
+    assert_eq!(post_mail(&gw, Some(&secret), raw).await.expect(200)["received"], 1);
+    survey_until(&api, &id, "rated and commented", |s| s["state"] == "locked").await;
+    let mails = settled(&gw, &smtp).await;
+    assert_eq!(mails.len(), 2, "the invitation and one answer");
+    let answer = parse(&mails[1]).body_text(0).unwrap_or_default().into_owned();
+    assert!(answer.starts_with("Thank you, we have passed your comment on"), "{answer}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. SMTP AUTH.
+
+/// A relay that requires a login: the channel's credentials are given, over the plain
+/// connection allowed on loopback only; wrong ones fail the survey as the channel's problem.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_auth_sends_the_channels_credentials() {
+    let gw = Gateway::start(None).await;
+    let smtp = SmtpServer::start_with_login("relay-user", "relay-pass");
+    let settings = json!({ "smtp_username": "relay-user" });
+    let channel = connect_with(&gw, &smtp, json!({}), settings, json!({ "smtp_password": "relay-pass" })).await;
+    let api = gw.acme();
+    invite(&api, "conv-jon", "jon@example.com", None).await;
+    smtp.wait_for(1).await;
+    // The next send reuses the connection, logged in already.
+    invite(&api, "conv-lea", "lea@example.com", None).await;
+    let mails = smtp.wait_for(2).await;
+    assert_eq!(mails[1].user.as_deref(), Some("relay-user"));
+    assert_eq!(mails[1].peer, mails[0].peer, "one pooled SMTP connection for both sends");
+    assert_eq!(
+        (mails[0].user.as_deref(), &mails[0].rcpt_to[..]),
+        (Some("relay-user"), &["jon@example.com".to_owned()][..])
+    );
+
+    // Another password: refused by the server (535), the survey fails with the channel's problem.
+    let wrong = json!({
+        "id": "mail-wrong", "kind": "email", "name": "Wrong password", "config": channel["config"],
+        "settings": {
+            "smtp_host": "127.0.0.1", "smtp_port": smtp.port.to_string(), "smtp_tls": "none",
+            "smtp_username": "relay-user", "from": FROM,
+        },
+        "secrets": { "smtp_password": "wrong" },
+    });
+    api.post("/v1/channels", &wrong).await.expect(201);
+    let invitation = json!({ "conversation": "conv-kim", "channel": "mail-wrong", "recipient": "kim@example.com" });
+    let id = api.post("/v1/invitations", &invitation).await.expect(201)["id"].as_str().expect("an id").to_owned();
+    let failed = survey_until(&api, &id, "the refused login failed the survey", |s| s["state"] == "failed").await;
+    assert_eq!(failed["failure"]["code"], "bad_credentials", "{failed}");
+    assert_eq!(smtp.mails().len(), 2);
+
+    // Credentials over a plain connection to anything but loopback are refused when connecting.
+    let far = json!({
+        "id": "mail-far", "kind": "email", "name": "Far relay", "config": channel["config"],
+        "settings": { "smtp_host": "smtp.example.com", "smtp_tls": "none", "smtp_username": "u", "from": FROM },
+        "secrets": { "smtp_password": "p" },
+    });
+    let refused = api.post("/v1/channels", &far).await.expect(422);
+    assert_eq!(refused["error"]["code"], "invalid", "{refused}");
+    assert_eq!(refused["error"]["fields"][0]["field"], "settings.smtp_tls", "{refused}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. The rating page in a real browser.
 
 /// What the page shows.
 const PAGE: &str = r#"(() => ({

@@ -1073,6 +1073,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/endpoints"),
     ("DELETE", "/v1/endpoints/{id}"),
     ("GET", "/v1/deliveries"),
+    ("GET", "/v1/unsubscribes"),
+    ("DELETE", "/v1/unsubscribes/{address}"),
 ];
 
 /// The `/v1` operations the service documents at `/openapi.json`. The document and the router
@@ -1137,6 +1139,12 @@ async fn tenants_never_see_each_others_data(gw: Gateway) {
     let a_config_before = a_view_of(format!("/v1/configs/{a_config}")).await;
     let a_channel_before = a_view_of(format!("/v1/channels/{}", a_channel.id)).await;
     let a_conversation_before = a_view_of("/v1/conversations/a-conv".to_owned()).await;
+    // An address that unsubscribed from A's email (as its page would record it).
+    let (acme, mail) = (TenantId::new(ACME).unwrap(), ChannelId::new("mail").unwrap());
+    let unsubscribed = RecipientId::new("ana@example.com").unwrap();
+    ratewire_gateway::sending::unsubscribe(&gw.state, &acme, &mail, &unsubscribed, Timestamp::now())
+        .await
+        .expect("unsubscribed");
 
     // Every documented operation, so one without a check here fails below.
     for (method, path) in &routes {
@@ -1246,6 +1254,14 @@ async fn tenants_never_see_each_others_data(gw: Gateway) {
                 assert_eq!(b.get(path).await.expect(200), json!({ "deliveries": [] }));
                 let a_now = a.get(path).await.expect(200);
                 assert!(!a_now["deliveries"].as_array().unwrap().is_empty(), "A's deliveries are still there");
+            }
+            ("GET", "/v1/unsubscribes") => {
+                assert_eq!(b.get(path).await.expect(200), json!({ "unsubscribes": [] }));
+            }
+            ("DELETE", "/v1/unsubscribes/{address}") => {
+                assert_eq!(b.delete("/v1/unsubscribes/ana@example.com").await.error(404), "not_found");
+                let a_now = a.get("/v1/unsubscribes").await.expect(200);
+                assert_eq!(a_now["unsubscribes"][0]["address"], "ana@example.com", "A's is still there");
             }
             (method, path) => panic!("no tenant check for {method} {path}"),
         }

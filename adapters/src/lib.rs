@@ -8,6 +8,7 @@
 //! one line in [`build`].
 
 pub mod email;
+pub mod html;
 pub mod messenger;
 mod meta;
 pub mod payload;
@@ -155,6 +156,9 @@ pub struct Outbound {
     pub content: Content,
     /// Names this send uniquely, so a retry never sends twice.
     pub idempotency_key: String,
+    /// The survey's invitation text: channels whose messages have a subject (email) answer
+    /// under it.
+    pub invitation: String,
     /// What window rules are judged on.
     pub context: SendContext,
 }
@@ -174,7 +178,7 @@ pub struct SendContext {
 /// What a channel is built from: the business's credentials and settings for it. Every
 /// adapter takes its API base URL from the setting `api_base_url`, so the same code talks to
 /// the platform or to a stand-in.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChannelSetup {
     pub secrets: std::collections::BTreeMap<String, String>,
     pub settings: std::collections::BTreeMap<String, String>,

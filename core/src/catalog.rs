@@ -40,6 +40,16 @@ pub enum Message {
     EmailUnsubscribed,
     /// Email: the page of a link that is damaged or was edited.
     EmailLinkInvalid,
+    /// Email: the question on the page a reason link opens, before the reason counts.
+    EmailReasonPrompt,
+    /// Email: the button that records the reason on that page.
+    EmailReasonConfirm,
+    /// Email: a page's notice when what was sent no longer fits the survey.
+    EmailAnswerNotTaken,
+    /// Email: a page's notice when the comment box was sent empty.
+    EmailCommentEmpty,
+    /// Email: the page shown when ratewire can't answer for a moment.
+    EmailTryAgain,
 }
 
 impl Message {
@@ -65,6 +75,11 @@ impl Message {
             Message::EmailUnsubscribePrompt => "email-unsubscribe-prompt",
             Message::EmailUnsubscribed => "email-unsubscribed",
             Message::EmailLinkInvalid => "email-link-invalid",
+            Message::EmailReasonPrompt => "email-reason-prompt",
+            Message::EmailReasonConfirm => "email-reason-confirm",
+            Message::EmailAnswerNotTaken => "email-answer-not-taken",
+            Message::EmailCommentEmpty => "email-comment-empty",
+            Message::EmailTryAgain => "email-try-again",
         }
     }
 }
@@ -122,6 +137,11 @@ impl Catalog {
         args.set("min", scale.min());
         args.set("max", scale.max());
         self.format(locale, message.id(scale), Some(&args)).unwrap_or_default()
+    }
+
+    /// A text that names no level of a scale (a page's or an email's chrome), in `locale`.
+    pub fn scale_free_text(&self, locale: Locale, message: Message) -> String {
+        self.format(locale, message.id(Scale::FIVE_STARS), None).unwrap_or_default()
     }
 
     /// The label a shipped reason id has in `locale`; `None` for a business's own reason.
@@ -199,6 +219,19 @@ mod tests {
                 let text = catalog.text(locale, message, scale);
                 assert!(text.contains("10"), "{locale} {message:?}: {text}");
                 assert!(!text.contains('{') && !text.contains('\u{2068}'), "{locale}: {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn scale_free_texts_are_translated_in_every_locale() {
+        let catalog = Catalog::shipped();
+        for message in [Message::EmailReasonPrompt, Message::EmailAnswerNotTaken, Message::EmailTryAgain] {
+            let english = catalog.scale_free_text(Locale::En, message);
+            assert!(!english.is_empty(), "{message:?}");
+            for locale in Locale::ALL.into_iter().filter(|l| *l != Locale::En) {
+                let text = catalog.scale_free_text(locale, message);
+                assert!(!text.is_empty() && text != english, "{locale} {message:?}: {text}");
             }
         }
     }

@@ -40,6 +40,8 @@ pub struct AppState {
     pub widgets: WidgetHub,
     /// Each messaging channel's send rate.
     pub send_rates: crate::sending::SendRates,
+    /// Each channel's adapter, built once per version of its record.
+    pub adapters: crate::sending::Adapters,
     /// The demo's tenant and key, when the demo runs.
     pub demo: Option<demo::Demo>,
 }

@@ -5,8 +5,14 @@
 //!   that page records it, because mail scanners open every link of a message. It answers with
 //! - `survey/{token}`: the survey as it is now — the levels while a rating counts, the reasons
 //!   after a low rating, the comment box — each answered by a POST to the same page.
+//! - `reason/{token}`: the same for one reason of a low rating, the links of the email that
+//!   asks for the reason.
 //! - `unsubscribe/{token}`: a GET asks, a POST unsubscribes; mail clients' one-click
 //!   unsubscribe (RFC 8058) posts to it directly.
+//!
+//! Failures answer with the status [`ApiError`] gives them, as a page in the browser's
+//! language; forms post to paths relative to the page, so the pages work under any
+//! `public_url`.
 //!
 //! Tokens are the email channel's to make and check ([`ratewire_adapters::email::links`]); the
 //! survey rules are the core's, reached through [`service`]. A page shows what a transition
@@ -19,10 +25,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use ratewire_adapters::ChannelKind;
-use ratewire_adapters::email::{Link, LinkKey, Links, escape};
+use ratewire_adapters::email::{Link, LinkKey, Links};
+use ratewire_adapters::html::{escape, level_title};
 use ratewire_core::store::ApplyError;
 use ratewire_core::{
-    ChannelId, Event, Locale, Message, RecipientId, Scale, Score, Survey, SurveyId, SurveyState, TenantId, Texts,
+    ChannelId, Event, Locale, Message, RecipientId, Refusal, Scale, Score, Survey, SurveyId, SurveyState, TenantId,
+    Texts,
 };
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -36,6 +44,7 @@ use crate::{sending, service};
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
         .routes(routes!(confirm_rating, record_rating))
+        .routes(routes!(confirm_reason, record_reason))
         .routes(routes!(survey_page, answer))
         .routes(routes!(unsubscribe_page, unsubscribe))
 }
@@ -67,7 +76,7 @@ async fn confirm_rating(
 ) -> Response {
     let result = async {
         let opened = open(&state, &tenant, &channel, &token).await?;
-        let Link::Rate { survey, score } = &opened.link else { return Err(PageError::InvalidLink) };
+        let Link::Rate { survey, score } = &opened.link else { return Err(invalid_link()) };
         let survey = opened.survey(&state, survey).await?;
         let texts = service::texts_for(&state, &survey).await?;
         let now = Timestamp::now();
@@ -109,8 +118,77 @@ async fn record_rating(
 ) -> Response {
     let result = async {
         let opened = open(&state, &tenant, &channel, &token).await?;
-        let Link::Rate { survey, score } = &opened.link else { return Err(PageError::InvalidLink) };
+        let Link::Rate { survey, score } = &opened.link else { return Err(invalid_link()) };
         opened.apply(&state, survey, Event::Rate(*score)).await
+    }
+    .await;
+    respond(&state, &headers, result)
+}
+
+/// A reason link's page: the reason it stands for, to confirm.
+#[utoipa::path(
+    get,
+    path = "/email/{tenant}/{channel}/reason/{token}",
+    tag = "email",
+    params(("tenant" = String, Path), ("channel" = String, Path), ("token" = String, Path, description = "The link's token")),
+    responses(
+        (status = 200, description = "The reason to confirm; or, when the survey no longer awaits one, the survey's page", content_type = "text/html", body = String),
+        (status = 404, description = "The link is damaged, edited, or names nothing", content_type = "text/html", body = String),
+        (status = 503, description = "The store is unavailable; try again shortly", content_type = "text/html", body = String),
+    ),
+)]
+async fn confirm_reason(
+    State(state): State<AppState>,
+    Path((tenant, channel, token)): PagePath,
+    headers: HeaderMap,
+) -> Response {
+    let result = async {
+        let opened = open(&state, &tenant, &channel, &token).await?;
+        let Link::Reason { survey, reason } = &opened.link else { return Err(invalid_link()) };
+        let survey = opened.survey(&state, survey).await?;
+        let texts = service::texts_for(&state, &survey).await?;
+        let now = Timestamp::now();
+        let offered = texts.reasons.iter().find(|(id, _)| id == reason).map(|(_, label)| label);
+        let Some(label) = offered.filter(|_| survey.awaits_reason(now)) else {
+            return Ok(survey_page_of(&state, &opened, &survey, &texts, now, None, StatusCode::OK));
+        };
+        let locale = survey.invitation.locale;
+        let body = format!(
+            "<p class=\"context\">{question}</p><h1>{prompt}</h1><p class=\"level\">{label}</p><form method=\"post\">\
+             <button type=\"submit\" class=\"primary\">{confirm}</button></form>",
+            question = escape(&texts.reason_prompt),
+            prompt = escape(&text(&state, locale, Message::EmailReasonPrompt)),
+            label = escape(label),
+            confirm = escape(&text(&state, locale, Message::EmailReasonConfirm)),
+        );
+        Ok(page(StatusCode::OK, locale, &texts.reason_prompt, &body))
+    }
+    .await;
+    respond(&state, &headers, result)
+}
+
+/// Records the reason a reason link stands for, and shows the survey's page.
+#[utoipa::path(
+    post,
+    path = "/email/{tenant}/{channel}/reason/{token}",
+    tag = "email",
+    params(("tenant" = String, Path), ("channel" = String, Path), ("token" = String, Path, description = "The link's token")),
+    responses(
+        (status = 200, description = "Recorded: the survey's page, with what it asks next", content_type = "text/html", body = String),
+        (status = 404, description = "The link is damaged, edited, or names nothing", content_type = "text/html", body = String),
+        (status = 409, description = "The survey takes no reason now (none asked, expired): the page says so", content_type = "text/html", body = String),
+        (status = 503, description = "The store is unavailable; try again shortly", content_type = "text/html", body = String),
+    ),
+)]
+async fn record_reason(
+    State(state): State<AppState>,
+    Path((tenant, channel, token)): PagePath,
+    headers: HeaderMap,
+) -> Response {
+    let result = async {
+        let opened = open(&state, &tenant, &channel, &token).await?;
+        let Link::Reason { survey, reason } = &opened.link else { return Err(invalid_link()) };
+        opened.apply(&state, survey, Event::ChooseReason(reason.clone())).await
     }
     .await;
     respond(&state, &headers, result)
@@ -135,7 +213,7 @@ async fn survey_page(
 ) -> Response {
     let result = async {
         let opened = open(&state, &tenant, &channel, &token).await?;
-        let Link::Survey(survey) = &opened.link else { return Err(PageError::InvalidLink) };
+        let Link::Survey(survey) = &opened.link else { return Err(invalid_link()) };
         let survey = opened.survey(&state, survey).await?;
         let texts = service::texts_for(&state, &survey).await?;
         Ok(survey_page_of(&state, &opened, &survey, &texts, Timestamp::now(), None, StatusCode::OK))
@@ -163,7 +241,7 @@ struct AnswerForm {
     request_body(content = AnswerForm, content_type = "application/x-www-form-urlencoded", description = "Exactly one of `score`, `reason` and `comment`"),
     responses(
         (status = 200, description = "Taken: the survey's page, with what it asks next", content_type = "text/html", body = String),
-        (status = 400, description = "The form is not the page's: the page says what is wrong", content_type = "text/html", body = String),
+        (status = 400, description = "The form is not the page's, or the comment is blank: the page says what is wrong", content_type = "text/html", body = String),
         (status = 404, description = "The link is damaged, edited, or names nothing", content_type = "text/html", body = String),
         (status = 409, description = "The survey does not take it (expired, final, already commented): the page says why", content_type = "text/html", body = String),
         (status = 503, description = "The store is unavailable; try again shortly", content_type = "text/html", body = String),
@@ -177,16 +255,16 @@ async fn answer(
 ) -> Response {
     let result = async {
         let opened = open(&state, &tenant, &channel, &token).await?;
-        let Link::Survey(survey) = &opened.link else { return Err(PageError::InvalidLink) };
-        let Form(form) = form.map_err(|rejection| PageError::BadForm(rejection.body_text()))?;
+        let Link::Survey(survey) = &opened.link else { return Err(invalid_link()) };
+        let Form(form) = form.map_err(|rejection| bad_form(rejection.body_text()))?;
         let event = match (form.score, form.reason, form.comment) {
             (Some(score), None, None) => {
                 let score = score.trim().parse::<u32>().ok().and_then(|n| Scale::NPS.score(n).ok());
-                Event::Rate(score.ok_or_else(|| PageError::BadForm("score must be a level, 0 to 10".into()))?)
+                Event::Rate(score.ok_or_else(|| bad_form("score must be a level, 0 to 10".into()))?)
             }
             (None, Some(reason), None) => Event::ChooseReason(reason),
             (None, None, Some(comment)) => Event::Comment(comment),
-            _ => return Err(PageError::BadForm("send one of score, reason or comment".into())),
+            _ => return Err(bad_form("send one of score, reason or comment".into())),
         };
         opened.apply(&state, survey, event).await
     }
@@ -214,8 +292,8 @@ async fn unsubscribe_page(
     let locale = browser_locale(&headers);
     let result = async {
         let opened = open(&state, &tenant, &channel, &token).await?;
-        let Link::Unsubscribe(address) = &opened.link else { return Err(PageError::InvalidLink) };
-        if sending::is_unsubscribed(&state, &opened.tenant, address).await.map_err(ApiError::from)? {
+        let Link::Unsubscribe(address) = &opened.link else { return Err(invalid_link()) };
+        if sending::is_unsubscribed(&state, &opened.tenant, address).await? {
             return Ok(unsubscribed_page(&state, locale, address));
         }
         let prompt = text(&state, locale, Message::EmailUnsubscribePrompt);
@@ -252,10 +330,8 @@ async fn unsubscribe(
 ) -> Response {
     let result = async {
         let opened = open(&state, &tenant, &channel, &token).await?;
-        let Link::Unsubscribe(address) = &opened.link else { return Err(PageError::InvalidLink) };
-        sending::unsubscribe(&state, &opened.tenant, &opened.channel.id, address, Timestamp::now())
-            .await
-            .map_err(ApiError::from)?;
+        let Link::Unsubscribe(address) = &opened.link else { return Err(invalid_link()) };
+        sending::unsubscribe(&state, &opened.tenant, &opened.channel.id, address, Timestamp::now()).await?;
         tracing::info!(tenant = %opened.tenant, channel = %opened.channel.id, "an address unsubscribed");
         Ok(unsubscribed_page(&state, browser_locale(&headers), address))
     }
@@ -263,43 +339,33 @@ async fn unsubscribe(
     respond(&state, &headers, result)
 }
 
-/// Why a page can't be shown as asked.
-enum PageError {
-    /// The link is damaged, was edited, or names a channel or survey that isn't there.
-    InvalidLink,
-    /// The posted form is not the page's.
-    BadForm(String),
-    Failed(ApiError),
+/// A link that is damaged, was edited, or names a channel or survey that isn't there.
+fn invalid_link() -> ApiError {
+    ApiError::not_found("link", "of this channel")
 }
 
-impl From<ApiError> for PageError {
-    fn from(error: ApiError) -> Self {
-        match error {
-            ApiError::NotFound { .. } => PageError::InvalidLink,
-            other => PageError::Failed(other),
-        }
-    }
+/// A posted form that is not the page's.
+fn bad_form(message: String) -> ApiError {
+    ApiError::BadRequest { code: "bad_form", message }
 }
 
-/// A page's answer; a failure as a page in the browser's language.
-fn respond(state: &AppState, headers: &HeaderMap, result: Result<Response, PageError>) -> Response {
+/// A page's answer; a failure as a page in the browser's language, with the status the error
+/// has everywhere. What went wrong inside stays in the log: the page asks to try again.
+fn respond(state: &AppState, headers: &HeaderMap, result: Result<Response, ApiError>) -> Response {
+    let error = match result {
+        Ok(response) => return response,
+        Err(error) => error,
+    };
     let locale = browser_locale(headers);
-    match result {
-        Ok(response) => response,
-        Err(PageError::InvalidLink) => {
-            let message = text(state, locale, Message::EmailLinkInvalid);
-            page(StatusCode::NOT_FOUND, locale, &message, &format!("<h1>{}</h1>", escape(&message)))
-        }
-        Err(PageError::BadForm(reason)) => {
-            page(StatusCode::BAD_REQUEST, locale, &reason, &format!("<h1>{}</h1>", escape(&reason)))
-        }
-        Err(PageError::Failed(error)) => {
-            let status = error.status();
+    let message = match &error {
+        ApiError::NotFound { .. } => text(state, locale, Message::EmailLinkInvalid),
+        ApiError::BadRequest { message, .. } => message.clone(),
+        _ => {
             tracing::warn!(code = error.code(), "an email page failed: {error}");
-            let message = error.to_string();
-            page(status, locale, &message, &format!("<h1>{}</h1>", escape(&message)))
+            text(state, locale, Message::EmailTryAgain)
         }
-    }
+    };
+    page(error.status(), locale, &message, &format!("<h1>{}</h1>", escape(&message)))
 }
 
 /// A link, checked, with the channel it belongs to.
@@ -307,40 +373,45 @@ struct Opened {
     tenant: TenantId,
     channel: ChannelRecord,
     link: Link,
-    /// The channel's links, as paths on this service.
+    /// The channel's links, as paths relative to a page.
     links: Links,
 }
 
 /// Checks a link: an email channel of the tenant, and a token it signed.
-async fn open(state: &AppState, tenant: &str, channel: &str, token: &str) -> Result<Opened, PageError> {
+async fn open(state: &AppState, tenant: &str, channel: &str, token: &str) -> Result<Opened, ApiError> {
     let (Ok(tenant), Ok(channel_id)) = (TenantId::new(tenant), ChannelId::new(channel)) else {
-        return Err(PageError::InvalidLink);
+        return Err(invalid_link());
     };
-    let channel = records::channel(&*state.store, &tenant, channel_id.as_str()).await?.value;
+    let channel = records::channel(&*state.store, &tenant, channel_id.as_str())
+        .await
+        .map_err(|error| if matches!(error, ApiError::NotFound { .. }) { invalid_link() } else { error })?
+        .value;
     if channel.kind != ChannelKind::Email {
-        return Err(PageError::InvalidLink);
+        return Err(invalid_link());
     }
     let key = LinkKey::new(&channel.verify_token);
-    let link = key.open(token).map_err(|_| PageError::InvalidLink)?;
-    let links = Links::new(&pages_url("", &tenant, &channel.id), key);
+    let link = key.open(token).map_err(|_| invalid_link())?;
+    // Every page is two levels under the channel's (`<kind>/<token>`): `..` leads back to it,
+    // wherever the gateway is served.
+    let links = Links::new("..", key);
     Ok(Opened { tenant, channel, link, links })
 }
 
 impl Opened {
-    /// The path of another of the channel's links.
+    /// The path of another of the channel's links, relative to the page.
     fn path(&self, link: &Link) -> String {
         self.links.url(link)
     }
 
     /// A survey a link names, which must be the channel's.
-    async fn survey(&self, state: &AppState, id: &SurveyId) -> Result<Survey, PageError> {
-        let survey = state.store.get(&self.tenant, id).await.map_err(ApiError::from)?;
-        survey.filter(|s| s.invitation.channel == self.channel.id).ok_or(PageError::InvalidLink)
+    async fn survey(&self, state: &AppState, id: &SurveyId) -> Result<Survey, ApiError> {
+        let survey = state.store.get(&self.tenant, id).await?;
+        survey.filter(|s| s.invitation.channel == self.channel.id).ok_or_else(invalid_link)
     }
 
     /// Applies what the end user answered on a page; the survey's page, with why it was refused
     /// if it was.
-    async fn apply(&self, state: &AppState, id: &SurveyId, event: Event) -> Result<Response, PageError> {
+    async fn apply(&self, state: &AppState, id: &SurveyId, event: Event) -> Result<Response, ApiError> {
         let survey = self.survey(state, id).await?;
         let now = Timestamp::now();
         match service::apply_on_page(state, &self.tenant, &survey.id, event, now).await {
@@ -350,14 +421,17 @@ impl Opened {
             }
             Err(ApplyError::Refused(refusal)) => {
                 let texts = service::texts_for(state, &survey).await?;
-                let notice = match refusal.reply() {
-                    Some(reply) => service::reply_text(&texts, reply).to_owned(),
-                    None => refusal.to_string(),
+                let locale = survey.invitation.locale;
+                let notice = match (refusal.reply(), &refusal) {
+                    (Some(reply), _) => service::reply_text(&texts, reply).to_owned(),
+                    (None, Refusal::EmptyComment) => text(state, locale, Message::EmailCommentEmpty),
+                    (None, _) => text(state, locale, Message::EmailAnswerNotTaken),
                 };
-                Ok(survey_page_of(state, self, &survey, &texts, now, Some(&notice), StatusCode::CONFLICT))
+                let status = ApiError::from(refusal).status();
+                Ok(survey_page_of(state, self, &survey, &texts, now, Some(&notice), status))
             }
-            Err(ApplyError::NotFound(_)) => Err(PageError::InvalidLink),
-            Err(ApplyError::Store(error)) => Err(PageError::Failed(error.into())),
+            Err(ApplyError::NotFound(_)) => Err(invalid_link()),
+            Err(ApplyError::Store(error)) => Err(error.into()),
         }
     }
 }
@@ -467,18 +541,6 @@ fn level(scale: Scale, score: Score, texts: &Texts) -> String {
     format!("<p class=\"level\"><span class=\"title\">{}</span>{label}</p>", escape(&level_title(scale, score)))
 }
 
-/// A level's title on a page: stars as text stars, filled up to the level (every font has
-/// them, where the emoji star of messages may be missing); faces and numbers as elsewhere.
-fn level_title(scale: Scale, score: Score) -> String {
-    match scale {
-        Scale::Stars { .. } => {
-            let filled = usize::from(score.value());
-            format!("{}{}", "★".repeat(filled), "☆".repeat(usize::from(scale.max()).saturating_sub(filled)))
-        }
-        _ => ratewire_adapters::level_title(scale, score),
-    }
-}
-
 fn unsubscribed_page(state: &AppState, locale: Locale, address: &RecipientId) -> Response {
     let done = text(state, locale, Message::EmailUnsubscribed);
     let body = format!("<h1>{}</h1><p class=\"context\">{}</p>", escape(&done), escape(address.as_str()));
@@ -487,7 +549,7 @@ fn unsubscribed_page(state: &AppState, locale: Locale, address: &RecipientId) ->
 
 /// A shipped text in a locale.
 fn text(state: &AppState, locale: Locale, message: Message) -> String {
-    state.catalog.text(locale, message, Scale::FIVE_STARS)
+    state.catalog.scale_free_text(locale, message)
 }
 
 /// The browser's language, for pages that have no survey to take it from.
@@ -532,6 +594,7 @@ fn page(status: StatusCode, locale: Locale, title: &str, body: &str) -> Response
         (header::CONTENT_TYPE, "text/html; charset=utf-8"),
         (header::CACHE_CONTROL, "no-store"),
         (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",

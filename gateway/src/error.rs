@@ -171,13 +171,16 @@ impl From<InviteRefusal> for ApiError {
 impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
         let code = match refusal {
+            // Nothing to say is bad input, not a conflict with the survey's state.
+            Refusal::EmptyComment => {
+                return ApiError::BadRequest { code: "empty_comment", message: refusal.to_string() };
+            }
             Refusal::DeadlinePassed => "deadline_passed",
             Refusal::NotDue => "not_due",
             Refusal::ChangeWindowClosed => "change_window_closed",
             Refusal::LockedByComment => "locked_by_comment",
             Refusal::AlreadyCommented => "already_commented",
             Refusal::CommentWindowClosed => "comment_window_closed",
-            Refusal::EmptyComment => "empty_comment",
             Refusal::UnknownReason(_) => "unknown_reason",
             Refusal::NoReasonAsked => "no_reason_asked",
             Refusal::OutOfScale(_) => "out_of_scale",

@@ -3,7 +3,7 @@
 //! handled like any end user's input. Platforms retry, so every message is taken once.
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -54,7 +54,7 @@ async fn verify(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    handle(&state, &tenant, &channel, InboundRequest { method: Method::GET, headers, query, body: Bytes::new() }).await
+    handle(&state, &tenant, &channel, Method::GET, headers, query, Body::empty()).await
 }
 
 /// A platform's webhook: messages, taps and delivery reports, signed by the platform.
@@ -82,12 +82,20 @@ async fn receive(
     Path((tenant, channel)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    handle(&state, &tenant, &channel, InboundRequest { method: Method::POST, headers, query, body }).await
+    handle(&state, &tenant, &channel, Method::POST, headers, query, body).await
 }
 
-async fn handle(state: &AppState, tenant: &str, channel: &str, request: InboundRequest) -> Response {
+async fn handle(
+    state: &AppState,
+    tenant: &str,
+    channel: &str,
+    method: Method,
+    headers: HeaderMap,
+    query: Option<String>,
+    body: Body,
+) -> Response {
     let not_found = || ApiError::not_found("channel", format!("{tenant}/{channel}")).into_response();
     let (Ok(tenant), Ok(channel_id)) = (TenantId::new(tenant), ChannelId::new(channel)) else { return not_found() };
     let record = match records::channel(&*state.store, &tenant, channel_id.as_str()).await {
@@ -96,6 +104,12 @@ async fn handle(state: &AppState, tenant: &str, channel: &str, request: InboundR
         Err(error) => return error.into_response(),
     };
     let Ok(adapter) = sending::adapter(state, &tenant, &record) else { return not_found() };
+    // Read only once the channel is known: each kind has its limit. A body cut short can't
+    // be verified either way.
+    let Ok(body) = axum::body::to_bytes(body, sending::body_limit(state, record.kind)).await else {
+        return ApiError::TooLarge.into_response();
+    };
+    let request = InboundRequest { method, headers, query, body };
     match adapter.receive(&request) {
         Ok(WebhookOutcome::Handshake(challenge)) => {
             ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], challenge).into_response()

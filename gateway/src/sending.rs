@@ -7,8 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use jiff::{SignedDuration, Timestamp};
-use ratewire_adapters::{Channel, ChannelSetup, Content, Outbound, SendContext, SendError, build, plan_invitation};
-use ratewire_core::store::{OutboundMessage, OutboxItem, RecordKind, StoreError, Task, get_json, put_json};
+use ratewire_adapters::{
+    Channel, ChannelKind, ChannelSetup, Content, Outbound, SendContext, SendError, build, plan_invitation,
+};
+use ratewire_core::store::{
+    ApplyError, OutboundMessage, OutboxItem, RecordKind, StoreError, Task, get_json, list_json, put_json,
+};
 use ratewire_core::{
     ChannelId, Event, FailureReason, RecipientId, Reply, Survey, SurveyId, SurveyState, TenantId, Texts,
 };
@@ -77,22 +81,30 @@ pub async fn contact(
     Ok(get_json::<Contact>(&*state.store, tenant, RecordKind::Contact, &id).await?.map(|c| c.value))
 }
 
+/// An end user's id as a channel keeps it: email addresses in one form
+/// ([`ratewire_adapters::email::normalize_address`]), so inviting, replying and unsubscribing
+/// all name the same person; other channels' ids as the platform gives them.
+pub fn canonical_recipient(kind: ChannelKind, recipient: RecipientId) -> RecipientId {
+    match kind {
+        // Lower-casing an id keeps it valid: this never falls back.
+        ChannelKind::Email => ratewire_adapters::email::normalize_address(recipient.as_str()).unwrap_or(recipient),
+        _ => recipient,
+    }
+}
+
 /// An address whose owner asked for no more rating requests from the business (email's
-/// unsubscribe link), on any of its channels.
+/// unsubscribe link), on any of its email channels.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Unsubscribed {
+    /// When they asked.
     pub at: Timestamp,
-    /// The channel whose link was used.
+    /// The channel whose link they used.
     pub channel: ChannelId,
 }
 
-/// The unsubscribe record's id: `unsubscribed:<address in lower case>`. It holds no `/`, so it
-/// is never a channel's contact id (`<channel>/<recipient>`).
-fn unsubscribed_id(address: &RecipientId) -> String {
-    format!("unsubscribed:{}", address.as_str().to_ascii_lowercase())
-}
-
-/// Records that an address wants no more rating requests; a second time changes nothing.
+/// Records that an address wants no more rating requests, and cancels the surveys still
+/// waiting for its rating, so no reminder or queued invitation reaches it. A second time
+/// changes nothing.
 pub async fn unsubscribe(
     state: &AppState,
     tenant: &TenantId,
@@ -100,17 +112,50 @@ pub async fn unsubscribe(
     address: &RecipientId,
     now: Timestamp,
 ) -> Result<(), StoreError> {
+    let address = canonical_recipient(ChannelKind::Email, address.clone());
     let record = Unsubscribed { at: now, channel: channel.clone() };
-    match put_json(&*state.store, tenant, RecordKind::Contact, &unsubscribed_id(address), None, &record).await {
-        Ok(_) | Err(StoreError::RecordConflict { .. }) => Ok(()),
-        Err(error) => Err(error),
+    match put_json(&*state.store, tenant, RecordKind::Unsubscribe, address.as_str(), None, &record).await {
+        Ok(_) | Err(StoreError::RecordConflict { .. }) => {}
+        Err(error) => return Err(error),
     }
+    for (_, email) in list_json::<ChannelRecord>(&*state.store, tenant, RecordKind::Channel).await? {
+        if email.value.kind != ChannelKind::Email {
+            continue;
+        }
+        let Some(survey) = state.store.latest_for_recipient(tenant, &email.value.id, &address).await? else {
+            continue;
+        };
+        if matches!(survey.state, SurveyState::Pending { .. }) {
+            cancel(state, tenant, &survey.id, now).await;
+        }
+    }
+    Ok(())
 }
 
 /// Whether an address asked for no more rating requests.
 pub async fn is_unsubscribed(state: &AppState, tenant: &TenantId, address: &RecipientId) -> Result<bool, StoreError> {
-    let id = unsubscribed_id(address);
-    Ok(get_json::<Unsubscribed>(&*state.store, tenant, RecordKind::Contact, &id).await?.is_some())
+    let address = canonical_recipient(ChannelKind::Email, address.clone());
+    Ok(state.store.get_record(tenant, RecordKind::Unsubscribe, address.as_str()).await?.is_some())
+}
+
+/// Every unsubscribed address of a tenant, by address.
+pub async fn unsubscribed(state: &AppState, tenant: &TenantId) -> Result<Vec<(String, Unsubscribed)>, StoreError> {
+    let records = list_json::<Unsubscribed>(&*state.store, tenant, RecordKind::Unsubscribe).await?;
+    Ok(records.into_iter().map(|(address, record)| (address, record.value)).collect())
+}
+
+/// Takes an unsubscribe back: the address may be invited again. False if it wasn't unsubscribed.
+pub async fn resubscribe(state: &AppState, tenant: &TenantId, address: &RecipientId) -> Result<bool, StoreError> {
+    let address = canonical_recipient(ChannelKind::Email, address.clone());
+    state.store.delete_record(tenant, RecordKind::Unsubscribe, address.as_str()).await
+}
+
+async fn cancel(state: &AppState, tenant: &TenantId, survey: &SurveyId, now: Timestamp) {
+    match service::apply(state, tenant, survey, Event::Cancel, now).await {
+        // Answered or ended meanwhile: nothing to cancel.
+        Ok(_) | Err(ApplyError::Refused(_)) => {}
+        Err(error) => tracing::warn!(%survey, %error, "could not cancel the survey of an unsubscribed address"),
+    }
 }
 
 /// A message ratewire sent, by the platform's id: the survey it belongs to.
@@ -158,7 +203,8 @@ pub async fn enqueue(
     state.store.enqueue(&item).await
 }
 
-/// The channel's adapter, built from its record.
+/// The channel's adapter, built from its record once and kept while the record stays the
+/// same: an email channel's SMTP connections are pooled in it.
 pub fn adapter(state: &AppState, tenant: &TenantId, channel: &ChannelRecord) -> Result<Arc<dyn Channel>, String> {
     let setup = ChannelSetup {
         secrets: channel.secrets.clone(),
@@ -167,7 +213,47 @@ pub fn adapter(state: &AppState, tenant: &TenantId, channel: &ChannelRecord) -> 
         pages_url: crate::email_pages::pages_url(&state.settings.public_url, tenant, &channel.id),
         verify_token: channel.verify_token.clone(),
     };
-    build(channel.kind, &setup).map_err(|e| e.to_string())
+    state.adapters.get_or_build(tenant, channel, setup)
+}
+
+/// The adapters built so far, one per channel, each with the setup it was built from.
+#[derive(Default, Clone)]
+pub struct Adapters {
+    built: Arc<Mutex<HashMap<(TenantId, ChannelId), Built>>>,
+}
+
+struct Built {
+    kind: ChannelKind,
+    setup: ChannelSetup,
+    adapter: Arc<dyn Channel>,
+}
+
+impl Adapters {
+    fn get_or_build(
+        &self,
+        tenant: &TenantId,
+        channel: &ChannelRecord,
+        setup: ChannelSetup,
+    ) -> Result<Arc<dyn Channel>, String> {
+        let key = (tenant.clone(), channel.id.clone());
+        let mut built = self.built.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(cached) = built.get(&key).filter(|b| b.kind == channel.kind && b.setup == setup) {
+            return Ok(cached.adapter.clone());
+        }
+        // A channel connected anew, or first used: what was built for an older record goes.
+        let adapter = build(channel.kind, &setup).map_err(|e| e.to_string())?;
+        built.insert(key, Built { kind: channel.kind, setup, adapter: adapter.clone() });
+        Ok(adapter)
+    }
+}
+
+/// The largest webhook body a channel kind takes: email's replies carry their signature's
+/// images and the quoted HTML, so they have their own limit (`email_body_limit_bytes`).
+pub fn body_limit(state: &AppState, kind: ChannelKind) -> usize {
+    match kind {
+        ChannelKind::Email => state.settings.email_body_limit_bytes,
+        _ => state.settings.body_limit_bytes,
+    }
 }
 
 /// The send rate of each channel, by its id: the `sends_per_second` setting, or the platform's
@@ -224,6 +310,15 @@ pub async fn attempt(
         Err(ApiError::NotFound { .. }) => return Ok(Attempt::GiveUp { reason: "the channel was removed".into() }),
         Err(_) => return Ok(Attempt::Retry { reason: "the store is unavailable".into(), not_before: None }),
     };
+    // Queued before the address unsubscribed (a reminder, an invitation still in the outbox, a
+    // follow-up): not sent.
+    if channel.kind == ChannelKind::Email && is_unsubscribed(state, tenant, &survey.invitation.recipient).await? {
+        tracing::info!(survey = %survey.id, channel = %channel_id, ?message, "not sent: the address unsubscribed");
+        if matches!(survey.state, SurveyState::Pending { .. }) {
+            cancel(state, tenant, &survey.id, now).await;
+        }
+        return Ok(Attempt::Done);
+    }
     let adapter = match adapter(state, tenant, &channel) {
         Ok(adapter) => adapter,
         Err(reason) => return Ok(Attempt::GiveUp { reason }),
@@ -243,6 +338,7 @@ pub async fn attempt(
         recipient: survey.invitation.recipient.clone(),
         content: render(&survey, &texts, message, adapter.as_ref()),
         idempotency_key: item.id.clone(),
+        invitation: texts.invitation.clone(),
         context: SendContext {
             now,
             last_inbound_at: contact.and_then(|c| c.last_inbound_at),
@@ -279,6 +375,13 @@ pub async fn attempt(
         }),
         Err(SendError::Temporary(reason)) => Ok(Attempt::Retry { reason, not_before: None }),
         Err(SendError::Permanent(reason)) => {
+            if matches!(reason.code.as_str(), "bad_credentials" | "bad_sender") {
+                // The channel's own settings are refused: every send will be, until they change.
+                tracing::error!(
+                    %tenant, channel = %channel_id, code = %reason.code, detail = %reason.detail,
+                    "the provider refuses the channel's settings: fix the channel"
+                );
+            }
             if message == OutboundMessage::Invitation {
                 fail(state, tenant, &survey.id, reason.clone(), now).await;
             }

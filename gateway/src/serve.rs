@@ -103,6 +103,7 @@ pub async fn state(settings: Checked) -> Result<AppState, String> {
         catalog: Catalog::shipped(),
         widgets: WidgetHub::default(),
         send_rates: Default::default(),
+        adapters: Default::default(),
         demo,
     })
 }

@@ -66,11 +66,12 @@ pub async fn invite(
     let (channel, config) = records::channel_with_config(&*state.store, tenant, request.channel.as_str()).await?;
     let previous = state.store.latest_for_conversation(tenant, &request.conversation).await?;
     check_invitation(&config.config, request.origin, request.resolution, previous.as_ref(), now)?;
-    if channel.kind == ChannelKind::Email && sending::is_unsubscribed(state, tenant, &request.recipient).await? {
+    let recipient = sending::canonical_recipient(channel.kind, request.recipient);
+    if channel.kind == ChannelKind::Email && sending::is_unsubscribed(state, tenant, &recipient).await? {
         return Err(InviteRefusal::Unsubscribed.into());
     }
     // The language the platform last gave for the end user comes after what the caller said.
-    let known = sending::contact(state, tenant, &request.channel, &request.recipient).await?.and_then(|c| c.language);
+    let known = sending::contact(state, tenant, &request.channel, &recipient).await?.and_then(|c| c.language);
     let languages = request.languages.iter().chain(known.as_ref()).map(String::as_str);
     let locale = Locale::negotiate(languages, config.config.default_locale);
     let invitation = Invitation {
@@ -78,7 +79,7 @@ pub async fn invite(
         conversation: request.conversation,
         resolution: request.resolution,
         channel: request.channel,
-        recipient: request.recipient,
+        recipient,
         agent: request.agent,
         locale,
         origin: request.origin,

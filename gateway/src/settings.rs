@@ -22,6 +22,9 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// The largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
+    /// The largest reply an email channel's webhook takes, in bytes: replies carry inline
+    /// images and quoted HTML.
+    pub email_body_limit_bytes: usize,
     /// Requests a second one tenant may make to the API, sustained; bursts of twice as many
     /// are let through. Past it, 429.
     pub api_requests_per_second: u32,
@@ -97,6 +100,7 @@ impl Default for Settings {
             public_url: None,
             redis_url: None,
             body_limit_bytes: 256 * 1024,
+            email_body_limit_bytes: 10 * 1024 * 1024,
             api_requests_per_second: 50,
             report_max_surveys: 1_000_000,
             demo: None,
@@ -114,6 +118,7 @@ pub struct Checked {
     pub public_url: String,
     pub redis_url: Option<String>,
     pub body_limit_bytes: usize,
+    pub email_body_limit_bytes: usize,
     pub api_requests_per_second: u32,
     pub report_max_surveys: usize,
     pub demo: bool,
@@ -198,6 +203,9 @@ impl Settings {
         if !(1024..=64 * 1024 * 1024).contains(&self.body_limit_bytes) {
             problem("body_limit_bytes".into(), "must be between 1024 and 67108864".into());
         }
+        if !(1024..=64 * 1024 * 1024).contains(&self.email_body_limit_bytes) {
+            problem("email_body_limit_bytes".into(), "must be between 1024 and 67108864".into());
+        }
         if !(1..=100_000).contains(&self.api_requests_per_second) {
             problem("api_requests_per_second".into(), "must be between 1 and 100000".into());
         }
@@ -270,6 +278,7 @@ impl Settings {
                     .to_owned(),
                 redis_url: self.redis_url.clone(),
                 body_limit_bytes: self.body_limit_bytes,
+                email_body_limit_bytes: self.email_body_limit_bytes,
                 api_requests_per_second: self.api_requests_per_second,
                 report_max_surveys: self.report_max_surveys,
                 demo,

@@ -18,10 +18,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, header};
 use jiff::Timestamp;
-use ratewire_core::{Event, Scale, SurveyId, TenantId};
+use ratewire_core::{ChannelId, Event, RecipientId, Scale, SurveyId, TenantId};
 use ratewire_gateway::app::{self, AppState};
 use ratewire_gateway::settings::{DashboardSettings, Settings, TenantSettings, WebhookSettings};
-use ratewire_gateway::{auth, serve, service};
+use ratewire_gateway::{auth, sending, serve, service};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -54,6 +54,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("GET", "/v1/endpoints"),
     ("POST", "/v1/endpoints"),
     ("DELETE", "/v1/endpoints/{id}"),
+    ("GET", "/v1/unsubscribes"),
+    ("DELETE", "/v1/unsubscribes/{address}"),
     ("POST", "/v1/invitations"),
     ("GET", "/v1/reports"),
     ("GET", "/v1/reports/ratings.csv"),
@@ -65,6 +67,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("POST", "/hooks/{tenant}/{channel}"),
     ("GET", "/email/{tenant}/{channel}/rate/{token}"),
     ("POST", "/email/{tenant}/{channel}/rate/{token}"),
+    ("GET", "/email/{tenant}/{channel}/reason/{token}"),
+    ("POST", "/email/{tenant}/{channel}/reason/{token}"),
     ("GET", "/email/{tenant}/{channel}/survey/{token}"),
     ("POST", "/email/{tenant}/{channel}/survey/{token}"),
     ("GET", "/email/{tenant}/{channel}/unsubscribe/{token}"),
@@ -113,6 +117,7 @@ impl Service {
             public_url: Some("http://ratewire.test".into()),
             redis_url: None,
             body_limit_bytes: BODY_LIMIT,
+            email_body_limit_bytes: BODY_LIMIT,
             api_requests_per_second: 100_000,
             demo: Some(false),
             tenants: vec![TenantSettings {
@@ -616,6 +621,16 @@ async fn answers_are_of_the_documented_schemas() {
     let endpoint = format!("/v1/endpoints/{}", endpoint["id"].as_str().unwrap());
     svc.expect("DELETE", "/v1/endpoints/{id}", &endpoint, None, 204).await;
     svc.expect("DELETE", "/v1/endpoints/{id}", &endpoint, None, 404).await;
+
+    // Unsubscribed addresses, and taking one back.
+    let (channel, address) = (ChannelId::new("mail").unwrap(), RecipientId::new("ana@example.com").unwrap());
+    sending::unsubscribe(&svc.state, &tenant, &channel, &address, Timestamp::now()).await.expect("unsubscribed");
+    let listed = svc.expect("GET", "/v1/unsubscribes", "/v1/unsubscribes", None, 200).await;
+    assert_eq!(listed["unsubscribes"][0]["address"], "ana@example.com", "{listed}");
+    let unsubscribe = "/v1/unsubscribes/{address}";
+    svc.expect("DELETE", unsubscribe, "/v1/unsubscribes/Ana@Example.com", None, 204).await;
+    svc.expect("DELETE", unsubscribe, "/v1/unsubscribes/ana@example.com", None, 404).await;
+    svc.expect("DELETE", unsubscribe, "/v1/unsubscribes/o'brien@example.com", None, 400).await;
     svc.expect("DELETE", "/v1/channels/{id}", "/v1/channels/site", None, 204).await;
     svc.expect("DELETE", "/v1/channels/{id}", "/v1/channels/site", None, 404).await;
 

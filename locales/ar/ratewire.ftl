@@ -50,3 +50,12 @@ email-unsubscribe-prompt = هل تريد إيقاف تلقي طلبات التق
 email-unsubscribed = تم: لن تتلقى بعد الآن طلبات تقييم على هذا العنوان.
 # Email: the page of a link that is damaged or was edited.
 email-link-invalid = هذا الرابط غير صالح. يُرجى فتحه كما ورد في الرسالة تمامًا.
+# Email: the page a reason link opens asks this before the reason counts.
+email-reason-prompt = هل هذا ما لم يكن جيدًا؟
+email-reason-confirm = تأكيد
+# Email: a page's notice when what was sent no longer fits the survey (answered meanwhile, closed).
+email-answer-not-taken = لم يعد بالإمكان قبول هذه الإجابة. هذا هو الاستبيان كما هو الآن.
+# Email: a page's notice when the comment box was sent empty.
+email-comment-empty = يُرجى كتابة تعليقك قبل إرساله.
+# Email: a page shown when ratewire can't answer for a moment.
+email-try-again = حدث خطأ من جانبنا. يُرجى المحاولة مرة أخرى بعد قليل.

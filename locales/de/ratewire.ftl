@@ -50,3 +50,12 @@ email-unsubscribe-prompt = Keine Bewertungsanfragen mehr an diese Adresse senden
 email-unsubscribed = Erledigt: An diese Adresse werden keine Bewertungsanfragen mehr gesendet.
 # Email: the page of a link that is damaged or was edited.
 email-link-invalid = Dieser Link ist ungültig. Bitte öffnen Sie ihn genau so, wie er in der E-Mail steht.
+# Email: the page a reason link opens asks this before the reason counts.
+email-reason-prompt = Ist es das, was nicht gut lief?
+email-reason-confirm = Bestätigen
+# Email: a page's notice when what was sent no longer fits the survey (answered meanwhile, closed).
+email-answer-not-taken = Diese Antwort kann nicht mehr angenommen werden. So steht die Umfrage jetzt.
+# Email: a page's notice when the comment box was sent empty.
+email-comment-empty = Bitte schreiben Sie Ihren Kommentar, bevor Sie ihn senden.
+# Email: a page shown when ratewire can't answer for a moment.
+email-try-again = Bei uns ist etwas schiefgelaufen. Bitte versuchen Sie es gleich noch einmal.

@@ -50,3 +50,12 @@ email-unsubscribe-prompt = Stop receiving rating requests at this address?
 email-unsubscribed = Done: you will receive no more rating requests at this address.
 # Email: the page of a link that is damaged or was edited.
 email-link-invalid = This link is not valid. Please open it exactly as it appears in the email.
+# Email: the page a reason link opens asks this before the reason counts.
+email-reason-prompt = Is this what went wrong?
+email-reason-confirm = Confirm
+# Email: a page's notice when what was sent no longer fits the survey (answered meanwhile, closed).
+email-answer-not-taken = This answer can no longer be taken. Here is the survey as it is now.
+# Email: a page's notice when the comment box was sent empty.
+email-comment-empty = Please write your comment before sending it.
+# Email: a page shown when ratewire can't answer for a moment.
+email-try-again = Something went wrong on our side. Please try again in a moment.

@@ -50,3 +50,12 @@ email-unsubscribe-prompt = ¿Dejar de recibir solicitudes de calificación en es
 email-unsubscribed = Listo: ya no recibirá solicitudes de calificación en esta dirección.
 # Email: the page of a link that is damaged or was edited.
 email-link-invalid = Este enlace no es válido. Ábralo tal como aparece en el correo.
+# Email: the page a reason link opens asks this before the reason counts.
+email-reason-prompt = ¿Es esto lo que salió mal?
+email-reason-confirm = Confirmar
+# Email: a page's notice when what was sent no longer fits the survey (answered meanwhile, closed).
+email-answer-not-taken = Esta respuesta ya no se puede registrar. Así está la encuesta ahora.
+# Email: a page's notice when the comment box was sent empty.
+email-comment-empty = Escriba su comentario antes de enviarlo.
+# Email: a page shown when ratewire can't answer for a moment.
+email-try-again = Algo salió mal de nuestro lado. Inténtelo de nuevo en un momento.

@@ -50,3 +50,12 @@ email-unsubscribe-prompt = Ne plus recevoir de demandes d’évaluation à cette
 email-unsubscribed = C’est fait : vous ne recevrez plus de demandes d’évaluation à cette adresse.
 # Email: the page of a link that is damaged or was edited.
 email-link-invalid = Ce lien n’est pas valide. Ouvrez-le tel qu’il figure dans l’e-mail.
+# Email: the page a reason link opens asks this before the reason counts.
+email-reason-prompt = Est-ce bien ce qui n’a pas été ?
+email-reason-confirm = Confirmer
+# Email: a page's notice when what was sent no longer fits the survey (answered meanwhile, closed).
+email-answer-not-taken = Cette réponse ne peut plus être prise en compte. Voici l’enquête telle qu’elle est maintenant.
+# Email: a page's notice when the comment box was sent empty.
+email-comment-empty = Écrivez votre commentaire avant de l’envoyer.
+# Email: a page shown when ratewire can't answer for a moment.
+email-try-again = Un problème est survenu de notre côté. Réessayez dans un instant.

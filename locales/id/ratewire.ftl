@@ -50,3 +50,12 @@ email-unsubscribe-prompt = Berhenti menerima permintaan penilaian di alamat ini?
 email-unsubscribed = Selesai: Anda tidak akan menerima permintaan penilaian lagi di alamat ini.
 # Email: the page of a link that is damaged or was edited.
 email-link-invalid = Tautan ini tidak valid. Silakan buka persis seperti yang tertera di email.
+# Email: the page a reason link opens asks this before the reason counts.
+email-reason-prompt = Apakah ini yang kurang baik?
+email-reason-confirm = Konfirmasi
+# Email: a page's notice when what was sent no longer fits the survey (answered meanwhile, closed).
+email-answer-not-taken = Jawaban ini tidak dapat diterima lagi. Berikut survei dalam keadaannya sekarang.
+# Email: a page's notice when the comment box was sent empty.
+email-comment-empty = Tulis komentar Anda sebelum mengirimnya.
+# Email: a page shown when ratewire can't answer for a moment.
+email-try-again = Terjadi kesalahan di pihak kami. Silakan coba lagi sebentar lagi.

@@ -50,3 +50,12 @@ email-unsubscribe-prompt = このアドレスへの評価のお願いを停止�
 email-unsubscribed = 完了しました。このアドレスに評価のお願いが届くことはもうありません。
 # Email: the page of a link that is damaged or was edited.
 email-link-invalid = このリンクは無効です。メールに記載されているとおりに開いてください。
+# Email: the page a reason link opens asks this before the reason counts.
+email-reason-prompt = うまくいかなかったのはこの点ですか？
+email-reason-confirm = 確定する
+# Email: a page's notice when what was sent no longer fits the survey (answered meanwhile, closed).
+email-answer-not-taken = この回答は受け付けられなくなりました。現在のアンケートの状態は次のとおりです。
+# Email: a page's notice when the comment box was sent empty.
+email-comment-empty = 送信する前にコメントをご記入ください。
+# Email: a page shown when ratewire can't answer for a moment.
+email-try-again = 問題が発生しました。しばらくしてからもう一度お試しください。

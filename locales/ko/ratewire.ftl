@@ -50,3 +50,12 @@ email-unsubscribe-prompt = 이 주소로 평가 요청을 더 이상 받지 않�
 email-unsubscribed = 완료되었습니다. 이 주소로 더 이상 평가 요청이 발송되지 않습니다.
 # Email: the page of a link that is damaged or was edited.
 email-link-invalid = 유효하지 않은 링크입니다. 이메일에 표시된 그대로 열어 주세요.
+# Email: the page a reason link opens asks this before the reason counts.
+email-reason-prompt = 이것이 불편하셨던 점인가요?
+email-reason-confirm = 확인
+# Email: a page's notice when what was sent no longer fits the survey (answered meanwhile, closed).
+email-answer-not-taken = 이 응답은 더 이상 받을 수 없습니다. 현재 설문 상태는 다음과 같습니다.
+# Email: a page's notice when the comment box was sent empty.
+email-comment-empty = 보내기 전에 의견을 입력해 주세요.
+# Email: a page shown when ratewire can't answer for a moment.
+email-try-again = 문제가 발생했습니다. 잠시 후 다시 시도해 주세요.

@@ -50,3 +50,12 @@ email-unsubscribe-prompt = Deixar de receber pedidos de avaliação neste endere
 email-unsubscribed = Pronto: você não receberá mais pedidos de avaliação neste endereço.
 # Email: the page of a link that is damaged or was edited.
 email-link-invalid = Este link não é válido. Abra-o exatamente como aparece no e-mail.
+# Email: the page a reason link opens asks this before the reason counts.
+email-reason-prompt = Foi isso que deu errado?
+email-reason-confirm = Confirmar
+# Email: a page's notice when what was sent no longer fits the survey (answered meanwhile, closed).
+email-answer-not-taken = Esta resposta não pode mais ser registrada. Veja a pesquisa como está agora.
+# Email: a page's notice when the comment box was sent empty.
+email-comment-empty = Escreva seu comentário antes de enviá-lo.
+# Email: a page shown when ratewire can't answer for a moment.
+email-try-again = Algo deu errado do nosso lado. Tente novamente em instantes.

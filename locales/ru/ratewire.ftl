@@ -50,3 +50,12 @@ email-unsubscribe-prompt = Больше не присылать запросы �
 email-unsubscribed = Готово: запросы оценки на этот адрес больше приходить не будут.
 # Email: the page of a link that is damaged or was edited.
 email-link-invalid = Эта ссылка недействительна. Откройте её в точности так, как она указана в письме.
+# Email: the page a reason link opens asks this before the reason counts.
+email-reason-prompt = Дело было в этом?
+email-reason-confirm = Подтвердить
+# Email: a page's notice when what was sent no longer fits the survey (answered meanwhile, closed).
+email-answer-not-taken = Этот ответ больше не может быть принят. Вот опрос в его текущем состоянии.
+# Email: a page's notice when the comment box was sent empty.
+email-comment-empty = Напишите комментарий, прежде чем отправлять его.
+# Email: a page shown when ratewire can't answer for a moment.
+email-try-again = У нас что-то пошло не так. Попробуйте ещё раз через минуту.

@@ -50,3 +50,12 @@ email-unsubscribe-prompt = 不再向此地址发送评分邀请？
 email-unsubscribed = 已完成：此地址将不会再收到评分邀请。
 # Email: the page of a link that is damaged or was edited.
 email-link-invalid = 此链接无效。请按邮件中显示的原样打开链接。
+# Email: the page a reason link opens asks this before the reason counts.
+email-reason-prompt = 是这方面出了问题吗？
+email-reason-confirm = 确认
+# Email: a page's notice when what was sent no longer fits the survey (answered meanwhile, closed).
+email-answer-not-taken = 此回答已无法提交。以下是问卷的当前状态。
+# Email: a page's notice when the comment box was sent empty.
+email-comment-empty = 请先填写您的意见再发送。
+# Email: a page shown when ratewire can't answer for a moment.
+email-try-again = 我们这边出了点问题，请稍后再试。

@@ -50,3 +50,12 @@ email-unsubscribe-prompt = 不再向此地址傳送評分邀請？
 email-unsubscribed = 已完成：此地址將不會再收到評分邀請。
 # Email: the page of a link that is damaged or was edited.
 email-link-invalid = 此連結無效。請依照郵件中顯示的原樣開啟連結。
+# Email: the page a reason link opens asks this before the reason counts.
+email-reason-prompt = 是這方面出了問題嗎？
+email-reason-confirm = 確認
+# Email: a page's notice when what was sent no longer fits the survey (answered meanwhile, closed).
+email-answer-not-taken = 此回答已無法提交。以下是問卷目前的狀態。
+# Email: a page's notice when the comment box was sent empty.
+email-comment-empty = 請先填寫您的意見再送出。
+# Email: a page shown when ratewire can't answer for a moment.
+email-try-again = 我們這邊出了點問題，請稍後再試。

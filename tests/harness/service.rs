@@ -32,6 +32,9 @@ pub const GLOBEX: &str = "globex";
 
 /// The body limit the test service runs with: small, so a test can exceed it cheaply.
 pub const BODY_LIMIT: usize = 4096;
+/// The email channels' webhook limit in the tests: well above [`BODY_LIMIT`], small enough to
+/// go over cheaply.
+pub const EMAIL_BODY_LIMIT: usize = 64 * 1024;
 
 /// How long a test waits for something the service does on its own (a push, a webhook).
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -73,6 +76,7 @@ impl Gateway {
             public_url: Some(format!("http://{address}")),
             redis_url: redis.as_ref().map(RedisServer::url),
             body_limit_bytes: BODY_LIMIT,
+            email_body_limit_bytes: EMAIL_BODY_LIMIT,
             // The tests call far faster than a business would; the rate limit has tests of its own.
             api_requests_per_second: 100_000,
             demo: Some(false),

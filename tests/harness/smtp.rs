@@ -3,6 +3,8 @@
 //!
 //! Recipients whose local part starts with `reject` are refused with `550 5.1.1`, and those
 //! starting with `busy` with `451 4.3.0`, so the tests can see how SMTP's refusals are taken.
+//! [`SmtpServer::start_with_login`] runs one that requires SMTP AUTH (PLAIN or LOGIN) with one
+//! user name and password, over the plain loopback connection.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -19,12 +21,22 @@ const NOT_INSTALLED: &str = "aiosmtpd not found for /usr/bin/python3: the email 
      server. Install it with `apt-get install python3-aiosmtpd` (Debian/Ubuntu) and run the tests again.";
 
 /// The server: an aiosmtpd controller whose handler writes `NNNNNN.eml` (the message as
-/// received) next to `NNNNNN.json` (its envelope), and refuses the recipients named above.
+/// received) next to `NNNNNN.json` (its envelope and the user it authenticated as), and
+/// refuses the recipients named above. With a user name and password after the folder, it
+/// takes mail only once authenticated as that user.
 const SERVER: &str = r#"
 import json, os, sys, time
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 port, folder = int(sys.argv[1]), sys.argv[2]
+login = sys.argv[3:5]
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    given = isinstance(auth_data, LoginPassword) and [auth_data.login.decode(), auth_data.password.decode()]
+    if given == login:
+        return AuthResult(success=True, auth_data=auth_data)
+    return AuthResult(success=False, handled=False)
 
 class Sink:
     count = 0
@@ -42,13 +54,19 @@ class Sink:
         Sink.count += 1
         name = os.path.join(folder, "%06d" % Sink.count)
         with open(name + ".json", "w") as f:
-            json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos}, f)
+            user = session.auth_data.login.decode() if session.authenticated else None
+            peer = "%s:%s" % tuple(session.peer[:2])
+            json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos, "user": user, "peer": peer}, f)
         with open(name + ".tmp", "wb") as f:
             f.write(envelope.original_content)
         os.rename(name + ".tmp", name + ".eml")
         return "250 Message accepted for delivery"
 
-controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+if login:
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port, authenticator=authenticator,
+                            auth_required=True, auth_require_tls=False)
+else:
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
 controller.start()
 print("ready", flush=True)
 try:
@@ -64,6 +82,10 @@ pub struct Mail {
     /// The envelope's sender and recipients.
     pub mail_from: String,
     pub rcpt_to: Vec<String>,
+    /// The user the sender authenticated as, when the server required it.
+    pub user: Option<String>,
+    /// The client's address and port: mails sent over one SMTP connection share it.
+    pub peer: String,
     /// The message as it arrived.
     pub raw: Vec<u8>,
 }
@@ -80,6 +102,16 @@ impl SmtpServer {
     /// Starts the server and waits until it listens. Panics, saying what to install, when
     /// aiosmtpd is missing.
     pub fn start() -> SmtpServer {
+        SmtpServer::run(&[])
+    }
+
+    /// Starts a server that takes mail only from senders authenticated as `user` with
+    /// `password` (`530` before, `535` for other credentials).
+    pub fn start_with_login(user: &str, password: &str) -> SmtpServer {
+        SmtpServer::run(&[user, password])
+    }
+
+    fn run(login: &[&str]) -> SmtpServer {
         let installed = Command::new(PYTHON).args(["-c", "import aiosmtpd"]).stderr(Stdio::null()).status();
         if !installed.is_ok_and(|status| status.success()) {
             panic!("{NOT_INSTALLED}");
@@ -89,7 +121,7 @@ impl SmtpServer {
         // Another process may take the port between the probe and the server's bind.
         for _ in 0..5 {
             let port = crate::free_port();
-            match spawn(port, &dir) {
+            match spawn(port, &dir, login) {
                 Ok(process) => return SmtpServer { port, dir, process },
                 Err(failure) => failures.push(failure),
             }
@@ -119,6 +151,8 @@ impl SmtpServer {
                         .flatten()
                         .filter_map(|r| r.as_str().map(str::to_owned))
                         .collect(),
+                    user: envelope["user"].as_str().map(str::to_owned),
+                    peer: envelope["peer"].as_str().unwrap_or_default().to_owned(),
                     raw,
                 }
             })
@@ -144,10 +178,11 @@ impl Drop for SmtpServer {
 }
 
 /// Runs the server on the port and waits for its "ready".
-fn spawn(port: u16, dir: &std::path::Path) -> Result<Child, String> {
+fn spawn(port: u16, dir: &std::path::Path, login: &[&str]) -> Result<Child, String> {
     let mut process = Command::new(PYTHON)
         .args(["-c", SERVER, &port.to_string()])
         .arg(dir)
+        .args(login)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -164,6 +199,10 @@ fn spawn(port: u16, dir: &std::path::Path) -> Result<Child, String> {
     loop {
         if let Ok(line) = ready_rx.recv_timeout(Duration::from_millis(50)) {
             if line.trim() == "ready" {
+                // Nobody reads what it logs from now on: drained, so a full pipe never stalls it.
+                if let Some(mut stderr) = process.stderr.take() {
+                    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+                }
                 return Ok(process);
             }
             let _ = process.kill();

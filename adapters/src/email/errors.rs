@@ -30,6 +30,10 @@ pub(super) fn reply_error(code: u16, text: &str) -> SendError {
         400..=499 => SendError::Temporary(format!("SMTP {code}: {text}")),
         // Authentication refused or required: the channel's credentials are wrong.
         530 | 534 | 535 | 538 => permanent("bad_credentials"),
+        // A security or policy refusal (RFC 3463's 5.7.x) of a 550/553: the provider won't send
+        // for the sender (an unverified `from`, a domain it may not use). The channel's to fix,
+        // not the address's fault.
+        550 | 553 if text.starts_with("5.7.") => permanent("bad_sender"),
         // No such mailbox, not local, mailbox name not allowed.
         550 | 551 | 553 => permanent("undeliverable"),
         // Anything else the server refuses (552 too large, 554 rejected as spam, 5xx syntax).
@@ -73,6 +77,8 @@ mod tests {
         assert_eq!(code(reply_error(535, "5.7.8 Authentication credentials invalid")), "bad_credentials");
         assert_eq!(code(reply_error(550, "5.1.1 No such user")), "undeliverable");
         assert_eq!(code(reply_error(553, "mailbox name not allowed")), "undeliverable");
+        assert_eq!(code(reply_error(550, "5.7.1 Sender address not verified")), "bad_sender");
+        assert_eq!(code(reply_error(553, "5.7.1 <help@acme.example>: Sender address rejected")), "bad_sender");
         assert_eq!(code(reply_error(554, "5.7.1 Message rejected as spam")), "rejected");
         assert_eq!(code(reply_error(552, "too large")), "rejected");
     }

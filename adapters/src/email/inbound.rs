@@ -10,7 +10,7 @@
 use base64::Engine;
 use jiff::Timestamp;
 use mail_parser::{Message, MessageParser, MimeHeaders};
-use ratewire_core::{RecipientId, SurveyId};
+use ratewire_core::SurveyId;
 use sha2::{Digest, Sha256};
 
 use super::render::survey_of_message_id;
@@ -56,16 +56,18 @@ pub(super) fn parse(
         .parse(raw)
         .filter(|message| !message.headers().is_empty())
         .ok_or_else(|| WebhookError::Malformed("the body is not an RFC 822 message".into()))?;
+    // Programs' messages first: a bounce's or a robot's sender needs no reading at all.
+    if is_automatic(&message) {
+        return Ok(Vec::new());
+    }
     let from = message
         .from()
         .and_then(|from| from.first())
         .and_then(|addr| addr.address())
         .ok_or_else(|| WebhookError::Malformed("the message has no From address".into()))?;
-    let from = recipient(from)
-        .ok_or_else(|| WebhookError::Malformed(format!("the From address {from:?} is not one ratewire can answer")))?;
-    if is_automatic(&message) {
-        return Ok(Vec::new());
-    }
+    // An address ratewire can't name an end user by (`o'brien@…`) is skipped, not refused: a
+    // refusal would have the MTA post it again for days.
+    let Ok(from) = super::normalize_address(from) else { return Ok(Vec::new()) };
     let text = message.body_text(0).map(|body| reply_text(&body)).unwrap_or_default();
     if text.is_empty() {
         return Ok(Vec::new());
@@ -75,7 +77,8 @@ pub(super) fn parse(
         // No Message-ID (rare, and against RFC 5322): the message's bytes name it.
         None => hex::encode(Sha256::digest(raw)),
     };
-    let at = message.date().and_then(|date| Timestamp::from_second(date.to_timestamp()).ok()).unwrap_or(now);
+    // When it arrived, not the sender's `Date:`, which their clock or client makes up.
+    let at = now;
     Ok(vec![match thread(&message, reply_to) {
         Some(survey) => Inbound::Reply { platform_id, from, survey, text, at },
         None => {
@@ -83,12 +86,6 @@ pub(super) fn parse(
             Inbound::Message { platform_id, from, text, language, at }
         }
     }])
-}
-
-/// An address as a recipient id, its domain in lower case (domains are case-insensitive).
-fn recipient(address: &str) -> Option<RecipientId> {
-    let (local, domain) = address.trim().rsplit_once('@')?;
-    RecipientId::new(format!("{local}@{}", domain.to_ascii_lowercase())).ok()
 }
 
 /// Whether a program sent the message: an auto-reply (RFC 3834's `Auto-Submitted` other than
@@ -144,8 +141,11 @@ fn raw_header(message: &Message<'_>, name: &str) -> Option<String> {
 
 /// What the end user wrote: the first lines, before the quoted message and the signature.
 pub(super) fn reply_text(body: &str) -> String {
-    let mut kept: Vec<&str> = Vec::new();
+    let mut kept: Vec<String> = Vec::new();
     for line in body.lines() {
+        // French puts a no-break space before its colon ("a écrit :"), often a narrow one.
+        let line = line.replace(['\u{a0}', '\u{202f}'], " ");
+        let line = line.as_str();
         let trimmed = line.trim();
         if is_signature(line) || is_quote_header(trimmed) {
             // "On Mon, … Ana <ana@…>" wraps before its "wrote:" in some clients.
@@ -157,9 +157,9 @@ pub(super) fn reply_text(body: &str) -> String {
         if trimmed.starts_with('>') {
             break;
         }
-        kept.push(trimmed);
+        kept.push(trimmed.to_owned());
     }
-    let lines: Vec<&str> = kept.into_iter().skip_while(|l| l.is_empty()).take(MAX_LINES).collect();
+    let lines: Vec<String> = kept.into_iter().skip_while(|l| l.is_empty()).take(MAX_LINES).collect();
     lines.join("\n").trim().to_owned()
 }
 
@@ -175,10 +175,9 @@ fn is_signature(line: &str) -> bool {
 
 /// Where a quoted message begins: the client's "… wrote:" line, or a forwarded-message header.
 fn is_quote_header(line: &str) -> bool {
-    const WROTE: [&str; 14] = [
+    const WROTE: [&str; 13] = [
         "wrote:",
         "escribió:",
-        "a écrit :",
         "a écrit :",
         "a écrit:",
         "schrieb:",
@@ -238,10 +237,11 @@ mod tests {
             one(&raw),
             Inbound::Reply {
                 platform_id: "reply-1@example.com".into(),
-                from: RecipientId::new("Ana@example.com").unwrap(),
+                from: ratewire_core::RecipientId::new("ana@example.com").unwrap(),
                 survey: SurveyId::new(SURVEY).unwrap(),
                 text: "4 - quick and helpful".into(),
-                at: Timestamp::from_second(1_795_255_200).unwrap(),
+                // When it arrived, whatever its Date: says.
+                at: now(),
             }
         );
     }
@@ -284,6 +284,15 @@ mod tests {
         assert_eq!(parse(away, None, now()).unwrap(), []);
         // A person's reply may say so explicitly.
         assert_eq!(parse(&reply("Auto-Submitted: no\r\n", "5"), None, now()).unwrap().len(), 1);
+        // A bounce from a sender ratewire couldn't answer is skipped, not refused.
+        let bounce = b"From: <>\r\nAuto-Submitted: auto-replied\r\nSubject: Undelivered\r\n\r\nfailed\r\n";
+        assert_eq!(parse(bounce, None, now()).unwrap(), []);
+    }
+
+    #[test]
+    fn senders_that_cant_be_answered_are_skipped_not_refused() {
+        let raw = b"From: Sean <o'brien@example.com>\r\nSubject: Re\r\n\r\n5\r\n";
+        assert_eq!(parse(raw, None, now()).unwrap(), []);
     }
 
     #[test]
@@ -305,6 +314,8 @@ mod tests {
             ("\n\n5\n\nSent from my iPhone", "5"),
             ("4\nOn Sat, 21 Nov 2026 at 09:00, Acme <help@\nacme.example> wrote:\n> hi", "4"),
             ("> quoted first\n5", ""),
+            ("4\n\nLe sam. 21 nov. 2026, Acme a\u{a0}écrit\u{a0}:\n> Alors ?", "4"),
+            ("4\n\nLe sam. 21 nov. 2026, Acme a écrit\u{202f}:\n> Alors ?", "4"),
         ] {
             assert_eq!(reply_text(body), expected, "{body:?}");
         }

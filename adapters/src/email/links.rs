@@ -1,7 +1,7 @@
 //! The links of a rating email, and the tokens in them.
 //!
-//! A token names what a link does — rate a survey with one score, open a survey's page, or
-//! unsubscribe an address — and carries an HMAC of that under a key derived from the channel's
+//! A token names what a link does — rate a survey with one score, give one reason for a low
+//! rating, open a survey's page, or unsubscribe an address — and carries an HMAC of that under a key derived from the channel's
 //! secret, so a token can't be made or edited (a score changed in the URL) without the secret.
 //! The text is plain hex, which no mail client or link scanner rewrites.
 
@@ -15,6 +15,8 @@ use thiserror::Error;
 pub enum Link {
     /// Rate the survey with this score (confirmed on the page before it counts).
     Rate { survey: SurveyId, score: Score },
+    /// Give this reason for the survey's low rating (confirmed on the page before it counts).
+    Reason { survey: SurveyId, reason: String },
     /// The survey's page: its state, the reasons after a low rating, the comment.
     Survey(SurveyId),
     /// Stop rating emails to this address.
@@ -56,6 +58,9 @@ impl LinkKey {
     pub fn token(&self, link: &Link) -> String {
         let payload = match link {
             Link::Rate { survey, score } => format!("r:{score}:{survey}"),
+            // Survey ids hold no ':' outside `rw…` forms, reasons may: the survey comes first,
+            // its length given, so nothing has to be split on.
+            Link::Reason { survey, reason } => format!("c:{}:{survey}:{reason}", survey.as_str().len()),
             Link::Survey(survey) => format!("s:{survey}"),
             Link::Unsubscribe(address) => format!("u:{address}"),
         };
@@ -80,6 +85,18 @@ impl LinkKey {
                 match (survey, score) {
                     // Any level of any scale; the survey's own scale is checked when it is applied.
                     (Some(survey), Some(score)) => Ok(Link::Rate { survey, score }),
+                    _ => Err(LinkError::Malformed),
+                }
+            }
+            "c" => {
+                let (length, rest) = rest.split_once(':').ok_or(LinkError::Malformed)?;
+                let length = length.parse::<usize>().map_err(|_| LinkError::Malformed)?;
+                let (survey, reason) = rest
+                    .split_at_checked(length)
+                    .and_then(|(survey, rest)| Some((survey, rest.strip_prefix(':')?)))
+                    .ok_or(LinkError::Malformed)?;
+                match SurveyId::new(survey) {
+                    Ok(survey) if !reason.is_empty() => Ok(Link::Reason { survey, reason: reason.to_owned() }),
                     _ => Err(LinkError::Malformed),
                 }
             }
@@ -120,6 +137,7 @@ impl Links {
     pub fn url(&self, link: &Link) -> String {
         let page = match link {
             Link::Rate { .. } => "rate",
+            Link::Reason { .. } => "reason",
             Link::Survey(_) => "survey",
             Link::Unsubscribe(_) => "unsubscribe",
         };
@@ -142,6 +160,8 @@ mod tests {
             Link::Rate { survey: survey(), score: Scale::NPS.score(0).unwrap() },
             Link::Rate { survey: SurveyId::new("a:b.c").unwrap(), score: Scale::NPS.score(10).unwrap() },
             Link::Survey(survey()),
+            Link::Reason { survey: survey(), reason: "slow".into() },
+            Link::Reason { survey: SurveyId::new("a:b").unwrap(), reason: "c:d".into() },
             Link::Unsubscribe(RecipientId::new("ana+help@example.com").unwrap()),
         ] {
             let token = key.token(&link);
@@ -168,9 +188,19 @@ mod tests {
     fn damaged_tokens_are_malformed() {
         let key = LinkKey::new("channel-secret");
         let signed = |payload: &str| format!("{}.{}", hex::encode(payload), hex::encode(key.mac(payload.as_bytes())));
-        for token in
-            ["", "abc", "zz.zz", "6162.", &signed("r:11:abc"), &signed("r:x:abc"), &signed("x:abc"), &signed("s:")]
-        {
+        for token in [
+            "",
+            "abc",
+            "zz.zz",
+            "6162.",
+            &signed("r:11:abc"),
+            &signed("r:x:abc"),
+            &signed("x:abc"),
+            &signed("s:"),
+            &signed("c:3:abc"),
+            &signed("c:3:abc:"),
+            &signed("c:9:abc:slow"),
+        ] {
             assert_eq!(key.open(token), Err(LinkError::Malformed), "{token}");
         }
     }

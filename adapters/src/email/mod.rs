@@ -14,8 +14,8 @@
 //! - SMTP's 4xx replies are retried, 5xx replies fail the survey.
 //!
 //! Settings: `smtp_host`, `from` (required); `smtp_port`, `smtp_tls` (`starttls`, the default;
-//! `tls` for implicit TLS; `none` for a local relay), `smtp_username` with the secret
-//! `smtp_password`, `reply_to`.
+//! `tls` for implicit TLS; `none` for a local relay, which takes credentials only on loopback),
+//! `smtp_username` with the secret `smtp_password`, `reply_to`.
 
 mod errors;
 mod inbound;
@@ -30,8 +30,9 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
+use ratewire_core::{InvalidId, RecipientId};
+
 pub use self::links::{Link, LinkError, LinkKey, Links};
-pub use self::render::escape;
 use crate::{
     Capabilities, Channel, ChannelKind, ChannelSetup, Delivery, InboundRequest, Outbound, SendError, SetupError,
     WebhookError, WebhookOutcome,
@@ -52,6 +53,14 @@ pub fn capabilities() -> Capabilities {
         // Providers' default quotas start around 10 to 14 a second (Amazon SES's sandbox: 1).
         default_sends_per_second: 10,
     }
+}
+
+/// An email address as ratewire keeps and compares it, whether it comes with an invitation, in
+/// a reply's `From` or through an unsubscribe link: trimmed and all in lower case. Local parts
+/// may be case-sensitive by the letter of RFC 5321, but no provider treats them so, and one
+/// person must not be two end users (or unsubscribe only one of their spellings).
+pub fn normalize_address(address: &str) -> Result<RecipientId, InvalidId> {
+    RecipientId::new(address.trim().to_lowercase())
 }
 
 /// How the connection to the SMTP server is secured.
@@ -142,12 +151,26 @@ fn read_settings(setup: &ChannelSetup) -> Result<Settings, Vec<(String, String)>
             }
         },
     };
+    // Credentials over a plain connection are readable by anyone on the way; on loopback there
+    // is no way.
+    if tls == TlsMode::None && credentials.is_some() && !host.is_some_and(is_loopback) {
+        problem(
+            "settings.smtp_tls",
+            "none sends the SMTP password unencrypted: use starttls or tls, or none only with a relay on 127.0.0.1",
+        );
+    }
     match (host, from) {
         (Some(host), Some(Ok(from))) if problems.is_empty() => {
             Ok(Settings { host: host.to_owned(), port, tls, credentials, from, reply_to })
         }
         _ => Err(problems),
     }
+}
+
+/// Whether a host is this machine: `localhost`, or a loopback address.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// What is wrong with a channel's settings, each `(field, problem)`, for the API to refuse the
@@ -158,6 +181,8 @@ pub fn validate_settings(setup: &ChannelSetup) -> Vec<(String, String)> {
 
 /// One business's email channel.
 pub struct Email {
+    /// Pooled: connections are kept open between sends and reused (the gateway keeps one
+    /// adapter per channel), and closed after a minute idle.
     transport: AsyncSmtpTransport<Tokio1Executor>,
     sender: render::Sender,
     /// What inbound posts must carry.
@@ -178,8 +203,10 @@ impl Email {
                 return Err(SetupError::Missing(format!("settings.{name}")));
             }
         }
-        let settings = read_settings(setup).map_err(|mut problems| {
-            let (field, problem) = problems.remove(0);
+        let settings = read_settings(setup).map_err(|problems| {
+            let (field, problem) = problems.into_iter().next().unwrap_or_else(|| {
+                ("settings".to_owned(), "are incomplete: smtp_host and from are required".to_owned())
+            });
             SetupError::Invalid { field, problem }
         })?;
         let tls = || {
@@ -230,8 +257,8 @@ impl Channel for Email {
     }
 
     async fn send(&self, message: &Outbound) -> Result<Delivery, SendError> {
-        // No window: an address takes mail whenever. Unsubscribed addresses are refused before
-        // a survey is created.
+        // No window: an address takes mail whenever. Unsubscribed addresses are the gateway's to
+        // check, before a survey is created and before each send.
         let (email, message_id) = render::email(&self.sender, message)?;
         self.transport.send(email).await.map_err(errors::send_error)?;
         Ok(Delivery { message_id, route: None })
@@ -252,8 +279,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_local_relay_needs_no_credentials() {
+    // The transport's connection pool lives on the runtime.
+    #[tokio::test]
+    async fn a_local_relay_needs_no_credentials() {
         let email = Email::new(&setup(&[
             ("smtp_host", "127.0.0.1"),
             ("smtp_tls", "none"),
@@ -297,5 +325,36 @@ mod tests {
         let no_sender = setup(&[("smtp_host", "smtp.example.com")]);
         assert_eq!(validate_settings(&no_sender), []);
         assert_eq!(Email::new(&no_sender).unwrap_err(), SetupError::Missing("settings.from".into()));
+    }
+
+    #[test]
+    fn credentials_go_unencrypted_only_to_loopback() {
+        let with_credentials = |host: &str| {
+            let mut setup = setup(&[
+                ("smtp_host", host),
+                ("smtp_tls", "none"),
+                ("smtp_username", "relay"),
+                ("from", "help@acme.example"),
+            ]);
+            setup.secrets.insert("smtp_password".into(), "pw".into());
+            setup
+        };
+        for host in ["smtp.example.com", "10.0.0.5", "192.168.1.2"] {
+            let problems = validate_settings(&with_credentials(host));
+            assert_eq!(problems.len(), 1, "{host}: {problems:?}");
+            assert_eq!(problems[0].0, "settings.smtp_tls", "{host}");
+            assert!(
+                matches!(Email::new(&with_credentials(host)), Err(SetupError::Invalid { field, .. }) if field == "settings.smtp_tls")
+            );
+        }
+        for host in ["127.0.0.1", "localhost", "::1", "[::1]"] {
+            assert_eq!(validate_settings(&with_credentials(host)), [], "{host}");
+        }
+    }
+
+    #[test]
+    fn addresses_are_kept_in_one_form() {
+        assert_eq!(normalize_address(" Ana.Perez@Example.COM ").unwrap().as_str(), "ana.perez@example.com");
+        assert!(normalize_address("o'brien@example.com").is_err());
     }
 }

@@ -8,7 +8,8 @@ use ratewire_core::{Catalog, Locale, Message, RecipientId, Scale, SurveyId};
 use sha2::{Digest, Sha256};
 
 use super::links::{Link, Links};
-use crate::{Content, InvitationLayout, Outbound, SendError, truncate};
+use crate::html::escape;
+use crate::{ChoicePayload, Content, InvitationLayout, Outbound, SendError, truncate};
 
 /// The longest subject line, in characters: the invitation's text is cut to it.
 const MAX_SUBJECT: usize = 120;
@@ -47,18 +48,27 @@ pub(super) fn email(sender: &Sender, message: &Outbound) -> Result<(lettre::Mess
     let (id, body) = match &message.content {
         Content::Invitation { text, layout } => (invitation_id.clone(), invitation(sender, message, text, layout)),
         Content::Choices { text, choices } => {
-            let titles: Vec<&str> = choices.iter().map(|(_, title)| title.as_str()).collect();
-            (follow_up_id(message, &domain), follow_up(sender, message, text, &titles))
+            let choices: Vec<(Option<String>, &str)> = choices
+                .iter()
+                .map(|(payload, title)| (reason_link(sender, &message.survey, payload), title.as_str()))
+                .collect();
+            (follow_up_id(message, &domain), follow_up(sender, message, text, &choices))
         }
         Content::Text(text) => (follow_up_id(message, &domain), follow_up(sender, message, text, &[])),
     };
+    // Every message of a survey carries the invitation's subject, a follow-up as a reply to it:
+    // mail clients (Gmail first) thread by subject as well as by `In-Reply-To`.
+    let subject = truncate(&message.invitation, MAX_SUBJECT);
+    let subject = if id == invitation_id { subject } else { format!("Re: {subject}") };
     let unsubscribe = sender.links.url(&Link::Unsubscribe(message.recipient.clone()));
-    let footer =
-        Footer { unsubscribe: &unsubscribe, text: Catalog::shipped().text(locale, Message::EmailUnsubscribe, any()) };
+    let footer = Footer {
+        unsubscribe: &unsubscribe,
+        text: Catalog::shipped().scale_free_text(locale, Message::EmailUnsubscribe),
+    };
     let mut builder = lettre::Message::builder()
         .from(sender.from.clone())
         .to(to)
-        .subject(truncate(&body.subject, MAX_SUBJECT))
+        .subject(subject)
         .message_id(Some(id.clone()))
         .raw_header(header("List-Unsubscribe", &format!("<{unsubscribe}>")))
         .raw_header(header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
@@ -104,9 +114,15 @@ fn follow_up_id(message: &Outbound, domain: &str) -> String {
     message_id(&message.survey, &hex::encode(&digest[..8]), domain)
 }
 
-/// Any scale: the chrome texts carry no placeholders of the scale.
-fn any() -> Scale {
-    Scale::FIVE_STARS
+/// A reason's own link, which gives it on the survey's page: a reason typed in a reply would
+/// read as a comment.
+fn reason_link(sender: &Sender, survey: &SurveyId, payload: &str) -> Option<String> {
+    match ChoicePayload::decode(payload)? {
+        ChoicePayload::Reason { reason, .. } => {
+            Some(sender.links.url(&Link::Reason { survey: survey.clone(), reason }))
+        }
+        ChoicePayload::Score { .. } => None,
+    }
 }
 
 fn header(name: &'static str, value: &str) -> HeaderValue {
@@ -115,7 +131,6 @@ fn header(name: &'static str, value: &str) -> HeaderValue {
 
 /// What a message says, in both forms.
 struct Body {
-    subject: String,
     text: String,
     /// The HTML inside the page's body.
     html: String,
@@ -170,29 +185,36 @@ fn invitation(sender: &Sender, message: &Outbound, question: &str, layout: &Invi
         escape(question),
         escape(&hint)
     );
-    Body { subject: question.to_owned(), text, html }
+    Body { text, html }
 }
 
-/// A message that isn't the invitation: its text, the choices it offers as a list, and the
-/// survey's page, where they are answered.
-fn follow_up(sender: &Sender, message: &Outbound, said: &str, choices: &[&str]) -> Body {
+/// A message that isn't the invitation: its text, the choices it offers (each with its link,
+/// where it has one), and the survey's page, where everything is answered.
+fn follow_up(sender: &Sender, message: &Outbound, said: &str, choices: &[(Option<String>, &str)]) -> Body {
     let page = sender.links.url(&Link::Survey(message.survey.clone()));
-    let open = Catalog::shipped().text(message.context.locale, Message::EmailOpenSurvey, any());
+    let open = Catalog::shipped().scale_free_text(message.context.locale, Message::EmailOpenSurvey);
     let mut text = said.to_owned();
     let mut html = format!("<p style=\"font-size:18px;margin:0 0 16px\">{}</p>", escape(said).replace('\n', "<br>"));
     if !choices.is_empty() {
         text.push('\n');
         html.push_str("<ul>");
-        for choice in choices {
-            text.push_str(&format!("\n- {choice}"));
-            html.push_str(&format!("<li>{}</li>", escape(choice)));
+        for (link, title) in choices {
+            match link {
+                Some(url) => {
+                    text.push_str(&format!("\n- {title}: {url}"));
+                    html.push_str(&format!("<li><a href=\"{}\">{}</a></li>", escape(url), escape(title)));
+                }
+                None => {
+                    text.push_str(&format!("\n- {title}"));
+                    html.push_str(&format!("<li>{}</li>", escape(title)));
+                }
+            }
         }
         html.push_str("</ul>");
     }
     text.push_str(&format!("\n\n{open}: {page}"));
     html.push_str(&format!("<p><a href=\"{}\">{}</a></p>", escape(&page), escape(&open)));
-    let subject = said.lines().next().unwrap_or_default().to_owned();
-    Body { subject, text, html }
+    Body { text, html }
 }
 
 /// The HTML document: the body, in the end user's language and direction, and the footer.
@@ -208,22 +230,6 @@ fn page(locale: Locale, body: &str, footer: &Footer<'_>) -> String {
         url = escape(footer.unsubscribe),
         text = escape(&footer.text),
     )
-}
-
-/// Text made safe for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
 }
 
 #[cfg(test)]
@@ -249,6 +255,7 @@ mod tests {
             recipient: RecipientId::new("ana@example.com").unwrap(),
             content,
             idempotency_key: key.into(),
+            invitation: "How did we do? <b>".into(),
             context: SendContext {
                 now: jiff::Timestamp::UNIX_EPOCH,
                 last_inbound_at: None,
@@ -304,7 +311,11 @@ mod tests {
         assert_eq!(parsed.references().as_text(), Some(invitation.as_str()));
         assert_eq!(parsed.reply_to(), None);
         let text = parsed.body_text(0).unwrap();
-        assert!(text.contains("- Slow response"), "{text}");
+        assert_eq!(parsed.subject(), Some("Re: How did we do? <b>"), "a follow-up threads under the invitation");
+        // Each reason is its own link: typed back, "Slow response" would read as a comment.
+        assert!(text.contains("- Slow response: https://rw.example/email/acme/mail/reason/"), "{text}");
+        let html = parsed.body_html(0).unwrap();
+        assert!(html.contains("<li><a href=\"https://rw.example/email/acme/mail/reason/"), "{html}");
         assert!(text.contains("Open the survey: https://rw.example/email/acme/mail/survey/"), "{text}");
     }
 

@@ -304,6 +304,7 @@ mod tests {
             recipient: RecipientId::new("34600111222").unwrap(),
             content,
             idempotency_key: "send_srv_1_invitation".into(),
+            invitation: "How did we do?".into(),
             context: SendContext { now: now(), last_inbound_at, origin: Origin::Auto, locale },
         }
     }

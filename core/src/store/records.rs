@@ -21,6 +21,8 @@ pub enum RecordKind {
     Contact,
     /// A message ratewire sent, by the platform's id: which survey it belongs to.
     Message,
+    /// An email address whose owner asked for no more rating requests, by the address.
+    Unsubscribe,
 }
 
 impl RecordKind {
@@ -32,6 +34,7 @@ impl RecordKind {
             RecordKind::Endpoint => "endpoint",
             RecordKind::Contact => "contact",
             RecordKind::Message => "message",
+            RecordKind::Unsubscribe => "unsubscribe",
         }
     }
 }

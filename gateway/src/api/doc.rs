@@ -54,7 +54,7 @@ pub const SESSION: &str = "session";
         (name = "webhooks", description = "The business's event webhook endpoints and pending deliveries"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
         (name = "widget", description = "The web widget and the demo page"),
-        (name = "email", description = "The pages an email's rating and unsubscribe links open"),
+        (name = "email", description = "The pages an email's links open, and the addresses unsubscribed through them"),
         (name = "dashboard", description = "The reports dashboard's pages, its login and logout"),
     )
 )]

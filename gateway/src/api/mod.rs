@@ -7,6 +7,7 @@ mod endpoints;
 mod health;
 mod reports;
 pub mod surveys;
+mod unsubscribes;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -21,4 +22,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(surveys::routes())
         .merge(reports::routes())
         .merge(endpoints::routes())
+        .merge(unsubscribes::routes())
 }
