@@ -110,11 +110,21 @@ pub async fn apply(
     now: Timestamp,
 ) -> Result<Transition, ApplyError> {
     let transition = store::apply(state.store.as_ref(), tenant, id, event, now).await?;
+    Ok(carried_out(state, transition, now).await)
+}
+
+/// [`apply`] to a survey just read from the store, without reading it again.
+async fn apply_to(state: &AppState, survey: Survey, event: Event, now: Timestamp) -> Result<Transition, ApplyError> {
+    let transition = store::apply_to(state.store.as_ref(), survey, event, now).await?;
+    Ok(carried_out(state, transition, now).await)
+}
+
+async fn carried_out(state: &AppState, transition: Transition, now: Timestamp) -> Transition {
     if transition.changed {
         crate::metrics::transition(transition.survey.state.name());
     }
     carry_out(state, &transition.survey, &transition.effects, now).await;
-    Ok(transition)
+    transition
 }
 
 /// Carries out a transition's effects: events to the business, messages to the end user.
@@ -279,10 +289,11 @@ async fn read_text(
 
 /// Applies events in order; the first refusal stops and, where it calls for it, tells the user.
 async fn run_all(state: &AppState, survey: &Survey, events: Vec<Event>, now: Timestamp) -> Result<Outcome, ApiError> {
-    let (tenant, id) = (&survey.invitation.tenant, &survey.id);
-    let mut last = None;
+    let mut last: Option<Transition> = None;
     for event in events {
-        match apply(state, tenant, id, event, now).await {
+        // Each event applies to what the last one left, as read: no need to read it again.
+        let current = last.as_ref().map_or(survey, |transition| &transition.survey).clone();
+        match apply_to(state, current, event, now).await {
             Ok(transition) => last = Some(transition),
             Err(ApplyError::Refused(refusal)) => {
                 if let Some(reply) = refusal.reply() {
