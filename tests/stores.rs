@@ -1236,6 +1236,24 @@ async fn redis_reports_corrupt_records_and_skips_unreadable_due_entries() {
     assert!(matches!(store.get(&survey.invitation.tenant, &survey.id).await, Err(StoreError::Corrupt { .. })));
 }
 
+/// A gateway keeps the records every message reads for a second; one that lost a write to
+/// another gateway reads the winner's record at once, not its own stale copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_a_lost_record_write_drops_the_stale_copy() {
+    let server = RedisServer::start();
+    let (first, second) =
+        (connect(&server, RedisStoreOptions::default()).await, connect(&server, RedisStoreOptions::default()).await);
+    let acme = tenant("acme");
+    first.put_record(&acme, RecordKind::Channel, "wa", None, "one").await.unwrap();
+    let copy = second.get_record(&acme, RecordKind::Channel, "wa").await.unwrap();
+    assert_eq!(copy, Some(Versioned { revision: 1, value: "one".to_owned() }));
+    first.put_record(&acme, RecordKind::Channel, "wa", Some(1), "two").await.unwrap();
+    let stale = second.put_record(&acme, RecordKind::Channel, "wa", Some(1), "stale").await;
+    assert!(matches!(stale, Err(StoreError::RecordConflict { .. })), "{stale:?}");
+    let fresh = second.get_record(&acme, RecordKind::Channel, "wa").await.unwrap();
+    assert_eq!(fresh, Some(Versioned { revision: 2, value: "two".to_owned() }));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_lost_connections_are_unavailable_until_redis_is_back() {
     const LIMIT: Duration = Duration::from_secs(10);

@@ -6,6 +6,7 @@
 //! by the time the sweeper must next look at them. [`apply`] joins that to the pure state
 //! machine: read, transition, compare-and-set, retry on a lost race.
 
+mod cache;
 mod compact;
 mod memory;
 mod outbox;

@@ -41,6 +41,9 @@
 //! record, then the entry, then puts the entry back if the record was created again meanwhile.
 //! Index members whose record is gone are skipped. Records don't expire.
 //!
+//! Configurations, channels and endpoints are read on every message and change rarely: the
+//! store keeps a copy of each for a second (see [`cache`]), dropped at once when it changes them.
+//!
 //! # Outbox
 //!
 //! An item is a string, written with `SET … NX` when enqueued and `SET … XX` afterwards, so
@@ -81,7 +84,7 @@
 //! Needs Redis 6.2 or later (`ZRANGE … BYSCORE`, `SET … PXAT`).
 
 use std::collections::HashSet;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -89,6 +92,7 @@ use jiff::{SignedDuration, Timestamp};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, FromRedisValue, Pipeline, RedisError, Script, ServerErrorKind};
 
+use super::cache::{self, Lookup, RecordCache};
 use super::compact;
 use super::{DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, Seen, StoreError, SurveyStore, Versioned};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
@@ -353,6 +357,8 @@ fn millis(duration: SignedDuration) -> i64 {
 #[derive(Clone)]
 pub struct RedisStore {
     connection: ConnectionManager,
+    /// Shared by clones, like the connection.
+    cache: Arc<RecordCache>,
     keys: Keys,
     retention_ms: i64,
     late_reply_grace: SignedDuration,
@@ -400,6 +406,7 @@ impl RedisStore {
         load.query_async::<()>(&mut connection).await.map_err(unavailable)?;
         Ok(RedisStore {
             connection,
+            cache: Arc::default(),
             keys: Keys { prefix: options.prefix },
             retention_ms: millis(options.retention),
             late_reply_grace: options.late_reply_grace,
@@ -499,6 +506,19 @@ impl RedisStore {
         }
         tracing::debug!(%tenant, survey = %id, "survey kept changing while its due entry was synchronized");
         Ok(())
+    }
+
+    /// Runs `change` to a record, dropping this store's copies of it (if it keeps that kind)
+    /// before and after, so no read racing the change keeps what it read.
+    async fn changing<T>(&self, tenant: &TenantId, kind: RecordKind, id: &str, change: impl Future<Output = T>) -> T {
+        if !cache::keeps(kind) {
+            return change.await;
+        }
+        let (key, index) = (self.keys.record(tenant, kind, id), self.keys.records(tenant, kind));
+        self.cache.forget(&key, &index);
+        let changed = change.await;
+        self.cache.forget(&key, &index);
+        changed
     }
 
     /// [`Self::sync_due`] where a failure only means the sweeper may find a stale entry.
@@ -778,10 +798,19 @@ fn decode_record(key: &str, revision: Option<String>, body: Option<String>) -> R
 impl RecordStore for RedisStore {
     async fn get_record(&self, tenant: &TenantId, kind: RecordKind, id: &str) -> Result<Option<Versioned>, StoreError> {
         let key = self.keys.record(tenant, kind, id);
+        let generation = match cache::keeps(kind).then(|| self.cache.record(&key)) {
+            Some(Lookup::Hit(record)) => return Ok(Some(record)),
+            Some(Lookup::Miss(generation)) => Some(generation),
+            None => None,
+        };
         let mut pipe = redis::pipe();
         pipe.cmd("HMGET").arg(&key).arg("rev").arg("body");
         let ((revision, body),): ((Option<String>, Option<String>),) = self.query(&pipe).await.map_err(unavailable)?;
-        decode_record(&key, revision, body)
+        let record = decode_record(&key, revision, body)?;
+        if let (Some(generation), Some(record)) = (generation, &record) {
+            self.cache.keep(&key, generation, record);
+        }
+        Ok(record)
     }
 
     async fn put_record(
@@ -816,7 +845,8 @@ impl RecordStore for RedisStore {
         if expected.is_none() {
             pipe.zadd(&index, id, 0).ignore();
         }
-        let (written,): (i64,) = self.query(&pipe).await.map_err(unavailable)?;
+        let written = self.changing(tenant, kind, id, self.query::<(i64,)>(&pipe)).await;
+        let (written,) = written.map_err(unavailable)?;
         if written != 1 {
             return Err(conflict());
         }
@@ -824,8 +854,14 @@ impl RecordStore for RedisStore {
     }
 
     async fn list_records(&self, tenant: &TenantId, kind: RecordKind) -> Result<Vec<(String, Versioned)>, StoreError> {
+        let index = self.keys.records(tenant, kind);
+        let generation = match cache::keeps(kind).then(|| self.cache.list(&index)) {
+            Some(Lookup::Hit(records)) => return Ok(records),
+            Some(Lookup::Miss(generation)) => Some(generation),
+            None => None,
+        };
         let mut pipe = redis::pipe();
-        pipe.cmd("ZRANGE").arg(self.keys.records(tenant, kind)).arg("-").arg("+").arg("BYLEX");
+        pipe.cmd("ZRANGE").arg(&index).arg("-").arg("+").arg("BYLEX");
         let (ids,): (Vec<String>,) = self.query(&pipe).await.map_err(unavailable)?;
         let mut records = Vec::with_capacity(ids.len());
         for ids in ids.chunks(PAGE) {
@@ -841,6 +877,9 @@ impl RecordStore for RedisStore {
                 }
             }
         }
+        if let Some(generation) = generation {
+            self.cache.keep_list(&index, generation, &records);
+        }
         Ok(records)
     }
 
@@ -848,7 +887,8 @@ impl RecordStore for RedisStore {
         let (key, index) = (self.keys.record(tenant, kind, id), self.keys.records(tenant, kind));
         let mut pipe = redis::pipe();
         pipe.del(&key).zrem(&index, id).ignore().exists(&key);
-        let (deleted, recreated): (i64, bool) = self.query(&pipe).await.map_err(unavailable)?;
+        let deleted = self.changing(tenant, kind, id, self.query::<(i64, bool)>(&pipe)).await;
+        let (deleted, recreated) = deleted.map_err(unavailable)?;
         if recreated {
             // Created again between the two deletes: its creator may have written its entry
             // before we removed it.
