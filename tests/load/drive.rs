@@ -102,6 +102,37 @@ impl fmt::Display for Phase {
     }
 }
 
+/// The CPU each process used during a phase, in cores.
+#[derive(Debug, Clone, Default)]
+pub struct CpuShare(pub Vec<(&'static str, f64)>);
+
+impl CpuShare {
+    /// Runs `phase`, measuring the CPU time of the named processes.
+    pub async fn during<T>(
+        processes: &[(&'static str, u32)],
+        phase: impl Future<Output = T>,
+    ) -> Result<(T, CpuShare), String> {
+        let start = Instant::now();
+        let before: Vec<Duration> =
+            processes.iter().map(|(_, pid)| crate::processes::cpu_time(*pid)).collect::<Result<_, _>>()?;
+        let result = phase.await;
+        let elapsed = start.elapsed().as_secs_f64();
+        let mut shares = Vec::new();
+        for ((name, pid), before) in processes.iter().zip(before) {
+            let used = crate::processes::cpu_time(*pid)?.saturating_sub(before);
+            shares.push((*name, used.as_secs_f64() / elapsed));
+        }
+        Ok((result, CpuShare(shares)))
+    }
+}
+
+impl fmt::Display for CpuShare {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shares: Vec<String> = self.0.iter().map(|(name, cores)| format!("{name} {cores:.2}")).collect();
+        write!(f, "{}", shares.join(", "))
+    }
+}
+
 /// Sends the traffic to `base` for `length` over `connections` connections.
 pub async fn run(traffic: &Arc<Traffic>, base: &str, pace: Pace, connections: usize, length: Duration) -> Measured {
     let http = reqwest::Client::builder()

@@ -8,7 +8,7 @@ use std::process::Command;
 use ratewire_core::store::{RedisStore, RedisStoreOptions};
 use ratewire_tests::RedisServer;
 
-use crate::drive::Phase;
+use crate::drive::{CpuShare, Phase};
 use crate::processes::Memory;
 use crate::traffic::store_pending_surveys;
 
@@ -32,6 +32,8 @@ pub struct Report {
     /// Outbox items waiting when full speed ended.
     pub outbox_backlog: u64,
     pub gateway_memory: Memory,
+    /// The CPU each process used during a phase, in cores (the machine's count is the most).
+    pub cpu: Vec<(&'static str, CpuShare)>,
     pub redis_benchmark: Option<Vec<Benchmarked>>,
     pub stored: Option<Stored>,
     pub graph_sends: usize,
@@ -56,6 +58,10 @@ impl fmt::Display for Report {
             commands.join(", ")
         )?;
         writeln!(f, "outbox items waiting when full speed ended: {}", self.outbox_backlog)?;
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        for (phase, share) in &self.cpu {
+            writeln!(f, "CPU used during {phase}, in cores of {cores}: {share}")?;
+        }
         writeln!(
             f,
             "gateway resident memory after full speed: {} MiB (peak {} MiB)",
@@ -115,6 +121,11 @@ async fn info_field(url: &str, section: &str, field: &str) -> Result<u64, String
     info.lines()
         .find_map(|line| line.strip_prefix(field)?.strip_prefix(':')?.trim().parse().ok())
         .ok_or_else(|| format!("no {field} in INFO {section}"))
+}
+
+/// The Redis server's process id.
+pub async fn redis_pid(url: &str) -> Result<u32, String> {
+    info_field(url, "server", "process_id").await.map(|pid| pid as u32)
 }
 
 /// The calls of each command Redis has processed since it started (`INFO commandstats`).

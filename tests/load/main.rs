@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::drive::{Pace, Phase};
+use crate::drive::{CpuShare, Pace, Phase};
 use crate::processes::Server;
 use crate::traffic::Traffic;
 
@@ -96,7 +96,10 @@ pub async fn run(options: Options) -> Result<(), String> {
 
     let calls_before = figures::command_calls(&setup.redis.url()).await?;
     eprintln!("gateway, as fast as it goes, {} connections, {phase_length:?}…", options.connections);
-    let full = drive::run(&traffic, &gateway.base, Pace::Unbounded, options.connections, phase_length).await;
+    let redis_pid = figures::redis_pid(&setup.redis.url()).await?;
+    let processes = [("gateway", gateway.pid()), ("redis-server", redis_pid), ("load generator", std::process::id())];
+    let full = drive::run(&traffic, &gateway.base, Pace::Unbounded, options.connections, phase_length);
+    let (full, full_cpu) = CpuShare::during(&processes, full).await?;
     let calls = figures::command_calls(&setup.redis.url()).await?;
     let outbox_backlog = figures::outbox_backlog(&setup.redis.url()).await?;
     let commands_per_request = calls
@@ -116,8 +119,9 @@ pub async fn run(options: Options) -> Result<(), String> {
 
     let baseline_server = Server::baseline().await?;
     eprintln!("baseline, as fast as it goes…");
-    let baseline =
-        drive::run(&traffic, &baseline_server.base, Pace::Unbounded, options.connections, phase_length).await;
+    let baseline = drive::run(&traffic, &baseline_server.base, Pace::Unbounded, options.connections, phase_length);
+    let processes = [("bare axum", baseline_server.pid()), ("load generator", std::process::id())];
+    let (baseline, baseline_cpu) = CpuShare::during(&processes, baseline).await?;
     drop(baseline_server);
 
     let redis_benchmark =
@@ -140,6 +144,7 @@ pub async fn run(options: Options) -> Result<(), String> {
         commands_per_request,
         outbox_backlog,
         gateway_memory: memory,
+        cpu: vec![("gateway, full speed", full_cpu), ("bare axum, full speed", baseline_cpu)],
         redis_benchmark,
         stored,
         graph_sends: setup.graph.sends().len(),

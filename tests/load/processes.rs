@@ -168,6 +168,10 @@ impl Server {
         server
     }
 
+    pub fn pid(&self) -> u32 {
+        self.process.id()
+    }
+
     /// The process's resident memory now and at its peak, from `/proc`.
     pub fn memory(&self) -> Result<Memory, String> {
         let path = format!("/proc/{}/status", self.process.id());
@@ -194,6 +198,22 @@ impl Drop for Server {
 pub struct Memory {
     pub resident_kib: u64,
     pub peak_kib: u64,
+}
+
+/// The CPU time (user and system) a process has used so far, from `/proc/<pid>/stat`.
+pub fn cpu_time(pid: u32) -> Result<Duration, String> {
+    // Linux counts it in clock ticks of 1/100 s (`getconf CLK_TCK`) on every platform it runs on.
+    const TICKS_PER_SECOND: u64 = 100;
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path).map_err(|e| format!("can't read {path}: {e}"))?;
+    // The command name, in parentheses, may hold spaces: the fields start after it.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks =
+        |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).ok_or_else(|| format!("no CPU times in {path}"));
+    // utime and stime: fields 14 and 15 of the line, 12 and 13 after the name.
+    let total = ticks(11)? + ticks(12)?;
+    Ok(Duration::from_millis(total * 1000 / TICKS_PER_SECOND))
 }
 
 fn free_port() -> Result<u16, String> {
