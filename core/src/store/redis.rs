@@ -84,6 +84,7 @@
 //! Needs Redis 6.2 or later (`ZRANGE … BYSCORE`, `SET … PXAT`).
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -120,6 +121,8 @@ impl Default for RedisStoreOptions {
     }
 }
 
+/// Connections to Redis, taken in turn by calls.
+const CONNECTIONS: usize = 4;
 /// Each connection attempt gives up after this long.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
 /// A command with no answer after this long fails (and the call with it).
@@ -352,12 +355,15 @@ fn millis(duration: SignedDuration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// The Redis store. Cheap to clone: clones share one multiplexed connection, which reconnects
-/// on its own after Redis comes back.
+/// The Redis store. Cheap to clone: clones share its few multiplexed connections, which
+/// reconnect on their own after Redis comes back.
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: ConnectionManager,
-    /// Shared by clones, like the connection.
+    /// Calls take them in turn: one connection's single reader and writer would bound the
+    /// gateway's round trips (see docs/performance.md).
+    connections: Arc<[ConnectionManager]>,
+    next_connection: Arc<AtomicUsize>,
+    /// Shared by clones, like the connections.
     cache: Arc<RecordCache>,
     keys: Keys,
     retention_ms: i64,
@@ -398,14 +404,20 @@ impl RedisStore {
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
             .set_number_of_retries(RECONNECT_RETRIES)
             .set_max_delay(Duration::from_secs(1));
-        let mut connection = ConnectionManager::new_with_config(client, config).await.map_err(unavailable)?;
+        let mut connections = Vec::with_capacity(CONNECTIONS);
+        for _ in 0..CONNECTIONS {
+            let connection =
+                ConnectionManager::new_with_config(client.clone(), config.clone()).await.map_err(unavailable)?;
+            connections.push(connection);
+        }
         let mut load = redis::pipe();
         for script in SCRIPTS.all() {
             load.load_script(script).ignore();
         }
-        load.query_async::<()>(&mut connection).await.map_err(unavailable)?;
+        load.query_async::<()>(&mut connections[0]).await.map_err(unavailable)?;
         Ok(RedisStore {
-            connection,
+            connections: connections.into(),
+            next_connection: Arc::default(),
             cache: Arc::default(),
             keys: Keys { prefix: options.prefix },
             retention_ms: millis(options.retention),
@@ -417,7 +429,8 @@ impl RedisStore {
     /// loads them and runs it again; every pipeline here is safe to repeat after a script in it
     /// was refused, because nothing before that script depends on it.
     async fn query<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, RedisError> {
-        let mut connection = self.connection.clone();
+        let turn = self.next_connection.fetch_add(1, Ordering::Relaxed);
+        let mut connection = self.connections[turn % self.connections.len()].clone();
         match pipe.query_async(&mut connection).await {
             Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
                 let mut load = redis::pipe();
