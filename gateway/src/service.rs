@@ -129,21 +129,28 @@ async fn carried_out(state: &AppState, transition: Transition, now: Timestamp) -
 
 /// Carries out a transition's effects: events to the business, messages to the end user.
 pub async fn carry_out(state: &AppState, survey: &Survey, effects: &[Effect], now: Timestamp) {
-    let mut told = false;
-    for effect in effects {
-        match *effect {
-            Effect::Notify(notice) => {
-                if let Err(error) = notify::enqueue(state.store.as_ref(), survey, notice, now).await {
-                    // The transition is stored; only its event is lost. Say so loudly.
-                    tracing::error!(survey = %survey.id, ?notice, %error, "could not queue the event webhook");
-                }
+    // Events and messages are queued independently: their round trips overlap.
+    let events = async {
+        for effect in effects {
+            if let Effect::Notify(notice) = *effect
+                && let Err(error) = notify::enqueue(state.store.as_ref(), survey, notice, now).await
+            {
+                // The transition is stored; only its event is lost. Say so loudly.
+                tracing::error!(survey = %survey.id, ?notice, %error, "could not queue the event webhook");
             }
-            Effect::Reply(reply) => {
+        }
+    };
+    let messages = async {
+        let mut told = false;
+        for effect in effects {
+            if let Effect::Reply(reply) = *effect {
                 say(state, survey, reply).await;
                 told = true;
             }
         }
-    }
+        told
+    };
+    let ((), told) = tokio::join!(events, messages);
     if !told && !effects.is_empty() {
         state.widgets.refresh(survey);
     }
@@ -243,6 +250,17 @@ pub async fn receive(
     now: Timestamp,
 ) -> Result<Outcome, ApiError> {
     let latest = state.store.latest_for_recipient(tenant, channel, recipient).await?;
+    answer(state, latest, input, now).await
+}
+
+/// [`receive`], given the survey the end user is answering as the caller just read it
+/// ([`SurveyStore::latest_for_recipient`](ratewire_core::store::SurveyStore::latest_for_recipient)).
+pub async fn answer(
+    state: &AppState,
+    latest: Option<Survey>,
+    input: Input,
+    now: Timestamp,
+) -> Result<Outcome, ApiError> {
     let (survey, event) = match input {
         Input::Rate { survey, score } => (owned(latest, &survey)?, Event::Rate(score)),
         Input::Reason { survey, reason } => (owned(latest, &survey)?, Event::ChooseReason(reason)),
