@@ -7,6 +7,7 @@ use std::process::Command;
 fn a_short_run_reports_every_figure_without_errors() {
     let output = Command::new(env!("CARGO_BIN_EXE_ratewire-load"))
         .args(["--duration", "1", "--connections", "4", "--surveys", "300", "--memory-surveys", "200"])
+        .args(["--benchmark-requests", "2000"])
         .output()
         .expect("ratewire-load runs");
     let report = String::from_utf8_lossy(&output.stdout);

@@ -14,8 +14,6 @@ use crate::traffic::store_pending_surveys;
 
 /// Survey records whose value length is read for the average.
 const VALUES_SAMPLED: u32 = 1000;
-/// Requests each `redis-benchmark` test makes.
-const BENCHMARK_REQUESTS: &str = "50000";
 /// Connections `redis-benchmark` opens: as many as the gateway's one multiplexed connection
 /// carries requests in flight during a run.
 const BENCHMARK_CONNECTIONS: &str = "32";
@@ -157,7 +155,7 @@ pub struct Benchmarked {
 }
 
 /// `redis-benchmark` on the commands a rating uses, against the run's Redis.
-pub async fn redis_benchmark(redis: &RedisServer) -> Result<Vec<Benchmarked>, String> {
+pub async fn redis_benchmark(redis: &RedisServer, requests: u64) -> Result<Vec<Benchmarked>, String> {
     let mut connection = connection(&redis.url()).await?;
     let load = |script: &str| redis::cmd("SCRIPT").arg("LOAD").arg(script).to_owned();
     let write: String =
@@ -183,7 +181,7 @@ pub async fn redis_benchmark(redis: &RedisServer) -> Result<Vec<Benchmarked>, St
     for args in tests {
         let output = Command::new("redis-benchmark")
             .args(["-h", "127.0.0.1", "-p", &redis.port().to_string(), "--csv", "-r", "1000000"])
-            .args(["-n", BENCHMARK_REQUESTS, "-c", BENCHMARK_CONNECTIONS])
+            .args(["-n", &requests.to_string(), "-c", BENCHMARK_CONNECTIONS])
             .args(&args)
             .output()
             .map_err(|e| format!("can't run redis-benchmark (apt-get install redis-tools): {e}"))?;

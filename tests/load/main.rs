@@ -47,9 +47,9 @@ pub struct Options {
     /// Pending surveys stored for the memory figure (0: skip it).
     #[arg(long, default_value_t = 100_000)]
     pub memory_surveys: usize,
-    /// Skip `redis-benchmark`.
-    #[arg(long)]
-    pub no_redis_benchmark: bool,
+    /// Requests each `redis-benchmark` test makes (0: skip it).
+    #[arg(long, default_value_t = 50_000)]
+    pub benchmark_requests: u64,
 }
 
 #[derive(Subcommand)]
@@ -124,8 +124,10 @@ pub async fn run(options: Options) -> Result<(), String> {
     let (baseline, baseline_cpu) = CpuShare::during(&processes, baseline).await?;
     drop(baseline_server);
 
-    let redis_benchmark =
-        if options.no_redis_benchmark { None } else { Some(figures::redis_benchmark(&setup.redis).await?) };
+    let redis_benchmark = match options.benchmark_requests {
+        0 => None,
+        requests => Some(figures::redis_benchmark(&setup.redis, requests).await?),
+    };
     let stored = if options.memory_surveys > 0 {
         eprintln!("storing {} pending surveys for the memory figure…", options.memory_surveys);
         Some(figures::bytes_per_pending_survey(options.memory_surveys).await?)
