@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use ratewire_core::store::{RedisStore, RedisStoreOptions};
 use ratewire_tests::RedisServer;
@@ -27,13 +28,16 @@ pub struct Report {
     /// Commands Redis processed per request at full speed (the gateway's workers included),
     /// by command.
     pub commands_per_request: BTreeMap<String, f64>,
-    /// Outbox items waiting when full speed ended.
-    pub outbox_backlog: u64,
+    /// Outbox items waiting when full speed ended, and when the paced phase did.
+    pub outbox_backlog: [u64; 2],
+    /// How the outbox caught up between the two.
+    pub drained: Drained,
     pub gateway_memory: Memory,
     /// The CPU each process used during a phase, in cores (the machine's count is the most).
     pub cpu: Vec<(&'static str, CpuShare)>,
     pub redis_benchmark: Option<Vec<Benchmarked>>,
     pub stored: Option<Stored>,
+    /// Messages the gateway sent the fake Graph API while it ran.
     pub graph_sends: usize,
     pub traffic: String,
 }
@@ -55,7 +59,15 @@ impl fmt::Display for Report {
             self.commands_per_request.values().sum::<f64>(),
             commands.join(", ")
         )?;
-        writeln!(f, "outbox items waiting when full speed ended: {}", self.outbox_backlog)?;
+        let [full, paced] = self.outbox_backlog;
+        writeln!(f, "outbox items waiting when full speed ended: {full}; when the paced phase ended: {paced}")?;
+        let Drained { items, left, elapsed } = self.drained;
+        writeln!(
+            f,
+            "outbox after full speed: {items} items sent in {:.1} s with no traffic ({:.0} items/s), {left} left",
+            elapsed.as_secs_f64(),
+            items as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
+        )?;
         let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
         for (phase, share) in &self.cpu {
             writeln!(f, "CPU used during {phase}, in cores of {cores}: {share}")?;
@@ -119,6 +131,27 @@ async fn info_field(url: &str, section: &str, field: &str) -> Result<u64, String
     info.lines()
         .find_map(|line| line.strip_prefix(field)?.strip_prefix(':')?.trim().parse().ok())
         .ok_or_else(|| format!("no {field} in INFO {section}"))
+}
+
+/// How the outbox caught up with a backlog.
+#[derive(Debug, Clone, Copy)]
+pub struct Drained {
+    pub items: u64,
+    pub left: u64,
+    pub elapsed: Duration,
+}
+
+/// Waits until the outbox has nothing waiting, or `limit` has passed.
+pub async fn drain_outbox(url: &str, limit: Duration) -> Result<Drained, String> {
+    let start = Instant::now();
+    let before = outbox_backlog(url).await?;
+    loop {
+        let left = outbox_backlog(url).await?;
+        if left == 0 || start.elapsed() >= limit {
+            return Ok(Drained { items: before.saturating_sub(left), left, elapsed: start.elapsed() });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// The Redis server's process id.

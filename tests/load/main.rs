@@ -20,6 +20,9 @@ use crate::drive::{CpuShare, Pace, Phase};
 use crate::processes::Server;
 use crate::traffic::Traffic;
 
+/// The longest the run waits for the outbox to catch up after the full-speed phase.
+const DRAIN_LIMIT: Duration = Duration::from_secs(45);
+
 #[derive(Parser)]
 #[command(name = "ratewire-load")]
 struct Cli {
@@ -42,7 +45,7 @@ pub struct Options {
     #[arg(long, default_value_t = 32)]
     pub connections: usize,
     /// Pending surveys seeded for the replies to answer.
-    #[arg(long, default_value_t = 40_000)]
+    #[arg(long, default_value_t = 80_000)]
     pub surveys: usize,
     /// Pending surveys stored for the memory figure (0: skip it).
     #[arg(long, default_value_t = 100_000)]
@@ -112,9 +115,15 @@ pub async fn run(options: Options) -> Result<(), String> {
         .collect();
     let memory = gateway.memory()?;
 
+    // The paced phase measures a steady state: the backlog of the burst goes out first.
+    eprintln!("waiting for the outbox to send the {outbox_backlog} items the burst left…");
+    let drained = figures::drain_outbox(&setup.redis.url(), DRAIN_LIMIT).await?;
+
     let rate = if options.rate > 0 { options.rate as f64 } else { (full.throughput() / 2.0).max(1.0) };
     eprintln!("gateway, paced at {rate:.0} requests/s…");
     let paced = drive::run(&traffic, &gateway.base, Pace::Fixed(rate), options.connections, phase_length).await;
+    let paced_backlog = figures::outbox_backlog(&setup.redis.url()).await?;
+    let sends_absorbed = setup.graph.sends().len();
     drop(gateway);
 
     let baseline_server = Server::baseline().await?;
@@ -144,12 +153,13 @@ pub async fn run(options: Options) -> Result<(), String> {
         ],
         ratio: full.throughput() / baseline.throughput().max(f64::MIN_POSITIVE),
         commands_per_request,
-        outbox_backlog,
+        outbox_backlog: [outbox_backlog, paced_backlog],
+        drained,
         gateway_memory: memory,
         cpu: vec![("gateway, full speed", full_cpu), ("bare axum, full speed", baseline_cpu)],
         redis_benchmark,
         stored,
-        graph_sends: setup.graph.sends().len(),
+        graph_sends: sends_absorbed,
         traffic: traffic.summary(),
     };
     println!("{report}");

@@ -4,8 +4,9 @@
 //! "4/5", "⭐⭐⭐⭐", …), 3 comments after a rating, 2 messages that are no reply to a survey,
 //! 2 redeliveries of a webhook already sent, and 1 helpdesk conversation opened and closed
 //! (two API calls; the close sends an invitation through the fake Graph API). Ratings answer
-//! the pending surveys seeded before the run, each once; when they run out, taps change
-//! ratings already given.
+//! the pending surveys seeded before the run, each once; when they run out, ratings go to
+//! surveys already answered (taps are refused with the notice that the rating is final, typed
+//! ones pass through as messages for the helpdesk).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -72,7 +73,7 @@ pub struct Traffic {
     /// Recent webhooks, to deliver again.
     recent: Mutex<VecDeque<(Vec<u8>, String)>>,
     next: AtomicU64,
-    changes: AtomicU64,
+    answered_again: AtomicU64,
 }
 
 impl Traffic {
@@ -85,7 +86,7 @@ impl Traffic {
             done: Mutex::default(),
             recent: Mutex::default(),
             next: AtomicU64::new(0),
-            changes: AtomicU64::new(0),
+            answered_again: AtomicU64::new(0),
         }
     }
 
@@ -129,11 +130,11 @@ impl Traffic {
         self.webhook(fake_graph::messages(PHONE_NUMBER_ID, vec![message]), kind)
     }
 
-    /// A survey already rated, when no pending one is left: a tap on it changes the rating.
+    /// A survey already answered, when no pending one is left.
     fn already_rated(&self, n: u64) -> Option<Seeded> {
         let done = lock(&self.done);
         let seeded = done.get(n as usize % done.len().max(1))?.clone();
-        self.changes.fetch_add(1, Ordering::Relaxed);
+        self.answered_again.fetch_add(1, Ordering::Relaxed);
         Some(seeded)
     }
 
@@ -183,9 +184,9 @@ impl Traffic {
     /// What the run did with the seeded surveys.
     pub fn summary(&self) -> String {
         format!(
-            "{} seeded surveys left pending, {} rating changes after the seeded surveys ran out",
+            "{} seeded surveys left pending, {} ratings sent to surveys already answered",
             lock(&self.pending).len(),
-            self.changes.load(Ordering::Relaxed)
+            self.answered_again.load(Ordering::Relaxed)
         )
     }
 }
