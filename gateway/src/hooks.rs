@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
 use ratewire_adapters::{ChoicePayload, DeliveryStatus, Inbound, InboundRequest, WebhookError, WebhookOutcome};
-use ratewire_core::{ChannelId, Event, RecipientId, TenantId};
+use ratewire_core::{ChannelId, Event, Survey, TenantId};
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -150,12 +150,20 @@ async fn take(
             }
             Inbound::Status { message_id, status, .. } => format!("{tenant}/{channel}/status/{message_id}/{status:?}"),
         };
-        if !state.store.first_sighting(&key, now, DEDUPE_FOR).await? {
+        // Whether it is new, and what handling it needs from the store, are independent: their
+        // round trips overlap. A repeat reads for nothing, and notes again what was noted.
+        let (first, context) =
+            tokio::join!(state.store.first_sighting(&key, now, DEDUPE_FOR), context(state, tenant, channel, &event));
+        if !first? {
             received.duplicates += 1;
             continue;
         }
         received.received += 1;
-        if let Err(error) = take_one(state, tenant, channel, adapter, event, now).await {
+        let handled = match context {
+            Ok(latest) => take_one(state, tenant, channel, adapter, event, latest, now).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = handled {
             // Not handled: the platform's redelivery must not be dropped as a repeat.
             if let Err(forgotten) = state.store.forget(&key).await {
                 tracing::warn!(%tenant, %channel, error = %forgotten, "a failed item stays marked as seen");
@@ -166,26 +174,51 @@ async fn take(
     Ok(received)
 }
 
-/// Handles one item of a verified delivery.
+/// What an end user's message needs from the store before it is handled: their writing noted
+/// (the channel's window rules count from it, so it is stored before anything is sent), and
+/// the survey they are answering, read alongside.
+async fn context(
+    state: &AppState,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    event: &Inbound,
+) -> Result<Option<Survey>, ApiError> {
+    let (from, language, at) = match event {
+        Inbound::Message { from, language, at, .. } | Inbound::Choice { from, language, at, .. } => {
+            (from, language.clone(), *at)
+        }
+        Inbound::Reply { from, at, .. } => (from, None, *at),
+        Inbound::Status { .. } => return Ok(None),
+    };
+    let answered = async {
+        match event {
+            Inbound::Reply { survey, .. } => service::named_survey(state, tenant, channel, survey).await,
+            _ => Ok(state.store.latest_for_recipient(tenant, channel, from).await?),
+        }
+    };
+    let (noted, latest) = tokio::join!(sending::note_inbound(state, tenant, channel, from, at, language), answered);
+    noted?;
+    latest
+}
+
+/// Handles one item of a verified delivery, given its [`context`].
 async fn take_one(
     state: &AppState,
     tenant: &TenantId,
     channel: &ChannelId,
     adapter: &dyn ratewire_adapters::Channel,
     event: Inbound,
+    latest: Option<Survey>,
     now: Timestamp,
 ) -> Result<(), ApiError> {
     match event {
-        Inbound::Message { from, text, language, at, .. } => {
-            sending::note_inbound(state, tenant, channel, &from, at, language).await?;
-            service::receive(state, tenant, channel, &from, Input::Text(text), now).await?;
+        Inbound::Message { text, .. } => {
+            service::respond(state, latest, Input::Text(text), now).await?;
         }
-        Inbound::Reply { from, survey, text, at, .. } => {
-            sending::note_inbound(state, tenant, channel, &from, at, None).await?;
-            service::receive(state, tenant, channel, &from, Input::Reply { survey, text }, now).await?;
+        Inbound::Reply { survey, text, .. } => {
+            service::respond(state, latest, Input::Reply { survey, text }, now).await?;
         }
-        Inbound::Choice { from, payload, tap, language, at, .. } => {
-            sending::note_inbound(state, tenant, channel, &from, at, language).await?;
+        Inbound::Choice { from, payload, tap, .. } => {
             let reason = match &payload {
                 ChoicePayload::Reason { reason, .. } => Some(reason.clone()),
                 ChoicePayload::Score { .. } => None,
@@ -194,8 +227,8 @@ async fn take_one(
                 ChoicePayload::Score { survey, score } => Input::Rate { survey, score },
                 ChoicePayload::Reason { survey, reason } => Input::Reason { survey, reason },
             };
-            let outcome = service::receive(state, tenant, channel, &from, input, now).await;
-            let acknowledgement = acknowledgement(state, tenant, channel, &from, reason.as_deref(), &outcome).await;
+            let outcome = service::respond(state, latest.clone(), input, now).await;
+            let acknowledgement = acknowledgement(state, latest, reason.as_deref(), &outcome).await;
             if let Err(error) = adapter.acknowledge_tap(&from, &tap, &acknowledgement).await {
                 tracing::warn!(%tenant, %channel, %error, "the tap could not be acknowledged");
             }
@@ -226,15 +259,13 @@ async fn take_one(
 /// notice the end user is owed when it wasn't (the survey expired, the rating is final).
 async fn acknowledgement(
     state: &AppState,
-    tenant: &TenantId,
-    channel: &ChannelId,
-    from: &RecipientId,
+    latest: Option<Survey>,
     reason: Option<&str>,
     outcome: &Result<Outcome, ApiError>,
 ) -> String {
     let survey = match outcome {
         Ok(Outcome::Applied(transition)) => Some(transition.survey.clone()),
-        _ => state.store.latest_for_recipient(tenant, channel, from).await.ok().flatten(),
+        _ => latest,
     };
     let Some(survey) = survey else { return String::new() };
     let Ok(texts) = service::texts_for(state, &survey).await else { return String::new() };

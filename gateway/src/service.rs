@@ -147,9 +147,7 @@ async fn apply_for(
     audience: Audience,
 ) -> Result<Transition, ApplyError> {
     let transition = store::apply(state.store.as_ref(), tenant, id, event, now).await?;
-    if transition.changed {
-        crate::metrics::transition(transition.survey.state.name());
-    }
+    count(&transition);
     match audience {
         Audience::Everyone => carry_out(state, &transition.survey, &transition.effects, now).await,
         Audience::BusinessOnly => notify_business(state, &transition.survey, &transition.effects, now).await,
@@ -157,19 +155,29 @@ async fn apply_for(
     Ok(transition)
 }
 
-/// Carries out a transition's effects: events to the business, messages to the end user.
-pub async fn carry_out(state: &AppState, survey: &Survey, effects: &[Effect], now: Timestamp) {
-    notify_business(state, survey, effects, now).await;
-    if !effects.is_empty() {
-        let replies: Vec<Reply> = effects
-            .iter()
-            .filter_map(|effect| match effect {
-                Effect::Reply(reply) => Some(*reply),
-                Effect::Notify(_) => None,
-            })
-            .collect();
-        tell_end_user(state, survey, &replies).await;
+/// Counts a transition that changed its survey, by the state it reached.
+fn count(transition: &Transition) {
+    if transition.changed {
+        crate::metrics::transition(transition.survey.state.name());
     }
+}
+
+/// Carries out a transition's effects: events to the business, messages to the end user. The
+/// two are queued independently, so their round trips overlap.
+pub async fn carry_out(state: &AppState, survey: &Survey, effects: &[Effect], now: Timestamp) {
+    let replies: Vec<Reply> = effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Reply(reply) => Some(*reply),
+            Effect::Notify(_) => None,
+        })
+        .collect();
+    let tell = async {
+        if !effects.is_empty() {
+            tell_end_user(state, survey, &replies).await;
+        }
+    };
+    tokio::join!(notify_business(state, survey, effects, now), tell);
 }
 
 /// Queues the event webhooks a transition calls for.
@@ -293,13 +301,32 @@ pub async fn receive(
     now: Timestamp,
 ) -> Result<Outcome, ApiError> {
     let latest = match &input {
-        // Read for the survey it names, whichever address it came from (people reply from
-        // their aliases); a survey of another channel is none of this channel's.
-        Input::Reply { survey, .. } => {
-            state.store.get(tenant, survey).await?.filter(|s| s.invitation.channel == *channel)
-        }
+        Input::Reply { survey, .. } => named_survey(state, tenant, channel, survey).await?,
         _ => state.store.latest_for_recipient(tenant, channel, recipient).await?,
     };
+    respond(state, latest, input, now).await
+}
+
+/// The survey a reply names (an email's thread), whichever address it came from: people reply
+/// from their aliases. A survey of another channel is none of this channel's.
+pub async fn named_survey(
+    state: &AppState,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    id: &SurveyId,
+) -> Result<Option<Survey>, ApiError> {
+    Ok(state.store.get(tenant, id).await?.filter(|s| s.invitation.channel == *channel))
+}
+
+/// [`receive`], given the survey the end user is answering as the caller just read it: the one
+/// a reply names ([`named_survey`]), else the recipient's latest
+/// ([`SurveyStore::latest_for_recipient`](ratewire_core::store::SurveyStore::latest_for_recipient)).
+pub async fn respond(
+    state: &AppState,
+    latest: Option<Survey>,
+    input: Input,
+    now: Timestamp,
+) -> Result<Outcome, ApiError> {
     let (survey, event) = match input {
         Input::Rate { survey, score } => (owned(latest, &survey)?, Event::Rate(score)),
         Input::Reason { survey, reason } => (owned(latest, &survey)?, Event::ChooseReason(reason)),
@@ -353,16 +380,15 @@ pub async fn answer(
     events: Vec<Event>,
     now: Timestamp,
 ) -> Result<Outcome, ApiError> {
-    let (tenant, id) = (&survey.invitation.tenant, &survey.id);
-    let mut transitions = Vec::new();
+    let mut transitions: Vec<Transition> = Vec::new();
     let mut refusal = None;
     let mut failure = None;
     for event in events {
-        match store::apply(state.store.as_ref(), tenant, id, event, now).await {
+        // Each event applies to what the last one left, as read: no need to read it again.
+        let current = transitions.last().map_or(survey, |transition| &transition.survey).clone();
+        match store::apply_to(state.store.as_ref(), current, event, now).await {
             Ok(transition) => {
-                if transition.changed {
-                    crate::metrics::transition(transition.survey.state.name());
-                }
+                count(&transition);
                 transitions.push(transition);
             }
             Err(ApplyError::Refused(stop)) => {
@@ -375,21 +401,26 @@ pub async fn answer(
             }
         }
     }
-    for transition in &transitions {
-        notify_business(state, &transition.survey, &transition.effects, now).await;
-    }
-    let replies = replies_to_message(&transitions, refusal.as_ref());
-    match transitions.last() {
-        Some(last) if transitions.iter().any(|t| !t.effects.is_empty()) => {
-            tell_end_user(state, &last.survey, &replies).await;
+    let notified = async {
+        for transition in &transitions {
+            notify_business(state, &transition.survey, &transition.effects, now).await;
         }
-        // Nothing changed: only a refusal may have something to say.
-        _ => {
-            for reply in replies {
-                say(state, survey, reply).await;
+    };
+    let replies = replies_to_message(&transitions, refusal.as_ref());
+    let told = async {
+        match transitions.last() {
+            Some(last) if transitions.iter().any(|t| !t.effects.is_empty()) => {
+                tell_end_user(state, &last.survey, &replies).await;
+            }
+            // Nothing changed: only a refusal may have something to say.
+            _ => {
+                for &reply in &replies {
+                    say(state, survey, reply).await;
+                }
             }
         }
-    }
+    };
+    tokio::join!(notified, told);
     if let Some(error) = failure {
         return Err(error);
     }

@@ -6,6 +6,8 @@
 //! by the time the sweeper must next look at them. [`apply`] joins that to the pure state
 //! machine: read, transition, compare-and-set, retry on a lost race.
 
+mod cache;
+mod compact;
 mod memory;
 mod outbox;
 mod records;
@@ -136,10 +138,23 @@ pub async fn apply(
     event: Event,
     now: Timestamp,
 ) -> Result<Transition, ApplyError> {
+    let survey = store.get(tenant, id).await?.ok_or_else(|| ApplyError::NotFound(id.clone()))?;
+    apply_to(store, survey, event, now).await
+}
+
+/// [`apply`] to a survey the caller just read: the first attempt writes on that read, saving
+/// the round trip of reading it again; a lost race reads it anew.
+pub async fn apply_to(
+    store: &dyn SurveyStore,
+    read: Survey,
+    event: Event,
+    now: Timestamp,
+) -> Result<Transition, ApplyError> {
+    let (tenant, id) = (read.invitation.tenant.clone(), read.id.clone());
+    let mut survey = read;
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let survey = store.get(tenant, id).await?.ok_or_else(|| ApplyError::NotFound(id.clone()))?;
         let transition = survey.apply(event.clone(), now)?;
         if !transition.changed {
             return Ok(transition);
@@ -149,6 +164,7 @@ pub async fn apply(
             Err(StoreError::Conflict(_)) if attempts < MAX_APPLY_ATTEMPTS => tokio::task::yield_now().await,
             Err(error) => return Err(error.into()),
         }
+        survey = store.get(&tenant, &id).await?.ok_or_else(|| ApplyError::NotFound(id.clone()))?;
     }
 }
 

@@ -6,7 +6,7 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `rw:t:acme:{s:<survey>}` | hash | `rev` (the survey's revision) and `json` (the survey) |
+//! | `rw:t:acme:{s:<survey>}` | string | the survey in its compact form, led by its revision (see [`compact`]) |
 //! | `rw:t:acme:c/<conversation>` | string | the id of the conversation's latest survey |
 //! | `rw:t:acme:r/<channel>/<recipient>` | string | the id of the survey the recipient is answering |
 //! | `rw:due` | sorted set | `<tenant>/<survey>`, scored by [`Survey::next_due`] in unix milliseconds |
@@ -40,6 +40,9 @@
 //! delete of the same id racing the create can't take the entry away); a delete removes the
 //! record, then the entry, then puts the entry back if the record was created again meanwhile.
 //! Index members whose record is gone are skipped. Records don't expire.
+//!
+//! Configurations, channels and endpoints are read on every message and change rarely: the
+//! store keeps a copy of each for a second (see [`cache`]), dropped at once when it changes them.
 //!
 //! # Outbox
 //!
@@ -81,7 +84,8 @@
 //! Needs Redis 6.2 or later (`ZRANGE … BYSCORE`, `SET … PXAT`).
 
 use std::collections::HashSet;
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -89,6 +93,8 @@ use jiff::{SignedDuration, Timestamp};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, FromRedisValue, Pipeline, RedisError, Script, ServerErrorKind};
 
+use super::cache::{self, Lookup, RecordCache};
+use super::compact;
 use super::{DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, Seen, StoreError, SurveyStore, Versioned};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
 use crate::survey::{Survey, SurveyState};
@@ -115,6 +121,8 @@ impl Default for RedisStoreOptions {
     }
 }
 
+/// Connections to Redis, taken in turn by calls.
+const CONNECTIONS: usize = 4;
 /// Each connection attempt gives up after this long.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
 /// A command with no answer after this long fails (and the call with it).
@@ -124,6 +132,8 @@ const RECONNECT_RETRIES: usize = 3;
 /// How often the due index is re-synchronized with a record that keeps changing under it before
 /// leaving it to the writers changing it (each of which synchronizes it after its own write).
 const MAX_DUE_SYNC_ROUNDS: usize = 8;
+/// The last index of the head of a survey record that holds its revision: 20 digits and the `:`.
+const REVISION_HEAD: usize = 20;
 /// The most index members, or records, one round trip reads when listing.
 const PAGE: usize = 500;
 /// How often listing a tenant's outbox reads again after dropping entries that led nowhere.
@@ -131,15 +141,16 @@ const MAX_OUTBOX_READ_ROUNDS: usize = 4;
 
 /// Writes a survey record whose stored revision is the expected one, or a new record when the
 /// expected revision is '' and none exists. KEYS[1]: the record. ARGV: expected stored revision,
-/// new revision, JSON, retention in milliseconds. Revisions are compared as decimal strings, so
-/// no precision is lost to Lua numbers. Returns 1 if written, 0 otherwise.
+/// the record (led by its own revision: see [`compact`]), retention in milliseconds. Revisions
+/// are compared as decimal strings, so no precision is lost to Lua numbers. Returns 1 if
+/// written, 0 otherwise.
 const WRITE_RECORD: &str = r"
-local stored = redis.call('HGET', KEYS[1], 'rev') or ''
-if stored ~= ARGV[1] then
+local stored = redis.call('GETRANGE', KEYS[1], 0, 20)
+local revision = string.match(stored, '^(%d+):') or ''
+if revision ~= ARGV[1] then
   return 0
 end
-redis.call('HSET', KEYS[1], 'rev', ARGV[2], 'json', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 ";
 
@@ -344,11 +355,16 @@ fn millis(duration: SignedDuration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// The Redis store. Cheap to clone: clones share one multiplexed connection, which reconnects
-/// on its own after Redis comes back.
+/// The Redis store. Cheap to clone: clones share its few multiplexed connections, which
+/// reconnect on their own after Redis comes back.
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: ConnectionManager,
+    /// Calls take them in turn: one connection's single reader and writer would bound the
+    /// gateway's round trips (see docs/performance.md).
+    connections: Arc<[ConnectionManager]>,
+    next_connection: Arc<AtomicUsize>,
+    /// Shared by clones, like the connections.
+    cache: Arc<RecordCache>,
     keys: Keys,
     retention_ms: i64,
     late_reply_grace: SignedDuration,
@@ -365,6 +381,9 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
+    /// The script that writes a survey's new revision, for measuring what a write costs Redis.
+    pub const SURVEY_WRITE_SCRIPT: &str = WRITE_RECORD;
+
     /// Connects to Redis at `url` (`redis://host:port/db`, `rediss://…` is not built in).
     pub async fn connect(url: &str, options: RedisStoreOptions) -> Result<RedisStore, StoreError> {
         if !options.retention.is_positive() {
@@ -385,14 +404,21 @@ impl RedisStore {
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
             .set_number_of_retries(RECONNECT_RETRIES)
             .set_max_delay(Duration::from_secs(1));
-        let mut connection = ConnectionManager::new_with_config(client, config).await.map_err(unavailable)?;
+        let mut connections = Vec::with_capacity(CONNECTIONS);
+        for _ in 0..CONNECTIONS {
+            let connection =
+                ConnectionManager::new_with_config(client.clone(), config.clone()).await.map_err(unavailable)?;
+            connections.push(connection);
+        }
         let mut load = redis::pipe();
         for script in SCRIPTS.all() {
             load.load_script(script).ignore();
         }
-        load.query_async::<()>(&mut connection).await.map_err(unavailable)?;
+        load.query_async::<()>(&mut connections[0]).await.map_err(unavailable)?;
         Ok(RedisStore {
-            connection,
+            connections: connections.into(),
+            next_connection: Arc::default(),
+            cache: Arc::default(),
             keys: Keys { prefix: options.prefix },
             retention_ms: millis(options.retention),
             late_reply_grace: options.late_reply_grace,
@@ -403,7 +429,8 @@ impl RedisStore {
     /// loads them and runs it again; every pipeline here is safe to repeat after a script in it
     /// was refused, because nothing before that script depends on it.
     async fn query<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, RedisError> {
-        let mut connection = self.connection.clone();
+        let turn = self.next_connection.fetch_add(1, Ordering::Relaxed);
+        let mut connection = self.connections[turn % self.connections.len()].clone();
         match pipe.query_async(&mut connection).await {
             Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
                 let mut load = redis::pipe();
@@ -417,31 +444,21 @@ impl RedisStore {
         }
     }
 
-    fn decode(key: &str, tenant: &TenantId, id: &SurveyId, json: &str) -> Result<Survey, StoreError> {
-        let survey: Survey = serde_json::from_str(json)
-            .map_err(|error| StoreError::Corrupt { key: key.to_owned(), reason: error.to_string() })?;
-        if survey.invitation.tenant != *tenant || survey.id != *id {
-            return Err(StoreError::Corrupt {
-                key: key.to_owned(),
-                reason: format!("holds survey {} of tenant {}", survey.id, survey.invitation.tenant),
-            });
-        }
-        Ok(survey)
-    }
-
-    fn encode(&self, survey: &Survey) -> Result<String, StoreError> {
-        serde_json::to_string(survey).map_err(|error| StoreError::Corrupt {
-            key: self.keys.survey(&survey.invitation.tenant, &survey.id),
-            reason: format!("can't be written: {error}"),
-        })
+    fn decode(key: &str, tenant: &TenantId, id: &SurveyId, record: &[u8]) -> Result<Survey, StoreError> {
+        compact::decode(record, tenant, id).map_err(|reason| StoreError::Corrupt { key: key.to_owned(), reason })
     }
 
     async fn read(&self, tenant: &TenantId, id: &SurveyId) -> Result<Option<Survey>, StoreError> {
         let key = self.keys.survey(tenant, id);
         let mut pipe = redis::pipe();
-        pipe.hget(&key, "json");
-        let (json,): (Option<String>,) = self.query(&pipe).await.map_err(unavailable)?;
-        json.map(|json| Self::decode(&key, tenant, id, &json)).transpose()
+        pipe.get(&key);
+        let (record,): (Option<Vec<u8>>,) = self.query(&pipe).await.map_err(unavailable)?;
+        record.map(|record| Self::decode(&key, tenant, id, &record)).transpose()
+    }
+
+    /// Adds the command that reads the head of a survey record, where its revision is.
+    fn revision_of(pipe: &mut Pipeline, key: &str) {
+        pipe.cmd("GETRANGE").arg(key).arg(0).arg(REVISION_HEAD);
     }
 
     /// Reads the survey a pointer leads to, if both are there.
@@ -475,44 +492,28 @@ impl RedisStore {
     ///
     /// Writers put their survey's due time in the index before writing the record (so a crash
     /// in between can't lose a deadline), which lets a writer that then loses the race leave
-    /// the winner's entry wrong. So after every write, and after every lost race, the writer
-    /// sets the entry from a known revision and checks that revision is still the stored one;
-    /// if not, it reads the record again. Whoever writes the index last has then written it
-    /// from the last revision.
-    ///
-    /// `known` is the revision and due time the caller just wrote, if it did; `prelude`, commands
-    /// to send along with the first write to the index (their answers are ignored).
-    async fn sync_due(
-        &self,
-        tenant: &TenantId,
-        id: &SurveyId,
-        mut known: Option<(u64, Option<Timestamp>)>,
-        prelude: Pipeline,
-    ) -> Result<(), StoreError> {
+    /// the winner's entry wrong. So after every write (in the write's own round trip: see
+    /// `save`), and after every lost race (here), the writer sets the entry from a known
+    /// revision and checks that revision is still the stored one; if not, it reads the record
+    /// again. Whoever writes the index last has then written it from the last revision.
+    async fn sync_due(&self, tenant: &TenantId, id: &SurveyId) -> Result<(), StoreError> {
         let key = self.keys.survey(tenant, id);
-        let mut prelude = Some(prelude);
         for _ in 0..MAX_DUE_SYNC_ROUNDS {
-            let (revision, due) = match known.take() {
-                Some(known) => known,
-                None => {
-                    let mut pipe = redis::pipe();
-                    pipe.hget(&key, "rev").hget(&key, "json");
-                    let (revision, json): (Option<u64>, Option<String>) =
-                        self.query(&pipe).await.map_err(unavailable)?;
-                    let (Some(revision), Some(json)) = (revision, json) else {
-                        // No record: nothing for the sweeper to do.
-                        let mut pipe = redis::pipe();
-                        self.schedule(&mut pipe, tenant, id, None);
-                        return self.query(&pipe).await.map_err(unavailable);
-                    };
-                    (revision, Self::decode(&key, tenant, id, &json)?.next_due())
-                }
+            let mut pipe = redis::pipe();
+            pipe.get(&key);
+            let (record,): (Option<Vec<u8>>,) = self.query(&pipe).await.map_err(unavailable)?;
+            let Some(record) = record else {
+                // No record: nothing for the sweeper to do.
+                let mut pipe = redis::pipe();
+                self.schedule(&mut pipe, tenant, id, None);
+                return self.query(&pipe).await.map_err(unavailable);
             };
-            let mut pipe = prelude.take().unwrap_or_else(redis::pipe);
-            self.schedule(&mut pipe, tenant, id, due);
-            pipe.hget(&key, "rev");
-            let (stored,): (Option<u64>,) = self.query(&pipe).await.map_err(unavailable)?;
-            if stored == Some(revision) {
+            let survey = Self::decode(&key, tenant, id, &record)?;
+            let mut pipe = redis::pipe();
+            self.schedule(&mut pipe, tenant, id, survey.next_due());
+            Self::revision_of(&mut pipe, &key);
+            let (head,): (Vec<u8>,) = self.query(&pipe).await.map_err(unavailable)?;
+            if compact::revision(&head) == Some(survey.revision) {
                 return Ok(());
             }
         }
@@ -520,15 +521,22 @@ impl RedisStore {
         Ok(())
     }
 
+    /// Runs `change` to a record, dropping this store's copies of it (if it keeps that kind)
+    /// before and after, so no read racing the change keeps what it read.
+    async fn changing<T>(&self, tenant: &TenantId, kind: RecordKind, id: &str, change: impl Future<Output = T>) -> T {
+        if !cache::keeps(kind) {
+            return change.await;
+        }
+        let (key, index) = (self.keys.record(tenant, kind, id), self.keys.records(tenant, kind));
+        self.cache.forget(&key, &index);
+        let changed = change.await;
+        self.cache.forget(&key, &index);
+        changed
+    }
+
     /// [`Self::sync_due`] where a failure only means the sweeper may find a stale entry.
-    async fn sync_due_or_warn(
-        &self,
-        tenant: &TenantId,
-        id: &SurveyId,
-        known: Option<(u64, Option<Timestamp>)>,
-        prelude: Pipeline,
-    ) {
-        if let Err(error) = self.sync_due(tenant, id, known, prelude).await {
+    async fn sync_due_or_warn(&self, tenant: &TenantId, id: &SurveyId) {
+        if let Err(error) = self.sync_due(tenant, id).await {
             tracing::warn!(%tenant, survey = %id, %error, "could not synchronize the survey's due entry");
         }
     }
@@ -539,7 +547,7 @@ impl SurveyStore for RedisStore {
     async fn create(&self, survey: &Survey, expected_previous: Option<&SurveyId>) -> Result<(), StoreError> {
         let (tenant, id) = (&survey.invitation.tenant, &survey.id);
         let record = self.keys.survey(tenant, id);
-        let json = self.encode(survey)?;
+        let encoded = compact::encode(survey);
         let next_due = survey.next_due();
 
         // 1. The due entry first, so no crash can leave a pending survey without a deadline.
@@ -557,13 +565,13 @@ impl SurveyStore for RedisStore {
         pipe.cmd("ZADD").arg(&created).arg("NX").arg(now_score(survey.created_at)).arg(id.as_str()).ignore();
         pipe.pexpire(&created, self.retention_ms).ignore();
         let mut write = SCRIPTS.write_record.prepare_invoke();
-        write.key(&record).arg("").arg(survey.revision).arg(&json).arg(self.retention_ms);
+        write.key(&record).arg("").arg(&encoded).arg(self.retention_ms);
         pipe.invoke_script(&write);
         let (written,): (i64,) = self.query(&pipe).await.map_err(unavailable)?;
         if written != 1 {
             if next_due.is_some() {
                 // An existing survey with no deadline of its own may have just got ours.
-                self.sync_due_or_warn(tenant, id, None, redis::pipe()).await;
+                self.sync_due_or_warn(tenant, id).await;
             }
             return Err(StoreError::AlreadyExists(id.clone()));
         }
@@ -610,30 +618,21 @@ impl SurveyStore for RedisStore {
             return Err(StoreError::Conflict(id.clone()));
         };
         let record = self.keys.survey(tenant, id);
-        let json = self.encode(survey)?;
+        let encoded = compact::encode(survey);
         let next_due = survey.next_due();
 
-        // The new due time goes in before the record, so no crash can lose a deadline.
+        // One round trip: the new due time before the record, so no crash can lose a deadline;
+        // the record; then, as if it was written, the pointers' expiry and the due entry set
+        // again from this revision, and the revision stored after all that (see `sync_due`).
+        // The conversation pointer lives as long as the record; the recipient's, as long as
+        // the comment window if that outlasts the deadline it was given.
         let mut pipe = redis::pipe();
         if next_due.is_some() {
             self.schedule(&mut pipe, tenant, id, next_due);
         }
         let mut write = SCRIPTS.write_record.prepare_invoke();
-        write.key(&record).arg(previous).arg(survey.revision).arg(&json).arg(self.retention_ms);
+        write.key(&record).arg(previous).arg(&encoded).arg(self.retention_ms);
         pipe.invoke_script(&write);
-        let (written,): (i64,) = self.query(&pipe).await.map_err(unavailable)?;
-        if written != 1 {
-            if next_due.is_some() {
-                // Our due time may have replaced the winner's.
-                self.sync_due_or_warn(tenant, id, None, redis::pipe()).await;
-            }
-            return Err(StoreError::Conflict(id.clone()));
-        }
-
-        // The record is written: what follows only tidies up, so it can't fail the save.
-        // The conversation pointer lives as long as the record; the recipient's, as long as
-        // the comment window if that outlasts the deadline it was given.
-        let mut tidy = redis::pipe();
         let kept_until =
             Timestamp::now().checked_add(SignedDuration::from_millis(self.retention_ms)).unwrap_or(Timestamp::MAX);
         let mut extend = SCRIPTS.extend_pointer.prepare_invoke();
@@ -641,16 +640,28 @@ impl SurveyStore for RedisStore {
             .key(self.keys.conversation(tenant, &survey.invitation.conversation))
             .arg(id.as_str())
             .arg(kept_until.as_millisecond());
-        tidy.invoke_script(&extend).ignore();
+        pipe.invoke_script(&extend).ignore();
         if matches!(survey.state, SurveyState::Rated { .. } | SurveyState::Locked { .. }) {
             let mut extend = SCRIPTS.extend_pointer.prepare_invoke();
             extend
                 .key(self.keys.recipient(tenant, &survey.invitation.channel, &survey.invitation.recipient))
                 .arg(id.as_str())
                 .arg(self.recipient_expiry(survey));
-            tidy.invoke_script(&extend).ignore();
+            pipe.invoke_script(&extend).ignore();
         }
-        self.sync_due_or_warn(tenant, id, Some((survey.revision, next_due)), tidy).await;
+        self.schedule(&mut pipe, tenant, id, next_due);
+        Self::revision_of(&mut pipe, &record);
+        let (written, head): (i64, Vec<u8>) = self.query(&pipe).await.map_err(unavailable)?;
+        if written != 1 {
+            // Our due time replaced the winner's: set it from what is stored.
+            self.sync_due_or_warn(tenant, id).await;
+            return Err(StoreError::Conflict(id.clone()));
+        }
+        if compact::revision(&head) != Some(survey.revision) {
+            // Written, then overtaken before the due entry was checked: the record is written,
+            // so what follows only tidies up and can't fail the save.
+            self.sync_due_or_warn(tenant, id).await;
+        }
         Ok(())
     }
 
@@ -752,13 +763,13 @@ impl SurveyStore for RedisStore {
             if !ids.is_empty() {
                 let mut pipe = redis::pipe();
                 for (id, _) in &ids {
-                    pipe.hget(self.keys.survey(tenant, id), "json");
+                    pipe.get(self.keys.survey(tenant, id));
                 }
-                let records: Vec<Option<String>> = self.query(&pipe).await.map_err(unavailable)?;
-                for ((id, score), json) in ids.into_iter().zip(records) {
+                let records: Vec<Option<Vec<u8>>> = self.query(&pipe).await.map_err(unavailable)?;
+                for ((id, score), record) in ids.into_iter().zip(records) {
                     // No record: a create that was refused, or a survey past its retention.
-                    let Some(json) = json else { continue };
-                    let survey = Self::decode(&self.keys.survey(tenant, &id), tenant, &id, &json)?;
+                    let Some(record) = record else { continue };
+                    let survey = Self::decode(&self.keys.survey(tenant, &id), tenant, &id, &record)?;
                     if survey.created_at >= from && survey.created_at < to {
                         found.push((score, survey));
                     }
@@ -800,10 +811,19 @@ fn decode_record(key: &str, revision: Option<String>, body: Option<String>) -> R
 impl RecordStore for RedisStore {
     async fn get_record(&self, tenant: &TenantId, kind: RecordKind, id: &str) -> Result<Option<Versioned>, StoreError> {
         let key = self.keys.record(tenant, kind, id);
+        let generation = match cache::keeps(kind).then(|| self.cache.record(&key)) {
+            Some(Lookup::Hit(record)) => return Ok(Some(record)),
+            Some(Lookup::Miss(generation)) => Some(generation),
+            None => None,
+        };
         let mut pipe = redis::pipe();
         pipe.cmd("HMGET").arg(&key).arg("rev").arg("body");
         let ((revision, body),): ((Option<String>, Option<String>),) = self.query(&pipe).await.map_err(unavailable)?;
-        decode_record(&key, revision, body)
+        let record = decode_record(&key, revision, body)?;
+        if let (Some(generation), Some(record)) = (generation, &record) {
+            self.cache.keep(&key, generation, record);
+        }
+        Ok(record)
     }
 
     async fn put_record(
@@ -838,7 +858,8 @@ impl RecordStore for RedisStore {
         if expected.is_none() {
             pipe.zadd(&index, id, 0).ignore();
         }
-        let (written,): (i64,) = self.query(&pipe).await.map_err(unavailable)?;
+        let written = self.changing(tenant, kind, id, self.query::<(i64,)>(&pipe)).await;
+        let (written,) = written.map_err(unavailable)?;
         if written != 1 {
             return Err(conflict());
         }
@@ -846,8 +867,14 @@ impl RecordStore for RedisStore {
     }
 
     async fn list_records(&self, tenant: &TenantId, kind: RecordKind) -> Result<Vec<(String, Versioned)>, StoreError> {
+        let index = self.keys.records(tenant, kind);
+        let generation = match cache::keeps(kind).then(|| self.cache.list(&index)) {
+            Some(Lookup::Hit(records)) => return Ok(records),
+            Some(Lookup::Miss(generation)) => Some(generation),
+            None => None,
+        };
         let mut pipe = redis::pipe();
-        pipe.cmd("ZRANGE").arg(self.keys.records(tenant, kind)).arg("-").arg("+").arg("BYLEX");
+        pipe.cmd("ZRANGE").arg(&index).arg("-").arg("+").arg("BYLEX");
         let (ids,): (Vec<String>,) = self.query(&pipe).await.map_err(unavailable)?;
         let mut records = Vec::with_capacity(ids.len());
         for ids in ids.chunks(PAGE) {
@@ -863,6 +890,9 @@ impl RecordStore for RedisStore {
                 }
             }
         }
+        if let Some(generation) = generation {
+            self.cache.keep_list(&index, generation, &records);
+        }
         Ok(records)
     }
 
@@ -870,7 +900,8 @@ impl RecordStore for RedisStore {
         let (key, index) = (self.keys.record(tenant, kind, id), self.keys.records(tenant, kind));
         let mut pipe = redis::pipe();
         pipe.del(&key).zrem(&index, id).ignore().exists(&key);
-        let (deleted, recreated): (i64, bool) = self.query(&pipe).await.map_err(unavailable)?;
+        let deleted = self.changing(tenant, kind, id, self.query::<(i64, bool)>(&pipe)).await;
+        let (deleted, recreated) = deleted.map_err(unavailable)?;
         if recreated {
             // Created again between the two deletes: its creator may have written its entry
             // before we removed it.

@@ -1,0 +1,218 @@
+//! Sending the traffic and timing it: as fast as the server answers, or open-loop at a fixed
+//! rate, where each request's latency counts from when it was due to be sent, so a server that
+//! falls behind shows it in the percentiles instead of slowing the generator down.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::traffic::{Kind, Request, Traffic};
+
+/// How fast requests go out.
+#[derive(Debug, Clone, Copy)]
+pub enum Pace {
+    /// Each connection sends its next request as soon as the last is answered.
+    Unbounded,
+    /// Requests a second, spread evenly, whatever the answers.
+    Fixed(f64),
+}
+
+/// What one phase measured.
+#[derive(Debug, Clone, Default)]
+pub struct Measured {
+    pub elapsed: Duration,
+    /// Every answered request's latency, in microseconds.
+    latencies: Vec<u64>,
+    /// Requests by kind.
+    pub kinds: BTreeMap<String, u64>,
+    /// Answers other than 2xx, by status, and requests with no answer (status 0).
+    pub errors: BTreeMap<u16, u64>,
+}
+
+impl Measured {
+    pub fn requests(&self) -> u64 {
+        self.latencies.len() as u64
+    }
+
+    pub fn throughput(&self) -> f64 {
+        self.requests() as f64 / self.elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
+    }
+
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+
+    /// The latency at quantile `q` (0 to 1).
+    pub fn percentile(&self, q: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let rank = ((self.latencies.len() as f64 * q).ceil() as usize).clamp(1, self.latencies.len());
+        Duration::from_micros(self.latencies[rank - 1])
+    }
+
+    fn merge(&mut self, other: Measured) {
+        self.latencies.extend(other.latencies);
+        for (kind, count) in other.kinds {
+            *self.kinds.entry(kind).or_default() += count;
+        }
+        for (status, count) in other.errors {
+            *self.errors.entry(status).or_default() += count;
+        }
+    }
+
+    fn record(&mut self, kind: Kind, status: u16, latency: Duration) {
+        self.latencies.push(latency.as_micros() as u64);
+        *self.kinds.entry(format!("{kind:?}")).or_default() += 1;
+        if !(200..300).contains(&status) {
+            *self.errors.entry(status).or_default() += 1;
+        }
+    }
+}
+
+/// A measured phase, named.
+pub struct Phase {
+    pub name: String,
+    pub measured: Measured,
+}
+
+impl Phase {
+    pub fn new(name: &str, measured: Measured) -> Phase {
+        Phase { name: name.to_owned(), measured }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = &self.measured;
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        write!(
+            f,
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+            self.name,
+            m.requests(),
+            m.throughput(),
+            ms(m.percentile(0.5)),
+            ms(m.percentile(0.99)),
+            ms(m.percentile(0.999)),
+            m.error_count(),
+        )
+    }
+}
+
+/// The CPU each process used during a phase, in cores.
+#[derive(Debug, Clone, Default)]
+pub struct CpuShare(pub Vec<(&'static str, f64)>);
+
+impl CpuShare {
+    /// Runs `phase`, measuring the CPU time of the named processes.
+    pub async fn during<T>(
+        processes: &[(&'static str, u32)],
+        phase: impl Future<Output = T>,
+    ) -> Result<(T, CpuShare), String> {
+        let start = Instant::now();
+        let before: Vec<Duration> =
+            processes.iter().map(|(_, pid)| crate::processes::cpu_time(*pid)).collect::<Result<_, _>>()?;
+        let result = phase.await;
+        let elapsed = start.elapsed().as_secs_f64();
+        let mut shares = Vec::new();
+        for ((name, pid), before) in processes.iter().zip(before) {
+            let used = crate::processes::cpu_time(*pid)?.saturating_sub(before);
+            shares.push((*name, used.as_secs_f64() / elapsed));
+        }
+        Ok((result, CpuShare(shares)))
+    }
+}
+
+impl fmt::Display for CpuShare {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shares: Vec<String> = self.0.iter().map(|(name, cores)| format!("{name} {cores:.2}")).collect();
+        write!(f, "{}", shares.join(", "))
+    }
+}
+
+/// Sends the traffic to `base` for `length` over `connections` connections.
+pub async fn run(traffic: &Arc<Traffic>, base: &str, pace: Pace, connections: usize, length: Duration) -> Measured {
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(connections)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("an HTTP client");
+    let start = Instant::now();
+    let end = start + length;
+    let sequence = Arc::new(AtomicU64::new(0));
+    let workers: Vec<_> = (0..connections.max(1))
+        .map(|_| {
+            let (http, traffic, sequence, base) = (http.clone(), traffic.clone(), sequence.clone(), base.to_owned());
+            tokio::spawn(async move {
+                let mut measured = Measured::default();
+                loop {
+                    let due = match pace {
+                        Pace::Unbounded => Instant::now(),
+                        Pace::Fixed(rate) => {
+                            let n = sequence.fetch_add(1, Ordering::Relaxed);
+                            start + Duration::from_secs_f64(n as f64 / rate)
+                        }
+                    };
+                    if due >= end {
+                        break;
+                    }
+                    tokio::time::sleep_until(due.into()).await;
+                    send(&http, &base, &traffic, due, &mut measured).await;
+                }
+                measured
+            })
+        })
+        .collect();
+    let mut all = Measured::default();
+    for worker in workers {
+        if let Ok(measured) = worker.await {
+            all.merge(measured);
+        }
+    }
+    all.elapsed = start.elapsed();
+    all.latencies.sort_unstable();
+    all
+}
+
+/// Sends one request of the mix (two for a conversation closed) and records each.
+async fn send(http: &reqwest::Client, base: &str, traffic: &Traffic, due: Instant, measured: &mut Measured) {
+    match traffic.next() {
+        Request::Webhook { body, signature, kind } => {
+            let request = http
+                .post(format!("{base}{}", traffic.hook_path))
+                .header("content-type", "application/json")
+                .header("x-hub-signature-256", signature)
+                .body(body);
+            let status = answer(request).await;
+            measured.record(kind, status, due.elapsed());
+        }
+        Request::Close { conversation, recipient } => {
+            let mut due = due;
+            for ((path, body), kind) in
+                Traffic::close_calls(&conversation, &recipient).into_iter().zip([Kind::Open, Kind::Close])
+            {
+                let status = answer(http.post(format!("{base}{path}")).bearer_auth(&traffic.key).json(&body)).await;
+                measured.record(kind, status, due.elapsed());
+                due = Instant::now();
+            }
+        }
+    }
+}
+
+/// The answer's status, once its body is read; 0 when there was none.
+async fn answer(request: reqwest::RequestBuilder) -> u16 {
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            match response.bytes().await {
+                Ok(_) => status,
+                Err(_) => 0,
+            }
+        }
+        Err(_) => 0,
+    }
+}

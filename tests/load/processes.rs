@@ -1,0 +1,251 @@
+//! What a run drives: the gateway and the baseline, each a process of its own (this binary,
+//! started again with a hidden command) so that its memory can be read and it shares nothing
+//! with the load generator but the machine; and what the gateway talks to.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use ratewire_gateway::auth;
+use ratewire_tests::RedisServer;
+use ratewire_tests::fake_graph::FakeGraph;
+use ratewire_tests::service::{Receiver, client};
+use serde_json::{Value, json};
+
+/// The tenant every request is for.
+pub const TENANT: &str = "acme";
+/// The WhatsApp channel replies come in on.
+pub const CHANNEL: &str = "wa";
+pub const PHONE_NUMBER_ID: &str = "106540352242922";
+const ACCESS_TOKEN: &str = "EAAGm0PX4ZCpsBAKZAZD-load";
+pub const APP_SECRET: &str = "0f6a3e5c2d1b4a79e8f7c6d5b4a39281";
+/// How long a server process gets to answer after it is started.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What the gateway works against: Redis, the fake Graph API that absorbs its sends, the
+/// business's event receiver, and the tenant's key.
+pub struct Setup {
+    pub redis: RedisServer,
+    pub graph: FakeGraph,
+    pub receiver: Receiver,
+    pub key: String,
+    dir: PathBuf,
+}
+
+impl Setup {
+    pub async fn start() -> Result<Setup, String> {
+        let dir = std::env::temp_dir().join(format!("ratewire-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("can't create {}: {e}", dir.display()))?;
+        Ok(Setup {
+            redis: RedisServer::start(),
+            graph: FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await,
+            receiver: Receiver::start().await,
+            key: auth::new_key(),
+            dir,
+        })
+    }
+
+    /// Starts the gateway on Redis and connects the tenant's WhatsApp channel to the fake Graph
+    /// API, with an event endpoint for every survey event.
+    pub async fn gateway(&self) -> Result<Server, String> {
+        let port = free_port()?;
+        let settings = format!(
+            r#"listen = "127.0.0.1:{port}"
+public_url = "http://127.0.0.1:{port}"
+redis_url = "{redis}"
+api_requests_per_second = 100000
+demo = false
+
+[[tenants]]
+id = "{TENANT}"
+api_key_hashes = ["sha256:{hash}"]
+"#,
+            redis = self.redis.url(),
+            hash = auth::digest(&self.key),
+        );
+        let path = self.dir.join("ratewire.toml");
+        std::fs::write(&path, settings).map_err(|e| format!("can't write {}: {e}", path.display()))?;
+        let server = Server::start(&["gateway", &path.to_string_lossy()], port, &self.dir.join("gateway.log")).await?;
+        self.connect(&server.base).await?;
+        Ok(server)
+    }
+
+    async fn connect(&self, base: &str) -> Result<(), String> {
+        let config = json!({
+            "id": "support", "name": "Support",
+            "config": {
+                "scale": "stars:5", "follow_up_comment": true,
+                "auto_invite": { "require_agent_reply": false, "min_characters": null },
+            },
+        });
+        self.post(base, "/v1/configs", &config).await?;
+        let channel = json!({
+            "id": CHANNEL, "kind": "whatsapp", "name": "Support line", "config": "support",
+            "secrets": { "access_token": ACCESS_TOKEN, "app_secret": APP_SECRET },
+            "settings": {
+                "phone_number_id": PHONE_NUMBER_ID, "api_base_url": self.graph.base_url,
+                // The fake takes whatever comes: the platform's own limit is not what is measured.
+                "sends_per_second": "100000",
+            },
+        });
+        self.post(base, "/v1/channels", &channel).await?;
+        let endpoint = json!({
+            "url": self.receiver.url,
+            "events": ["survey.sent", "survey.rated", "survey.changed", "survey.commented"],
+        });
+        self.post(base, "/v1/endpoints", &endpoint).await?;
+        Ok(())
+    }
+
+    async fn post(&self, base: &str, path: &str, body: &Value) -> Result<(), String> {
+        let response = client()
+            .post(format!("{base}{path}"))
+            .bearer_auth(&self.key)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| format!("POST {path}: {e}"))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("POST {path}: {status}: {}", response.text().await.unwrap_or_default()));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A server process of this binary's, killed when dropped.
+pub struct Server {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    process: Child,
+}
+
+impl Server {
+    /// Starts this binary with `args` and waits until it answers on `port`.
+    async fn start(args: &[&str], port: u16, log: &std::path::Path) -> Result<Server, String> {
+        let exe = std::env::current_exe().map_err(|e| format!("can't find this program: {e}"))?;
+        let log_file = std::fs::File::create(log).map_err(|e| format!("can't create {}: {e}", log.display()))?;
+        let errors = log_file.try_clone().map_err(|e| e.to_string())?;
+        let process = Command::new(exe)
+            .args(args)
+            // Logs at `info` write a line per message sent; what is measured is the work.
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .stdin(Stdio::null())
+            .stdout(log_file)
+            .stderr(errors)
+            .spawn()
+            .map_err(|e| format!("can't start {args:?}: {e}"))?;
+        let mut server = Server { base: format!("http://127.0.0.1:{port}"), process };
+        let deadline = Instant::now() + START_TIMEOUT;
+        let http = client();
+        loop {
+            if http.get(format!("{}/healthz", server.base)).send().await.is_ok() {
+                return Ok(server);
+            }
+            if let Ok(Some(status)) = server.process.try_wait() {
+                let log = std::fs::read_to_string(log).unwrap_or_default();
+                return Err(format!("{args:?} exited ({status}): {log}"));
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{args:?} did not answer within {START_TIMEOUT:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The bare axum server.
+    pub async fn baseline() -> Result<Server, String> {
+        let port = free_port()?;
+        let log = std::env::temp_dir().join(format!("ratewire-load-baseline-{}.log", std::process::id()));
+        let server = Server::start(&["baseline", &format!("127.0.0.1:{port}")], port, &log).await;
+        let _ = std::fs::remove_file(&log);
+        server
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.process.id()
+    }
+
+    /// The process's resident memory now and at its peak, from `/proc`.
+    pub fn memory(&self) -> Result<Memory, String> {
+        let path = format!("/proc/{}/status", self.process.id());
+        let status = std::fs::read_to_string(&path).map_err(|e| format!("can't read {path}: {e}"))?;
+        let field = |name: &str| -> Result<u64, String> {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name)?.trim().strip_suffix("kB")?.trim().parse().ok())
+                .ok_or_else(|| format!("no {name} in {path}"))
+        };
+        Ok(Memory { resident_kib: field("VmRSS:")?, peak_kib: field("VmHWM:")? })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// A process's resident memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    pub resident_kib: u64,
+    pub peak_kib: u64,
+}
+
+/// The CPU time (user and system) a process has used so far, from `/proc/<pid>/stat`.
+pub fn cpu_time(pid: u32) -> Result<Duration, String> {
+    // Linux counts it in clock ticks of 1/100 s (`getconf CLK_TCK`) on every platform it runs on.
+    const TICKS_PER_SECOND: u64 = 100;
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path).map_err(|e| format!("can't read {path}: {e}"))?;
+    // The command name, in parentheses, may hold spaces: the fields start after it.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks =
+        |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).ok_or_else(|| format!("no CPU times in {path}"));
+    // utime and stime: fields 14 and 15 of the line, 12 and 13 after the name.
+    let total = ticks(11)? + ticks(12)?;
+    Ok(Duration::from_millis(total * 1000 / TICKS_PER_SECOND))
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
+    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+/// The baseline: axum on tokio's default runtime, as the gateway runs, reading each request's
+/// body and answering 200 with a small JSON body, and nothing else.
+pub fn serve_baseline(listen: &str) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("baseline: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let listener = match tokio::net::TcpListener::bind(listen).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                eprintln!("baseline: can't listen on {listen}: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let router = axum::Router::new().fallback(|_body: axum::body::Bytes| async { r#"{"received":1}"# });
+        match axum::serve(listener, router).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("baseline: {error}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
