@@ -446,7 +446,10 @@ async fn closes_invite_by_the_auto_invite_rules(gw: Gateway) {
     let again = json!({ "id": "good", "opened_by": "end_user", "channel": channel.id, "recipient": "someone" });
     assert_eq!(api.post("/v1/conversations", &again).await.error(409), "already_exists");
     let elsewhere = json!({ "id": "lost", "opened_by": "end_user", "channel": "nowhere", "recipient": "someone" });
-    assert_eq!(api.post("/v1/conversations", &elsewhere).await.error(404), "not_found");
+    // A body naming a channel that doesn't exist is the body's fault: 422 naming the field.
+    let answer = api.post("/v1/conversations", &elsewhere).await;
+    assert_eq!(answer.error(422), "invalid");
+    assert_eq!(answer.json()["error"]["fields"][0]["field"], "channel");
 
     // Every rule switched off: the same conversations are invited. Rebinding the channel is
     // what switches them, in one call.
@@ -560,7 +563,8 @@ async fn agents_invite_as_the_configuration_allows(gw: Gateway) {
     let unknown = invite(&api, &channel.id, "c3", None).await.expect(201);
     assert_eq!((&unknown["agent"], &unknown["conversation"]), (&Value::Null, &json!("c3")));
     let answer = invite(&api, "ch_nowhere", "c4", None).await;
-    assert_eq!(answer.error(404), "not_found");
+    assert_eq!(answer.error(422), "invalid");
+    assert_eq!(answer.json()["error"]["fields"][0]["field"], "channel");
 
     // A configuration for closes only refuses agents; one for agents only, closes.
     let auto = create_config(&api, "Auto only", json!({ "invitation_method": "auto" })).await;
@@ -1191,7 +1195,7 @@ async fn tenants_never_see_each_others_data(gw: Gateway) {
             }
             ("POST", "/v1/conversations") => {
                 let on_a = json!({ "id": "b-2", "opened_by": "end_user", "channel": a_channel.id, "recipient": "x" });
-                assert_eq!(b.post(path, &on_a).await.error(404), "not_found");
+                assert_eq!(b.post(path, &on_a).await.error(422), "invalid");
                 // A's conversation id names a conversation of B's own.
                 let same_id =
                     json!({ "id": "shared-conv", "opened_by": "agent", "channel": b_channel.id, "recipient": "y" });
@@ -1221,7 +1225,7 @@ async fn tenants_never_see_each_others_data(gw: Gateway) {
             }
             ("POST", "/v1/invitations") => {
                 let answer = invite(&b, &a_channel.id, "a-conv", Some("mallory")).await;
-                assert_eq!(answer.error(404), "not_found");
+                assert_eq!(answer.error(422), "invalid");
             }
             ("GET", "/v1/reports") => {
                 let report = b.get(path).await.expect(200);

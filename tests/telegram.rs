@@ -25,6 +25,7 @@ ratewire_tests::on_both_stores!(
     a_tap_rates_in_the_users_language_and_the_keyboard_shows_the_choice,
     typed_replies_reasons_and_late_replies,
     flood_control_blocked_users_and_no_window,
+    disconnecting_removes_the_webhook_and_a_refusal_does_not_keep_the_channel,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -243,6 +244,15 @@ async fn typed_replies_reasons_and_late_replies(gw: Gateway) {
     let asked = |call: &Call| call.body["text"] == "Sorry to hear that. What went wrong?";
     fake.wait_for("the reasons", |_| fake.sent_to(cleo.id).iter().any(asked)).await;
     let question = fake.sent_to(cleo.id).into_iter().find(asked).expect("asked");
+    // The thanks and the question answer one tap, but Telegram takes one message a second in a
+    // chat: the second of them waited for the first one's second.
+    fake.wait_for("the thanks", |_| fake.sent_to(cleo.id).len() == 3).await;
+    let sent = fake.sent_to(cleo.id);
+    let mut texts: Vec<&str> = sent[1..].iter().map(|call| call.body["text"].as_str().unwrap()).collect();
+    texts.sort();
+    assert_eq!(texts, ["Sorry to hear that. What went wrong?", "Thank you for your rating!"]);
+    let gap = sent[2].at.duration_since(sent[1].at);
+    assert!(gap >= SignedDuration::from_secs(1), "the second message came {gap:?} after the first");
     assert_eq!(
         question.body["reply_markup"],
         json!({ "inline_keyboard": [
@@ -370,7 +380,57 @@ async fn flood_control_blocked_users_and_no_window(gw: Gateway) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 5. A gateway killed mid-queue.
+// 5. Disconnecting the bot.
+
+async fn disconnecting_removes_the_webhook_and_a_refusal_does_not_keep_the_channel(gw: Gateway) {
+    let (fake, channel) = connect(&gw, json!({})).await;
+    let api = gw.acme();
+    let config = channel["config"].as_str().unwrap().to_owned();
+    let channel_path = format!("/v1/channels/{CHANNEL}");
+
+    // ratewire's webhook is removed with the channel.
+    assert_eq!(fake.webhook().expect("registered").url, webhook_url(&gw));
+    let answer = api.delete(&channel_path).await;
+    assert_eq!(answer.status, 204, "{}", answer.text);
+    assert_eq!(fake.webhook(), None);
+    let removal = fake.calls_of("deleteWebhook");
+    assert_eq!(removal.len(), 1);
+    assert_eq!(removal[0].answer, json!({ "ok": true, "result": true, "description": "Webhook was deleted" }));
+    assert_eq!(api.get(&channel_path).await.error(404), "not_found");
+
+    // The bot was connected elsewhere since: that webhook stays.
+    api.post("/v1/channels", &connect_body(&config, &fake, TOKEN, CHANNEL)).await.expect(201);
+    fake.set_webhook_elsewhere("https://elsewhere.example/telegram");
+    assert_eq!(api.delete(&channel_path).await.status, 204);
+    assert_eq!(fake.webhook().expect("kept").url, "https://elsewhere.example/telegram");
+    assert_eq!(fake.calls_of("deleteWebhook").len(), 1, "only the first removal");
+
+    // Telegram refuses: the channel is gone all the same, and the answer says what Telegram said.
+    api.post("/v1/channels", &connect_body(&config, &fake, TOKEN, CHANNEL)).await.expect(201);
+    let refusal = Failure::Api { status: 401, description: "Unauthorized".into() };
+    fake.fail_next("deleteWebhook", 1, refusal);
+    let answer = api.delete(&channel_path).await.expect(200);
+    assert_eq!(answer["id"], CHANNEL);
+    let warning = answer["webhook_warning"].as_str().expect("a warning");
+    assert!(warning.contains("bad_token"), "{warning}");
+    assert_eq!(api.get(&channel_path).await.error(404), "not_found");
+    // The webhook Telegram kept points at a channel that is gone: its posts are refused.
+    assert_eq!(fake.webhook().expect("kept by Telegram").url, webhook_url(&gw));
+    let update = fake.text_update(&TelegramUser::new(8_000_001, "Ivy", None), "hello", Timestamp::now());
+    assert_eq!(fake.deliver(&update).await.status, 404);
+
+    // A business that keeps its own webhook keeps it.
+    let mut body = connect_body(&config, &fake, TOKEN, CHANNEL);
+    body["settings"]["set_webhook"] = json!("off");
+    api.post("/v1/channels", &body).await.expect(201);
+    let before = fake.calls().len();
+    assert_eq!(api.delete(&channel_path).await.status, 204);
+    assert_eq!(fake.calls().len(), before, "Telegram is not called");
+    assert_eq!(fake.webhook().expect("kept").url, webhook_url(&gw));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. A gateway killed mid-queue.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {

@@ -380,6 +380,13 @@ pub trait Channel: Send + Sync {
     async fn register_webhook(&self) -> Result<(), SendError> {
         Ok(())
     }
+
+    /// Called when a business disconnects the channel, to remove the webhook
+    /// [`Channel::register_webhook`] registered (Telegram's deleteWebhook), so the platform stops
+    /// posting to ratewire. Nothing by default.
+    async fn unregister_webhook(&self) -> Result<(), SendError> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

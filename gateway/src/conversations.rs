@@ -70,7 +70,6 @@ struct OpenBody {
     responses(
         (status = 201, description = "The conversation, open", body = ConversationRecord),
         (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = TooLarge),
         (status = 422, response = Invalid),
@@ -81,7 +80,7 @@ async fn open(
     CurrentTenant(tenant): CurrentTenant,
     ApiJson(body): ApiJson<OpenBody>,
 ) -> Result<(StatusCode, Json<ConversationRecord>), ApiError> {
-    records::channel(&*state.store, &tenant, body.channel.as_str()).await?;
+    records::channel(&*state.store, &tenant, body.channel.as_str()).await.map_err(|e| e.in_field("channel"))?;
     let conversation = Conversation::open(body.id.clone(), body.opened_by, body.at.unwrap_or_else(Timestamp::now))
         .on_channel(body.channel, Some(body.recipient));
     let record = ConversationRecord { conversation, languages: body.languages };

@@ -97,6 +97,15 @@ impl ApiError {
         ApiError::Invalid(vec![FieldError { field: field.into(), problem: problem.into() }])
     }
 
+    /// The error of a request body's reference, in `field`, to a record: one that doesn't exist
+    /// is the body's fault, 422 naming the field, where a missing resource in the path is 404.
+    pub fn in_field(self, field: &str) -> Self {
+        match self {
+            ApiError::NotFound { what, id } => ApiError::invalid(field, format!("no {what} {id}")),
+            other => other,
+        }
+    }
+
     /// The `Retry-After` the answer carries, for errors that pass with time.
     pub fn retry_after(&self) -> Option<axum::http::HeaderValue> {
         // The rate limit refills continuously: a second always frees some room.
@@ -190,6 +199,19 @@ impl From<Refusal> for ApiError {
     }
 }
 
+impl From<crate::parse_command::InputError> for ApiError {
+    fn from(error: crate::parse_command::InputError) -> Self {
+        use crate::parse_command::InputError;
+        match error {
+            InputError::Scale(error) => ApiError::invalid("scale", error.to_string()),
+            InputError::Locale(error) => ApiError::invalid("locale", error.to_string()),
+            InputError::Label { level, scale } => {
+                ApiError::invalid(format!("labels.{level}"), format!("is not a level of the scale {scale}"))
+            }
+        }
+    }
+}
+
 impl From<ApplyError> for ApiError {
     fn from(error: ApplyError) -> Self {
         match error {
@@ -218,6 +240,19 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
                 message: "send the body as JSON with Content-Type: application/json".into(),
             });
         }
+        let JsonOfAnyType(value) = JsonOfAnyType::from_request(request, state).await?;
+        Ok(ApiJson(value))
+    }
+}
+
+/// A JSON body whatever its Content-Type says, read as [`ApiJson`] reads one: for the reply
+/// reader, which takes a `ratewire parse` line as a page's `fetch` or `curl -d` posts it.
+pub struct JsonOfAnyType<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for JsonOfAnyType<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = bytes::Bytes::from_request(request, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge
@@ -226,7 +261,7 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
             }
         })?;
         let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(deserializer).map(ApiJson).map_err(|error| {
+        serde_path_to_error::deserialize(deserializer).map(JsonOfAnyType).map_err(|error| {
             let path = error.path().to_string();
             let inner = error.into_inner();
             if inner.is_data() {

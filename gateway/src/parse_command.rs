@@ -6,19 +6,37 @@ use std::io::{self, BufRead, Write};
 use ratewire_core::{Catalog, Labels, Locale, NoRating, Scale, Understanding, understand};
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+/// One reply to read: a `ratewire parse` input line, and the body of `POST /api/understand`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Input {
+pub struct Input {
+    /// The reply as the end user wrote it.
     text: String,
+    /// `stars:N`, `numeric:MIN-MAX` or `emoji:5`; the command's `--scale` (the API: `stars:5`)
+    /// when left out.
     scale: Option<String>,
+    /// A shipped locale, or a tag that maps to one; the command's `--locale` (the API: `en`)
+    /// when left out.
     locale: Option<String>,
+    /// The business's label per level, by level: `{"3": "Meh"}`.
     labels: Option<BTreeMap<String, String>>,
 }
 
+/// Why a line's settings can't be used: each names the field at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("scale: {0}")]
+    Scale(ratewire_core::ScaleError),
+    #[error("locale: {0}")]
+    Locale(ratewire_core::LocaleError),
+    #[error("labels: level {level:?} is not a level of the scale {scale}")]
+    Label { level: String, scale: Scale },
+}
+
 /// What one input line gets back: how the reply is understood, or why the line can't be read.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize)]
 #[serde(untagged)]
-pub enum Answer {
+enum Answer {
     Understood(Output),
     Error { error: String },
 }
@@ -57,44 +75,41 @@ pub fn run(
 
 /// How one input line is understood, as its output object: `{"score", "comment", "reason"?}`,
 /// or `{"error"}` for a line that can't be read.
-pub fn answer(line: &str, default_scale: Scale, default_locale: Locale) -> Answer {
-    match read_line(line, default_scale, default_locale) {
-        Ok(Understanding::Rating { score, comment }) => {
-            Answer::Understood(Output { score: Some(score.value()), comment, reason: None })
-        }
-        Ok(Understanding::NoRating(reason)) => {
-            Answer::Understood(Output { score: None, comment: None, reason: Some(reason) })
-        }
+fn answer(line: &str, default_scale: Scale, default_locale: Locale) -> Answer {
+    let understood = serde_json::from_str(line)
+        .map_err(|e| format!("invalid input line: {e}"))
+        .and_then(|input| understand_input(input, default_scale, default_locale).map_err(|e| e.to_string()));
+    match understood {
+        Ok(output) => Answer::Understood(output),
         Err(error) => Answer::Error { error },
     }
 }
 
-fn read_line(line: &str, default_scale: Scale, default_locale: Locale) -> Result<Understanding, String> {
-    let input: Input = serde_json::from_str(line).map_err(|e| format!("invalid input line: {e}"))?;
+/// How one reply is understood, on its own scale, locale and labels or the defaults.
+pub fn understand_input(input: Input, default_scale: Scale, default_locale: Locale) -> Result<Output, InputError> {
     let scale = match &input.scale {
-        Some(text) => text.parse().map_err(|e| format!("scale: {e}"))?,
+        Some(text) => text.parse().map_err(InputError::Scale)?,
         None => default_scale,
     };
     let locale = match &input.locale {
-        Some(tag) => tag.parse().map_err(|e| format!("locale: {e}"))?,
+        Some(tag) => tag.parse().map_err(InputError::Locale)?,
         None => default_locale,
     };
     let labels = match input.labels {
         Some(labels) => labels
             .into_iter()
-            .map(|(level, text)| {
-                let score = level
-                    .parse::<u32>()
-                    .ok()
-                    .and_then(|n| scale.score(n).ok())
-                    .ok_or_else(|| format!("labels: level {level:?} is not a level of the scale {scale}"))?;
-                Ok((score, text))
+            .map(|(level, text)| match level.parse::<u32>().ok().and_then(|n| scale.score(n).ok()) {
+                Some(score) => Ok((score, text)),
+                None => Err(InputError::Label { level, scale }),
             })
-            .collect::<Result<_, String>>()?,
+            .collect::<Result<_, _>>()?,
         // Without labels of its own, a reply is read with the locale's shipped ones.
         None => Catalog::shipped().default_labels(locale, scale),
     };
-    Ok(understand(&input.text, scale, locale, &Labels::new(labels)))
+    Ok(match understand(&input.text, scale, locale, &Labels::new(labels)) {
+        Understanding::Rating { score, comment } => Output { score: Some(score.value()), comment, reason: None },
+        Understanding::NoRating(reason) => Output { score: None, comment: None, reason: Some(reason) },
+    })
 }
 
 #[cfg(test)]

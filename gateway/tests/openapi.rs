@@ -655,10 +655,27 @@ async fn answers_are_of_the_documented_schemas() {
         svc.check("GET", template, &answer).unwrap_or_else(|e| panic!("GET {path}: {e}"));
         assert_eq!(answer.status, status, "GET {path}: {}", answer.text());
     }
-    for (line, status) in [(r#"{"text": "4 stars, thanks!"}"#, 200), (r#"{"text": "meh"}"#, 200), ("not json", 400)] {
+    // The reply reader answers errors as the API does, naming the field at fault.
+    for (line, status, error) in [
+        (r#"{"text": "4 stars, thanks!"}"#, 200, None),
+        (r#"{"text": "meh"}"#, 200, None),
+        ("not json", 400, Some(("malformed_json", None))),
+        (r#"{"txt": "5"}"#, 422, Some(("invalid", Some("txt")))),
+        (r#"{"text": "5", "scale": "stars:11"}"#, 422, Some(("invalid", Some("scale")))),
+        (r#"{"text": "5", "locale": "nl"}"#, 422, Some(("invalid", Some("locale")))),
+        (r#"{"text": "5", "labels": {"7": "Wow"}}"#, 422, Some(("invalid", Some("labels.7")))),
+    ] {
         let answer = anonymous(Method::POST, "/api/understand", Some(("text/plain", line.as_bytes().to_vec()))).await;
         svc.check("POST", "/api/understand", &answer).unwrap_or_else(|e| panic!("{line}: {e}"));
         assert_eq!(answer.status, status, "{line}: {}", answer.text());
+        if let Some((code, field)) = error {
+            let body: serde_json::Value = serde_json::from_str(&answer.text()).unwrap();
+            assert_eq!(body["error"]["code"], code, "{line}: {body}");
+            assert!(body["error"]["message"].is_string(), "{line}: {body}");
+            if let Some(field) = field {
+                assert_eq!(body["error"]["fields"][0]["field"], field, "{line}: {body}");
+            }
+        }
     }
 
     // The dashboard: its login exchanges the key for a session cookie, which the report routes

@@ -5,7 +5,8 @@
 //! error's HTTP status.
 //!
 //! It records every call, answers as Telegram does (a full `Message` for `sendMessage` and
-//! `editMessage*`, `true` for `answerCallbackQuery`, `setWebhook`, `deleteWebhook`), refuses an
+//! `editMessage*`, `true` for `answerCallbackQuery`, `setWebhook`, `deleteWebhook`, the
+//! registered URL, or `""`, for `getWebhookInfo`), refuses an
 //! unknown token (401 `Unauthorized`), a chat whose user never started the bot (403), and what
 //! Telegram refuses of a message (an empty or too long text, callback data over 64 bytes); it
 //! can be told to answer the next calls of a method with an error (flood control with its
@@ -224,6 +225,12 @@ impl FakeTelegram {
         queue.extend(std::iter::repeat_n(failure, times));
     }
 
+    /// Registers a webhook as another client of the bot would (`setWebhook` from elsewhere).
+    pub fn set_webhook_elsewhere(&self, url: &str) {
+        let webhook = Webhook { url: url.to_owned(), secret_token: None, allowed_updates: None };
+        *self.inner.webhook.lock().unwrap_or_else(|p| p.into_inner()) = Some(webhook);
+    }
+
     /// What `setWebhook` registered last.
     pub fn webhook(&self) -> Option<Webhook> {
         self.inner.webhook.lock().unwrap_or_else(|p| p.into_inner()).clone()
@@ -370,8 +377,21 @@ fn answer(inner: &Inner, method: &str, body: &Value) -> (StatusCode, Value) {
         ),
         "setwebhook" => set_webhook(inner, body),
         "deletewebhook" => {
-            *inner.webhook.lock().unwrap_or_else(|p| p.into_inner()) = None;
-            ok(json!(true))
+            let removed = inner.webhook.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let description = if removed.is_some() { "Webhook was deleted" } else { "Webhook is already deleted" };
+            (StatusCode::OK, json!({ "ok": true, "result": true, "description": description }))
+        }
+        "getwebhookinfo" => {
+            let webhook = inner.webhook.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            // Telegram's answer without a webhook: an empty URL.
+            let mut info = json!({ "url": "", "has_custom_certificate": false, "pending_update_count": 0 });
+            if let Some(webhook) = webhook {
+                info["url"] = json!(webhook.url);
+                if let Some(allowed) = webhook.allowed_updates {
+                    info["allowed_updates"] = allowed;
+                }
+            }
+            ok(info)
         }
         "sendmessage" => send_message(inner, body),
         "editmessagereplymarkup" | "editmessagetext" => edit_message(inner, method, body),

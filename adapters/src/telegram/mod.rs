@@ -16,12 +16,16 @@
 //! - Only private chats are surveys' chats: updates from groups and channels are skipped.
 //! - A bot may write to a user at any time once the user has started it: there is no window.
 //!   A user who never did can't be written to (Telegram refuses), nor one who blocked the bot.
+//! - One message a second per chat: a send to a chat written to less than a second ago answers
+//!   [`SendError::RateLimited`] with the rest of that second, so the outbox sends it then.
 
 mod errors;
 mod render;
+mod spacing;
 mod webhook;
 
 use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use ratewire_core::{FailureReason, RecipientId};
@@ -33,6 +37,7 @@ use teloxide_core::types::{
 };
 use teloxide_core::{ApiError, Bot, RequestError};
 
+use self::spacing::ChatSpacing;
 use crate::{
     Capabilities, Channel, ChannelKind, ChannelSetup, Delivery, InboundRequest, Outbound, SendError, SetupError, Tap,
     WebhookError, WebhookOutcome, truncate,
@@ -70,8 +75,7 @@ pub fn capabilities() -> Capabilities {
         max_text: 4096,
         reply_window: None,
         edits_sent_messages: true,
-        // About 30 messages a second per bot (and about one a second per chat, which a
-        // survey's few messages to one user never come near).
+        // About 30 messages a second per bot; the one a second per chat is kept by `spacing`.
         default_sends_per_second: 30,
     }
 }
@@ -80,6 +84,9 @@ pub fn capabilities() -> Capabilities {
 pub struct Telegram {
     bot: Bot,
     token: String,
+    /// Names the bot among every bot of the process, for the spacing of its chats: its API
+    /// address and token.
+    bot_key: String,
     verify_token: String,
     webhook_url: String,
     set_webhook: bool,
@@ -122,6 +129,7 @@ impl Telegram {
         }
         let set_webhook = set_webhook(setup).map_err(|problem| invalid("settings.set_webhook", problem))?;
         Ok(Telegram {
+            bot_key: format!("{api_url} {token}"),
             bot: Bot::with_client(token, client()).set_api_url(api_url),
             token: token.to_owned(),
             verify_token: secret.clone(),
@@ -214,7 +222,12 @@ impl Channel for Telegram {
         if let Some(keyboard) = rendered.keyboard {
             request = request.reply_markup(keyboard);
         }
-        let sent = request.await.map_err(|e| self.error(e))?;
+        let spacing = ChatSpacing::shared();
+        let turn = (self.bot_key.clone(), chat.0);
+        spacing.take_turn(&turn, Instant::now()).map_err(|wait| SendError::RateLimited { retry_after: Some(wait) })?;
+        let sent = request.await;
+        spacing.end_turn(&turn, Instant::now(), sent.is_ok());
+        let sent = sent.map_err(|e| self.error(e))?;
         // Message ids count per chat: the chat makes them unique.
         Ok(Delivery { message_id: format!("{}:{}", sent.chat.id, sent.id), route: None })
     }
@@ -265,6 +278,20 @@ impl Channel for Telegram {
             .await
             .map(|_| ())
             .map_err(|e| self.error(e))
+    }
+
+    /// Removes the webhook when it is still this channel's: the same bot may have been
+    /// connected again since, as another channel or elsewhere, and that webhook stays. Nothing
+    /// when the business keeps its own (`set_webhook: off`).
+    async fn unregister_webhook(&self) -> Result<(), SendError> {
+        if !self.set_webhook {
+            return Ok(());
+        }
+        let registered = self.bot.get_webhook_info().await.map_err(|e| self.error(e))?.url;
+        if registered.is_none() || registered != reqwest::Url::parse(&self.webhook_url).ok() {
+            return Ok(());
+        }
+        self.bot.delete_webhook().await.map(|_| ()).map_err(|e| self.error(e))
     }
 }
 

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use ratewire_adapters::ChannelKind;
+use ratewire_adapters::{ChannelKind, SendError};
 use ratewire_core::store::{RecordKind, list_json, put_json};
 use ratewire_core::{ChannelId, FieldError, TenantId};
 use serde::{Deserialize, Serialize};
@@ -173,9 +174,7 @@ async fn connect(
         None => ChannelId::new(new_id("ch")).map_err(|_| ApiError::Internal)?,
     };
     // The configuration must exist: a channel bound to nothing could never send a survey.
-    records::config(&*state.store, &tenant, &body.config)
-        .await
-        .map_err(|_| ApiError::invalid("config", format!("no configuration {}", body.config)))?;
+    records::config(&*state.store, &tenant, &body.config).await.map_err(|e| e.in_field("config"))?;
     let record = ChannelRecord {
         id: id.clone(),
         kind: body.kind,
@@ -206,13 +205,9 @@ async fn connect(
         if let Err(removal) = state.store.delete_record(&tenant, RecordKind::Channel, id.as_str()).await {
             tracing::error!(%tenant, channel = %id, %removal, "the refused channel could not be removed");
         }
-        let message = match error {
-            ratewire_adapters::SendError::Permanent(reason) => format!("{}: {}", reason.code, reason.detail),
-            other => other.to_string(),
-        };
         return Err(ApiError::BadGateway {
             code: "webhook_registration_failed",
-            message: format!("the platform refused ratewire's webhook: {message}"),
+            message: format!("the platform refused ratewire's webhook: {}", platform_said(error)),
         });
     }
     Ok((StatusCode::CREATED, Json(ChannelView::new(&state, &tenant, record, revision, true))))
@@ -284,9 +279,7 @@ async fn rebind(
     let stored = records::channel(&*state.store, &tenant, &id).await?;
     let mut record = stored.value;
     if let Some(config) = body.config {
-        records::config(&*state.store, &tenant, &config)
-            .await
-            .map_err(|_| ApiError::invalid("config", format!("no configuration {config}")))?;
+        records::config(&*state.store, &tenant, &config).await.map_err(|e| e.in_field("config"))?;
         record.config = config;
     }
     if let Some(name) = body.name {
@@ -299,7 +292,21 @@ async fn rebind(
     Ok(Json(ChannelView::new(&state, &tenant, record, revision, false)))
 }
 
+/// A channel disconnected while the platform kept ratewire's webhook.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Disconnected {
+    id: ChannelId,
+    /// What the platform answered when ratewire removed its webhook. The platform may go on
+    /// posting the bot's updates to ratewire, which refuses them (404) now that the channel is
+    /// gone: connect the bot elsewhere or remove the webhook at the platform.
+    webhook_warning: String,
+}
+
 /// Disconnects a channel. Its surveys are kept.
+///
+/// Where ratewire registered its webhook with the platform (Telegram), it removes it; the
+/// channel is disconnected even when the platform refuses or can't be reached, and the answer
+/// then says so.
 #[utoipa::path(
     delete,
     path = "/v1/channels/{id}",
@@ -307,6 +314,11 @@ async fn rebind(
     params(("id" = String, Path, description = "The channel's id")),
     responses(
         (status = 204, description = "The channel is disconnected"),
+        (
+            status = 200,
+            description = "The channel is disconnected, but the platform kept ratewire's webhook",
+            body = Disconnected,
+        ),
         (status = 404, response = NotFound),
     ),
 )]
@@ -314,10 +326,30 @@ async fn disconnect(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
     Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    if state.store.delete_record(&tenant, RecordKind::Channel, &id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("channel", id))
+) -> Result<Response, ApiError> {
+    let record = records::channel(&*state.store, &tenant, &id).await?.value;
+    if !state.store.delete_record(&tenant, RecordKind::Channel, &id).await? {
+        return Err(ApiError::not_found("channel", id));
+    }
+    // Removed once the channel is gone, so a failure here never leaves a channel without its
+    // webhook.
+    let Ok(adapter) = crate::sending::adapter(&state, &tenant, &record) else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    match adapter.unregister_webhook().await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(error) => {
+            tracing::warn!(%tenant, channel = %record.id, %error, "the platform kept the webhook");
+            let webhook_warning = format!("the platform kept ratewire's webhook: {}", platform_said(error));
+            Ok((StatusCode::OK, Json(Disconnected { id: record.id, webhook_warning })).into_response())
+        }
+    }
+}
+
+/// A platform's refusal, as the answers tell it: the failure's code and detail.
+fn platform_said(error: SendError) -> String {
+    match error {
+        SendError::Permanent(reason) => format!("{}: {}", reason.code, reason.detail),
+        other => other.to_string(),
     }
 }

@@ -2,17 +2,15 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use jiff::Timestamp;
 use ratewire_core::{Locale, Scale};
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::doc::Unavailable;
+use crate::api::doc::{BadRequest, Invalid, TooLarge, Unavailable};
 use crate::app::{AppState, StoreKind};
-use crate::error::ApiError;
+use crate::error::{ApiError, JsonOfAnyType};
 use crate::parse_command;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -55,32 +53,31 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
 
 /// The reply reader over HTTP: the body is one `ratewire parse` input line.
 ///
-/// The line is JSON: `{"text", "scale"?, "locale"?, "labels"?}`, read on five stars in English
-/// unless it says otherwise. The answer is the command's output line.
+/// The line is JSON, `{"text", "scale"?, "locale"?, "labels"?}`, sent with any Content-Type (as a
+/// page's `fetch` or `curl -d` sends it), read on five stars in English unless it says
+/// otherwise. The answer is the command's output line; errors answer as the API's do: a body
+/// that isn't JSON 400 `malformed_json`, a field that is wrong 422 `invalid` naming it.
 #[utoipa::path(
     post,
     path = "/api/understand",
     tag = "operations",
     request_body(
-        content = String,
-        content_type = "text/plain",
-        description = "One `ratewire parse` input line",
-        example = json!(r#"{"text": "4 stars, thanks!", "scale": "stars:5", "locale": "en"}"#),
+        content(
+            (parse_command::Input = "application/json",
+                example = json!({"text": "4 stars, thanks!", "scale": "stars:5", "locale": "en"})),
+            (parse_command::Input = "text/plain"),
+        ),
+        description = "One `ratewire parse` input line, with any Content-Type",
     ),
     responses(
-        (status = 200, description = "How the reply is understood", body = parse_command::Answer),
-        (
-            status = 400,
-            description = "The line can't be read: `{\"error\": \"…\"}`, the command's format (not the API's)",
-            body = parse_command::Answer,
-        ),
+        (status = 200, description = "How the reply is understood", body = parse_command::Output),
+        (status = 400, response = BadRequest),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
     ),
 )]
-async fn understand_reply(body: String) -> impl IntoResponse {
-    let answer = parse_command::answer(&body, Scale::FIVE_STARS, Locale::En);
-    let status = match answer {
-        parse_command::Answer::Understood(_) => StatusCode::OK,
-        parse_command::Answer::Error { .. } => StatusCode::BAD_REQUEST,
-    };
-    (status, Json(answer))
+async fn understand_reply(
+    JsonOfAnyType(input): JsonOfAnyType<parse_command::Input>,
+) -> Result<Json<parse_command::Output>, ApiError> {
+    Ok(Json(parse_command::understand_input(input, Scale::FIVE_STARS, Locale::En)?))
 }

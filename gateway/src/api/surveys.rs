@@ -252,7 +252,6 @@ struct InviteBody {
     responses(
         (status = 201, description = "The survey, sent (or failed to send: see `state` and `failure`)", body = SurveyView),
         (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = TooLarge),
         (status = 422, response = Invalid),
@@ -264,7 +263,7 @@ async fn invite(
     ApiJson(body): ApiJson<InviteBody>,
 ) -> Result<(StatusCode, Json<SurveyView>), ApiError> {
     // The channel must exist before anything else is said about the invitation.
-    records::channel(&*state.store, &tenant, body.channel.as_str()).await?;
+    records::channel(&*state.store, &tenant, body.channel.as_str()).await.map_err(|e| e.in_field("channel"))?;
     let known = conversations::load(&state, &tenant, &body.conversation).await?;
     let resolution = known.as_ref().map_or(1, |c| c.value.conversation.resolution());
     let agent = body.agent.or_else(|| known.as_ref().and_then(|c| c.value.conversation.credited_agent().cloned()));
