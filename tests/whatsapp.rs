@@ -219,8 +219,8 @@ async fn a_survey_goes_out_as_a_list_and_comes_back_as_a_tap(gw: Gateway) {
     let rated = survey(&api, &id).await;
     assert_eq!((&rated["state"], &rated["score"]), (&json!("rated"), &json!(4)));
     let sends = graph.wait_for_sends_to(USER, 3).await;
-    let mut said: Vec<&str> = sends[1..].iter().map(body_of).collect();
-    said.sort();
+    // In the order they were said: the thanks, then the prompt.
+    let said: Vec<&str> = sends[1..].iter().map(body_of).collect();
     assert_eq!(said, ["Thank you for your rating!", "Would you like to tell us more? Just reply with a few words."]);
     assert_eq!(
         sends[1].json,

@@ -110,8 +110,18 @@ pub async fn run_due(state: &AppState, http: &reqwest::Client, now: Timestamp) -
         }
         let (state, http) = (state.clone(), http.clone());
         running.spawn(async move {
-            for item in lane {
-                work(&state, &http, item, now).await?;
+            let mut held_until = None;
+            for mut item in lane {
+                match held_until {
+                    // One message held back holds back those behind it, so they keep their
+                    // order (a platform's retry time comes with jitter): not an attempt.
+                    Some(after) => {
+                        item.due = after + SignedDuration::from_millis(1);
+                        state.store.reschedule(&item).await?;
+                        held_until = Some(item.due);
+                    }
+                    None => held_until = work(&state, &http, item, now).await?,
+                }
             }
             Ok(())
         });
@@ -133,8 +143,13 @@ fn keep_first_error(
     }
 }
 
-/// Attempts one item and records what came of it.
-async fn work(state: &AppState, http: &reqwest::Client, item: OutboxItem, now: Timestamp) -> Result<(), StoreError> {
+/// Attempts one item and records what came of it: when it is due again, if it is to be tried again.
+async fn work(
+    state: &AppState,
+    http: &reqwest::Client,
+    item: OutboxItem,
+    now: Timestamp,
+) -> Result<Option<Timestamp>, StoreError> {
     let attempt = match &item.task {
         Task::Webhook { endpoint, body } => notify::attempt(state.store.as_ref(), http, &item, endpoint, body).await?,
         Task::Send { channel, survey, message } => {
@@ -151,24 +166,30 @@ fn kind(item: &OutboxItem) -> &'static str {
     }
 }
 
-async fn settle(state: &AppState, mut item: OutboxItem, attempt: Attempt, now: Timestamp) -> Result<(), StoreError> {
+/// Records what came of an attempt; returns when the item is due again, if it is.
+async fn settle(
+    state: &AppState,
+    mut item: OutboxItem,
+    attempt: Attempt,
+    now: Timestamp,
+) -> Result<Option<Timestamp>, StoreError> {
     let store = state.store.as_ref();
     let task = kind(&item);
     match attempt {
         Attempt::Done => {
             crate::metrics::outbox(task, "done");
-            store.complete(&item.id).await
+            store.complete(&item.id).await.map(|()| None)
         }
         Attempt::Wait { at } => {
             item.due = at;
-            store.reschedule(&item).await
+            store.reschedule(&item).await.map(|()| Some(at))
         }
-        Attempt::GiveUp { reason } => give_up(state, item, reason, now).await,
+        Attempt::GiveUp { reason } => give_up(state, item, reason, now).await.map(|()| None),
         Attempt::Retry { reason, not_before } => {
             item.attempts += 1;
             if item.attempts >= state.settings.webhooks.max_attempts {
                 let reason = format!("{reason} (after {} attempts)", item.attempts);
-                return give_up(state, item, reason, now).await;
+                return give_up(state, item, reason, now).await.map(|()| None);
             }
             crate::metrics::outbox(task, "retry");
             let jitter = (uuid::Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0;
@@ -179,7 +200,7 @@ async fn settle(state: &AppState, mut item: OutboxItem, attempt: Attempt, now: T
             };
             tracing::info!(item = %item.id, task, attempts = item.attempts, %reason, "will retry");
             item.last_error = Some(reason);
-            store.reschedule(&item).await
+            store.reschedule(&item).await.map(|()| Some(item.due))
         }
     }
 }
