@@ -346,6 +346,10 @@ pub enum SendError {
     /// Slow down and try again, after `retry_after` if the platform said.
     #[error("rate limited by the platform")]
     RateLimited { retry_after: Option<Duration> },
+    /// Not sent, and not a failure: the channel's own pace holds it back for `wait` (Telegram's
+    /// one message a second in a chat). Send it then, without counting an attempt.
+    #[error("held back by the channel's pace")]
+    Paced { wait: Duration },
     /// A passing failure (5xx, timeout): try again with backoff.
     #[error("temporary failure: {0}")]
     Temporary(String),

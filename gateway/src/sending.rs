@@ -347,7 +347,10 @@ pub async fn attempt(
         },
     };
     let sent = adapter.send(&outbound).await;
-    crate::metrics::send(channel.kind, sent.is_ok());
+    // A send held back by the channel's pace was not tried: it is neither a send nor a failure.
+    if !matches!(sent, Err(SendError::Paced { .. })) {
+        crate::metrics::send(channel.kind, sent.is_ok());
+    }
     match sent {
         Ok(delivery) => {
             tracing::info!(
@@ -374,6 +377,9 @@ pub async fn attempt(
             not_before: retry_after.and_then(|wait| SignedDuration::try_from(wait).ok()).map(|wait| now + wait),
         }),
         Err(SendError::Temporary(reason)) => Ok(Attempt::Retry { reason, not_before: None }),
+        Err(SendError::Paced { wait }) => {
+            Ok(Attempt::Wait { at: now + SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_secs(1)) })
+        }
         Err(SendError::Permanent(reason)) => {
             if matches!(reason.code.as_str(), "bad_credentials" | "bad_sender") {
                 // The channel's own settings are refused: every send will be, until they change.

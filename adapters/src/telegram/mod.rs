@@ -17,7 +17,7 @@
 //! - A bot may write to a user at any time once the user has started it: there is no window.
 //!   A user who never did can't be written to (Telegram refuses), nor one who blocked the bot.
 //! - One message a second per chat: a send to a chat written to less than a second ago answers
-//!   [`SendError::RateLimited`] with the rest of that second, so the outbox sends it then.
+//!   [`SendError::Paced`] with the rest of that second, so the outbox sends it then.
 
 mod errors;
 mod render;
@@ -224,7 +224,7 @@ impl Channel for Telegram {
         }
         let spacing = ChatSpacing::shared();
         let turn = (self.bot_key.clone(), chat.0);
-        spacing.take_turn(&turn, Instant::now()).map_err(|wait| SendError::RateLimited { retry_after: Some(wait) })?;
+        spacing.take_turn(&turn, Instant::now()).map_err(|wait| SendError::Paced { wait })?;
         let sent = request.await;
         spacing.end_turn(&turn, Instant::now(), sent.is_ok());
         let sent = sent.map_err(|e| self.error(e))?;
