@@ -35,11 +35,10 @@ pub enum Attempt {
 
 /// How long a worker may hold a claimed item before another may take it.
 pub const LEASE: SignedDuration = SignedDuration::from_secs(60);
-/// Items taken in one round.
-const BATCH: usize = 100;
-/// Items of a round worked at once: each waits mostly on a platform or a receiver, so one at a
-/// time would bound the outbox by their latency (at 50 ms a post, 20 a second).
-const CONCURRENCY: usize = 32;
+/// Items taken in one round, all worked at once: each waits mostly on a platform or a receiver,
+/// so one at a time would bound the outbox by their latency (at 50 ms a post, 20 a second). No
+/// more are taken than are worked at once, so none waits for a free worker while its lease runs.
+const BATCH: usize = 32;
 /// How often an idle outbox looks for due items.
 const POLL: Duration = Duration::from_millis(250);
 
@@ -103,11 +102,6 @@ pub async fn run_due(state: &AppState, http: &reqwest::Client, now: Timestamp) -
     let mut running = JoinSet::new();
     let mut outcome = Ok(());
     for lane in lanes {
-        if running.len() >= CONCURRENCY
-            && let Some(done) = running.join_next().await
-        {
-            keep_first_error(&mut outcome, done);
-        }
         let (state, http) = (state.clone(), http.clone());
         running.spawn(async move {
             let mut held_until = None;
@@ -156,7 +150,8 @@ async fn work(
             sending::attempt(state, &item, channel, survey, *message, now).await?
         }
     };
-    settle(state, item, attempt, now).await
+    // Judged from when the attempt ended, not from when the round began: a round can be long.
+    settle(state, item, attempt, Timestamp::now()).await
 }
 
 fn kind(item: &OutboxItem) -> &'static str {

@@ -182,15 +182,20 @@ pub async fn survey_of_message(
 
 /// Puts a survey's message into the outbox, once: a second enqueue of the same message of the
 /// same survey revision changes nothing.
+///
+/// `position` is the message's place among those one step of the survey sends: ids sort in the
+/// order the messages are to go, so every store claims them in that order, even within one
+/// millisecond.
 pub async fn enqueue(
     state: &AppState,
     survey: &Survey,
     message: OutboundMessage,
+    position: usize,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let suffix = match message {
         OutboundMessage::Invitation => "invitation".to_owned(),
-        OutboundMessage::Reply(reply) => format!("{reply:?}-{}", survey.revision).to_lowercase(),
+        OutboundMessage::Reply(reply) => format!("{:010}.{position}-{reply:?}", survey.revision).to_lowercase(),
     };
     let item = OutboxItem {
         id: format!("send_{}_{suffix}", survey.id),
@@ -244,6 +249,12 @@ impl Adapters {
         let adapter = build(channel.kind, &setup).map_err(|e| e.to_string())?;
         built.insert(key, Built { kind: channel.kind, setup, adapter: adapter.clone() });
         Ok(adapter)
+    }
+
+    /// Drops a deleted channel's adapter.
+    pub fn forget(&self, tenant: &TenantId, channel: &ChannelId) {
+        let mut built = self.built.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        built.remove(&(tenant.clone(), channel.clone()));
     }
 }
 
@@ -374,11 +385,14 @@ pub async fn attempt(
         }
         Err(SendError::RateLimited { retry_after }) => Ok(Attempt::Retry {
             reason: "rate limited by the platform".into(),
-            not_before: retry_after.and_then(|wait| SignedDuration::try_from(wait).ok()).map(|wait| now + wait),
+            not_before: retry_after
+                .and_then(|wait| SignedDuration::try_from(wait).ok())
+                .map(|wait| Timestamp::now() + wait),
         }),
         Err(SendError::Temporary(reason)) => Ok(Attempt::Retry { reason, not_before: None }),
         Err(SendError::Paced { wait }) => {
-            Ok(Attempt::Wait { at: now + SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_secs(1)) })
+            let wait = SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_secs(1));
+            Ok(Attempt::Wait { at: Timestamp::now() + wait })
         }
         Err(SendError::Permanent(reason)) => {
             if matches!(reason.code.as_str(), "bad_credentials" | "bad_sender") {

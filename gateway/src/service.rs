@@ -100,7 +100,7 @@ pub async fn invite(
         }
         // Messaging channels send from the outbox, which records the survey sent or failed.
         _ => {
-            sending::enqueue(state, &survey, OutboundMessage::Invitation, now).await?;
+            sending::enqueue(state, &survey, OutboundMessage::Invitation, 0, now).await?;
             Ok(survey)
         }
     }
@@ -197,13 +197,14 @@ async fn tell_end_user(state: &AppState, survey: &Survey, replies: &[Reply]) {
     if replies.is_empty() {
         state.widgets.refresh(survey);
     }
-    for &reply in replies {
-        say(state, survey, reply).await;
+    for (position, &reply) in replies.iter().enumerate() {
+        say(state, survey, reply, position).await;
     }
 }
 
-/// Sends the end user one of the survey's texts on its channel.
-async fn say(state: &AppState, survey: &Survey, reply: Reply) {
+/// Sends the end user one of the survey's texts on its channel, as the `position`th message of
+/// what the survey says at once.
+async fn say(state: &AppState, survey: &Survey, reply: Reply, position: usize) {
     let kind =
         match records::channel(&*state.store, &survey.invitation.tenant, survey.invitation.channel.as_str()).await {
             Ok(channel) => channel.value.kind,
@@ -213,7 +214,9 @@ async fn say(state: &AppState, survey: &Survey, reply: Reply) {
             }
         };
     if kind != ChannelKind::WebWidget {
-        if let Err(error) = sending::enqueue(state, survey, OutboundMessage::Reply(reply), Timestamp::now()).await {
+        if let Err(error) =
+            sending::enqueue(state, survey, OutboundMessage::Reply(reply), position, Timestamp::now()).await
+        {
             tracing::error!(survey = %survey.id, %error, "could not queue a message to the end user");
         }
         return;
@@ -406,7 +409,9 @@ pub async fn answer(
             notify_business(state, &transition.survey, &transition.effects, now).await;
         }
     };
-    let replies = replies_to_message(&transitions, refusal.as_ref());
+    // A store failure part way: the platform redelivers the message, and its redelivery answers.
+    // Said now, the end user would hear the first steps' replies twice.
+    let replies = if failure.is_some() { Vec::new() } else { replies_to_message(&transitions, refusal.as_ref()) };
     let told = async {
         match transitions.last() {
             Some(last) if transitions.iter().any(|t| !t.effects.is_empty()) => {
@@ -414,8 +419,8 @@ pub async fn answer(
             }
             // Nothing changed: only a refusal may have something to say.
             _ => {
-                for &reply in &replies {
-                    say(state, survey, reply).await;
+                for (position, &reply) in replies.iter().enumerate() {
+                    say(state, survey, reply, position).await;
                 }
             }
         }

@@ -22,7 +22,8 @@ pub(super) struct ChatSpacing {
 }
 
 impl ChatSpacing {
-    /// The spacing of every bot in the process: adapters are built for each message.
+    /// The spacing of every bot in the process: two channels can use one bot, and a channel
+    /// connected anew gets a new adapter, so the pace can't live in an adapter.
     pub(super) fn shared() -> &'static ChatSpacing {
         static SHARED: OnceLock<ChatSpacing> = OnceLock::new();
         SHARED.get_or_init(ChatSpacing::default)

@@ -274,7 +274,11 @@ impl<'a> Reader<'a> {
 
     fn time(&mut self, origin: Timestamp) -> Result<Timestamp, String> {
         let seconds = self.int()?;
-        let nanos = i32::try_from(self.int()?).map_err(|_| "nanoseconds out of range")?;
+        // Within a second, so building the duration can't overflow: a damaged record is refused.
+        let nanos = i32::try_from(self.int()?)
+            .ok()
+            .filter(|nanos| nanos.unsigned_abs() < 1_000_000_000)
+            .ok_or("nanoseconds out of range")?;
         origin.checked_add(SignedDuration::new(seconds, nanos)).map_err(|e| e.to_string())
     }
 }
@@ -355,5 +359,16 @@ mod tests {
         future[2] = VERSION + 1;
         assert!(decode(&future, tenant, id).unwrap_err().contains("version"));
         assert!(decode(b"{\"id\":\"x\"}", tenant, id).is_err());
+    }
+
+    #[test]
+    fn a_time_with_nanoseconds_past_a_second_is_refused() {
+        for (seconds, nanos) in [(i64::MAX, 1_500_000_000), (0, 1_000_000_000), (0, -1_000_000_000)] {
+            let mut writer = Writer(Vec::new());
+            writer.int(seconds);
+            writer.int(nanos);
+            let mut reader = Reader { bytes: &writer.0 };
+            assert!(reader.time(Timestamp::UNIX_EPOCH).is_err(), "{seconds} s {nanos} ns");
+        }
     }
 }

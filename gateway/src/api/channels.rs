@@ -333,7 +333,10 @@ async fn disconnect(
     }
     // Removed once the channel is gone, so a failure here never leaves a channel without its
     // webhook.
-    let Ok(adapter) = crate::sending::adapter(&state, &tenant, &record) else {
+    let adapter = crate::sending::adapter(&state, &tenant, &record);
+    // The channel is gone: so is its adapter, with an email channel's pooled connections.
+    state.adapters.forget(&tenant, &record.id);
+    let Ok(adapter) = adapter else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
     match adapter.unregister_webhook().await {
