@@ -43,6 +43,9 @@ pub struct EventBody<'a> {
 #[derive(Debug, Serialize)]
 pub struct SurveyPayload<'a> {
     pub id: &'a str,
+    /// Grows with every change of the survey: events can arrive out of order (a retried one
+    /// after a later one), and the higher revision is the newer state.
+    pub revision: u64,
     pub state: ratewire_core::StateName,
     pub conversation: &'a str,
     pub channel: &'a str,
@@ -67,6 +70,7 @@ impl<'a> SurveyPayload<'a> {
         let previous_score = survey.ratings.len().checked_sub(2).map(|i| survey.ratings[i].score.value());
         SurveyPayload {
             id: survey.id.as_str(),
+            revision: survey.revision,
             state: survey.state.name(),
             conversation: invitation.conversation.as_str(),
             channel: invitation.channel.as_str(),

@@ -19,8 +19,9 @@
 //! Ids may contain `:` but never `/`, `{` or `}`, so a key names exactly one tenant and one
 //! conversation or recipient: the variable parts are closed by a `/` or a `{`, never by a `:`.
 //! The keys without a variable part after the tenant end in a word of their own (`surveys`, a
-//! record kind), which no other key ends in. The survey record's hash tag puts it in its own
-//! Redis Cluster slot.
+//! record kind), which no other key ends in. The store talks to one Redis server, not to a
+//! Cluster: the survey record's hash tag and the single-key scripts keep that move open, but
+//! a survey's write relies on one connection keeping its commands' order across keys.
 //!
 //! # Listing surveys
 //!
@@ -67,8 +68,8 @@
 //! # Atomicity
 //!
 //! The connection is multiplexed, so WATCH/MULTI (which belong to a connection, not to a task)
-//! can't be used. Every conditional write is instead a Lua script that touches exactly one key,
-//! which also keeps every script valid on Redis Cluster. Operations spanning several keys are
+//! can't be used. Every conditional write is instead a Lua script that touches exactly one key.
+//! Operations spanning several keys are
 //! ordered so that a crash between two steps leaves nothing worse than a due-index entry the
 //! sweeper finds stale, a survey record no pointer leads to (it expires with the retention), or
 //! an index member whose record is gone (skipped when read).
