@@ -148,6 +148,29 @@ async fn post_mail(gw: &Gateway, secret: Option<&str>, raw: Vec<u8>) -> ratewire
     gw.api(secret).raw(Method::POST, &format!("/hooks/{ACME}/{CHANNEL}"), Some("message/rfc822"), raw).await
 }
 
+/// Posts to the channel's webhook over a bare connection, with `secret` as the bearer token or
+/// none, the body framed by the header `framing` and as much of it as `body` holds; the status
+/// the gateway answers without waiting for more.
+async fn post_by_hand(gw: &Gateway, secret: Option<&str>, framing: &str, body: &[u8]) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = gw.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("the gateway listens");
+    let authorization = secret.map(|secret| format!("Authorization: Bearer {secret}\r\n")).unwrap_or_default();
+    let head = format!(
+        "POST /hooks/{ACME}/{CHANNEL} HTTP/1.1\r\nHost: {address}\r\nContent-Type: message/rfc822\r\n\
+         {framing}\r\n{authorization}\r\n"
+    );
+    stream.write_all(&[head.as_bytes(), body].concat()).await.expect("the request is sent");
+    let mut answer = [0; 12];
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut answer))
+        .await
+        .expect("an answer before the body is sent")
+        .expect("a status line");
+    assert_eq!(read, answer.len());
+    let status_line = String::from_utf8_lossy(&answer);
+    status_line.strip_prefix("HTTP/1.1 ").and_then(|status| status.parse().ok()).expect("an HTTP/1.1 status line")
+}
+
 // ---------------------------------------------------------------------------------------------
 // 1. The invitation: headers, both parts, and links a scanner can open safely.
 
@@ -284,6 +307,12 @@ async fn replies_by_email_rate_and_comment_and_programs_are_ignored(gw: Gateway)
     assert_eq!(post_mail(&gw, None, raw.clone()).await.status, 401);
     assert_eq!(post_mail(&gw, Some("0123456789abcdef0123456789abcdef"), raw.clone()).await.status, 401);
     assert_eq!(survey(&api, &bob).await["state"], "pending");
+    // Refused on its headers: a body over the API's limit and within the email limit is not
+    // waited for, so no caller without the secret makes the gateway hold one.
+    let framing = format!("Content-Length: {}", BODY_LIMIT * 2);
+    for wrong in [None, Some("0123456789abcdef0123456789abcdef")] {
+        assert_eq!(post_by_hand(&gw, wrong, &framing, b"").await, 401, "{wrong:?}");
+    }
 
     // "4 - quick and helpful", threaded to Bob's survey: rated 4 with the comment.
     assert_eq!(post_mail(&gw, Some(&secret), raw.clone()).await.expect(200), json!({ "received": 1, "duplicates": 0 }));
@@ -355,6 +384,8 @@ async fn replies_by_email_rate_and_comment_and_programs_are_ignored(gw: Gateway)
     // Over the email limit: 413, and nothing read.
     let huge = base64::engine::general_purpose::STANDARD.encode(vec![0x89u8; EMAIL_BODY_LIMIT]);
     assert_eq!(post_mail(&gw, Some(&secret), with_logo(&huge)).await.status, 413);
+    // A body that can't be read whole is not too large: 400.
+    assert_eq!(post_by_hand(&gw, Some(&secret), "Transfer-Encoding: chunked", b"zz\r\n").await, 400);
 
     // What isn't a message is a clear 400, not a panic.
     for broken in [&b""[..], b"\xff\xfe garbage", b"Subject: no sender\r\n\r\n5"] {

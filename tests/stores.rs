@@ -47,6 +47,7 @@ ratewire_tests::on_both_stores!(
     racing_record_writers_one_wins,
     records_list_by_id_per_tenant_and_kind,
     deleted_records_leave_no_entry_behind,
+    records_changed_through_the_store_read_back_at_once,
     outbox_enqueue_keeps_the_first_item,
     outbox_claims_due_items_and_hides_them_until_the_lease_ends,
     outbox_reschedule_moves_an_item_and_complete_removes_it,
@@ -647,6 +648,29 @@ async fn records_list_by_id_per_tenant_and_kind(store: Store) {
     assert_eq!(store.put_record(&acme, RecordKind::Channel, "b", None, "new b").await.unwrap(), 1);
     let listed = store.list_records(&acme, RecordKind::Channel).await.unwrap();
     assert!(listed.contains(&("b".to_owned(), Versioned { revision: 1, value: "new b".to_owned() })));
+}
+
+/// The records a store keeps a copy of (a channel, a configuration, an endpoint) are read back
+/// as changed through that store at once, not after the copy's life.
+async fn records_changed_through_the_store_read_back_at_once(store: Store) {
+    let acme = tenant("acme");
+    for kind in [RecordKind::Channel, RecordKind::Config, RecordKind::Endpoint] {
+        let versioned = |revision, value: &str| Versioned { revision, value: value.to_owned() };
+        store.put_record(&acme, kind, "main", None, "one").await.unwrap();
+        // Read twice: the second read is served from the copy, if the store keeps one.
+        for _ in 0..2 {
+            assert_eq!(store.get_record(&acme, kind, "main").await.unwrap(), Some(versioned(1, "one")), "{kind:?}");
+            let listed = store.list_records(&acme, kind).await.unwrap();
+            assert_eq!(listed, vec![("main".to_owned(), versioned(1, "one"))], "{kind:?}");
+        }
+        store.put_record(&acme, kind, "main", Some(1), "two").await.unwrap();
+        assert_eq!(store.get_record(&acme, kind, "main").await.unwrap(), Some(versioned(2, "two")), "{kind:?}");
+        let listed = store.list_records(&acme, kind).await.unwrap();
+        assert_eq!(listed, vec![("main".to_owned(), versioned(2, "two"))], "{kind:?}");
+        assert!(store.delete_record(&acme, kind, "main").await.unwrap());
+        assert_eq!(store.get_record(&acme, kind, "main").await.unwrap(), None, "{kind:?}");
+        assert_eq!(store.list_records(&acme, kind).await.unwrap(), vec![], "{kind:?}");
+    }
 }
 
 /// A record deleted and created again at once is listed exactly when it exists.

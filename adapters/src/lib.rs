@@ -364,6 +364,14 @@ pub trait Channel: Send + Sync {
 
     fn capabilities(&self) -> &Capabilities;
 
+    /// Checks, before a webhook request's body is read, what its headers alone can prove (email's
+    /// bearer or Basic credential), so a caller without the channel's credential can't make the
+    /// gateway take in a body. Accepts by default: the platforms that sign the body are checked
+    /// by [`Channel::receive`], over the bytes.
+    fn admit(&self, _headers: &http::HeaderMap) -> Result<(), WebhookError> {
+        Ok(())
+    }
+
     /// Verifies a webhook request over its raw bytes, in constant time, before anything in it
     /// is parsed, and reads what it carries.
     fn receive(&self, request: &InboundRequest) -> Result<WebhookOutcome, WebhookError>;

@@ -4,6 +4,7 @@
 use axum::extract::rejection::QueryRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use ratewire_adapters::WebhookError;
 use ratewire_core::store::{ApplyError, StoreError};
 use ratewire_core::{FieldError, InviteRefusal, Refusal};
 use serde::Serialize;
@@ -32,6 +33,9 @@ pub enum ApiError {
     /// (e.g. Telegram's `setWebhook` when a channel is connected).
     #[error("{message}")]
     BadGateway { code: &'static str, message: String },
+    /// A messaging platform's webhook request, refused before anything in it is trusted.
+    #[error("{0}")]
+    Webhook(#[from] WebhookError),
     #[error("internal error")]
     Internal,
 }
@@ -69,6 +73,9 @@ impl ApiError {
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
+            ApiError::Webhook(WebhookError::Unsigned | WebhookError::BadSignature) => StatusCode::UNAUTHORIZED,
+            ApiError::Webhook(WebhookError::BadVerifyToken) => StatusCode::FORBIDDEN,
+            ApiError::Webhook(WebhookError::Malformed(_)) => StatusCode::BAD_REQUEST,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -85,6 +92,10 @@ impl ApiError {
             ApiError::TooLarge => "too_large",
             ApiError::RateLimited => "rate_limited",
             ApiError::Unavailable => "unavailable",
+            ApiError::Webhook(WebhookError::Unsigned) => "unsigned",
+            ApiError::Webhook(WebhookError::BadSignature) => "bad_signature",
+            ApiError::Webhook(WebhookError::BadVerifyToken) => "bad_verify_token",
+            ApiError::Webhook(WebhookError::Malformed(_)) => "malformed_webhook",
             ApiError::Internal => "internal",
         }
     }

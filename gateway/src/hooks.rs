@@ -1,11 +1,12 @@
-//! Where messaging platforms post: `/hooks/{tenant}/{channel}`. The channel's adapter verifies
-//! the request over its raw bytes before anything in it is read; what it carries is then
-//! handled like any end user's input. Platforms retry, so every message is taken once.
+//! Where messaging platforms post: `/hooks/{tenant}/{channel}`. The channel's adapter checks
+//! what the headers prove before the body is taken in, and verifies the request over its raw
+//! bytes before anything in it is read; what it carries is then handled like any end user's
+//! input. Platforms retry, so every message is taken once.
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
 use ratewire_adapters::{ChoicePayload, DeliveryStatus, Inbound, InboundRequest, WebhookError, WebhookOutcome};
@@ -14,7 +15,7 @@ use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::doc::{BadRequest, NotFound, TooLarge, Unavailable};
+use crate::api::doc::{MalformedWebhook, NotFound, TooLarge, Unavailable, UnverifiedWebhook, WrongVerifyToken};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::service::{self, Input, Outcome};
@@ -44,8 +45,11 @@ struct Received {
     params(("tenant" = String, Path), ("channel" = String, Path)),
     responses(
         (status = 200, description = "The challenge, echoed", content_type = "text/plain", body = String),
-        (status = 403, description = "The verify token does not match"),
+        (status = 400, response = MalformedWebhook),
+        (status = 401, response = UnverifiedWebhook),
+        (status = 403, response = WrongVerifyToken),
         (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
     ),
 )]
 async fn verify(
@@ -70,8 +74,9 @@ async fn verify(
     ),
     responses(
         (status = 200, description = "Taken", body = Received),
-        (status = 400, response = BadRequest),
-        (status = 401, description = "Unsigned or badly signed: refused"),
+        (status = 400, response = MalformedWebhook),
+        (status = 401, response = UnverifiedWebhook),
+        (status = 403, response = WrongVerifyToken),
         (status = 404, response = NotFound),
         (status = 413, response = TooLarge),
         (status = 503, response = Unavailable),
@@ -104,10 +109,21 @@ async fn handle(
         Err(error) => return error.into_response(),
     };
     let Ok(adapter) = sending::adapter(state, &tenant, &record) else { return not_found() };
+    let refused = |error: WebhookError| {
+        // Logged without the body: it is not to be trusted, nor kept.
+        tracing::warn!(%tenant, channel = %channel_id, %error, "webhook refused");
+        ApiError::from(error).into_response()
+    };
+    // What the headers can prove is checked before the body is taken in, so a caller without
+    // the channel's credential can't make the gateway hold a body.
+    if let Err(error) = adapter.admit(&headers) {
+        return refused(error);
+    }
     // Read only once the channel is known: each kind has its limit. A body cut short can't
     // be verified either way.
-    let Ok(body) = axum::body::to_bytes(body, sending::body_limit(state, record.kind)).await else {
-        return ApiError::TooLarge.into_response();
+    let body = match axum::body::to_bytes(body, sending::body_limit(state, record.kind)).await {
+        Ok(body) => body,
+        Err(error) => return unreadable(&error).into_response(),
     };
     let request = InboundRequest { method, headers, query, body };
     match adapter.receive(&request) {
@@ -118,16 +134,19 @@ async fn handle(
             Ok(received) => Json(received).into_response(),
             Err(error) => error.into_response(),
         },
-        Err(error) => {
-            // Logged without the body: it is not to be trusted, nor kept.
-            tracing::warn!(%tenant, channel = %channel_id, %error, "webhook refused");
-            let status = match error {
-                WebhookError::Unsigned | WebhookError::BadSignature => StatusCode::UNAUTHORIZED,
-                WebhookError::BadVerifyToken => StatusCode::FORBIDDEN,
-                WebhookError::Malformed(_) => StatusCode::BAD_REQUEST,
-            };
-            (status, error.to_string()).into_response()
-        }
+        Err(error) => refused(error),
+    }
+}
+
+/// Why a webhook's body could not be read: over the channel kind's limit, or not received whole
+/// (the connection dropped, a broken chunked encoding).
+fn unreadable(error: &axum::Error) -> ApiError {
+    let over_limit = std::iter::successors(Some(error as &(dyn std::error::Error + 'static)), |error| error.source())
+        .any(|error| error.is::<http_body_util::LengthLimitError>());
+    if over_limit {
+        ApiError::TooLarge
+    } else {
+        ApiError::BadRequest { code: "unreadable_body", message: format!("the body could not be read: {error}") }
     }
 }
 

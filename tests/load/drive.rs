@@ -169,8 +169,11 @@ pub async fn run(traffic: &Arc<Traffic>, base: &str, pace: Pace, connections: us
         .collect();
     let mut all = Measured::default();
     for worker in workers {
-        if let Ok(measured) = worker.await {
-            all.merge(measured);
+        // A worker that failed sent requests nobody counted: the run's figures would be wrong.
+        match worker.await {
+            Ok(measured) => all.merge(measured),
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(error) => panic!("a load worker did not finish: {error}"),
         }
     }
     all.elapsed = start.elapsed();

@@ -247,8 +247,12 @@ impl Channel for Email {
         &self.capabilities
     }
 
+    fn admit(&self, headers: &http::HeaderMap) -> Result<(), WebhookError> {
+        inbound::authenticate(headers, &self.secret)
+    }
+
     fn receive(&self, request: &InboundRequest) -> Result<WebhookOutcome, WebhookError> {
-        inbound::authenticate(&request.headers, &self.secret)?;
+        self.admit(&request.headers)?;
         if request.method != http::Method::POST {
             return Err(WebhookError::Malformed("post the raw RFC 822 message".into()));
         }

@@ -17,7 +17,8 @@
 //! - A bot may write to a user at any time once the user has started it: there is no window.
 //!   A user who never did can't be written to (Telegram refuses), nor one who blocked the bot.
 //! - One message a second per chat: a send to a chat written to less than a second ago answers
-//!   [`SendError::Paced`] with the rest of that second, so the outbox sends it then.
+//!   [`SendError::Paced`] with the rest of that second, so the outbox sends it then; one to a
+//!   chat whose last message still awaits Telegram's answer waits a full second.
 
 mod errors;
 mod render;
@@ -224,9 +225,9 @@ impl Channel for Telegram {
         }
         let spacing = ChatSpacing::shared();
         let turn = (self.bot_key.clone(), chat.0);
-        spacing.take_turn(&turn, Instant::now()).map_err(|wait| SendError::Paced { wait })?;
+        let turn = spacing.take_turn(&turn, Instant::now()).map_err(|wait| SendError::Paced { wait })?;
         let sent = request.await;
-        spacing.end_turn(&turn, Instant::now(), sent.is_ok());
+        turn.end(Instant::now(), sent.is_ok());
         let sent = sent.map_err(|e| self.error(e))?;
         // Message ids count per chat: the chat makes them unique.
         Ok(Delivery { message_id: format!("{}:{}", sent.chat.id, sent.id), route: None })

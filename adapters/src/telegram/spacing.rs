@@ -15,10 +15,19 @@ pub const CHAT_SPACING: Duration = Duration::from_secs(1);
 /// One chat of one bot: the bot's API address and token, and the chat id.
 pub(super) type ChatKey = (String, i64);
 
-/// When each chat was last written to, for the chats written to within [`CHAT_SPACING`].
+/// Where a chat's turn stands.
+#[derive(Debug, Clone, Copy)]
+enum Held {
+    /// A message is on its way: the chat is held until Telegram answers, however long it takes.
+    Sending,
+    /// Telegram took a message at this time: the chat is held for [`CHAT_SPACING`] after it.
+    Sent(Instant),
+}
+
+/// The chats being written to, and those written to within [`CHAT_SPACING`].
 #[derive(Default)]
 pub(super) struct ChatSpacing {
-    last_sent: Mutex<HashMap<ChatKey, Instant>>,
+    held: Mutex<HashMap<ChatKey, Held>>,
 }
 
 impl ChatSpacing {
@@ -29,29 +38,61 @@ impl ChatSpacing {
         SHARED.get_or_init(ChatSpacing::default)
     }
 
-    /// Takes the chat's turn at `now`, or says how long until the chat may be written to. A turn
-    /// taken holds the chat until [`ChatSpacing::end_turn`].
-    pub(super) fn take_turn(&self, chat: &ChatKey, now: Instant) -> Result<(), Duration> {
-        let mut last_sent = self.last_sent.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        // Only chats still within their second are kept: the map stays as small as the traffic
-        // of the last second.
-        last_sent.retain(|_, at| now.saturating_duration_since(*at) < CHAT_SPACING);
-        if let Some(at) = last_sent.get(chat) {
-            return Err(CHAT_SPACING - now.saturating_duration_since(*at));
-        }
-        last_sent.insert(chat.clone(), now);
-        Ok(())
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<ChatKey, Held>> {
+        self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Ends the chat's turn when Telegram answered the send, at `answered`. A message it took,
-    /// it took between the turn and then: the chat's second counts from then, so the next
-    /// message is a full second after it. A message it refused leaves the chat free.
-    pub(super) fn end_turn(&self, chat: &ChatKey, answered: Instant, delivered: bool) {
-        let mut last_sent = self.last_sent.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if delivered {
-            last_sent.insert(chat.clone(), answered);
-        } else {
-            last_sent.remove(chat);
+    /// Takes the chat's turn at `now`, or says how long until the chat may be written to. The
+    /// turn holds the chat until it is [ended](Turn::end).
+    pub(super) fn take_turn(&self, chat: &ChatKey, now: Instant) -> Result<Turn<'_>, Duration> {
+        let mut held = self.held();
+        // Only chats being written to or still within their second are kept: the map stays as
+        // small as the traffic of the last second.
+        held.retain(|_, held| match held {
+            Held::Sending => true,
+            Held::Sent(at) => now.saturating_duration_since(*at) < CHAT_SPACING,
+        });
+        match held.get(chat) {
+            // The chat's second will count from an answer still to come.
+            Some(Held::Sending) => Err(CHAT_SPACING),
+            Some(Held::Sent(at)) => Err(CHAT_SPACING - now.saturating_duration_since(*at)),
+            None => {
+                held.insert(chat.clone(), Held::Sending);
+                Ok(Turn { spacing: self, chat: Some(chat.clone()) })
+            }
+        }
+    }
+}
+
+/// A chat's turn, taken for one message.
+pub(super) struct Turn<'a> {
+    spacing: &'a ChatSpacing,
+    /// Until the turn is ended.
+    chat: Option<ChatKey>,
+}
+
+impl Turn<'_> {
+    /// Ends the turn when Telegram answered the send, at `answered`. A message it took, it took
+    /// between the turn and then: the chat's second counts from then, so the next message is a
+    /// full second after it. A message it refused leaves the chat free.
+    pub(super) fn end(mut self, answered: Instant, delivered: bool) {
+        if let Some(chat) = self.chat.take() {
+            let mut held = self.spacing.held();
+            if delivered {
+                held.insert(chat, Held::Sent(answered));
+            } else {
+                held.remove(&chat);
+            }
+        }
+    }
+}
+
+impl Drop for Turn<'_> {
+    /// A send given up before Telegram answered frees the chat rather than holding it for ever;
+    /// should Telegram have taken the message, its own 429 paces the next one.
+    fn drop(&mut self) {
+        if let Some(chat) = self.chat.take() {
+            self.spacing.held().remove(&chat);
         }
     }
 }
@@ -64,17 +105,37 @@ mod tests {
         (bot.to_owned(), id)
     }
 
+    fn ms(millis: u64) -> Duration {
+        Duration::from_millis(millis)
+    }
+
     #[test]
     fn a_chat_takes_one_message_a_second() {
         let spacing = ChatSpacing::default();
         let start = Instant::now();
         let ana = chat("bot-a", 42);
-        assert_eq!(spacing.take_turn(&ana, start), Ok(()));
+        let turn = spacing.take_turn(&ana, start).expect("a first message");
         // The turn is held while the message goes.
-        assert_eq!(spacing.take_turn(&ana, start + Duration::from_millis(10)), Err(Duration::from_millis(990)));
-        spacing.end_turn(&ana, start + Duration::from_millis(200), true);
-        assert_eq!(spacing.take_turn(&ana, start + Duration::from_millis(700)), Err(Duration::from_millis(500)));
-        assert_eq!(spacing.take_turn(&ana, start + Duration::from_millis(1200)), Ok(()));
+        assert_eq!(spacing.take_turn(&ana, start + ms(10)).err(), Some(CHAT_SPACING));
+        turn.end(start + ms(200), true);
+        assert_eq!(spacing.take_turn(&ana, start + ms(700)).err(), Some(ms(500)));
+        assert!(spacing.take_turn(&ana, start + ms(1200)).is_ok());
+    }
+
+    #[test]
+    fn a_slow_send_holds_the_chat_until_telegram_answers() {
+        let spacing = ChatSpacing::default();
+        let start = Instant::now();
+        let ana = chat("bot-a", 42);
+        let turn = spacing.take_turn(&ana, start).expect("a first message");
+        // Long past the second the turn was taken in, the send still waits for its answer.
+        assert_eq!(spacing.take_turn(&ana, start + ms(3000)).err(), Some(CHAT_SPACING));
+        // Another chat's turn, which clears the chats past their second, keeps this one.
+        assert!(spacing.take_turn(&chat("bot-a", 43), start + ms(3000)).is_ok());
+        assert_eq!(spacing.take_turn(&ana, start + ms(3000)).err(), Some(CHAT_SPACING));
+        turn.end(start + ms(5000), true);
+        assert_eq!(spacing.take_turn(&ana, start + ms(5400)).err(), Some(ms(600)));
+        assert!(spacing.take_turn(&ana, start + ms(6000)).is_ok());
     }
 
     #[test]
@@ -82,19 +143,27 @@ mod tests {
         let spacing = ChatSpacing::default();
         let start = Instant::now();
         let ana = chat("bot-a", 42);
-        spacing.take_turn(&ana, start).expect("a first message");
-        spacing.end_turn(&ana, start + Duration::from_millis(100), false);
-        assert_eq!(spacing.take_turn(&ana, start + Duration::from_millis(150)), Ok(()));
+        spacing.take_turn(&ana, start).expect("a first message").end(start + ms(100), false);
+        assert!(spacing.take_turn(&ana, start + ms(150)).is_ok());
+    }
+
+    #[test]
+    fn a_send_given_up_leaves_the_chat_free() {
+        let spacing = ChatSpacing::default();
+        let start = Instant::now();
+        let ana = chat("bot-a", 42);
+        drop(spacing.take_turn(&ana, start).expect("a first message"));
+        assert!(spacing.take_turn(&ana, start + ms(10)).is_ok());
     }
 
     #[test]
     fn other_chats_and_other_bots_are_not_held() {
         let spacing = ChatSpacing::default();
         let start = Instant::now();
-        assert_eq!(spacing.take_turn(&chat("bot-a", 42), start), Ok(()));
-        assert_eq!(spacing.take_turn(&chat("bot-a", 43), start), Ok(()));
-        assert_eq!(spacing.take_turn(&chat("bot-b", 42), start), Ok(()));
+        let turns = [chat("bot-a", 42), chat("bot-a", 43), chat("bot-b", 42)]
+            .map(|key| spacing.take_turn(&key, start).expect("a first message"));
         assert!(spacing.take_turn(&chat("bot-a", 42), start).is_err());
+        drop(turns);
     }
 
     #[test]
@@ -102,9 +171,10 @@ mod tests {
         let spacing = ChatSpacing::default();
         let start = Instant::now();
         for id in 0..100 {
-            spacing.take_turn(&chat("bot-a", id), start).expect("a first message");
+            spacing.take_turn(&chat("bot-a", id), start).expect("a first message").end(start, true);
         }
-        spacing.take_turn(&chat("bot-a", 1000), start + CHAT_SPACING).expect("a first message");
-        assert_eq!(spacing.last_sent.lock().unwrap().len(), 1);
+        let turn = spacing.take_turn(&chat("bot-a", 1000), start + CHAT_SPACING).expect("a first message");
+        assert_eq!(spacing.held().len(), 1);
+        drop(turn);
     }
 }

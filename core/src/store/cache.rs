@@ -27,8 +27,16 @@ pub fn keeps(kind: RecordKind) -> bool {
 /// What a read finds.
 pub enum Lookup<T> {
     Hit(T),
-    /// Not kept: read Redis, then [`RecordCache::keep`] the answer with this generation.
-    Miss(u64),
+    /// Not kept: read Redis, then [`RecordCache::keep`] the answer with this read.
+    Miss(Read),
+}
+
+/// A read of Redis about to start: the generation it saw, and when it started, which is when
+/// its answer's life starts (the answer can be no newer than that).
+#[derive(Debug, Clone, Copy)]
+pub struct Read {
+    generation: u64,
+    started: Instant,
 }
 
 #[derive(Default)]
@@ -48,43 +56,43 @@ impl RecordCache {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The copy of the record under `key`.
-    pub fn record(&self, key: &str) -> Lookup<Versioned> {
+    /// The copy of the record under `key`, at `now`.
+    pub fn record(&self, key: &str, now: Instant) -> Lookup<Versioned> {
         let state = self.state();
         match state.records.get(key) {
-            Some((at, record)) if at.elapsed() < TTL => Lookup::Hit(record.clone()),
-            _ => Lookup::Miss(state.generation),
+            Some((started, record)) if alive(*started, now) => Lookup::Hit(record.clone()),
+            _ => Lookup::Miss(Read { generation: state.generation, started: now }),
         }
     }
 
-    /// The copy of the list under `key`.
-    pub fn list(&self, key: &str) -> Lookup<Vec<(String, Versioned)>> {
+    /// The copy of the list under `key`, at `now`.
+    pub fn list(&self, key: &str, now: Instant) -> Lookup<Vec<(String, Versioned)>> {
         let state = self.state();
         match state.lists.get(key) {
-            Some((at, list)) if at.elapsed() < TTL => Lookup::Hit(list.clone()),
-            _ => Lookup::Miss(state.generation),
+            Some((started, list)) if alive(*started, now) => Lookup::Hit(list.clone()),
+            _ => Lookup::Miss(Read { generation: state.generation, started: now }),
         }
     }
 
     /// Keeps a record read from Redis, unless a change was made since the read began.
-    pub fn keep(&self, key: &str, generation: u64, record: &Versioned) {
+    pub fn keep(&self, key: &str, read: Read, record: &Versioned) {
         let mut state = self.state();
-        if state.generation == generation {
+        if state.generation == read.generation {
             if state.records.len() >= CAPACITY {
                 state.records.clear();
             }
-            state.records.insert(key.to_owned(), (Instant::now(), record.clone()));
+            state.records.insert(key.to_owned(), (read.started, record.clone()));
         }
     }
 
     /// Keeps a list read from Redis, unless a change was made since the read began.
-    pub fn keep_list(&self, key: &str, generation: u64, list: &[(String, Versioned)]) {
+    pub fn keep_list(&self, key: &str, read: Read, list: &[(String, Versioned)]) {
         let mut state = self.state();
-        if state.generation == generation {
+        if state.generation == read.generation {
             if state.lists.len() >= CAPACITY {
                 state.lists.clear();
             }
-            state.lists.insert(key.to_owned(), (Instant::now(), list.to_vec()));
+            state.lists.insert(key.to_owned(), (read.started, list.to_vec()));
         }
     }
 
@@ -94,5 +102,83 @@ impl RecordCache {
         state.generation += 1;
         state.records.remove(key);
         state.lists.remove(list_key);
+    }
+}
+
+/// Whether a copy read from a Redis read that started at `started` is still used at `now`.
+fn alive(started: Instant, now: Instant) -> bool {
+    now.saturating_duration_since(started) < TTL
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "channel:web";
+    const LIST: &str = "channels";
+
+    fn record(revision: u64) -> Versioned {
+        Versioned { revision, value: format!("{{\"revision\":{revision}}}") }
+    }
+
+    fn miss<T>(lookup: Lookup<T>) -> Read {
+        match lookup {
+            Lookup::Miss(read) => read,
+            Lookup::Hit(_) => panic!("expected a miss"),
+        }
+    }
+
+    fn hit<T>(lookup: Lookup<T>) -> T {
+        match lookup {
+            Lookup::Hit(value) => value,
+            Lookup::Miss(_) => panic!("expected a hit"),
+        }
+    }
+
+    #[test]
+    fn a_kept_record_is_served_until_its_life_from_the_read_ends() {
+        let cache = RecordCache::default();
+        let start = Instant::now();
+        let read = miss(cache.record(KEY, start));
+        // The answer arrives later than the read started: its life still counts from the start.
+        cache.keep(KEY, read, &record(1));
+        assert_eq!(hit(cache.record(KEY, start + TTL - Duration::from_millis(1))), record(1));
+        miss(cache.record(KEY, start + TTL));
+    }
+
+    #[test]
+    fn a_kept_list_is_served_until_its_life_from_the_read_ends() {
+        let cache = RecordCache::default();
+        let start = Instant::now();
+        let read = miss(cache.list(LIST, start));
+        cache.keep_list(LIST, read, &[("web".to_owned(), record(1))]);
+        assert_eq!(hit(cache.list(LIST, start + Duration::from_millis(500))), vec![("web".to_owned(), record(1))]);
+        miss(cache.list(LIST, start + TTL));
+    }
+
+    #[test]
+    fn a_read_that_began_before_a_forget_keeps_nothing() {
+        let cache = RecordCache::default();
+        let start = Instant::now();
+        let (record_read, list_read) = (miss(cache.record(KEY, start)), miss(cache.list(LIST, start)));
+        cache.forget(KEY, LIST);
+        cache.keep(KEY, record_read, &record(1));
+        cache.keep_list(LIST, list_read, &[("web".to_owned(), record(1))]);
+        miss(cache.record(KEY, start));
+        miss(cache.list(LIST, start));
+    }
+
+    #[test]
+    fn a_forget_drops_the_copies_at_once() {
+        let cache = RecordCache::default();
+        let start = Instant::now();
+        cache.keep(KEY, miss(cache.record(KEY, start)), &record(1));
+        cache.keep_list(LIST, miss(cache.list(LIST, start)), &[("web".to_owned(), record(1))]);
+        cache.forget(KEY, LIST);
+        miss(cache.record(KEY, start));
+        miss(cache.list(LIST, start));
+        // A read that begins after the change keeps its answer.
+        cache.keep(KEY, miss(cache.record(KEY, start)), &record(2));
+        assert_eq!(hit(cache.record(KEY, start)), record(2));
     }
 }

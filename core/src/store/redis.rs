@@ -87,7 +87,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
@@ -812,17 +812,17 @@ fn decode_record(key: &str, revision: Option<String>, body: Option<String>) -> R
 impl RecordStore for RedisStore {
     async fn get_record(&self, tenant: &TenantId, kind: RecordKind, id: &str) -> Result<Option<Versioned>, StoreError> {
         let key = self.keys.record(tenant, kind, id);
-        let generation = match cache::keeps(kind).then(|| self.cache.record(&key)) {
+        let read = match cache::keeps(kind).then(|| self.cache.record(&key, Instant::now())) {
             Some(Lookup::Hit(record)) => return Ok(Some(record)),
-            Some(Lookup::Miss(generation)) => Some(generation),
+            Some(Lookup::Miss(read)) => Some(read),
             None => None,
         };
         let mut pipe = redis::pipe();
         pipe.cmd("HMGET").arg(&key).arg("rev").arg("body");
         let ((revision, body),): ((Option<String>, Option<String>),) = self.query(&pipe).await.map_err(unavailable)?;
         let record = decode_record(&key, revision, body)?;
-        if let (Some(generation), Some(record)) = (generation, &record) {
-            self.cache.keep(&key, generation, record);
+        if let (Some(read), Some(record)) = (read, &record) {
+            self.cache.keep(&key, read, record);
         }
         Ok(record)
     }
@@ -869,9 +869,9 @@ impl RecordStore for RedisStore {
 
     async fn list_records(&self, tenant: &TenantId, kind: RecordKind) -> Result<Vec<(String, Versioned)>, StoreError> {
         let index = self.keys.records(tenant, kind);
-        let generation = match cache::keeps(kind).then(|| self.cache.list(&index)) {
+        let read = match cache::keeps(kind).then(|| self.cache.list(&index, Instant::now())) {
             Some(Lookup::Hit(records)) => return Ok(records),
-            Some(Lookup::Miss(generation)) => Some(generation),
+            Some(Lookup::Miss(read)) => Some(read),
             None => None,
         };
         let mut pipe = redis::pipe();
@@ -891,8 +891,8 @@ impl RecordStore for RedisStore {
                 }
             }
         }
-        if let Some(generation) = generation {
-            self.cache.keep_list(&index, generation, &records);
+        if let Some(read) = read {
+            self.cache.keep_list(&index, read, &records);
         }
         Ok(records)
     }

@@ -3,6 +3,7 @@
 //! itself with `#[utoipa::path]` on its handler and is registered with `routes!`, so the router
 //! and the document are made from the same lists (see [`crate::app`]).
 
+use ratewire_adapters::WebhookError;
 use utoipa::openapi::example::ExampleBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -41,7 +42,10 @@ pub const SESSION: &str = "session";
             TooLarge,
             TooManyRequests,
             Unavailable,
-            BadGateway
+            BadGateway,
+            MalformedWebhook,
+            UnverifiedWebhook,
+            WrongVerifyToken
         )
     ),
     modifiers(&BearerScheme),
@@ -148,6 +152,18 @@ error_responses! {
             message: "Telegram refused the webhook: bad_token: Telegram does not know the bot token (Unauthorized)".into(),
         },
     ];
+    MalformedWebhook: "The platform's request can't be read (`malformed_webhook`), or its body could not be \
+        received whole (`unreadable_body`)", [
+        ApiError::Webhook(WebhookError::Malformed("post the raw RFC 822 message".into())),
+        ApiError::BadRequest { code: "unreadable_body", message: "the body could not be read: error reading a body from connection".into() },
+    ];
+    UnverifiedWebhook: "The request carries no proof that the platform sent it (`unsigned`), or a wrong one \
+        (`bad_signature`): the platform's signature, or for email the channel's `verify_token`", [
+        ApiError::Webhook(WebhookError::Unsigned),
+        ApiError::Webhook(WebhookError::BadSignature),
+    ];
+    WrongVerifyToken: "The verification handshake names another verify token than the channel's \
+        (`bad_verify_token`)", [ApiError::Webhook(WebhookError::BadVerifyToken)];
 }
 
 /// Completes every `/v1` operation with what it has because it is a `/v1` operation: the bearer
