@@ -399,6 +399,7 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
     let first = fake.wait_for_sends(psid, 1).await;
     assert_eq!(first[0].answered, 400);
     let after_first = now();
+    gw.attempt_recorded(ACME, &id).await;
     outbox::run_due(&gw.state, &http, after_first + SignedDuration::from_secs(50)).await.expect("the outbox runs");
     assert_eq!(fake.sends_to(psid).len(), 1, "not before the platform's wait");
     assert!(survey(&api, &id).await["sent_at"].is_null());
@@ -414,6 +415,7 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
     fake.fail_next([Failure::Status(502)]);
     let id = invite(&api, "conv-502", psid).await;
     fake.wait_for_sends(psid, 1).await;
+    gw.attempt_recorded(ACME, &id).await;
     outbox::run_due(&gw.state, &http, now() + SignedDuration::from_secs(15)).await.expect("the outbox runs");
     assert_eq!(fake.sends_to(psid).iter().map(|r| r.answered).collect::<Vec<_>>(), [502, 200]);
     survey_until(&api, &id, "sent after the backoff", |s| !s["sent_at"].is_null()).await;

@@ -403,7 +403,7 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
     assert_eq!(refused[0].answered, 400);
     let refused_at = Timestamp::now();
     // The worker puts the item back once it has the answer.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    gw.attempt_recorded(ACME, &id).await;
     outbox::run_due(&gw.state, &http, refused_at + SignedDuration::from_secs(4)).await.unwrap();
     assert_eq!(graph.sends_to(PAIRED).len(), 1, "not before the wait");
     outbox::run_due(&gw.state, &http, refused_at + SignedDuration::from_secs(8)).await.unwrap();
@@ -418,7 +418,7 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
     let id = invite(&api, &channel, "e2", DOWN, "en").await;
     graph.wait_for_sends_to(DOWN, 1).await;
     let refused_at = Timestamp::now();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    gw.attempt_recorded(ACME, &id).await;
     outbox::run_due(&gw.state, &http, refused_at + SignedDuration::from_secs(13)).await.unwrap();
     let sends = graph.wait_for_sends_to(DOWN, 2).await;
     assert_eq!((sends[0].answered, sends[1].answered), (500, 200));

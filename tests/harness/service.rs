@@ -106,6 +106,18 @@ impl Gateway {
         .await
     }
 
+    /// Waits until the outbox has recorded a failed attempt at one of the survey's items: the
+    /// worker puts an item back only after the platform answered, a moment after the platform
+    /// saw the request.
+    pub async fn attempt_recorded(&self, tenant: &str, survey: &str) {
+        let tenant = ratewire_core::TenantId::new(tenant).expect("a tenant id");
+        eventually(&format!("a failed attempt recorded for {survey}"), || async {
+            let items = self.state.store.pending_items(&tenant, 1000).await.expect("the outbox");
+            items.iter().any(|item| item.id.contains(survey) && item.last_error.is_some()).then_some(())
+        })
+        .await
+    }
+
     /// The API as tenant `acme` calls it.
     pub fn acme(&self) -> Api {
         self.api(Some(&self.acme_key))
