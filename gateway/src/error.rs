@@ -23,7 +23,7 @@ pub enum ApiError {
     Invalid(Vec<FieldError>),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
-    #[error("the request body is larger than the limit (body_limit_bytes)")]
+    #[error("the request body is larger than the limit (body_limit_bytes; email_body_limit_bytes for email replies)")]
     TooLarge,
     #[error("too many requests: slow down")]
     RateLimited,

@@ -140,7 +140,7 @@ error_responses! {
     Invalid: "The request is well formed but some fields are wrong (`invalid`); `fields` names each", [
         ApiError::invalid("config.validity_hours", "must be at least 1 hour"),
     ];
-    TooLarge: "The body is larger than the service's `body_limit_bytes` (`too_large`)", [ApiError::TooLarge];
+    TooLarge: "The body is larger than the service's `body_limit_bytes` (`email_body_limit_bytes` for email replies) (`too_large`)", [ApiError::TooLarge];
     TooManyRequests: "The tenant calls faster than its `api_requests_per_second` allows (`rate_limited`)", [
         ApiError::RateLimited,
     ];
