@@ -186,8 +186,8 @@ impl WhatsApp {
         }
         match (&message.content, &self.template) {
             (Content::Invitation { layout, .. }, Some(template)) => {
-                let language = template.language.as_deref().unwrap_or(render::template_language(context.locale));
-                Ok(render::template(to, &template.name, language, layout))
+                let language = template.language.clone().unwrap_or_else(|| render::template_language(context.locale));
+                Ok(render::template(to, &template.name, &language, layout))
             }
             (Content::Invitation { .. }, None) => Err(outside_window(
                 "the end user has not written in the last 24 hours and the channel names no approved template \

@@ -190,21 +190,12 @@ pub(super) fn template(to: &str, name: &str, language: &str, layout: &Invitation
     envelope(to, "template", "template", template)
 }
 
-/// WhatsApp's language code for a ratewire locale.
-pub(super) fn template_language(locale: Locale) -> &'static str {
+/// WhatsApp's language code for a ratewire locale: the locale's tag written with `_`, but for
+/// English, whose templates WhatsApp keeps per region.
+pub(super) fn template_language(locale: Locale) -> String {
     match locale {
-        Locale::En => "en_US",
-        Locale::ZhCn => "zh_CN",
-        Locale::ZhTw => "zh_TW",
-        Locale::Es => "es",
-        Locale::PtBr => "pt_BR",
-        Locale::Fr => "fr",
-        Locale::De => "de",
-        Locale::Ja => "ja",
-        Locale::Ko => "ko",
-        Locale::Ar => "ar",
-        Locale::Ru => "ru",
-        Locale::Id => "id",
+        Locale::En => "en_US".to_owned(),
+        other => other.tag().replace('-', "_"),
     }
 }
 
@@ -388,5 +379,7 @@ mod tests {
             json!({ "name": "nps_request", "language": { "policy": "deterministic", "code": "en_US" } })
         );
         assert_eq!(template_language(Locale::PtBr), "pt_BR");
+        assert_eq!(template_language(Locale::ZhTw), "zh_TW");
+        assert_eq!(template_language(Locale::En), "en_US");
     }
 }
