@@ -54,24 +54,56 @@ pub fn pages_url(base: &str, tenant: &TenantId, channel: &ChannelId) -> String {
     format!("{base}/email/{tenant}/{channel}")
 }
 
-/// A page's path parameters: the tenant, the channel and the link's token.
-type PagePath = Path<(String, String, String)>;
+/// A page's path: the tenant, the channel and the link's token.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+struct PageLink {
+    tenant: String,
+    channel: String,
+    /// The link's token.
+    token: String,
+}
+
+/// Every page's answer to a link that is damaged, was edited, or names nothing.
+pub struct LinkNotFound;
+
+/// Every page's answer when the store can't be read.
+pub struct PageUnavailable;
+
+impl<'r> utoipa::ToResponse<'r> for LinkNotFound {
+    fn response() -> (&'r str, utoipa::openapi::RefOr<utoipa::openapi::response::Response>) {
+        ("LinkNotFound", html_response("The link is damaged, edited, or names nothing: a page says so"))
+    }
+}
+
+impl<'r> utoipa::ToResponse<'r> for PageUnavailable {
+    fn response() -> (&'r str, utoipa::openapi::RefOr<utoipa::openapi::response::Response>) {
+        ("PageUnavailable", html_response("The store is unavailable: a page asks to try again shortly"))
+    }
+}
+
+/// A documented answer that is a page.
+fn html_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::response::Response> {
+    let content =
+        utoipa::openapi::ContentBuilder::new().schema(Some(<String as utoipa::PartialSchema>::schema())).build();
+    utoipa::openapi::ResponseBuilder::new().description(description).content("text/html", content).build().into()
+}
 
 /// A rating link's page: the rating it stands for, to confirm.
 #[utoipa::path(
     get,
     path = "/email/{tenant}/{channel}/rate/{token}",
     tag = "email",
-    params(("tenant" = String, Path), ("channel" = String, Path), ("token" = String, Path, description = "The link's token")),
+    params(PageLink),
     responses(
         (status = 200, description = "The rating to confirm; the survey's page once it is recorded; or, when it no longer counts, why", content_type = "text/html", body = String),
-        (status = 404, description = "The link is damaged, edited, or names nothing", content_type = "text/html", body = String),
-        (status = 503, description = "The store is unavailable; try again shortly", content_type = "text/html", body = String),
+        (status = 404, response = LinkNotFound),
+        (status = 503, response = PageUnavailable),
     ),
 )]
 async fn confirm_rating(
     State(state): State<AppState>,
-    Path((tenant, channel, token)): PagePath,
+    Path(PageLink { tenant, channel, token }): Path<PageLink>,
     headers: HeaderMap,
 ) -> Response {
     let result = async {
@@ -103,17 +135,17 @@ async fn confirm_rating(
     post,
     path = "/email/{tenant}/{channel}/rate/{token}",
     tag = "email",
-    params(("tenant" = String, Path), ("channel" = String, Path), ("token" = String, Path, description = "The link's token")),
+    params(PageLink),
     responses(
         (status = 200, description = "Recorded: the survey's page, with what it asks next", content_type = "text/html", body = String),
-        (status = 404, description = "The link is damaged, edited, or names nothing", content_type = "text/html", body = String),
+        (status = 404, response = LinkNotFound),
         (status = 409, description = "The rating no longer counts (the survey expired, the rating is final): the page says why", content_type = "text/html", body = String),
-        (status = 503, description = "The store is unavailable; try again shortly", content_type = "text/html", body = String),
+        (status = 503, response = PageUnavailable),
     ),
 )]
 async fn record_rating(
     State(state): State<AppState>,
-    Path((tenant, channel, token)): PagePath,
+    Path(PageLink { tenant, channel, token }): Path<PageLink>,
     headers: HeaderMap,
 ) -> Response {
     let result = async {
@@ -130,16 +162,16 @@ async fn record_rating(
     get,
     path = "/email/{tenant}/{channel}/reason/{token}",
     tag = "email",
-    params(("tenant" = String, Path), ("channel" = String, Path), ("token" = String, Path, description = "The link's token")),
+    params(PageLink),
     responses(
         (status = 200, description = "The reason to confirm; or, when the survey no longer awaits one, the survey's page", content_type = "text/html", body = String),
-        (status = 404, description = "The link is damaged, edited, or names nothing", content_type = "text/html", body = String),
-        (status = 503, description = "The store is unavailable; try again shortly", content_type = "text/html", body = String),
+        (status = 404, response = LinkNotFound),
+        (status = 503, response = PageUnavailable),
     ),
 )]
 async fn confirm_reason(
     State(state): State<AppState>,
-    Path((tenant, channel, token)): PagePath,
+    Path(PageLink { tenant, channel, token }): Path<PageLink>,
     headers: HeaderMap,
 ) -> Response {
     let result = async {
@@ -172,17 +204,17 @@ async fn confirm_reason(
     post,
     path = "/email/{tenant}/{channel}/reason/{token}",
     tag = "email",
-    params(("tenant" = String, Path), ("channel" = String, Path), ("token" = String, Path, description = "The link's token")),
+    params(PageLink),
     responses(
         (status = 200, description = "Recorded: the survey's page, with what it asks next", content_type = "text/html", body = String),
-        (status = 404, description = "The link is damaged, edited, or names nothing", content_type = "text/html", body = String),
+        (status = 404, response = LinkNotFound),
         (status = 409, description = "The survey takes no reason now (none asked, expired): the page says so", content_type = "text/html", body = String),
-        (status = 503, description = "The store is unavailable; try again shortly", content_type = "text/html", body = String),
+        (status = 503, response = PageUnavailable),
     ),
 )]
 async fn record_reason(
     State(state): State<AppState>,
-    Path((tenant, channel, token)): PagePath,
+    Path(PageLink { tenant, channel, token }): Path<PageLink>,
     headers: HeaderMap,
 ) -> Response {
     let result = async {
@@ -199,16 +231,16 @@ async fn record_reason(
     get,
     path = "/email/{tenant}/{channel}/survey/{token}",
     tag = "email",
-    params(("tenant" = String, Path), ("channel" = String, Path), ("token" = String, Path, description = "The link's token")),
+    params(PageLink),
     responses(
         (status = 200, description = "The survey's page", content_type = "text/html", body = String),
-        (status = 404, description = "The link is damaged, edited, or names nothing", content_type = "text/html", body = String),
-        (status = 503, description = "The store is unavailable; try again shortly", content_type = "text/html", body = String),
+        (status = 404, response = LinkNotFound),
+        (status = 503, response = PageUnavailable),
     ),
 )]
 async fn survey_page(
     State(state): State<AppState>,
-    Path((tenant, channel, token)): PagePath,
+    Path(PageLink { tenant, channel, token }): Path<PageLink>,
     headers: HeaderMap,
 ) -> Response {
     let result = async {
@@ -237,19 +269,19 @@ struct AnswerForm {
     post,
     path = "/email/{tenant}/{channel}/survey/{token}",
     tag = "email",
-    params(("tenant" = String, Path), ("channel" = String, Path), ("token" = String, Path, description = "The link's token")),
+    params(PageLink),
     request_body(content = AnswerForm, content_type = "application/x-www-form-urlencoded", description = "Exactly one of `score`, `reason` and `comment`"),
     responses(
         (status = 200, description = "Taken: the survey's page, with what it asks next", content_type = "text/html", body = String),
         (status = 400, description = "The form is not the page's, or the comment is blank: the page says what is wrong", content_type = "text/html", body = String),
-        (status = 404, description = "The link is damaged, edited, or names nothing", content_type = "text/html", body = String),
+        (status = 404, response = LinkNotFound),
         (status = 409, description = "The survey does not take it (expired, final, already commented): the page says why", content_type = "text/html", body = String),
-        (status = 503, description = "The store is unavailable; try again shortly", content_type = "text/html", body = String),
+        (status = 503, response = PageUnavailable),
     ),
 )]
 async fn answer(
     State(state): State<AppState>,
-    Path((tenant, channel, token)): PagePath,
+    Path(PageLink { tenant, channel, token }): Path<PageLink>,
     headers: HeaderMap,
     form: Result<Form<AnswerForm>, FormRejection>,
 ) -> Response {
@@ -277,16 +309,16 @@ async fn answer(
     get,
     path = "/email/{tenant}/{channel}/unsubscribe/{token}",
     tag = "email",
-    params(("tenant" = String, Path), ("channel" = String, Path), ("token" = String, Path, description = "The link's token")),
+    params(PageLink),
     responses(
         (status = 200, description = "The question, or that the address is already unsubscribed", content_type = "text/html", body = String),
-        (status = 404, description = "The link is damaged, edited, or names nothing", content_type = "text/html", body = String),
-        (status = 503, description = "The store is unavailable; try again shortly", content_type = "text/html", body = String),
+        (status = 404, response = LinkNotFound),
+        (status = 503, response = PageUnavailable),
     ),
 )]
 async fn unsubscribe_page(
     State(state): State<AppState>,
-    Path((tenant, channel, token)): PagePath,
+    Path(PageLink { tenant, channel, token }): Path<PageLink>,
     headers: HeaderMap,
 ) -> Response {
     let locale = browser_locale(&headers);
@@ -316,16 +348,16 @@ async fn unsubscribe_page(
     post,
     path = "/email/{tenant}/{channel}/unsubscribe/{token}",
     tag = "email",
-    params(("tenant" = String, Path), ("channel" = String, Path), ("token" = String, Path, description = "The link's token")),
+    params(PageLink),
     responses(
         (status = 200, description = "Unsubscribed", content_type = "text/html", body = String),
-        (status = 404, description = "The link is damaged, edited, or names nothing", content_type = "text/html", body = String),
-        (status = 503, description = "The store is unavailable; try again shortly", content_type = "text/html", body = String),
+        (status = 404, response = LinkNotFound),
+        (status = 503, response = PageUnavailable),
     ),
 )]
 async fn unsubscribe(
     State(state): State<AppState>,
-    Path((tenant, channel, token)): PagePath,
+    Path(PageLink { tenant, channel, token }): Path<PageLink>,
     headers: HeaderMap,
 ) -> Response {
     let result = async {

@@ -45,7 +45,9 @@ pub const SESSION: &str = "session";
             BadGateway,
             MalformedWebhook,
             UnverifiedWebhook,
-            WrongVerifyToken
+            WrongVerifyToken,
+            crate::email_pages::LinkNotFound,
+            crate::email_pages::PageUnavailable
         )
     ),
     modifiers(&BearerScheme),
