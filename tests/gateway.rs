@@ -25,6 +25,8 @@ ratewire_tests::on_both_stores!(
     a_conversation_is_invited_again_only_as_its_repeat_policy_says,
     agents_invite_as_the_configuration_allows,
     visitors_rate_through_the_widget,
+    text_in_another_conversation_is_never_the_last_surveys_comment,
+    a_typed_score_changes_the_rating_as_a_tap_does,
     a_survey_keeps_its_rules_when_the_configuration_changes,
     late_ratings_are_refused_and_the_sweeper_expires_the_survey,
     reports_count_what_came_of_the_surveys,
@@ -786,6 +788,146 @@ async fn visitors_rate_through_the_widget(gw: Gateway) {
         (&json!("user"), &json!("w4"), &json!("locked"))
     );
     assert_eq!(stored["sent_at"], Value::Null, "no invitation was needed");
+}
+
+/// A widget page of `visitor` on `channel` that names its conversation (`data-conversation`).
+async fn page_of(gw: &Gateway, channel: &Channel, visitor: &str, conversation: &str) -> Widget {
+    let token = visitor_token(&channel.visitor_secret, visitor);
+    let query = [
+        ("tenant", ACME),
+        ("channel", channel.id.as_str()),
+        ("visitor", visitor),
+        ("token", token.as_str()),
+        ("conversation", conversation),
+    ];
+    Widget::connect(&gw.base, &query).await.expect("the visitor is let in")
+}
+
+/// Waits until the gateway has handled everything the widget sent: it answers in order.
+async fn handled(widget: &mut Widget) -> Vec<Value> {
+    widget.send(json!({ "type": "ping" })).await;
+    let mut before = Vec::new();
+    loop {
+        let message = widget.next().await;
+        if message["type"] == "pong" {
+            return before;
+        }
+        before.push(message);
+    }
+}
+
+/// A survey of `conversation` for its visitor, rated `score` with a tap and waiting for a comment.
+async fn rated_survey(gw: &Gateway, channel: &Channel, conversation: &str, score: u8) -> String {
+    let api = gw.acme();
+    converse(&api, &channel.id, conversation, "end_user", None, &[(end_user("u1"), 300), (agent("ana"), 300)]).await;
+    let survey = id_of(&invite(&api, &channel.id, conversation, Some("ana")).await.expect(201));
+    rate_in_widget(gw, channel, &visitor_of(conversation), &survey, score).await;
+    survey
+}
+
+async fn text_in_another_conversation_is_never_the_last_surveys_comment(gw: Gateway) {
+    let api = gw.acme();
+    let config = create_config(&api, "Comments", json!({ "scale": "stars:5", "low_rating_reasons": [] })).await;
+    let channel = connect_channel(&api, None, &config).await;
+    const INVOICE: &str = "Hello, I need help with my invoice";
+
+    // The helpdesk opens another conversation for the visitor who rated: the survey stops
+    // waiting for its comment, and what they write next is about the new conversation.
+    let first = rated_survey(&gw, &channel, "n1", 4).await;
+    let mut widget = gw.widget(ACME, &channel.id, &channel.visitor_secret, &visitor_of("n1")).await;
+    assert_eq!(widget.view().await["awaits_comment"], true);
+    let open = json!({ "id": "n2", "opened_by": "end_user", "channel": channel.id, "recipient": visitor_of("n1") });
+    api.post("/v1/conversations", &open).await.expect(201);
+    let (said, view) = widget.until_view(|view| view["awaits_comment"] == false).await;
+    assert!(said.is_empty(), "nothing to tell the visitor: {said:?}");
+    assert_eq!((&view["state"], &view["score"], &view["can_change"]), (&json!("locked"), &json!(4), &json!(false)));
+    widget.send(json!({ "type": "text", "text": INVOICE })).await;
+    assert_eq!(handled(&mut widget).await, Vec::<Value>::new(), "the message passes through, unanswered");
+    let stored = api.get(&format!("/v1/surveys/{first}")).await.expect(200);
+    assert_eq!((&stored["state"], &stored["score"], &stored["comment"]), (&json!("locked"), &json!(4), &Value::Null));
+    // A tap on the old survey is told the rating is final.
+    widget.send(json!({ "type": "rate", "survey": first, "score": 2 })).await;
+    let (said, _) = widget.until_view(|_| true).await;
+    assert_eq!(said, ["Your rating is final and can no longer be changed."]);
+
+    // A page that names its conversation: text written in another conversation than the
+    // survey's is never the survey's comment.
+    let second = rated_survey(&gw, &channel, "n3", 5).await;
+    let mut elsewhere = page_of(&gw, &channel, &visitor_of("n3"), "n4").await;
+    assert_eq!(elsewhere.view().await["awaits_comment"], true);
+    elsewhere.send(json!({ "type": "text", "text": INVOICE })).await;
+    let (said, view) = elsewhere.until_view(|view| view["state"] == "locked").await;
+    assert!(said.is_empty(), "nothing to tell the visitor: {said:?}");
+    assert_eq!((&view["comment"], &view["awaits_comment"]), (&Value::Null, &json!(false)));
+    let stored = api.get(&format!("/v1/surveys/{second}")).await.expect(200);
+    assert_eq!((&stored["score"], &stored["comment"]), (&json!(5), &Value::Null));
+
+    // On the survey's own conversation's page, the text is the comment.
+    let third = rated_survey(&gw, &channel, "n5", 5).await;
+    let mut own = page_of(&gw, &channel, &visitor_of("n5"), "n5").await;
+    own.view().await;
+    own.send(json!({ "type": "text", "text": "Quick and kind" })).await;
+    let (said, done) = own.until_view(|view| view["state"] == "locked").await;
+    assert_eq!(said, ["Thank you, we have passed your comment on to the team."]);
+    assert_eq!(done["comment"], "Quick and kind");
+    let stored = api.get(&format!("/v1/surveys/{third}")).await.expect(200);
+    assert_eq!(stored["comment"], "Quick and kind");
+}
+
+async fn a_typed_score_changes_the_rating_as_a_tap_does(gw: Gateway) {
+    let api = gw.acme();
+    let receiver = Receiver::start().await;
+    api.post("/v1/endpoints", &json!({ "url": receiver.url, "events": ["survey.changed"] })).await.expect(201);
+    let config = create_config(&api, "Changes", json!({ "scale": "stars:5", "low_rating_reasons": [] })).await;
+    let channel = connect_channel(&api, None, &config).await;
+
+    // Rated 5 with a tap, then typed: a reply that is only a rating changes the score.
+    let survey = rated_survey(&gw, &channel, "s1", 5).await;
+    let mut widget = gw.widget(ACME, &channel.id, &channel.visitor_secret, &visitor_of("s1")).await;
+    widget.view().await;
+    widget.send(json!({ "type": "text", "text": "4" })).await;
+    let (said, view) = widget.until_view(|view| view["score"] == 4).await;
+    assert_eq!(said, ["Thank you for your rating!"]);
+    assert_eq!(
+        (&view["state"], &view["comment"], &view["awaits_comment"]),
+        (&json!("rated"), &Value::Null, &json!(true))
+    );
+    widget.send(json!({ "type": "text", "text": "⭐⭐⭐" })).await;
+    widget.until_view(|view| view["score"] == 3).await;
+    // A reply with words is the comment, whole.
+    widget.send(json!({ "type": "text", "text": "3 - quick, but I had to ask twice" })).await;
+    let (said, done) = widget.until_view(|view| view["state"] == "locked").await;
+    assert_eq!(said, ["Thank you, we have passed your comment on to the team."]);
+    assert_eq!((&done["score"], &done["comment"]), (&json!(3), &json!("3 - quick, but I had to ask twice")));
+    let stored = api.get(&format!("/v1/surveys/{survey}")).await.expect(200);
+    let history: Vec<&Value> = stored["history"].as_array().unwrap().iter().map(|entry| &entry["score"]).collect();
+    assert_eq!(history, [&json!(5), &json!(4), &json!(3)]);
+    let posts = receiver.wait_for("two changes", |posts| posts.len() >= 2).await;
+    let mut changes: Vec<(Value, Value)> = posts
+        .iter()
+        .map(Post::json)
+        .map(|e| (e["survey"]["previous_score"].clone(), e["survey"]["score"].clone()))
+        .collect();
+    changes.sort_by_key(|(_, score)| std::cmp::Reverse(score.as_u64()));
+    assert_eq!(changes, [(json!(5), json!(4)), (json!(4), json!(3))]);
+
+    // Ratings final at once: a typed score is refused as a tap is, and the comment still counts.
+    let final_at_once =
+        create_config(&api, "Final", json!({ "scale": "stars:5", "low_rating_reasons": [], "change_window_hours": 0 }))
+            .await;
+    let channel = connect_channel(&api, None, &final_at_once).await;
+    let survey = rated_survey(&gw, &channel, "s2", 5).await;
+    let mut widget = gw.widget(ACME, &channel.id, &channel.visitor_secret, &visitor_of("s2")).await;
+    assert_eq!(widget.view().await["awaits_comment"], true);
+    widget.send(json!({ "type": "text", "text": "4" })).await;
+    let (said, view) = widget.until_view(|_| true).await;
+    assert_eq!(said, ["Your rating is final and can no longer be changed."]);
+    assert_eq!((&view["score"], &view["comment"], &view["awaits_comment"]), (&json!(5), &Value::Null, &json!(true)));
+    widget.send(json!({ "type": "text", "text": "Fine" })).await;
+    let (_, done) = widget.until_view(|view| view["comment"] == "Fine").await;
+    assert_eq!(done["score"], 5);
+    let stored = api.get(&format!("/v1/surveys/{survey}")).await.expect(200);
+    assert_eq!((&stored["score"], &stored["comment"]), (&json!(5), &json!("Fine")));
 }
 
 async fn a_survey_keeps_its_rules_when_the_configuration_changes(gw: Gateway) {

@@ -24,6 +24,8 @@ const PHONE_NUMBER_ID: &str = "106540352242922";
 ratewire_tests::on_both_stores!(
     a_survey_goes_out_as_a_list_and_comes_back_as_a_tap,
     typed_and_late_replies,
+    a_typed_score_changes_the_rating_as_a_tap_does,
+    a_new_conversation_ends_the_wait_for_a_comment,
     the_window_decides_between_free_form_and_the_template,
     platform_errors_are_retried_or_recorded,
 );
@@ -316,6 +318,76 @@ async fn typed_and_late_replies(gw: Gateway) {
     let view = survey(&api, late.id.as_str()).await;
     assert_eq!(view["score"], Value::Null);
     assert!(view["state"] == "pending" || view["state"] == "expired", "{view}");
+}
+
+/// A survey of `conversation` sent to `wa_id` and rated `score` with a tap on its list; its id.
+/// Three messages went out: the invitation, the thanks and the comment prompt.
+async fn rated_with_a_tap(
+    api: &Api,
+    graph: &FakeGraph,
+    channel: &Channel,
+    conversation: &str,
+    wa_id: &str,
+    score: u8,
+) -> String {
+    writes(graph, channel, wa_id, now(), "hi").await;
+    let id = invite(api, channel, conversation, wa_id, "en").await;
+    let sends = graph.wait_for_sends_to(wa_id, 1).await;
+    survey_until(api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
+    let invitation = sends[0].message_id.clone().expect("the fake accepted it");
+    let row = format!("rw1:s:{id}:{score}");
+    let tap = fake_graph::list_reply(wa_id, &format!("wamid.tap-{wa_id}"), now(), &invitation, &row, "⭐", "");
+    deliver(graph, channel, vec![tap]).await;
+    assert_eq!(survey(api, &id).await["score"], score);
+    graph.wait_for_sends_to(wa_id, 3).await;
+    id
+}
+
+async fn a_typed_score_changes_the_rating_as_a_tap_does(gw: Gateway) {
+    const USER: &str = "16505550142";
+    let api = gw.acme();
+    let graph = FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await;
+    let receiver = Receiver::start().await;
+    api.post("/v1/endpoints", &json!({ "url": receiver.url, "events": ["survey.changed"] })).await.expect(201);
+    let channel = connect(&gw, &graph, "wa", json!({ "scale": "stars:5", "low_rating_reasons": [] }), &[]).await;
+    let id = rated_with_a_tap(&api, &graph, &channel, "c1", USER, 5).await;
+
+    // Just "4": the score changes, as a tap on 4 would, and the thanks is the one answer.
+    deliver(&graph, &channel, vec![fake_graph::text(USER, "wamid.four", now(), "4")]).await;
+    let changed = survey(&api, &id).await;
+    assert_eq!((&changed["state"], &changed["score"], &changed["comment"]), (&json!("rated"), &json!(4), &Value::Null));
+    let posts = receiver.wait_for("the change", |posts| !posts.is_empty()).await;
+    let event = posts[0].json();
+    assert_eq!((&event["type"], &event["survey"]["previous_score"]), (&json!("survey.changed"), &json!(5)));
+    gw.outbox_empty(ACME).await;
+    let sends = graph.sends_to(USER);
+    assert_eq!(sends[3..].iter().map(body_of).collect::<Vec<_>>(), ["Thank you for your rating!"]);
+
+    // Words make it the comment, whole.
+    deliver(&graph, &channel, vec![fake_graph::text(USER, "wamid.words", now(), "⭐⭐⭐⭐ but slow")]).await;
+    let commented = survey(&api, &id).await;
+    assert_eq!(
+        (&commented["state"], &commented["score"], &commented["comment"]),
+        (&json!("locked"), &json!(4), &json!("⭐⭐⭐⭐ but slow"))
+    );
+}
+
+async fn a_new_conversation_ends_the_wait_for_a_comment(gw: Gateway) {
+    const USER: &str = "16505550199";
+    let api = gw.acme();
+    let graph = FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await;
+    let channel = connect(&gw, &graph, "wa", json!({ "scale": "stars:5", "low_rating_reasons": [] }), &[]).await;
+    let id = rated_with_a_tap(&api, &graph, &channel, "c1", USER, 4).await;
+
+    // The helpdesk opens another conversation for the same number: what comes next is about it.
+    let open = json!({ "id": "c2", "opened_by": "end_user", "channel": "wa", "recipient": USER });
+    api.post("/v1/conversations", &open).await.expect(201);
+    let invoice = "Hello, I need help with my invoice";
+    deliver(&graph, &channel, vec![fake_graph::text(USER, "wamid.invoice", now(), invoice)]).await;
+    let kept = survey(&api, &id).await;
+    assert_eq!((&kept["state"], &kept["score"], &kept["comment"]), (&json!("locked"), &json!(4), &Value::Null));
+    gw.outbox_empty(ACME).await;
+    assert_eq!(graph.sends_to(USER).len(), 3, "the message is the helpdesk's, unanswered");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 //! The survey lifecycle as a pure state machine: `(survey, event, now) → (survey, effects)`.
 //!
 //! ```text
-//! Pending ──rate──▶ Rated ──comment / change window ends──▶ Locked
+//! Pending ──rate──▶ Rated ──comment / change window ends / another conversation opens──▶ Locked
 //!    │                 └──rate again inside the window──▶ Rated (score replaced, kept in history)
 //!    ├──deadline──▶ Expired
 //!    ├──send failed──▶ Failed
@@ -18,6 +18,7 @@ use thiserror::Error;
 use crate::config::{InvitationMethod, RepeatPolicy, SurveyConfig};
 use crate::ids::{AgentId, ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
 use crate::locale::Locale;
+use crate::reply::Understanding;
 use crate::scale::{Scale, Score};
 
 /// The longest comment kept; longer ones are cut at a character boundary.
@@ -78,6 +79,9 @@ pub struct FailureReason {
 pub enum LockCause {
     Comment,
     ChangeWindowClosed,
+    /// Another conversation opened for the recipient on the survey's channel: what they write
+    /// from then on belongs to it, not to this survey.
+    AnotherConversation,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,6 +227,13 @@ pub enum Event {
     Expire,
     /// The change window ended (the sweeper's event).
     CloseChangeWindow,
+    /// A conversation opened `at` for the survey's recipient on the survey's channel (the
+    /// helpdesk reported it, or a widget page names it). Another conversation than the survey's
+    /// own ends the rating's changes and the wait for a comment: what comes next is about it.
+    ConversationOpened {
+        conversation: ConversationId,
+        at: Timestamp,
+    },
 }
 
 /// Events the business is told about.
@@ -275,6 +286,8 @@ pub enum Refusal {
     ChangeWindowClosed,
     #[error("the rating can no longer be changed: a comment was left")]
     LockedByComment,
+    #[error("the rating can no longer be changed: another conversation has opened since")]
+    LockedByAnotherConversation,
     #[error("a comment was already left")]
     AlreadyCommented,
     #[error("the time for a comment has passed")]
@@ -296,7 +309,9 @@ impl Refusal {
     pub fn reply(&self) -> Option<Reply> {
         match self {
             Refusal::DeadlinePassed | Refusal::WrongState(StateName::Expired) => Some(Reply::ExpiryNotice),
-            Refusal::ChangeWindowClosed | Refusal::LockedByComment => Some(Reply::RatingLocked),
+            Refusal::ChangeWindowClosed | Refusal::LockedByComment | Refusal::LockedByAnotherConversation => {
+                Some(Reply::RatingLocked)
+            }
             _ => None,
         }
     }
@@ -475,6 +490,33 @@ impl Survey {
         }
     }
 
+    /// What a message the end user typed means for this survey — the one they are answering on
+    /// its channel — given the reply reader's `reading` of it on the survey's scale: the events
+    /// it carries, in order, or `None` when it is not about the survey (a message for the
+    /// helpdesk).
+    ///
+    /// A reply that is only a rating ("4", "⭐⭐⭐⭐", "4/5") is a score while the survey takes one
+    /// or waits for a comment: a first rating, a change inside the change window, or a change
+    /// that [`Survey::apply`] refuses once the window has closed, so the end user hears that the
+    /// rating is final. Anything else said while a comment is awaited is the comment, whole. A
+    /// pending survey takes a rating with its comment ("4 - quick"), and hints once at anything
+    /// else.
+    pub fn events_for_text(&self, text: &str, reading: Understanding, now: Timestamp) -> Option<Vec<Event>> {
+        let awaits_comment = self.awaits_comment(now);
+        match (&self.state, reading) {
+            (SurveyState::Pending { .. } | SurveyState::Expired { .. }, Understanding::Rating { score, comment }) => {
+                Some(std::iter::once(Event::Rate(score)).chain(comment.map(Event::Comment)).collect())
+            }
+            (SurveyState::Pending { .. }, Understanding::NoRating(_)) => Some(vec![Event::Unreadable]),
+            (_, Understanding::Rating { score, comment: None }) if awaits_comment || self.takes_rating(now) => {
+                Some(vec![Event::Rate(score)])
+            }
+            _ if awaits_comment => Some(vec![Event::Comment(text.to_owned())]),
+            // Rated and not waiting for a comment, or done: not about the survey.
+            _ => None,
+        }
+    }
+
     /// Applies an event at time `now`.
     pub fn apply(&self, event: Event, now: Timestamp) -> Result<Transition, Refusal> {
         let mut effects = Vec::new();
@@ -530,6 +572,7 @@ impl Survey {
                 return Err(match cause {
                     LockCause::Comment => Refusal::LockedByComment,
                     LockCause::ChangeWindowClosed => Refusal::ChangeWindowClosed,
+                    LockCause::AnotherConversation => Refusal::LockedByAnotherConversation,
                 });
             }
             (
@@ -618,6 +661,36 @@ impl Survey {
                     comment: None,
                     cause: LockCause::ChangeWindowClosed,
                     comment_until: *comment_until,
+                }
+            }
+            (_, Event::ConversationOpened { conversation, at }) => {
+                // The survey's own conversation, or one older than the survey: what the end user
+                // writes still follows from the survey.
+                if conversation == self.invitation.conversation || at < self.created_at {
+                    return Ok(self.unchanged());
+                }
+                match &self.state {
+                    SurveyState::Rated { score, reason, comment_until, .. } => SurveyState::Locked {
+                        score: *score,
+                        reason: reason.clone(),
+                        comment: None,
+                        cause: LockCause::AnotherConversation,
+                        comment_until: now.min(*comment_until),
+                    },
+                    SurveyState::Locked { score, reason, comment: None, cause, comment_until }
+                        if now < *comment_until =>
+                    {
+                        SurveyState::Locked {
+                            score: *score,
+                            reason: reason.clone(),
+                            comment: None,
+                            cause: *cause,
+                            comment_until: now,
+                        }
+                    }
+                    // A survey waiting for its rating keeps waiting: its invitation still counts
+                    // until its deadline. A survey that is done has nothing to end.
+                    _ => return Ok(self.unchanged()),
                 }
             }
             // Repeats of what already happened (a platform reporting a failure twice, the
@@ -860,6 +933,116 @@ mod tests {
         assert_eq!(t.survey.apply(Event::Rate(score(5)), at(3)), Err(Refusal::LockedByComment));
         assert_eq!(t.survey.apply(Event::Comment("more".into()), at(3)), Err(Refusal::AlreadyCommented));
         assert_eq!(survey.apply(Event::Comment(" \n ".into()), at(2)), Err(Refusal::EmptyComment));
+    }
+
+    fn opened(conversation: &str, hours: i64) -> Event {
+        Event::ConversationOpened { conversation: ConversationId::new(conversation).unwrap(), at: at(hours) }
+    }
+
+    #[test]
+    fn another_conversation_ends_the_rating_and_the_wait_for_a_comment() {
+        let survey = rated(&config(), 4);
+        let t = survey.apply(opened("conv-2", 2), at(2)).unwrap();
+        assert!(t.changed && t.effects.is_empty());
+        assert_eq!(
+            t.survey.state,
+            SurveyState::Locked {
+                score: score(4),
+                reason: None,
+                comment: None,
+                cause: LockCause::AnotherConversation,
+                comment_until: at(2),
+            }
+        );
+        assert!(!t.survey.awaits_comment(at(2)) && !t.survey.takes_rating(at(2)));
+        assert_eq!(t.survey.next_due(), None);
+        let refusal = t.survey.apply(Event::Rate(score(5)), at(3)).unwrap_err();
+        assert_eq!(refusal, Refusal::LockedByAnotherConversation);
+        assert_eq!(refusal.reply(), Some(Reply::RatingLocked));
+        assert_eq!(t.survey.apply(Event::Comment("hello".into()), at(3)), Err(Refusal::CommentWindowClosed));
+        // Told again (the helpdesk retries, the visitor writes on): nothing more to end.
+        assert!(!t.survey.apply(opened("conv-3", 3), at(3)).unwrap().changed);
+    }
+
+    #[test]
+    fn the_surveys_own_conversation_or_an_older_one_changes_nothing() {
+        let survey = rated(&config(), 4);
+        assert!(!survey.apply(opened("conv-1", 2), at(2)).unwrap().changed);
+        // Reported late: it opened before the survey was sent, so it isn't what came after it.
+        assert!(!survey.apply(opened("conv-2", -1), at(2)).unwrap().changed);
+        assert!(survey.awaits_comment(at(2)));
+    }
+
+    #[test]
+    fn another_conversation_ends_only_what_is_still_open() {
+        // Waiting for its rating: the invitation still counts until the deadline.
+        let waiting = pending(&config());
+        assert!(!waiting.apply(opened("conv-2", 1), at(1)).unwrap().changed);
+        // Final at once, still waiting for a comment: the comment time ends, the cause stays.
+        let final_at_once = rated(&SurveyConfig { change_window_hours: 0, ..config() }, 3);
+        let t = final_at_once.apply(opened("conv-2", 2), at(2)).unwrap();
+        assert!(matches!(
+            t.survey.state,
+            SurveyState::Locked { cause: LockCause::ChangeWindowClosed, comment: None, comment_until, .. }
+                if comment_until == at(2)
+        ));
+        assert!(!t.survey.awaits_comment(at(2)));
+        // Commented, or past the comment time: nothing left to end.
+        let commented = rated(&config(), 4).apply(Event::Comment("ok".into()), at(2)).unwrap().survey;
+        assert!(!commented.apply(opened("conv-2", 3), at(3)).unwrap().changed);
+        assert!(!final_at_once.apply(opened("conv-2", 30), at(30)).unwrap().changed);
+        let expired = pending(&config()).apply(Event::Expire, at(48)).unwrap().survey;
+        assert!(!expired.apply(opened("conv-2", 49), at(49)).unwrap().changed);
+    }
+
+    /// What `text` typed at `hours` means for `survey`, read on five stars in English.
+    fn typed(survey: &Survey, text: &str, hours: i64) -> Option<Vec<Event>> {
+        let reading = crate::reply::understand(text, Scale::FIVE_STARS, Locale::En, &crate::reply::Labels::default());
+        survey.events_for_text(text, reading, at(hours))
+    }
+
+    #[test]
+    fn a_typed_rating_answers_a_pending_survey_with_its_comment() {
+        let survey = pending(&config());
+        assert_eq!(typed(&survey, "4 - quick", 1), Some(vec![Event::Rate(score(4)), Event::Comment("quick".into())]));
+        assert_eq!(typed(&survey, "Hello, I need help", 1), Some(vec![Event::Unreadable]));
+    }
+
+    #[test]
+    fn a_reply_that_is_only_a_rating_changes_the_score_and_words_are_the_comment() {
+        let survey = rated(&config(), 5);
+        assert_eq!(typed(&survey, "4", 2), Some(vec![Event::Rate(score(4))]));
+        assert_eq!(typed(&survey, "⭐⭐⭐⭐", 2), Some(vec![Event::Rate(score(4))]));
+        assert_eq!(typed(&survey, "4/5", 2), Some(vec![Event::Rate(score(4))]));
+        let changed = survey.apply(Event::Rate(score(4)), at(2)).unwrap();
+        assert_eq!(effects(&changed), [Notify(Notice::Changed), Say(Reply::ThankYou)]);
+        // Words make it the comment, whole; so does what reads as no rating on this scale.
+        for text in ["4 - quick", "Hello, I need help with my invoice", "6"] {
+            assert_eq!(typed(&survey, text, 2), Some(vec![Event::Comment(text.into())]), "{text}");
+        }
+        // Comments off: a change of score still counts while the window is open; words are not
+        // the survey's.
+        let quiet = rated(&SurveyConfig { follow_up_comment: false, ..config() }, 5);
+        assert_eq!(typed(&quiet, "4", 2), Some(vec![Event::Rate(score(4))]));
+        assert_eq!(typed(&quiet, "thanks", 2), None);
+        assert_eq!(typed(&quiet, "4", 25), None);
+    }
+
+    #[test]
+    fn a_typed_change_after_the_window_is_refused_as_a_tap_is() {
+        let final_at_once = rated(&SurveyConfig { change_window_hours: 0, ..config() }, 5);
+        let events = typed(&final_at_once, "4", 2).unwrap();
+        assert_eq!(events, [Event::Rate(score(4))]);
+        let refusal = final_at_once.apply(events[0].clone(), at(2)).unwrap_err();
+        assert_eq!(replies_to_message(&[], Some(&refusal)), [Reply::RatingLocked]);
+        // The comment is still welcome.
+        assert!(final_at_once.awaits_comment(at(2)));
+        // Once commented, or in another conversation, a rating typed is no longer the survey's.
+        let commented = final_at_once.apply(Event::Comment("ok".into()), at(2)).unwrap().survey;
+        assert_eq!(typed(&commented, "4", 3), None);
+        let moved_on = rated(&config(), 5).apply(opened("conv-2", 2), at(2)).unwrap().survey;
+        assert_eq!(typed(&moved_on, "4", 3), None);
+        assert_eq!(typed(&moved_on, "Hello, I need help with my invoice", 3), None);
     }
 
     #[test]

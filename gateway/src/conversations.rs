@@ -80,9 +80,16 @@ async fn open(
     CurrentTenant(tenant): CurrentTenant,
     ApiJson(body): ApiJson<OpenBody>,
 ) -> Result<(StatusCode, Json<ConversationRecord>), ApiError> {
-    records::channel(&*state.store, &tenant, body.channel.as_str()).await.map_err(|e| e.in_field("channel"))?;
-    let conversation = Conversation::open(body.id.clone(), body.opened_by, body.at.unwrap_or_else(Timestamp::now))
-        .on_channel(body.channel, Some(body.recipient));
+    let channel =
+        records::channel(&*state.store, &tenant, body.channel.as_str()).await.map_err(|e| e.in_field("channel"))?;
+    let now = Timestamp::now();
+    let opened_at = body.at.unwrap_or(now);
+    // Told before the conversation is stored, so a failure here leaves the helpdesk's retry to
+    // tell it again.
+    let recipient = sending::canonical_recipient(channel.value.kind, body.recipient.clone());
+    service::conversation_opened(&state, &tenant, &body.channel, &recipient, body.id.clone(), opened_at, now).await?;
+    let conversation =
+        Conversation::open(body.id.clone(), body.opened_by, opened_at).on_channel(body.channel, Some(body.recipient));
     let record = ConversationRecord { conversation, languages: body.languages };
     put_json(&*state.store, &tenant, RecordKind::Conversation, body.id.as_str(), None, &record).await.map_err(|e| {
         match ApiError::from(e) {

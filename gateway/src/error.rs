@@ -199,6 +199,7 @@ impl From<Refusal> for ApiError {
             Refusal::NotDue => "not_due",
             Refusal::ChangeWindowClosed => "change_window_closed",
             Refusal::LockedByComment => "locked_by_comment",
+            Refusal::LockedByAnotherConversation => "locked_by_another_conversation",
             Refusal::AlreadyCommented => "already_commented",
             Refusal::CommentWindowClosed => "comment_window_closed",
             Refusal::UnknownReason(_) => "unknown_reason",

@@ -232,7 +232,7 @@ async fn take_one(
 ) -> Result<(), ApiError> {
     match event {
         Inbound::Message { text, .. } => {
-            service::respond(state, latest, Input::Text(text), now).await?;
+            service::respond(state, latest, Input::Text { text, conversation: None }, now).await?;
         }
         Inbound::Reply { survey, text, .. } => {
             service::respond(state, latest, Input::Reply { survey, text }, now).await?;

@@ -7,8 +7,7 @@ use ratewire_adapters::ChannelKind;
 use ratewire_core::store::{self, ApplyError, OutboundMessage, StoreError};
 use ratewire_core::{
     AgentId, ChannelId, ConversationId, Effect, Event, Invitation, InviteRefusal, Locale, Origin, RecipientId, Reply,
-    Score, Survey, SurveyId, SurveyState, TenantId, Texts, Transition, Understanding, check_invitation,
-    replies_to_message, understand,
+    Score, Survey, SurveyId, TenantId, Texts, Transition, check_invitation, replies_to_message, understand,
 };
 
 use crate::app::AppState;
@@ -260,8 +259,12 @@ pub async fn texts_for(state: &AppState, survey: &Survey) -> Result<Texts, ApiEr
 /// What an end user sent on a channel.
 #[derive(Debug, Clone)]
 pub enum Input {
-    /// Free text: a typed rating, a comment, or anything else.
-    Text(String),
+    /// Free text: a typed rating, a comment, or anything else; in `conversation` when the channel
+    /// says which (a widget page that names its conversation).
+    Text {
+        text: String,
+        conversation: Option<ConversationId>,
+    },
     /// Free text that names the survey it answers (an email reply's thread).
     Reply {
         survey: SurveyId,
@@ -334,15 +337,32 @@ pub async fn respond(
         Input::Rate { survey, score } => (owned(latest, &survey)?, Event::Rate(score)),
         Input::Reason { survey, reason } => (owned(latest, &survey)?, Event::ChooseReason(reason)),
         Input::Comment { survey, text } => (owned(latest, &survey)?, Event::Comment(text)),
-        Input::Text(text) | Input::Reply { text, .. } => {
-            let Some(survey) = latest else { return Ok(Outcome::PassThrough) };
-            match read_text(state, &survey, &text, now).await? {
-                Some(events) => return answer(state, &survey, events, now).await,
-                None => return Ok(Outcome::PassThrough),
-            }
-        }
+        Input::Text { text, conversation } => return typed(state, latest, &text, conversation, now).await,
+        Input::Reply { text, .. } => return typed(state, latest, &text, None, now).await,
     };
     answer(state, &survey, vec![event], now).await
+}
+
+/// Handles text the end user typed, in `conversation` when the channel says which.
+async fn typed(
+    state: &AppState,
+    latest: Option<Survey>,
+    text: &str,
+    conversation: Option<ConversationId>,
+    now: Timestamp,
+) -> Result<Outcome, ApiError> {
+    let Some(mut survey) = latest else { return Ok(Outcome::PassThrough) };
+    if let Some(conversation) = conversation {
+        // Written in another conversation than the survey's: that one has opened, and the text
+        // is about it, never the survey's comment.
+        survey = tell_of_conversation(state, survey, conversation, now, now).await?;
+    }
+    let texts = texts_for(state, &survey).await?;
+    let reading = understand(text, survey.rules.scale, survey.invitation.locale, &texts.labels);
+    match survey.events_for_text(text, reading, now) {
+        Some(events) => answer(state, &survey, events, now).await,
+        None => Ok(Outcome::PassThrough),
+    }
 }
 
 /// A survey named by a tap, which must be the one this recipient is answering.
@@ -350,28 +370,40 @@ fn owned(latest: Option<Survey>, id: &SurveyId) -> Result<Survey, ApiError> {
     latest.filter(|s| &s.id == id).ok_or_else(|| ApiError::not_found("survey", id))
 }
 
-/// What a typed message means for the recipient's latest survey, if anything.
-async fn read_text(
+/// A conversation opened `at` for `recipient` on `channel`: the survey they are answering there
+/// learns of it (another conversation than its own ends its wait for a comment).
+pub async fn conversation_opened(
     state: &AppState,
-    survey: &Survey,
-    text: &str,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    recipient: &RecipientId,
+    conversation: ConversationId,
+    at: Timestamp,
     now: Timestamp,
-) -> Result<Option<Vec<Event>>, ApiError> {
-    if survey.awaits_comment(now) {
-        return Ok(Some(vec![Event::Comment(text.to_owned())]));
+) -> Result<(), ApiError> {
+    if let Some(survey) = state.store.latest_for_recipient(tenant, channel, recipient).await? {
+        tell_of_conversation(state, survey, conversation, at, now).await?;
     }
-    let texts = texts_for(state, survey).await?;
-    let reading = understand(text, survey.rules.scale, survey.invitation.locale, &texts.labels);
-    Ok(match (&survey.state, reading) {
-        (SurveyState::Pending { .. } | SurveyState::Expired { .. }, Understanding::Rating { score, comment }) => {
-            let mut events = vec![Event::Rate(score)];
-            events.extend(comment.map(Event::Comment));
-            Some(events)
-        }
-        (SurveyState::Pending { .. }, Understanding::NoRating(_)) => Some(vec![Event::Unreadable]),
-        // Rated and not waiting for a comment, or a message that isn't a rating: not ours.
-        _ => None,
-    })
+    Ok(())
+}
+
+/// Tells a survey just read that `conversation` opened `at`: the survey as it is after.
+async fn tell_of_conversation(
+    state: &AppState,
+    survey: Survey,
+    conversation: ConversationId,
+    at: Timestamp,
+    now: Timestamp,
+) -> Result<Survey, ApiError> {
+    let transition = store::apply_to(state.store.as_ref(), survey, Event::ConversationOpened { conversation, at }, now)
+        .await
+        .map_err(ApiError::from)?;
+    if transition.changed {
+        count(&transition);
+        // Nothing to say or notify; open widgets drop the comment box.
+        state.widgets.refresh(&transition.survey);
+    }
+    Ok(transition.survey)
 }
 
 /// Applies the events one message of the end user carried, in order; the first refusal stops

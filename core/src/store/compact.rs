@@ -78,6 +78,7 @@ pub fn encode(survey: &Survey) -> Vec<u8> {
             out.0.push(match cause {
                 LockCause::Comment => 0,
                 LockCause::ChangeWindowClosed => 1,
+                LockCause::AnotherConversation => 2,
             });
             out.time(origin, *comment_until);
         }
@@ -167,6 +168,7 @@ pub fn decode(record: &[u8], tenant: &TenantId, id: &SurveyId) -> Result<Survey,
             cause: match r.byte()? {
                 0 => LockCause::Comment,
                 1 => LockCause::ChangeWindowClosed,
+                2 => LockCause::AnotherConversation,
                 other => return Err(format!("lock cause {other} is not known")),
             },
             comment_until: r.time(origin)?,
@@ -329,6 +331,8 @@ mod tests {
         round_trip(&reason);
         let commented = reason.apply(Event::Comment("Tardó, pero bien 👍".into()), at).unwrap().survey;
         round_trip(&commented);
+        let other = Event::ConversationOpened { conversation: ConversationId::new("T-2").unwrap(), at };
+        round_trip(&reason.apply(other, at + SignedDuration::from_secs(1)).unwrap().survey);
         let failed =
             pending.apply(Event::Fail(FailureReason { code: "user_blocked".into(), detail: "131031".into() }), at);
         round_trip(&failed.unwrap().survey);

@@ -16,7 +16,8 @@ use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use ratewire_adapters::{ChannelKind, level_title};
 use ratewire_core::{
-    ChannelId, Event, Locale, Origin, RecipientId, Scale, Score, StateName, Survey, SurveyId, SurveyState, TenantId,
+    ChannelId, ConversationId, Locale, Origin, RecipientId, Scale, Score, StateName, Survey, SurveyId, SurveyState,
+    TenantId,
 };
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -355,6 +356,11 @@ async fn session(state: AppState, query: ConnectQuery, mut socket: WebSocket) {
     }
 }
 
+/// The conversation the page names (`data-conversation`), if it names a valid one.
+fn page_conversation(query: &ConnectQuery) -> Option<ConversationId> {
+    query.conversation.as_deref().and_then(|id| ConversationId::new(id).ok())
+}
+
 /// Handles one message from the widget; the answer, if any, goes back to it alone.
 async fn handle(state: &AppState, query: &ConnectQuery, text: &str) -> Option<ServerMessage> {
     let message: ClientMessage = match serde_json::from_str(text) {
@@ -377,9 +383,9 @@ async fn handle(state: &AppState, query: &ConnectQuery, text: &str) -> Option<Se
         }
         ClientMessage::Reason { survey, reason } => Input::Reason { survey, reason },
         ClientMessage::Comment { survey, text } => Input::Comment { survey, text },
-        ClientMessage::Text { text } => Input::Text(text),
+        ClientMessage::Text { text } => Input::Text { text, conversation: page_conversation(query) },
     };
-    let typed = matches!(input, Input::Text(_));
+    let typed = matches!(input, Input::Text { .. });
     match service::receive(state, &query.tenant, &query.channel, &query.visitor, input.clone(), now).await {
         Ok(Outcome::PassThrough) if typed => user_initiated(state, query, input, now).await,
         Ok(Outcome::Refused(refusal)) if refusal.reply().is_none() => {
@@ -394,8 +400,7 @@ async fn handle(state: &AppState, query: &ConnectQuery, text: &str) -> Option<Se
 /// A typed rating with no survey to answer: recorded as the visitor's own, when the
 /// configuration allows it and the page named the conversation.
 async fn user_initiated(state: &AppState, query: &ConnectQuery, input: Input, now: Timestamp) -> Option<ServerMessage> {
-    let (Input::Text(text), Some(conversation)) = (input, query.conversation.as_deref()) else { return None };
-    let conversation = ratewire_core::ConversationId::new(conversation).ok()?;
+    let Input::Text { text, conversation: Some(conversation) } = input else { return None };
     let config = service::config_of(state, &query.tenant, &query.channel).await.ok()?;
     if !config.config.user_initiated {
         return None;
@@ -403,11 +408,10 @@ async fn user_initiated(state: &AppState, query: &ConnectQuery, input: Input, no
     let languages: Vec<String> = query.lang.iter().map(String::to_owned).collect();
     let locale = Locale::negotiate(languages.iter().map(String::as_str), config.config.default_locale);
     let labels = config.config.texts(locale, state.catalog).labels;
-    let ratewire_core::Understanding::Rating { score, comment } =
-        ratewire_core::understand(&text, config.config.scale, locale, &labels)
-    else {
+    let reading = ratewire_core::understand(&text, config.config.scale, locale, &labels);
+    if !matches!(reading, ratewire_core::Understanding::Rating { .. }) {
         return None;
-    };
+    }
     let known = crate::conversations::load(state, &query.tenant, &conversation).await.ok().flatten();
     if known.as_ref().is_some_and(|c| c.value.conversation.is_closed()) {
         return None;
@@ -429,7 +433,7 @@ async fn user_initiated(state: &AppState, query: &ConnectQuery, input: Input, no
             return Some(ServerMessage::Error { code: error.code().into(), message: error.to_string() });
         }
     };
-    let events = std::iter::once(Event::Rate(score)).chain(comment.map(Event::Comment)).collect();
+    let events = survey.events_for_text(&text, reading, now).unwrap_or_default();
     match service::answer(state, &survey, events, now).await {
         Ok(_) => None,
         Err(error) => Some(ServerMessage::Error { code: error.code().into(), message: error.to_string() }),

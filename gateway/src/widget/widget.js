@@ -3,7 +3,9 @@
  *   <script src="https://RATEWIRE/widget.js" data-tenant="acme" data-channel="ch_…"
  *           data-visitor="VISITOR_ID" data-visitor-token="HMAC" async></script>
  * Optional: data-target="element-id" (render inside it instead of a floating card),
- *           data-conversation="CONVERSATION_ID" (lets the visitor rate on their own, if allowed).
+ *           data-conversation="CONVERSATION_ID" (the conversation the page is about: text typed
+ *           here is never the comment of another conversation's survey; lets the visitor rate on
+ *           their own, if allowed).
  * The gateway sends the whole survey view whenever it changes, so the widget only draws. */
 (function () {
   "use strict";
