@@ -221,13 +221,21 @@ pub enum SetupError {
 /// secrets and settings are checked by the caller from [`ChannelKind::required_secrets`] and
 /// [`ChannelKind::required_settings`].
 pub fn validate_settings(kind: ChannelKind, setup: &ChannelSetup) -> Vec<(String, String)> {
-    match kind {
+    let mut problems = match kind {
         ChannelKind::Messenger => messenger::validate_settings(setup),
         ChannelKind::Whatsapp => whatsapp::validate_settings(setup),
         ChannelKind::Telegram => telegram::validate_settings(setup),
         ChannelKind::Email => email::validate_settings(setup),
         ChannelKind::WebWidget => Vec::new(),
+    };
+    // Every kind's send rate: a rate that isn't one would silently fall back to the default.
+    if let Some(rate) = setup.setting("sends_per_second")
+        && !rate.trim().parse::<u32>().is_ok_and(|rate| rate > 0)
+    {
+        problems
+            .push(("settings.sends_per_second".to_owned(), "must be a whole number of sends, at least 1".to_owned()));
     }
+    problems
 }
 
 /// Builds the adapter for a kind of channel. The web widget is served by the gateway itself.
