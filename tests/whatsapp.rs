@@ -560,7 +560,7 @@ async fn each_tenants_channel_has_its_own_send_rate_and_a_changed_rate_applies_a
     // The worker stops; one round of the outbox is run by hand, all its sends within the second.
     gw.stop_workers().await;
     let state = gw.state.clone();
-    let http = outbox::http_client(5).expect("an HTTP client");
+    let http = outbox::http_client(&state).expect("an HTTP client");
     for (tenant, to) in
         [(ACME, "16505550101"), (ACME, "16505550102"), ("globex", "16505550201"), ("globex", "16505550202")]
     {

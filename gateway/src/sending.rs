@@ -217,6 +217,7 @@ pub fn adapter(state: &AppState, tenant: &TenantId, channel: &ChannelRecord) -> 
         webhook_url: format!("{}/hooks/{tenant}/{}", state.settings.public_url, channel.id),
         pages_url: crate::email_pages::pages_url(&state.settings.public_url, tenant, &channel.id),
         verify_token: channel.verify_token.clone(),
+        outbound: state.settings.outbound.clone(),
     };
     state.adapters.get_or_build(tenant, channel, setup)
 }

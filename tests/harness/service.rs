@@ -15,7 +15,7 @@ use hmac::{Hmac, Mac};
 use ratewire_gateway::app::{self, AppState};
 use ratewire_gateway::auth;
 use ratewire_gateway::serve;
-use ratewire_gateway::settings::{DashboardSettings, Settings, TenantSettings, WebhookSettings};
+use ratewire_gateway::settings::{DashboardSettings, OutboundSettings, Settings, TenantSettings, WebhookSettings};
 use reqwest::Method;
 use serde_json::Value;
 use sha2::Sha256;
@@ -85,6 +85,9 @@ impl Gateway {
             tenants: vec![tenant(ACME, &acme_key), tenant(GLOBEX, &globex_key)],
             webhooks: WebhookSettings { timeout_secs: 5, max_attempts: 80 },
             dashboard: DashboardSettings::default(),
+            // The fake platforms, receivers and SMTP server are on loopback, which ratewire
+            // refuses by default; the outbound policy has tests of its own.
+            outbound: OutboundSettings { allow: vec!["127.0.0.0/8".into()] },
             ..Settings::default()
         };
         adjust(&mut settings);

@@ -147,7 +147,7 @@ fn check_settings(
 }
 
 fn settings_problems(
-    _state: &AppState,
+    state: &AppState,
     kind: ChannelKind,
     secrets: &BTreeMap<String, String>,
     settings: &BTreeMap<String, String>,
@@ -162,8 +162,12 @@ fn settings_problems(
         }
     }
     // What the kind itself says of its settings (e.g. Messenger's retired message tags).
-    let setup =
-        ratewire_adapters::ChannelSetup { secrets: secrets.clone(), settings: settings.clone(), ..Default::default() };
+    let setup = ratewire_adapters::ChannelSetup {
+        secrets: secrets.clone(),
+        settings: settings.clone(),
+        outbound: state.settings.outbound.clone(),
+        ..Default::default()
+    };
     for (field, problem) in ratewire_adapters::validate_settings(kind, &setup) {
         problems.push(FieldError { field, problem });
     }
