@@ -198,3 +198,28 @@ async fn the_allow_list_lets_listed_hosts_and_networks_through() {
     let posts = receiver.wait_for("the survey.sent event", |posts| !posts.is_empty()).await;
     assert_eq!(posts[0].json()["type"], "survey.sent");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redirects_are_not_followed() {
+    // The platform's address, allowed by name, answers with a redirect to an address that is
+    // not allowed: following it would reach the fake Graph API behind it.
+    let gw = gateway_allowing(&["localhost"]).await;
+    let api = gw.acme();
+    let graph = FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await;
+    let target = graph.base_url.clone();
+    let redirector = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let location = format!("{target}{uri}");
+        async move { (axum::http::StatusCode::TEMPORARY_REDIRECT, [(axum::http::header::LOCATION, location)]) }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free loopback port");
+    let port = listener.local_addr().expect("a bound listener has an address").port();
+    let server = tokio::spawn(async move { axum::serve(listener, redirector).await.expect("the redirector serves") });
+
+    let config = config(&api).await;
+    api.post("/v1/channels", &whatsapp("wa", &config, &format!("http://localhost:{port}"))).await.expect(201);
+    let survey = invite(&api, "wa", "c1", "16505550100").await;
+    let failed = survey_until(&api, &survey, "the survey to fail", |s| s["state"] == "failed").await;
+    assert_eq!(failed["failure"]["detail"], "WhatsApp answered HTTP 307", "the redirect is the answer");
+    assert!(graph.requests().is_empty(), "the redirect was not followed");
+    server.abort();
+}
