@@ -9,6 +9,7 @@ use ratewire_core::store::{RecordKind, put_json};
 use ratewire_gateway::notify::EndpointRecord;
 use ratewire_gateway::settings::Settings;
 use ratewire_tests::fake_graph::FakeGraph;
+use ratewire_tests::fake_telegram::FakeTelegram;
 use ratewire_tests::service::{Api, Gateway, Receiver, eventually, survey_until};
 use ratewire_tests::smtp::SmtpServer;
 use serde_json::{Value, json};
@@ -222,4 +223,29 @@ async fn redirects_are_not_followed() {
     assert_eq!(failed["failure"]["detail"], "WhatsApp answered HTTP 307", "the redirect is the answer");
     assert!(graph.requests().is_empty(), "the redirect was not followed");
     server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn telegrams_client_is_held_to_the_policy_too() {
+    // teloxide's client is the policy's: registering the webhook with a Bot API server whose
+    // name resolves to loopback is refused, and the channel is not kept.
+    let gw = gateway_allowing(&[]).await;
+    let api = gw.acme();
+    let token = "123456:ABC-outbound";
+    let fake = FakeTelegram::start(token).await;
+    let port = fake.url.rsplit(':').next().expect("a port").trim_end_matches('/');
+    let config = config(&api).await;
+    let body = json!({
+        "id": "tg", "kind": "telegram", "name": "Bot", "config": config,
+        "secrets": { "bot_token": token }, "settings": { "api_base_url": format!("http://localhost:{port}") },
+    });
+    let answer = api.post("/v1/channels", &body).await;
+    assert_eq!(answer.error(502), "webhook_registration_failed");
+    let message = answer.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("refused_destination: localhost is ") && message.contains("a loopback address"),
+        "{message}"
+    );
+    assert!(fake.calls().is_empty(), "nothing reached the Bot API server");
+    assert_eq!(api.get("/v1/channels/tg").await.error(404), "not_found");
 }
