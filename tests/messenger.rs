@@ -389,7 +389,7 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
     api.post("/v1/endpoints", &json!({ "url": receiver.url, "events": ["survey.failed"] })).await.expect(201);
     let page = page(&gw, &[]).await;
     let fake = &page.fake;
-    let http = outbox::http_client(5).expect("an HTTP client");
+    let http = outbox::http_client(&gw.state).expect("an HTTP client");
 
     // (#613) with "access back in 1 minute": not retried before, retried after.
     let psid = "7770001";
@@ -490,7 +490,7 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     // A second gateway on the same Redis: the items wait out the dead worker's lease, then
     // the unsent invitation goes out once and the sent one is not sent again.
     let second = Gateway::start(redis).await;
-    let http = outbox::http_client(5).expect("an HTTP client");
+    let http = outbox::http_client(&second.state).expect("an HTTP client");
     outbox::run_due(&second.state, &http, later + SignedDuration::from_secs(30)).await.expect("the outbox runs");
     assert!(fake.sends_to(claimed).is_empty(), "still leased to the dead worker");
     outbox::run_due(&second.state, &http, later + LEASE + SignedDuration::from_secs(1)).await.expect("the outbox runs");

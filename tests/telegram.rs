@@ -324,7 +324,7 @@ async fn flood_control_blocked_users_and_no_window(gw: Gateway) {
     let api = gw.acme();
     let receiver = Receiver::start().await;
     api.post("/v1/endpoints", &json!({ "url": receiver.url, "events": ["survey.failed"] })).await.expect(201);
-    let http = outbox::http_client(5).unwrap();
+    let http = outbox::http_client(&gw.state).unwrap();
 
     // Flood control: Telegram says to wait 30 s. The invitation waits, then goes out once.
     let eve = TelegramUser::new(7_000_001, "Eve", None);
@@ -472,7 +472,7 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
 
     // Another gateway on the same Redis takes the items once their lease ends.
     let second = Gateway::start(Some(redis)).await;
-    let http = outbox::http_client(5).unwrap();
+    let http = outbox::http_client(&second.state).unwrap();
     let after_lease = due + outbox::LEASE + SignedDuration::from_secs(1);
     outbox::run_due(&second.state, &http, after_lease).await.expect("the outbox runs");
     outbox::run_due(&second.state, &http, after_lease + SignedDuration::from_secs(600)).await.expect("again");

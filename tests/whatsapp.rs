@@ -589,3 +589,70 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
         assert_eq!(view["state"], "pending");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. Send rates: each tenant's channel has its own, and a changed rate applies at once.
+
+/// Connects a WhatsApp channel `wa` for the tenant `api` calls as, sending at most `rate` a second.
+async fn connect_rated(api: &Api, graph: &FakeGraph, rate: &str) {
+    let config = api.post("/v1/configs", &json!({ "name": "Rated", "config": { "scale": "stars:5" } })).await;
+    let config = config.expect(201)["id"].as_str().expect("a configuration has an id").to_owned();
+    let body = json!({
+        "id": "wa", "kind": "whatsapp", "name": "Support line", "config": config,
+        "secrets": { "access_token": ACCESS_TOKEN, "app_secret": APP_SECRET },
+        "settings": { "phone_number_id": PHONE_NUMBER_ID, "api_base_url": graph.base_url, "sends_per_second": rate,
+                      "template_name": "rating_request" },
+    });
+    api.post("/v1/channels", &body).await.expect(201);
+}
+
+/// Queues an agent's invitation to `to` on `tenant`'s channel `wa`, behind the API (the
+/// gateway's own worker is stopped, so the test decides when the outbox runs).
+async fn queue_invitation(state: &ratewire_gateway::app::AppState, tenant: &str, conversation: &str, to: &str) {
+    let request = InviteRequest {
+        conversation: ConversationId::new(conversation).unwrap(),
+        resolution: 1,
+        channel: ChannelId::new("wa").unwrap(),
+        recipient: RecipientId::new(to).unwrap(),
+        agent: None,
+        languages: vec!["en".into()],
+        origin: Origin::Agent,
+    };
+    let tenant = TenantId::new(tenant).unwrap();
+    service::invite(state, &tenant, request, Timestamp::now()).await.expect("the invitation is queued");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_tenants_channel_has_its_own_send_rate_and_a_changed_rate_applies_at_once() {
+    let mut gw = Gateway::start(None).await;
+    // Two businesses, each with a channel called `wa` at one send a second, on one platform.
+    let graph = FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await;
+    connect_rated(&gw.acme(), &graph, "1").await;
+    connect_rated(&gw.globex(), &graph, "1").await;
+    // The worker stops; one round of the outbox is run by hand, all its sends within the second.
+    gw.stop_workers().await;
+    let state = gw.state.clone();
+    let http = outbox::http_client(&state).expect("an HTTP client");
+    for (tenant, to) in
+        [(ACME, "16505550101"), (ACME, "16505550102"), ("globex", "16505550201"), ("globex", "16505550202")]
+    {
+        queue_invitation(&state, tenant, &format!("c-{to}"), to).await;
+    }
+    outbox::run_due(&state, &http, Timestamp::now() + SignedDuration::from_secs(1)).await.unwrap();
+    let sent_to =
+        |prefix: &str| graph.sends().iter().filter(|s| s.json["to"].as_str().unwrap().starts_with(prefix)).count();
+    assert_eq!(sent_to("165055501"), 1, "acme's channel sent its one a second");
+    assert_eq!(sent_to("165055502"), 1, "globex's channel sent its own one a second, not acme's");
+
+    // acme raises its rate: the next send goes under the new rate, not the old one's wait.
+    let raised =
+        gw.acme().patch("/v1/channels/wa", &json!({ "settings": { "sends_per_second": "50" } })).await.expect(200);
+    assert_eq!(raised["settings"]["sends_per_second"], "50");
+    assert_eq!(raised["settings"]["phone_number_id"], PHONE_NUMBER_ID, "other settings stay");
+    outbox::run_due(&state, &http, Timestamp::now() + SignedDuration::from_secs(2)).await.unwrap();
+    assert_eq!(sent_to("165055501"), 2, "acme's second invitation went at the raised rate");
+
+    // A rate that isn't one is refused, naming the setting.
+    let bad = gw.acme().patch("/v1/channels/wa", &json!({ "settings": { "sends_per_second": "0" } })).await;
+    assert_eq!(bad.expect(422)["error"]["fields"][0]["field"], "settings.sends_per_second");
+}

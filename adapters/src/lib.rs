@@ -11,6 +11,7 @@ pub mod email;
 pub mod html;
 pub mod messenger;
 mod meta;
+pub mod outbound;
 pub mod payload;
 pub mod telegram;
 pub mod whatsapp;
@@ -188,6 +189,8 @@ pub struct ChannelSetup {
     pub pages_url: String,
     /// The secret ratewire chose for the channel (Meta's verify token, Telegram's secret token).
     pub verify_token: String,
+    /// Where the adapter may connect: its clients are the policy's.
+    pub outbound: outbound::OutboundPolicy,
 }
 
 impl ChannelSetup {
@@ -203,6 +206,28 @@ impl ChannelSetup {
     pub fn api_base_url<'a>(&'a self, default: &'a str) -> &'a str {
         self.setting("api_base_url").unwrap_or(default).trim_end_matches('/')
     }
+
+    /// The outbound policy's word on the `api_base_url` setting, where it can be told before
+    /// connecting (an IP literal; a name is judged as it resolves).
+    fn check_api_base_url(&self) -> Result<(), SetupError> {
+        let Some(url) = self.setting("api_base_url").and_then(|base| reqwest::Url::parse(base.trim()).ok()) else {
+            return Ok(());
+        };
+        self.outbound.check_url(&url).map_err(|refused| SetupError::Invalid {
+            field: "settings.api_base_url".to_owned(),
+            problem: refused.to_string(),
+        })
+    }
+
+    /// The HTTP client for a platform, through the outbound policy.
+    fn client(
+        &self,
+        platform: &'static str,
+        configure: impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
+    ) -> Result<reqwest::Client, SetupError> {
+        self.check_api_base_url()?;
+        self.outbound.client(platform, configure).map_err(|error| SetupError::Client(error.to_string()))
+    }
 }
 
 /// Why a channel could not be built from its setup.
@@ -214,6 +239,8 @@ pub enum SetupError {
     Invalid { field: String, problem: String },
     #[error("{0:?} channels are not built by the adapters")]
     NotAnAdapter(ChannelKind),
+    #[error("the HTTP client could not be built: {0}")]
+    Client(String),
 }
 
 /// Problems with a channel's setup that can be told when it is connected, each `(field,
@@ -221,13 +248,24 @@ pub enum SetupError {
 /// secrets and settings are checked by the caller from [`ChannelKind::required_secrets`] and
 /// [`ChannelKind::required_settings`].
 pub fn validate_settings(kind: ChannelKind, setup: &ChannelSetup) -> Vec<(String, String)> {
-    match kind {
+    let mut problems = match kind {
         ChannelKind::Messenger => messenger::validate_settings(setup),
         ChannelKind::Whatsapp => whatsapp::validate_settings(setup),
         ChannelKind::Telegram => telegram::validate_settings(setup),
         ChannelKind::Email => email::validate_settings(setup),
         ChannelKind::WebWidget => Vec::new(),
+    };
+    if let Err(SetupError::Invalid { field, problem }) = setup.check_api_base_url() {
+        problems.push((field, problem));
     }
+    // Every kind's send rate: a rate that isn't one would silently fall back to the default.
+    if let Some(rate) = setup.setting("sends_per_second")
+        && !rate.trim().parse::<u32>().is_ok_and(|rate| rate > 0)
+    {
+        problems
+            .push(("settings.sends_per_second".to_owned(), "must be a whole number of sends, at least 1".to_owned()));
+    }
+    problems
 }
 
 /// Builds the adapter for a kind of channel. The web widget is served by the gateway itself.

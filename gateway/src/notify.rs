@@ -8,6 +8,7 @@
 
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
+use ratewire_adapters::outbound::{self, OutboundPolicy};
 use ratewire_core::store::{OutboxItem, RecordKind, Store, StoreError, Task, get_json, list_json};
 use ratewire_core::{Notice, Survey, SurveyState};
 use serde::{Deserialize, Serialize};
@@ -131,6 +132,7 @@ pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
 /// Posts one event to its endpoint.
 pub async fn attempt(
     store: &dyn Store,
+    policy: &OutboundPolicy,
     http: &reqwest::Client,
     item: &OutboxItem,
     endpoint: &str,
@@ -140,9 +142,17 @@ pub async fn attempt(
         // The business removed the endpoint: nobody is waiting for this event.
         return Ok(Attempt::GiveUp { reason: "the endpoint was removed".into() });
     };
+    // An IP literal is judged here, where no resolver sees it; a name as it resolves.
+    let url = match reqwest::Url::parse(&endpoint.value.url) {
+        Ok(url) => url,
+        Err(error) => return Ok(Attempt::GiveUp { reason: format!("the endpoint's url is unreadable: {error}") }),
+    };
+    if let Err(refused) = policy.check_url(&url) {
+        return Ok(Attempt::Retry { reason: refused.to_string(), not_before: None });
+    }
     let now = Timestamp::now();
     let sent = http
-        .post(&endpoint.value.url)
+        .post(url)
         .header("content-type", "application/json")
         .header("ratewire-event-id", &item.id)
         .header("ratewire-signature", sign(&endpoint.value.secret, now.as_second(), body))
@@ -154,7 +164,10 @@ pub async fn attempt(
         Ok(response) => {
             Attempt::Retry { reason: format!("the endpoint answered {}", response.status()), not_before: None }
         }
-        Err(error) => Attempt::Retry { reason: format!("request failed: {error}"), not_before: None },
+        Err(error) => match outbound::refusal(&error) {
+            Some(refused) => Attempt::Retry { reason: refused.to_string(), not_before: None },
+            None => Attempt::Retry { reason: format!("request failed: {error}"), not_before: None },
+        },
     })
 }
 

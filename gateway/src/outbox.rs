@@ -44,7 +44,7 @@ const POLL: Duration = Duration::from_millis(250);
 
 /// Runs the outbox until the service stops.
 pub async fn run_forever(state: AppState) {
-    let http = match http_client(state.settings.webhooks.timeout_secs) {
+    let http = match http_client(&state) {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(%error, "cannot build the HTTP client: the outbox waits");
@@ -69,13 +69,11 @@ pub async fn run_forever(state: AppState) {
     }
 }
 
-/// The client event webhooks are posted with: no redirects, a timeout per attempt.
-pub fn http_client(timeout_secs: u64) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(timeout_secs))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("ratewire/", env!("CARGO_PKG_VERSION")))
-        .build()
+/// The client event webhooks are posted with: through the outbound policy (no redirects, no
+/// inward addresses), a timeout per attempt.
+pub fn http_client(state: &AppState) -> reqwest::Result<reqwest::Client> {
+    let timeout = Duration::from_secs(state.settings.webhooks.timeout_secs);
+    state.settings.outbound.client("webhooks", |builder| builder.timeout(timeout))
 }
 
 /// Works the items due at `now`, once each, several at a time; returns how many it claimed.
@@ -148,7 +146,9 @@ async fn work(
     now: Timestamp,
 ) -> Result<Option<Timestamp>, StoreError> {
     let attempt = match &item.task {
-        Task::Webhook { endpoint, body } => notify::attempt(state.store.as_ref(), http, &item, endpoint, body).await?,
+        Task::Webhook { endpoint, body } => {
+            notify::attempt(state.store.as_ref(), &state.settings.outbound, http, &item, endpoint, body).await?
+        }
         Task::Send { channel, survey, message } => {
             sending::attempt(state, &item, channel, survey, *message, now).await?
         }

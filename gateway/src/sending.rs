@@ -217,6 +217,7 @@ pub fn adapter(state: &AppState, tenant: &TenantId, channel: &ChannelRecord) -> 
         webhook_url: format!("{}/hooks/{tenant}/{}", state.settings.public_url, channel.id),
         pages_url: crate::email_pages::pages_url(&state.settings.public_url, tenant, &channel.id),
         verify_token: channel.verify_token.clone(),
+        outbound: state.settings.outbound.clone(),
     };
     state.adapters.get_or_build(tenant, channel, setup)
 }
@@ -267,32 +268,57 @@ pub fn body_limit(state: &AppState, kind: ChannelKind) -> usize {
     }
 }
 
-/// The send rate of each channel, by its id: the `sends_per_second` setting, or the platform's
-/// default for one sender.
+/// The send rate of each channel of each tenant: the `sends_per_second` setting, or the
+/// platform's default for one sender. Two tenants' channels of the same id are two senders, each
+/// with its own budget; a changed rate takes effect on the channel's next send.
 #[derive(Default, Clone)]
 pub struct SendRates {
-    limiters: Arc<Mutex<HashMap<ChannelId, Arc<DefaultDirectRateLimiter>>>>,
+    limiters: Arc<Mutex<HashMap<(TenantId, ChannelId), Limiter>>>,
+}
+
+/// A channel's limiter, with the rate it was made for.
+struct Limiter {
+    per_second: NonZeroU32,
+    limiter: Arc<DefaultDirectRateLimiter>,
 }
 
 impl SendRates {
     /// When the channel may send next: now (`None`) or later.
-    fn check(&self, channel: &ChannelRecord, adapter: &dyn Channel, now: Timestamp) -> Option<Timestamp> {
+    fn check(
+        &self,
+        tenant: &TenantId,
+        channel: &ChannelRecord,
+        adapter: &dyn Channel,
+        now: Timestamp,
+    ) -> Option<Timestamp> {
         let per_second = channel
             .settings
             .get("sends_per_second")
-            .and_then(|v| v.parse::<u32>().ok())
+            .and_then(|v| v.trim().parse::<u32>().ok())
             .unwrap_or(adapter.capabilities().default_sends_per_second);
-        let rate = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
+        let per_second = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
         let limiter = {
             let mut limiters = self.limiters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            limiters
-                .entry(channel.id.clone())
-                .or_insert_with(|| Arc::new(RateLimiter::direct(Quota::per_second(rate))))
-                .clone()
+            let key = (tenant.clone(), channel.id.clone());
+            match limiters.get(&key) {
+                Some(kept) if kept.per_second == per_second => kept.limiter.clone(),
+                // First used, or the rate changed: a limiter for the rate as it is now.
+                _ => {
+                    let limiter = Arc::new(RateLimiter::direct(Quota::per_second(per_second)));
+                    limiters.insert(key, Limiter { per_second, limiter: limiter.clone() });
+                    limiter
+                }
+            }
         };
         let Err(not_until) = limiter.check() else { return None };
         let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
         Some(now + SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_secs(1)))
+    }
+
+    /// Drops a deleted channel's limiter: a channel connected again under its id starts afresh.
+    pub fn forget(&self, tenant: &TenantId, channel: &ChannelId) {
+        let mut limiters = self.limiters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        limiters.remove(&(tenant.clone(), channel.clone()));
     }
 }
 
@@ -334,7 +360,7 @@ pub async fn attempt(
         Ok(adapter) => adapter,
         Err(reason) => return Ok(Attempt::GiveUp { reason }),
     };
-    if let Some(at) = state.send_rates.check(&channel, adapter.as_ref(), now) {
+    if let Some(at) = state.send_rates.check(tenant, &channel, adapter.as_ref(), now) {
         return Ok(Attempt::Wait { at });
     }
     let texts = match service::texts_for(state, &survey).await {

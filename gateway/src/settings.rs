@@ -6,6 +6,7 @@ use std::path::Path;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use ratewire_adapters::outbound::OutboundPolicy;
 use ratewire_core::{FieldError, TenantId};
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +37,7 @@ pub struct Settings {
     pub tenants: Vec<TenantSettings>,
     pub webhooks: WebhookSettings,
     pub dashboard: DashboardSettings,
+    pub outbound: OutboundSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,6 +59,17 @@ pub struct WebhookSettings {
     /// Attempts before a delivery is given up and logged. Retries back off from 10 s to at most
     /// an hour, so the default 80 keeps trying for about three days.
     pub max_attempts: u32,
+}
+
+/// Where ratewire may connect on tenants' behalf (event webhooks, channels' platforms, SMTP);
+/// see `ratewire_adapters::outbound`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboundSettings {
+    /// Networks (`10.1.2.0/24`), addresses and host names (`receiver.internal`) ratewire may
+    /// connect to besides public addresses. Empty by default: loopback, private, link-local,
+    /// shared, multicast, unspecified and reserved addresses are refused.
+    pub allow: Vec<String>,
 }
 
 /// The reports dashboard's sessions (see `crate::auth::Sessions`).
@@ -107,6 +120,7 @@ impl Default for Settings {
             tenants: Vec::new(),
             webhooks: WebhookSettings::default(),
             dashboard: DashboardSettings::default(),
+            outbound: OutboundSettings::default(),
         }
     }
 }
@@ -125,6 +139,8 @@ pub struct Checked {
     pub tenants: Vec<Tenant>,
     pub webhooks: WebhookSettings,
     pub dashboard: DashboardSettings,
+    /// Where ratewire may connect: `outbound.allow`, read.
+    pub outbound: OutboundPolicy,
 }
 
 #[derive(Debug, Clone)]
@@ -267,6 +283,12 @@ impl Settings {
                 "no tenant is configured, so no API call could succeed (or set demo = true)".into(),
             );
         }
+        let outbound = OutboundPolicy::new(&self.outbound.allow).unwrap_or_else(|bad| {
+            for (index, entry) in bad {
+                problem(format!("outbound.allow[{index}]"), entry.to_string());
+            }
+            OutboundPolicy::default()
+        });
         match listen {
             Some(listen) if errors.is_empty() => Ok(Checked {
                 listen,
@@ -285,6 +307,7 @@ impl Settings {
                 tenants,
                 webhooks: self.webhooks.clone(),
                 dashboard: self.dashboard.clone(),
+                outbound,
             }),
             _ => Err(SettingsError::Invalid(errors)),
         }
@@ -343,7 +366,7 @@ mod tests {
     #[test]
     fn every_problem_is_reported_with_its_field() {
         let Err(SettingsError::Invalid(errors)) = from_toml(
-            "listen = \"nowhere\"\nredis_url = \"http://x\"\nreport_max_surveys = 0\n[webhooks]\nmax_attempts = 0\n[dashboard]\nsession_secret = \"short\"\n[[tenants]]\nid = \"a b\"\napi_key_hashes = [\"md5:x\"]\n[[tenants]]\nid = \"b\"\napi_key_hashes = []\n",
+            "listen = \"nowhere\"\nredis_url = \"http://x\"\nreport_max_surveys = 0\n[webhooks]\nmax_attempts = 0\n[dashboard]\nsession_secret = \"short\"\n[outbound]\nallow = [\"10.1.2.0/24\", \"not a host\"]\n[[tenants]]\nid = \"a b\"\napi_key_hashes = [\"md5:x\"]\n[[tenants]]\nid = \"b\"\napi_key_hashes = []\n",
         ) else {
             panic!("expected problems");
         };
@@ -358,7 +381,8 @@ mod tests {
                 "dashboard.session_secret",
                 "tenants[0].id",
                 "tenants[0].api_key_hashes[0]",
-                "tenants[1].api_key_hashes"
+                "tenants[1].api_key_hashes",
+                "outbound.allow[1]"
             ]
         );
     }

@@ -20,7 +20,7 @@ use axum::http::{Method, Request, header};
 use jiff::Timestamp;
 use ratewire_core::{ChannelId, Event, RecipientId, Scale, SurveyId, TenantId};
 use ratewire_gateway::app::{self, AppState};
-use ratewire_gateway::settings::{DashboardSettings, Settings, TenantSettings, WebhookSettings};
+use ratewire_gateway::settings::{DashboardSettings, OutboundSettings, Settings, TenantSettings, WebhookSettings};
 use ratewire_gateway::{auth, sending, serve, service};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -127,6 +127,8 @@ impl Service {
             }],
             webhooks: WebhookSettings::default(),
             dashboard: DashboardSettings::default(),
+            // The endpoint below is on loopback (and never posted to).
+            outbound: OutboundSettings { allow: vec!["127.0.0.1".into()] },
             ..Settings::default()
         }
         .check()

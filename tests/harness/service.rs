@@ -15,7 +15,7 @@ use hmac::{Hmac, Mac};
 use ratewire_gateway::app::{self, AppState};
 use ratewire_gateway::auth;
 use ratewire_gateway::serve;
-use ratewire_gateway::settings::{DashboardSettings, Settings, TenantSettings, WebhookSettings};
+use ratewire_gateway::settings::{DashboardSettings, OutboundSettings, Settings, TenantSettings, WebhookSettings};
 use reqwest::Method;
 use serde_json::Value;
 use sha2::Sha256;
@@ -50,7 +50,9 @@ pub struct Gateway {
     http: reqwest::Client,
     acme_key: String,
     globex_key: String,
-    tasks: Vec<JoinHandle<()>>,
+    /// The outbox, the sweeper and the other background workers.
+    workers: Vec<JoinHandle<()>>,
+    server: JoinHandle<()>,
 }
 
 impl Gateway {
@@ -83,17 +85,39 @@ impl Gateway {
             tenants: vec![tenant(ACME, &acme_key), tenant(GLOBEX, &globex_key)],
             webhooks: WebhookSettings { timeout_secs: 5, max_attempts: 80 },
             dashboard: DashboardSettings::default(),
+            // The fake platforms, receivers and SMTP server are on loopback, which ratewire
+            // refuses by default; the outbound policy has tests of its own.
+            outbound: OutboundSettings { allow: vec!["127.0.0.0/8".into()] },
             ..Settings::default()
         };
         adjust(&mut settings);
         let settings = settings.check().unwrap_or_else(|e| panic!("the test settings are valid: {e}"));
         let state = serve::state(settings).await.unwrap_or_else(|e| panic!("the service starts: {e}"));
-        let mut tasks = serve::spawn_workers(&state);
+        let workers = serve::spawn_workers(&state);
         let router = app::router(state.clone());
-        tasks.push(tokio::spawn(async move {
+        let server = tokio::spawn(async move {
             axum::serve(listener, router).await.expect("the service serves");
-        }));
-        Gateway { state, base: format!("http://{address}"), redis, http: client(), acme_key, globex_key, tasks }
+        });
+        Gateway {
+            state,
+            base: format!("http://{address}"),
+            redis,
+            http: client(),
+            acme_key,
+            globex_key,
+            workers,
+            server,
+        }
+    }
+
+    /// Stops the background workers, the outbox among them, and waits until they have stopped:
+    /// the API still answers, and the test runs the outbox itself (`outbox::run_due`) when it
+    /// chooses.
+    pub async fn stop_workers(&mut self) {
+        for worker in self.workers.drain(..) {
+            worker.abort();
+            let _ = worker.await;
+        }
     }
 
     /// Waits until `tenant`'s outbox is empty: every message and event queued so far has gone
@@ -154,9 +178,10 @@ impl Gateway {
 
 impl Drop for Gateway {
     fn drop(&mut self) {
-        for task in &self.tasks {
+        for task in &self.workers {
             task.abort();
         }
+        self.server.abort();
     }
 }
 

@@ -56,6 +56,10 @@ redis_url = "{redis}"
 api_requests_per_second = 100000
 demo = false
 
+[outbound]
+# The fake Graph API and the event receiver are on loopback, which ratewire refuses by default.
+allow = ["127.0.0.0/8"]
+
 [[tenants]]
 id = "{TENANT}"
 api_key_hashes = ["sha256:{hash}"]

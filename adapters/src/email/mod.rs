@@ -22,6 +22,8 @@ mod inbound;
 pub mod links;
 mod render;
 
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -33,6 +35,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use ratewire_core::{InvalidId, RecipientId};
 
 pub use self::links::{Link, LinkError, LinkKey, Links};
+use crate::outbound::{OutboundPolicy, Unreachable};
 use crate::{
     Capabilities, Channel, ChannelKind, ChannelSetup, Delivery, InboundRequest, Outbound, SendError, SetupError,
     WebhookError, WebhookOutcome,
@@ -103,6 +106,8 @@ fn read_settings(setup: &ChannelSetup) -> Result<Settings, Vec<(String, String)>
     let host = setup.setting("smtp_host").map(str::trim);
     if host.is_some_and(|host| host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '/')) {
         problem("settings.smtp_host", "must be a host name, like smtp.example.com");
+    } else if let Some(Err(refused)) = host.map(|host| setup.outbound.check_host(host)) {
+        problem("settings.smtp_host", &refused.to_string());
     }
     let tls = match setup.setting("smtp_tls").map(str::trim) {
         None | Some("starttls") => TlsMode::StartTls,
@@ -181,13 +186,26 @@ pub fn validate_settings(setup: &ChannelSetup) -> Vec<(String, String)> {
 
 /// One business's email channel.
 pub struct Email {
+    server: Server,
+    /// Where the connection may go: `smtp_host` is resolved through it at every send.
+    outbound: OutboundPolicy,
     /// Pooled: connections are kept open between sends and reused (the gateway keeps one
-    /// adapter per channel), and closed after a minute idle.
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// adapter per channel), and closed after a minute idle. Made for one address of the
+    /// server, and made again when the server's name no longer resolves to it.
+    transport: Mutex<Option<(IpAddr, Arc<AsyncSmtpTransport<Tokio1Executor>>)>>,
     sender: render::Sender,
     /// What inbound posts must carry.
     secret: String,
     capabilities: Capabilities,
+}
+
+/// The SMTP server, as the channel's settings name it.
+struct Server {
+    host: String,
+    port: u16,
+    /// TLS is checked against `host`, whatever address the connection goes to.
+    tls: Tls,
+    credentials: Option<Credentials>,
 }
 
 impl std::fmt::Debug for Email {
@@ -220,20 +238,51 @@ impl Email {
             TlsMode::Implicit => Tls::Wrapper(tls()?),
             TlsMode::None => Tls::None,
         };
-        let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.clone())
-            .port(settings.port)
-            .tls(tls)
-            .timeout(Some(SMTP_TIMEOUT));
-        if let Some((user, password)) = settings.credentials {
-            transport = transport.credentials(Credentials::new(user, password));
-        }
         let links = Links::new(&setup.pages_url, LinkKey::new(&setup.verify_token));
         Ok(Email {
-            transport: transport.build(),
+            server: Server {
+                host: settings.host,
+                port: settings.port,
+                tls,
+                credentials: settings.credentials.map(|(user, password)| Credentials::new(user, password)),
+            },
+            outbound: setup.outbound.clone(),
+            transport: Mutex::new(None),
             sender: render::Sender { from: settings.from, reply_to: settings.reply_to, links },
             secret: setup.verify_token.clone(),
             capabilities: capabilities(),
         })
+    }
+
+    /// The transport to the SMTP server, connecting to an address its host resolves to now that
+    /// the outbound policy allows: the one already connected to while it still does.
+    async fn transport(&self) -> Result<Arc<AsyncSmtpTransport<Tokio1Executor>>, SendError> {
+        let addresses = match self.outbound.resolve(&self.server.host, self.server.port).await {
+            Ok(addresses) => addresses,
+            Err(Unreachable::Refused(refused)) => return Err(SendError::Permanent(refused.failure())),
+            Err(error @ Unreachable::Lookup { .. }) => {
+                return Err(SendError::Temporary(format!("could not reach the SMTP server: {error}")));
+            }
+        };
+        let mut kept = self.transport.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((address, transport)) = kept.as_ref()
+            && addresses.iter().any(|a| a.ip() == *address)
+        {
+            return Ok(transport.clone());
+        }
+        let Some(address) = addresses.first().map(SocketAddr::ip) else {
+            return Err(SendError::Temporary(format!("{} resolves to no address", self.server.host)));
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(address.to_string())
+            .port(self.server.port)
+            .tls(self.server.tls.clone())
+            .timeout(Some(SMTP_TIMEOUT));
+        if let Some(credentials) = &self.server.credentials {
+            builder = builder.credentials(credentials.clone());
+        }
+        let transport = Arc::new(builder.build());
+        *kept = Some((address, transport.clone()));
+        Ok(transport)
     }
 }
 
@@ -264,7 +313,7 @@ impl Channel for Email {
         // No window: an address takes mail whenever. Unsubscribed addresses are the gateway's to
         // check, before a survey is created and before each send.
         let (email, message_id) = render::email(&self.sender, message)?;
-        self.transport.send(email).await.map_err(errors::send_error)?;
+        self.transport().await?.send(email).await.map_err(errors::send_error)?;
         Ok(Delivery { message_id, route: None })
     }
 }
@@ -280,6 +329,8 @@ mod tests {
             webhook_url: "https://rw.example/hooks/acme/mail".into(),
             pages_url: "https://rw.example/email/acme/mail".into(),
             verify_token: "0123456789abcdef0123456789abcdef".into(),
+            // These tests are about the settings themselves, on any host.
+            outbound: OutboundPolicy::new(&["0.0.0.0/0", "::/0"]).unwrap(),
         }
     }
 

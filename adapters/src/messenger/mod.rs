@@ -14,7 +14,6 @@ mod render;
 mod webhook;
 mod window;
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,7 +22,7 @@ use ratewire_core::FailureReason;
 
 use crate::{
     Capabilities, Channel, ChannelKind, ChannelSetup, Delivery, InboundRequest, Outbound, SendError, SetupError,
-    WebhookError, WebhookOutcome, meta,
+    WebhookError, WebhookOutcome, meta, outbound,
 };
 
 pub use self::window::{MessageTag, Route};
@@ -51,6 +50,9 @@ pub struct Messenger {
     page_id: String,
     tag: Option<MessageTag>,
     capabilities: Capabilities,
+    /// One for every Messenger channel, through the outbound policy: connections to the Graph
+    /// API are reused.
+    http: reqwest::Client,
 }
 
 impl std::fmt::Debug for Messenger {
@@ -91,7 +93,10 @@ impl Messenger {
             ),
             None => None,
         };
+        let http = setup
+            .client("messenger", |builder| builder.timeout(SEND_TIMEOUT).connect_timeout(Duration::from_secs(5)))?;
         Ok(Messenger {
+            http,
             endpoint: format!("{}/{version}/me/messages", setup.api_base_url(DEFAULT_API_BASE_URL)),
             page_token: setup.secret("page_access_token")?.to_owned(),
             app_secret: setup.secret("app_secret")?.to_owned(),
@@ -126,20 +131,6 @@ pub fn validate_settings(setup: &ChannelSetup) -> Vec<(String, String)> {
     problems
 }
 
-/// One client for every Messenger channel, so connections to the Graph API are reused.
-fn client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .timeout(SEND_TIMEOUT)
-            .connect_timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("ratewire/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default()
-    })
-}
-
 #[async_trait]
 impl Channel for Messenger {
     fn kind(&self) -> ChannelKind {
@@ -161,7 +152,8 @@ impl Channel for Messenger {
     async fn send(&self, message: &Outbound) -> Result<Delivery, SendError> {
         let route = window::route(&message.context, &message.content, self.tag).map_err(SendError::Permanent)?;
         let body = render::request(message.recipient.as_str(), route, &message.content);
-        let response = client()
+        let response = self
+            .http
             .post(&self.endpoint)
             .bearer_auth(&self.page_token)
             .json(&body)
@@ -169,7 +161,9 @@ impl Channel for Messenger {
             .await
             // Without the URL: it is ours, and the error is recorded on the outbox item.
             .map_err(|error| {
-                SendError::Temporary(format!("the Send API could not be reached: {}", error.without_url()))
+                outbound::send_error(error, |error| {
+                    format!("the Send API could not be reached: {}", error.without_url())
+                })
             })?;
         let status = response.status();
         let headers = response.headers().clone();
@@ -206,6 +200,8 @@ mod tests {
             webhook_url: "https://rw.example/hooks/acme/fb".into(),
             pages_url: String::new(),
             verify_token: "verify-me".into(),
+            // Stand-ins for the platform run on loopback.
+            outbound: crate::outbound::OutboundPolicy::new(&["127.0.0.0/8"]).unwrap(),
         }
     }
 

@@ -24,7 +24,7 @@ pub(super) fn send_error(error: RequestError, token: &str) -> SendError {
         RequestError::MigrateToChatId(chat) => {
             permanent("undeliverable", format!("the group chat became the supergroup {chat}"))
         }
-        RequestError::Network(error) => SendError::Temporary(redact(network(&error))),
+        RequestError::Network(error) => crate::outbound::send_error(error, |error| redact(network(&error))),
         // Not the Bot API's JSON: a proxy's error page, a cut answer.
         RequestError::InvalidJson { source, .. } => SendError::Temporary(format!("unreadable answer: {source}")),
         RequestError::Io(error) => SendError::Temporary(redact(format!("I/O error: {error}"))),

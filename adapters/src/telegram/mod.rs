@@ -25,7 +25,7 @@ mod render;
 mod spacing;
 mod webhook;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -100,20 +100,6 @@ impl std::fmt::Debug for Telegram {
     }
 }
 
-/// One HTTP client for every bot: building one loads TLS roots, and every channel has its
-/// adapter; connections are shared. teloxide's settings: 5 s to connect, 17 s in all.
-fn client() -> reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            teloxide_core::net::default_reqwest_settings()
-                .user_agent(concat!("ratewire/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .unwrap_or_default()
-        })
-        .clone()
-}
-
 impl Telegram {
     /// The bot of a channel: `secrets.bot_token`, and optionally `settings.api_base_url` and
     /// `settings.set_webhook` (`off`).
@@ -129,9 +115,12 @@ impl Telegram {
             return Err(invalid("verify_token", "must be 1 to 256 of A-Z, a-z, 0-9, _ and -"));
         }
         let set_webhook = set_webhook(setup).map_err(|problem| invalid("settings.set_webhook", problem))?;
+        // One client for every bot, through the outbound policy: building one loads TLS roots,
+        // and connections are shared. teloxide's settings: 5 s to connect, 17 s in all.
+        let client = setup.client("telegram", |_| teloxide_core::net::default_reqwest_settings())?;
         Ok(Telegram {
             bot_key: format!("{api_url} {token}"),
-            bot: Bot::with_client(token, client()).set_api_url(api_url),
+            bot: Bot::with_client(token, client).set_api_url(api_url),
             token: token.to_owned(),
             verify_token: secret.clone(),
             webhook_url: setup.webhook_url.clone(),
@@ -312,6 +301,8 @@ mod tests {
             webhook_url: "https://ratewire.example/hooks/acme/tg".into(),
             pages_url: String::new(),
             verify_token: "0123456789abcdef0123456789abcdef".into(),
+            // Stand-ins for the platform run on loopback.
+            outbound: crate::outbound::OutboundPolicy::new(&["127.0.0.0/8"]).unwrap(),
         }
     }
 

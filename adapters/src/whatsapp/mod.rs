@@ -15,7 +15,6 @@ mod errors;
 mod render;
 mod webhook;
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -26,7 +25,7 @@ use serde_json::Value;
 use self::render::ListLabels;
 use crate::{
     Capabilities, Channel, ChannelKind, ChannelSetup, Content, Delivery, InboundRequest, Outbound, SendContext,
-    SendError, SetupError, WebhookError, WebhookOutcome, meta,
+    SendError, SetupError, WebhookError, WebhookOutcome, meta, outbound,
 };
 
 /// The real Graph API.
@@ -51,17 +50,6 @@ pub(crate) const CAPABILITIES: Capabilities = Capabilities {
     default_sends_per_second: 80,
 };
 
-/// One client for every WhatsApp channel, so connections to Graph are kept and shared. (Its
-/// pooled connections belong to the runtime that opened them; the service runs one.)
-static HTTP: LazyLock<reqwest::Client> = LazyLock::new(|| {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
-        .user_agent(concat!("ratewire/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_default()
-});
-
 /// The approved template invitations go out as outside the window.
 #[derive(Debug, Clone)]
 struct Template {
@@ -79,6 +67,9 @@ pub struct WhatsApp {
     phone_number_id: String,
     /// `{base}/{version}/{phone_number_id}/messages`.
     messages_url: String,
+    /// One for every WhatsApp channel, through the outbound policy: connections to Graph are
+    /// kept and shared.
+    http: reqwest::Client,
     template: Option<Template>,
     list_button: Option<String>,
     reasons_button: Option<String>,
@@ -152,7 +143,11 @@ impl WhatsApp {
         }
         let version = setting(setup, "graph_version").unwrap_or_else(|| DEFAULT_GRAPH_VERSION.to_owned());
         let base = setup.api_base_url(DEFAULT_API_BASE_URL);
+        let http = setup.client("whatsapp", |builder| {
+            builder.connect_timeout(Duration::from_secs(10)).timeout(Duration::from_secs(30))
+        })?;
         Ok(WhatsApp {
+            http,
             access_token: secret("access_token")?,
             app_secret: secret("app_secret")?,
             verify_token: setup.verify_token.clone(),
@@ -199,13 +194,14 @@ impl WhatsApp {
 
     /// Posts a message; `route` says how it went (`free_form` or `template:<name>`).
     async fn post(&self, body: &Value, route: String) -> Result<Delivery, SendError> {
-        let response = HTTP
+        let response = self
+            .http
             .post(&self.messages_url)
             .bearer_auth(&self.access_token)
             .json(body)
             .send()
             .await
-            .map_err(|e| SendError::Temporary(format!("WhatsApp could not be reached: {e}")))?;
+            .map_err(|e| outbound::send_error(e, |e| format!("WhatsApp could not be reached: {e}")))?;
         let status = response.status();
         let bytes =
             response.bytes().await.map_err(|e| SendError::Temporary(format!("WhatsApp's answer broke: {e}")))?;
@@ -291,6 +287,8 @@ mod tests {
             webhook_url: "https://rw.example/hooks/acme/wa".into(),
             pages_url: String::new(),
             verify_token: "verify-me".into(),
+            // Stand-ins for the platform run on loopback.
+            outbound: crate::outbound::OutboundPolicy::new(&["127.0.0.0/8"]).unwrap(),
         }
     }
 

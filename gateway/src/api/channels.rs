@@ -54,6 +54,10 @@ struct RebindBody {
     config: Option<String>,
     /// 1 to 100 characters.
     name: Option<String>,
+    /// Settings to change, by name: a value replaces the setting, `null` removes it, and those
+    /// left out stay (e.g. `{"sends_per_second": "5"}`, which applies from the next send).
+    #[serde(default)]
+    settings: BTreeMap<String, Option<String>>,
 }
 
 /// A channel as the API shows it: secrets masked, with what the business needs to wire it.
@@ -114,32 +118,60 @@ impl ChannelView {
     }
 }
 
-fn check(body: &ConnectBody) -> Result<(), ApiError> {
+fn check(state: &AppState, body: &ConnectBody) -> Result<(), ApiError> {
     let mut problems = Vec::new();
-    let mut problem = |field: String, text: &str| problems.push(FieldError { field, problem: text.to_owned() });
     if body.name.trim().is_empty() || body.name.chars().count() > 100 {
-        problem("name".into(), "must be 1 to 100 characters");
+        problems.push(FieldError { field: "name".into(), problem: "must be 1 to 100 characters".into() });
     }
     for secret in body.kind.required_secrets() {
         if body.secrets.get(*secret).is_none_or(|v| v.trim().is_empty()) {
-            problem(format!("secrets.{secret}"), "is required for this kind of channel");
+            problems.push(FieldError {
+                field: format!("secrets.{secret}"),
+                problem: "is required for this kind of channel".into(),
+            });
         }
     }
-    for setting in body.kind.required_settings() {
-        if body.settings.get(*setting).is_none_or(|v| v.trim().is_empty()) {
-            problem(format!("settings.{setting}"), "is required for this kind of channel");
+    problems.extend(settings_problems(state, body.kind, &body.secrets, &body.settings));
+    if problems.is_empty() { Ok(()) } else { Err(ApiError::Invalid(problems)) }
+}
+
+/// A channel's settings as they would be stored (connected, or changed), checked.
+fn check_settings(
+    state: &AppState,
+    kind: ChannelKind,
+    secrets: &BTreeMap<String, String>,
+    settings: &BTreeMap<String, String>,
+) -> Result<(), ApiError> {
+    let problems = settings_problems(state, kind, secrets, settings);
+    if problems.is_empty() { Ok(()) } else { Err(ApiError::Invalid(problems)) }
+}
+
+fn settings_problems(
+    state: &AppState,
+    kind: ChannelKind,
+    secrets: &BTreeMap<String, String>,
+    settings: &BTreeMap<String, String>,
+) -> Vec<FieldError> {
+    let mut problems = Vec::new();
+    for setting in kind.required_settings() {
+        if settings.get(*setting).is_none_or(|v| v.trim().is_empty()) {
+            problems.push(FieldError {
+                field: format!("settings.{setting}"),
+                problem: "is required for this kind of channel".into(),
+            });
         }
     }
     // What the kind itself says of its settings (e.g. Messenger's retired message tags).
     let setup = ratewire_adapters::ChannelSetup {
-        secrets: body.secrets.clone(),
-        settings: body.settings.clone(),
+        secrets: secrets.clone(),
+        settings: settings.clone(),
+        outbound: state.settings.outbound.clone(),
         ..Default::default()
     };
-    for (field, text) in ratewire_adapters::validate_settings(body.kind, &setup) {
-        problem(field, &text);
+    for (field, problem) in ratewire_adapters::validate_settings(kind, &setup) {
+        problems.push(FieldError { field, problem });
     }
-    if problems.is_empty() { Ok(()) } else { Err(ApiError::Invalid(problems)) }
+    problems
 }
 
 /// The tenant's channels.
@@ -168,7 +200,7 @@ async fn connect(
     CurrentTenant(tenant): CurrentTenant,
     ApiJson(body): ApiJson<ConnectBody>,
 ) -> Result<(StatusCode, Json<ChannelView>), ApiError> {
-    check(&body)?;
+    check(&state, &body)?;
     let id = match body.id {
         Some(id) => ChannelId::new(id).map_err(|e| ApiError::invalid("id", e.to_string()))?,
         None => ChannelId::new(new_id("ch")).map_err(|_| ApiError::Internal)?,
@@ -288,6 +320,15 @@ async fn rebind(
         }
         record.name = name;
     }
+    if !body.settings.is_empty() {
+        for (name, value) in body.settings {
+            match value {
+                Some(value) => record.settings.insert(name, value),
+                None => record.settings.remove(&name),
+            };
+        }
+        check_settings(&state, record.kind, &record.secrets, &record.settings)?;
+    }
     let revision = put_json(&*state.store, &tenant, RecordKind::Channel, &id, Some(stored.revision), &record).await?;
     Ok(Json(ChannelView::new(&state, &tenant, record, revision, false)))
 }
@@ -336,6 +377,7 @@ async fn disconnect(
     let adapter = crate::sending::adapter(&state, &tenant, &record);
     // The channel is gone: so is its adapter, with an email channel's pooled connections.
     state.adapters.forget(&tenant, &record.id);
+    state.send_rates.forget(&tenant, &record.id);
     let Ok(adapter) = adapter else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };

@@ -80,6 +80,8 @@ async fn register(
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(ApiError::invalid("url", "must be an http:// or https:// URL"));
     }
+    // An address inside ratewire's network is refused now; a name, each time it resolves.
+    state.settings.outbound.check_url(&url).map_err(|refused| ApiError::invalid("url", refused.to_string()))?;
     let id = new_id("ep");
     let record = EndpointRecord {
         id: id.clone(),
