@@ -271,6 +271,24 @@ async fn the_demo_page_closes_a_conversation_into_an_invitation() {
     assert_eq!(browser.errors(), Vec::<String>::new());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_connects_under_a_public_url_with_a_path() {
+    // The business's proxy publishes ratewire under /ratewire and serves nothing else of it.
+    let proxy = PrefixProxy::start("/ratewire").await;
+    let gateway = Gateway::start_with(Some(format!("http://{}/ratewire", proxy.address))).await;
+    proxy.forward_to(gateway.address);
+    let survey = gateway.invite("c-prefix", "v-prefix", None).await;
+    let site = Site::start(&format!("http://{}/ratewire/widget.js", proxy.address)).await;
+    let browser = Browser::launch().await;
+    browser.navigate(&site.page("v-prefix")).await;
+
+    let card = wait_card(&browser, "the invitation through the proxy", |card| card["survey"] == survey).await;
+    assert_eq!(card["question"], ENGLISH_INVITATION);
+    let sockets = browser.eval("__rw.sockets.map((s) => new URL(s.url).pathname)").await;
+    assert_eq!(sockets[0], "/ratewire/widget/ws", "the socket keeps public_url's path");
+    assert_eq!(browser.errors(), Vec::<String>::new());
+}
+
 /// Waits until the widget's card shows and `ready` holds for it; returns it.
 async fn wait_card(browser: &Browser, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + WAIT;
@@ -321,7 +339,12 @@ struct Gateway {
 
 impl Gateway {
     async fn start() -> Gateway {
-        let settings = Settings { listen: "127.0.0.1:0".into(), demo: Some(true), ..Settings::default() }
+        Gateway::start_with(None).await
+    }
+
+    /// The gateway, published at `public_url` when one is given.
+    async fn start_with(public_url: Option<String>) -> Gateway {
+        let settings = Settings { listen: "127.0.0.1:0".into(), demo: Some(true), public_url, ..Settings::default() }
             .check()
             .expect("the demo settings are valid");
         let state = serve::state(settings).await.expect("the demo starts");
@@ -521,6 +544,81 @@ impl Proxy {
 }
 
 impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A reverse proxy that publishes the gateway under a path, as a business's would: requests
+/// under `prefix` go to the gateway without it, anything else answers 404. One request per
+/// connection (or one WebSocket), so every request is seen and rewritten.
+struct PrefixProxy {
+    address: SocketAddr,
+    upstream: Arc<std::sync::OnceLock<SocketAddr>>,
+    task: JoinHandle<()>,
+}
+
+impl PrefixProxy {
+    async fn start(prefix: &'static str) -> PrefixProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free loopback port");
+        let address = listener.local_addr().expect("a bound listener has an address");
+        let upstream = Arc::new(std::sync::OnceLock::<SocketAddr>::new());
+        let task = tokio::spawn({
+            let upstream = upstream.clone();
+            async move {
+                loop {
+                    let Ok((client, _)) = listener.accept().await else { return };
+                    let upstream = upstream.get().copied();
+                    tokio::spawn(async move {
+                        if let Some(upstream) = upstream {
+                            let _ = Self::serve(client, upstream, prefix).await;
+                        }
+                    });
+                }
+            }
+        });
+        PrefixProxy { address, upstream, task }
+    }
+
+    fn forward_to(&self, upstream: SocketAddr) {
+        self.upstream.set(upstream).expect("the proxy forwards to one gateway");
+    }
+
+    async fn serve(mut client: TcpStream, upstream: SocketAddr, prefix: &str) -> std::io::Result<()> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if client.read(&mut byte).await? == 0 || head.len() > 64 * 1024 {
+                return Ok(());
+            }
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head).into_owned();
+        let (request_line, headers) = head.split_once("\r\n").unwrap_or((&head, ""));
+        let mut parts = request_line.splitn(3, ' ');
+        let (method, target, version) = (parts.next(), parts.next(), parts.next());
+        let (Some(method), Some(target), Some(version)) = (method, target, version) else { return Ok(()) };
+        let Some(rest) = target.strip_prefix(prefix).filter(|rest| rest.starts_with('/')) else {
+            client.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await?;
+            return Ok(());
+        };
+        let upgrade = headers.to_ascii_lowercase().contains("upgrade: websocket");
+        let kept: Vec<&str> = headers
+            .split("\r\n")
+            .filter(|line| !line.is_empty())
+            .filter(|line| upgrade || !line.to_ascii_lowercase().starts_with("connection:"))
+            .collect();
+        let close = if upgrade { "" } else { "connection: close\r\n" };
+        let head = format!("{method} {rest} {version}\r\n{}\r\n{close}\r\n", kept.join("\r\n"));
+        let mut server = TcpStream::connect(upstream).await?;
+        server.write_all(head.as_bytes()).await?;
+        tokio::io::copy_bidirectional(&mut client, &mut server).await?;
+        Ok(())
+    }
+}
+
+impl Drop for PrefixProxy {
     fn drop(&mut self) {
         self.task.abort();
     }

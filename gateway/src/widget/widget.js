@@ -10,8 +10,11 @@
   var script = document.currentScript;
   if (!script) return;
   var data = script.dataset;
-  var base = new URL(script.src, location.href);
-  var wsUrl = (base.protocol === "https:" ? "wss:" : "ws:") + "//" + base.host + "/widget/ws?" + new URLSearchParams({
+  // The socket sits next to the script, so a `public_url` with a path
+  // (https://example.com/ratewire/widget.js) keeps its path: …/ratewire/widget/ws.
+  var wsUrl = new URL("widget/ws", new URL(script.src, location.href));
+  wsUrl.protocol = wsUrl.protocol === "https:" ? "wss:" : "ws:";
+  wsUrl.search = new URLSearchParams({
     tenant: data.tenant || "", channel: data.channel || "", visitor: data.visitor || "",
     token: data.visitorToken || "", lang: (navigator.languages || [navigator.language]).join(","),
     conversation: data.conversation || ""
@@ -163,7 +166,7 @@
   }
 
   function connect() {
-    socket = new WebSocket(wsUrl);
+    socket = new WebSocket(wsUrl.href);
     socket.onopen = function () {
       retry = 0;
       clearInterval(pinger);
