@@ -234,6 +234,8 @@ struct WidgetTexts {
     comment_thanks: String,
     expiry_notice: String,
     send: String,
+    /// The floating card's close button's label.
+    close: String,
 }
 
 async fn view(state: &AppState, survey: &Survey, now: Timestamp) -> Result<SurveyView, ApiError> {
@@ -278,6 +280,7 @@ async fn view(state: &AppState, survey: &Survey, now: Timestamp) -> Result<Surve
             comment_thanks: texts.comment_thanks,
             expiry_notice: texts.expiry_notice,
             send: state.catalog.text(locale, ratewire_core::Message::WidgetSend, scale),
+            close: state.catalog.text(locale, ratewire_core::Message::WidgetClose, scale),
         },
     })
 }
