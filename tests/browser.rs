@@ -399,6 +399,35 @@ async fn the_floating_card_closes() {
     assert_eq!(browser.errors(), Vec::<String>::new());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_gets_the_invitation_in_their_browsers_language() {
+    let gateway = Gateway::start().await;
+    let site = Site::start(&gateway.url("/widget.js")).await;
+    let browser = Browser::launch().await;
+    let agent = browser.eval("navigator.userAgent").await;
+    browser
+        .call("Network.setUserAgentOverride", json!({ "userAgent": agent, "acceptLanguage": "es-MX,es;q=0.9" }))
+        .await;
+    browser.navigate(&site.page("v-spanish")).await;
+    assert_eq!(browser.eval("navigator.languages[0]").await, "es-MX");
+    // The widget is connected before the conversation closes, as on a chat page.
+    browser.wait_for("__rw.messages.some((m) => m.type === 'survey' && m.survey === null)", WAIT).await;
+
+    // The helpdesk gives no language: the browser's is used.
+    let spanish = gateway.invite("c-spanish", "v-spanish", None).await;
+    let card = wait_card(&browser, "the Spanish invitation", |card| card["survey"] == spanish).await;
+    assert_eq!(card["question"], "¿Cómo calificaría la ayuda que recibió hoy?");
+    assert_eq!(card["lang"], "es");
+    assert_eq!(gateway.survey(&spanish).await["locale"], "es");
+
+    // The helpdesk's word comes first.
+    let french = gateway.invite("c-french", "v-spanish", Some("fr")).await;
+    let card = wait_card(&browser, "the French invitation", |card| card["survey"] == french).await;
+    assert_eq!(card["lang"], "fr");
+
+    assert_eq!(browser.errors(), Vec::<String>::new());
+}
+
 /// Waits until the widget's card shows and `ready` holds for it; returns it.
 async fn wait_card(browser: &Browser, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + WAIT;
