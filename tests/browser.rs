@@ -428,6 +428,27 @@ async fn a_visitor_gets_the_invitation_in_their_browsers_language() {
     assert_eq!(browser.errors(), Vec::<String>::new());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_table_shows_the_newest_surveys() {
+    let gateway = Gateway::start().await;
+    let mut surveys = Vec::new();
+    for n in 0..10 {
+        surveys.push(gateway.invite(&format!("c-table-{n}"), &format!("v-table-{n}"), None).await);
+    }
+    let browser = Browser::launch().await;
+    browser.navigate(&gateway.url("/")).await;
+    let rows = "[...document.querySelectorAll('#surveys tr')].map((row) => row.cells[0].textContent)";
+    let newest: Vec<String> = surveys.iter().rev().take(8).map(|id| id[..8].to_owned()).collect();
+    browser.wait_for(&format!("JSON.stringify({rows}) === {}", js_string(&json!(newest).to_string())), WAIT).await;
+
+    // And it keeps up: a new survey comes in on top.
+    let latest = gateway.invite("c-table-latest", "v-table-latest", None).await;
+    browser.wait_for(&format!("({rows})[0] === {}", js_string(&latest[..8])), WAIT).await;
+    assert_eq!(browser.eval(&format!("({rows}).length")).await, 8);
+
+    assert_eq!(browser.errors(), Vec::<String>::new());
+}
+
 /// Waits until the widget's card shows and `ready` holds for it; returns it.
 async fn wait_card(browser: &Browser, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + WAIT;
