@@ -639,7 +639,7 @@ async fn visitors_rate_through_the_widget(gw: Gateway) {
         "texts": {
             "thank_you": "Thanks for rating us!", "comment_prompt": "Anything to add?",
             "reason_prompt": "What went wrong?", "comment_thanks": "Noted, thank you.",
-            "expiry_notice": "This survey has closed.", "send": "Send",
+            "expiry_notice": "This survey has closed.", "send": "Send", "close": "Close",
         },
     });
     // Drawn as soon as it is sent (the gateway may redraw it more than once: the same view).
