@@ -15,7 +15,7 @@ use axum::routing::get;
 use ratewire_gateway::app;
 use ratewire_gateway::serve;
 use ratewire_gateway::settings::Settings;
-use ratewire_tests::browser::{Browser, artifact, js_string};
+use ratewire_tests::browser::{Browser, DEEP_ACTIVE, artifact, js_string};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -26,10 +26,11 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// The widget's card as the visitor sees it, or `null` while it is hidden.
 const CARD: &str = r#"(() => {
-  const card = document.querySelector(".rw-card");
+  const host = document.querySelector("ratewire-widget");
+  const card = host && host.shadowRoot && host.shadowRoot.querySelector(".rw-card");
   if (!card || card.hidden) return null;
   const question = card.querySelector(".rw-q");
-  const active = document.activeElement;
+  const active = host.shadowRoot.activeElement;
   return {
     dir: card.getAttribute("dir"),
     lang: card.getAttribute("lang"),
@@ -235,7 +236,7 @@ async fn the_demo_page_closes_a_conversation_into_an_invitation() {
     let browser = Browser::launch().await;
     browser.navigate(&gateway.url("/")).await;
     browser.wait_for("document.getElementById('chat').innerText.includes('New conversation demo-')", WAIT).await;
-    browser.wait_for("!!window.ratewire && !!document.querySelector('#survey-slot .rw-card')", WAIT).await;
+    browser.wait_for("!!window.ratewire && !!document.querySelector('#survey-slot ratewire-widget')", WAIT).await;
     assert_eq!(browser.eval(CARD).await, Value::Null, "no survey before the conversation closes");
 
     let answer_before = browser.eval("document.getElementById('answer').textContent").await;
@@ -253,7 +254,7 @@ async fn the_demo_page_closes_a_conversation_into_an_invitation() {
     assert_eq!(labels(&card), ENGLISH_LABELS);
 
     // Rating it shows up in what the business sees.
-    browser.click("#survey-slot .rw-level:nth-of-type(5)").await;
+    browser.click(".rw-level:nth-of-type(5)").await;
     wait_card(&browser, "the 5th star pressed", |card| card["levels"][4]["pressed"] == "true").await;
     browser.wait_for("document.getElementById('rated').textContent === '1'", WAIT).await;
     browser.wait_for("document.getElementById('csat').textContent === '100%'", WAIT).await;
@@ -267,6 +268,183 @@ async fn the_demo_page_closes_a_conversation_into_an_invitation() {
     browser.wait_for("location.pathname === '/dashboard' && document.body && document.body.dataset.loaded", WAIT).await;
     assert_eq!(browser.eval("document.querySelector('[data-figure=rated]').textContent").await, "1");
     assert_eq!(browser.eval("document.querySelector('[data-figure=csat]').textContent").await, "100.0%");
+
+    assert_eq!(browser.errors(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_connects_under_a_public_url_with_a_path() {
+    // The business's proxy publishes ratewire under /ratewire and serves nothing else of it.
+    let proxy = PrefixProxy::start("/ratewire").await;
+    let gateway = Gateway::start_with(Some(format!("http://{}/ratewire", proxy.address))).await;
+    proxy.forward_to(gateway.address);
+    let survey = gateway.invite("c-prefix", "v-prefix", None).await;
+    let site = Site::start(&format!("http://{}/ratewire/widget.js", proxy.address)).await;
+    let browser = Browser::launch().await;
+    browser.navigate(&site.page("v-prefix")).await;
+
+    let card = wait_card(&browser, "the invitation through the proxy", |card| card["survey"] == survey).await;
+    assert_eq!(card["question"], ENGLISH_INVITATION);
+    let sockets = browser.eval("__rw.sockets.map((s) => new URL(s.url).pathname)").await;
+    assert_eq!(sockets[0], "/ratewire/widget/ws", "the socket keeps public_url's path");
+    assert_eq!(browser.errors(), Vec::<String>::new());
+}
+
+/// Styles a careless or hostile host page applies to everything, buttons above all.
+const HOSTILE_STYLES: &str = "button { color: #fff !important; background: #fff !important; border: 0 !important; } \
+    * { font-family: serif !important; text-transform: uppercase !important; letter-spacing: 6px !important; } \
+    p { color: #fff !important; font-size: 40px !important; }";
+
+/// The computed styles that matter inside the widget: fonts, text and the contrast of each level
+/// (its text against the first opaque background behind it).
+const WIDGET_STYLES: &str = r#"(() => {
+  const root = document.querySelector("ratewire-widget").shadowRoot;
+  const rgb = (text) => (text.match(/[\d.]+/g) || []).map(Number);
+  const luminance = ([r, g, b]) => {
+    const channel = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  };
+  const background = (element) => {
+    for (let e = element; e; e = e.parentElement || (e.getRootNode().host || null)) {
+      const color = rgb(getComputedStyle(e).backgroundColor);
+      if (color.length === 3 || color[3] > 0) return color.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const contrast = (element) => {
+    const [a, b] = [luminance(rgb(getComputedStyle(element).color)), luminance(background(element))];
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  };
+  const style = (selector) => getComputedStyle(root.querySelector(selector));
+  return {
+    card_font: style(".rw-card").fontFamily,
+    level_font: style(".rw-level").fontFamily,
+    question_transform: style(".rw-q").textTransform,
+    question_spacing: style(".rw-q").letterSpacing,
+    question_contrast: contrast(root.querySelector(".rw-q")),
+    level_contrasts: [...root.querySelectorAll(".rw-level")].map(contrast),
+    levels: [...root.querySelectorAll(".rw-level")].map((b) => b.textContent),
+  };
+})()"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_pages_styles_do_not_reach_the_widget() {
+    let gateway = Gateway::start().await;
+    gateway.set_scale("numeric:0-10").await;
+    let survey = gateway.invite("c-hostile-nps", "v-hostile", None).await;
+    let embedding = Embedding { script: gateway.url("/widget.js"), styles: HOSTILE_STYLES, in_slot: true };
+    let site = Site::start_with(embedding).await;
+    let browser = Browser::launch().await;
+    browser.navigate(&site.page("v-hostile")).await;
+
+    let card = wait_card(&browser, "the NPS question", |card| card["survey"] == survey).await;
+    assert_eq!(levels(&card).len(), 11);
+    let styles = browser.eval(WIDGET_STYLES).await;
+    for font in [&styles["card_font"], &styles["level_font"]] {
+        let font = font.as_str().unwrap_or_default();
+        assert!(font.starts_with("system-ui") && font.contains("Noto Color Emoji"), "the widget's own fonts: {font}");
+    }
+    assert_eq!(styles["question_transform"], "none");
+    assert_eq!(styles["question_spacing"], "normal");
+    let readable = |contrast: &Value| contrast.as_f64().is_some_and(|c| c >= 4.5);
+    assert!(readable(&styles["question_contrast"]), "the question is readable: {styles}");
+    let contrasts = styles["level_contrasts"].as_array().cloned().unwrap_or_default();
+    assert!(contrasts.len() == 11 && contrasts.iter().all(readable), "every number is readable: {styles}");
+    browser.screenshot_element(".rw-card", 16.0, &artifact("widget-hostile-page-nps.png")).await;
+
+    // Faces draw with the widget's fonts, emoji fallback included, whatever the page says.
+    gateway.set_scale("emoji:5").await;
+    let faces = gateway.invite("c-hostile-faces", "v-hostile", None).await;
+    wait_card(&browser, "the faces", |card| card["survey"] == faces).await;
+    let styles = browser.eval(WIDGET_STYLES).await;
+    let font = styles["level_font"].as_str().unwrap_or_default();
+    assert!(font.split(',').next().is_some_and(|first| first.contains("Emoji")), "faces draw in color: {font}");
+    assert_eq!(styles["levels"].as_array().map(Vec::len), Some(5));
+    browser.screenshot_element(".rw-card", 16.0, &artifact("widget-hostile-page-faces.png")).await;
+
+    assert_eq!(browser.errors(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_floating_card_closes() {
+    let gateway = Gateway::start().await;
+    let first = gateway.invite("c-close-1", "v-close", None).await;
+    let embedding = Embedding { script: gateway.url("/widget.js"), styles: HOSTILE_STYLES, in_slot: false };
+    let site = Site::start_with(embedding).await;
+    let browser = Browser::launch().await;
+    browser.navigate(&site.page("v-close")).await;
+
+    wait_card(&browser, "the floating invitation", |card| card["survey"] == first).await;
+    browser.screenshot_element(".rw-card", 16.0, &artifact("widget-floating.png")).await;
+    browser.click(".rw-close").await;
+    browser.wait_for(&format!("({CARD}) === null"), WAIT).await;
+    assert_eq!(gateway.survey(&first).await["state"], "pending", "closing the card answers nothing");
+
+    // A new invitation opens the card again.
+    let second = gateway.invite("c-close-2", "v-close", None).await;
+    wait_card(&browser, "the next invitation", |card| card["survey"] == second).await;
+    // The close button is a labelled control of the keyboard's reach.
+    let label = browser
+        .eval("document.querySelector('ratewire-widget').shadowRoot.querySelector('.rw-close').getAttribute('aria-label')")
+        .await;
+    assert_eq!(label, "Close");
+
+    // A card drawn inside the page's own element has no close button.
+    let in_slot = Site::start(&gateway.url("/widget.js")).await;
+    browser.navigate(&in_slot.page("v-close")).await;
+    wait_card(&browser, "the card in the page", |card| card["survey"] == second).await;
+    let close = browser.eval("!!document.querySelector('ratewire-widget').shadowRoot.querySelector('.rw-close')").await;
+    assert_eq!(close, false);
+
+    assert_eq!(browser.errors(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_gets_the_invitation_in_their_browsers_language() {
+    let gateway = Gateway::start().await;
+    let site = Site::start(&gateway.url("/widget.js")).await;
+    let browser = Browser::launch().await;
+    let agent = browser.eval("navigator.userAgent").await;
+    browser
+        .call("Network.setUserAgentOverride", json!({ "userAgent": agent, "acceptLanguage": "es-MX,es;q=0.9" }))
+        .await;
+    browser.navigate(&site.page("v-spanish")).await;
+    assert_eq!(browser.eval("navigator.languages[0]").await, "es-MX");
+    // The widget is connected before the conversation closes, as on a chat page.
+    browser.wait_for("__rw.messages.some((m) => m.type === 'survey' && m.survey === null)", WAIT).await;
+
+    // The helpdesk gives no language: the browser's is used.
+    let spanish = gateway.invite("c-spanish", "v-spanish", None).await;
+    let card = wait_card(&browser, "the Spanish invitation", |card| card["survey"] == spanish).await;
+    assert_eq!(card["question"], "¿Cómo calificaría la ayuda que recibió hoy?");
+    assert_eq!(card["lang"], "es");
+    assert_eq!(gateway.survey(&spanish).await["locale"], "es");
+
+    // The helpdesk's word comes first.
+    let french = gateway.invite("c-french", "v-spanish", Some("fr")).await;
+    let card = wait_card(&browser, "the French invitation", |card| card["survey"] == french).await;
+    assert_eq!(card["lang"], "fr");
+
+    assert_eq!(browser.errors(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_table_shows_the_newest_surveys() {
+    let gateway = Gateway::start().await;
+    let mut surveys = Vec::new();
+    for n in 0..10 {
+        surveys.push(gateway.invite(&format!("c-table-{n}"), &format!("v-table-{n}"), None).await);
+    }
+    let browser = Browser::launch().await;
+    browser.navigate(&gateway.url("/")).await;
+    let rows = "[...document.querySelectorAll('#surveys tr')].map((row) => row.cells[0].textContent)";
+    let newest: Vec<String> = surveys.iter().rev().take(8).map(|id| id[..8].to_owned()).collect();
+    browser.wait_for(&format!("JSON.stringify({rows}) === {}", js_string(&json!(newest).to_string())), WAIT).await;
+
+    // And it keeps up: a new survey comes in on top.
+    let latest = gateway.invite("c-table-latest", "v-table-latest", None).await;
+    browser.wait_for(&format!("({rows})[0] === {}", js_string(&latest[..8])), WAIT).await;
+    assert_eq!(browser.eval(&format!("({rows}).length")).await, 8);
 
     assert_eq!(browser.errors(), Vec::<String>::new());
 }
@@ -291,12 +469,11 @@ async fn wait_card(browser: &Browser, what: &str, ready: impl Fn(&Value) -> bool
 
 /// Waits until the star with this accessible name has the keyboard focus.
 async fn wait_focus(browser: &Browser, label: &str) {
-    let condition =
-        format!("document.activeElement && document.activeElement.getAttribute('aria-label') === {}", js_string(label));
+    let condition = format!("({DEEP_ACTIVE}) && ({DEEP_ACTIVE}).getAttribute('aria-label') === {}", js_string(label));
     let deadline = Instant::now() + WAIT;
     while browser.eval(&condition).await != true {
         if Instant::now() >= deadline {
-            let focused = browser.eval("document.activeElement ? document.activeElement.outerHTML : null").await;
+            let focused = browser.eval(&format!("({DEEP_ACTIVE}) ? ({DEEP_ACTIVE}).outerHTML : null")).await;
             panic!("focus is not on {label:?} but on {focused}");
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -321,7 +498,12 @@ struct Gateway {
 
 impl Gateway {
     async fn start() -> Gateway {
-        let settings = Settings { listen: "127.0.0.1:0".into(), demo: Some(true), ..Settings::default() }
+        Gateway::start_with(None).await
+    }
+
+    /// The gateway, published at `public_url` when one is given.
+    async fn start_with(public_url: Option<String>) -> Gateway {
+        let settings = Settings { listen: "127.0.0.1:0".into(), demo: Some(true), public_url, ..Settings::default() }
             .check()
             .expect("the demo settings are valid");
         let state = serve::state(settings).await.expect("the demo starts");
@@ -365,6 +547,16 @@ impl Gateway {
         assert_eq!(status, 201, "inviting {visitor}: {survey}");
         assert_eq!(survey["state"], "pending");
         survey["id"].as_str().expect("a survey id").to_owned()
+    }
+
+    /// Puts the demo's survey configuration on another scale, for the surveys made from now on.
+    async fn set_scale(&self, scale: &str) {
+        let (status, config) = self.api(reqwest::Method::GET, "/v1/configs/demo", None).await;
+        assert_eq!(status, 200, "reading the demo's configuration: {config}");
+        let mut body = json!({ "name": config["name"], "revision": config["revision"], "config": config["config"] });
+        body["config"]["scale"] = json!(scale);
+        let (status, answer) = self.api(reqwest::Method::PUT, "/v1/configs/demo", Some(body)).await;
+        assert_eq!(status, 200, "putting the demo on {scale}: {answer}");
     }
 
     async fn survey(&self, id: &str) -> Value {
@@ -422,30 +614,52 @@ const SITE_PAGE: &str = r#"<!doctype html>
   };
   Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3, prototype: NativeWebSocket.prototype });
 </script>
+<style>STYLES</style>
 </head>
 <body style="font-family: sans-serif; margin: 24px">
 <h1>Acme help centre</h1>
 <p>Thanks for chatting with us.</p>
 <div id="slot"></div>
-<script src="SCRIPT" data-tenant="demo" data-channel="demo-widget" data-visitor="VISITOR" data-target="slot" async></script>
+<script src="SCRIPT" data-tenant="demo" data-channel="demo-widget" data-visitor="VISITOR" TARGET async></script>
 </body>
 </html>
 "#;
 
+/// How a site's page embeds the widget.
+#[derive(Clone)]
+struct Embedding {
+    script: String,
+    /// The page's own styles.
+    styles: &'static str,
+    /// Drawn inside the page's `#slot`, or as a floating card.
+    in_slot: bool,
+}
+
 impl Site {
     async fn start(script: &str) -> Site {
+        Site::start_with(Embedding { script: script.to_owned(), styles: "", in_slot: true }).await
+    }
+
+    async fn start_with(embedding: Embedding) -> Site {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free loopback port");
         let address = listener.local_addr().expect("a bound listener has an address");
         let router = axum::Router::new()
             .route("/favicon.ico", get(|| async { axum::http::StatusCode::NO_CONTENT }))
             .route(
                 "/{visitor}",
-                get(|State(script): State<Arc<str>>, UrlPath(visitor): UrlPath<String>| async move {
+                get(|State(embedding): State<Arc<Embedding>>, UrlPath(visitor): UrlPath<String>| async move {
                     assert!(visitor.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'), "a plain visitor id");
-                    Html(SITE_PAGE.replace("SCRIPT", &script).replace("VISITOR", &visitor))
+                    let target = if embedding.in_slot { r#"data-target="slot""# } else { "" };
+                    Html(
+                        SITE_PAGE
+                            .replace("STYLES", embedding.styles)
+                            .replace("SCRIPT", &embedding.script)
+                            .replace("TARGET", target)
+                            .replace("VISITOR", &visitor),
+                    )
                 }),
             )
-            .with_state(Arc::<str>::from(script));
+            .with_state(Arc::new(embedding));
         let task = tokio::spawn(async move {
             axum::serve(listener, router).await.expect("the site serves");
         });
@@ -521,6 +735,81 @@ impl Proxy {
 }
 
 impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A reverse proxy that publishes the gateway under a path, as a business's would: requests
+/// under `prefix` go to the gateway without it, anything else answers 404. One request per
+/// connection (or one WebSocket), so every request is seen and rewritten.
+struct PrefixProxy {
+    address: SocketAddr,
+    upstream: Arc<std::sync::OnceLock<SocketAddr>>,
+    task: JoinHandle<()>,
+}
+
+impl PrefixProxy {
+    async fn start(prefix: &'static str) -> PrefixProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free loopback port");
+        let address = listener.local_addr().expect("a bound listener has an address");
+        let upstream = Arc::new(std::sync::OnceLock::<SocketAddr>::new());
+        let task = tokio::spawn({
+            let upstream = upstream.clone();
+            async move {
+                loop {
+                    let Ok((client, _)) = listener.accept().await else { return };
+                    let upstream = upstream.get().copied();
+                    tokio::spawn(async move {
+                        if let Some(upstream) = upstream {
+                            let _ = Self::serve(client, upstream, prefix).await;
+                        }
+                    });
+                }
+            }
+        });
+        PrefixProxy { address, upstream, task }
+    }
+
+    fn forward_to(&self, upstream: SocketAddr) {
+        self.upstream.set(upstream).expect("the proxy forwards to one gateway");
+    }
+
+    async fn serve(mut client: TcpStream, upstream: SocketAddr, prefix: &str) -> std::io::Result<()> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if client.read(&mut byte).await? == 0 || head.len() > 64 * 1024 {
+                return Ok(());
+            }
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head).into_owned();
+        let (request_line, headers) = head.split_once("\r\n").unwrap_or((&head, ""));
+        let mut parts = request_line.splitn(3, ' ');
+        let (method, target, version) = (parts.next(), parts.next(), parts.next());
+        let (Some(method), Some(target), Some(version)) = (method, target, version) else { return Ok(()) };
+        let Some(rest) = target.strip_prefix(prefix).filter(|rest| rest.starts_with('/')) else {
+            client.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await?;
+            return Ok(());
+        };
+        let upgrade = headers.to_ascii_lowercase().contains("upgrade: websocket");
+        let kept: Vec<&str> = headers
+            .split("\r\n")
+            .filter(|line| !line.is_empty())
+            .filter(|line| upgrade || !line.to_ascii_lowercase().starts_with("connection:"))
+            .collect();
+        let close = if upgrade { "" } else { "connection: close\r\n" };
+        let head = format!("{method} {rest} {version}\r\n{}\r\n{close}\r\n", kept.join("\r\n"));
+        let mut server = TcpStream::connect(upstream).await?;
+        server.write_all(head.as_bytes()).await?;
+        tokio::io::copy_bidirectional(&mut client, &mut server).await?;
+        Ok(())
+    }
+}
+
+impl Drop for PrefixProxy {
     fn drop(&mut self) {
         self.task.abort();
     }

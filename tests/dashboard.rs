@@ -234,6 +234,92 @@ async fn other_sites_cannot_log_a_reader_in_or_out() {
     }
 }
 
+/// Logging out ends that session on the server: the cookie taken before no longer reads
+/// reports, on this gateway or another sharing its store. "Log out everywhere" (the API, with a
+/// key, or the dashboard's button, with a session) ends every session of the tenant at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logging_out_ends_sessions_on_every_gateway_on_redis() {
+    sessions_end_on_the_server(Some(RedisServer::start())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logging_out_ends_sessions_on_the_embedded_store() {
+    sessions_end_on_the_server(None).await;
+}
+
+async fn sessions_end_on_the_server(redis: Option<RedisServer>) {
+    const SECRET: &str = "the session secret every gateway here shares";
+    let first = Gateway::start_with(redis, |settings| settings.dashboard.session_secret = Some(SECRET.into())).await;
+    let key = first.acme_key().to_owned();
+    let hash = |key: &str| vec![format!("sha256:{}", ratewire_gateway::auth::digest(key))];
+    let (acme_hashes, globex_hashes) = (hash(&key), hash(first.globex_key()));
+    // Behind one address, a second gateway on the same Redis, with the same secret and keys.
+    let second = match &first.redis {
+        Some(server) => Some(
+            Gateway::start_with(None, |settings| {
+                settings.dashboard.session_secret = Some(SECRET.into());
+                settings.redis_url = Some(server.url());
+                settings.tenants[0].api_key_hashes = acme_hashes;
+                settings.tenants[1].api_key_hashes = globex_hashes;
+            })
+            .await,
+        ),
+        None => None,
+    };
+    let gateways: Vec<&Gateway> = std::iter::once(&first).chain(second.as_ref()).collect();
+    let reads = |cookie: String| {
+        let gateways = gateways.clone();
+        async move {
+            let mut statuses = Vec::new();
+            for gw in gateways {
+                statuses.push(status_with_cookie(gw, &cookie, Method::GET, "/v1/reports").await);
+            }
+            statuses
+        }
+    };
+    let all = |status: u16| vec![status; gateways.len()];
+    let session = |set_cookie: Option<String>| -> String {
+        set_cookie.expect("a session cookie").split(';').next().expect("a cookie").to_owned()
+    };
+
+    // Logging out ends that session everywhere, and only that one.
+    let kept = session(post_login(&first, &key, &[]).await.2);
+    let ended = session(post_login(&first, &key, &[]).await.2);
+    let other_tenant = session(post_login(&first, first.globex_key(), &[]).await.2);
+    assert_eq!(reads(ended.clone()).await, all(200));
+    let (status, location, cleared, _) = post_form(&first, "/dashboard/logout", "", &[("cookie", &ended)]).await;
+    assert_eq!((status, location.as_deref()), (303, Some("login")));
+    assert!(cleared.is_some_and(|cookie| cookie.contains("Max-Age=0")));
+    assert_eq!(reads(ended.clone()).await, all(401), "the cookie kept from before the logout");
+    assert_eq!(reads(kept.clone()).await, all(200), "another session of the tenant");
+
+    // Log out everywhere, from the API with a key: every session of the tenant ends, and only
+    // the tenant's. The session cookie can't call it.
+    assert_eq!(status_with_cookie(&first, &kept, Method::DELETE, "/v1/dashboard/sessions").await, 401);
+    first.acme().delete("/v1/dashboard/sessions").await.expect(204);
+    assert_eq!(reads(kept.clone()).await, all(401), "a session from before logging out everywhere");
+    assert_eq!(reads(other_tenant.clone()).await, all(200), "another tenant's session");
+
+    // A login after it opens a session as before; the dashboard's button ends it everywhere too.
+    let fresh = session(post_login(gateways[gateways.len() - 1], &key, &[]).await.2);
+    assert_eq!(reads(fresh.clone()).await, all(200));
+    let (status, _, _, _) =
+        post_form(&first, "/dashboard/logout-everywhere", "", &[("cookie", &fresh), ("sec-fetch-site", "cross-site")])
+            .await;
+    assert_eq!(status, 403, "another site can't log a reader out everywhere");
+    assert_eq!(reads(fresh.clone()).await, all(200));
+    let (status, location, cleared, _) =
+        post_form(&first, "/dashboard/logout-everywhere", "", &[("cookie", &fresh)]).await;
+    assert_eq!((status, location.as_deref()), (303, Some("login")));
+    assert!(cleared.is_some_and(|cookie| cookie.contains("Max-Age=0")));
+    assert_eq!(reads(fresh).await, all(401));
+    // Without a session, the button ends nothing.
+    let last = session(post_login(&first, &key, &[]).await.2);
+    let (status, _, _, _) = post_form(&first, "/dashboard/logout-everywhere", "", &[]).await;
+    assert_eq!(status, 401);
+    assert_eq!(reads(last).await, all(200));
+}
+
 /// A report counts at most `report_max_surveys` surveys: the range is read in eight slices, each
 /// holding at most an eighth of the cap, and the first slice that held more ends the report, so
 /// what it counts is always the start of the range. The report says so, and so does the page.

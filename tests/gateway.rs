@@ -641,7 +641,7 @@ async fn visitors_rate_through_the_widget(gw: Gateway) {
         "texts": {
             "thank_you": "Thanks for rating us!", "comment_prompt": "Anything to add?",
             "reason_prompt": "What went wrong?", "comment_thanks": "Noted, thank you.",
-            "expiry_notice": "This survey has closed.", "send": "Send",
+            "expiry_notice": "This survey has closed.", "send": "Send", "close": "Close",
         },
     });
     // Drawn as soon as it is sent (the gateway may redraw it more than once: the same view).
@@ -1221,6 +1221,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/deliveries"),
     ("GET", "/v1/unsubscribes"),
     ("DELETE", "/v1/unsubscribes/{address}"),
+    ("DELETE", "/v1/dashboard/sessions"),
 ];
 
 /// The `/v1` operations the service documents at `/openapi.json`. The document and the router
@@ -1408,6 +1409,17 @@ async fn tenants_never_see_each_others_data(gw: Gateway) {
                 assert_eq!(b.delete("/v1/unsubscribes/ana@example.com").await.error(404), "not_found");
                 let a_now = a.get("/v1/unsubscribes").await.expect(200);
                 assert_eq!(a_now["unsubscribes"][0]["address"], "ana@example.com", "A's is still there");
+            }
+            ("DELETE", "/v1/dashboard/sessions") => {
+                // A's dashboard session outlives B's logging out everywhere.
+                let no_redirects = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none());
+                let login = no_redirects.build().unwrap().post(format!("{}/dashboard/login", gw.base));
+                let answer = login.form(&[("key", gw.acme_key())]).send().await.unwrap();
+                let set_cookie = answer.headers().get("set-cookie").unwrap().to_str().unwrap();
+                let cookie = set_cookie.split(';').next().unwrap().to_owned();
+                b.delete(path).await.expect(204);
+                let reports = client().get(format!("{}/v1/reports", gw.base));
+                assert_eq!(reports.header("cookie", cookie).send().await.unwrap().status(), 200);
             }
             (method, path) => panic!("no tenant check for {method} {path}"),
         }

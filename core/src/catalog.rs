@@ -26,6 +26,8 @@ pub enum Message {
     Reminder,
     /// The web widget's button that sends a comment.
     WidgetSend,
+    /// The web widget's button that closes its floating card.
+    WidgetClose,
     /// Email: the question on the page a rating link opens, before the rating counts.
     EmailConfirmPrompt,
     /// Email: the button that records the rating on that page.
@@ -68,6 +70,7 @@ impl Message {
             Message::RatingLocked => "rating-locked",
             Message::Reminder => "reminder",
             Message::WidgetSend => "widget-send",
+            Message::WidgetClose => "widget-close",
             Message::EmailConfirmPrompt => "email-confirm-prompt",
             Message::EmailConfirm => "email-confirm",
             Message::EmailOpenSurvey => "email-open-survey",

@@ -15,6 +15,8 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hmac::{Hmac, Mac};
 use jiff::{SignedDuration, Timestamp};
 use ratewire_core::TenantId;
+use ratewire_core::store::{RecordKind, StoreError, get_json, put_json};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
@@ -68,11 +70,13 @@ impl Tenants {
         Ok((tenant, self.sessions.open(&key_digest, now)))
     }
 
-    /// The tenant whose valid session the request's cookie holds, if any. The key it logged in
-    /// with must still be one of the tenant's: removing a key ends its sessions.
-    pub fn session(&self, headers: &HeaderMap, now: Timestamp) -> Option<&TenantId> {
-        let key_digest = self.sessions.verify(self.sessions.cookie_in(headers)?, now)?;
-        self.by_digest.get(key_digest)
+    /// The session the request's cookie holds, if it is signed, unexpired and its key is still
+    /// one of the tenant's (removing a key ends its sessions). Whether it was ended on the
+    /// server is the store's to say: see [`current_session`].
+    fn signed_session(&self, headers: &HeaderMap, now: Timestamp) -> Option<Session> {
+        let cookie = self.sessions.verify(self.sessions.cookie_in(headers)?, now)?;
+        let tenant = self.by_digest.get(cookie.key_digest)?.clone();
+        Some(Session { tenant, id: cookie.id.to_owned(), issued: cookie.issued, expires: cookie.expires })
     }
 
     pub fn sessions(&self) -> &Sessions {
@@ -87,16 +91,36 @@ pub const SESSION_COOKIE: &str = "ratewire_session";
 /// plain http can plant or shadow it.
 pub const SECURE_SESSION_COOKIE: &str = "__Host-ratewire_session";
 
-/// Dashboard sessions, kept by the browser alone. The cookie's value is
-/// `<key digest>.<expiry, Unix seconds>.<hex HMAC-SHA256 of both under the session secret>`: it
-/// names the key that logged in (by its digest, which the settings hold anyway) and when the
-/// session ends. Nothing is stored, so a session ends at its expiry, when the browser drops the
-/// cookie (logging out), when its key is removed from the settings, or when the secret changes.
+/// Dashboard sessions. The cookie's value is
+/// `<key digest>.<session id>.<issued, Unix ms>.<expiry, Unix seconds>.<hex HMAC-SHA256 of the
+/// rest under the session secret>`: it names the key that logged in (by its digest, which the
+/// settings hold anyway), the session, and when it started and ends. The store keeps what ends a
+/// session early, so every gateway sharing it agrees: the ids of sessions logged out (until they
+/// would have expired) and, per tenant, when every session was last ended ("log out
+/// everywhere"). A session also ends when its key is removed from the settings or the secret
+/// changes.
 pub struct Sessions {
     secret: Vec<u8>,
     lifetime: SignedDuration,
     /// Whether browsers reach the service over https, so the cookie may only travel encrypted.
     secure: bool,
+}
+
+/// A signed session cookie's fields.
+struct SessionCookie<'a> {
+    key_digest: &'a str,
+    id: &'a str,
+    issued: Timestamp,
+    expires: Timestamp,
+}
+
+/// A dashboard session whose cookie is signed and unexpired.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub tenant: TenantId,
+    id: String,
+    issued: Timestamp,
+    expires: Timestamp,
 }
 
 impl Sessions {
@@ -121,19 +145,26 @@ impl Sessions {
 
     /// A new session's cookie value for the key with this digest.
     fn open(&self, key_digest: &str, now: Timestamp) -> String {
-        let payload = format!("{key_digest}.{}", (now + self.lifetime).as_second());
+        let id = uuid::Uuid::new_v4().simple();
+        let payload = format!("{key_digest}.{id}.{}.{}", now.as_millisecond(), (now + self.lifetime).as_second());
         let signature = hex::encode(self.signature(&payload).finalize().into_bytes());
         format!("{payload}.{signature}")
     }
 
-    /// The key digest a cookie value names, if it is signed and not expired.
-    fn verify<'a>(&self, value: &'a str, now: Timestamp) -> Option<&'a str> {
+    /// A cookie value's fields, if it is signed and not expired.
+    fn verify<'a>(&self, value: &'a str, now: Timestamp) -> Option<SessionCookie<'a>> {
         let (payload, signature) = value.rsplit_once('.')?;
         let signature = hex::decode(signature).ok()?;
         // Compared in constant time.
         self.signature(payload).verify_slice(&signature).ok()?;
-        let (key_digest, expires) = payload.split_once('.')?;
-        (now.as_second() < expires.parse::<i64>().ok()?).then_some(key_digest)
+        let mut fields = payload.split('.');
+        let (key_digest, id) = (fields.next()?, fields.next()?);
+        let issued = Timestamp::from_millisecond(fields.next()?.parse().ok()?).ok()?;
+        let expires = Timestamp::from_second(fields.next()?.parse().ok()?).ok()?;
+        if fields.next().is_some() || now >= expires {
+            return None;
+        }
+        Some(SessionCookie { key_digest, id, issued, expires })
     }
 
     /// The `Set-Cookie` value that keeps a session for its lifetime: sent only to this service
@@ -208,10 +239,73 @@ impl FromRequestParts<AppState> for Reader {
         if parts.headers.contains_key(AUTHORIZATION) {
             return CurrentTenant::from_request_parts(parts, state).await.map(|CurrentTenant(tenant)| Reader(tenant));
         }
-        let tenant = state.tenants.session(&parts.headers, Timestamp::now()).cloned().ok_or(ApiError::Unauthorized)?;
-        state.tenants.admit(&tenant)?;
-        Ok(Reader(tenant))
+        let session = current_session(state, &parts.headers, Timestamp::now()).await?.ok_or(ApiError::Unauthorized)?;
+        state.tenants.admit(&session.tenant)?;
+        Ok(Reader(session.tenant))
     }
+}
+
+/// The store's key that marks a session logged out.
+fn ended_key(session_id: &str) -> String {
+    format!("dashboard-session-ended:{session_id}")
+}
+
+/// The record that says when a tenant last ended all its sessions.
+const ENDED_BEFORE: &str = "ended_before";
+
+/// When a tenant last ended all its dashboard sessions: those that started then or earlier.
+#[derive(Debug, Serialize, Deserialize)]
+struct EndedBefore {
+    at: Timestamp,
+}
+
+/// The dashboard session the request's cookie holds, if it is valid: signed, unexpired, its key
+/// still the tenant's, and not ended on the server (logged out, or all the tenant's sessions
+/// ended since it started).
+pub async fn current_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: Timestamp,
+) -> Result<Option<Session>, ApiError> {
+    let Some(session) = state.tenants.signed_session(headers, now) else { return Ok(None) };
+    let ended_key = ended_key(&session.id);
+    let (logged_out, ended_before) = tokio::join!(
+        state.store.remembers(&ended_key, now),
+        get_json::<EndedBefore>(&*state.store, &session.tenant, RecordKind::DashboardSessions, ENDED_BEFORE),
+    );
+    let all_ended = ended_before?.is_some_and(|record| session.issued <= record.value.at);
+    Ok((!logged_out? && !all_ended).then_some(session))
+}
+
+/// Ends one session on every gateway sharing the store: its id is remembered until the
+/// cookie would have expired anyway.
+pub async fn end_session(state: &AppState, session: &Session, now: Timestamp) -> Result<(), ApiError> {
+    let left = session.expires.duration_since(now).max(SignedDuration::from_secs(1));
+    state.store.first_sighting(&ended_key(&session.id), now, left).await?;
+    Ok(())
+}
+
+/// Ends every dashboard session of the tenant that started by `now` ("log out everywhere").
+/// Sessions compare their start with this gateway's clock, so gateways' clocks must agree.
+pub async fn end_all_sessions(state: &AppState, tenant: &TenantId, now: Timestamp) -> Result<(), ApiError> {
+    // Sessions start to the millisecond: the mark covers this whole millisecond.
+    let at = Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now);
+    for _ in 0..8 {
+        let stored =
+            get_json::<EndedBefore>(&*state.store, tenant, RecordKind::DashboardSessions, ENDED_BEFORE).await?;
+        let expected = match &stored {
+            // Marks only move forward: a later one already ends more.
+            Some(record) if record.value.at >= at => return Ok(()),
+            Some(record) => Some(record.revision),
+            None => None,
+        };
+        let body = EndedBefore { at };
+        match put_json(&*state.store, tenant, RecordKind::DashboardSessions, ENDED_BEFORE, expected, &body).await {
+            Err(StoreError::RecordConflict { .. }) => continue,
+            other => return other.map(|_| ()).map_err(ApiError::from),
+        }
+    }
+    Err(ApiError::from(StoreError::RecordConflict { kind: RecordKind::DashboardSessions, id: ENDED_BEFORE.into() }))
 }
 
 /// The key of an `Authorization: Bearer <key>` header.
@@ -298,11 +392,17 @@ mod session_tests {
         let (tenant, value) = tenants.log_in(" rw_one\n", now).unwrap();
         assert_eq!(tenant.as_str(), "acme");
         let headers = with_cookie(&format!("theme=dark; {SESSION_COOKIE}={value}; lang=en"));
-        assert_eq!(tenants.session(&headers, now).map(TenantId::as_str), Some("acme"));
+        let session = tenants.signed_session(&headers, now).unwrap();
+        assert_eq!(session.tenant.as_str(), "acme");
+        assert_eq!(session.issued, now);
         // Twelve hours by default.
-        assert!(tenants.session(&headers, at("2026-11-21T21:59:59Z")).is_some());
-        assert!(tenants.session(&headers, at("2026-11-21T22:00:00Z")).is_none());
-        assert!(tenants.session(&HeaderMap::new(), now).is_none());
+        assert!(tenants.signed_session(&headers, at("2026-11-21T21:59:59Z")).is_some());
+        assert!(tenants.signed_session(&headers, at("2026-11-21T22:00:00Z")).is_none());
+        assert!(tenants.signed_session(&HeaderMap::new(), now).is_none());
+        // Each login is a session of its own.
+        let (_, again) = tenants.log_in("rw_one", now).unwrap();
+        let other = tenants.signed_session(&with_cookie(&format!("{SESSION_COOKIE}={again}")), now).unwrap();
+        assert_ne!(other.id, session.id);
     }
 
     #[test]
@@ -323,24 +423,24 @@ mod session_tests {
         let tenants = tenants(&["rw_one"]);
         let (_, value) = tenants.log_in("rw_one", now).unwrap();
         let (payload, signature) = value.rsplit_once('.').unwrap();
-        let (key_digest, expires) = payload.split_once('.').unwrap();
+        let (start, expires) = payload.rsplit_once('.').unwrap();
         let later = expires.parse::<i64>().unwrap() + 3600;
         for forged in [
-            format!("{key_digest}.{later}.{signature}"),
+            format!("{start}.{later}.{signature}"),
             format!("{payload}.{}", "0".repeat(64)),
             format!("{payload}.zz"),
             payload.to_owned(),
             String::new(),
         ] {
             let headers = with_cookie(&format!("{SESSION_COOKIE}={forged}"));
-            assert!(tenants.session(&headers, now).is_none(), "{forged}");
+            assert!(tenants.signed_session(&headers, now).is_none(), "{forged}");
         }
         // Another process with its own random secret doesn't know the session.
         let other = self::tenants(&["rw_one"]);
-        assert!(other.session(&with_cookie(&format!("{SESSION_COOKIE}={value}")), now).is_none());
+        assert!(other.signed_session(&with_cookie(&format!("{SESSION_COOKIE}={value}")), now).is_none());
         // A key removed from the settings ends its sessions, even with the same secret.
         let rotated = Tenants { by_digest: HashMap::new(), ..tenants };
-        assert!(rotated.session(&with_cookie(&format!("{SESSION_COOKIE}={value}")), now).is_none());
+        assert!(rotated.signed_session(&with_cookie(&format!("{SESSION_COOKIE}={value}")), now).is_none());
     }
 
     #[test]

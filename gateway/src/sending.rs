@@ -29,7 +29,8 @@ use crate::service;
 pub struct Contact {
     /// When they last wrote: messaging windows are counted from it.
     pub last_inbound_at: Option<Timestamp>,
-    /// Their language, as the platform last gave it (Telegram's `language_code`).
+    /// Their language, as the platform last gave it (Telegram's `language_code`), or their
+    /// browser's languages, comma-separated (the web widget's visitor).
     #[serde(default)]
     pub language: Option<String>,
 }
@@ -48,19 +49,52 @@ pub async fn note_inbound(
     at: Timestamp,
     language: Option<String>,
 ) -> Result<(), StoreError> {
+    update_contact(state, tenant, channel, recipient, |contact| {
+        let newer = contact.last_inbound_at.is_none_or(|last| at > last);
+        let new_language = language.is_some() && language != contact.language;
+        if newer {
+            contact.last_inbound_at = Some(at);
+        }
+        if new_language {
+            contact.language = language.clone();
+        }
+        newer || new_language
+    })
+    .await
+}
+
+/// Notes the end user's languages as their browser gives them (the web widget's visitor), for
+/// invitations the helpdesk sends without a language.
+pub async fn note_language(
+    state: &AppState,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    recipient: &RecipientId,
+    language: String,
+) -> Result<(), StoreError> {
+    update_contact(state, tenant, channel, recipient, |contact| {
+        let changed = contact.language.as_ref() != Some(&language);
+        contact.language = Some(language.clone());
+        changed
+    })
+    .await
+}
+
+/// Changes a contact record with `change`, which says whether it changed anything; retried when
+/// another writer got there first.
+async fn update_contact(
+    state: &AppState,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    recipient: &RecipientId,
+    mut change: impl FnMut(&mut Contact) -> bool,
+) -> Result<(), StoreError> {
     let id = contact_id(channel, recipient);
     for _ in 0..8 {
         let stored = get_json::<Contact>(&*state.store, tenant, RecordKind::Contact, &id).await?;
         let (expected, mut contact) = stored.map_or((None, Contact::default()), |s| (Some(s.revision), s.value));
-        let newer = contact.last_inbound_at.is_none_or(|last| at > last);
-        if !newer && (language.is_none() || language == contact.language) {
+        if !change(&mut contact) {
             return Ok(());
-        }
-        if newer {
-            contact.last_inbound_at = Some(at);
-        }
-        if language.is_some() {
-            contact.language = language.clone();
         }
         match put_json(&*state.store, tenant, RecordKind::Contact, &id, expected, &contact).await {
             Err(StoreError::RecordConflict { .. }) => continue,

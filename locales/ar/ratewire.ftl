@@ -38,6 +38,7 @@ reason-other = سبب آخر
 
 # The web widget's button that sends a comment.
 widget-send = إرسال
+widget-close = إغلاق
 
 # Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
 email-confirm-prompt = هل هذا تقييمك؟

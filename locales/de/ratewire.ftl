@@ -38,6 +38,7 @@ reason-other = Sonstiges
 
 # The web widget's button that sends a comment.
 widget-send = Senden
+widget-close = Schließen
 
 # Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
 email-confirm-prompt = Ist das Ihre Bewertung?

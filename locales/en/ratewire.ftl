@@ -38,6 +38,8 @@ reason-other = Something else
 
 # The web widget's button that sends a comment.
 widget-send = Send
+# The web widget's button that closes its floating card.
+widget-close = Close
 
 # Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
 email-confirm-prompt = Is this your rating?

@@ -38,6 +38,7 @@ reason-other = Otro motivo
 
 # The web widget's button that sends a comment.
 widget-send = Enviar
+widget-close = Cerrar
 
 # Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
 email-confirm-prompt = ¿Es esta su calificación?

@@ -38,6 +38,7 @@ reason-other = Autre raison
 
 # The web widget's button that sends a comment.
 widget-send = Envoyer
+widget-close = Fermer
 
 # Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
 email-confirm-prompt = Est-ce bien votre évaluation ?

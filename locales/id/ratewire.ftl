@@ -38,6 +38,7 @@ reason-other = Lainnya
 
 # The web widget's button that sends a comment.
 widget-send = Kirim
+widget-close = Tutup
 
 # Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
 email-confirm-prompt = Apakah ini penilaian Anda?

@@ -38,6 +38,7 @@ reason-other = その他
 
 # The web widget's button that sends a comment.
 widget-send = 送信
+widget-close = 閉じる
 
 # Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
 email-confirm-prompt = この評価でよろしいですか？

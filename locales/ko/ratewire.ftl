@@ -38,6 +38,7 @@ reason-other = 기타
 
 # The web widget's button that sends a comment.
 widget-send = 보내기
+widget-close = 닫기
 
 # Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
 email-confirm-prompt = 이 평가가 맞습니까?

@@ -38,6 +38,7 @@ reason-other = Другое
 
 # The web widget's button that sends a comment.
 widget-send = Отправить
+widget-close = Закрыть
 
 # Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
 email-confirm-prompt = Это ваша оценка?

@@ -38,6 +38,7 @@ reason-other = 其他原因
 
 # The web widget's button that sends a comment.
 widget-send = 发送
+widget-close = 关闭
 
 # Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
 email-confirm-prompt = 这是您的评分吗？

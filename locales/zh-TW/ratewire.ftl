@@ -38,6 +38,7 @@ reason-other = 其他原因
 
 # The web widget's button that sends a comment.
 widget-send = 送出
+widget-close = 關閉
 
 # Email: the page a rating link opens asks this before the rating counts (link scanners open links too).
 email-confirm-prompt = 這是您的評分嗎？

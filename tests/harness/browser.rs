@@ -35,6 +35,29 @@ const POLL: Duration = Duration::from_millis(25);
 const NOT_INSTALLED: &str = "chromium not found: the browser tests need Debian's chromium package. Install it with \
      `apt-get install chromium` and run the tests again.";
 
+/// A JavaScript function that finds the first element matching a selector in the page or, failing
+/// that, inside the open shadow roots in it (a widget drawn in one, say), depth first.
+const DEEP_QUERY: &str = r#"(selector) => {
+    const find = (root) => {
+        const found = root.querySelector(selector);
+        if (found) return found;
+        for (const element of root.querySelectorAll("*")) {
+            const inner = element.shadowRoot && find(element.shadowRoot);
+            if (inner) return inner;
+        }
+        return null;
+    };
+    return find(document);
+}"#;
+
+/// A JavaScript expression for the element that has the focus, inside shadow roots too
+/// (`document.activeElement` stops at their host).
+pub const DEEP_ACTIVE: &str = r#"(() => {
+    let active = document.activeElement;
+    while (active && active.shadowRoot && active.shadowRoot.activeElement) active = active.shadowRoot.activeElement;
+    return active;
+})()"#;
+
 /// A headless Chromium with one page. Killed, and its profile removed, when dropped.
 pub struct Browser {
     process: Child,
@@ -151,7 +174,8 @@ impl Browser {
         }
     }
 
-    /// Clicks the centre of the first element matching `selector` with the mouse, as a user
+    /// Clicks the centre of the first element matching `selector` (in the page or inside an open
+    /// shadow root) with the mouse, as a user
     /// would: it is scrolled into view, and the click fails if the element is hidden or covered
     /// by another. Waits a little for the element to appear.
     pub async fn click(&self, selector: &str) {
@@ -170,13 +194,19 @@ impl Browser {
     async fn clickable_point(&self, selector: &str) -> (f64, f64) {
         let script = format!(
             r#"(() => {{
-                const element = document.querySelector({selector});
+                const element = ({DEEP_QUERY})({selector});
                 if (!element) return {{ problem: "no element matches" }};
                 element.scrollIntoView({{ block: "center", inline: "center" }});
                 const box = element.getBoundingClientRect();
                 if (box.width === 0 || box.height === 0) return {{ problem: "the element has no size (hidden?)" }};
                 const x = box.left + box.width / 2, y = box.top + box.height / 2;
-                const hit = document.elementFromPoint(x, y);
+                // Down through shadow roots to the element itself.
+                let hit = document.elementFromPoint(x, y);
+                while (hit && hit.shadowRoot) {{
+                    const inner = hit.shadowRoot.elementFromPoint(x, y);
+                    if (!inner || inner === hit) break;
+                    hit = inner;
+                }}
                 if (!hit || !(hit === element || element.contains(hit))) {{
                     return {{ problem: "the element is covered by " + (hit ? hit.outerHTML.slice(0, 120) : "nothing") }};
                 }}
@@ -252,12 +282,13 @@ impl Browser {
         save_png(&answer, path);
     }
 
-    /// Saves the first element matching `selector`, with `margin` CSS pixels around it, as a PNG
+    /// Saves the first element matching `selector` (in the page or inside an open shadow root),
+    /// with `margin` CSS pixels around it, as a PNG
     /// file, creating its directory.
     pub async fn screenshot_element(&self, selector: &str, margin: f64, path: &Path) {
         let script = format!(
             r#"(() => {{
-                const element = document.querySelector({selector});
+                const element = ({DEEP_QUERY})({selector});
                 if (!element) return null;
                 element.scrollIntoView({{ block: "center" }});
                 const box = element.getBoundingClientRect();

@@ -280,4 +280,8 @@ impl Seen for MemoryStore {
         self.lock().seen.remove(key);
         Ok(())
     }
+
+    async fn remembers(&self, key: &str, now: Timestamp) -> Result<bool, StoreError> {
+        Ok(self.lock().seen.get(key).is_some_and(|until| *until > now))
+    }
 }

@@ -60,6 +60,9 @@ pub trait Seen: Send + Sync {
     /// Forgets a key, so its next sighting is a first again: for an item whose handling failed
     /// after it was seen, so the platform's redelivery is not dropped.
     async fn forget(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Whether `key` was offered and is still remembered at `now`, without offering it.
+    async fn remembers(&self, key: &str, now: Timestamp) -> Result<bool, StoreError>;
 }
 
 /// A survey the sweeper must look at.

@@ -23,6 +23,8 @@ pub enum RecordKind {
     Message,
     /// An email address whose owner asked for no more rating requests, by the address.
     Unsubscribe,
+    /// When the tenant last ended every dashboard session ("log out everywhere").
+    DashboardSessions,
 }
 
 impl RecordKind {
@@ -35,6 +37,7 @@ impl RecordKind {
             RecordKind::Contact => "contact",
             RecordKind::Message => "message",
             RecordKind::Unsubscribe => "unsubscribe",
+            RecordKind::DashboardSessions => "dashboard_sessions",
         }
     }
 }

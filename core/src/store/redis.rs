@@ -1180,6 +1180,13 @@ impl Seen for RedisStore {
         pipe.cmd("DEL").arg(format!("{}:seen:{key}", self.keys.prefix)).ignore();
         self.query::<()>(&pipe).await.map_err(unavailable)
     }
+
+    async fn remembers(&self, key: &str, _now: Timestamp) -> Result<bool, StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("EXISTS").arg(format!("{}:seen:{key}", self.keys.prefix));
+        let (count,): (u64,) = self.query(&pipe).await.map_err(unavailable)?;
+        Ok(count > 0)
+    }
 }
 
 #[cfg(test)]

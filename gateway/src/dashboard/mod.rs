@@ -16,10 +16,16 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::auth::{self, CurrentTenant};
 use crate::error::ApiError;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::default().routes(routes!(dashboard)).routes(routes!(login_page, log_in)).routes(routes!(log_out))
+    OpenApiRouter::default()
+        .routes(routes!(dashboard))
+        .routes(routes!(login_page, log_in))
+        .routes(routes!(log_out))
+        .routes(routes!(log_out_everywhere))
+        .routes(routes!(end_all_sessions))
 }
 
 const DASHBOARD_PAGE: &str = include_str!("dashboard.html");
@@ -44,10 +50,11 @@ const DASHBOARD_FROM_LOGIN: &str = "../dashboard";
     ),
 )]
 async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match state.tenants.session(&headers, Timestamp::now()) {
+    match auth::current_session(&state, &headers, Timestamp::now()).await {
         // Tenant ids are letters, digits and `-_.@+:`: nothing to escape in HTML.
-        Some(tenant) => page(StatusCode::OK, DASHBOARD_PAGE.replace("{{tenant}}", tenant.as_str())),
-        None => see_other(LOGIN_FROM_DASHBOARD),
+        Ok(Some(session)) => page(StatusCode::OK, DASHBOARD_PAGE.replace("{{tenant}}", session.tenant.as_str())),
+        Ok(None) => see_other(LOGIN_FROM_DASHBOARD),
+        Err(error) => login_refused(&error),
     }
 }
 
@@ -115,7 +122,8 @@ async fn log_in(
     }
 }
 
-/// Logs out: the browser drops the session cookie. Refused from another site, like the login.
+/// Logs out: the session ends on the server, on every gateway sharing the store, and the
+/// browser drops its cookie. Refused from another site, like the login.
 #[utoipa::path(
     post,
     path = "/dashboard/logout",
@@ -127,15 +135,100 @@ async fn log_in(
             headers(("location" = String), ("set-cookie" = String)),
         ),
         (status = 403, description = "Sent from another site: the login page, saying so", content_type = "text/html", body = String),
+        (
+            status = 503,
+            description = "The store did not answer, so the session may still be valid: the login page, saying so, with the \
+                cookie cleared",
+            content_type = "text/html",
+            body = String,
+        ),
     ),
 )]
 async fn log_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(error) = same_origin(&headers, &state.settings.public_url) {
         return login_refused(&error);
     }
-    let mut response = see_other(LOGIN_FROM_LOGOUT);
+    let now = Timestamp::now();
+    let ended = match auth::current_session(&state, &headers, now).await {
+        Ok(Some(session)) => auth::end_session(&state, &session, now).await,
+        // No session, or one already ended: nothing left to end.
+        Ok(None) => Ok(()),
+        Err(error) => Err(error),
+    };
+    logged_out(&state, ended)
+}
+
+/// Logs out everywhere: every dashboard session of the reader's tenant ends, in every browser
+/// and on every gateway, this one included. Takes the session, and is refused from another site.
+#[utoipa::path(
+    post,
+    path = "/dashboard/logout-everywhere",
+    tag = "dashboard",
+    responses(
+        (
+            status = 303,
+            description = "To the login page, with the cookie cleared",
+            headers(("location" = String), ("set-cookie" = String)),
+        ),
+        (status = 401, description = "No session: the login page, saying so", content_type = "text/html", body = String),
+        (status = 403, description = "Sent from another site: the login page, saying so", content_type = "text/html", body = String),
+        (
+            status = 503,
+            description = "The store did not answer, so the sessions may still be valid: the login page, saying so",
+            content_type = "text/html",
+            body = String,
+        ),
+    ),
+)]
+async fn log_out_everywhere(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(error) = same_origin(&headers, &state.settings.public_url) {
+        return login_refused(&error);
+    }
+    let now = Timestamp::now();
+    let ended = match auth::current_session(&state, &headers, now).await {
+        Ok(Some(session)) => auth::end_all_sessions(&state, &session.tenant, now).await,
+        Ok(None) => return login_form(StatusCode::UNAUTHORIZED, &notice(NO_SESSION)),
+        Err(error) => Err(error),
+    };
+    logged_out(&state, ended)
+}
+
+/// Ends every dashboard session of the tenant, in every browser and on every gateway: for a key
+/// that may have leaked, or a reader who left. Takes the API key; the session cookie can't call
+/// it (the dashboard's **Log out everywhere** button does the same with the session).
+#[utoipa::path(
+    delete,
+    path = "/v1/dashboard/sessions",
+    tag = "dashboard",
+    responses((status = 204, description = "Every session the tenant had has ended")),
+)]
+async fn end_all_sessions(
+    State(state): State<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+) -> Result<StatusCode, ApiError> {
+    auth::end_all_sessions(&state, &tenant, Timestamp::now()).await?;
+    tracing::info!(%tenant, "every dashboard session ended");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The answer to a logout: to the login page, or the page saying the store failed; the browser
+/// drops its cookie either way.
+fn logged_out(state: &AppState, ended: Result<(), ApiError>) -> Response {
+    let mut response = match ended {
+        Ok(()) => see_other(LOGIN_FROM_LOGOUT),
+        Err(error) => login_refused(&error),
+    };
     response.headers_mut().insert(header::SET_COOKIE, state.tenants.sessions().clear_cookie());
     response
+}
+
+/// What the logout-everywhere form says without a session.
+const NO_SESSION: &str = "Your session has already ended. Log in again.";
+
+/// A message above the login form, as HTML.
+fn notice(message: &str) -> String {
+    // The messages are this module's own texts: nothing to escape.
+    format!(r#"<p class="error" role="alert">{message}</p>"#)
 }
 
 /// Refuses a form another site sent. Browsers say where a request comes from in
@@ -176,8 +269,7 @@ fn login_refused(error: &ApiError) -> Response {
         ApiError::RateLimited => "Too many requests: wait a second and try again.",
         _ => "Something went wrong on our side. Try again shortly.",
     };
-    // The messages are this module's own texts: nothing to escape.
-    let mut response = login_form(error.status(), &format!(r#"<p class="error" role="alert">{message}</p>"#));
+    let mut response = login_form(error.status(), &notice(message));
     if let Some(retry_after) = error.retry_after() {
         response.headers_mut().insert(header::RETRY_AFTER, retry_after);
     }

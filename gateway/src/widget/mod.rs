@@ -235,6 +235,8 @@ struct WidgetTexts {
     comment_thanks: String,
     expiry_notice: String,
     send: String,
+    /// The floating card's close button's label.
+    close: String,
 }
 
 async fn view(state: &AppState, survey: &Survey, now: Timestamp) -> Result<SurveyView, ApiError> {
@@ -279,6 +281,7 @@ async fn view(state: &AppState, survey: &Survey, now: Timestamp) -> Result<Surve
             comment_thanks: texts.comment_thanks,
             expiry_notice: texts.expiry_notice,
             send: state.catalog.text(locale, ratewire_core::Message::WidgetSend, scale),
+            close: state.catalog.text(locale, ratewire_core::Message::WidgetClose, scale),
         },
     })
 }
@@ -313,8 +316,25 @@ async fn send_survey(state: &AppState, query: &ConnectQuery, socket: &mut WebSoc
 /// How long a socket may stay silent before the gateway closes it; the widget pings every 25 s.
 const IDLE: Duration = Duration::from_secs(90);
 
+/// The browser's languages as the widget sends them, kept short: a few tags are all that
+/// choosing a locale needs, and the record is kept.
+fn browser_languages(lang: &str) -> Option<String> {
+    let tags: Vec<&str> =
+        lang.split(',').map(str::trim).filter(|tag| !tag.is_empty() && tag.len() <= 35).take(8).collect();
+    (!tags.is_empty()).then(|| tags.join(","))
+}
+
 async fn session(state: AppState, query: ConnectQuery, mut socket: WebSocket) {
     let mut pushes = state.widgets.sender.subscribe();
+    // The visitor's languages, as a platform would give them: invitations the helpdesk sends
+    // without a language use them. Noted before the first view, so a survey made once the widget
+    // showed anything finds them.
+    if let Some(languages) = query.lang.as_deref().and_then(browser_languages)
+        && let Err(error) =
+            crate::sending::note_language(&state, &query.tenant, &query.channel, &query.visitor, languages).await
+    {
+        tracing::warn!(%error, "could not note the visitor's languages");
+    }
     if !send_survey(&state, &query, &mut socket).await {
         return;
     }

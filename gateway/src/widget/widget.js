@@ -2,47 +2,67 @@
  * Embed with one tag:
  *   <script src="https://RATEWIRE/widget.js" data-tenant="acme" data-channel="ch_…"
  *           data-visitor="VISITOR_ID" data-visitor-token="HMAC" async></script>
- * Optional: data-target="element-id" (render inside it instead of a floating card),
+ * Optional: data-target="element-id" (render inside it instead of a floating card, which has a
+ *           close button),
  *           data-conversation="CONVERSATION_ID" (the conversation the page is about: text typed
  *           here is never the comment of another conversation's survey; lets the visitor rate on
  *           their own, if allowed).
- * The gateway sends the whole survey view whenever it changes, so the widget only draws. */
+ * The gateway sends the whole survey view whenever it changes, so the widget only draws, in a
+ * shadow root of its own <ratewire-widget> element, out of the host page's styles' reach. */
 (function () {
   "use strict";
   var script = document.currentScript;
   if (!script) return;
   var data = script.dataset;
-  var base = new URL(script.src, location.href);
-  var wsUrl = (base.protocol === "https:" ? "wss:" : "ws:") + "//" + base.host + "/widget/ws?" + new URLSearchParams({
+  // The socket sits next to the script, so a `public_url` with a path
+  // (https://example.com/ratewire/widget.js) keeps its path: …/ratewire/widget/ws.
+  var wsUrl = new URL("widget/ws", new URL(script.src, location.href));
+  wsUrl.protocol = wsUrl.protocol === "https:" ? "wss:" : "ws:";
+  wsUrl.search = new URLSearchParams({
     tenant: data.tenant || "", channel: data.channel || "", visitor: data.visitor || "",
     token: data.visitorToken || "", lang: (navigator.languages || [navigator.language]).join(","),
     conversation: data.conversation || ""
   }).toString();
 
-  var css = ".rw-card{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#1d2330;background:#fff;" +
+  // The widget draws in a shadow root of its own element, so the host page's styles (its
+  // `button {…}`, `* {font-family…}`) can't reach inside; `all: initial` on the host stops what
+  // would still be inherited through it. Its fonts end with emoji fonts; the faces start with
+  // them, or a text font's black-and-white faces would be drawn instead.
+  var emoji = "'Apple Color Emoji','Segoe UI Emoji','Noto Color Emoji'";
+  var font = "system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans','Helvetica Neue',Arial,sans-serif," + emoji;
+  var css = ":host{all:initial !important;display:block !important}[hidden]{display:none !important}" +
+    ".rw-card{position:relative;box-sizing:border-box;font:15px/1.45 " + font + ";color:#1d2330;background:#fff;text-align:start;" +
     "border:1px solid #d9dee8;border-radius:12px;padding:14px 16px;max-width:360px;box-shadow:0 6px 24px rgba(20,30,60,.12)}" +
-    ".rw-float{position:fixed;bottom:20px;right:20px;z-index:2147483000}[dir=rtl].rw-float{right:auto;left:20px}" +
-    ".rw-q{margin:0 0 10px;font-weight:600}.rw-levels{display:flex;flex-wrap:wrap;gap:6px;margin:0 0 6px}" +
-    ".rw-level{font:inherit;min-width:38px;min-height:38px;border:1px solid #c9d0dd;border-radius:8px;background:#f7f8fb;cursor:pointer;padding:4px 8px}" +
-    ".rw-level:focus-visible,.rw-send:focus-visible,.rw-reason:focus-visible{outline:3px solid #2357d9;outline-offset:2px}" +
-    ".rw-level:disabled{cursor:default}.rw-level[aria-pressed=true]{background:#2357d9;color:#fff;border-color:#2357d9}" +
+    ".rw-card *{font-family:inherit;letter-spacing:normal;text-transform:none;box-sizing:border-box}" +
+    ".rw-float{position:fixed;bottom:20px;right:20px;z-index:2147483000;padding-inline-end:40px}[dir=rtl].rw-float{right:auto;left:20px}" +
+    ".rw-q{margin:0 0 10px;font-weight:600;color:#1d2330}.rw-levels{display:flex;flex-wrap:wrap;gap:6px;margin:0 0 6px}" +
+    ".rw-level{font:inherit;color:#1d2330;min-width:38px;min-height:38px;border:1px solid #c9d0dd;border-radius:8px;background:#f7f8fb;cursor:pointer;padding:4px 8px}" +
+    ".rw-level:focus-visible,.rw-send:focus-visible,.rw-reason:focus-visible,.rw-close:focus-visible{outline:3px solid #2357d9;outline-offset:2px}" +
+    ".rw-level:disabled{cursor:default;color:#1d2330}.rw-level[aria-pressed=true]{background:#2357d9;color:#fff;border-color:#2357d9}" +
     ".rw-stars .rw-level{font-size:24px;color:#c3c9d6;background:none;border:none;min-width:34px;padding:0}" +
     ".rw-stars .rw-level.rw-on{color:#f5a623}.rw-stars .rw-level[aria-pressed=true]{background:none;color:#f5a623}" +
-    ".rw-faces .rw-level{font-size:24px;background:none}.rw-label{font-size:13px;color:#5b6475;min-height:1.2em;margin:0 0 8px}" +
+    ".rw-faces .rw-level{font-size:24px;background:none;font-family:" + emoji + ",sans-serif}.rw-label{font-size:13px;color:#5b6475;min-height:1.2em;margin:0 0 8px}" +
     ".rw-say{margin:8px 0 0;color:#23683a}.rw-error{margin:8px 0 0;color:#b42318}" +
-    ".rw-comment{display:flex;gap:6px;margin-top:8px}.rw-comment textarea{flex:1;font:inherit;border:1px solid #c9d0dd;border-radius:8px;padding:6px;min-height:54px}" +
+    ".rw-comment{display:flex;gap:6px;margin-top:8px}.rw-comment textarea{flex:1;font:inherit;color:#1d2330;background:#fff;border:1px solid #c9d0dd;border-radius:8px;padding:6px;min-height:54px}" +
     ".rw-send,.rw-reason{font:inherit;border-radius:8px;border:1px solid #2357d9;background:#2357d9;color:#fff;padding:6px 12px;cursor:pointer}" +
-    ".rw-reason{background:#eef2fb;color:#1d2330;border-color:#d3dbee;margin:0 6px 6px 0}.rw-done{color:#5b6475;font-size:13px;margin-top:6px}";
+    ".rw-reason{background:#eef2fb;color:#1d2330;border-color:#d3dbee;margin:0 6px 6px 0}.rw-done{color:#5b6475;font-size:13px;margin-top:6px}" +
+    ".rw-close{position:absolute;top:6px;inset-inline-end:6px;width:32px;height:32px;font:20px/1 " + font + ";color:#5b6475;" +
+    "background:none;border:none;border-radius:8px;cursor:pointer;padding:0}.rw-close:hover{background:#eef2fb;color:#1d2330}";
 
-  var host = data.target && document.getElementById(data.target);
+  var target = data.target && document.getElementById(data.target);
+  var holder = document.createElement("ratewire-widget");
+  var shadow = holder.attachShadow({ mode: "open" });
   var root = document.createElement("div");
-  root.className = "rw-card" + (host ? "" : " rw-float");
+  root.className = "rw-card" + (target ? "" : " rw-float");
   root.setAttribute("role", "region");
   root.hidden = true;
   var style = document.createElement("style");
   style.textContent = css;
-  document.head.appendChild(style);
-  (host || document.body).appendChild(root);
+  shadow.appendChild(style);
+  shadow.appendChild(root);
+  (target || document.body).appendChild(holder);
+  // The floating card the visitor closed: it stays closed until another survey comes.
+  var closed = null;
 
   var socket = null, view = null, retry = 0, pinger = null, lastSay = "", lastError = "";
   // The survey last drawn, and the comment being typed for it.
@@ -62,15 +82,23 @@
   function render() {
     // A redraw must not lose the visitor's place: the control they were on keeps the focus
     // (a keyboard rating redraws the card) and a comment being typed stays.
-    var active = root.contains(document.activeElement) ? document.activeElement.getAttribute("data-rw") : null;
+    var active = shadow.activeElement ? shadow.activeElement.getAttribute("data-rw") : null;
     root.textContent = "";
     if (!view || view.id !== drawn) { active = null; draft = ""; }
     drawn = view ? view.id : null;
-    if (!view) { root.hidden = true; return; }
+    if (!view || view.id === closed) { root.hidden = true; return; }
     root.hidden = false;
     root.setAttribute("dir", view.rtl ? "rtl" : "ltr");
     root.setAttribute("lang", view.locale);
     root.setAttribute("aria-label", view.invitation);
+    if (!target) {
+      var close = el("button", "rw-close", "×");
+      close.type = "button";
+      close.setAttribute("aria-label", view.texts.close);
+      close.setAttribute("data-rw", "close");
+      close.addEventListener("click", function () { closed = view.id; render(); });
+      root.appendChild(close);
+    }
     if (view.state === "expired") {
       root.appendChild(el("p", "rw-q", view.texts.expiry_notice));
       return;
@@ -108,7 +136,7 @@
     });
     // Arrow keys move between levels, as in a radio group.
     levels.addEventListener("keydown", function (event) {
-      var index = buttons.indexOf(document.activeElement);
+      var index = buttons.indexOf(shadow.activeElement);
       if (index < 0) return;
       var step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
       if (!step) return;
@@ -165,7 +193,7 @@
   }
 
   function connect() {
-    socket = new WebSocket(wsUrl);
+    socket = new WebSocket(wsUrl.href);
     socket.onopen = function () {
       retry = 0;
       clearInterval(pinger);
