@@ -33,7 +33,8 @@ struct ConnectBody {
     id: Option<String>,
     /// `web_widget`, `whatsapp`, `messenger`, `telegram` or `email`.
     kind: ChannelKind,
-    /// 1 to 100 characters.
+    /// 1 to 100 characters, not all spaces.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     name: String,
     /// The configuration its surveys use.
     config: String,
@@ -52,7 +53,8 @@ struct ConnectBody {
 struct RebindBody {
     /// Another configuration for the channel's surveys.
     config: Option<String>,
-    /// 1 to 100 characters.
+    /// 1 to 100 characters, not all spaces.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     name: Option<String>,
 }
 
@@ -152,6 +154,7 @@ struct ChannelList {
 #[utoipa::path(
     post,
     path = "/v1/channels",
+    operation_id = "connect_channel",
     tag = "channels",
     request_body = ConnectBody,
     responses(
@@ -217,6 +220,7 @@ async fn connect(
 #[utoipa::path(
     get,
     path = "/v1/channels/{id}",
+    operation_id = "read_channel",
     tag = "channels",
     params(("id" = String, Path, description = "The channel's id")),
     responses(
@@ -237,6 +241,7 @@ async fn read(
 #[utoipa::path(
     get,
     path = "/v1/channels",
+    operation_id = "list_channels",
     tag = "channels",
     responses(
         (status = 200, description = "The channels", body = ChannelList),
@@ -258,6 +263,7 @@ async fn list(
 #[utoipa::path(
     patch,
     path = "/v1/channels/{id}",
+    operation_id = "rebind_channel",
     tag = "channels",
     params(("id" = String, Path, description = "The channel's id")),
     request_body = RebindBody,
@@ -310,6 +316,7 @@ struct Disconnected {
 #[utoipa::path(
     delete,
     path = "/v1/channels/{id}",
+    operation_id = "disconnect_channel",
     tag = "channels",
     params(("id" = String, Path, description = "The channel's id")),
     responses(
