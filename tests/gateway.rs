@@ -33,6 +33,8 @@ ratewire_tests::on_both_stores!(
     tenants_never_see_each_others_data,
     event_webhooks_are_signed_and_retried_until_delivered,
     health_and_readiness,
+    a_configuration_reports_every_problem_at_once,
+    reasons_default_the_same_on_every_scale,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -157,7 +159,10 @@ async fn configurations_and_channels(gw: Gateway) {
         "validity_hours": 48,
         "labels": { "1": "Awful", "5": "Superb" },
         "low_rating_reasons": ["slow", "rude"],
-        "content": { "es": { "invitation": "¿Qué tal te atendimos?", "reasons": { "rude": "Maleducados" } } },
+        "content": {
+            "en": { "reasons": { "rude": "Rude" } },
+            "es": { "invitation": "¿Qué tal te atendimos?", "reasons": { "rude": "Maleducados" } },
+        },
     });
     let created = api.post("/v1/configs", &json!({ "name": "Support", "config": config })).await.expect(201);
     let id = created["id"].as_str().unwrap().to_owned();
@@ -1635,4 +1640,58 @@ async fn health_and_readiness(mut gw: Gateway) {
     // It comes back: ready again, without a restart of the service.
     redis.restart();
     eventually("ready again", || async { (anonymous.get("/readyz").await.status == 200).then_some(()) }).await;
+}
+
+async fn a_configuration_reports_every_problem_at_once(gw: Gateway) {
+    let api = gw.acme();
+    // Four problems: two that stop the configuration being read, two that its checks find.
+    let config = json!({
+        "scale": "stars:11",
+        "content": { "nl": {} },
+        "validity_hours": 0,
+        "low_rating_reasons": ["slow", "price"],
+    });
+    let answer = api.post("/v1/configs", &json!({ "name": "Four", "config": config })).await.expect(422);
+    let fields: BTreeSet<&str> =
+        answer["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    let expected = ["config.content.nl", "config.low_rating_reasons[1]", "config.scale", "config.validity_hours"];
+    assert_eq!(fields, BTreeSet::from(expected), "{answer}");
+
+    // A reason of the business's own, without a label, would show end users its bare id.
+    let unlabelled = json!({ "name": "Price", "config": { "low_rating_reasons": ["price"] } });
+    let answer = api.post("/v1/configs", &unlabelled).await.expect(422);
+    assert_eq!(answer["error"]["fields"][0]["field"], "config.low_rating_reasons[0]", "{answer}");
+    assert!(answer["error"]["fields"][0]["problem"].as_str().unwrap().contains("content.en.reasons"), "{answer}");
+    let labelled = json!({ "name": "Price", "config": {
+        "low_rating_reasons": ["price"], "content": { "en": { "reasons": { "price": "Too expensive" } } },
+    } });
+    api.post("/v1/configs", &labelled).await.expect(201);
+    // The whole configuration in the wrong shape is named as such.
+    let answer = api.post("/v1/configs", &json!({ "name": "Null", "config": null })).await.expect(422);
+    assert_eq!(answer["error"]["fields"][0]["field"], "config", "{answer}");
+}
+
+async fn reasons_default_the_same_on_every_scale(gw: Gateway) {
+    let api = gw.acme();
+    let shipped = json!([
+        ["slow", "Slow response"],
+        ["unresolved", "Problem not solved"],
+        ["unfriendly", "Unfriendly service"],
+        ["other", "Something else"],
+    ]);
+    for (n, (scale, low)) in [("stars:5", 1), ("numeric:0-10", 3), ("emoji:5", 2)].into_iter().enumerate() {
+        let config = create_config(&api, scale, json!({ "scale": scale })).await;
+        let stored = api.get(&format!("/v1/configs/{config}")).await.expect(200);
+        assert_eq!(stored["config"]["low_rating_reasons"], json!(["slow", "unresolved", "unfriendly", "other"]));
+        // A low rating on the scale is followed by the reasons, in the widget.
+        let channel = connect_channel(&api, None, &config).await;
+        let conversation = format!("reasons-{n}");
+        let survey = id_of(&invite(&api, &channel.id, &conversation, Some("ana")).await.expect(201));
+        let mut widget = gw.widget(ACME, &channel.id, &channel.visitor_secret, &visitor_of(&conversation)).await;
+        let shown = widget.until_view(|view| view["id"] == survey.as_str()).await.1;
+        assert_eq!(shown["reasons"], shipped, "{scale}");
+        widget.send(json!({ "type": "rate", "survey": survey, "score": low })).await;
+        let asked = widget.until_view(|view| view["score"] == low).await.1;
+        assert_eq!(asked["awaits_reason"], true, "{scale}: {asked}");
+    }
 }

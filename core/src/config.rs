@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::catalog::{Catalog, Message};
+use crate::catalog::{Catalog, Message, SHIPPED_REASONS};
 use crate::conversation::{AutoInviteRules, MAX_DAYS_SINCE_LAST_REPLY, MAX_MIN_CHARACTERS};
 use crate::locale::Locale;
 use crate::reply::{Labels, fold};
@@ -50,7 +50,7 @@ pub struct LocalizedContent {
     pub expiry_notice: Option<String>,
     pub unreadable_hint: Option<String>,
     /// A label per level, keyed by the level's number.
-    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<LevelKey, String>))]
     pub labels: BTreeMap<u8, String>,
     /// Labels for the reason choices, keyed by reason id.
     pub reasons: BTreeMap<String, String>,
@@ -68,18 +68,23 @@ pub struct SurveyConfig {
     pub user_initiated: bool,
     pub scale: Scale,
     /// Labels per level for every language that has none of its own in `content`.
-    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<LevelKey, String>))]
     pub labels: BTreeMap<u8, String>,
     /// Hours after the invitation during which a rating counts.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2160))]
     pub validity_hours: u32,
     /// Hours after a rating during which it may be changed; a comment ends it early.
+    #[cfg_attr(feature = "openapi", schema(maximum = 2160))]
     pub change_window_hours: u32,
     pub follow_up_comment: bool,
     /// Hours after the invitation at which one reminder goes out when no rating came; none
     /// when unset. Must fall before the end of the validity period.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub reminder_after_hours: Option<u32>,
-    /// Reason ids offered after a negative rating. The shipped ids (`slow`, `unresolved`,
-    /// `unfriendly`, `other`) are translated in every locale; others need labels in `content`.
+    /// Reason ids offered after a negative rating; by default the shipped ids (`slow`,
+    /// `unresolved`, `unfriendly`, `other`), on every scale, which every locale translates.
+    /// Others need a label in the default locale's `content`; `[]` asks for no reason.
+    #[cfg_attr(feature = "openapi", schema(max_items = 10))]
     pub low_rating_reasons: Vec<String>,
     pub repeat: RepeatPolicy,
     /// Which closed conversations earn an invitation when the method allows `auto` ones.
@@ -100,7 +105,8 @@ impl Default for SurveyConfig {
             change_window_hours: 24,
             follow_up_comment: true,
             reminder_after_hours: None,
-            low_rating_reasons: Vec::new(),
+            // The same on every scale: a low rating is worth explaining whatever it was given on.
+            low_rating_reasons: SHIPPED_REASONS.map(String::from).to_vec(),
             repeat: RepeatPolicy::OncePerConversation,
             auto_invite: AutoInviteRules::default(),
             default_locale: Locale::En,
@@ -108,6 +114,26 @@ impl Default for SurveyConfig {
         }
     }
 }
+
+/// A level of a scale as an object key, for the OpenAPI schemas: its number, 0 to 10. Which
+/// levels a scale has is checked against the scale itself.
+#[cfg(feature = "openapi")]
+pub struct LevelKey;
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for LevelKey {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("A level's number, 0 to 10, of a level the scale has"))
+            .pattern(Some("^(10|[0-9])$"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for LevelKey {}
 
 /// One problem with a configuration, naming the field it is in.
 #[derive(Debug, Clone, PartialEq, Eq, Error, Serialize)]
@@ -132,6 +158,22 @@ pub const MAX_VALIDITY_HOURS: u32 = 24 * 90;
 pub const MAX_REASONS: usize = 10;
 
 impl SurveyConfig {
+    /// Reads a configuration from JSON and checks it, reporting every problem at once: each
+    /// field that can't be read (a wrong type, an unknown field or language, a scale that is
+    /// none) and every problem [`SurveyConfig::validate`] finds in the fields that could be.
+    pub fn from_json(mut value: serde_json::Value) -> Result<SurveyConfig, Vec<FieldError>> {
+        let mut problems = lists_for_objects(&mut value);
+        let (config, read) = read_every_field::<SurveyConfig>(value);
+        problems.extend(read);
+        if let Some(Err(invalid)) = config.as_ref().map(SurveyConfig::validate) {
+            problems.extend(invalid);
+        }
+        match config {
+            Some(config) if problems.is_empty() => Ok(config),
+            _ => Err(problems),
+        }
+    }
+
     /// Every problem with the configuration, or none.
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
@@ -158,6 +200,7 @@ impl SurveyConfig {
         if self.low_rating_reasons.len() > MAX_REASONS {
             errors.push(FieldError::new("low_rating_reasons", format!("at most {MAX_REASONS} reasons")));
         }
+        let default_content = self.content.get(&self.default_locale);
         for (i, reason) in self.low_rating_reasons.iter().enumerate() {
             let field = format!("low_rating_reasons[{i}]");
             let valid = !reason.is_empty()
@@ -167,6 +210,15 @@ impl SurveyConfig {
                 errors.push(FieldError::new(field, "a reason id is 1 to 32 of a-z A-Z 0-9 _ -"));
             } else if self.low_rating_reasons[..i].contains(reason) {
                 errors.push(FieldError::new(field, format!("{reason:?} is listed twice")));
+            } else if !SHIPPED_REASONS.contains(&reason.as_str())
+                && default_content.is_none_or(|content| !content.reasons.contains_key(reason))
+            {
+                // Without a label, end users would be shown the bare id.
+                let locale = self.default_locale;
+                errors.push(FieldError::new(
+                    field,
+                    format!("{reason:?} is no shipped reason: give it a label in content.{locale}.reasons"),
+                ));
             }
         }
         if let Some(min) = self.auto_invite.min_characters
@@ -234,9 +286,12 @@ impl SurveyConfig {
             .low_rating_reasons
             .iter()
             .map(|id| {
+                // A language without its own label for a reason of the business's takes the
+                // default locale's, which validation requires.
                 let label = own
                     .and_then(|c| c.reasons.get(id).cloned())
                     .or_else(|| catalog.reason(locale, id))
+                    .or_else(|| self.content.get(&self.default_locale).and_then(|c| c.reasons.get(id).cloned()))
                     .unwrap_or_else(|| id.clone());
                 (id.clone(), label)
             })
@@ -257,6 +312,79 @@ impl SurveyConfig {
             reasons,
         }
     }
+}
+
+/// Takes out, as problems, lists where the configuration has an object (itself, `auto_invite`,
+/// each language's `content`): serde would fill the object from the list's items in order.
+fn lists_for_objects(value: &mut serde_json::Value) -> Vec<FieldError> {
+    let must_be_object = |field: String| FieldError::new(field, "must be an object");
+    if value.is_array() {
+        return vec![must_be_object(String::new())];
+    }
+    let mut problems = Vec::new();
+    let Some(config) = value.as_object_mut() else { return problems };
+    if config.get("auto_invite").is_some_and(serde_json::Value::is_array) {
+        config.remove("auto_invite");
+        problems.push(must_be_object("auto_invite".into()));
+    }
+    if let Some(content) = config.get_mut("content").and_then(serde_json::Value::as_object_mut) {
+        content.retain(|locale, texts| {
+            let list = texts.is_array();
+            if list {
+                problems.push(must_be_object(format!("content.{locale}")));
+            }
+            !list
+        });
+    }
+    problems
+}
+
+/// Deserializes `value` as `T`, reporting every field that can't be read rather than the
+/// first: a field at fault is reported and left out, and the rest read again, until what remains
+/// reads (`T`, with defaults where fields were left out) or nothing more can be left out
+/// (`None`); a problem with the value as a whole names the empty field. Meant for types whose
+/// every field has a default. A list at fault is left out
+/// whole, so its first bad item is the one reported.
+fn read_every_field<T: serde::de::DeserializeOwned>(mut value: serde_json::Value) -> (Option<T>, Vec<FieldError>) {
+    let mut problems = Vec::new();
+    // Every round leaves a field out, so there are at most as many rounds as fields.
+    loop {
+        let error = match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(read) => return (Some(read), problems),
+            Err(error) => error,
+        };
+        // A key that can't be read (a level that is no number) has no name of its own: the
+        // field is the map it is in.
+        let field = match error.path().to_string() {
+            root if root == "." => String::new(),
+            path => path.trim_end_matches(".?").to_owned(),
+        };
+        problems.push(FieldError::new(field, error.inner().to_string()));
+        if !leave_out(&mut value, error.path()) {
+            return (None, problems);
+        }
+    }
+}
+
+/// Removes the member of `value` at `path` (or the list the path goes into); whether there was
+/// one to remove.
+fn leave_out(value: &mut serde_json::Value, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let segments: Vec<&Segment> = path.iter().collect();
+    // Up to the first list, or the whole path.
+    let end = segments.iter().position(|s| !matches!(s, Segment::Map { .. })).unwrap_or(segments.len());
+    let Some((Segment::Map { key: last }, parents)) = segments[..end].split_last() else {
+        return false;
+    };
+    let mut object = value;
+    for segment in parents {
+        let Segment::Map { key } = segment else { return false };
+        match object.get_mut(key.as_str()) {
+            Some(inner) => object = inner,
+            None => return false,
+        }
+    }
+    object.as_object_mut().is_some_and(|members| members.remove(last.as_str()).is_some())
 }
 
 fn check_text(field: &str, text: &str, max_chars: usize, errors: &mut Vec<FieldError>) {
@@ -340,6 +468,48 @@ mod tests {
                 "content.es.reasons.rude",
             ]
         );
+    }
+
+    #[test]
+    fn reading_reports_every_field_at_fault() {
+        let read = SurveyConfig::from_json(serde_json::json!({
+            "scale": "stars:11",
+            "validity_hours": 0,
+            "labels": { "x": "Bad" },
+            "content": { "nl": {}, "es": { "invitation": 5 } },
+            "low_rating_reasons": ["slow", 7],
+            "colour": "red",
+            "auto_invite": [true],
+        }));
+        let fields: Vec<String> = read.unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "auto_invite",
+                "colour",
+                "content.es.invitation",
+                "content.nl",
+                "labels",
+                "low_rating_reasons[1]",
+                "scale",
+                "validity_hours"
+            ]
+        );
+        let read = SurveyConfig::from_json(serde_json::json!({ "validity_hours": 48 })).unwrap();
+        assert_eq!(read, SurveyConfig { validity_hours: 48, ..SurveyConfig::default() });
+        assert!(SurveyConfig::from_json(serde_json::json!("stars")).is_err());
+    }
+
+    #[test]
+    fn a_reason_of_the_business_needs_a_label_in_the_default_locale() {
+        let mut config = SurveyConfig { low_rating_reasons: vec!["price".into()], ..SurveyConfig::default() };
+        let fields: Vec<String> = config.validate().unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["low_rating_reasons[0]"]);
+        let labelled = LocalizedContent { reasons: [("price".into(), "Too dear".into())].into(), ..Default::default() };
+        config.content.insert(Locale::En, labelled);
+        assert_eq!(config.validate(), Ok(()));
+        let catalog = Catalog::shipped();
+        assert_eq!(config.texts(Locale::Ja, catalog).reasons, [("price".to_owned(), "Too dear".to_owned())]);
     }
 
     #[test]

@@ -58,6 +58,7 @@ struct OpenBody {
     #[serde(default)]
     languages: Vec<String>,
     /// When it was opened; default now.
+    #[schema(min_length = 1)]
     at: Option<Timestamp>,
 }
 
@@ -65,6 +66,7 @@ struct OpenBody {
 #[utoipa::path(
     post,
     path = "/v1/conversations",
+    operation_id = "open_conversation",
     tag = "conversations",
     request_body = OpenBody,
     responses(
@@ -107,6 +109,7 @@ async fn open(
 #[utoipa::path(
     get,
     path = "/v1/conversations/{id}",
+    operation_id = "read_conversation",
     tag = "conversations",
     params(("id" = ConversationId, Path, description = "The helpdesk's id for the conversation")),
     responses(
@@ -131,14 +134,19 @@ enum EventBody {
     /// A message of `length` characters.
     Message {
         author: Author,
+        /// Up to 4 294 967 295.
+        #[schema(format = Int64, maximum = 4_294_967_295_u64)]
         length: u32,
+        #[schema(min_length = 1)]
         at: Option<Timestamp>,
     },
     /// The conversation was closed: ratewire decides on an invitation.
     Closed {
+        #[schema(min_length = 1)]
         at: Option<Timestamp>,
     },
     Reopened {
+        #[schema(min_length = 1)]
         at: Option<Timestamp>,
     },
 }
@@ -208,6 +216,7 @@ const ATTEMPTS: usize = 16;
 #[utoipa::path(
     post,
     path = "/v1/conversations/{id}/events",
+    operation_id = "report_conversation_event",
     tag = "conversations",
     params(("id" = ConversationId, Path, description = "The helpdesk's id for the conversation")),
     request_body = EventBody,

@@ -272,16 +272,19 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
                 ApiError::BadRequest { code: "unreadable_body", message: rejection.body_text() }
             }
         })?;
-        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(deserializer).map(JsonOfAnyType).map_err(|error| {
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|error| ApiError::BadRequest {
+            code: "malformed_json",
+            message: format!("the body is not valid JSON: {error}"),
+        })?;
+        // Every body is an object of named fields; serde would also fill a struct from a list of
+        // its fields in order, which no client means.
+        if !value.is_object() {
+            return Err(ApiError::invalid("body", "must be a JSON object"));
+        }
+        serde_path_to_error::deserialize(value).map(JsonOfAnyType).map_err(|error| {
             let path = error.path().to_string();
-            let inner = error.into_inner();
-            if inner.is_data() {
-                let field = if path == "." { "body".to_owned() } else { path };
-                ApiError::invalid(field, strip_position(&inner.to_string()))
-            } else {
-                ApiError::BadRequest { code: "malformed_json", message: format!("the body is not valid JSON: {inner}") }
-            }
+            let field = if path == "." { "body".to_owned() } else { path };
+            ApiError::invalid(field, strip_position(&error.into_inner().to_string()))
         })
     }
 }

@@ -19,6 +19,7 @@ pub struct Input {
     /// when left out.
     locale: Option<String>,
     /// The business's label per level, by level: `{"3": "Meh"}`.
+    #[schema(value_type = Option<BTreeMap<ratewire_core::config::LevelKey, String>>)]
     labels: Option<BTreeMap<String, String>>,
 }
 

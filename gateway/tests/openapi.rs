@@ -2,7 +2,7 @@
 //! called in this process on the embedded store:
 //!
 //! - the document is OpenAPI 3.1 and holds together: every `$ref` resolves, every path parameter
-//!   is declared, every `/v1` operation requires the bearer scheme;
+//!   is declared, every `/v1` operation requires the bearer scheme, every operationId is unique;
 //! - it lists exactly the service's operations, and the gateway registers routes only through
 //!   `routes!`, from handlers that carry their `#[utoipa::path]`, so no route goes undocumented;
 //! - every documented operation is served: called without a key, it answers one of its
@@ -402,6 +402,15 @@ async fn the_document_is_openapi_3_1_and_holds_together() {
     );
     let error_body = &document["components"]["schemas"]["ErrorBody"];
     assert_eq!(error_body["required"], json!(["error"]));
+    // Generated clients name a method after each operationId: every operation has its own.
+    let mut named = std::collections::BTreeMap::new();
+    for (method, path) in operations(document) {
+        let id = document["paths"][&path][method.to_lowercase()]["operationId"].as_str().unwrap_or_default().to_owned();
+        assert!(!id.is_empty(), "{method} {path}: no operationId");
+        if let Some(other) = named.insert(id.clone(), format!("{method} {path}")) {
+            panic!("operationId {id} names both {other} and {method} {path}");
+        }
+    }
     for (method, path) in operations(document) {
         let operation = &document["paths"][&path][method.to_lowercase()];
         let name = format!("{method} {path}");

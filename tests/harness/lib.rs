@@ -249,6 +249,7 @@ pub fn survey_config(validity_hours: u32, change_window_hours: u32) -> SurveyCon
         validity_hours,
         change_window_hours,
         follow_up_comment: false,
+        low_rating_reasons: Vec::new(),
         ..SurveyConfig::default()
     }
 }

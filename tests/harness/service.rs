@@ -238,6 +238,11 @@ impl Answer {
 }
 
 impl Api {
+    /// The API of the gateway at `base` (`http://127.0.0.1:PORT`), called with `key` or none.
+    pub fn new(base: &str, key: Option<&str>) -> Api {
+        Api { http: client(), base: base.to_owned(), key: key.map(str::to_owned) }
+    }
+
     pub async fn get(&self, path: &str) -> Answer {
         self.send(Method::GET, path, None).await
     }

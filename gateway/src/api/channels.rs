@@ -33,7 +33,8 @@ struct ConnectBody {
     id: Option<String>,
     /// `web_widget`, `whatsapp`, `messenger`, `telegram` or `email`.
     kind: ChannelKind,
-    /// 1 to 100 characters.
+    /// 1 to 100 characters, not all spaces.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     name: String,
     /// The configuration its surveys use.
     config: String,
@@ -52,7 +53,8 @@ struct ConnectBody {
 struct RebindBody {
     /// Another configuration for the channel's surveys.
     config: Option<String>,
-    /// 1 to 100 characters.
+    /// 1 to 100 characters, not all spaces.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     name: Option<String>,
     /// Settings to change, by name: a value replaces the setting, `null` removes it, and those
     /// left out stay (e.g. `{"sends_per_second": "5"}`, which applies from the next send).
@@ -184,6 +186,7 @@ struct ChannelList {
 #[utoipa::path(
     post,
     path = "/v1/channels",
+    operation_id = "connect_channel",
     tag = "channels",
     request_body = ConnectBody,
     responses(
@@ -249,6 +252,7 @@ async fn connect(
 #[utoipa::path(
     get,
     path = "/v1/channels/{id}",
+    operation_id = "read_channel",
     tag = "channels",
     params(("id" = String, Path, description = "The channel's id")),
     responses(
@@ -269,6 +273,7 @@ async fn read(
 #[utoipa::path(
     get,
     path = "/v1/channels",
+    operation_id = "list_channels",
     tag = "channels",
     responses(
         (status = 200, description = "The channels", body = ChannelList),
@@ -290,6 +295,7 @@ async fn list(
 #[utoipa::path(
     patch,
     path = "/v1/channels/{id}",
+    operation_id = "rebind_channel",
     tag = "channels",
     params(("id" = String, Path, description = "The channel's id")),
     request_body = RebindBody,
@@ -351,6 +357,7 @@ struct Disconnected {
 #[utoipa::path(
     delete,
     path = "/v1/channels/{id}",
+    operation_id = "disconnect_channel",
     tag = "channels",
     params(("id" = String, Path, description = "The channel's id")),
     responses(

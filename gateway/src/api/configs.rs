@@ -26,13 +26,18 @@ pub fn routes() -> OpenApiRouter<AppState> {
 struct ConfigBody {
     /// Chosen by the business, or generated (`cfg_…`); on update, the id in the URL if given.
     id: Option<String>,
-    /// 1 to 100 characters.
+    /// 1 to 100 characters, not all spaces.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     name: String,
-    /// The survey configuration; every field left out takes its default.
-    #[serde(default)]
-    config: SurveyConfig,
+    /// The survey configuration; every field left out takes its default. Read after the rest
+    /// of the body, so that every problem in it is reported at once.
+    #[serde(default = "empty_object")]
+    #[schema(value_type = SurveyConfig)]
+    config: serde_json::Value,
     /// On update: the revision the change is based on; a newer stored one answers 409.
-    revision: Option<u64>,
+    /// A JSON integer of 64 bits, as the document's `int64` says (so not a `u64`).
+    #[schema(minimum = 0)]
+    revision: Option<i64>,
 }
 
 /// A configuration as stored.
@@ -66,15 +71,27 @@ impl ConfigView {
     }
 }
 
-fn check(body: &ConfigBody) -> Result<(), ApiError> {
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(serde_json::Map::new())
+}
+
+/// The body's configuration, read and checked, or every problem with the body.
+fn check(body: &mut ConfigBody) -> Result<SurveyConfig, ApiError> {
     let mut problems: Vec<FieldError> = Vec::new();
     if body.name.trim().is_empty() || body.name.chars().count() > 100 {
         problems.push(FieldError { field: "name".into(), problem: "must be 1 to 100 characters".into() });
     }
-    if let Err(errors) = body.config.validate() {
-        problems.extend(errors.into_iter().map(|e| FieldError { field: format!("config.{}", e.field), ..e }));
+    let config = SurveyConfig::from_json(body.config.take()).map_err(|errors| {
+        let in_body = |e: FieldError| match e.field.as_str() {
+            "" => FieldError { field: "config".into(), ..e },
+            field => FieldError { field: format!("config.{field}"), ..e },
+        };
+        problems.extend(errors.into_iter().map(in_body));
+    });
+    match config {
+        Ok(config) if problems.is_empty() => Ok(config),
+        _ => Err(ApiError::Invalid(problems)),
     }
-    if problems.is_empty() { Ok(()) } else { Err(ApiError::Invalid(problems)) }
 }
 
 fn record_id(id: Option<String>) -> Result<String, ApiError> {
@@ -89,6 +106,7 @@ fn record_id(id: Option<String>) -> Result<String, ApiError> {
 #[utoipa::path(
     post,
     path = "/v1/configs",
+    operation_id = "create_config",
     tag = "configs",
     request_body = ConfigBody,
     responses(
@@ -102,13 +120,12 @@ fn record_id(id: Option<String>) -> Result<String, ApiError> {
 async fn create(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
-    ApiJson(body): ApiJson<ConfigBody>,
+    ApiJson(mut body): ApiJson<ConfigBody>,
 ) -> Result<(StatusCode, Json<ConfigView>), ApiError> {
-    check(&body)?;
+    let config = check(&mut body)?;
     let id = record_id(body.id)?;
     let now = Timestamp::now();
-    let record =
-        ConfigRecord { id: id.clone(), name: body.name, config: body.config, created_at: now, updated_at: now };
+    let record = ConfigRecord { id: id.clone(), name: body.name, config, created_at: now, updated_at: now };
     let revision =
         put_json(&*state.store, &tenant, RecordKind::Config, &id, None, &record).await.map_err(
             |e| match ApiError::from(e) {
@@ -125,6 +142,7 @@ async fn create(
 #[utoipa::path(
     get,
     path = "/v1/configs/{id}",
+    operation_id = "read_config",
     tag = "configs",
     params(("id" = String, Path, description = "The configuration's id")),
     responses(
@@ -145,6 +163,7 @@ async fn read(
 #[utoipa::path(
     get,
     path = "/v1/configs",
+    operation_id = "list_configs",
     tag = "configs",
     responses(
         (status = 200, description = "The configurations", body = ConfigList),
@@ -166,6 +185,7 @@ async fn list(
 #[utoipa::path(
     put,
     path = "/v1/configs/{id}",
+    operation_id = "update_config",
     tag = "configs",
     params(("id" = String, Path, description = "The configuration's id")),
     request_body = ConfigBody,
@@ -182,15 +202,15 @@ async fn update(
     State(state): State<AppState>,
     CurrentTenant(tenant): CurrentTenant,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<ConfigBody>,
+    ApiJson(mut body): ApiJson<ConfigBody>,
 ) -> Result<Json<ConfigView>, ApiError> {
-    check(&body)?;
+    let config = check(&mut body)?;
     if body.id.as_ref().is_some_and(|given| *given != id) {
         return Err(ApiError::invalid("id", "does not match the configuration in the URL"));
     }
     let stored = records::config(&*state.store, &tenant, &id).await?;
     if let Some(revision) = body.revision
-        && revision != stored.revision
+        && u64::try_from(revision).ok() != Some(stored.revision)
     {
         return Err(ApiError::Conflict {
             code: "stale_revision",
@@ -200,7 +220,7 @@ async fn update(
     let record = ConfigRecord {
         id: id.clone(),
         name: body.name,
-        config: body.config,
+        config,
         created_at: stored.value.created_at,
         updated_at: Timestamp::now(),
     };

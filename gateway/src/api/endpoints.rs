@@ -62,6 +62,7 @@ struct EndpointList {
 #[utoipa::path(
     post,
     path = "/v1/endpoints",
+    operation_id = "register_endpoint",
     tag = "webhooks",
     request_body = RegisterBody,
     responses(
@@ -98,6 +99,7 @@ async fn register(
 #[utoipa::path(
     get,
     path = "/v1/endpoints",
+    operation_id = "list_endpoints",
     tag = "webhooks",
     responses(
         (status = 200, description = "The endpoints", body = EndpointList),
@@ -119,6 +121,7 @@ async fn list(
 #[utoipa::path(
     delete,
     path = "/v1/endpoints/{id}",
+    operation_id = "remove_endpoint",
     tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint's id")),
     responses(
@@ -162,6 +165,7 @@ struct DeliveryList {
 #[utoipa::path(
     get,
     path = "/v1/deliveries",
+    operation_id = "list_pending_deliveries",
     tag = "webhooks",
     responses(
         (status = 200, description = "The pending deliveries", body = DeliveryList),

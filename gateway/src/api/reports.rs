@@ -27,7 +27,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct RangeQuery {
-    /// Start of the range (RFC 3339), inclusive; default 30 days before `to`.
+    /// Start of the range (RFC 3339), inclusive; default 30 days before `to`. Must be before
+    /// `to`, and at most 400 days before it (422 otherwise).
     from: Option<Timestamp>,
     /// End of the range (RFC 3339), exclusive; default now.
     to: Option<Timestamp>,
@@ -118,6 +119,7 @@ async fn surveys(state: &AppState, tenant: &TenantId, query: &ReportQuery, cap: 
 #[utoipa::path(
     get,
     path = "/v1/reports",
+    operation_id = "report",
     tag = "reports",
     params(RangeQuery),
     security(("bearer" = []), ("session" = [])),
@@ -142,6 +144,7 @@ async fn figures(
 #[utoipa::path(
     get,
     path = "/v1/reports/ratings.csv",
+    operation_id = "ratings_csv",
     tag = "reports",
     params(RangeQuery),
     security(("bearer" = []), ("session" = [])),

@@ -104,6 +104,7 @@ impl SurveyView {
 #[utoipa::path(
     get,
     path = "/v1/surveys/{id}",
+    operation_id = "read_survey",
     tag = "surveys",
     params(("id" = String, Path, description = "The survey's id")),
     responses(
@@ -134,7 +135,8 @@ struct ListQuery {
     /// Only surveys credited to this agent.
     #[param(inline)]
     agent: Option<AgentId>,
-    /// Only surveys whose score that counts is this one.
+    /// Only surveys whose score that counts is this one (0 to 10, as scales go).
+    #[param(minimum = 0, maximum = 10)]
     score: Option<u8>,
     /// Created at or after (RFC 3339); default 30 days ago.
     from: Option<Timestamp>,
@@ -144,6 +146,7 @@ struct ListQuery {
     #[param(minimum = 1, maximum = 200)]
     limit: Option<usize>,
     /// `next` from the previous page.
+    #[param(pattern = r"^-?[0-9]{1,19}~[A-Za-z0-9._@+:-]{1,128}$")]
     cursor: Option<String>,
 }
 
@@ -162,6 +165,7 @@ const SCAN_LIMIT: usize = 5000;
 #[utoipa::path(
     get,
     path = "/v1/surveys",
+    operation_id = "list_surveys",
     tag = "surveys",
     params(ListQuery),
     responses(
@@ -179,6 +183,10 @@ async fn list(
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be 1 to 200"));
+    }
+    // No scale goes past 10: a filter beyond it would match nothing, silently.
+    if query.score.is_some_and(|score| score > 10) {
+        return Err(ApiError::invalid("score", "must be 0 to 10"));
     }
     let to = query.to.unwrap_or(now);
     let mut from = query.from.unwrap_or(now - SignedDuration::from_hours(24 * 30));
@@ -247,6 +255,7 @@ struct InviteBody {
 #[utoipa::path(
     post,
     path = "/v1/invitations",
+    operation_id = "invite",
     tag = "surveys",
     request_body = InviteBody,
     responses(

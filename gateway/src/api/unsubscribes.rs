@@ -42,6 +42,7 @@ struct UnsubscribeList {
 #[utoipa::path(
     get,
     path = "/v1/unsubscribes",
+    operation_id = "list_unsubscribes",
     tag = "email",
     responses(
         (status = 200, description = "The unsubscribed addresses", body = UnsubscribeList),
@@ -64,8 +65,9 @@ async fn list(
 #[utoipa::path(
     delete,
     path = "/v1/unsubscribes/{address}",
+    operation_id = "remove_unsubscribe",
     tag = "email",
-    params(("address" = String, Path, description = "The email address, in any case", example = "ana@example.com")),
+    params(("address" = RecipientId, Path, description = "The email address, in any case", example = "ana@example.com")),
     responses(
         (status = 204, description = "The address takes rating requests again"),
         (status = 400, response = BadRequest),

@@ -128,6 +128,7 @@ fn tokens_required(channel: &ChannelRecord) -> bool {
 #[utoipa::path(
     get,
     path = "/widget/ws",
+    operation_id = "connect_widget",
     tag = "widget",
     params(ConnectQuery),
     responses(
