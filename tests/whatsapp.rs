@@ -517,3 +517,50 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
         assert_eq!(view["state"], "pending");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. A rating whose handling failed, with the store failing too, is taken when redelivered.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rating_whose_handling_failed_is_taken_when_redelivered() {
+    const USER: &str = "16505550020";
+    // The gateway connects to Redis as a user of its own, so the test can take its rights away
+    // and give them back, as a Redis going away and coming back would, at a chosen moment.
+    let redis = RedisServer::start();
+    redis.command(&["ACL", "SETUSER", "gateway", "on", ">gateway-password", "allkeys", "allchannels", "+@all"]).await;
+    let as_gateway = format!("redis://gateway:gateway-password@127.0.0.1:{}", redis.port());
+    let gw = Gateway::start_with(Some(redis), |settings| {
+        settings.redis_url = Some(as_gateway);
+        settings.delivery.claim_secs = 1;
+    })
+    .await;
+    let redis = gw.redis.as_ref().expect("the gateway runs on Redis");
+    let api = gw.acme();
+    let graph = FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await;
+    let channel = connect(&gw, &graph, "wa", json!({ "scale": "stars:5", "follow_up_comment": false }), &[]).await;
+    writes(&graph, &channel, USER, now(), "hi").await;
+    let id = invite(&api, &channel, "r1", USER, "en").await;
+    graph.wait_for_sends_to(USER, 1).await;
+    survey_until(&api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
+
+    // The store fails as the rating comes in: the message's sighting is written, then nothing
+    // else — neither the handling's reads and writes nor the taking back of the sighting.
+    redis.command(&["ACL", "SETUSER", "gateway", "resetkeys", "~rw:seen:*", "%R~rw:t:acme:rec:*", "-del"]).await;
+    let rating = fake_graph::messages(PHONE_NUMBER_ID, vec![fake_graph::text(USER, "wamid.rating", now(), "4")]);
+    let (status, answer) = graph.webhooks.post(&channel.hook, &rating).await;
+    assert_eq!(status, 503, "not taken: {answer}");
+
+    // The store is back. Meta delivers again after every answer but 200, until one is 200.
+    redis.command(&["ACL", "SETUSER", "gateway", "allkeys", "+@all"]).await;
+    let taken = ratewire_tests::service::eventually("the redelivered rating taken", || async {
+        let (status, answer) = graph.webhooks.post(&channel.hook, &rating).await;
+        (status == 200).then_some(answer)
+    })
+    .await;
+    assert_eq!(taken, json!({ "received": 1, "duplicates": 0 }), "the redelivery is handled, not dropped");
+    assert_eq!(survey(&api, &id).await["score"], 4);
+    // Handled now: a later redelivery is the repeat.
+    assert_eq!(deliver(&graph, &channel, vec![]).await, json!({ "received": 0, "duplicates": 0 }));
+    let (_, again) = graph.webhooks.post(&channel.hook, &rating).await;
+    assert_eq!(again, json!({ "received": 0, "duplicates": 1 }));
+}

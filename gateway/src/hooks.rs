@@ -10,12 +10,15 @@ use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
 use ratewire_adapters::{ChoicePayload, DeliveryStatus, Inbound, InboundRequest, WebhookError, WebhookOutcome};
+use ratewire_core::store::Sighting;
 use ratewire_core::{ChannelId, Event, Survey, TenantId};
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::doc::{MalformedWebhook, NotFound, TooLarge, Unavailable, UnverifiedWebhook, WrongVerifyToken};
+use crate::api::doc::{
+    MalformedWebhook, NotFound, TooLarge, Unavailable, UnverifiedWebhook, WebhookUnavailable, WrongVerifyToken,
+};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::service::{self, Input, Outcome};
@@ -25,7 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::default().routes(routes!(verify, receive))
 }
 
-/// How long a platform's message id is remembered to drop its redeliveries.
+/// How long a handled platform message id is remembered to drop its redeliveries.
 const DEDUPE_FOR: SignedDuration = SignedDuration::from_hours(24 * 7);
 
 /// What a webhook delivery amounted to.
@@ -79,7 +82,7 @@ async fn verify(
         (status = 403, response = WrongVerifyToken),
         (status = 404, response = NotFound),
         (status = 413, response = TooLarge),
-        (status = 503, response = Unavailable),
+        (status = 503, response = WebhookUnavailable),
     ),
 )]
 async fn receive(
@@ -171,23 +174,39 @@ async fn take(
         };
         // Whether it is new, and what handling it needs from the store, are independent: their
         // round trips overlap. A repeat reads for nothing, and notes again what was noted.
-        let (first, context) =
-            tokio::join!(state.store.first_sighting(&key, now, DEDUPE_FOR), context(state, tenant, channel, &event));
-        if !first? {
-            received.duplicates += 1;
-            continue;
+        let claim = state.store.claim(&key, now, SignedDuration::from_secs(state.settings.delivery.claim_secs as i64));
+        let (sighting, context) = tokio::join!(claim, context(state, tenant, channel, &event));
+        match sighting? {
+            Sighting::First => {}
+            Sighting::Handled => {
+                received.duplicates += 1;
+                continue;
+            }
+            // Another request is handling it: whether that finishes is not known yet, so the
+            // platform is asked to deliver again rather than told it was taken.
+            Sighting::InHand => return Err(ApiError::InProgress),
         }
         received.received += 1;
         let handled = match context {
             Ok(latest) => take_one(state, tenant, channel, adapter, event, latest, now).await,
             Err(error) => Err(error),
         };
-        if let Err(error) = handled {
-            // Not handled: the platform's redelivery must not be dropped as a repeat.
-            if let Err(forgotten) = state.store.forget(&key).await {
-                tracing::warn!(%tenant, %channel, error = %forgotten, "a failed item stays marked as seen");
+        match handled {
+            // Marked handled only now that it is: a handling that failed, or a gateway that died
+            // meanwhile, leaves a claim that runs out, so the redelivery is taken.
+            Ok(()) => {
+                if let Err(error) = state.store.confirm(&key, now, DEDUPE_FOR).await {
+                    // Handled all the same; a redelivery once the claim runs out is handled
+                    // again, which changes nothing already recorded.
+                    tracing::warn!(%tenant, %channel, %error, "a handled item could not be marked handled");
+                }
             }
-            return Err(error);
+            Err(error) => {
+                if let Err(released) = state.store.release(&key).await {
+                    tracing::warn!(%tenant, %channel, error = %released, "a failed item stays claimed until its claim runs out");
+                }
+                return Err(error);
+            }
         }
     }
     Ok(received)
