@@ -720,6 +720,7 @@ fn outbox_item(tenant: &str, id: &str, due: Timestamp) -> OutboxItem {
         attempts: 0,
         due,
         last_error: None,
+        attempt_started_at: None,
     }
 }
 

@@ -194,6 +194,8 @@ async fn a_survey_goes_out_as_a_list_and_comes_back_as_a_tap(gw: Gateway) {
                     ] }],
                 },
             },
+            // Echoed in every status webhook of the message, naming the send after a crash.
+            "biz_opaque_callback_data": format!("send_{id}_invitation"),
         })
     );
     let invitation_id = invitation.message_id.clone().expect("the fake accepted it");
@@ -225,8 +227,11 @@ async fn a_survey_goes_out_as_a_list_and_comes_back_as_a_tap(gw: Gateway) {
     assert_eq!(
         sends[1].json,
         json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "to": USER, "type": "text",
-                "text": { "preview_url": false, "body": sends[1].json["text"]["body"] } })
+                "text": { "preview_url": false, "body": sends[1].json["text"]["body"] },
+                "biz_opaque_callback_data": sends[1].json["biz_opaque_callback_data"] })
     );
+    let reference = sends[1].json["biz_opaque_callback_data"].as_str().unwrap_or_default();
+    assert!(reference.starts_with(&format!("send_{id}_")), "each send names its outbox item: {reference}");
 
     // Meta delivers the tap again: it is dropped, once handled.
     assert_eq!(deliver(&graph, &channel, vec![tap]).await, json!({ "received": 0, "duplicates": 1 }));
@@ -371,6 +376,7 @@ async fn the_window_decides_between_free_form_and_the_template(gw: Gateway) {
                 "language": { "policy": "deterministic", "code": "es" },
                 "components": [button(0), button(1), button(2), button(3), button(4)],
             },
+            "biz_opaque_callback_data": format!("send_{id}_invitation"),
         })
     );
     survey_until(&api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
@@ -491,11 +497,11 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     let half_done = service::invite(&dead, &tenant, request("k2", HALF_DONE), now).await.unwrap();
     // (A moment later: due times round up to the millisecond.)
     let claimed_at = now + SignedDuration::from_secs(1);
-    let claimed = dead.store.claim_due(claimed_at, claimed_at + outbox::LEASE, 10).await.unwrap();
+    let claimed = dead.store.claim_due(claimed_at, claimed_at + outbox::DEFAULT_LEASE, 10).await.unwrap();
     assert_eq!(claimed.len(), 2);
-    let item = claimed.iter().find(|item| item.id.contains(half_done.id.as_str())).unwrap();
-    let Task::Send { channel: on, survey, message } = &item.task else { panic!("a send: {item:?}") };
-    sending::attempt(&dead, item, on, survey, *message, claimed_at).await.unwrap();
+    let mut item = claimed.iter().find(|item| item.id.contains(half_done.id.as_str())).unwrap().clone();
+    let Task::Send { channel: on, survey, message } = item.task.clone() else { panic!("a send: {item:?}") };
+    sending::attempt(&dead, &mut item, &on, &survey, message, claimed_at).await.unwrap();
     drop(claimed);
     drop(dead);
     assert_eq!(graph.sends_to(HALF_DONE).len(), 1);
@@ -507,7 +513,9 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     let http = client();
     outbox::run_due(&second.state, &http, now + SignedDuration::from_secs(30)).await.unwrap();
     assert!(graph.sends_to(WAITING).is_empty(), "not while the lease holds");
-    outbox::run_due(&second.state, &http, claimed_at + outbox::LEASE + SignedDuration::from_secs(1)).await.unwrap();
+    outbox::run_due(&second.state, &http, claimed_at + outbox::DEFAULT_LEASE + SignedDuration::from_secs(1))
+        .await
+        .unwrap();
     outbox::run_due(&second.state, &http, now + SignedDuration::from_secs(600)).await.unwrap();
     assert_eq!(graph.sends_to(WAITING).len(), 1, "the waiting invitation, once");
     assert_eq!(graph.sends_to(HALF_DONE).len(), 1, "the sent invitation, not again");

@@ -276,16 +276,29 @@ async fn take_one(
                 Err(error) => return Err(error),
             }
         }
-        Inbound::Status { message_id, status, .. } => {
-            let Some(survey) = sending::survey_of_message(state, tenant, channel, &message_id).await? else {
-                return Ok(());
+        Inbound::Status { message_id, status, reference, .. } => {
+            // The reference ratewire sent names the invitation's survey even when the gateway
+            // that sent it died before it could record the platform's id for the message: this
+            // report is then what tells it went out.
+            let survey = match reference.as_deref().and_then(sending::invitation_of_reference) {
+                Some(survey) => {
+                    sending::record_sent(state, tenant, channel, &message_id, &survey, None).await?;
+                    survey
+                }
+                None => match sending::survey_of_message(state, tenant, channel, &message_id).await? {
+                    Some(survey) => survey,
+                    None => return Ok(()),
+                },
             };
             let event = match status {
                 DeliveryStatus::Failed(reason) => Event::Fail(reason),
                 DeliveryStatus::Sent | DeliveryStatus::Delivered | DeliveryStatus::Read => Event::SENT,
             };
             match service::apply(state, tenant, &survey, event, now).await {
-                Ok(_) | Err(ratewire_core::store::ApplyError::Refused(_)) => {}
+                // Already recorded, or a survey that is gone: nothing to do.
+                Ok(_)
+                | Err(ratewire_core::store::ApplyError::Refused(_))
+                | Err(ratewire_core::store::ApplyError::NotFound(_)) => {}
                 Err(error) => return Err(error.into()),
             }
         }

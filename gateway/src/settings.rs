@@ -79,7 +79,7 @@ pub struct DeliverySettings {
 
 impl Default for DeliverySettings {
     fn default() -> Self {
-        Self { claim_secs: 60, lease_secs: 60, reconcile_secs: 300 }
+        Self { claim_secs: 60, lease_secs: crate::outbox::DEFAULT_LEASE.as_secs() as u64, reconcile_secs: 300 }
     }
 }
 

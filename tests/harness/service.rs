@@ -213,6 +213,12 @@ impl Answer {
 }
 
 impl Api {
+    /// The API of a gateway at `base` (`http://127.0.0.1:PORT`), called with `key`: for a gateway
+    /// run as a process of its own.
+    pub fn new(base: &str, key: &str) -> Api {
+        Api { http: client(), base: base.to_owned(), key: Some(key.to_owned()) }
+    }
+
     pub async fn get(&self, path: &str) -> Answer {
         self.send(Method::GET, path, None).await
     }
@@ -449,17 +455,27 @@ pub async fn survey_until(api: &Api, id: &str, what: &str, done: impl Fn(&Value)
 }
 
 /// Polls `check` every 50 ms until it gives a value; panics, naming `what`, after [`PATIENCE`].
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + PATIENCE;
+    eventually_within(PATIENCE, what, check).await
+}
+
+/// [`eventually`], giving up after `patience`: for what takes longer by design (leases running
+/// out, a queue of hundreds draining).
+pub async fn eventually_within<T, F, Fut>(patience: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + patience;
     loop {
         if let Some(value) = check().await {
             return value;
         }
-        assert!(Instant::now() < deadline, "gave up after {PATIENCE:?} waiting for {what}");
+        assert!(Instant::now() < deadline, "gave up after {patience:?} waiting for {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
