@@ -203,7 +203,10 @@ async fn take(
             }
             Err(error) => {
                 if let Err(released) = state.store.release(&key).await {
-                    tracing::warn!(%tenant, %channel, error = %released, "a failed item stays claimed until its claim runs out");
+                    tracing::warn!(
+                        %tenant, %channel, error = %released,
+                        "a failed item stays claimed until its claim runs out"
+                    );
                 }
                 return Err(error);
             }

@@ -374,10 +374,16 @@ pub async fn attempt(
     if reconciled && let Some(started) = item.attempt_started_at {
         let until = started + SignedDuration::from_secs(state.settings.delivery.reconcile_secs as i64);
         if now < until {
-            tracing::info!(survey = %survey.id, channel = %channel_id, %started, "a send's outcome is unknown: waiting for the platform's word");
+            tracing::info!(
+                survey = %survey.id, channel = %channel_id, %started,
+                "a send's outcome is unknown: waiting for the platform's word"
+            );
             return Ok(Attempt::Wait { at: until });
         }
-        tracing::warn!(survey = %survey.id, channel = %channel_id, %started, "no word from the platform on an earlier send: sending again");
+        tracing::warn!(
+            survey = %survey.id, channel = %channel_id, %started,
+            "no word from the platform on an earlier send: sending again"
+        );
     }
     if let Some(at) = state.send_rates.check(&channel, adapter.as_ref(), now) {
         return Ok(Attempt::Wait { at });
