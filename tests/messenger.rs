@@ -9,7 +9,7 @@ use ratewire_core::store::{OutboundMessage, RecordKind, get_json};
 use ratewire_core::{
     ChannelId, ConversationId, Event, Invitation, Locale, Origin, RecipientId, Survey, SurveyConfig, SurveyId, TenantId,
 };
-use ratewire_gateway::outbox::{self, LEASE};
+use ratewire_gateway::outbox::{self, DEFAULT_LEASE};
 use ratewire_gateway::sending::{self, SentMessage};
 use ratewire_gateway::service::{self, InviteRequest};
 use ratewire_tests::RedisServer;
@@ -228,6 +228,8 @@ async fn a_tap_a_comment_and_a_redelivery(gw: Gateway) {
                     { "content_type": "text", "title": "⭐⭐⭐⭐", "payload": payload(4) },
                     { "content_type": "text", "title": "⭐⭐⭐⭐⭐ Excellent", "payload": payload(5) },
                 ],
+                // Echoed back by Meta (`message_echoes`), naming the send after a crash.
+                "metadata": format!("send_{id}_invitation"),
             },
         })
     );
@@ -475,13 +477,14 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     }
 
     // A worker of the first gateway claims both, sends one without finishing its item, and dies.
-    let items = first.state.store.claim_due(later, later + LEASE, 10).await.expect("claimed");
+    let items = first.state.store.claim_due(later, later + DEFAULT_LEASE, 10).await.expect("claimed");
     assert_eq!(items.len(), 2);
-    let item = items.iter().find(|i| i.id.contains(surveys[1].id.as_str())).expect("the second item");
+    let mut item = items.iter().find(|i| i.id.contains(surveys[1].id.as_str())).expect("the second item").clone();
     let channel = ChannelId::new(CHANNEL).unwrap();
-    let attempt = sending::attempt(&first.state, item, &channel, &surveys[1].id, OutboundMessage::Invitation, later)
-        .await
-        .expect("the store answers");
+    let attempt =
+        sending::attempt(&first.state, &mut item, &channel, &surveys[1].id, OutboundMessage::Invitation, later)
+            .await
+            .expect("the store answers");
     assert!(matches!(attempt, outbox::Attempt::Done), "{attempt:?}");
     assert_eq!(fake.delivered_to(half_done).len(), 1);
     let redis = first.redis.take();
@@ -493,7 +496,9 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     let http = outbox::http_client(&second.state).expect("an HTTP client");
     outbox::run_due(&second.state, &http, later + SignedDuration::from_secs(30)).await.expect("the outbox runs");
     assert!(fake.sends_to(claimed).is_empty(), "still leased to the dead worker");
-    outbox::run_due(&second.state, &http, later + LEASE + SignedDuration::from_secs(1)).await.expect("the outbox runs");
+    outbox::run_due(&second.state, &http, later + DEFAULT_LEASE + SignedDuration::from_secs(1))
+        .await
+        .expect("the outbox runs");
     outbox::run_due(&second.state, &http, later + SignedDuration::from_secs(600)).await.expect("the outbox runs");
     assert_eq!(fake.sends_to(claimed).len(), 1, "sent once");
     assert_eq!(fake.sends_to(half_done).len(), 1, "never twice");

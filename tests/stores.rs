@@ -10,7 +10,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use ratewire_core::store::{
     self, ApplyError, DueSurvey, MemoryStore, Outbox, OutboxItem, RecordKind, RecordStore, RedisStore,
-    RedisStoreOptions, StoreError, SurveyStore, Task, Versioned,
+    RedisStoreOptions, Sighting, StoreError, SurveyStore, Task, Versioned,
 };
 use ratewire_core::{
     Effect, Event, Notice, Refusal, Scale, Score, StateName, Survey, SurveyId, SurveyState, TenantId, Transition,
@@ -40,7 +40,7 @@ ratewire_tests::on_both_stores!(
     forget_due_removes_an_entry,
     the_due_index_follows_racing_writers,
     the_sweeper_expires_and_locks_what_is_due,
-    keys_are_seen_once_until_they_are_forgotten,
+    a_sighting_is_claimed_then_handled_and_a_claim_runs_out,
     list_returns_a_tenants_surveys_by_creation_time,
     list_orders_within_a_millisecond_by_creation_time,
     records_are_written_by_compare_and_set,
@@ -720,6 +720,7 @@ fn outbox_item(tenant: &str, id: &str, due: Timestamp) -> OutboxItem {
         attempts: 0,
         due,
         last_error: None,
+        attempt_started_at: None,
     }
 }
 
@@ -1364,17 +1365,24 @@ async fn the_sweeper_expires_and_locks_what_is_due(store: Store) {
     assert_eq!(store::sweep(&*store, t0 + 4 * HOUR, 10).await.unwrap(), vec![]);
 }
 
-async fn keys_are_seen_once_until_they_are_forgotten(store: Store) {
+async fn a_sighting_is_claimed_then_handled_and_a_claim_runs_out(store: Store) {
     let t0 = now();
-    let ttl = SignedDuration::from_millis(300);
-    assert!(store.first_sighting("wa/wamid.1", t0, ttl).await.unwrap());
-    assert!(!store.first_sighting("wa/wamid.1", t0, ttl).await.unwrap());
-    assert!(store.first_sighting("wa/wamid.2", t0, ttl).await.unwrap());
-    // Redis forgets by its own clock; the memory store by the time it is given.
+    let lease = SignedDuration::from_millis(300);
+    let week = SignedDuration::from_hours(24 * 7);
+    assert_eq!(store.claim("wa/wamid.1", t0, lease).await.unwrap(), Sighting::First);
+    assert_eq!(store.claim("wa/wamid.1", t0, lease).await.unwrap(), Sighting::InHand);
+    assert_eq!(store.claim("wa/wamid.2", t0, lease).await.unwrap(), Sighting::First);
+    // Handled: repeats are dropped, and a late release doesn't take the mark back.
+    store.confirm("wa/wamid.2", t0, week).await.unwrap();
+    store.release("wa/wamid.2").await.unwrap();
+    assert_eq!(store.claim("wa/wamid.2", t0, lease).await.unwrap(), Sighting::Handled);
+    // A claim released is taken afresh.
+    store.release("wa/wamid.1").await.unwrap();
+    assert_eq!(store.claim("wa/wamid.1", t0, lease).await.unwrap(), Sighting::First);
+    // A claim never confirmed nor released runs out by itself: Redis by its own clock, the
+    // memory store by the time it is given.
     tokio::time::sleep(Duration::from_millis(400)).await;
     let later = t0 + SignedDuration::from_millis(400);
-    assert!(store.first_sighting("wa/wamid.1", later, ttl).await.unwrap());
-    // A key forgotten is seen afresh.
-    store.forget("wa/wamid.1").await.unwrap();
-    assert!(store.first_sighting("wa/wamid.1", later, ttl).await.unwrap());
+    assert_eq!(store.claim("wa/wamid.1", later, lease).await.unwrap(), Sighting::First);
+    assert_eq!(store.claim("wa/wamid.2", later, lease).await.unwrap(), Sighting::Handled);
 }

@@ -452,12 +452,13 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     }
 
     // A worker claims both, sends Ivy's, and dies before it can mark anything done.
-    let claimed = first.state.store.claim_due(due, due + outbox::LEASE, 10).await.expect("claimed");
+    let claimed = first.state.store.claim_due(due, due + outbox::DEFAULT_LEASE, 10).await.expect("claimed");
     assert_eq!(claimed.len(), 2);
-    let ivy_item = claimed.iter().find(|item| item.id.contains(surveys[0].id.as_str())).expect("Ivy's item");
+    let mut ivy_item =
+        claimed.iter().find(|item| item.id.contains(surveys[0].id.as_str())).expect("Ivy's item").clone();
     let attempt = sending::attempt(
         &first.state,
-        ivy_item,
+        &mut ivy_item,
         &ChannelId::new(CHANNEL).unwrap(),
         &surveys[0].id,
         OutboundMessage::Invitation,
@@ -473,7 +474,7 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     // Another gateway on the same Redis takes the items once their lease ends.
     let second = Gateway::start(Some(redis)).await;
     let http = outbox::http_client(&second.state).unwrap();
-    let after_lease = due + outbox::LEASE + SignedDuration::from_secs(1);
+    let after_lease = due + outbox::DEFAULT_LEASE + SignedDuration::from_secs(1);
     outbox::run_due(&second.state, &http, after_lease).await.expect("the outbox runs");
     outbox::run_due(&second.state, &http, after_lease + SignedDuration::from_secs(600)).await.expect("again");
 

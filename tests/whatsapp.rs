@@ -196,6 +196,8 @@ async fn a_survey_goes_out_as_a_list_and_comes_back_as_a_tap(gw: Gateway) {
                     ] }],
                 },
             },
+            // Echoed in every status webhook of the message, naming the send after a crash.
+            "biz_opaque_callback_data": format!("send_{id}_invitation"),
         })
     );
     let invitation_id = invitation.message_id.clone().expect("the fake accepted it");
@@ -227,8 +229,11 @@ async fn a_survey_goes_out_as_a_list_and_comes_back_as_a_tap(gw: Gateway) {
     assert_eq!(
         sends[1].json,
         json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "to": USER, "type": "text",
-                "text": { "preview_url": false, "body": sends[1].json["text"]["body"] } })
+                "text": { "preview_url": false, "body": sends[1].json["text"]["body"] },
+                "biz_opaque_callback_data": sends[1].json["biz_opaque_callback_data"] })
     );
+    let reference = sends[1].json["biz_opaque_callback_data"].as_str().unwrap_or_default();
+    assert!(reference.starts_with(&format!("send_{id}_")), "each send names its outbox item: {reference}");
 
     // Meta delivers the tap again: it is dropped, once handled.
     assert_eq!(deliver(&graph, &channel, vec![tap]).await, json!({ "received": 0, "duplicates": 1 }));
@@ -443,6 +448,7 @@ async fn the_window_decides_between_free_form_and_the_template(gw: Gateway) {
                 "language": { "policy": "deterministic", "code": "es" },
                 "components": [button(0), button(1), button(2), button(3), button(4)],
             },
+            "biz_opaque_callback_data": format!("send_{id}_invitation"),
         })
     );
     survey_until(&api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
@@ -563,11 +569,11 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     let half_done = service::invite(&dead, &tenant, request("k2", HALF_DONE), now).await.unwrap();
     // (A moment later: due times round up to the millisecond.)
     let claimed_at = now + SignedDuration::from_secs(1);
-    let claimed = dead.store.claim_due(claimed_at, claimed_at + outbox::LEASE, 10).await.unwrap();
+    let claimed = dead.store.claim_due(claimed_at, claimed_at + outbox::DEFAULT_LEASE, 10).await.unwrap();
     assert_eq!(claimed.len(), 2);
-    let item = claimed.iter().find(|item| item.id.contains(half_done.id.as_str())).unwrap();
-    let Task::Send { channel: on, survey, message } = &item.task else { panic!("a send: {item:?}") };
-    sending::attempt(&dead, item, on, survey, *message, claimed_at).await.unwrap();
+    let mut item = claimed.iter().find(|item| item.id.contains(half_done.id.as_str())).unwrap().clone();
+    let Task::Send { channel: on, survey, message } = item.task.clone() else { panic!("a send: {item:?}") };
+    sending::attempt(&dead, &mut item, &on, &survey, message, claimed_at).await.unwrap();
     drop(claimed);
     drop(dead);
     assert_eq!(graph.sends_to(HALF_DONE).len(), 1);
@@ -579,7 +585,9 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     let http = client();
     outbox::run_due(&second.state, &http, now + SignedDuration::from_secs(30)).await.unwrap();
     assert!(graph.sends_to(WAITING).is_empty(), "not while the lease holds");
-    outbox::run_due(&second.state, &http, claimed_at + outbox::LEASE + SignedDuration::from_secs(1)).await.unwrap();
+    outbox::run_due(&second.state, &http, claimed_at + outbox::DEFAULT_LEASE + SignedDuration::from_secs(1))
+        .await
+        .unwrap();
     outbox::run_due(&second.state, &http, now + SignedDuration::from_secs(600)).await.unwrap();
     assert_eq!(graph.sends_to(WAITING).len(), 1, "the waiting invitation, once");
     assert_eq!(graph.sends_to(HALF_DONE).len(), 1, "the sent invitation, not again");
@@ -655,4 +663,51 @@ async fn each_tenants_channel_has_its_own_send_rate_and_a_changed_rate_applies_a
     // A rate that isn't one is refused, naming the setting.
     let bad = gw.acme().patch("/v1/channels/wa", &json!({ "settings": { "sends_per_second": "0" } })).await;
     assert_eq!(bad.expect(422)["error"]["fields"][0]["field"], "settings.sends_per_second");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. A rating whose handling failed, with the store failing too, is taken when redelivered.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rating_whose_handling_failed_is_taken_when_redelivered() {
+    const USER: &str = "16505550020";
+    // The gateway connects to Redis as a user of its own, so the test can take its rights away
+    // and give them back, as a Redis going away and coming back would, at a chosen moment.
+    let redis = RedisServer::start();
+    redis.command(&["ACL", "SETUSER", "gateway", "on", ">gateway-password", "allkeys", "allchannels", "+@all"]).await;
+    let as_gateway = format!("redis://gateway:gateway-password@127.0.0.1:{}", redis.port());
+    let gw = Gateway::start_with(Some(redis), |settings| {
+        settings.redis_url = Some(as_gateway);
+        settings.delivery.claim_secs = 1;
+    })
+    .await;
+    let redis = gw.redis.as_ref().expect("the gateway runs on Redis");
+    let api = gw.acme();
+    let graph = FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await;
+    let channel = connect(&gw, &graph, "wa", json!({ "scale": "stars:5", "follow_up_comment": false }), &[]).await;
+    writes(&graph, &channel, USER, now(), "hi").await;
+    let id = invite(&api, &channel, "r1", USER, "en").await;
+    graph.wait_for_sends_to(USER, 1).await;
+    survey_until(&api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
+
+    // The store fails as the rating comes in: the message's sighting is written, then nothing
+    // else — neither the handling's reads and writes nor the taking back of the sighting.
+    redis.command(&["ACL", "SETUSER", "gateway", "resetkeys", "~rw:seen:*", "%R~rw:t:acme:rec:*", "-del"]).await;
+    let rating = fake_graph::messages(PHONE_NUMBER_ID, vec![fake_graph::text(USER, "wamid.rating", now(), "4")]);
+    let (status, answer) = graph.webhooks.post(&channel.hook, &rating).await;
+    assert_eq!(status, 503, "not taken: {answer}");
+
+    // The store is back. Meta delivers again after every answer but 200, until one is 200.
+    redis.command(&["ACL", "SETUSER", "gateway", "allkeys", "+@all"]).await;
+    let taken = ratewire_tests::service::eventually("the redelivered rating taken", || async {
+        let (status, answer) = graph.webhooks.post(&channel.hook, &rating).await;
+        (status == 200).then_some(answer)
+    })
+    .await;
+    assert_eq!(taken, json!({ "received": 1, "duplicates": 0 }), "the redelivery is handled, not dropped");
+    assert_eq!(survey(&api, &id).await["score"], 4);
+    // Handled now: a later redelivery is the repeat.
+    assert_eq!(deliver(&graph, &channel, vec![]).await, json!({ "received": 0, "duplicates": 0 }));
+    let (_, again) = graph.webhooks.post(&channel.hook, &rating).await;
+    assert_eq!(again, json!({ "received": 0, "duplicates": 1 }));
 }

@@ -80,6 +80,10 @@ pub struct Capabilities {
     pub edits_sent_messages: bool,
     /// The platform's default send rate for one sender, per second.
     pub default_sends_per_second: u32,
+    /// Whether the platform reports back every message it took, naming the send's
+    /// [`Outbound::idempotency_key`] (WhatsApp's status webhooks, Messenger's echoes): after a
+    /// crash mid-send, that report tells whether the message went out before it is sent again.
+    pub reports_sends: bool,
 }
 
 /// One choice of an invitation as the end user sees it.
@@ -155,7 +159,9 @@ pub struct Outbound {
     pub survey: SurveyId,
     pub recipient: RecipientId,
     pub content: Content,
-    /// Names this send uniquely, so a retry never sends twice.
+    /// Names this send uniquely. Channels whose platform echoes a reference back
+    /// ([`Capabilities::reports_sends`]) send it along, and it comes back as
+    /// [`Inbound::Status::reference`].
     pub idempotency_key: String,
     /// The survey's invitation text: channels whose messages have a subject (email) answer
     /// under it.
@@ -330,7 +336,14 @@ pub enum Inbound {
     /// not the sender's latest.
     Reply { platform_id: String, from: RecipientId, survey: SurveyId, text: String, at: Timestamp },
     /// The platform's word on a message ratewire sent.
-    Status { message_id: String, status: DeliveryStatus, at: Timestamp },
+    Status {
+        message_id: String,
+        status: DeliveryStatus,
+        /// The send's [`Outbound::idempotency_key`], where the platform echoes it back
+        /// (WhatsApp's `biz_opaque_callback_data`, Messenger's `metadata`).
+        reference: Option<String>,
+        at: Timestamp,
+    },
 }
 
 /// Where a tap on a choice happened.
@@ -451,6 +464,7 @@ mod tests {
             reply_window: None,
             edits_sent_messages: false,
             default_sends_per_second: 10,
+            reports_sends: false,
         }
     }
 

@@ -281,7 +281,7 @@ pub async fn current_session(
 /// cookie would have expired anyway.
 pub async fn end_session(state: &AppState, session: &Session, now: Timestamp) -> Result<(), ApiError> {
     let left = session.expires.duration_since(now).max(SignedDuration::from_secs(1));
-    state.store.first_sighting(&ended_key(&session.id), now, left).await?;
+    state.store.confirm(&ended_key(&session.id), now, left).await?;
     Ok(())
 }
 

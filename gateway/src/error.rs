@@ -29,6 +29,10 @@ pub enum ApiError {
     RateLimited,
     #[error("the store is unavailable; try again shortly")]
     Unavailable,
+    /// A platform's redelivery of a message another request is still handling: redelivered
+    /// again later, it is taken if that handling failed, or dropped as a repeat if it finished.
+    #[error("this message is being handled; deliver it again shortly")]
+    InProgress,
     /// A messaging platform refused a call made on the business's behalf, or could not be reached
     /// (e.g. Telegram's `setWebhook` when a channel is connected).
     #[error("{message}")]
@@ -71,7 +75,7 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::InProgress => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Webhook(WebhookError::Unsigned | WebhookError::BadSignature) => StatusCode::UNAUTHORIZED,
             ApiError::Webhook(WebhookError::BadVerifyToken) => StatusCode::FORBIDDEN,
@@ -92,6 +96,7 @@ impl ApiError {
             ApiError::TooLarge => "too_large",
             ApiError::RateLimited => "rate_limited",
             ApiError::Unavailable => "unavailable",
+            ApiError::InProgress => "in_progress",
             ApiError::Webhook(WebhookError::Unsigned) => "unsigned",
             ApiError::Webhook(WebhookError::BadSignature) => "bad_signature",
             ApiError::Webhook(WebhookError::BadVerifyToken) => "bad_verify_token",
@@ -119,8 +124,10 @@ impl ApiError {
 
     /// The `Retry-After` the answer carries, for errors that pass with time.
     pub fn retry_after(&self) -> Option<axum::http::HeaderValue> {
-        // The rate limit refills continuously: a second always frees some room.
-        matches!(self, ApiError::RateLimited).then_some(axum::http::HeaderValue::from_static("1"))
+        // The rate limit refills continuously: a second always frees some room. A message in
+        // hand is usually handled within the second.
+        matches!(self, ApiError::RateLimited | ApiError::InProgress)
+            .then_some(axum::http::HeaderValue::from_static("1"))
     }
 
     /// The body the error answers with: `{"error": {"code", "message", "fields"?}}`.

@@ -10,12 +10,15 @@ use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
 use ratewire_adapters::{ChoicePayload, DeliveryStatus, Inbound, InboundRequest, WebhookError, WebhookOutcome};
+use ratewire_core::store::Sighting;
 use ratewire_core::{ChannelId, Event, Survey, TenantId};
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::doc::{MalformedWebhook, NotFound, TooLarge, Unavailable, UnverifiedWebhook, WrongVerifyToken};
+use crate::api::doc::{
+    MalformedWebhook, NotFound, TooLarge, Unavailable, UnverifiedWebhook, WebhookUnavailable, WrongVerifyToken,
+};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::service::{self, Input, Outcome};
@@ -25,7 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::default().routes(routes!(verify, receive))
 }
 
-/// How long a platform's message id is remembered to drop its redeliveries.
+/// How long a handled platform message id is remembered to drop its redeliveries.
 const DEDUPE_FOR: SignedDuration = SignedDuration::from_hours(24 * 7);
 
 /// What a webhook delivery amounted to.
@@ -79,7 +82,7 @@ async fn verify(
         (status = 403, response = WrongVerifyToken),
         (status = 404, response = NotFound),
         (status = 413, response = TooLarge),
-        (status = 503, response = Unavailable),
+        (status = 503, response = WebhookUnavailable),
     ),
 )]
 async fn receive(
@@ -171,23 +174,42 @@ async fn take(
         };
         // Whether it is new, and what handling it needs from the store, are independent: their
         // round trips overlap. A repeat reads for nothing, and notes again what was noted.
-        let (first, context) =
-            tokio::join!(state.store.first_sighting(&key, now, DEDUPE_FOR), context(state, tenant, channel, &event));
-        if !first? {
-            received.duplicates += 1;
-            continue;
+        let claim = state.store.claim(&key, now, SignedDuration::from_secs(state.settings.delivery.claim_secs as i64));
+        let (sighting, context) = tokio::join!(claim, context(state, tenant, channel, &event));
+        match sighting? {
+            Sighting::First => {}
+            Sighting::Handled => {
+                received.duplicates += 1;
+                continue;
+            }
+            // Another request is handling it: whether that finishes is not known yet, so the
+            // platform is asked to deliver again rather than told it was taken.
+            Sighting::InHand => return Err(ApiError::InProgress),
         }
         received.received += 1;
         let handled = match context {
             Ok(latest) => take_one(state, tenant, channel, adapter, event, latest, now).await,
             Err(error) => Err(error),
         };
-        if let Err(error) = handled {
-            // Not handled: the platform's redelivery must not be dropped as a repeat.
-            if let Err(forgotten) = state.store.forget(&key).await {
-                tracing::warn!(%tenant, %channel, error = %forgotten, "a failed item stays marked as seen");
+        match handled {
+            // Marked handled only now that it is: a handling that failed, or a gateway that died
+            // meanwhile, leaves a claim that runs out, so the redelivery is taken.
+            Ok(()) => {
+                if let Err(error) = state.store.confirm(&key, now, DEDUPE_FOR).await {
+                    // Handled all the same; a redelivery once the claim runs out is handled
+                    // again, which changes nothing already recorded.
+                    tracing::warn!(%tenant, %channel, %error, "a handled item could not be marked handled");
+                }
             }
-            return Err(error);
+            Err(error) => {
+                if let Err(released) = state.store.release(&key).await {
+                    tracing::warn!(
+                        %tenant, %channel, error = %released,
+                        "a failed item stays claimed until its claim runs out"
+                    );
+                }
+                return Err(error);
+            }
         }
     }
     Ok(received)
@@ -257,16 +279,29 @@ async fn take_one(
                 Err(error) => return Err(error),
             }
         }
-        Inbound::Status { message_id, status, .. } => {
-            let Some(survey) = sending::survey_of_message(state, tenant, channel, &message_id).await? else {
-                return Ok(());
+        Inbound::Status { message_id, status, reference, .. } => {
+            // The reference ratewire sent names the invitation's survey even when the gateway
+            // that sent it died before it could record the platform's id for the message: this
+            // report is then what tells it went out.
+            let survey = match reference.as_deref().and_then(sending::invitation_of_reference) {
+                Some(survey) => {
+                    sending::record_sent(state, tenant, channel, &message_id, &survey, None).await?;
+                    survey
+                }
+                None => match sending::survey_of_message(state, tenant, channel, &message_id).await? {
+                    Some(survey) => survey,
+                    None => return Ok(()),
+                },
             };
             let event = match status {
                 DeliveryStatus::Failed(reason) => Event::Fail(reason),
                 DeliveryStatus::Sent | DeliveryStatus::Delivered | DeliveryStatus::Read => Event::SENT,
             };
             match service::apply(state, tenant, &survey, event, now).await {
-                Ok(_) | Err(ratewire_core::store::ApplyError::Refused(_)) => {}
+                // Already recorded, or a survey that is gone: nothing to do.
+                Ok(_)
+                | Err(ratewire_core::store::ApplyError::Refused(_))
+                | Err(ratewire_core::store::ApplyError::NotFound(_)) => {}
                 Err(error) => return Err(error.into()),
             }
         }

@@ -114,6 +114,7 @@ pub async fn enqueue(
             attempts: 0,
             due: now,
             last_error: None,
+            attempt_started_at: None,
         };
         store.enqueue(&item).await?;
     }

@@ -33,8 +33,14 @@ pub enum Attempt {
     },
 }
 
-/// How long a worker may hold a claimed item before another may take it.
-pub const LEASE: SignedDuration = SignedDuration::from_secs(60);
+/// How long a worker holds a claimed item before another may take it, unless
+/// `delivery.lease_secs` says otherwise.
+pub const DEFAULT_LEASE: SignedDuration = SignedDuration::from_secs(60);
+
+/// How long a worker may hold a claimed item before another may take it (`delivery.lease_secs`).
+pub fn lease(state: &AppState) -> SignedDuration {
+    SignedDuration::from_secs(state.settings.delivery.lease_secs as i64)
+}
 /// Items taken in one round, all worked at once: each waits mostly on a platform or a receiver,
 /// so one at a time would bound the outbox by their latency (at 50 ms a post, 20 a second). No
 /// more are taken than are worked at once, so none waits for a free worker while its lease runs.
@@ -81,7 +87,7 @@ pub fn http_client(state: &AppState) -> reqwest::Result<reqwest::Client> {
 /// A survey's messages to its end user go out one after the other, in the order they were
 /// due (a thank-you before the comment prompt); everything else goes at once.
 pub async fn run_due(state: &AppState, http: &reqwest::Client, now: Timestamp) -> Result<usize, StoreError> {
-    let items = state.store.claim_due(now, now + LEASE, BATCH).await?;
+    let items = state.store.claim_due(now, now + lease(state), BATCH).await?;
     let claimed = items.len();
     let mut lanes: Vec<Vec<OutboxItem>> = Vec::new();
     let mut lane_of_survey = HashMap::new();
@@ -142,15 +148,15 @@ fn keep_first_error(
 async fn work(
     state: &AppState,
     http: &reqwest::Client,
-    item: OutboxItem,
+    mut item: OutboxItem,
     now: Timestamp,
 ) -> Result<Option<Timestamp>, StoreError> {
-    let attempt = match &item.task {
+    let attempt = match item.task.clone() {
         Task::Webhook { endpoint, body } => {
-            notify::attempt(state.store.as_ref(), &state.settings.outbound, http, &item, endpoint, body).await?
+            notify::attempt(state.store.as_ref(), &state.settings.outbound, http, &item, &endpoint, &body).await?
         }
         Task::Send { channel, survey, message } => {
-            sending::attempt(state, &item, channel, survey, *message, now).await?
+            sending::attempt(state, &mut item, &channel, &survey, message, now).await?
         }
     };
     // Judged from when the attempt ended, not from when the round began: a round can be long.

@@ -203,6 +203,24 @@ pub struct SentMessage {
     pub route: Option<String>,
 }
 
+/// Records which survey a message the platform took belongs to, for its later statuses. The
+/// first record of a message id stands.
+pub async fn record_sent(
+    state: &AppState,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    message_id: &str,
+    survey: &SurveyId,
+    route: Option<String>,
+) -> Result<(), StoreError> {
+    let record = SentMessage { survey: survey.clone(), channel: channel.clone(), route };
+    let id = format!("{channel}/{message_id}");
+    match put_json(&*state.store, tenant, RecordKind::Message, &id, None, &record).await {
+        Ok(_) | Err(StoreError::RecordConflict { .. }) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
 /// The survey a platform message id belongs to.
 pub async fn survey_of_message(
     state: &AppState,
@@ -212,6 +230,17 @@ pub async fn survey_of_message(
 ) -> Result<Option<SurveyId>, StoreError> {
     let id = format!("{channel}/{message_id}");
     Ok(get_json::<SentMessage>(&*state.store, tenant, RecordKind::Message, &id).await?.map(|m| m.value.survey))
+}
+
+/// The outbox id of a survey's invitation. It is also the reference its send carries, which the
+/// platforms that report sends back echo ([`invitation_of_reference`]).
+fn invitation_item_id(survey: &SurveyId) -> String {
+    format!("send_{survey}_invitation")
+}
+
+/// The survey whose invitation a platform's echoed reference names, if it names one.
+pub fn invitation_of_reference(reference: &str) -> Option<SurveyId> {
+    SurveyId::new(reference.strip_prefix("send_")?.strip_suffix("_invitation")?).ok()
 }
 
 /// Puts a survey's message into the outbox, once: a second enqueue of the same message of the
@@ -227,17 +256,20 @@ pub async fn enqueue(
     position: usize,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let suffix = match message {
-        OutboundMessage::Invitation => "invitation".to_owned(),
-        OutboundMessage::Reply(reply) => format!("{:010}.{position}-{reply:?}", survey.revision).to_lowercase(),
+    let id = match message {
+        OutboundMessage::Invitation => invitation_item_id(&survey.id),
+        OutboundMessage::Reply(reply) => {
+            format!("send_{}_{:010}.{position}-{reply:?}", survey.id, survey.revision).to_lowercase()
+        }
     };
     let item = OutboxItem {
-        id: format!("send_{}_{suffix}", survey.id),
+        id,
         tenant: survey.invitation.tenant.clone(),
         task: Task::Send { channel: survey.invitation.channel.clone(), survey: survey.id.clone(), message },
         attempts: 0,
         due: now,
         last_error: None,
+        attempt_started_at: None,
     };
     state.store.enqueue(&item).await
 }
@@ -356,10 +388,14 @@ impl SendRates {
     }
 }
 
-/// Sends one of a survey's messages.
+/// Sends one of a survey's messages. An invitation on a channel whose platform reports sends
+/// back is recorded as being sent (on its outbox item) before it is handed to the platform, so
+/// a worker that dies mid-send leaves word of it: the next worker holds the invitation until the
+/// platform's report arrives (which marks it sent) or `delivery.reconcile_secs` pass, and only
+/// then sends it again.
 pub async fn attempt(
     state: &AppState,
-    item: &OutboxItem,
+    item: &mut OutboxItem,
     channel_id: &ChannelId,
     survey_id: &SurveyId,
     message: OutboundMessage,
@@ -394,6 +430,21 @@ pub async fn attempt(
         Ok(adapter) => adapter,
         Err(reason) => return Ok(Attempt::GiveUp { reason }),
     };
+    let reconciled = message == OutboundMessage::Invitation && adapter.capabilities().reports_sends;
+    if reconciled && let Some(started) = item.attempt_started_at {
+        let until = started + SignedDuration::from_secs(state.settings.delivery.reconcile_secs as i64);
+        if now < until {
+            tracing::info!(
+                survey = %survey.id, channel = %channel_id, %started,
+                "a send's outcome is unknown: waiting for the platform's word"
+            );
+            return Ok(Attempt::Wait { at: until });
+        }
+        tracing::warn!(
+            survey = %survey.id, channel = %channel_id, %started,
+            "no word from the platform on an earlier send: sending again"
+        );
+    }
     if let Some(at) = state.send_rates.check(tenant, &channel, adapter.as_ref(), now) {
         return Ok(Attempt::Wait { at });
     }
@@ -417,7 +468,15 @@ pub async fn attempt(
             locale: survey.invitation.locale,
         },
     };
+    if reconciled {
+        // Kept to the claim's lease, so no other worker takes the item meanwhile.
+        item.attempt_started_at = Some(now);
+        item.due = now + crate::outbox::lease(state);
+        state.store.reschedule(item).await?;
+    }
     let sent = adapter.send(&outbound).await;
+    // The platform answered: the outcome is known, whatever it is.
+    item.attempt_started_at = None;
     // A send held back by the channel's pace was not tried: it is neither a send nor a failure.
     if !matches!(sent, Err(SendError::Paced { .. })) {
         crate::metrics::send(channel.kind, sent.is_ok());
@@ -428,13 +487,7 @@ pub async fn attempt(
                 survey = %survey.id, channel = %channel_id, message_id = %delivery.message_id,
                 route = delivery.route.as_deref().unwrap_or("-"), ?message, "sent"
             );
-            let record =
-                SentMessage { survey: survey.id.clone(), channel: channel_id.clone(), route: delivery.route.clone() };
-            let id = format!("{channel_id}/{}", delivery.message_id);
-            match put_json(&*state.store, tenant, RecordKind::Message, &id, None, &record).await {
-                Ok(_) | Err(StoreError::RecordConflict { .. }) => {}
-                Err(error) => return Err(error),
-            }
+            record_sent(state, tenant, channel_id, &delivery.message_id, &survey.id, delivery.route.clone()).await?;
             if message == OutboundMessage::Invitation
                 && let Err(error) =
                     service::apply(state, tenant, &survey.id, Event::Sent { route: delivery.route.clone() }, now).await

@@ -38,6 +38,7 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     pub dashboard: DashboardSettings,
     pub outbound: OutboundSettings,
+    pub delivery: DeliverySettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,6 +71,27 @@ pub struct OutboundSettings {
     /// connect to besides public addresses. Empty by default: loopback, private, link-local,
     /// shared, multicast, unspecified and reserved addresses are refused.
     pub allow: Vec<String>,
+/// How messages are taken in from platforms and sent out to them exactly once, as far as each
+/// platform allows (see docs/delivery.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliverySettings {
+    /// How long a platform's message is held by the gateway handling it, in seconds: its
+    /// redeliveries meanwhile are answered 503 (retry later). A handling that never finishes
+    /// (the gateway died, the store went away) lets go of it when this runs out.
+    pub claim_secs: u64,
+    /// How long an outbox worker holds a message it is sending, in seconds; a worker that dies
+    /// mid-send leaves the message to another when this runs out. Longer than any send takes.
+    pub lease_secs: u64,
+    /// After a worker died mid-send, how long to wait for the platform's word on the message
+    /// (WhatsApp's status webhook, Messenger's echo) before sending it again, in seconds.
+    pub reconcile_secs: u64,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self { claim_secs: 60, lease_secs: crate::outbox::DEFAULT_LEASE.as_secs() as u64, reconcile_secs: 300 }
+    }
 }
 
 /// The reports dashboard's sessions (see `crate::auth::Sessions`).
@@ -121,6 +143,7 @@ impl Default for Settings {
             webhooks: WebhookSettings::default(),
             dashboard: DashboardSettings::default(),
             outbound: OutboundSettings::default(),
+            delivery: DeliverySettings::default(),
         }
     }
 }
@@ -141,6 +164,7 @@ pub struct Checked {
     pub dashboard: DashboardSettings,
     /// Where ratewire may connect: `outbound.allow`, read.
     pub outbound: OutboundPolicy,
+    pub delivery: DeliverySettings,
 }
 
 #[derive(Debug, Clone)]
@@ -234,6 +258,15 @@ impl Settings {
         if self.webhooks.max_attempts == 0 || self.webhooks.max_attempts > 500 {
             problem("webhooks.max_attempts".into(), "must be between 1 and 500".into());
         }
+        if !(1..=3600).contains(&self.delivery.claim_secs) {
+            problem("delivery.claim_secs".into(), "must be between 1 and 3600".into());
+        }
+        if !(1..=3600).contains(&self.delivery.lease_secs) {
+            problem("delivery.lease_secs".into(), "must be between 1 and 3600".into());
+        }
+        if !(1..=86_400).contains(&self.delivery.reconcile_secs) {
+            problem("delivery.reconcile_secs".into(), "must be between 1 and 86400".into());
+        }
         if self.dashboard.session_secret.as_ref().is_some_and(|secret| secret.chars().count() < 32) {
             problem("dashboard.session_secret".into(), "must be at least 32 characters".into());
         }
@@ -308,6 +341,7 @@ impl Settings {
                 webhooks: self.webhooks.clone(),
                 dashboard: self.dashboard.clone(),
                 outbound,
+                delivery: self.delivery.clone(),
             }),
             _ => Err(SettingsError::Invalid(errors)),
         }

@@ -87,6 +87,15 @@ pub fn graph_error(code: i64, message: &str) -> Value {
 
 struct Shared {
     access_token: String,
+    /// Where Meta posts the number's webhooks, once a test says (the channel's `webhook_url`),
+    /// and the number they are for: every message taken is then reported back with a `sent`
+    /// status, as Meta reports it.
+    status_hook: Mutex<Option<(String, String)>>,
+    /// How long a send is held before it is answered (it is taken, and recorded, at once).
+    answer_delay: Mutex<std::time::Duration>,
+    /// How much later than its answer a message taken is reported back.
+    report_delay: Mutex<std::time::Duration>,
+    webhooks: Webhooks,
     requests: Mutex<Vec<GraphRequest>>,
     failures: Mutex<VecDeque<Failure>>,
     next_id: AtomicU64,
@@ -111,6 +120,10 @@ impl FakeGraph {
         let address = listener.local_addr().expect("a bound listener has an address");
         let shared = Arc::new(Shared {
             access_token: access_token.to_owned(),
+            status_hook: Mutex::new(None),
+            answer_delay: Mutex::new(std::time::Duration::ZERO),
+            report_delay: Mutex::new(std::time::Duration::ZERO),
+            webhooks: Webhooks::new(app_secret),
             requests: Mutex::new(Vec::new()),
             failures: Mutex::new(VecDeque::new()),
             next_id: AtomicU64::new(1),
@@ -152,6 +165,25 @@ impl FakeGraph {
         .await
     }
 
+    /// Reports every message taken from now on to `hook` (the channel's `webhook_url`) for the
+    /// number `phone_number_id`, as Meta does: a signed `sent` status echoing the send's
+    /// `biz_opaque_callback_data`, redelivered until the gateway answers 200.
+    pub fn report_statuses_to(&self, hook: &str, phone_number_id: &str) {
+        *self.shared.status_hook.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((hook.to_owned(), phone_number_id.to_owned()));
+    }
+
+    /// Reports each message taken this much later than its answer: platforms' webhooks lag.
+    pub fn delay_reports(&self, delay: std::time::Duration) {
+        *self.shared.report_delay.lock().unwrap_or_else(|p| p.into_inner()) = delay;
+    }
+
+    /// Holds each send this long before answering it: the message is taken (and recorded) when
+    /// it arrives, as a platform takes it before its answer reaches the sender.
+    pub fn answer_after(&self, delay: std::time::Duration) {
+        *self.shared.answer_delay.lock().unwrap_or_else(|p| p.into_inner()) = delay;
+    }
+
     /// Answers the next `count` sends with `failure`.
     pub fn fail_next(&self, count: usize, failure: Failure) {
         let mut failures = self.shared.failures.lock().unwrap_or_else(|p| p.into_inner());
@@ -175,9 +207,32 @@ async fn handle(
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let path = uri.path().to_owned();
     let (status, answer, message_id) = answer(&shared, &method, &path, &headers, &json);
+    let report = message_id.as_ref().and_then(|id| {
+        let (hook, phone_number_id) = shared.status_hook.lock().unwrap_or_else(|p| p.into_inner()).clone()?;
+        // (The path names the function: `status` here is the answer's.)
+        let mut sent = crate::fake_graph::status(id, "sent", json["to"].as_str().unwrap_or_default(), Timestamp::now());
+        if let Some(reference) = json.get("biz_opaque_callback_data") {
+            sent["biz_opaque_callback_data"] = reference.clone();
+        }
+        Some((hook, statuses(&phone_number_id, vec![sent])))
+    });
     let request =
         GraphRequest { method, path, headers, json, answered: status.as_u16(), message_id: message_id.clone() };
     shared.requests.lock().unwrap_or_else(|p| p.into_inner()).push(request);
+    let delay = *shared.answer_delay.lock().unwrap_or_else(|p| p.into_inner());
+    let report_delay = *shared.report_delay.lock().unwrap_or_else(|p| p.into_inner());
+    // Reported as the platform reports, after its answer, whatever became of the sender (whose
+    // leaving cancels this handler).
+    if let Some((hook, payload)) = report {
+        let webhooks = shared.webhooks.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay + report_delay).await;
+            webhooks.deliver(&hook, &payload).await
+        });
+    }
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     (status, axum::Json(answer))
 }
 

@@ -92,6 +92,14 @@ impl Failure {
 
 struct Inner {
     page_id: String,
+    /// Where Meta posts the Page's webhooks, once a test says (the channel's `webhook_url`):
+    /// every message taken is then echoed back, as to a Page subscribed to `message_echoes`.
+    echo_hook: Mutex<Option<String>>,
+    /// How long a send is held before it is answered (it is taken, and recorded, at once).
+    answer_delay: Mutex<std::time::Duration>,
+    /// How much later than its answer a message taken is reported back.
+    report_delay: Mutex<std::time::Duration>,
+    webhooks: Webhooks,
     page_token: String,
     requests: Mutex<Vec<Request>>,
     failures: Mutex<VecDeque<Failure>>,
@@ -114,8 +122,13 @@ impl FakeMessenger {
     pub async fn start() -> FakeMessenger {
         let page_id = "104729385612345".to_owned();
         let page_token = format!("EAAG{}", uuid_like());
+        let webhooks = Webhooks::new(&format!("appsecret-{}", uuid_like()));
         let inner = Arc::new(Inner {
             page_id: page_id.clone(),
+            echo_hook: Mutex::new(None),
+            answer_delay: Mutex::new(std::time::Duration::ZERO),
+            report_delay: Mutex::new(std::time::Duration::ZERO),
+            webhooks: webhooks.clone(),
             page_token: page_token.clone(),
             requests: Mutex::new(Vec::new()),
             failures: Mutex::new(VecDeque::new()),
@@ -130,14 +143,25 @@ impl FakeMessenger {
         let task = tokio::spawn(async move {
             axum::serve(listener, router).await.expect("the fake Messenger serves");
         });
-        FakeMessenger {
-            base: format!("http://{address}"),
-            page_id,
-            page_token,
-            webhooks: Webhooks::new(&format!("appsecret-{}", uuid_like())),
-            inner,
-            task,
-        }
+        FakeMessenger { base: format!("http://{address}"), page_id, page_token, webhooks, inner, task }
+    }
+
+    /// Echoes every message taken from now on to `hook` (the channel's `webhook_url`), as Meta
+    /// does for a Page subscribed to `message_echoes`: signed, with the send's `metadata`, and
+    /// redelivered until the gateway answers 200.
+    pub fn echo_to(&self, hook: &str) {
+        *self.inner.echo_hook.lock().unwrap_or_else(|p| p.into_inner()) = Some(hook.to_owned());
+    }
+
+    /// Reports each message taken this much later than its answer: platforms' webhooks lag.
+    pub fn delay_reports(&self, delay: std::time::Duration) {
+        *self.inner.report_delay.lock().unwrap_or_else(|p| p.into_inner()) = delay;
+    }
+
+    /// Holds each send this long before answering it: the message is taken (and recorded) when
+    /// it arrives, as a platform takes it before its answer reaches the sender.
+    pub fn answer_after(&self, delay: std::time::Duration) {
+        *self.inner.answer_delay.lock().unwrap_or_else(|p| p.into_inner()) = delay;
     }
 
     /// Answers the next sends with these errors, in order, then succeeds again.
@@ -284,6 +308,10 @@ async fn send(
         }
         Outcome::Refused(response) => (response, None),
     };
+    let echo = message_id.as_ref().and_then(|mid| {
+        let hook = inner.echo_hook.lock().unwrap_or_else(|p| p.into_inner()).clone()?;
+        Some((hook, echo_of(&inner, mid, &json)))
+    });
     let request = Request {
         method: "POST".into(),
         path: format!("/{version}/{node}/messages"),
@@ -294,7 +322,39 @@ async fn send(
         message_id,
     };
     inner.requests.lock().unwrap_or_else(|p| p.into_inner()).push(request);
+    let delay = *inner.answer_delay.lock().unwrap_or_else(|p| p.into_inner());
+    let report_delay = *inner.report_delay.lock().unwrap_or_else(|p| p.into_inner());
+    // Reported as the platform reports, after its answer, whatever became of the sender (whose
+    // leaving cancels this handler).
+    if let Some((hook, notification)) = echo {
+        let webhooks = inner.webhooks.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay + report_delay).await;
+            webhooks.deliver(&hook, &notification).await
+        });
+    }
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     response
+}
+
+/// The `message_echoes` notification of a message the Page sent: from the Page to the person,
+/// with the text, the app, and the `metadata` the send carried.
+fn echo_of(inner: &Inner, mid: &str, sent: &Value) -> Value {
+    let mut message = json!({ "mid": mid, "is_echo": true, "app_id": 1_517_000_000_000_i64 });
+    for field in ["text", "metadata", "quick_replies"] {
+        if let Some(value) = sent["message"].get(field) {
+            message[field] = value.clone();
+        }
+    }
+    let event = json!({
+        "sender": { "id": inner.page_id },
+        "recipient": { "id": sent["recipient"]["id"] },
+        "timestamp": Timestamp::now().as_millisecond(),
+        "message": message,
+    });
+    json!({ "object": "page", "entry": [{ "id": inner.page_id, "time": Timestamp::now().as_millisecond(), "messaging": [event] }] })
 }
 
 /// What the fake does with a send.

@@ -87,21 +87,34 @@ pub struct RedisServer {
     port: u16,
     dir: PathBuf,
     process: Option<Child>,
+    /// Whether it keeps what it was told on disk, every write synced before it is answered.
+    durable: bool,
 }
 
 impl RedisServer {
     /// Starts a server and waits until it answers. Panics if `redis-server` is not installed or
     /// does not come up.
     pub fn start() -> RedisServer {
+        RedisServer::start_with(false)
+    }
+
+    /// A server that keeps every write in its append-only file, synced before the write is
+    /// answered, so a killed and restarted server has everything it acknowledged: Redis as run
+    /// in production, for the tests that restart it under load.
+    pub fn start_durable() -> RedisServer {
+        RedisServer::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> RedisServer {
         let dir = fresh_dir();
         // Another process may take the port between our probe and the server's bind; then the
         // server exits at once and we try another port.
         let mut failures = Vec::new();
         for _ in 0..5 {
             let port = free_port();
-            match spawn(port, &dir) {
+            match spawn(port, &dir, durable) {
                 Ok(process) => {
-                    return RedisServer { port, dir, process: Some(process) };
+                    return RedisServer { port, dir, process: Some(process), durable };
                 }
                 Err(failure) => failures.push(failure),
             }
@@ -119,8 +132,9 @@ impl RedisServer {
         self.port
     }
 
-    /// Kills the server, as a crash would: clients see their connection drop. Nothing is kept
-    /// on disk, so a restarted server starts empty.
+    /// Kills the server, as a crash would: clients see their connection drop. Unless it is
+    /// [durable](RedisServer::start_durable), nothing is kept on disk, so a restarted server
+    /// starts empty.
     pub fn stop(&mut self) {
         if let Some(mut process) = self.process.take() {
             let _ = process.kill();
@@ -131,21 +145,37 @@ impl RedisServer {
     /// Starts the server again on the same port (stopping it first if it runs).
     pub fn restart(&mut self) {
         self.stop();
-        match spawn(self.port, &self.dir) {
+        match spawn(self.port, &self.dir, self.durable) {
             Ok(process) => self.process = Some(process),
             Err(failure) => panic!("redis-server did not restart on port {}: {failure}", self.port),
         }
     }
+
+    /// Runs one command on the server as its default user, and gives the answer.
+    pub async fn command(&self, args: &[&str]) -> redis::Value {
+        let client = redis::Client::open(self.url()).expect("a Redis URL");
+        let mut connection = client.get_multiplexed_async_connection().await.expect("the test's Redis answers");
+        let mut command = redis::cmd(args[0]);
+        for arg in &args[1..] {
+            command.arg(*arg);
+        }
+        command.query_async(&mut connection).await.unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
 }
 
 /// Runs `redis-server` on the port and waits until it answers.
-fn spawn(port: u16, dir: &Path) -> Result<Child, String> {
+fn spawn(port: u16, dir: &Path, durable: bool) -> Result<Child, String> {
     let log_path = dir.join(format!("redis-{port}.log"));
     let log = std::fs::File::create(&log_path).map_err(|e| format!("can't create {}: {e}", log_path.display()))?;
     let errors = log.try_clone().map_err(|e| e.to_string())?;
     let spawned = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
+        .args(["--save", ""])
+        .args(if durable {
+            &["--appendonly", "yes", "--appendfsync", "always"][..]
+        } else {
+            &["--appendonly", "no"][..]
+        })
         .arg("--dir")
         .arg(dir)
         .stdin(Stdio::null())

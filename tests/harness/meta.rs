@@ -35,8 +35,12 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// How long [`Webhooks::deliver`] keeps redelivering.
+pub const REDELIVERY_FOR: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// What Meta sends ratewire for one app: webhooks signed with its app secret, and the
 /// verification request.
+#[derive(Clone)]
 pub struct Webhooks {
     pub app_secret: String,
     http: reqwest::Client,
@@ -60,8 +64,33 @@ impl Webhooks {
         self.post_raw(url, body, Some(&signature)).await
     }
 
+    /// Posts a webhook as Meta does, again and again until it is answered 200 — Meta redelivers
+    /// whatever was not, for hours; here for at most [`REDELIVERY_FOR`]. Whether it was taken.
+    pub async fn deliver(&self, url: &str, payload: &Value) -> bool {
+        let body = meta_json(payload);
+        let signature = self.sign(&body);
+        let deadline = std::time::Instant::now() + REDELIVERY_FOR;
+        while std::time::Instant::now() < deadline {
+            if let Ok((200, _)) = self.try_post_raw(url, body.clone(), Some(&signature)).await {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        false
+    }
+
     /// Posts bytes with the given signature header, or none.
     pub async fn post_raw(&self, url: &str, body: Vec<u8>, signature: Option<&str>) -> (u16, Value) {
+        self.try_post_raw(url, body, signature).await.unwrap_or_else(|e| panic!("posting the webhook to {url}: {e}"))
+    }
+
+    /// [`Webhooks::post_raw`], with a connection that failed as an error.
+    pub async fn try_post_raw(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        signature: Option<&str>,
+    ) -> Result<(u16, Value), reqwest::Error> {
         let mut request = self
             .http
             .post(url)
@@ -71,10 +100,10 @@ impl Webhooks {
         if let Some(signature) = signature {
             request = request.header("x-hub-signature-256", signature);
         }
-        let response = request.send().await.unwrap_or_else(|e| panic!("posting the webhook to {url}: {e}"));
+        let response = request.send().await?;
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
     }
 
     /// The verification request Meta sends when the callback URL is saved: status and body.

@@ -479,17 +479,27 @@ pub async fn survey_until(api: &Api, id: &str, what: &str, done: impl Fn(&Value)
 }
 
 /// Polls `check` every 50 ms until it gives a value; panics, naming `what`, after [`PATIENCE`].
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + PATIENCE;
+    eventually_within(PATIENCE, what, check).await
+}
+
+/// [`eventually`], giving up after `patience`: for what takes longer by design (leases running
+/// out, a queue of hundreds draining).
+pub async fn eventually_within<T, F, Fut>(patience: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + patience;
     loop {
         if let Some(value) = check().await {
             return value;
         }
-        assert!(Instant::now() < deadline, "gave up after {PATIENCE:?} waiting for {what}");
+        assert!(Instant::now() < deadline, "gave up after {patience:?} waiting for {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -75,6 +75,9 @@ pub fn capabilities() -> Capabilities {
         reply_window: Some(SignedDuration::from_hours(24)),
         edits_sent_messages: false,
         default_sends_per_second: DEFAULT_SENDS_PER_SECOND,
+        // Each message comes back as an echo carrying its `metadata` (the Page subscribed to
+        // `message_echoes`).
+        reports_sends: true,
     }
 }
 
@@ -151,7 +154,7 @@ impl Channel for Messenger {
 
     async fn send(&self, message: &Outbound) -> Result<Delivery, SendError> {
         let route = window::route(&message.context, &message.content, self.tag).map_err(SendError::Permanent)?;
-        let body = render::request(message.recipient.as_str(), route, &message.content);
+        let body = render::request(message.recipient.as_str(), route, &message.content, &message.idempotency_key);
         let response = self
             .http
             .post(&self.endpoint)

@@ -15,12 +15,20 @@ pub const MAX_PAYLOAD: usize = 1000;
 /// A text message, in characters.
 pub const MAX_TEXT: usize = 2000;
 
-/// The Send API request for one message to `recipient` (a page-scoped id).
-pub fn request(recipient: &str, route: Route, content: &Content) -> Value {
+/// `metadata`'s limit, in characters.
+const MAX_METADATA: usize = 1000;
+
+/// The Send API request for one message to `recipient` (a page-scoped id). `reference` goes as
+/// the message's `metadata`, which Meta echoes back in the `message_echoes` webhook.
+pub fn request(recipient: &str, route: Route, content: &Content, reference: &str) -> Value {
+    let mut message = message(content);
+    if !reference.is_empty() && reference.chars().count() <= MAX_METADATA {
+        message["metadata"] = json!(reference);
+    }
     let mut body = json!({
         "recipient": { "id": recipient },
         "messaging_type": route.messaging_type(),
-        "message": message(content),
+        "message": message,
     });
     if let Some(tag) = route.tag() {
         body["tag"] = json!(tag.as_str());
@@ -108,7 +116,7 @@ mod tests {
         let labels = Labels::new(
             [(scale.score(1).unwrap(), "Very dissatisfied".into()), (scale.score(5).unwrap(), "Great".into())].into(),
         );
-        let body = request("PSID-1", Route::Response, &invitation(scale, labels));
+        let body = request("PSID-1", Route::Response, &invitation(scale, labels), "send_s1_invitation");
         assert_eq!(
             body,
             json!({
@@ -124,6 +132,8 @@ mod tests {
                         { "content_type": "text", "title": "⭐⭐⭐⭐", "payload": "rw1:s:s1:4" },
                         { "content_type": "text", "title": "⭐⭐⭐⭐⭐ Great", "payload": "rw1:s:s1:5" },
                     ],
+                    // Echoed back by Meta in the `message_echoes` webhook.
+                    "metadata": "send_s1_invitation",
                 },
             })
         );
@@ -133,7 +143,7 @@ mod tests {
     fn a_zero_to_ten_scale_fits_and_long_labels_are_left_out() {
         let scale = Scale::NPS;
         let labels = Labels::new([(scale.score(0).unwrap(), "Not at all likely to recommend".into())].into());
-        let body = request("PSID-1", Route::Response, &invitation(scale, labels));
+        let body = request("PSID-1", Route::Response, &invitation(scale, labels), "");
         let replies = body["message"]["quick_replies"].as_array().unwrap();
         assert_eq!(replies.len(), 11);
         assert_eq!(replies[0]["title"], "0", "the label does not fit: the number alone");
@@ -142,7 +152,7 @@ mod tests {
 
     #[test]
     fn a_tagged_message_names_its_tag() {
-        let body = request("PSID-1", Route::Tag(MessageTag::HumanAgent), &Content::Text("Hi".into()));
+        let body = request("PSID-1", Route::Tag(MessageTag::HumanAgent), &Content::Text("Hi".into()), "");
         assert_eq!(
             body,
             json!({

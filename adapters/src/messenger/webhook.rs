@@ -8,8 +8,9 @@ use serde_json::Value;
 use crate::{ChoicePayload, DeliveryStatus, Inbound, Tap, WebhookError};
 
 /// What a verified notification carries for the Page `page_id`: messages, taps on ratewire's
-/// choices and delivery receipts. Other pages' entries, the Page's own echoes and events that
-/// are not replies (reads, reactions, referrals…) are left out.
+/// choices, delivery receipts and the echoes of ratewire's own sends. Other pages' entries, the
+/// echoes of what the Page's agents wrote and events that are not replies (reads, reactions,
+/// referrals…) are left out.
 pub fn parse(body: &[u8], page_id: &str) -> Result<Vec<Inbound>, WebhookError> {
     let notification: Value = serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
     let Some(notification) = notification.as_object() else {
@@ -43,7 +44,12 @@ fn read_event(event: &Value, entry_time: Option<Timestamp>) -> Vec<Inbound> {
             .into_iter()
             .flatten()
             .filter_map(Value::as_str)
-            .map(|mid| Inbound::Status { message_id: mid.to_owned(), status: DeliveryStatus::Delivered, at })
+            .map(|mid| Inbound::Status {
+                message_id: mid.to_owned(),
+                status: DeliveryStatus::Delivered,
+                reference: None,
+                at,
+            })
             .collect();
     }
     let Some(from) = id_of(event.get("sender").and_then(|s| s.get("id"))).and_then(|id| RecipientId::new(id).ok())
@@ -52,7 +58,7 @@ fn read_event(event: &Value, entry_time: Option<Timestamp>) -> Vec<Inbound> {
     };
     let reply = if let Some(message) = event.get("message") {
         if message.get("is_echo").and_then(Value::as_bool) == Some(true) {
-            return Vec::new();
+            return echo(message, at).into_iter().collect();
         }
         let Some(mid) = message.get("mid").and_then(Value::as_str) else { return Vec::new() };
         let payload = message.get("quick_reply").and_then(|q| q.get("payload")).and_then(Value::as_str);
@@ -78,6 +84,15 @@ fn read_event(event: &Value, entry_time: Option<Timestamp>) -> Vec<Inbound> {
         },
         Reply::Text { platform_id, text } => Inbound::Message { platform_id, from, text, language: None, at },
     }]
+}
+
+/// The Page's own message, echoed back (`message_echoes`): one of ratewire's sends when it
+/// carries the `metadata` ratewire gave it, which says it went out. Echoes of what the Page's
+/// agents wrote carry none and are left out.
+fn echo(message: &Value, at: Timestamp) -> Option<Inbound> {
+    let message_id = message.get("mid").and_then(Value::as_str)?.to_owned();
+    let reference = message.get("metadata").and_then(Value::as_str).filter(|m| !m.is_empty())?.to_owned();
+    Some(Inbound::Status { message_id, status: DeliveryStatus::Sent, reference: Some(reference), at })
 }
 
 enum Reply {
@@ -208,6 +223,15 @@ mod tests {
         let no_mid = event(json!({ "message": { "text": "hello" } }));
         let body = notification(json!([echo, sticker, read, reaction, no_mid]));
         assert_eq!(parse(&body, PAGE).unwrap(), []);
+        // The echo of one of ratewire's own sends says it went out.
+        let ours = event(json!({ "message": { "mid": "m_8", "text": "How did we do?", "is_echo": true, "app_id": 1,
+            "metadata": "send_srv_1_invitation" } }));
+        let events = parse(&notification(json!([ours])), PAGE).unwrap();
+        assert!(matches!(
+            &events[..],
+            [Inbound::Status { message_id, status: DeliveryStatus::Sent, reference: Some(reference), .. }]
+                if message_id == "m_8" && reference == "send_srv_1_invitation"
+        ));
 
         let other_page = json!({ "object": "page", "entry": [{ "id": "9999", "messaging": [
             event(json!({ "message": { "mid": "m_7", "text": "5" } }))
@@ -234,7 +258,12 @@ mod tests {
         let delivered = Timestamp::from_millisecond(1_777_000_000_500).unwrap();
         assert_eq!(
             events[1],
-            Inbound::Status { message_id: "m_out_1".into(), status: DeliveryStatus::Delivered, at: delivered }
+            Inbound::Status {
+                message_id: "m_out_1".into(),
+                status: DeliveryStatus::Delivered,
+                reference: None,
+                at: delivered,
+            }
         );
         assert!(matches!(&events[3], Inbound::Message { platform_id, .. } if platform_id == "m_9"));
     }

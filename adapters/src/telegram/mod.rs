@@ -78,6 +78,8 @@ pub fn capabilities() -> Capabilities {
         edits_sent_messages: true,
         // About 30 messages a second per bot; the one a second per chat is kept by `spacing`.
         default_sends_per_second: 30,
+        // Nothing reports a sent message back: after a crash mid-send, it is sent again.
+        reports_sends: false,
     }
 }
 

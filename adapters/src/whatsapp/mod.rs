@@ -33,6 +33,9 @@ pub const DEFAULT_API_BASE_URL: &str = meta::GRAPH_API_BASE_URL;
 /// The Graph API version requests name unless the channel's `graph_version` says otherwise.
 pub const DEFAULT_GRAPH_VERSION: &str = meta::GRAPH_VERSION;
 
+/// `biz_opaque_callback_data`'s limit, in characters.
+const MAX_CALLBACK_DATA: usize = 512;
+
 /// How long after the end user's last message free-form messages may go out.
 pub const REPLY_WINDOW: SignedDuration = SignedDuration::from_hours(24);
 /// Taken off the window's end for the trip to Meta: a message sent at its very edge would
@@ -48,6 +51,8 @@ pub(crate) const CAPABILITIES: Capabilities = Capabilities {
     reply_window: Some(REPLY_WINDOW),
     edits_sent_messages: false,
     default_sends_per_second: 80,
+    // Every status webhook echoes the send's `biz_opaque_callback_data`.
+    reports_sends: true,
 };
 
 /// The approved template invitations go out as outside the window.
@@ -251,7 +256,12 @@ impl Channel for WhatsApp {
     }
 
     async fn send(&self, message: &Outbound) -> Result<Delivery, SendError> {
-        let body = self.body(message)?;
+        let mut body = self.body(message)?;
+        // Echoed in every status webhook of the message, so a send whose answer was lost is
+        // recognised.
+        if !message.idempotency_key.is_empty() && message.idempotency_key.len() <= MAX_CALLBACK_DATA {
+            body["biz_opaque_callback_data"] = Value::from(message.idempotency_key.as_str());
+        }
         let route = match body["template"]["name"].as_str() {
             Some(name) => format!("template:{name}"),
             None => "free_form".to_owned(),

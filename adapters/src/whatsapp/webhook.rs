@@ -82,18 +82,20 @@ fn message(message: &Value) -> Option<Inbound> {
     }
 }
 
-fn status(status: &Value) -> Option<Inbound> {
-    let message_id = text(&status["id"])?;
-    let at = timestamp(&status["timestamp"])?;
-    let status = match status["status"].as_str()? {
+fn status(status_value: &Value) -> Option<Inbound> {
+    let message_id = text(&status_value["id"])?;
+    let at = timestamp(&status_value["timestamp"])?;
+    let status = match status_value["status"].as_str()? {
         "sent" => DeliveryStatus::Sent,
         "delivered" => DeliveryStatus::Delivered,
         "read" => DeliveryStatus::Read,
-        "failed" => DeliveryStatus::Failed(errors::delivery_failure(&status["errors"])),
+        "failed" => DeliveryStatus::Failed(errors::delivery_failure(&status_value["errors"])),
         // `deleted`, `warning` and whatever comes next say nothing of delivery.
         _ => return None,
     };
-    Some(Inbound::Status { message_id, status, at })
+    // The send's reference, echoed: what tells a send whose answer was lost.
+    let reference = status_value["biz_opaque_callback_data"].as_str().map(str::to_owned);
+    Some(Inbound::Status { message_id, status, reference, at })
 }
 
 #[cfg(test)]
@@ -201,16 +203,24 @@ mod tests {
     fn statuses_are_read_and_failures_say_why() {
         let statuses = json!([
             { "id": "wamid.a", "status": "sent", "timestamp": "1749416400", "recipient_id": "16505551234",
+              "biz_opaque_callback_data": "send_srv_1_invitation",
               "conversation": { "id": "c", "origin": { "type": "service" } }, "pricing": { "billable": false } },
-            { "id": "wamid.a", "status": "delivered", "timestamp": "1749416401", "recipient_id": "16505551234" },
-            { "id": "wamid.a", "status": "read", "timestamp": "1749416402", "recipient_id": "16505551234" },
+            { "id": "wamid.a", "status": "delivered", "timestamp": "1749416401", "recipient_id": "16505551234",
+              "biz_opaque_callback_data": "send_srv_1_invitation" },
+            { "id": "wamid.a", "status": "read", "timestamp": "1749416402", "recipient_id": "16505551234",
+              "biz_opaque_callback_data": "send_srv_1_invitation" },
             { "id": "wamid.b", "status": "failed", "timestamp": "1749416403", "recipient_id": "16505551234",
               "errors": [{ "code": 131047, "title": "Re-engagement message", "message": "Re-engagement message",
                   "error_data": { "details": "Message failed to send because more than 24 hours have passed" } }] },
             { "id": "wamid.c", "status": "deleted", "timestamp": "1749416404", "recipient_id": "16505551234" },
         ]);
         let events = parse(&delivery("106540352242922", json!([]), statuses), "106540352242922").unwrap();
-        let status = |id: &str, status, seconds| Inbound::Status { message_id: id.into(), status, at: at(seconds) };
+        let status = |id: &str, status, seconds| Inbound::Status {
+            message_id: id.into(),
+            status,
+            reference: (id == "wamid.a").then(|| "send_srv_1_invitation".to_owned()),
+            at: at(seconds),
+        };
         let reason = FailureReason {
             code: "outside_window".into(),
             detail: "WhatsApp error 131047: Re-engagement message: Message failed to send because more than 24 \

@@ -6,7 +6,9 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use super::{DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, Seen, StoreError, SurveyStore, Versioned};
+use super::{
+    DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError, SurveyStore, Versioned,
+};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
 use crate::survey::Survey;
 
@@ -22,8 +24,8 @@ struct Inner {
     records: BTreeMap<(TenantId, RecordKind, String), Versioned>,
     outbox: HashMap<String, OutboxItem>,
     outbox_due: BTreeSet<(Timestamp, String)>,
-    /// Keys seen, with when they may be seen again.
-    seen: HashMap<String, Timestamp>,
+    /// Keys seen: claimed or handled, until when.
+    seen: HashMap<String, Mark>,
 }
 
 impl Inner {
@@ -264,24 +266,42 @@ const SEEN_SWEEP_AT: usize = 10_000;
 
 #[async_trait]
 impl Seen for MemoryStore {
-    async fn first_sighting(&self, key: &str, now: Timestamp, ttl: jiff::SignedDuration) -> Result<bool, StoreError> {
+    async fn claim(&self, key: &str, now: Timestamp, lease: jiff::SignedDuration) -> Result<Sighting, StoreError> {
         let mut inner = self.lock();
-        if inner.seen.get(key).is_some_and(|until| *until > now) {
-            return Ok(false);
+        match inner.seen.get(key) {
+            Some(mark) if mark.until > now => {
+                return Ok(if mark.handled { Sighting::Handled } else { Sighting::InHand });
+            }
+            _ => {}
         }
         if inner.seen.len() >= SEEN_SWEEP_AT {
-            inner.seen.retain(|_, until| *until > now);
+            inner.seen.retain(|_, mark| mark.until > now);
         }
-        inner.seen.insert(key.to_owned(), now + ttl);
-        Ok(true)
+        inner.seen.insert(key.to_owned(), Mark { handled: false, until: now + lease });
+        Ok(Sighting::First)
     }
 
-    async fn forget(&self, key: &str) -> Result<(), StoreError> {
-        self.lock().seen.remove(key);
+    async fn confirm(&self, key: &str, now: Timestamp, ttl: jiff::SignedDuration) -> Result<(), StoreError> {
+        self.lock().seen.insert(key.to_owned(), Mark { handled: true, until: now + ttl });
+        Ok(())
+    }
+
+    async fn release(&self, key: &str) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if inner.seen.get(key).is_some_and(|mark| !mark.handled) {
+            inner.seen.remove(key);
+        }
         Ok(())
     }
 
     async fn remembers(&self, key: &str, now: Timestamp) -> Result<bool, StoreError> {
-        Ok(self.lock().seen.get(key).is_some_and(|until| *until > now))
+        Ok(self.lock().seen.get(key).is_some_and(|mark| mark.until > now))
     }
+}
+
+/// A key's sighting: claimed or handled, until when.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    handled: bool,
+    until: Timestamp,
 }

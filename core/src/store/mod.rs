@@ -51,18 +51,36 @@ pub trait Store: SurveyStore + RecordStore + Outbox + Seen {}
 
 impl<T: SurveyStore + RecordStore + Outbox + Seen> Store for T {}
 
-/// Remembers keys for a while, to drop what platforms deliver twice.
+/// What a platform's message id was when it was offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sighting {
+    /// Not seen before: it is now claimed for the caller, for the claim's lease.
+    First,
+    /// Claimed by another handling that has not finished (or died: the claim then runs out by
+    /// itself).
+    InHand,
+    /// Handled already: a redelivery.
+    Handled,
+}
+
+/// Remembers what platforms delivered, to drop their redeliveries, in two phases: a message is
+/// claimed for a short lease while it is handled, and marked handled (for much longer) only once
+/// its handling finished. A handling that fails, or a gateway that dies, leaves at most a claim
+/// that runs out, so the platform's redelivery always gets its second chance.
 #[async_trait]
 pub trait Seen: Send + Sync {
-    /// True the first time `key` is offered within `ttl`; false for a repeat.
-    async fn first_sighting(&self, key: &str, now: Timestamp, ttl: jiff::SignedDuration) -> Result<bool, StoreError>;
+    /// Claims `key` for `lease` when it is neither claimed nor handled.
+    async fn claim(&self, key: &str, now: Timestamp, lease: jiff::SignedDuration) -> Result<Sighting, StoreError>;
 
-    /// Forgets a key, so its next sighting is a first again: for an item whose handling failed
-    /// after it was seen, so the platform's redelivery is not dropped.
-    async fn forget(&self, key: &str) -> Result<(), StoreError>;
-
-    /// Whether `key` was offered and is still remembered at `now`, without offering it.
+    /// Whether `key` is still remembered (claimed or handled) at `now`, without offering it.
     async fn remembers(&self, key: &str, now: Timestamp) -> Result<bool, StoreError>;
+
+    /// Marks a claimed key handled, for `ttl`: its redeliveries are dropped from now on.
+    async fn confirm(&self, key: &str, now: Timestamp, ttl: jiff::SignedDuration) -> Result<(), StoreError>;
+
+    /// Drops a claim whose handling failed, so the redelivery is taken at once rather than when
+    /// the claim runs out. A key already handled stays handled.
+    async fn release(&self, key: &str) -> Result<(), StoreError>;
 }
 
 /// A survey the sweeper must look at.

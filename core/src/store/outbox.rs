@@ -23,6 +23,11 @@ pub struct OutboxItem {
     pub due: Timestamp,
     /// Why the last attempt failed.
     pub last_error: Option<String>,
+    /// When a send was handed to the platform with no outcome recorded since: set just before
+    /// the send, cleared with its outcome. Found set on a claimed item, it says the worker died
+    /// mid-send, and the message may or may not have gone out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt_started_at: Option<Timestamp>,
 }
 
 /// What an outbox item is for.

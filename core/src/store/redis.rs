@@ -15,6 +15,7 @@
 //! | `rw:t:acme:rec:<kind>` | sorted set | the ids of the tenant's records of that kind, all scored 0 |
 //! | `rw:outbox:item:<id>` | string | the [`OutboxItem`] as JSON |
 //! | `rw:outbox:due` | sorted set | `<tenant>/<item>`, scored by the item's due time in unix milliseconds (rounded up) |
+//! | `rw:seen:<tenant>/<channel>/<message>` | string | `claimed` while a platform's message is handled (a short lease), then `handled` for a week |
 //!
 //! Ids may contain `:` but never `/`, `{` or `}`, so a key names exactly one tenant and one
 //! conversation or recipient: the variable parts are closed by a `/` or a `{`, never by a `:`.
@@ -96,7 +97,9 @@ use redis::{ErrorKind, FromRedisValue, Pipeline, RedisError, Script, ServerError
 
 use super::cache::{self, Lookup, RecordCache};
 use super::compact;
-use super::{DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, Seen, StoreError, SurveyStore, Versioned};
+use super::{
+    DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError, SurveyStore, Versioned,
+};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
 use crate::survey::{Survey, SurveyState};
 
@@ -239,6 +242,26 @@ while true do
 end
 ";
 
+/// Claims a platform message id unless it is claimed or handled. KEYS[1]: the sighting. ARGV: the
+/// claim's lease in milliseconds. Returns nil when claimed now, else what the key holds
+/// (`claimed` or `handled`).
+const CLAIM_SIGHTING: &str = r"
+local held = redis.call('GET', KEYS[1])
+if held then
+  return held
+end
+redis.call('SET', KEYS[1], 'claimed', 'PX', ARGV[1])
+return false
+";
+
+/// Drops a claim, leaving a key marked handled as it is. KEYS[1]: the sighting.
+const RELEASE_SIGHTING: &str = r"
+if redis.call('GET', KEYS[1]) == 'claimed' then
+  redis.call('DEL', KEYS[1])
+end
+return 1
+";
+
 struct Scripts {
     write_record: Script,
     swap_pointer: Script,
@@ -246,10 +269,12 @@ struct Scripts {
     put_record: Script,
     claim_outbox: Script,
     tenant_outbox: Script,
+    claim_sighting: Script,
+    release_sighting: Script,
 }
 
 impl Scripts {
-    fn all(&self) -> [&Script; 6] {
+    fn all(&self) -> [&Script; 8] {
         [
             &self.write_record,
             &self.swap_pointer,
@@ -257,6 +282,8 @@ impl Scripts {
             &self.put_record,
             &self.claim_outbox,
             &self.tenant_outbox,
+            &self.claim_sighting,
+            &self.release_sighting,
         ]
     }
 }
@@ -268,6 +295,8 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     put_record: Script::new(PUT_RECORD),
     claim_outbox: Script::new(CLAIM_OUTBOX),
     tenant_outbox: Script::new(TENANT_OUTBOX),
+    claim_sighting: Script::new(CLAIM_SIGHTING),
+    release_sighting: Script::new(RELEASE_SIGHTING),
 });
 
 /// The key names of one store.
@@ -291,6 +320,11 @@ impl Keys {
 
     fn due(&self) -> String {
         format!("{}:due", self.prefix)
+    }
+
+    /// A platform message's sighting (see [`Seen`]).
+    fn seen(&self, key: &str) -> String {
+        format!("{}:seen:{key}", self.prefix)
     }
 
     /// The tenant's creation index.
@@ -1162,28 +1196,38 @@ impl Outbox for RedisStore {
 
 #[async_trait]
 impl Seen for RedisStore {
-    /// `SET NX PX` on `rw:seen:<key>`: Redis forgets the key by itself once the time is up.
-    async fn first_sighting(&self, key: &str, _now: Timestamp, ttl: SignedDuration) -> Result<bool, StoreError> {
+    /// A script on `rw:seen:<key>`: `claimed` for the lease, then `handled` (`SET … PX`) once
+    /// confirmed. Redis forgets the key by itself once its time is up.
+    async fn claim(&self, key: &str, _now: Timestamp, lease: SignedDuration) -> Result<Sighting, StoreError> {
         let mut pipe = redis::pipe();
-        pipe.cmd("SET")
-            .arg(format!("{}:seen:{key}", self.keys.prefix))
-            .arg(1)
-            .arg("NX")
-            .arg("PX")
-            .arg(millis(ttl).max(1));
-        let (set,): (Option<String>,) = self.query(&pipe).await.map_err(unavailable)?;
-        Ok(set.is_some())
+        let mut claim = SCRIPTS.claim_sighting.prepare_invoke();
+        claim.key(self.keys.seen(key)).arg(millis(lease).max(1));
+        pipe.invoke_script(&claim);
+        let (held,): (Option<String>,) = self.query(&pipe).await.map_err(unavailable)?;
+        Ok(match held.as_deref() {
+            None => Sighting::First,
+            Some("claimed") => Sighting::InHand,
+            Some(_) => Sighting::Handled,
+        })
     }
 
-    async fn forget(&self, key: &str) -> Result<(), StoreError> {
+    async fn confirm(&self, key: &str, _now: Timestamp, ttl: SignedDuration) -> Result<(), StoreError> {
         let mut pipe = redis::pipe();
-        pipe.cmd("DEL").arg(format!("{}:seen:{key}", self.keys.prefix)).ignore();
+        pipe.cmd("SET").arg(self.keys.seen(key)).arg("handled").arg("PX").arg(millis(ttl).max(1)).ignore();
+        self.query::<()>(&pipe).await.map_err(unavailable)
+    }
+
+    async fn release(&self, key: &str) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        let mut release = SCRIPTS.release_sighting.prepare_invoke();
+        release.key(self.keys.seen(key));
+        pipe.invoke_script(&release).ignore();
         self.query::<()>(&pipe).await.map_err(unavailable)
     }
 
     async fn remembers(&self, key: &str, _now: Timestamp) -> Result<bool, StoreError> {
         let mut pipe = redis::pipe();
-        pipe.cmd("EXISTS").arg(format!("{}:seen:{key}", self.keys.prefix));
+        pipe.cmd("EXISTS").arg(self.keys.seen(key));
         let (count,): (u64,) = self.query(&pipe).await.map_err(unavailable)?;
         Ok(count > 0)
     }

@@ -46,6 +46,7 @@ pub const SESSION: &str = "session";
             MalformedWebhook,
             UnverifiedWebhook,
             WrongVerifyToken,
+            WebhookUnavailable,
             crate::email_pages::LinkNotFound,
             crate::email_pages::PageUnavailable
         )
@@ -147,6 +148,11 @@ error_responses! {
         ApiError::RateLimited,
     ];
     Unavailable: "The store is unavailable; try again shortly (`unavailable`)", [ApiError::Unavailable];
+    WebhookUnavailable: "The store is unavailable (`unavailable`), or another request is still handling a \
+        message of this delivery (`in_progress`): deliver it again shortly, as the platforms do", [
+        ApiError::Unavailable,
+        ApiError::InProgress,
+    ];
     BadGateway: "The messaging platform refused the call made on the business's behalf, or could not be \
         reached (`webhook_registration_failed`); `message` says what it answered", [
         ApiError::BadGateway {
