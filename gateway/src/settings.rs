@@ -71,6 +71,8 @@ pub struct OutboundSettings {
     /// connect to besides public addresses. Empty by default: loopback, private, link-local,
     /// shared, multicast, unspecified and reserved addresses are refused.
     pub allow: Vec<String>,
+}
+
 /// How messages are taken in from platforms and sent out to them exactly once, as far as each
 /// platform allows (see docs/delivery.md).
 #[derive(Debug, Clone, Serialize, Deserialize)]
