@@ -234,7 +234,8 @@ impl From<ApplyError> for ApiError {
 }
 
 /// A JSON body. A body that isn't JSON answers 400; JSON of the wrong shape answers 422 naming
-/// the field (`config.content.nl: "nl" is not a shipped locale`).
+/// the field (`config.content.nl: "nl" is not a shipped locale`), and JSON that isn't an object
+/// (an array, a string, a number) 422 on `body`.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
@@ -271,6 +272,12 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
                 ApiError::BadRequest { code: "unreadable_body", message: rejection.body_text() }
             }
         })?;
+        // serde fills a struct from a positional array as readily as from an object, so
+        // `["final", "renamed"]` would be taken field by field: every body is an object.
+        let starts_an_object = bytes.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')) == Some(&b'{');
+        if !starts_an_object && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
+            return Err(ApiError::invalid("body", "must be a JSON object"));
+        }
         let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(deserializer).map(JsonOfAnyType).map_err(|error| {
             let path = error.path().to_string();
