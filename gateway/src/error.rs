@@ -25,6 +25,8 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String },
     #[error("the request body is larger than the limit (body_limit_bytes; email_body_limit_bytes for email replies)")]
     TooLarge,
+    #[error("the request body did not arrive in time (http.body_read_timeout_secs)")]
+    BodyTimeout,
     #[error("too many requests: slow down")]
     RateLimited,
     #[error("the store is unavailable; try again shortly")]
@@ -70,6 +72,7 @@ impl ApiError {
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
@@ -90,6 +93,7 @@ impl ApiError {
             }
             ApiError::Invalid(_) => "invalid",
             ApiError::TooLarge => "too_large",
+            ApiError::BodyTimeout => "body_timeout",
             ApiError::RateLimited => "rate_limited",
             ApiError::Unavailable => "unavailable",
             ApiError::Webhook(WebhookError::Unsigned) => "unsigned",
@@ -114,6 +118,19 @@ impl ApiError {
         match self {
             ApiError::NotFound { what, id } => ApiError::invalid(field, format!("no {what} {id}")),
             other => other,
+        }
+    }
+
+    /// Why a request's body could not be read: over its limit, not received in time, or not
+    /// received whole (the connection dropped, a broken chunked encoding).
+    pub fn unreadable_body(error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut causes = std::iter::successors(Some(error), |error| error.source());
+        if causes.clone().any(|cause| cause.is::<http_body_util::LengthLimitError>()) {
+            ApiError::TooLarge
+        } else if causes.any(|cause| cause.is::<crate::server::BodyReadTimeout>()) {
+            ApiError::BodyTimeout
+        } else {
+            ApiError::BadRequest { code: "unreadable_body", message: format!("the body could not be read: {error}") }
         }
     }
 
@@ -265,13 +282,9 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     type Rejection = ApiError;
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = bytes::Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge
-            } else {
-                ApiError::BadRequest { code: "unreadable_body", message: rejection.body_text() }
-            }
-        })?;
+        let bytes = bytes::Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| ApiError::unreadable_body(&rejection))?;
         // serde fills a struct from a positional array as readily as from an object, so
         // `["final", "renamed"]` would be taken field by field: every body is an object.
         let starts_an_object = bytes.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')) == Some(&b'{');

@@ -15,7 +15,7 @@ use crate::auth::{Sessions, Tenants};
 use crate::demo::Demo;
 use crate::settings::{Checked, Settings};
 use crate::widget::WidgetHub;
-use crate::{outbox, service};
+use crate::{outbox, server, service};
 
 #[derive(clap::Args, Debug, Default)]
 pub struct ServeOptions {
@@ -119,13 +119,20 @@ async fn serve(settings: Checked) -> Result<(), String> {
         println!("ratewire is listening on http://{address}/");
     }
     let workers = spawn_workers(&state);
-    let served = axum::serve(listener, app::router(state)).with_graceful_shutdown(shutdown_signal()).await;
+    serve_on(listener, state, shutdown_signal()).await;
     // Every worker step is one atomic store write, so stopping between two leaves nothing half
     // done: an event being posted stays in the outbox and is posted again.
     for worker in workers {
         worker.abort();
     }
-    served.map_err(|e| e.to_string())
+    Ok(())
+}
+
+/// Serves the service on `listener` until `shutdown` resolves, then finishes the requests in
+/// flight: `ratewire serve` and the tests both serve this way.
+pub async fn serve_on(listener: TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()>) {
+    let limits = state.settings.http.clone();
+    server::serve(listener, app::router(state), limits, shutdown).await;
 }
 
 /// The background work: expiring surveys, and the outbox (event webhooks, channel messages).

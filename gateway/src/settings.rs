@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -36,6 +37,7 @@ pub struct Settings {
     pub tenants: Vec<TenantSettings>,
     pub webhooks: WebhookSettings,
     pub dashboard: DashboardSettings,
+    pub http: HttpSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,6 +59,43 @@ pub struct WebhookSettings {
     /// Attempts before a delivery is given up and logged. Retries back off from 10 s to at most
     /// an hour, so the default 80 keeps trying for about three days.
     pub max_attempts: u32,
+}
+
+/// How long clients may take, and how many may be connected at once (see `crate::server`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Seconds a client has to send a request's headers, from connecting, or from the first byte
+    /// of a request on a kept-alive connection. Past it, the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request's body has to arrive in full, from when its headers are in. Past it,
+    /// 408 `body_timeout`.
+    pub body_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request before it is closed.
+    pub idle_timeout_secs: u64,
+    /// Connections open at once. Past it, new connections wait in the system's backlog until
+    /// one closes. Keep the open-files limit (`ulimit -n`) above it.
+    pub max_connections: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self { header_read_timeout_secs: 10, body_read_timeout_secs: 60, idle_timeout_secs: 60, max_connections: 1024 }
+    }
+}
+
+impl HttpSettings {
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs)
+    }
+
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_read_timeout_secs)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
+    }
 }
 
 /// The reports dashboard's sessions (see `crate::auth::Sessions`).
@@ -107,6 +146,7 @@ impl Default for Settings {
             tenants: Vec::new(),
             webhooks: WebhookSettings::default(),
             dashboard: DashboardSettings::default(),
+            http: HttpSettings::default(),
         }
     }
 }
@@ -125,6 +165,7 @@ pub struct Checked {
     pub tenants: Vec<Tenant>,
     pub webhooks: WebhookSettings,
     pub dashboard: DashboardSettings,
+    pub http: HttpSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -224,6 +265,19 @@ impl Settings {
         if !(1..=24 * 30).contains(&self.dashboard.session_hours) {
             problem("dashboard.session_hours".into(), "must be between 1 and 720".into());
         }
+        let http = &self.http;
+        for (field, secs) in [
+            ("http.header_read_timeout_secs", http.header_read_timeout_secs),
+            ("http.body_read_timeout_secs", http.body_read_timeout_secs),
+            ("http.idle_timeout_secs", http.idle_timeout_secs),
+        ] {
+            if !(1..=3600).contains(&secs) {
+                problem(field.into(), "must be between 1 and 3600".into());
+            }
+        }
+        if !(1..=1_000_000).contains(&http.max_connections) {
+            problem("http.max_connections".into(), "must be between 1 and 1000000".into());
+        }
         let mut tenants = Vec::new();
         for (i, tenant) in self.tenants.iter().enumerate() {
             let id = match TenantId::new(tenant.id.clone()) {
@@ -285,6 +339,7 @@ impl Settings {
                 tenants,
                 webhooks: self.webhooks.clone(),
                 dashboard: self.dashboard.clone(),
+                http: self.http.clone(),
             }),
             _ => Err(SettingsError::Invalid(errors)),
         }
@@ -343,7 +398,7 @@ mod tests {
     #[test]
     fn every_problem_is_reported_with_its_field() {
         let Err(SettingsError::Invalid(errors)) = from_toml(
-            "listen = \"nowhere\"\nredis_url = \"http://x\"\nreport_max_surveys = 0\n[webhooks]\nmax_attempts = 0\n[dashboard]\nsession_secret = \"short\"\n[[tenants]]\nid = \"a b\"\napi_key_hashes = [\"md5:x\"]\n[[tenants]]\nid = \"b\"\napi_key_hashes = []\n",
+            "listen = \"nowhere\"\nredis_url = \"http://x\"\nreport_max_surveys = 0\n[webhooks]\nmax_attempts = 0\n[http]\nidle_timeout_secs = 0\nmax_connections = 0\n[dashboard]\nsession_secret = \"short\"\n[[tenants]]\nid = \"a b\"\napi_key_hashes = [\"md5:x\"]\n[[tenants]]\nid = \"b\"\napi_key_hashes = []\n",
         ) else {
             panic!("expected problems");
         };
@@ -356,6 +411,8 @@ mod tests {
                 "report_max_surveys",
                 "webhooks.max_attempts",
                 "dashboard.session_secret",
+                "http.idle_timeout_secs",
+                "http.max_connections",
                 "tenants[0].id",
                 "tenants[0].api_key_hashes[0]",
                 "tenants[1].api_key_hashes"

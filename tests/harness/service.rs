@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use futures_util::{SinkExt, StreamExt};
 use hmac::{Hmac, Mac};
-use ratewire_gateway::app::{self, AppState};
+use ratewire_gateway::app::AppState;
 use ratewire_gateway::auth;
 use ratewire_gateway::serve;
 use ratewire_gateway::settings::{DashboardSettings, Settings, TenantSettings, WebhookSettings};
@@ -89,10 +89,7 @@ impl Gateway {
         let settings = settings.check().unwrap_or_else(|e| panic!("the test settings are valid: {e}"));
         let state = serve::state(settings).await.unwrap_or_else(|e| panic!("the service starts: {e}"));
         let mut tasks = serve::spawn_workers(&state);
-        let router = app::router(state.clone());
-        tasks.push(tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("the service serves");
-        }));
+        tasks.push(tokio::spawn(serve::serve_on(listener, state.clone(), std::future::pending())));
         Gateway { state, base: format!("http://{address}"), redis, http: client(), acme_key, globex_key, tasks }
     }
 
@@ -213,6 +210,11 @@ impl Answer {
 }
 
 impl Api {
+    /// The API of the gateway at `base` (`http://127.0.0.1:PORT`), called with `key` or none.
+    pub fn new(base: &str, key: Option<&str>) -> Api {
+        Api { http: client(), base: base.to_owned(), key: key.map(str::to_owned) }
+    }
+
     pub async fn get(&self, path: &str) -> Answer {
         self.send(Method::GET, path, None).await
     }
