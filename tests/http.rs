@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use ratewire_gateway::auth;
+use ratewire_tests::RedisServer;
 use ratewire_tests::fake_graph::{self, FakeGraph};
 use ratewire_tests::service::{Api, Gateway, client, eventually};
 use reqwest::Method;
@@ -162,7 +163,8 @@ const PHONE_NUMBER_ID: &str = "106540352242922";
 struct Process {
     base: String,
     key: String,
-    child: Child,
+    pid: u32,
+    child: std::sync::Mutex<Child>,
     dir: PathBuf,
 }
 
@@ -190,7 +192,7 @@ impl Process {
             .stderr(log)
             .spawn()
             .expect("ratewire starts");
-        Process { base: format!("http://127.0.0.1:{port}"), key, child, dir }
+        Process { base: format!("http://127.0.0.1:{port}"), key, pid: child.id(), child: child.into(), dir }
     }
 
     fn log_path(&self) -> PathBuf {
@@ -202,18 +204,21 @@ impl Process {
     }
 
     /// Waits until `/healthz` answers; panics with the log if ratewire exits first.
-    async fn wait_up(&mut self) {
+    async fn wait_up(&self) {
         let http = client();
         let url = format!("{}/healthz", self.base);
-        let log = self.log_path();
-        let child = std::sync::Mutex::new(&mut self.child);
         eventually("ratewire to answer", || async {
-            if let Ok(Some(status)) = child.lock().unwrap().try_wait() {
-                panic!("ratewire exited ({status}): {}", std::fs::read_to_string(&log).unwrap_or_default());
+            if let Some(status) = self.exited() {
+                panic!("ratewire exited ({status}): {}", self.log());
             }
             http.get(&url).send().await.ok().filter(|answer| answer.status() == 200).map(|_| ())
         })
         .await;
+    }
+
+    /// How the process ended, if it has.
+    fn exited(&self) -> Option<std::process::ExitStatus> {
+        self.child.lock().unwrap().try_wait().expect("the process's status")
     }
 
     fn api(&self) -> Api {
@@ -222,7 +227,7 @@ impl Process {
 
     /// Resident memory now and at its peak, in KiB, from `/proc`.
     fn memory(&self) -> (u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap();
         let field = |name: &str| -> u64 {
             status
                 .lines()
@@ -235,8 +240,9 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let child = self.child.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -262,7 +268,7 @@ const FLOOD_MEMORY_BOUND_KIB: u64 = 96 * 1024;
 async fn a_flood_of_slow_clients_leaves_ratings_answered_and_memory_bounded() {
     let flood = 3000.min(open_files_limit().saturating_sub(FLOOD_MAX_CONNECTIONS + 200));
     assert!(flood >= 1000, "the open-files limit ({}) is too low for this test", open_files_limit());
-    let mut gateway = Process::spawn(
+    let gateway = Process::spawn(
         "flood",
         &format!(
             "[http]\nheader_read_timeout_secs = 1\nbody_read_timeout_secs = 1\nidle_timeout_secs = 2\nmax_connections = {FLOOD_MAX_CONNECTIONS}"
@@ -346,4 +352,38 @@ async fn a_flood_of_slow_clients_leaves_ratings_answered_and_memory_bounded() {
         "peak resident memory {peak} KiB is over {FLOOD_MEMORY_BOUND_KIB} KiB:\n{}",
         gateway.log().lines().rev().take(20).collect::<Vec<_>>().join("\n")
     );
+}
+
+/// `ratewire serve` started before its Redis waits for it instead of exiting; once stopping
+/// (SIGTERM), `/readyz` answers 503 while the rest is still served, and then it exits cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ratewire_waits_for_redis_and_is_unready_as_soon_as_it_stops() {
+    let port = ratewire_tests::free_port();
+    let gateway = Process::spawn(
+        "startup",
+        &format!("redis_url = \"redis://127.0.0.1:{port}\"\nredis_wait_secs = 30\n[http]\nshutdown_drain_secs = 3"),
+    );
+    // It is still there, trying, when Redis is not.
+    eventually("ratewire to wait for Redis", || async {
+        assert!(gateway.exited().is_none(), "ratewire exited: {}", gateway.log());
+        gateway.log().contains("waiting for Redis").then_some(())
+    })
+    .await;
+    let _redis = RedisServer::start_on(port);
+    gateway.wait_up().await;
+    let anonymous = Api::new(&gateway.base, None);
+    assert_eq!(anonymous.get("/readyz").await.expect(200)["store"], "redis");
+
+    let status = Command::new("kill").args(["-TERM", &gateway.pid.to_string()]).status().unwrap();
+    assert!(status.success());
+    let answer = eventually("/readyz to answer 503", || async {
+        let answer = anonymous.get("/readyz").await;
+        (answer.status == 503).then_some(answer)
+    })
+    .await;
+    assert_eq!(answer.error(503), "stopping");
+    // Still serving everything else while load balancers take notice.
+    assert_eq!(anonymous.get("/healthz").await.status, 200);
+    let exited = eventually("ratewire to exit", || async { gateway.exited() }).await;
+    assert!(exited.success(), "{exited}: {}", gateway.log());
 }

@@ -45,6 +45,22 @@ pub struct AppState {
     pub adapters: crate::sending::Adapters,
     /// The demo's tenant and key, when the demo runs.
     pub demo: Option<demo::Demo>,
+    pub stopping: Stopping,
+}
+
+/// Set once the service has begun to stop: `/readyz` answers 503 from then on, so a load
+/// balancer stops sending before the listener closes.
+#[derive(Clone, Default)]
+pub struct Stopping(Arc<std::sync::atomic::AtomicBool>);
+
+impl Stopping {
+    pub fn begin(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn has_begun(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 /// Every route, each with its part of the document.

@@ -31,6 +31,9 @@ pub enum ApiError {
     RateLimited,
     #[error("the store is unavailable; try again shortly")]
     Unavailable,
+    /// The service has begun to stop (`/readyz`): send to another instance.
+    #[error("the service is stopping")]
+    Stopping,
     /// A messaging platform refused a call made on the business's behalf, or could not be reached
     /// (e.g. Telegram's `setWebhook` when a channel is connected).
     #[error("{message}")]
@@ -74,7 +77,7 @@ impl ApiError {
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Stopping => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Webhook(WebhookError::Unsigned | WebhookError::BadSignature) => StatusCode::UNAUTHORIZED,
             ApiError::Webhook(WebhookError::BadVerifyToken) => StatusCode::FORBIDDEN,
@@ -96,6 +99,7 @@ impl ApiError {
             ApiError::BodyTimeout => "body_timeout",
             ApiError::RateLimited => "rate_limited",
             ApiError::Unavailable => "unavailable",
+            ApiError::Stopping => "stopping",
             ApiError::Webhook(WebhookError::Unsigned) => "unsigned",
             ApiError::Webhook(WebhookError::BadSignature) => "bad_signature",
             ApiError::Webhook(WebhookError::BadVerifyToken) => "bad_verify_token",

@@ -73,9 +73,7 @@ fn load(options: &ServeOptions) -> Result<Checked, String> {
 pub async fn state(settings: Checked) -> Result<AppState, String> {
     let (store, store_kind): (Arc<dyn Store>, StoreKind) = match &settings.redis_url {
         Some(url) => {
-            let store = RedisStore::connect(url, RedisStoreOptions::default())
-                .await
-                .map_err(|e| format!("cannot use Redis at {}: {e}", redact(url)))?;
+            let store = connect_redis(url, settings.redis_wait).await?;
             tracing::info!(url = %redact(url), "state is kept in Redis");
             (Arc::new(store), StoreKind::Redis)
         }
@@ -105,7 +103,30 @@ pub async fn state(settings: Checked) -> Result<AppState, String> {
         send_rates: Default::default(),
         adapters: Default::default(),
         demo,
+        stopping: Default::default(),
     })
+}
+
+/// Connects to Redis, trying again with backoff while it isn't up yet or is still loading its
+/// data, for at most `wait`: a service started alongside its Redis waits for it.
+async fn connect_redis(url: &str, wait: Duration) -> Result<RedisStore, String> {
+    const FIRST_PAUSE: Duration = Duration::from_millis(100);
+    const LONGEST_PAUSE: Duration = Duration::from_secs(5);
+    let give_up_at = tokio::time::Instant::now() + wait;
+    let mut pause = FIRST_PAUSE;
+    loop {
+        match RedisStore::connect(url, RedisStoreOptions::default()).await {
+            Ok(store) => return Ok(store),
+            Err(error) if tokio::time::Instant::now() + pause < give_up_at => {
+                tracing::warn!(url = %redact(url), %error, "waiting for Redis; trying again in {pause:?}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(LONGEST_PAUSE);
+            }
+            Err(error) => {
+                return Err(format!("cannot use Redis at {} (waited {wait:?}, redis_wait_secs): {error}", redact(url)));
+            }
+        }
+    }
 }
 
 async fn serve(settings: Checked) -> Result<(), String> {
@@ -119,7 +140,19 @@ async fn serve(settings: Checked) -> Result<(), String> {
         println!("ratewire is listening on http://{address}/");
     }
     let workers = spawn_workers(&state);
-    serve_on(listener, state, shutdown_signal()).await;
+    let drain = state.settings.http.shutdown_drain();
+    let stopping = state.stopping.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        stopping.begin();
+        tracing::info!("stopping: /readyz answers 503; the listener closes in {drain:?} (a second signal: at once)");
+        tokio::select! {
+            () = tokio::time::sleep(drain) => {},
+            () = shutdown_signal() => {},
+        }
+        tracing::info!("shutting down: finishing requests in flight");
+    };
+    serve_on(listener, state, shutdown).await;
     // Every worker step is one atomic store write, so stopping between two leaves nothing half
     // done: an event being posted stays in the outbox and is posted again.
     for worker in workers {
@@ -193,7 +226,6 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 #[cfg(test)]

@@ -21,6 +21,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Redis to keep state in; without it, an embedded in-memory store.
     pub redis_url: Option<String>,
+    /// Seconds `serve` keeps trying, with backoff, to reach Redis at start (not up yet, or still
+    /// loading its data) before it gives up; 0 tries once.
+    pub redis_wait_secs: u64,
     /// The largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
     /// The largest reply an email channel's webhook takes, in bytes: replies carry inline
@@ -76,11 +79,20 @@ pub struct HttpSettings {
     /// Connections open at once. Past it, new connections wait in the system's backlog until
     /// one closes. Keep the open-files limit (`ulimit -n`) above it.
     pub max_connections: usize,
+    /// Seconds between a stop signal and the listener closing, while `/readyz` answers 503 and
+    /// everything else is still served: the time a load balancer needs to notice.
+    pub shutdown_drain_secs: u64,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { header_read_timeout_secs: 10, body_read_timeout_secs: 60, idle_timeout_secs: 60, max_connections: 1024 }
+        Self {
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 60,
+            idle_timeout_secs: 60,
+            max_connections: 1024,
+            shutdown_drain_secs: 5,
+        }
     }
 }
 
@@ -95,6 +107,10 @@ impl HttpSettings {
 
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout_secs)
+    }
+
+    pub fn shutdown_drain(&self) -> Duration {
+        Duration::from_secs(self.shutdown_drain_secs)
     }
 }
 
@@ -138,6 +154,7 @@ impl Default for Settings {
             listen: "127.0.0.1:8080".into(),
             public_url: None,
             redis_url: None,
+            redis_wait_secs: 60,
             body_limit_bytes: 256 * 1024,
             email_body_limit_bytes: 10 * 1024 * 1024,
             api_requests_per_second: 50,
@@ -157,6 +174,7 @@ pub struct Checked {
     pub listen: SocketAddr,
     pub public_url: String,
     pub redis_url: Option<String>,
+    pub redis_wait: Duration,
     pub body_limit_bytes: usize,
     pub email_body_limit_bytes: usize,
     pub api_requests_per_second: u32,
@@ -241,6 +259,9 @@ impl Settings {
         {
             problem("redis_url".into(), "must start with redis://, rediss:// or unix://".into());
         }
+        if self.redis_wait_secs > 3600 {
+            problem("redis_wait_secs".into(), "must be between 0 and 3600".into());
+        }
         if !(1024..=64 * 1024 * 1024).contains(&self.body_limit_bytes) {
             problem("body_limit_bytes".into(), "must be between 1024 and 67108864".into());
         }
@@ -277,6 +298,9 @@ impl Settings {
         }
         if !(1..=1_000_000).contains(&http.max_connections) {
             problem("http.max_connections".into(), "must be between 1 and 1000000".into());
+        }
+        if http.shutdown_drain_secs > 300 {
+            problem("http.shutdown_drain_secs".into(), "must be between 0 and 300".into());
         }
         let mut tenants = Vec::new();
         for (i, tenant) in self.tenants.iter().enumerate() {
@@ -331,6 +355,7 @@ impl Settings {
                     .trim_end_matches('/')
                     .to_owned(),
                 redis_url: self.redis_url.clone(),
+                redis_wait: Duration::from_secs(self.redis_wait_secs),
                 body_limit_bytes: self.body_limit_bytes,
                 email_body_limit_bytes: self.email_body_limit_bytes,
                 api_requests_per_second: self.api_requests_per_second,
