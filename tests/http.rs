@@ -142,14 +142,25 @@ async fn slow_and_silent_clients_are_cut_off() {
     let answer = read_until_closed(&mut huge, Duration::from_secs(1)).await.expect("refused at once");
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
 
+    // Headers past 64 KiB: 431, and closed.
+    let mut bloated = connect(&gw.base).await;
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: ratewire\r\nX-Padding: {}\r\n\r\n", "a".repeat(70 * 1024));
+    bloated.write_all(request.as_bytes()).await.unwrap();
+    let answer = read_until_closed(&mut bloated, CLOSE_PATIENCE).await.expect("refused and closed");
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+
     // A kept-alive connection is answered, then closed once idle.
     let mut kept = connect(&gw.base).await;
     kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: ratewire\r\n\r\n").await.unwrap();
     let answer = read_until_closed(&mut kept, CLOSE_PATIENCE).await.expect("an idle connection is closed");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 
-    // Meanwhile, and after, a real client is served.
-    gw.api(None).get("/healthz").await.expect(200);
+    // Meanwhile, and after, a real client is served; the document tells of the 408.
+    let document = gw.api(None).get("/openapi.json").await.expect(200);
+    assert_eq!(
+        document["paths"]["/v1/configs"]["post"]["responses"]["408"]["$ref"],
+        "#/components/responses/BodyTimeout"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

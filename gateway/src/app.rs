@@ -110,6 +110,7 @@ async fn refuse_declared_too_large(
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut document = routes().split_for_parts().1;
     api::doc::authenticate_v1(&mut document);
+    api::doc::time_limit_bodies(&mut document);
     document
 }
 

@@ -28,6 +28,9 @@ use tower::ServiceExt;
 
 use crate::settings::HttpSettings;
 
+/// The most a request's line and headers may take.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
 /// Serves `router` on `listener` until `shutdown` resolves; then stops accepting, answers the
 /// requests in flight, closes idle connections, and returns once every connection has ended.
 pub async fn serve(listener: TcpListener, router: Router, limits: HttpSettings, shutdown: impl Future<Output = ()>) {
@@ -96,9 +99,12 @@ async fn connection(
             Ok::<_, Infallible>(response.map(|body| Body::new(AnswerBody { body, _answering: answering })))
         }
     });
-    // The header deadline is the watchdog's below: hyper's would also cut idle keep-alives.
     let connection = hyper::server::conn::http1::Builder::new()
+        // The header deadline is the watchdog's below: hyper's would also cut idle keep-alives.
         .header_read_timeout(None)
+        // Bounds what one connection's headers can hold (431 beyond), rather than hyper's
+        // default of its whole ~400 KiB read buffer.
+        .max_header_size(MAX_HEADER_BYTES)
         .serve_connection(io, service)
         .with_upgrades();
     let mut connection = std::pin::pin!(connection);
