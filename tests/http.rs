@@ -183,6 +183,12 @@ impl Process {
     /// Starts `ratewire serve` (through the load binary's `gateway` command, which is the same
     /// function) with a tenant `acme` and `extra` settings appended; does not wait for it.
     fn spawn(name: &str, extra: &str) -> Process {
+        Process::spawn_limited(name, extra, None)
+    }
+
+    /// [`Process::spawn`], with the open-files soft limit lowered to `soft_files` if given, as a
+    /// system's default of 1024 would be.
+    fn spawn_limited(name: &str, extra: &str, soft_files: Option<u32>) -> Process {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = std::env::temp_dir().join(format!("ratewire-http-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -194,7 +200,16 @@ impl Process {
         let path = dir.join("ratewire.toml");
         std::fs::write(&path, settings).unwrap();
         let log = std::fs::File::create(dir.join("ratewire.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_ratewire-load"))
+        let exe = env!("CARGO_BIN_EXE_ratewire-load");
+        let mut command = match soft_files {
+            Some(limit) => {
+                let mut shell = Command::new("sh");
+                shell.arg("-c").arg(format!("ulimit -Sn {limit} && exec \"$0\" \"$@\"")).arg(exe);
+                shell
+            }
+            None => Command::new(exe),
+        };
+        let child = command
             .arg("gateway")
             .arg(&path)
             .env("RUST_LOG", "info")
@@ -260,11 +275,26 @@ impl Drop for Process {
 
 /// The open-files limit of this process (and of the gateway it starts).
 fn open_files_limit() -> usize {
-    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
-    limits
-        .lines()
-        .find_map(|line| line.strip_prefix("Max open files")?.split_whitespace().next()?.parse().ok())
-        .unwrap_or(1024)
+    open_files_limits("self").0
+}
+
+/// A process's open-files limits, soft and hard, from `/proc/<pid>/limits`.
+fn open_files_limits(pid: &str) -> (usize, usize) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap_or_default();
+    let line = limits.lines().find_map(|line| line.strip_prefix("Max open files")).unwrap_or_default();
+    let mut numbers = line.split_whitespace().map(|n| n.parse().unwrap_or(usize::MAX));
+    (numbers.next().unwrap_or(1024), numbers.next().unwrap_or(1024))
+}
+
+/// Started under a soft open-files limit below `max_connections` (a system's usual 1024), the
+/// gateway raises it to the hard limit, so the connections it allows can be opened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_open_files_limit_is_raised_to_fit_the_connections() {
+    let (_, hard) = open_files_limits("self");
+    assert!(hard > 256, "the hard open-files limit ({hard}) leaves nothing to raise");
+    let gateway = Process::spawn_limited("files", "[http]\nmax_connections = 200", Some(256));
+    gateway.wait_up().await;
+    assert_eq!(open_files_limits(&gateway.pid.to_string()), (hard, hard), "{}", gateway.log());
 }
 
 /// The cap the flood runs against, and the bound on the gateway's resident memory while it

@@ -131,6 +131,7 @@ async fn connect_redis(url: &str, wait: Duration) -> Result<RedisStore, String> 
 
 async fn serve(settings: Checked) -> Result<(), String> {
     let listen = settings.listen;
+    make_room_for(settings.http.max_connections);
     let state = state(settings).await?;
     let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
@@ -194,6 +195,25 @@ async fn sweep_forever(state: AppState) {
             }
             Err(error) => tracing::warn!(%error, "sweep failed; trying again"),
         }
+    }
+}
+
+/// Files the service opens besides its clients' connections: Redis, outgoing calls, the listener.
+const FILES_BESIDES_CONNECTIONS: u64 = 256;
+
+/// Raises the open-files soft limit to the hard one (often 1024 against far more), so that
+/// `max_connections` clients fit; warns when even that is too few.
+fn make_room_for(max_connections: usize) {
+    #[cfg(unix)]
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < max_connections as u64 + FILES_BESIDES_CONNECTIONS => tracing::warn!(
+            limit,
+            max_connections,
+            "the open-files limit is too low for http.max_connections: raise it (ulimit -n, LimitNOFILE=) or lower \
+             max_connections, or accepting fails once it is reached"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot raise the open-files limit"),
     }
 }
 

@@ -77,7 +77,8 @@ pub struct HttpSettings {
     /// Seconds a kept-alive connection may wait for its next request before it is closed.
     pub idle_timeout_secs: u64,
     /// Connections open at once. Past it, new connections wait in the system's backlog until
-    /// one closes. Keep the open-files limit (`ulimit -n`) above it.
+    /// one closes. `serve` raises the open-files soft limit to fit it, as far as the hard one
+    /// allows.
     pub max_connections: usize,
     /// Seconds between a stop signal and the listener closing, while `/readyz` answers 503 and
     /// everything else is still served: the time a load balancer needs to notice.
