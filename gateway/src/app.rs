@@ -7,7 +7,7 @@
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use ratewire_core::Catalog;
@@ -18,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Tenants;
+use crate::error::ApiError;
 use crate::settings::Checked;
 use crate::widget::WidgetHub;
 use crate::{api, demo, hooks, metrics, widget};
@@ -44,6 +45,22 @@ pub struct AppState {
     pub adapters: crate::sending::Adapters,
     /// The demo's tenant and key, when the demo runs.
     pub demo: Option<demo::Demo>,
+    pub stopping: Stopping,
+}
+
+/// Set once the service has begun to stop: `/readyz` answers 503 from then on, so a load
+/// balancer stops sending before the listener closes.
+#[derive(Clone, Default)]
+pub struct Stopping(Arc<std::sync::atomic::AtomicBool>);
+
+impl Stopping {
+    pub fn begin(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn has_begun(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 /// Every route, each with its part of the document.
@@ -65,14 +82,35 @@ pub fn router(state: AppState) -> Router {
     router
         .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.settings.clone(), refuse_declared_too_large))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// 413 at once for a request that declares a body over the limit, before any of it is read:
+/// the limit alone would wait for bytes that may never come.
+async fn refuse_declared_too_large(
+    State(settings): State<Arc<Checked>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    // A webhook's limit is its channel kind's (email's is larger): `hooks` checks that one.
+    let limit = if request.uri().path().starts_with("/hooks/") {
+        settings.body_limit_bytes.max(settings.email_body_limit_bytes)
+    } else {
+        settings.body_limit_bytes
+    };
+    if crate::server::declares_more_than(request.headers(), limit) {
+        return ApiError::TooLarge.into_response();
+    }
+    next.run(request).await
 }
 
 /// The OpenAPI document of every route the router serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut document = routes().split_for_parts().1;
     api::doc::authenticate_v1(&mut document);
+    api::doc::time_limit_bodies(&mut document);
     document
 }
 

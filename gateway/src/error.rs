@@ -25,6 +25,8 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String },
     #[error("the request body is larger than the limit (body_limit_bytes; email_body_limit_bytes for email replies)")]
     TooLarge,
+    #[error("the request body did not arrive in time (http.body_read_timeout_secs)")]
+    BodyTimeout,
     #[error("too many requests: slow down")]
     RateLimited,
     #[error("the store is unavailable; try again shortly")]
@@ -33,6 +35,9 @@ pub enum ApiError {
     /// again later, it is taken if that handling failed, or dropped as a repeat if it finished.
     #[error("this message is being handled; deliver it again shortly")]
     InProgress,
+    /// The service has begun to stop (`/readyz`): send to another instance.
+    #[error("the service is stopping")]
+    Stopping,
     /// A messaging platform refused a call made on the business's behalf, or could not be reached
     /// (e.g. Telegram's `setWebhook` when a channel is connected).
     #[error("{message}")]
@@ -74,8 +79,9 @@ impl ApiError {
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable | ApiError::InProgress => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::InProgress | ApiError::Stopping => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Webhook(WebhookError::Unsigned | WebhookError::BadSignature) => StatusCode::UNAUTHORIZED,
             ApiError::Webhook(WebhookError::BadVerifyToken) => StatusCode::FORBIDDEN,
@@ -94,9 +100,11 @@ impl ApiError {
             }
             ApiError::Invalid(_) => "invalid",
             ApiError::TooLarge => "too_large",
+            ApiError::BodyTimeout => "body_timeout",
             ApiError::RateLimited => "rate_limited",
             ApiError::Unavailable => "unavailable",
             ApiError::InProgress => "in_progress",
+            ApiError::Stopping => "stopping",
             ApiError::Webhook(WebhookError::Unsigned) => "unsigned",
             ApiError::Webhook(WebhookError::BadSignature) => "bad_signature",
             ApiError::Webhook(WebhookError::BadVerifyToken) => "bad_verify_token",
@@ -119,6 +127,19 @@ impl ApiError {
         match self {
             ApiError::NotFound { what, id } => ApiError::invalid(field, format!("no {what} {id}")),
             other => other,
+        }
+    }
+
+    /// Why a request's body could not be read: over its limit, not received in time, or not
+    /// received whole (the connection dropped, a broken chunked encoding).
+    pub fn unreadable_body(error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut causes = std::iter::successors(Some(error), |error| error.source());
+        if causes.clone().any(|cause| cause.is::<http_body_util::LengthLimitError>()) {
+            ApiError::TooLarge
+        } else if causes.any(|cause| cause.is::<crate::server::BodyReadTimeout>()) {
+            ApiError::BodyTimeout
+        } else {
+            ApiError::BadRequest { code: "unreadable_body", message: format!("the body could not be read: {error}") }
         }
     }
 
@@ -242,7 +263,8 @@ impl From<ApplyError> for ApiError {
 }
 
 /// A JSON body. A body that isn't JSON answers 400; JSON of the wrong shape answers 422 naming
-/// the field (`config.content.nl: "nl" is not a shipped locale`).
+/// the field (`config.content.nl: "nl" is not a shipped locale`), and JSON that isn't an object
+/// (an array, a string, a number) 422 on `body`.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
@@ -272,26 +294,25 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     type Rejection = ApiError;
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = bytes::Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge
-            } else {
-                ApiError::BadRequest { code: "unreadable_body", message: rejection.body_text() }
-            }
-        })?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|error| ApiError::BadRequest {
-            code: "malformed_json",
-            message: format!("the body is not valid JSON: {error}"),
-        })?;
-        // Every body is an object of named fields; serde would also fill a struct from a list of
-        // its fields in order, which no client means.
-        if !value.is_object() {
+        let bytes = bytes::Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| ApiError::unreadable_body(&rejection))?;
+        // serde fills a struct from a positional array as readily as from an object, so
+        // `["final", "renamed"]` would be taken field by field: every body is an object.
+        let starts_an_object = bytes.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')) == Some(&b'{');
+        if !starts_an_object && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
             return Err(ApiError::invalid("body", "must be a JSON object"));
         }
-        serde_path_to_error::deserialize(value).map(JsonOfAnyType).map_err(|error| {
+        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(deserializer).map(JsonOfAnyType).map_err(|error| {
             let path = error.path().to_string();
-            let field = if path == "." { "body".to_owned() } else { path };
-            ApiError::invalid(field, strip_position(&error.into_inner().to_string()))
+            let inner = error.into_inner();
+            if inner.is_data() {
+                let field = if path == "." { "body".to_owned() } else { path };
+                ApiError::invalid(field, strip_position(&inner.to_string()))
+            } else {
+                ApiError::BadRequest { code: "malformed_json", message: format!("the body is not valid JSON: {inner}") }
+            }
         })
     }
 }

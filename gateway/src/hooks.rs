@@ -124,9 +124,13 @@ async fn handle(
     }
     // Read only once the channel is known: each kind has its limit. A body cut short can't
     // be verified either way.
-    let body = match axum::body::to_bytes(body, sending::body_limit(state, record.kind)).await {
+    let limit = sending::body_limit(state, record.kind);
+    if crate::server::declares_more_than(&headers, limit) {
+        return ApiError::TooLarge.into_response();
+    }
+    let body = match axum::body::to_bytes(body, limit).await {
         Ok(body) => body,
-        Err(error) => return unreadable(&error).into_response(),
+        Err(error) => return ApiError::unreadable_body(&error).into_response(),
     };
     let request = InboundRequest { method, headers, query, body };
     match adapter.receive(&request) {
@@ -138,18 +142,6 @@ async fn handle(
             Err(error) => error.into_response(),
         },
         Err(error) => refused(error),
-    }
-}
-
-/// Why a webhook's body could not be read: over the channel kind's limit, or not received whole
-/// (the connection dropped, a broken chunked encoding).
-fn unreadable(error: &axum::Error) -> ApiError {
-    let over_limit = std::iter::successors(Some(error as &(dyn std::error::Error + 'static)), |error| error.source())
-        .any(|error| error.is::<http_body_util::LengthLimitError>());
-    if over_limit {
-        ApiError::TooLarge
-    } else {
-        ApiError::BadRequest { code: "unreadable_body", message: format!("the body could not be read: {error}") }
     }
 }
 

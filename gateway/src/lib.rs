@@ -17,6 +17,7 @@ pub mod parse_command;
 pub mod records;
 pub mod sending;
 pub mod serve;
+pub mod server;
 pub mod service;
 pub mod settings;
 pub mod widget;

@@ -15,7 +15,7 @@ use crate::auth::{Sessions, Tenants};
 use crate::demo::Demo;
 use crate::settings::{Checked, Settings};
 use crate::widget::WidgetHub;
-use crate::{outbox, service};
+use crate::{outbox, server, service};
 
 #[derive(clap::Args, Debug, Default)]
 pub struct ServeOptions {
@@ -73,9 +73,7 @@ fn load(options: &ServeOptions) -> Result<Checked, String> {
 pub async fn state(settings: Checked) -> Result<AppState, String> {
     let (store, store_kind): (Arc<dyn Store>, StoreKind) = match &settings.redis_url {
         Some(url) => {
-            let store = RedisStore::connect(url, RedisStoreOptions::default())
-                .await
-                .map_err(|e| format!("cannot use Redis at {}: {e}", redact(url)))?;
+            let store = connect_redis(url, settings.redis_wait).await?;
             tracing::info!(url = %redact(url), "state is kept in Redis");
             (Arc::new(store), StoreKind::Redis)
         }
@@ -105,11 +103,35 @@ pub async fn state(settings: Checked) -> Result<AppState, String> {
         send_rates: Default::default(),
         adapters: Default::default(),
         demo,
+        stopping: Default::default(),
     })
+}
+
+/// Connects to Redis, trying again with backoff while it isn't up yet or is still loading its
+/// data, for at most `wait`: a service started alongside its Redis waits for it.
+async fn connect_redis(url: &str, wait: Duration) -> Result<RedisStore, String> {
+    const FIRST_PAUSE: Duration = Duration::from_millis(100);
+    const LONGEST_PAUSE: Duration = Duration::from_secs(5);
+    let give_up_at = tokio::time::Instant::now() + wait;
+    let mut pause = FIRST_PAUSE;
+    loop {
+        match RedisStore::connect(url, RedisStoreOptions::default()).await {
+            Ok(store) => return Ok(store),
+            Err(error) if tokio::time::Instant::now() + pause < give_up_at => {
+                tracing::warn!(url = %redact(url), %error, "waiting for Redis; trying again in {pause:?}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(LONGEST_PAUSE);
+            }
+            Err(error) => {
+                return Err(format!("cannot use Redis at {} (waited {wait:?}, redis_wait_secs): {error}", redact(url)));
+            }
+        }
+    }
 }
 
 async fn serve(settings: Checked) -> Result<(), String> {
     let listen = settings.listen;
+    make_room_for(settings.http.max_connections);
     let state = state(settings).await?;
     let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
@@ -119,13 +141,32 @@ async fn serve(settings: Checked) -> Result<(), String> {
         println!("ratewire is listening on http://{address}/");
     }
     let workers = spawn_workers(&state);
-    let served = axum::serve(listener, app::router(state)).with_graceful_shutdown(shutdown_signal()).await;
+    let drain = state.settings.http.shutdown_drain();
+    let stopping = state.stopping.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        stopping.begin();
+        tracing::info!("stopping: /readyz answers 503; the listener closes in {drain:?} (a second signal: at once)");
+        tokio::select! {
+            () = tokio::time::sleep(drain) => {},
+            () = shutdown_signal() => {},
+        }
+        tracing::info!("shutting down: finishing requests in flight");
+    };
+    serve_on(listener, state, shutdown).await;
     // Every worker step is one atomic store write, so stopping between two leaves nothing half
     // done: an event being posted stays in the outbox and is posted again.
     for worker in workers {
         worker.abort();
     }
-    served.map_err(|e| e.to_string())
+    Ok(())
+}
+
+/// Serves the service on `listener` until `shutdown` resolves, then finishes the requests in
+/// flight: `ratewire serve` and the tests both serve this way.
+pub async fn serve_on(listener: TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()>) {
+    let limits = state.settings.http.clone();
+    server::serve(listener, app::router(state), limits, shutdown).await;
 }
 
 /// The background work: expiring surveys, and the outbox (event webhooks, channel messages).
@@ -154,6 +195,25 @@ async fn sweep_forever(state: AppState) {
             }
             Err(error) => tracing::warn!(%error, "sweep failed; trying again"),
         }
+    }
+}
+
+/// Files the service opens besides its clients' connections: Redis, outgoing calls, the listener.
+const FILES_BESIDES_CONNECTIONS: u64 = 256;
+
+/// Raises the open-files soft limit to the hard one (often 1024 against far more), so that
+/// `max_connections` clients fit; warns when even that is too few.
+fn make_room_for(max_connections: usize) {
+    #[cfg(unix)]
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < max_connections as u64 + FILES_BESIDES_CONNECTIONS => tracing::warn!(
+            limit,
+            max_connections,
+            "the open-files limit is too low for http.max_connections: raise it (ulimit -n, LimitNOFILE=) or lower \
+             max_connections, or accepting fails once it is reached"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot raise the open-files limit"),
     }
 }
 
@@ -186,7 +246,6 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -21,6 +22,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Redis to keep state in; without it, an embedded in-memory store.
     pub redis_url: Option<String>,
+    /// Seconds `serve` keeps trying, with backoff, to reach Redis at start (not up yet, or still
+    /// loading its data) before it gives up; 0 tries once.
+    pub redis_wait_secs: u64,
     /// The largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
     /// The largest reply an email channel's webhook takes, in bytes: replies carry inline
@@ -39,6 +43,7 @@ pub struct Settings {
     pub dashboard: DashboardSettings,
     pub outbound: OutboundSettings,
     pub delivery: DeliverySettings,
+    pub http: HttpSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -93,6 +98,54 @@ pub struct DeliverySettings {
 impl Default for DeliverySettings {
     fn default() -> Self {
         Self { claim_secs: 60, lease_secs: crate::outbox::DEFAULT_LEASE.as_secs() as u64, reconcile_secs: 300 }
+/// How long clients may take, and how many may be connected at once (see `crate::server`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Seconds a client has to send a request's headers, from connecting, or from the first byte
+    /// of a request on a kept-alive connection. Past it, the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request's body has to arrive in full, from when its headers are in. Past it,
+    /// 408 `body_timeout`.
+    pub body_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request before it is closed.
+    pub idle_timeout_secs: u64,
+    /// Connections open at once. Past it, new connections wait in the system's backlog until
+    /// one closes. `serve` raises the open-files soft limit to fit it, as far as the hard one
+    /// allows.
+    pub max_connections: usize,
+    /// Seconds between a stop signal and the listener closing, while `/readyz` answers 503 and
+    /// everything else is still served: the time a load balancer needs to notice.
+    pub shutdown_drain_secs: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 60,
+            idle_timeout_secs: 60,
+            max_connections: 1024,
+            shutdown_drain_secs: 5,
+        }
+    }
+}
+
+impl HttpSettings {
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs)
+    }
+
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_read_timeout_secs)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
+    }
+
+    pub fn shutdown_drain(&self) -> Duration {
+        Duration::from_secs(self.shutdown_drain_secs)
     }
 }
 
@@ -136,6 +189,7 @@ impl Default for Settings {
             listen: "127.0.0.1:8080".into(),
             public_url: None,
             redis_url: None,
+            redis_wait_secs: 60,
             body_limit_bytes: 256 * 1024,
             email_body_limit_bytes: 10 * 1024 * 1024,
             api_requests_per_second: 50,
@@ -146,6 +200,7 @@ impl Default for Settings {
             dashboard: DashboardSettings::default(),
             outbound: OutboundSettings::default(),
             delivery: DeliverySettings::default(),
+            http: HttpSettings::default(),
         }
     }
 }
@@ -156,6 +211,7 @@ pub struct Checked {
     pub listen: SocketAddr,
     pub public_url: String,
     pub redis_url: Option<String>,
+    pub redis_wait: Duration,
     pub body_limit_bytes: usize,
     pub email_body_limit_bytes: usize,
     pub api_requests_per_second: u32,
@@ -167,6 +223,7 @@ pub struct Checked {
     /// Where ratewire may connect: `outbound.allow`, read.
     pub outbound: OutboundPolicy,
     pub delivery: DeliverySettings,
+    pub http: HttpSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -242,6 +299,9 @@ impl Settings {
         {
             problem("redis_url".into(), "must start with redis://, rediss:// or unix://".into());
         }
+        if self.redis_wait_secs > 3600 {
+            problem("redis_wait_secs".into(), "must be between 0 and 3600".into());
+        }
         if !(1024..=64 * 1024 * 1024).contains(&self.body_limit_bytes) {
             problem("body_limit_bytes".into(), "must be between 1024 and 67108864".into());
         }
@@ -274,6 +334,22 @@ impl Settings {
         }
         if !(1..=24 * 30).contains(&self.dashboard.session_hours) {
             problem("dashboard.session_hours".into(), "must be between 1 and 720".into());
+        }
+        let http = &self.http;
+        for (field, secs) in [
+            ("http.header_read_timeout_secs", http.header_read_timeout_secs),
+            ("http.body_read_timeout_secs", http.body_read_timeout_secs),
+            ("http.idle_timeout_secs", http.idle_timeout_secs),
+        ] {
+            if !(1..=3600).contains(&secs) {
+                problem(field.into(), "must be between 1 and 3600".into());
+            }
+        }
+        if !(1..=1_000_000).contains(&http.max_connections) {
+            problem("http.max_connections".into(), "must be between 1 and 1000000".into());
+        }
+        if http.shutdown_drain_secs > 300 {
+            problem("http.shutdown_drain_secs".into(), "must be between 0 and 300".into());
         }
         let mut tenants = Vec::new();
         for (i, tenant) in self.tenants.iter().enumerate() {
@@ -334,6 +410,7 @@ impl Settings {
                     .trim_end_matches('/')
                     .to_owned(),
                 redis_url: self.redis_url.clone(),
+                redis_wait: Duration::from_secs(self.redis_wait_secs),
                 body_limit_bytes: self.body_limit_bytes,
                 email_body_limit_bytes: self.email_body_limit_bytes,
                 api_requests_per_second: self.api_requests_per_second,
@@ -344,6 +421,7 @@ impl Settings {
                 dashboard: self.dashboard.clone(),
                 outbound,
                 delivery: self.delivery.clone(),
+                http: self.http.clone(),
             }),
             _ => Err(SettingsError::Invalid(errors)),
         }
@@ -402,7 +480,7 @@ mod tests {
     #[test]
     fn every_problem_is_reported_with_its_field() {
         let Err(SettingsError::Invalid(errors)) = from_toml(
-            "listen = \"nowhere\"\nredis_url = \"http://x\"\nreport_max_surveys = 0\n[webhooks]\nmax_attempts = 0\n[dashboard]\nsession_secret = \"short\"\n[outbound]\nallow = [\"10.1.2.0/24\", \"not a host\"]\n[[tenants]]\nid = \"a b\"\napi_key_hashes = [\"md5:x\"]\n[[tenants]]\nid = \"b\"\napi_key_hashes = []\n",
+            "listen = \"nowhere\"\nredis_url = \"http://x\"\nreport_max_surveys = 0\n[webhooks]\nmax_attempts = 0\n[http]\nidle_timeout_secs = 0\nmax_connections = 0\n[dashboard]\nsession_secret = \"short\"\n[outbound]\nallow = [\"10.1.2.0/24\", \"not a host\"]\n[[tenants]]\nid = \"a b\"\napi_key_hashes = [\"md5:x\"]\n[[tenants]]\nid = \"b\"\napi_key_hashes = []\n",
         ) else {
             panic!("expected problems");
         };
@@ -415,6 +493,8 @@ mod tests {
                 "report_max_surveys",
                 "webhooks.max_attempts",
                 "dashboard.session_secret",
+                "http.idle_timeout_secs",
+                "http.max_connections",
                 "tenants[0].id",
                 "tenants[0].api_key_hashes[0]",
                 "tenants[1].api_key_hashes",

@@ -123,6 +123,18 @@ impl RedisServer {
         panic!("redis-server did not start: {}", failures.join("\n"));
     }
 
+    /// Starts a server on `port` (free, as [`free_port`] finds one) and waits until it answers.
+    pub fn start_on(port: u16) -> RedisServer {
+        let dir = fresh_dir();
+        match spawn(port, &dir) {
+            Ok(process) => RedisServer { port, dir, process: Some(process) },
+            Err(failure) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                panic!("redis-server did not start on port {port}: {failure}");
+            }
+        }
+    }
+
     /// `redis://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
@@ -224,7 +236,8 @@ fn fresh_dir() -> PathBuf {
     dir
 }
 
-fn free_port() -> u16 {
+/// A loopback port nothing listens on now.
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("no free loopback port");
     listener.local_addr().expect("a bound listener has an address").port()
 }

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use futures_util::{SinkExt, StreamExt};
 use hmac::{Hmac, Mac};
-use ratewire_gateway::app::{self, AppState};
+use ratewire_gateway::app::AppState;
 use ratewire_gateway::auth;
 use ratewire_gateway::serve;
 use ratewire_gateway::settings::{DashboardSettings, OutboundSettings, Settings, TenantSettings, WebhookSettings};
@@ -94,10 +94,7 @@ impl Gateway {
         let settings = settings.check().unwrap_or_else(|e| panic!("the test settings are valid: {e}"));
         let state = serve::state(settings).await.unwrap_or_else(|e| panic!("the service starts: {e}"));
         let workers = serve::spawn_workers(&state);
-        let router = app::router(state.clone());
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("the service serves");
-        });
+        let server = tokio::spawn(serve::serve_on(listener, state.clone(), std::future::pending()));
         Gateway {
             state,
             base: format!("http://{address}"),

@@ -40,6 +40,7 @@ pub const SESSION: &str = "session";
             Conflict,
             Invalid,
             TooLarge,
+            BodyTimeout,
             TooManyRequests,
             Unavailable,
             BadGateway,
@@ -144,6 +145,8 @@ error_responses! {
         ApiError::invalid("config.validity_hours", "must be at least 1 hour"),
     ];
     TooLarge: "The body is larger than the service's `body_limit_bytes` (`email_body_limit_bytes` for email replies) (`too_large`)", [ApiError::TooLarge];
+    BodyTimeout: "The body did not arrive in full within the service's `http.body_read_timeout_secs` of \
+        its headers (`body_timeout`); the connection is closed", [ApiError::BodyTimeout];
     TooManyRequests: "The tenant calls faster than its `api_requests_per_second` allows (`rate_limited`)", [
         ApiError::RateLimited,
     ];
@@ -172,6 +175,21 @@ error_responses! {
     ];
     WrongVerifyToken: "The verification handshake names another verify token than the channel's \
         (`bad_verify_token`)", [ApiError::Webhook(WebhookError::BadVerifyToken)];
+}
+
+/// Completes every operation that takes a body with the answer to one that comes too slowly
+/// (408), which the server gives whatever the route: done here once, as the server does it.
+pub fn time_limit_bodies(document: &mut utoipa::openapi::OpenApi) {
+    for item in document.paths.paths.values_mut() {
+        let operations = [&mut item.put, &mut item.post, &mut item.patch];
+        for operation in operations.into_iter().flatten().filter(|operation| operation.request_body.is_some()) {
+            operation
+                .responses
+                .responses
+                .entry("408".to_owned())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name("BodyTimeout")));
+        }
+    }
 }
 
 /// Completes every `/v1` operation with what it has because it is a `/v1` operation: the bearer

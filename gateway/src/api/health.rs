@@ -36,7 +36,8 @@ async fn healthz(State(state): State<AppState>) -> Json<Health> {
     Json(Health { status: "ok", store: state.store_kind })
 }
 
-/// The process can do its work: the store answers.
+/// The process can do its work: the store answers, and the service is not stopping (503
+/// `stopping` from the moment it begins to, while it still answers everything else).
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -47,6 +48,9 @@ async fn healthz(State(state): State<AppState>) -> Json<Health> {
     ),
 )]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    if state.stopping.has_begun() {
+        return Err(ApiError::Stopping);
+    }
     state.store.due(Timestamp::UNIX_EPOCH, 1).await?;
     Ok(Json(Health { status: "ready", store: state.store_kind }))
 }
