@@ -98,6 +98,9 @@ pub struct DeliverySettings {
 impl Default for DeliverySettings {
     fn default() -> Self {
         Self { claim_secs: 60, lease_secs: crate::outbox::DEFAULT_LEASE.as_secs() as u64, reconcile_secs: 300 }
+    }
+}
+
 /// How long clients may take, and how many may be connected at once (see `crate::server`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -126,8 +126,8 @@ impl RedisServer {
     /// Starts a server on `port` (free, as [`free_port`] finds one) and waits until it answers.
     pub fn start_on(port: u16) -> RedisServer {
         let dir = fresh_dir();
-        match spawn(port, &dir) {
-            Ok(process) => RedisServer { port, dir, process: Some(process) },
+        match spawn(port, &dir, false) {
+            Ok(process) => RedisServer { port, dir, process: Some(process), durable: false },
             Err(failure) => {
                 let _ = std::fs::remove_dir_all(&dir);
                 panic!("redis-server did not start on port {port}: {failure}");
