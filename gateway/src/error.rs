@@ -294,9 +294,12 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     type Rejection = ApiError;
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = bytes::Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| ApiError::unreadable_body(&rejection))?;
+        let bytes = bytes::Bytes::from_request(request, state).await.map_err(|rejection| match rejection.status() {
+            // axum tells a body over the limit by its own error type, which its rejection
+            // hides from the error chain.
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
+            _ => ApiError::unreadable_body(&rejection),
+        })?;
         // serde fills a struct from a positional array as readily as from an object, so
         // `["final", "renamed"]` would be taken field by field: every body is an object.
         let starts_an_object = bytes.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')) == Some(&b'{');

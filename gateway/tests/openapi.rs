@@ -34,6 +34,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("GET", "/dashboard/login"),
     ("POST", "/dashboard/login"),
     ("POST", "/dashboard/logout"),
+    ("POST", "/dashboard/logout-everywhere"),
     ("GET", "/healthz"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
@@ -43,6 +44,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("GET", "/v1/channels/{id}"),
     ("PATCH", "/v1/channels/{id}"),
     ("DELETE", "/v1/channels/{id}"),
+    ("DELETE", "/v1/dashboard/sessions"),
     ("GET", "/v1/configs"),
     ("POST", "/v1/configs"),
     ("GET", "/v1/configs/{id}"),
@@ -713,6 +715,14 @@ async fn answers_are_of_the_documented_schemas() {
         svc.check("GET", template, &answer).unwrap_or_else(|e| panic!("GET {path}: {e}"));
         assert_eq!(answer.status, 200, "GET {path} with the session: {}", answer.text());
     }
+    // Ending every session: from the dashboard with the session, and through the API with a key.
+    let request = Request::post("/dashboard/logout-everywhere").header(header::COOKIE, &cookie).body(Body::empty());
+    let answer = svc.send(request.unwrap()).await;
+    svc.check("POST", "/dashboard/logout-everywhere", &answer).unwrap();
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    let answer = svc.call(Method::DELETE, "/v1/dashboard/sessions", true, None).await;
+    svc.check("DELETE", "/v1/dashboard/sessions", &answer).unwrap();
+    assert_eq!(answer.status, 204, "{}", answer.text());
 
     // Every operation has answered with a success, of its documented schema, but the widget's
     // WebSocket, which only a real connection opens, the platforms' webhooks, which only a
