@@ -5,9 +5,10 @@
 //!
 //! The gateway serves on Redis, with a tenant whose configuration, channels, conversation,
 //! survey and endpoint are seeded so the paths have real ids. Its workers are not started, so
-//! nothing it accepts (an endpoint's URL, an SMTP host) is ever contacted, and its calls to
-//! platforms (Telegram's `setWebhook` when a channel is connected) go through a proxy on a
-//! loopback port where nothing listens: nothing leaves the machine whatever schemathesis sends.
+//! nothing it accepts (an endpoint's URL, an SMTP host) is ever contacted, and its outbound
+//! policy allows loopback alone (`outbound.public = false`), so its calls to platforms
+//! (Telegram's `setWebhook` when a channel is connected) are refused before they connect:
+//! nothing leaves the machine whatever schemathesis sends.
 //!
 //! Both tools come from PyPI (`python3 -m pip install schemathesis openapi-spec-validator`, the
 //! versions `.ci/run` pins); without them the test fails, naming the packages.
@@ -15,8 +16,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use ratewire_gateway::settings::{Settings, TenantSettings};
-use ratewire_gateway::{app, auth, serve};
+use ratewire_gateway::settings::{OutboundSettings, Settings, TenantSettings};
+use ratewire_gateway::{auth, serve};
 use ratewire_tests::RedisServer;
 use ratewire_tests::service::Api;
 use serde_json::json;
@@ -71,7 +72,7 @@ async fn the_served_document_is_valid_and_the_gateway_keeps_it() {
 /// Runs a tool to its end without holding up the gateway serving it; whether it passed, and
 /// what it printed.
 async fn run_tool(command: &mut Command) -> (bool, String) {
-    // Only the gateway goes through the dead proxy; the tools talk to it directly.
+    // The tools talk to the gateway on loopback directly, whatever proxy the machine sets.
     for name in PROXY_VARIABLES {
         command.env_remove(name);
     }
@@ -90,17 +91,6 @@ const PROXY_VARIABLES: [&str; 8] =
 async fn serve_gateway(redis: &RedisServer) -> (String, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free loopback port");
     let address = listener.local_addr().expect("a bound listener has an address");
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
-    let proxy = format!("http://{}", dead.local_addr().expect("an address"));
-    drop(dead);
-    // SAFETY: set before the gateway makes its first HTTP client, while this test is the only
-    // one in its binary, so no other thread reads the environment meanwhile.
-    unsafe {
-        for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {
-            std::env::set_var(name, &proxy);
-        }
-        std::env::set_var("NO_PROXY", "127.0.0.1,localhost");
-    }
     let key = auth::new_key();
     let settings = Settings {
         listen: address.to_string(),
@@ -113,12 +103,12 @@ async fn serve_gateway(redis: &RedisServer) -> (String, String) {
             name: None,
             api_key_hashes: vec![format!("sha256:{}", auth::digest(&key))],
         }],
+        outbound: OutboundSettings { allow: vec!["127.0.0.0/8".into()], public: false },
         ..Settings::default()
     };
     let settings = settings.check().unwrap_or_else(|e| panic!("the test settings are valid: {e}"));
     let state = serve::state(settings).await.unwrap_or_else(|e| panic!("the service starts: {e}"));
-    let router = app::router(state);
-    tokio::spawn(async move { axum::serve(listener, router).await.expect("the service serves") });
+    tokio::spawn(serve::serve_on(listener, state, std::future::pending()));
     (format!("http://{address}"), key)
 }
 

@@ -194,7 +194,7 @@ impl Process {
         std::fs::create_dir_all(&dir).unwrap();
         let key = auth::new_key();
         let settings = format!(
-            "listen = \"127.0.0.1:{port}\"\ndemo = false\napi_requests_per_second = 100000\n{extra}\n\n[[tenants]]\nid = \"acme\"\napi_key_hashes = [\"sha256:{}\"]\n",
+            "listen = \"127.0.0.1:{port}\"\ndemo = false\napi_requests_per_second = 100000\n{extra}\n\n[outbound]\nallow = [\"127.0.0.0/8\"]\n\n[[tenants]]\nid = \"acme\"\napi_key_hashes = [\"sha256:{}\"]\n",
             auth::digest(&key)
         );
         let path = dir.join("ratewire.toml");

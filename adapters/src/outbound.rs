@@ -35,6 +35,8 @@ pub enum AddressClass {
     Unspecified,
     /// Set aside, not routed on the internet (240.0.0.0/4, benchmarking, documentation…).
     Reserved,
+    /// On the internet: refused only where the operator turned `outbound.public` off.
+    Public,
 }
 
 /// As a sentence names it: "a loopback address".
@@ -48,6 +50,7 @@ impl fmt::Display for AddressClass {
             AddressClass::Multicast => "a multicast address",
             AddressClass::Unspecified => "an unspecified address",
             AddressClass::Reserved => "a reserved address",
+            AddressClass::Public => "a public address",
         })
     }
 }
@@ -145,10 +148,13 @@ impl fmt::Display for Refused {
         } else {
             write!(f, "{host} is {address}, {class}")?;
         }
-        f.write_str(
-            ": ratewire connects only to public addresses, unless the operator's outbound.allow lists the host or \
-             its network",
-        )
+        f.write_str(match class {
+            AddressClass::Public => ": ratewire connects only to what the operator's outbound.allow lists",
+            _ => {
+                ": ratewire connects only to public addresses, unless the operator's outbound.allow lists the host \
+                 or its network"
+            }
+        })
     }
 }
 
@@ -203,7 +209,8 @@ pub enum Unreachable {
 #[error("{0:?} is not a network (10.1.2.0/24), an address or a host name")]
 pub struct BadAllowEntry(pub String);
 
-/// Where outbound connections may go: public addresses, and what the operator allows.
+/// Where outbound connections may go: public addresses (unless turned off), and what the
+/// operator allows.
 /// Cloning is cheap; clones share their clients.
 #[derive(Clone, Default)]
 pub struct OutboundPolicy {
@@ -215,6 +222,8 @@ struct Inner {
     networks: Vec<IpNet>,
     /// Lower case, without a trailing dot.
     hosts: Vec<String>,
+    /// Only what is listed: egress locked down to known hosts (`outbound.public = false`).
+    refuse_public: bool,
     /// One client per use, built with the policy (see [`OutboundPolicy::client`]).
     clients: Mutex<HashMap<&'static str, reqwest::Client>>,
 }
@@ -224,6 +233,7 @@ impl fmt::Debug for OutboundPolicy {
         f.debug_struct("OutboundPolicy")
             .field("networks", &self.inner.networks)
             .field("hosts", &self.inner.hosts)
+            .field("refuse_public", &self.inner.refuse_public)
             .finish_non_exhaustive()
     }
 }
@@ -231,7 +241,9 @@ impl fmt::Debug for OutboundPolicy {
 /// Two policies are the same when they allow the same.
 impl PartialEq for OutboundPolicy {
     fn eq(&self, other: &Self) -> bool {
-        self.inner.networks == other.inner.networks && self.inner.hosts == other.inner.hosts
+        self.inner.networks == other.inner.networks
+            && self.inner.hosts == other.inner.hosts
+            && self.inner.refuse_public == other.inner.refuse_public
     }
 }
 
@@ -263,6 +275,14 @@ impl OutboundPolicy {
         if bad.is_empty() { Ok(OutboundPolicy { inner: Arc::new(inner) }) } else { Err(bad) }
     }
 
+    /// The same list, with public addresses refused too: ratewire then connects only to what
+    /// the list names.
+    pub fn listed_only(self) -> OutboundPolicy {
+        let Inner { networks, hosts, .. } = &*self.inner;
+        let inner = Inner { networks: networks.clone(), hosts: hosts.clone(), refuse_public: true, ..Inner::default() };
+        OutboundPolicy { inner: Arc::new(inner) }
+    }
+
     /// Whether `host` is allowed by name, whatever it resolves to.
     fn allows_host(&self, host: &str) -> bool {
         let host = normalize_host(host);
@@ -279,11 +299,15 @@ impl OutboundPolicy {
 
     /// Whether ratewire may connect to `address`, reached as `host`.
     pub fn check(&self, host: &str, address: IpAddr) -> Result<(), Refused> {
-        match classify(address) {
-            Some(class) if !self.allows_host(host) && !self.allows_address(address) => {
-                Err(Refused { host: host.to_owned(), address, class })
-            }
-            _ => Ok(()),
+        let class = match classify(address) {
+            Some(class) => class,
+            None if self.inner.refuse_public => AddressClass::Public,
+            None => return Ok(()),
+        };
+        if self.allows_host(host) || self.allows_address(address) {
+            Ok(())
+        } else {
+            Err(Refused { host: host.to_owned(), address, class })
         }
     }
 
@@ -426,5 +450,18 @@ mod tests {
         assert!(policy.check("receiver.internal", "10.9.9.9".parse().unwrap()).is_ok());
         let bad = OutboundPolicy::new(&["10.1.2.0/33", "ok.example", "not a host"]).unwrap_err();
         assert_eq!(bad.iter().map(|(index, _)| *index).collect::<Vec<_>>(), [0, 2]);
+    }
+
+    #[test]
+    fn listed_only_refuses_public_addresses_too() {
+        let policy = OutboundPolicy::new(&["127.0.0.0/8", "graph.example"]).unwrap();
+        assert!(policy.check("x", "93.184.215.14".parse().unwrap()).is_ok(), "public addresses by default");
+        let policy = policy.listed_only();
+        let refused = policy.check("x", "93.184.215.14".parse().unwrap()).unwrap_err();
+        assert_eq!(refused.class, AddressClass::Public);
+        assert!(refused.to_string().ends_with("ratewire connects only to what the operator's outbound.allow lists"));
+        assert!(policy.check("x", "127.0.0.1".parse().unwrap()).is_ok());
+        assert!(policy.check("graph.example", "93.184.215.14".parse().unwrap()).is_ok());
+        assert!(policy.check("x", "10.0.0.1".parse().unwrap()).is_err());
     }
 }

@@ -1,5 +1,6 @@
 //! `ratewire serve`: the HTTP service and its background workers.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use ratewire_core::Catalog;
 use ratewire_core::store::{self, MemoryStore, RedisStore, RedisStoreOptions, Store};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 
 use crate::app::{self, AppState, StoreKind};
 use crate::auth::{Sessions, Tenants};
@@ -129,11 +130,23 @@ async fn connect_redis(url: &str, wait: Duration) -> Result<RedisStore, String> 
     }
 }
 
+/// How many connections may wait to be accepted. Past `http.max_connections`, new connections
+/// wait there, so it must be deep: a full queue drops connections' handshakes, and their clients
+/// hang on retransmissions for up to a minute. The kernel caps it at `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if address.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 async fn serve(settings: Checked) -> Result<(), String> {
     let listen = settings.listen;
     make_room_for(settings.http.max_connections);
     let state = state(settings).await?;
-    let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener = bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     if state.demo.is_some() {
         println!("ratewire is running with its demo: open http://{address}/ to play the customer and the agent");

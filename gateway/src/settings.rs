@@ -69,13 +69,22 @@ pub struct WebhookSettings {
 
 /// Where ratewire may connect on tenants' behalf (event webhooks, channels' platforms, SMTP);
 /// see `ratewire_adapters::outbound`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OutboundSettings {
     /// Networks (`10.1.2.0/24`), addresses and host names (`receiver.internal`) ratewire may
     /// connect to besides public addresses. Empty by default: loopback, private, link-local,
     /// shared, multicast, unspecified and reserved addresses are refused.
     pub allow: Vec<String>,
+    /// Whether public addresses are allowed (the default). Off, ratewire connects only to what
+    /// `allow` lists: for a network whose egress is locked down to known hosts.
+    pub public: bool,
+}
+
+impl Default for OutboundSettings {
+    fn default() -> Self {
+        Self { allow: Vec::new(), public: true }
+    }
 }
 
 /// How messages are taken in from platforms and sent out to them exactly once, as far as each
@@ -403,6 +412,7 @@ impl Settings {
             }
             OutboundPolicy::default()
         });
+        let outbound = if self.outbound.public { outbound } else { outbound.listed_only() };
         match listen {
             Some(listen) if errors.is_empty() => Ok(Checked {
                 listen,

@@ -130,7 +130,7 @@ impl Service {
             webhooks: WebhookSettings::default(),
             dashboard: DashboardSettings::default(),
             // The endpoint below is on loopback (and never posted to).
-            outbound: OutboundSettings { allow: vec!["127.0.0.1".into()] },
+            outbound: OutboundSettings { allow: vec!["127.0.0.1".into()], ..OutboundSettings::default() },
             ..Settings::default()
         }
         .check()

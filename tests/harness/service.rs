@@ -87,7 +87,7 @@ impl Gateway {
             dashboard: DashboardSettings::default(),
             // The fake platforms, receivers and SMTP server are on loopback, which ratewire
             // refuses by default; the outbound policy has tests of its own.
-            outbound: OutboundSettings { allow: vec!["127.0.0.0/8".into()] },
+            outbound: OutboundSettings { allow: vec!["127.0.0.0/8".into()], ..OutboundSettings::default() },
             ..Settings::default()
         };
         adjust(&mut settings);
