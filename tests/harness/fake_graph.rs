@@ -221,18 +221,7 @@ async fn handle(
     shared.requests.lock().unwrap_or_else(|p| p.into_inner()).push(request);
     let delay = *shared.answer_delay.lock().unwrap_or_else(|p| p.into_inner());
     let report_delay = *shared.report_delay.lock().unwrap_or_else(|p| p.into_inner());
-    // Reported as the platform reports, after its answer, whatever became of the sender (whose
-    // leaving cancels this handler).
-    if let Some((hook, payload)) = report {
-        let webhooks = shared.webhooks.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay + report_delay).await;
-            webhooks.deliver(&hook, &payload).await
-        });
-    }
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    shared.webhooks.answer_then_report(delay, report_delay, report).await;
     (status, axum::Json(answer))
 }
 

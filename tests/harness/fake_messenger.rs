@@ -324,18 +324,7 @@ async fn send(
     inner.requests.lock().unwrap_or_else(|p| p.into_inner()).push(request);
     let delay = *inner.answer_delay.lock().unwrap_or_else(|p| p.into_inner());
     let report_delay = *inner.report_delay.lock().unwrap_or_else(|p| p.into_inner());
-    // Reported as the platform reports, after its answer, whatever became of the sender (whose
-    // leaving cancels this handler).
-    if let Some((hook, notification)) = echo {
-        let webhooks = inner.webhooks.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay + report_delay).await;
-            webhooks.deliver(&hook, &notification).await
-        });
-    }
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    inner.webhooks.answer_then_report(delay, report_delay, echo).await;
     response
 }
 

@@ -79,6 +79,27 @@ impl Webhooks {
         false
     }
 
+    /// Waits out a send's `answer_delay`, and reports the send (a status, an echo) to its hook
+    /// `report_delay` after the answer, as Meta does: whatever became of the sender, whose
+    /// leaving cancels the handler waiting here but not the report.
+    pub async fn answer_then_report(
+        &self,
+        answer_delay: std::time::Duration,
+        report_delay: std::time::Duration,
+        report: Option<(String, Value)>,
+    ) {
+        if let Some((hook, payload)) = report {
+            let webhooks = self.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(answer_delay + report_delay).await;
+                webhooks.deliver(&hook, &payload).await
+            });
+        }
+        if !answer_delay.is_zero() {
+            tokio::time::sleep(answer_delay).await;
+        }
+    }
+
     /// Posts bytes with the given signature header, or none.
     pub async fn post_raw(&self, url: &str, body: Vec<u8>, signature: Option<&str>) -> (u16, Value) {
         self.try_post_raw(url, body, signature).await.unwrap_or_else(|e| panic!("posting the webhook to {url}: {e}"))
