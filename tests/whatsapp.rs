@@ -555,18 +555,9 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     let dead = first.state.clone();
     drop(first);
     let tenant = TenantId::new(ACME).unwrap();
-    let request = |conversation: &str, to: &str| InviteRequest {
-        conversation: ConversationId::new(conversation).unwrap(),
-        resolution: 1,
-        channel: ChannelId::new("wa").unwrap(),
-        recipient: RecipientId::new(to).unwrap(),
-        agent: None,
-        languages: vec!["en".into()],
-        origin: Origin::Agent,
-    };
     let now = Timestamp::now();
-    let waiting = service::invite(&dead, &tenant, request("k1", WAITING), now).await.unwrap();
-    let half_done = service::invite(&dead, &tenant, request("k2", HALF_DONE), now).await.unwrap();
+    let waiting = service::invite(&dead, &tenant, agent_invitation("k1", WAITING), now).await.unwrap();
+    let half_done = service::invite(&dead, &tenant, agent_invitation("k2", HALF_DONE), now).await.unwrap();
     // (A moment later: due times round up to the millisecond.)
     let claimed_at = now + SignedDuration::from_secs(1);
     let claimed = dead.store.claim_due(claimed_at, claimed_at + outbox::DEFAULT_LEASE, 10).await.unwrap();
@@ -617,7 +608,14 @@ async fn connect_rated(api: &Api, graph: &FakeGraph, rate: &str) {
 /// Queues an agent's invitation to `to` on `tenant`'s channel `wa`, behind the API (the
 /// gateway's own worker is stopped, so the test decides when the outbox runs).
 async fn queue_invitation(state: &ratewire_gateway::app::AppState, tenant: &str, conversation: &str, to: &str) {
-    let request = InviteRequest {
+    let tenant = TenantId::new(tenant).unwrap();
+    let request = agent_invitation(conversation, to);
+    service::invite(state, &tenant, request, Timestamp::now()).await.expect("the invitation is queued");
+}
+
+/// An agent's invitation, in English, to `to` on the channel `wa`, for `conversation`.
+fn agent_invitation(conversation: &str, to: &str) -> InviteRequest {
+    InviteRequest {
         conversation: ConversationId::new(conversation).unwrap(),
         resolution: 1,
         channel: ChannelId::new("wa").unwrap(),
@@ -625,9 +623,7 @@ async fn queue_invitation(state: &ratewire_gateway::app::AppState, tenant: &str,
         agent: None,
         languages: vec!["en".into()],
         origin: Origin::Agent,
-    };
-    let tenant = TenantId::new(tenant).unwrap();
-    service::invite(state, &tenant, request, Timestamp::now()).await.expect("the invitation is queued");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
