@@ -527,6 +527,13 @@ impl Survey {
         let state = match (&self.state, event) {
             (_, Event::Sent { route }) => {
                 if self.sent_at.is_some() {
+                    // The platform's report of the send (a status, an echo) can come before the
+                    // sender records it: the route it took is filled in then, once, quietly.
+                    if self.route.is_none() && route.is_some() {
+                        let mut next = self.changed_to(self.state.clone(), Vec::new());
+                        next.survey.route = route;
+                        return Ok(next);
+                    }
                     return Ok(self.unchanged());
                 }
                 if let SurveyState::Failed { .. } | SurveyState::Cancelled { .. } = self.state {
@@ -810,6 +817,16 @@ mod tests {
         // A late delivery report after the user already answered still counts as sent.
         let rated = rated(&config(), 5).apply(Event::SENT, at(2)).unwrap();
         assert_eq!(rated.survey.sent_at, Some(at(2)));
+    }
+
+    #[test]
+    fn the_route_is_kept_when_the_platforms_report_comes_first() {
+        let reported = pending(&config()).apply(Event::SENT, at(0)).unwrap().survey;
+        let recorded = reported.apply(Event::Sent { route: Some("template".into()) }, at(1)).unwrap();
+        assert!(recorded.changed && recorded.effects.is_empty(), "no second notice");
+        assert_eq!((recorded.survey.sent_at, recorded.survey.route.as_deref()), (Some(at(0)), Some("template")));
+        let again = recorded.survey.apply(Event::Sent { route: Some("free_form".into()) }, at(2)).unwrap();
+        assert!(!again.changed, "the route is filled in once");
     }
 
     #[test]

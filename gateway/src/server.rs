@@ -31,6 +31,9 @@ use crate::settings::HttpSettings;
 /// The most a request's line and headers may take.
 const MAX_HEADER_BYTES: usize = 64 * 1024;
 
+/// How long requests in flight have to be answered once the listener is closed.
+const IN_FLIGHT_GRACE: Duration = Duration::from_secs(30);
+
 /// Serves `router` on `listener` until `shutdown` resolves; then stops accepting, answers the
 /// requests in flight, closes idle connections, and returns once every connection has ended.
 pub async fn serve(listener: TcpListener, router: Router, limits: HttpSettings, shutdown: impl Future<Output = ()>) {
@@ -59,8 +62,11 @@ pub async fn serve(listener: TcpListener, router: Router, limits: HttpSettings, 
     drop(listener);
     drop(stopping);
     let _ = stop.send(true);
-    // Each connection holds a receiver: this resolves once the last one has ended.
-    stop.closed().await;
+    // Each connection holds a receiver: this resolves once the last one has ended, unless a
+    // handler hangs, which must not keep the process from stopping.
+    if tokio::time::timeout(IN_FLIGHT_GRACE, stop.closed()).await.is_err() {
+        tracing::warn!("requests still in flight {IN_FLIGHT_GRACE:?} after the listener closed: stopping all the same");
+    }
 }
 
 /// A failed `accept`: a connection that went away before it was taken is nothing; anything else
