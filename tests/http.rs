@@ -124,6 +124,16 @@ async fn slow_and_silent_clients_are_cut_off() {
     let answer = read_until_closed(&mut slow_body, CLOSE_PATIENCE).await.expect("a slow body is cut off");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains(r#""code":"body_timeout""#), "{answer}");
+    // The same for a form, as the document says of every operation with a body.
+    let mut slow_form = connect(&gw.base).await;
+    slow_form
+        .write_all(
+            b"POST /dashboard/login HTTP/1.1\r\nHost: ratewire\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nkey=",
+        )
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut slow_form, CLOSE_PATIENCE).await.expect("a slow form is cut off");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 
     // A body declared larger than the limit: 413 at once, without waiting for it.
     let mut huge = connect(&gw.base).await;

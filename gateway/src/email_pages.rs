@@ -288,7 +288,8 @@ async fn answer(
     let result = async {
         let opened = open(&state, &tenant, &channel, &token).await?;
         let Link::Survey(survey) = &opened.link else { return Err(invalid_link()) };
-        let Form(form) = form.map_err(|rejection| bad_form(rejection.body_text()))?;
+        let Form(form) =
+            form.map_err(|rejection| ApiError::unread_form(rejection, |rejection| bad_form(rejection.body_text())))?;
         let event = match (form.score, form.reason, form.comment) {
             (Some(score), None, None) => {
                 let score = score.trim().parse::<u32>().ok().and_then(|n| Scale::NPS.score(n).ok());

@@ -143,6 +143,28 @@ impl ApiError {
         }
     }
 
+    /// A body axum's extractors could not read, told as [`ApiError::unreadable_body`] does.
+    pub fn unread(rejection: &axum::extract::rejection::BytesRejection) -> Self {
+        match rejection.status() {
+            // axum tells a body over the limit by its own error type, which its rejection
+            // hides from the error chain.
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
+            _ => ApiError::unreadable_body(rejection),
+        }
+    }
+
+    /// A form that could not be taken: its body unread as any body's (413, 408, 400), or read
+    /// and not the form expected, as `otherwise` says.
+    pub fn unread_form(
+        rejection: axum::extract::rejection::FormRejection,
+        otherwise: impl FnOnce(axum::extract::rejection::FormRejection) -> ApiError,
+    ) -> Self {
+        match rejection {
+            axum::extract::rejection::FormRejection::BytesRejection(rejection) => ApiError::unread(&rejection),
+            other => otherwise(other),
+        }
+    }
+
     /// The `Retry-After` the answer carries, for errors that pass with time.
     pub fn retry_after(&self) -> Option<axum::http::HeaderValue> {
         // The rate limit refills continuously: a second always frees some room. A message in
@@ -294,12 +316,8 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     type Rejection = ApiError;
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = bytes::Bytes::from_request(request, state).await.map_err(|rejection| match rejection.status() {
-            // axum tells a body over the limit by its own error type, which its rejection
-            // hides from the error chain.
-            StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
-            _ => ApiError::unreadable_body(&rejection),
-        })?;
+        let bytes =
+            bytes::Bytes::from_request(request, state).await.map_err(|rejection| ApiError::unread(&rejection))?;
         // serde fills a struct from a positional array as readily as from an object, so
         // `["final", "renamed"]` would be taken field by field: every body is an object.
         let starts_an_object = bytes.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')) == Some(&b'{');

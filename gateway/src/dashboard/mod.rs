@@ -108,8 +108,12 @@ async fn log_in(
     form: Result<Form<Login>, FormRejection>,
 ) -> Response {
     let logged_in = same_origin(&headers, &state.settings.public_url).and_then(|()| {
-        let Form(Login { key }) =
-            form.map_err(|_| ApiError::BadRequest { code: "missing_key", message: "the form has no key".into() })?;
+        let Form(Login { key }) = form.map_err(|rejection| {
+            ApiError::unread_form(rejection, |_| ApiError::BadRequest {
+                code: "missing_key",
+                message: "the form has no key".into(),
+            })
+        })?;
         state.tenants.log_in(&key, Timestamp::now())
     });
     match logged_in {
