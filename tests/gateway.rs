@@ -1669,6 +1669,9 @@ async fn a_configuration_reports_every_problem_at_once(gw: Gateway) {
     // The whole configuration in the wrong shape is named as such.
     let answer = api.post("/v1/configs", &json!({ "name": "Null", "config": null })).await.expect(422);
     assert_eq!(answer["error"]["fields"][0]["field"], "config", "{answer}");
+    // A revision is never negative, on create as on update.
+    let answer = api.post("/v1/configs", &json!({ "name": "Minus", "revision": -1 })).await.expect(422);
+    assert_eq!(answer["error"]["fields"][0]["field"], "revision", "{answer}");
 }
 
 async fn reasons_default_the_same_on_every_scale(gw: Gateway) {

@@ -81,6 +81,9 @@ fn check(body: &mut ConfigBody) -> Result<SurveyConfig, ApiError> {
     if body.name.trim().is_empty() || body.name.chars().count() > 100 {
         problems.push(FieldError { field: "name".into(), problem: "must be 1 to 100 characters".into() });
     }
+    if body.revision.is_some_and(|revision| revision < 0) {
+        problems.push(FieldError { field: "revision".into(), problem: "must be 0 or more".into() });
+    }
     let config = SurveyConfig::from_json(body.config.take()).map_err(|errors| {
         let in_body = |e: FieldError| match e.field.as_str() {
             "" => FieldError { field: "config".into(), ..e },
