@@ -134,20 +134,14 @@ fn check(state: &AppState, body: &ConnectBody) -> Result<(), ApiError> {
         }
     }
     problems.extend(settings_problems(state, body.kind, &body.secrets, &body.settings));
+    refuse_any(problems)
+}
+
+fn refuse_any(problems: Vec<FieldError>) -> Result<(), ApiError> {
     if problems.is_empty() { Ok(()) } else { Err(ApiError::Invalid(problems)) }
 }
 
-/// A channel's settings as they would be stored (connected, or changed), checked.
-fn check_settings(
-    state: &AppState,
-    kind: ChannelKind,
-    secrets: &BTreeMap<String, String>,
-    settings: &BTreeMap<String, String>,
-) -> Result<(), ApiError> {
-    let problems = settings_problems(state, kind, secrets, settings);
-    if problems.is_empty() { Ok(()) } else { Err(ApiError::Invalid(problems)) }
-}
-
+/// A channel's settings as they would be stored (connected, or changed): what is wrong with them.
 fn settings_problems(
     state: &AppState,
     kind: ChannelKind,
@@ -333,7 +327,7 @@ async fn rebind(
                 None => record.settings.remove(&name),
             };
         }
-        check_settings(&state, record.kind, &record.secrets, &record.settings)?;
+        refuse_any(settings_problems(&state, record.kind, &record.secrets, &record.settings))?;
     }
     let revision = put_json(&*state.store, &tenant, RecordKind::Channel, &id, Some(stored.revision), &record).await?;
     Ok(Json(ChannelView::new(&state, &tenant, record, revision, false)))
