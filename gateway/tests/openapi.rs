@@ -739,3 +739,23 @@ async fn answers_are_of_the_documented_schemas() {
         .collect();
     assert!(missing.is_empty(), "never answered with a success: {missing:?}");
 }
+
+/// The document as published in `docs/openapi.json`. A change to the API shows up here as a
+/// difference to review; when it is meant, `RATEWIRE_WRITE_OPENAPI=1 cargo test -p
+/// ratewire-gateway --test openapi` writes the new document over the published one.
+#[test]
+fn the_document_is_the_published_one() {
+    let published = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
+    let generated = serde_json::to_string_pretty(&app::openapi()).unwrap() + "\n";
+    if std::env::var_os("RATEWIRE_WRITE_OPENAPI").is_some() {
+        std::fs::write(&published, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&published).expect("docs/openapi.json is published");
+    let (committed, generated): (Value, Value) =
+        (serde_json::from_str(&committed).unwrap(), serde_json::from_str(&generated).unwrap());
+    assert!(
+        committed == generated,
+        "the OpenAPI document differs from docs/openapi.json; if the change is meant, write it with \
+         RATEWIRE_WRITE_OPENAPI=1 and review the difference"
+    );
+}
