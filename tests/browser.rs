@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use axum::extract::{Path as UrlPath, State};
 use axum::response::Html;
 use axum::routing::get;
-use ratewire_gateway::app;
-use ratewire_gateway::serve;
-use ratewire_gateway::settings::Settings;
+use ratewire_gateway::cli::serve;
+use ratewire_gateway::cli::settings::Settings;
+use ratewire_gateway::http;
 use ratewire_tests::browser::{Browser, DEEP_ACTIVE, artifact, js_string};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
@@ -510,8 +510,8 @@ impl Gateway {
         let key = state.demo.as_ref().expect("the demo runs").key.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free loopback port");
         let address = listener.local_addr().expect("a bound listener has an address");
-        let mut tasks = serve::spawn_workers(&state);
-        let router = app::router(state);
+        let mut tasks = state.flow.spawn_workers();
+        let router = http::router(state);
         tasks.push(tokio::spawn(async move {
             axum::serve(listener, router).await.expect("the gateway serves");
         }));

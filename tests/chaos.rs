@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use ratewire_gateway::auth;
+use ratewire_gateway::http::auth;
 use ratewire_tests::RedisServer;
 use ratewire_tests::fake_graph::{self, FakeGraph};
 use ratewire_tests::fake_messenger::FakeMessenger;

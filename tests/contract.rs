@@ -16,8 +16,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use ratewire_gateway::settings::{OutboundSettings, Settings, TenantSettings};
-use ratewire_gateway::{auth, serve};
+use ratewire_gateway::cli::serve;
+use ratewire_gateway::cli::settings::{OutboundSettings, Settings, TenantSettings};
+use ratewire_gateway::http::auth;
 use ratewire_tests::RedisServer;
 use ratewire_tests::service::Api;
 use serde_json::json;

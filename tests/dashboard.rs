@@ -251,7 +251,7 @@ async fn sessions_end_on_the_server(redis: Option<RedisServer>) {
     const SECRET: &str = "the session secret every gateway here shares";
     let first = Gateway::start_with(redis, |settings| settings.dashboard.session_secret = Some(SECRET.into())).await;
     let key = first.acme_key().to_owned();
-    let hash = |key: &str| vec![format!("sha256:{}", ratewire_gateway::auth::digest(key))];
+    let hash = |key: &str| vec![format!("sha256:{}", ratewire_gateway::http::auth::digest(key))];
     let (acme_hashes, globex_hashes) = (hash(&key), hash(first.globex_key()));
     // Behind one address, a second gateway on the same Redis, with the same secret and keys.
     let second = match &first.redis {
@@ -338,7 +338,7 @@ async fn a_report_cut_short_by_the_cap_says_so() {
     for day in 0..8 {
         for hour in 0..if day == 4 { 3 } else { 2 } {
             let survey = past_survey(ACME, &config, midnight(day) + SignedDuration::from_hours(hour + 1), n);
-            gw.state.store.create(&survey, None).await.expect("the store takes the survey");
+            gw.state.flow.store.create(&survey, None).await.expect("the store takes the survey");
             n += 1;
         }
     }
@@ -417,7 +417,7 @@ async fn a_year_of_surveys() {
             past_survey(ACME, &config, created, i)
         })
         .collect();
-    let store = gw.state.store.clone();
+    let store = gw.state.flow.store.clone();
     for chunk in surveys.chunks(500) {
         let writes = chunk.iter().map(|survey| store.create(survey, None));
         for result in futures_util::future::join_all(writes).await {
@@ -533,7 +533,7 @@ async fn seed_history(gw: &Gateway, tenant: &str, config: &SurveyConfig, days: i
         for i in 0..(day % 4 + 1) {
             let created = now - SignedDuration::from_hours(24 * day) + SignedDuration::from_mins(97 * i);
             let survey = past_survey(tenant, config, created, n);
-            gw.state.store.create(&survey, None).await.expect("the store takes the survey");
+            gw.state.flow.store.create(&survey, None).await.expect("the store takes the survey");
             n += 1;
         }
     }

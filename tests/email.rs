@@ -13,7 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use mail_parser::{Message, MessageParser, MimeHeaders};
 use ratewire_core::store::Task;
 use ratewire_core::{Event, SurveyId, TenantId};
-use ratewire_gateway::service;
+use ratewire_gateway::flow::surveys;
 use ratewire_tests::browser::{Browser, artifact};
 use ratewire_tests::service::{ACME, Api, BODY_LIMIT, EMAIL_BODY_LIMIT, Gateway, eventually, survey, survey_until};
 use ratewire_tests::smtp::{Mail, SmtpServer};
@@ -65,7 +65,7 @@ async fn connect_with(gw: &Gateway, smtp: &SmtpServer, config: Value, settings: 
 async fn settled(gw: &Gateway, smtp: &SmtpServer) -> Vec<Mail> {
     let tenant = TenantId::new(ACME).unwrap();
     eventually("the outbox to send everything", || async {
-        let items = gw.state.store.pending_items(&tenant, 100).await.expect("the outbox");
+        let items = gw.state.flow.store.pending_items(&tenant, 100).await.expect("the outbox");
         (!items.iter().any(|item| matches!(item.task, Task::Send { .. }))).then_some(())
     })
     .await;
@@ -431,7 +431,7 @@ async fn unsubscribing_stops_invitations_to_the_address(gw: Gateway) {
     // The older one's reminder comes due a day on: it is not sent, and the survey is cancelled.
     let (tenant, older) = (TenantId::new(ACME).unwrap(), SurveyId::new(first.clone()).unwrap());
     let later = Timestamp::now() + SignedDuration::from_hours(25);
-    service::apply(&gw.state, &tenant, &older, Event::Remind, later).await.expect("the reminder is due");
+    surveys::apply(&gw.state.flow, &tenant, &older, Event::Remind, later).await.expect("the reminder is due");
     assert_eq!(settled(&gw, &smtp).await.len(), 2, "nothing more to Erin");
     survey_until(&api, &first, "the older survey cancelled", |s| s["state"] == "cancelled").await;
 
@@ -493,7 +493,7 @@ async fn smtp_refusals_fail_the_survey_or_wait(gw: Gateway) {
     let id = invite(&api, "conv-busy", "busy-bea@example.com", None).await;
     let tenant = TenantId::new(ACME).unwrap();
     let waiting = eventually("the busy mailbox's send to wait for a retry", || async {
-        let items = gw.state.store.pending_items(&tenant, 10).await.expect("the outbox");
+        let items = gw.state.flow.store.pending_items(&tenant, 10).await.expect("the outbox");
         items.into_iter().find(|item| item.attempts == 1 && item.id.contains(&id))
     })
     .await;
@@ -518,7 +518,7 @@ async fn links_of_an_expired_survey_say_it_closed(gw: Gateway) {
     // The sweeper's expiry, as it would run three days on.
     let (tenant, survey_id) = (TenantId::new(ACME).unwrap(), SurveyId::new(id.clone()).unwrap());
     let later = Timestamp::now() + SignedDuration::from_hours(73);
-    service::apply(&gw.state, &tenant, &survey_id, Event::Expire, later).await.expect("the survey expires");
+    surveys::apply(&gw.state.flow, &tenant, &survey_id, Event::Expire, later).await.expect("the survey expires");
     assert_eq!(survey(&api, &id).await["state"], "expired");
 
     let closed = "Sorry, this survey has closed and can no longer take a rating.";

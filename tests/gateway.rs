@@ -11,7 +11,7 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 use ratewire_core::{
     ChannelId, ConversationId, Event, Invitation, Locale, Origin, RecipientId, Survey, SurveyConfig, SurveyId, TenantId,
 };
-use ratewire_gateway::outbox;
+use ratewire_gateway::flow::outbox;
 use ratewire_tests::service::{
     ACME, Answer, Api, BODY_LIMIT, GLOBEX, Gateway, Post, Receiver, Widget, client, eventually, visitor_token,
 };
@@ -1012,7 +1012,7 @@ async fn late_ratings_are_refused_and_the_sweeper_expires_the_survey(gw: Gateway
         origin: Origin::Agent,
     };
     let survey = Survey::new(SurveyId::generate(), invitation, &config, sent_at);
-    let store = gw.state.store.as_ref();
+    let store = gw.state.flow.store.as_ref();
     store.create(&survey, None).await.expect("the store takes the survey");
     ratewire_core::store::apply(store, &survey.invitation.tenant, &survey.id, Event::SENT, sent_at)
         .await
@@ -1294,7 +1294,7 @@ async fn tenants_never_see_each_others_data(gw: Gateway) {
     // An address that unsubscribed from A's email (as its page would record it).
     let (acme, mail) = (TenantId::new(ACME).unwrap(), ChannelId::new("mail").unwrap());
     let unsubscribed = RecipientId::new("ana@example.com").unwrap();
-    ratewire_gateway::sending::unsubscribe(&gw.state, &acme, &mail, &unsubscribed, Timestamp::now())
+    ratewire_gateway::flow::contacts::unsubscribe(&gw.state.flow, &acme, &mail, &unsubscribed, Timestamp::now())
         .await
         .expect("unsubscribed");
 
@@ -1446,7 +1446,7 @@ async fn tenants_never_see_each_others_data(gw: Gateway) {
         "code": "unauthorized", "message": "missing or unknown API key: send Authorization: Bearer <key>",
     } });
     let nobody = gw.api(None);
-    let stranger = gw.api(Some(&ratewire_gateway::auth::new_key()));
+    let stranger = gw.api(Some(&ratewire_gateway::http::auth::new_key()));
     for (method, path) in &routes {
         let path = path.replace("{id}", "x");
         let method = Method::from_bytes(method.as_bytes()).unwrap();
@@ -1589,7 +1589,7 @@ async fn event_webhooks_are_signed_and_retried_until_delivered(gw: Gateway) {
     // another attempt, with the same event.
     let http = client();
     let later = Timestamp::now() + SignedDuration::from_secs(30);
-    outbox::run_due(&gw.state, &http, later).await.expect("the store answers");
+    outbox::run_due(&gw.state.flow, &http, later).await.expect("the store answers");
     let pending = api.get("/v1/deliveries").await.expect(200);
     assert_eq!(pending["deliveries"].as_array().unwrap().len(), 1);
     assert_eq!(pending["deliveries"][0]["attempts"], 2);
@@ -1598,7 +1598,7 @@ async fn event_webhooks_are_signed_and_retried_until_delivered(gw: Gateway) {
     // It comes back: the event is delivered, and nothing is left waiting.
     receiver.answer_with(200);
     let much_later = Timestamp::now() + SignedDuration::from_secs(120);
-    outbox::run_due(&gw.state, &http, much_later).await.expect("the store answers");
+    outbox::run_due(&gw.state.flow, &http, much_later).await.expect("the store answers");
     assert_eq!(api.get("/v1/deliveries").await.expect(200), json!({ "deliveries": [] }));
     let posts = receiver.posts();
     let attempts: Vec<&Post> =

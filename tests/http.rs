@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use ratewire_gateway::auth;
+use ratewire_gateway::http::auth;
 use ratewire_tests::RedisServer;
 use ratewire_tests::fake_graph::{self, FakeGraph};
 use ratewire_tests::service::{Api, Gateway, client, eventually};

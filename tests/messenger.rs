@@ -5,13 +5,14 @@
 //! Every test but the restart runs twice: on the embedded store and on Redis.
 
 use jiff::{SignedDuration, Timestamp};
-use ratewire_core::store::{OutboundMessage, RecordKind, get_json};
+use ratewire_core::store::{self, OutboundMessage};
 use ratewire_core::{
     ChannelId, ConversationId, Event, Invitation, Locale, Origin, RecipientId, Survey, SurveyConfig, SurveyId, TenantId,
 };
-use ratewire_gateway::outbox::{self, DEFAULT_LEASE};
-use ratewire_gateway::sending::{self, SentMessage};
-use ratewire_gateway::service::{self, InviteRequest};
+use ratewire_gateway::flow::outbox::{self, DEFAULT_LEASE};
+use ratewire_gateway::flow::records::SentMessage;
+use ratewire_gateway::flow::surveys::{self, InviteRequest};
+use ratewire_gateway::flow::{contacts, send};
 use ratewire_tests::RedisServer;
 use ratewire_tests::fake_messenger::{Failure, FakeMessenger, Request};
 use ratewire_tests::meta::{self, meta_json};
@@ -104,7 +105,7 @@ async fn sent_record(gw: &Gateway, channel: &str, request: &Request) -> SentMess
     let tenant = TenantId::new(ACME).unwrap();
     let message_id = request.message_id.as_deref().expect("the platform took the message");
     let id = format!("{channel}/{message_id}");
-    get_json::<SentMessage>(gw.state.store.as_ref(), &tenant, RecordKind::Message, &id)
+    store::read::<SentMessage>(gw.state.flow.store.as_ref(), &tenant, &id)
         .await
         .expect("the store answers")
         .unwrap_or_else(|| panic!("no record of message {id}"))
@@ -126,9 +127,11 @@ fn texts(requests: &[Request]) -> Vec<String> {
 }
 
 /// What the gateway knows of a person on [`CHANNEL`].
-async fn contact_of(gw: &Gateway, psid: &str) -> Option<sending::Contact> {
+async fn contact_of(gw: &Gateway, psid: &str) -> Option<ratewire_gateway::flow::records::Contact> {
     let (tenant, channel) = (TenantId::new(ACME).unwrap(), ChannelId::new(CHANNEL).unwrap());
-    sending::contact(&gw.state, &tenant, &channel, &RecipientId::new(psid).unwrap()).await.expect("the store answers")
+    contacts::contact(&gw.state.flow, &tenant, &channel, &RecipientId::new(psid).unwrap())
+        .await
+        .expect("the store answers")
 }
 
 fn now() -> Timestamp {
@@ -288,7 +291,7 @@ async fn typed_and_late_replies(gw: Gateway) {
     let sent_at = now() - SignedDuration::from_hours(2);
     let late = "5550002";
     let survey = Survey::new(SurveyId::generate(), invitation(late, "conv-late", Origin::Agent), &config, sent_at);
-    let store = gw.state.store.as_ref();
+    let store = gw.state.flow.store.as_ref();
     store.create(&survey, None).await.expect("the store takes the survey");
     ratewire_core::store::apply(store, &survey.invitation.tenant, &survey.id, Event::SENT, sent_at)
         .await
@@ -367,7 +370,7 @@ async fn the_messaging_window_both_ways(gw: Gateway) {
         languages: vec!["en".into()],
         origin: Origin::Auto,
     };
-    let auto = service::invite(&gw.state, &TenantId::new(ACME).unwrap(), request, Timestamp::now())
+    let auto = surveys::invite(&gw.state.flow, &TenantId::new(ACME).unwrap(), request, Timestamp::now())
         .await
         .unwrap_or_else(|e| panic!("the automatic invitation is created: {e}"));
     let failed = survey_until(&api, auto.id.as_str(), "the automatic one failed", |s| s["state"] == "failed").await;
@@ -391,7 +394,7 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
     api.post("/v1/endpoints", &json!({ "url": receiver.url, "events": ["survey.failed"] })).await.expect(201);
     let page = page(&gw, &[]).await;
     let fake = &page.fake;
-    let http = outbox::http_client(&gw.state).expect("an HTTP client");
+    let http = outbox::http_client(&gw.state.flow).expect("an HTTP client");
 
     // (#613) with "access back in 1 minute": not retried before, retried after.
     let psid = "7770001";
@@ -402,10 +405,10 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
     assert_eq!(first[0].answered, 400);
     let after_first = now();
     gw.attempt_recorded(ACME, &id).await;
-    outbox::run_due(&gw.state, &http, after_first + SignedDuration::from_secs(50)).await.expect("the outbox runs");
+    outbox::run_due(&gw.state.flow, &http, after_first + SignedDuration::from_secs(50)).await.expect("the outbox runs");
     assert_eq!(fake.sends_to(psid).len(), 1, "not before the platform's wait");
     assert!(survey(&api, &id).await["sent_at"].is_null());
-    outbox::run_due(&gw.state, &http, after_first + SignedDuration::from_secs(63)).await.expect("the outbox runs");
+    outbox::run_due(&gw.state.flow, &http, after_first + SignedDuration::from_secs(63)).await.expect("the outbox runs");
     let sends = fake.sends_to(psid);
     assert_eq!(sends.iter().map(|r| r.answered).collect::<Vec<_>>(), [400, 200]);
     assert_eq!(sends[0].json, sends[1].json, "the same message, again");
@@ -418,7 +421,7 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
     let id = invite(&api, "conv-502", psid).await;
     fake.wait_for_sends(psid, 1).await;
     gw.attempt_recorded(ACME, &id).await;
-    outbox::run_due(&gw.state, &http, now() + SignedDuration::from_secs(15)).await.expect("the outbox runs");
+    outbox::run_due(&gw.state.flow, &http, now() + SignedDuration::from_secs(15)).await.expect("the outbox runs");
     assert_eq!(fake.sends_to(psid).iter().map(|r| r.answered).collect::<Vec<_>>(), [502, 200]);
     survey_until(&api, &id, "sent after the backoff", |s| !s["sent_at"].is_null()).await;
 
@@ -434,7 +437,7 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
     let posts = receiver.wait_for("survey.failed", |posts| !posts.is_empty()).await;
     let event = posts[0].json();
     assert_eq!((&event["type"], &event["survey"]["id"]), (&json!("survey.failed"), &json!(id)));
-    outbox::run_due(&gw.state, &http, now() + SignedDuration::from_secs(3600)).await.expect("the outbox runs");
+    outbox::run_due(&gw.state.flow, &http, now() + SignedDuration::from_secs(3600)).await.expect("the outbox runs");
     assert_eq!(fake.sends_to(psid).len(), 1, "not retried");
 
     // A Page token Meta no longer takes: (#190), the survey fails with `bad_token`.
@@ -471,18 +474,18 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     let mut surveys = Vec::new();
     for (psid, conversation) in [(claimed, "conv-k1"), (half_done, "conv-k2")] {
         let survey = Survey::new(SurveyId::generate(), invitation(psid, conversation, Origin::Agent), &config, created);
-        first.state.store.create(&survey, None).await.expect("the store takes the survey");
-        sending::enqueue(&first.state, &survey, OutboundMessage::Invitation, 0, later).await.expect("queued");
+        first.state.flow.store.create(&survey, None).await.expect("the store takes the survey");
+        send::enqueue(&first.state.flow, &survey, OutboundMessage::Invitation, 0, later).await.expect("queued");
         surveys.push(survey);
     }
 
     // A worker of the first gateway claims both, sends one without finishing its item, and dies.
-    let items = first.state.store.claim_due(later, later + DEFAULT_LEASE, 10).await.expect("claimed");
+    let items = first.state.flow.store.claim_due(later, later + DEFAULT_LEASE, 10).await.expect("claimed");
     assert_eq!(items.len(), 2);
     let mut item = items.iter().find(|i| i.id.contains(surveys[1].id.as_str())).expect("the second item").clone();
     let channel = ChannelId::new(CHANNEL).unwrap();
     let attempt =
-        sending::attempt(&first.state, &mut item, &channel, &surveys[1].id, OutboundMessage::Invitation, later)
+        send::attempt(&first.state.flow, &mut item, &channel, &surveys[1].id, OutboundMessage::Invitation, later)
             .await
             .expect("the store answers");
     assert!(matches!(attempt, outbox::Attempt::Done), "{attempt:?}");
@@ -493,13 +496,13 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     // A second gateway on the same Redis: the items wait out the dead worker's lease, then
     // the unsent invitation goes out once and the sent one is not sent again.
     let second = Gateway::start(redis).await;
-    let http = outbox::http_client(&second.state).expect("an HTTP client");
-    outbox::run_due(&second.state, &http, later + SignedDuration::from_secs(30)).await.expect("the outbox runs");
+    let http = outbox::http_client(&second.state.flow).expect("an HTTP client");
+    outbox::run_due(&second.state.flow, &http, later + SignedDuration::from_secs(30)).await.expect("the outbox runs");
     assert!(fake.sends_to(claimed).is_empty(), "still leased to the dead worker");
-    outbox::run_due(&second.state, &http, later + DEFAULT_LEASE + SignedDuration::from_secs(1))
+    outbox::run_due(&second.state.flow, &http, later + DEFAULT_LEASE + SignedDuration::from_secs(1))
         .await
         .expect("the outbox runs");
-    outbox::run_due(&second.state, &http, later + SignedDuration::from_secs(600)).await.expect("the outbox runs");
+    outbox::run_due(&second.state.flow, &http, later + SignedDuration::from_secs(600)).await.expect("the outbox runs");
     assert_eq!(fake.sends_to(claimed).len(), 1, "sent once");
     assert_eq!(fake.sends_to(half_done).len(), 1, "never twice");
     let api = second.acme();
@@ -507,7 +510,10 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
         let view = survey_until(&api, survey.id.as_str(), "the survey sent", |s| !s["sent_at"].is_null()).await;
         assert_eq!(view["state"], "pending");
     }
-    let left =
-        second.state.store.claim_due(later + SignedDuration::from_hours(2), later + SignedDuration::from_hours(3), 10);
+    let left = second.state.flow.store.claim_due(
+        later + SignedDuration::from_hours(2),
+        later + SignedDuration::from_hours(3),
+        10,
+    );
     assert!(left.await.expect("the store answers").is_empty(), "nothing left in the outbox");
 }

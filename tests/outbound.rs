@@ -5,9 +5,9 @@
 
 use jiff::Timestamp;
 use ratewire_core::TenantId;
-use ratewire_core::store::{RecordKind, put_json};
-use ratewire_gateway::notify::EndpointRecord;
-use ratewire_gateway::settings::Settings;
+use ratewire_core::store;
+use ratewire_gateway::cli::settings::Settings;
+use ratewire_gateway::flow::records::EndpointRecord;
 use ratewire_tests::fake_graph::FakeGraph;
 use ratewire_tests::fake_telegram::FakeTelegram;
 use ratewire_tests::service::{Api, Gateway, Receiver, eventually, survey_until};
@@ -144,7 +144,7 @@ async fn names_that_resolve_inward_are_refused_when_connecting_with_the_reason_r
         events: Vec::new(),
         created_at: Timestamp::now(),
     };
-    put_json(&*gw.state.store, &tenant, RecordKind::Endpoint, "ep_literal", None, &literal).await.unwrap();
+    store::write(&*gw.state.flow.store, &tenant, "ep_literal", None, &literal).await.unwrap();
     let globex = gw.globex();
     let config = self::config(&globex).await;
     globex.post("/v1/channels", &whatsapp("wa", &config, &format!("http://localhost:{graph_port}"))).await.expect(201);

@@ -561,14 +561,32 @@ async fn records_are_written_by_compare_and_set(store: Store) {
     let stored = store.get_record(&acme, kind, "nps").await.unwrap();
     assert_eq!(stored, Some(Versioned { revision: 3, value: r#"{"v":3}"#.to_owned() }));
 
-    // The JSON helpers go through the same checks.
-    let value: serde_json::Value = serde_json::json!({"v": 4});
-    assert_eq!(store::put_json(&*store, &acme, kind, "nps", Some(3), &value).await.unwrap(), 4);
-    let read = store::get_json::<serde_json::Value>(&*store, &acme, kind, "nps").await.unwrap();
+    // The typed helpers go through the same checks, under their type's kind.
+    let value = AnyConfig(serde_json::json!({"v": 4}));
+    assert_eq!(store::write(&*store, &acme, "nps", Some(3), &value).await.unwrap(), 4);
+    let read = store::read::<AnyConfig>(&*store, &acme, "nps").await.unwrap();
     assert_eq!(read, Some(Versioned { revision: 4, value }));
     // The same id under another tenant or kind is another record.
     assert_eq!(store.get_record(&tenant("globex"), kind, "nps").await.unwrap(), None);
     assert_eq!(store.get_record(&acme, RecordKind::Channel, "nps").await.unwrap(), None);
+}
+
+/// A configuration record of any JSON, for the typed helpers.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+struct AnyConfig(serde_json::Value);
+
+impl store::Record for AnyConfig {
+    const KIND: RecordKind = RecordKind::Config;
+}
+
+/// A channel record of any JSON.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+struct AnyChannel(serde_json::Value);
+
+impl store::Record for AnyChannel {
+    const KIND: RecordKind = RecordKind::Channel;
 }
 
 async fn racing_record_writers_one_wins(store: Store) {
@@ -628,7 +646,7 @@ async fn records_list_by_id_per_tenant_and_kind(store: Store) {
     assert_eq!(theirs, vec![("a".to_owned(), Versioned { revision: 1, value: "globex's a".to_owned() })]);
     assert_eq!(store.list_records(&acme, RecordKind::Config).await.unwrap(), vec![]);
     assert_eq!(store.list_records(&tenant("initech"), RecordKind::Channel).await.unwrap(), vec![]);
-    let as_json = store::list_json::<serde_json::Value>(&*store, &acme, RecordKind::Channel).await;
+    let as_json = store::read_all::<AnyChannel>(&*store, &acme).await;
     assert!(matches!(as_json, Err(StoreError::Corrupt { .. })), "the bodies are not JSON: {as_json:?}");
 
     // Deleting.

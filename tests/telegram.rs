@@ -9,7 +9,7 @@ use ratewire_core::store::OutboundMessage;
 use ratewire_core::{
     ChannelId, ConversationId, Event, Invitation, Locale, Origin, RecipientId, Survey, SurveyConfig, SurveyId, TenantId,
 };
-use ratewire_gateway::{outbox, sending};
+use ratewire_gateway::flow::{outbox, send};
 use ratewire_tests::RedisServer;
 use ratewire_tests::fake_telegram::{Call, Failure, FakeTelegram, TelegramUser};
 use ratewire_tests::service::{ACME, Api, Gateway, Receiver, eventually, survey, survey_until};
@@ -279,7 +279,7 @@ async fn typed_replies_reasons_and_late_replies(gw: Gateway) {
         &SurveyConfig { validity_hours: 1, ..config },
         sent_at,
     );
-    let store = gw.state.store.as_ref();
+    let store = gw.state.flow.store.as_ref();
     store.create(&late, None).await.expect("stored");
     ratewire_core::store::apply(store, &late.invitation.tenant, &late.id, Event::SENT, sent_at).await.expect("sent");
     let typed = fake.text_update(&dan, "5", Timestamp::now());
@@ -324,7 +324,7 @@ async fn flood_control_blocked_users_and_no_window(gw: Gateway) {
     let api = gw.acme();
     let receiver = Receiver::start().await;
     api.post("/v1/endpoints", &json!({ "url": receiver.url, "events": ["survey.failed"] })).await.expect(201);
-    let http = outbox::http_client(&gw.state).unwrap();
+    let http = outbox::http_client(&gw.state.flow).unwrap();
 
     // Flood control: Telegram says to wait 30 s. The invitation waits, then goes out once.
     let eve = TelegramUser::new(7_000_001, "Eve", None);
@@ -339,7 +339,7 @@ async fn flood_control_blocked_users_and_no_window(gw: Gateway) {
     assert_eq!(fake.calls_of("sendMessage").len(), 1, "not retried before Telegram's wait");
     let later = refused.at + SignedDuration::from_secs(32);
     eventually("the retry after Telegram's wait", || async {
-        outbox::run_due(&gw.state, &http, later).await.expect("the outbox runs");
+        outbox::run_due(&gw.state.flow, &http, later).await.expect("the outbox runs");
         (!fake.sent_to(eve.id).is_empty()).then_some(())
     })
     .await;
@@ -446,18 +446,18 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     for (conversation, user) in [("conv-ivy", &ivy), ("conv-jon", &jon)] {
         let config = SurveyConfig::default();
         let survey = Survey::new(SurveyId::generate(), invitation(conversation, user, Origin::Agent), &config, now);
-        first.state.store.create(&survey, None).await.expect("stored");
-        sending::enqueue(&first.state, &survey, OutboundMessage::Invitation, 0, due).await.expect("queued");
+        first.state.flow.store.create(&survey, None).await.expect("stored");
+        send::enqueue(&first.state.flow, &survey, OutboundMessage::Invitation, 0, due).await.expect("queued");
         surveys.push(survey);
     }
 
     // A worker claims both, sends Ivy's, and dies before it can mark anything done.
-    let claimed = first.state.store.claim_due(due, due + outbox::DEFAULT_LEASE, 10).await.expect("claimed");
+    let claimed = first.state.flow.store.claim_due(due, due + outbox::DEFAULT_LEASE, 10).await.expect("claimed");
     assert_eq!(claimed.len(), 2);
     let mut ivy_item =
         claimed.iter().find(|item| item.id.contains(surveys[0].id.as_str())).expect("Ivy's item").clone();
-    let attempt = sending::attempt(
-        &first.state,
+    let attempt = send::attempt(
+        &first.state.flow,
         &mut ivy_item,
         &ChannelId::new(CHANNEL).unwrap(),
         &surveys[0].id,
@@ -473,10 +473,10 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
 
     // Another gateway on the same Redis takes the items once their lease ends.
     let second = Gateway::start(Some(redis)).await;
-    let http = outbox::http_client(&second.state).unwrap();
+    let http = outbox::http_client(&second.state.flow).unwrap();
     let after_lease = due + outbox::DEFAULT_LEASE + SignedDuration::from_secs(1);
-    outbox::run_due(&second.state, &http, after_lease).await.expect("the outbox runs");
-    outbox::run_due(&second.state, &http, after_lease + SignedDuration::from_secs(600)).await.expect("again");
+    outbox::run_due(&second.state.flow, &http, after_lease).await.expect("the outbox runs");
+    outbox::run_due(&second.state.flow, &http, after_lease + SignedDuration::from_secs(600)).await.expect("again");
 
     assert_eq!(fake.sent_to(ivy.id).len(), 1, "Ivy's invitation is not sent twice");
     assert_eq!(fake.sent_to(jon.id).len(), 1, "Jon's invitation is not lost");

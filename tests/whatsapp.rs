@@ -9,8 +9,8 @@ use ratewire_core::store::Task;
 use ratewire_core::{
     ChannelId, ConversationId, Event, Invitation, Locale, Origin, RecipientId, Survey, SurveyConfig, SurveyId, TenantId,
 };
-use ratewire_gateway::service::{self, InviteRequest};
-use ratewire_gateway::{outbox, sending};
+use ratewire_gateway::flow::surveys::{self, InviteRequest};
+use ratewire_gateway::flow::{outbox, send};
 use ratewire_tests::RedisServer;
 use ratewire_tests::fake_graph::{self, Failure, FakeGraph};
 use ratewire_tests::meta::meta_json;
@@ -312,7 +312,7 @@ async fn typed_and_late_replies(gw: Gateway) {
         origin: Origin::Agent,
     };
     let late = Survey::new(SurveyId::generate(), invitation, &config, sent_at);
-    let store = gw.state.store.as_ref();
+    let store = gw.state.flow.store.as_ref();
     store.create(&late, None).await.unwrap();
     ratewire_core::store::apply(store, &late.invitation.tenant, &late.id, Event::SENT, sent_at).await.unwrap();
 
@@ -482,9 +482,9 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
     let refused_at = Timestamp::now();
     // The worker puts the item back once it has the answer.
     gw.attempt_recorded(ACME, &id).await;
-    outbox::run_due(&gw.state, &http, refused_at + SignedDuration::from_secs(4)).await.unwrap();
+    outbox::run_due(&gw.state.flow, &http, refused_at + SignedDuration::from_secs(4)).await.unwrap();
     assert_eq!(graph.sends_to(PAIRED).len(), 1, "not before the wait");
-    outbox::run_due(&gw.state, &http, refused_at + SignedDuration::from_secs(8)).await.unwrap();
+    outbox::run_due(&gw.state.flow, &http, refused_at + SignedDuration::from_secs(8)).await.unwrap();
     let sends = graph.wait_for_sends_to(PAIRED, 2).await;
     assert_eq!((sends[1].answered, &sends[1].json), (200, &refused[0].json), "the same message, taken");
     survey_until(&api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
@@ -497,7 +497,7 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
     graph.wait_for_sends_to(DOWN, 1).await;
     let refused_at = Timestamp::now();
     gw.attempt_recorded(ACME, &id).await;
-    outbox::run_due(&gw.state, &http, refused_at + SignedDuration::from_secs(13)).await.unwrap();
+    outbox::run_due(&gw.state.flow, &http, refused_at + SignedDuration::from_secs(13)).await.unwrap();
     let sends = graph.wait_for_sends_to(DOWN, 2).await;
     assert_eq!((sends[0].answered, sends[1].answered), (500, 200));
     survey_until(&api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
@@ -512,7 +512,7 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
         failed["failure"],
         json!({ "code": "undeliverable", "detail": "WhatsApp error 131026: Message undeliverable (HTTP 400)" })
     );
-    outbox::run_due(&gw.state, &http, Timestamp::now() + SignedDuration::from_secs(3600)).await.unwrap();
+    outbox::run_due(&gw.state.flow, &http, Timestamp::now() + SignedDuration::from_secs(3600)).await.unwrap();
     assert_eq!(graph.sends_to(GONE).len(), 1);
 
     // Accepted, then reported failed: the survey fails with Meta's reason.
@@ -552,19 +552,19 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     // played on its state: two invitations queued; its worker had claimed both, sent one and
     // died before finishing either.
     let redis = first.redis.take().expect("the first gateway runs on Redis");
-    let dead = first.state.clone();
+    let dead = first.state.flow.clone();
     drop(first);
     let tenant = TenantId::new(ACME).unwrap();
     let now = Timestamp::now();
-    let waiting = service::invite(&dead, &tenant, agent_invitation("k1", WAITING), now).await.unwrap();
-    let half_done = service::invite(&dead, &tenant, agent_invitation("k2", HALF_DONE), now).await.unwrap();
+    let waiting = surveys::invite(&dead, &tenant, agent_invitation("k1", WAITING), now).await.unwrap();
+    let half_done = surveys::invite(&dead, &tenant, agent_invitation("k2", HALF_DONE), now).await.unwrap();
     // (A moment later: due times round up to the millisecond.)
     let claimed_at = now + SignedDuration::from_secs(1);
     let claimed = dead.store.claim_due(claimed_at, claimed_at + outbox::DEFAULT_LEASE, 10).await.unwrap();
     assert_eq!(claimed.len(), 2);
     let mut item = claimed.iter().find(|item| item.id.contains(half_done.id.as_str())).unwrap().clone();
     let Task::Send { channel: on, survey, message } = item.task.clone() else { panic!("a send: {item:?}") };
-    sending::attempt(&dead, &mut item, &on, &survey, message, claimed_at).await.unwrap();
+    send::attempt(&dead, &mut item, &on, &survey, message, claimed_at).await.unwrap();
     drop(claimed);
     drop(dead);
     assert_eq!(graph.sends_to(HALF_DONE).len(), 1);
@@ -574,12 +574,12 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     // invitation goes out, and the one already sent does not go again.
     let second = Gateway::start(Some(redis)).await;
     let http = client();
-    outbox::run_due(&second.state, &http, now + SignedDuration::from_secs(30)).await.unwrap();
+    outbox::run_due(&second.state.flow, &http, now + SignedDuration::from_secs(30)).await.unwrap();
     assert!(graph.sends_to(WAITING).is_empty(), "not while the lease holds");
-    outbox::run_due(&second.state, &http, claimed_at + outbox::DEFAULT_LEASE + SignedDuration::from_secs(1))
+    outbox::run_due(&second.state.flow, &http, claimed_at + outbox::DEFAULT_LEASE + SignedDuration::from_secs(1))
         .await
         .unwrap();
-    outbox::run_due(&second.state, &http, now + SignedDuration::from_secs(600)).await.unwrap();
+    outbox::run_due(&second.state.flow, &http, now + SignedDuration::from_secs(600)).await.unwrap();
     assert_eq!(graph.sends_to(WAITING).len(), 1, "the waiting invitation, once");
     assert_eq!(graph.sends_to(HALF_DONE).len(), 1, "the sent invitation, not again");
     let api = second.acme();
@@ -607,10 +607,10 @@ async fn connect_rated(api: &Api, graph: &FakeGraph, rate: &str) {
 
 /// Queues an agent's invitation to `to` on `tenant`'s channel `wa`, behind the API (the
 /// gateway's own worker is stopped, so the test decides when the outbox runs).
-async fn queue_invitation(state: &ratewire_gateway::app::AppState, tenant: &str, conversation: &str, to: &str) {
+async fn queue_invitation(flow: &ratewire_gateway::flow::Flow, tenant: &str, conversation: &str, to: &str) {
     let tenant = TenantId::new(tenant).unwrap();
     let request = agent_invitation(conversation, to);
-    service::invite(state, &tenant, request, Timestamp::now()).await.expect("the invitation is queued");
+    surveys::invite(flow, &tenant, request, Timestamp::now()).await.expect("the invitation is queued");
 }
 
 /// An agent's invitation, in English, to `to` on the channel `wa`, for `conversation`.
@@ -635,7 +635,7 @@ async fn each_tenants_channel_has_its_own_send_rate_and_a_changed_rate_applies_a
     connect_rated(&gw.globex(), &graph, "1").await;
     // The worker stops; one round of the outbox is run by hand, all its sends within the second.
     gw.stop_workers().await;
-    let state = gw.state.clone();
+    let state = gw.state.flow.clone();
     let http = outbox::http_client(&state).expect("an HTTP client");
     for (tenant, to) in
         [(ACME, "16505550101"), (ACME, "16505550102"), ("globex", "16505550201"), ("globex", "16505550202")]

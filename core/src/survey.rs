@@ -203,6 +203,20 @@ pub enum InviteRefusal {
     Unsubscribed,
 }
 
+impl InviteRefusal {
+    /// A stable machine-readable name for the rule that said no, as the API reports it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            InviteRefusal::Disabled => "surveys_disabled",
+            InviteRefusal::MethodNotAllowed { .. } => "method_not_allowed",
+            InviteRefusal::UserRatingNotAllowed => "user_rating_not_allowed",
+            InviteRefusal::AlreadyPending(_) => "survey_pending",
+            InviteRefusal::AlreadyInvited(_) => "already_invited",
+            InviteRefusal::Unsubscribed => "unsubscribed",
+        }
+    }
+}
+
 /// Something that happens to a survey.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {

@@ -1,23 +1,12 @@
-//! The ratewire gateway: the HTTP service for businesses, agents and the web widget, and the
-//! commands of the `ratewire` binary.
+//! The ratewire gateway, in three rooms that import downward only:
+//!
+//! - [`cli`]: the `ratewire` command — `serve`, `parse`, `check-config`, `new-key` — and the
+//!   settings it reads;
+//! - [`http`]: the HTTP service — router, authentication, errors and their status codes, and one
+//!   module per surface (the API, platforms' webhooks, the widget, the dashboard, email's pages,
+//!   the demo); its handlers parse, call the workflow and map its errors;
+//! - [`flow`]: the survey workflow behind one narrow handle, knowing nothing of HTTP.
 
-pub mod api;
-pub mod app;
-pub mod auth;
-pub mod conversations;
-pub mod dashboard;
-pub mod demo;
-pub mod email_pages;
-pub mod error;
-pub mod hooks;
-pub mod metrics;
-pub mod notify;
-pub mod outbox;
-pub mod parse_command;
-pub mod records;
-pub mod sending;
-pub mod serve;
-pub mod server;
-pub mod service;
-pub mod settings;
-pub mod widget;
+pub mod cli;
+pub mod flow;
+pub mod http;

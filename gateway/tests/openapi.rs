@@ -19,9 +19,11 @@ use axum::body::Body;
 use axum::http::{Method, Request, header};
 use jiff::Timestamp;
 use ratewire_core::{ChannelId, Event, RecipientId, Scale, SurveyId, TenantId};
-use ratewire_gateway::app::{self, AppState};
-use ratewire_gateway::settings::{DashboardSettings, OutboundSettings, Settings, TenantSettings, WebhookSettings};
-use ratewire_gateway::{auth, sending, serve, service};
+use ratewire_gateway::cli::serve;
+use ratewire_gateway::cli::settings::{DashboardSettings, OutboundSettings, Settings, TenantSettings, WebhookSettings};
+use ratewire_gateway::flow::{contacts, surveys};
+use ratewire_gateway::http::auth;
+use ratewire_gateway::http::{self, AppState};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -137,7 +139,7 @@ impl Service {
         .unwrap_or_else(|e| panic!("the test settings are valid: {e}"));
         let state = serve::state(settings).await.unwrap_or_else(|e| panic!("the service starts: {e}"));
         let mut service = Service {
-            router: app::router(state.clone()),
+            router: http::router(state.clone()),
             state,
             key,
             document: Value::Null,
@@ -384,7 +386,7 @@ async fn the_document_is_openapi_3_1_and_holds_together() {
     assert_eq!(document["info"]["version"], env!("CARGO_PKG_VERSION"));
     assert!(document["info"]["description"].as_str().is_some_and(|d| !d.is_empty()));
     // What is served is what the code generates.
-    assert_eq!(*document, serde_json::to_value(app::openapi()).unwrap());
+    assert_eq!(*document, serde_json::to_value(http::openapi()).unwrap());
 
     let mut found = Vec::new();
     references(document, &mut found);
@@ -607,7 +609,7 @@ async fn answers_are_of_the_documented_schemas() {
     let (tenant, id) = (TenantId::new("acme").unwrap(), SurveyId::new(survey.clone()).unwrap());
     let score = Scale::FIVE_STARS.score(1).unwrap();
     for event in [Event::Rate(score), Event::ChooseReason("slow".into()), Event::Comment("Too slow".into())] {
-        service::apply(&svc.state, &tenant, &id, event, Timestamp::now()).await.expect("the survey takes it");
+        surveys::apply(&svc.state.flow, &tenant, &id, event, Timestamp::now()).await.expect("the survey takes it");
     }
 
     // Surveys and reports.
@@ -637,7 +639,7 @@ async fn answers_are_of_the_documented_schemas() {
 
     // Unsubscribed addresses, and taking one back.
     let (channel, address) = (ChannelId::new("mail").unwrap(), RecipientId::new("ana@example.com").unwrap());
-    sending::unsubscribe(&svc.state, &tenant, &channel, &address, Timestamp::now()).await.expect("unsubscribed");
+    contacts::unsubscribe(&svc.state.flow, &tenant, &channel, &address, Timestamp::now()).await.expect("unsubscribed");
     let listed = svc.expect("GET", "/v1/unsubscribes", "/v1/unsubscribes", None, 200).await;
     assert_eq!(listed["unsubscribes"][0]["address"], "ana@example.com", "{listed}");
     let unsubscribe = "/v1/unsubscribes/{address}";
@@ -746,7 +748,7 @@ async fn answers_are_of_the_documented_schemas() {
 #[test]
 fn the_document_is_the_published_one() {
     let published = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
-    let generated = serde_json::to_string_pretty(&app::openapi()).unwrap() + "\n";
+    let generated = serde_json::to_string_pretty(&http::openapi()).unwrap() + "\n";
     if std::env::var_os("RATEWIRE_WRITE_OPENAPI").is_some() {
         std::fs::write(&published, &generated).unwrap();
     }

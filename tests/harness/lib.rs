@@ -25,7 +25,7 @@ use ratewire_core::{
 /// own, started for the test.
 ///
 /// `on_both_stores!(a, b)` makes `embedded_store::a` and `redis_store::a`, which call
-/// `async fn a(gw: Gateway)` with a [`service::Gateway`] on that store. The long form names the
+/// `async fn a(gw: Gateway)` with a [`surveys::Gateway`] on that store. The long form names the
 /// two modules and what each test is called with, written as in the calling module; the Redis
 /// side's expression has the test's server under the name in parentheses:
 ///

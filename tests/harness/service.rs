@@ -12,10 +12,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use futures_util::{SinkExt, StreamExt};
 use hmac::{Hmac, Mac};
-use ratewire_gateway::app::AppState;
-use ratewire_gateway::auth;
-use ratewire_gateway::serve;
-use ratewire_gateway::settings::{DashboardSettings, OutboundSettings, Settings, TenantSettings, WebhookSettings};
+use ratewire_gateway::cli::serve;
+use ratewire_gateway::cli::settings::{DashboardSettings, OutboundSettings, Settings, TenantSettings, WebhookSettings};
+use ratewire_gateway::http::AppState;
+use ratewire_gateway::http::auth;
 use reqwest::Method;
 use serde_json::Value;
 use sha2::Sha256;
@@ -93,7 +93,7 @@ impl Gateway {
         adjust(&mut settings);
         let settings = settings.check().unwrap_or_else(|e| panic!("the test settings are valid: {e}"));
         let state = serve::state(settings).await.unwrap_or_else(|e| panic!("the service starts: {e}"));
-        let workers = serve::spawn_workers(&state);
+        let workers = state.flow.spawn_workers();
         let server = tokio::spawn(serve::serve_on(listener, state.clone(), std::future::pending()));
         Gateway {
             state,
@@ -122,7 +122,7 @@ impl Gateway {
     pub async fn outbox_empty(&self, tenant: &str) {
         let tenant = ratewire_core::TenantId::new(tenant).expect("a tenant id");
         eventually(&format!("{tenant}'s outbox to empty"), || async {
-            self.state.store.pending_items(&tenant, 1).await.expect("the outbox").is_empty().then_some(())
+            self.state.flow.store.pending_items(&tenant, 1).await.expect("the outbox").is_empty().then_some(())
         })
         .await
     }
@@ -133,7 +133,7 @@ impl Gateway {
     pub async fn attempt_recorded(&self, tenant: &str, survey: &str) {
         let tenant = ratewire_core::TenantId::new(tenant).expect("a tenant id");
         eventually(&format!("a failed attempt recorded for {survey}"), || async {
-            let items = self.state.store.pending_items(&tenant, 1000).await.expect("the outbox");
+            let items = self.state.flow.store.pending_items(&tenant, 1000).await.expect("the outbox");
             items.iter().any(|item| item.id.contains(survey) && item.last_error.is_some()).then_some(())
         })
         .await

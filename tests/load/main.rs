@@ -68,10 +68,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Gateway { config }) => ratewire_gateway::serve::run(ratewire_gateway::serve::ServeOptions {
-            config: Some(config),
-            ..Default::default()
-        }),
+        Some(Command::Gateway { config }) => {
+            ratewire_gateway::cli::serve::run(ratewire_gateway::cli::serve::ServeOptions {
+                config: Some(config),
+                ..Default::default()
+            })
+        }
         Some(Command::Baseline { listen }) => processes::serve_baseline(&listen),
         None => {
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");

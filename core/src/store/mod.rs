@@ -19,7 +19,7 @@ use thiserror::Error;
 
 pub use self::memory::MemoryStore;
 pub use self::outbox::{OutboundMessage, Outbox, OutboxItem, Task};
-pub use self::records::{RecordKind, RecordStore, Versioned, get_json, list_json, put_json};
+pub use self::records::{Record, RecordKind, RecordStore, Versioned, delete, read, read_all, write};
 pub use self::redis::{RedisStore, RedisStoreOptions};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
 use crate::survey::{Event, Refusal, Survey, Transition};

@@ -77,47 +77,55 @@ pub trait RecordStore: Send + Sync {
     async fn delete_record(&self, tenant: &TenantId, kind: RecordKind, id: &str) -> Result<bool, StoreError>;
 }
 
-/// Reads a record as `T`.
-pub async fn get_json<T: DeserializeOwned>(
+/// A record type the store keeps, under the one kind it names: reading a contact as an
+/// unsubscribe does not compile, because each is read by its own type.
+pub trait Record: Serialize + DeserializeOwned + Send + Sync {
+    const KIND: RecordKind;
+}
+
+/// Reads a record of type `T`.
+pub async fn read<T: Record>(
     store: &dyn RecordStore,
     tenant: &TenantId,
-    kind: RecordKind,
     id: &str,
 ) -> Result<Option<Versioned<T>>, StoreError> {
-    let Some(record) = store.get_record(tenant, kind, id).await? else { return Ok(None) };
-    let value = decode(kind, id, &record.value)?;
+    let Some(record) = store.get_record(tenant, T::KIND, id).await? else { return Ok(None) };
+    let value = decode(T::KIND, id, &record.value)?;
     Ok(Some(Versioned { revision: record.revision, value }))
 }
 
-/// Writes `value` as a record, if its stored revision is `expected`.
-pub async fn put_json<T: Serialize>(
+/// Writes a record of type `T`, if its stored revision is `expected` (`None`: it must be new).
+pub async fn write<T: Record>(
     store: &dyn RecordStore,
     tenant: &TenantId,
-    kind: RecordKind,
     id: &str,
     expected: Option<u64>,
     value: &T,
 ) -> Result<u64, StoreError> {
     let body = serde_json::to_string(value)
-        .map_err(|e| StoreError::Corrupt { key: format!("{kind}/{id}"), reason: e.to_string() })?;
-    store.put_record(tenant, kind, id, expected, &body).await
+        .map_err(|e| StoreError::Corrupt { key: format!("{}/{id}", T::KIND), reason: e.to_string() })?;
+    store.put_record(tenant, T::KIND, id, expected, &body).await
 }
 
-/// Every record of a kind, read as `T`.
-pub async fn list_json<T: DeserializeOwned>(
+/// Every record of type `T` of a tenant, ordered by id.
+pub async fn read_all<T: Record>(
     store: &dyn RecordStore,
     tenant: &TenantId,
-    kind: RecordKind,
 ) -> Result<Vec<(String, Versioned<T>)>, StoreError> {
     store
-        .list_records(tenant, kind)
+        .list_records(tenant, T::KIND)
         .await?
         .into_iter()
         .map(|(id, record)| {
-            let value = decode(kind, &id, &record.value)?;
+            let value = decode(T::KIND, &id, &record.value)?;
             Ok((id, Versioned { revision: record.revision, value }))
         })
         .collect()
+}
+
+/// Removes a record of type `T`; false if there was none.
+pub async fn delete<T: Record>(store: &dyn RecordStore, tenant: &TenantId, id: &str) -> Result<bool, StoreError> {
+    store.delete_record(tenant, T::KIND, id).await
 }
 
 fn decode<T: DeserializeOwned>(kind: RecordKind, id: &str, body: &str) -> Result<T, StoreError> {

@@ -1,0 +1,247 @@
+//! `ratewire serve`: the HTTP service and its background workers.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ratewire_core::store::{MemoryStore, RedisStore, RedisStoreOptions, Store};
+use tokio::net::{TcpListener, TcpSocket};
+
+use super::settings::{Checked, Settings};
+use crate::flow::{Flow, FlowSettings};
+use crate::http::auth::{Sessions, Tenants};
+use crate::http::demo::Demo;
+use crate::http::{self, AppState, StoreKind, server};
+
+#[derive(clap::Args, Debug, Default)]
+pub struct ServeOptions {
+    /// Settings file (TOML); see ratewire.example.toml.
+    #[arg(long, env = "RATEWIRE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (overrides the file and RATEWIRE_LISTEN).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Redis URL (overrides the file, REDIS_URL and RATEWIRE_REDIS_URL).
+    #[arg(long)]
+    pub redis_url: Option<String>,
+}
+
+pub fn run(options: ServeOptions) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let settings = match load(&options) {
+        Ok(settings) => settings,
+        Err(message) => {
+            eprintln!("ratewire serve: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("ratewire serve: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ratewire serve: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(options: &ServeOptions) -> Result<Checked, String> {
+    let mut overrides = Vec::new();
+    if let Some(listen) = &options.listen {
+        overrides.push(("listen", listen.as_str()));
+    }
+    if let Some(url) = &options.redis_url {
+        overrides.push(("redis_url", url.as_str()));
+    }
+    let settings = Settings::load(options.config.as_deref(), &overrides).map_err(|e| e.to_string())?;
+    settings.check().map_err(|e| e.to_string())
+}
+
+/// Builds the service's state: the store, the tenants, the demo if it runs.
+pub async fn state(settings: Checked) -> Result<AppState, String> {
+    let (store, store_kind): (Arc<dyn Store>, StoreKind) = match &settings.redis_url {
+        Some(url) => {
+            let store = connect_redis(url, settings.redis_wait).await?;
+            tracing::info!(url = %redact(url), "state is kept in Redis");
+            (Arc::new(store), StoreKind::Redis)
+        }
+        None => {
+            tracing::warn!(
+                "no Redis configured (redis_url, REDIS_URL or --redis-url): state is kept in memory and lost when ratewire stops"
+            );
+            (Arc::new(MemoryStore::new()), StoreKind::Embedded)
+        }
+    };
+    let mut tenants = settings.tenants.clone();
+    let demo = if settings.demo {
+        let demo = Demo::new();
+        demo.prepare(store.as_ref()).await.map_err(|e| format!("cannot prepare the demo: {e}"))?;
+        tenants.push(demo.tenant_settings());
+        Some(demo)
+    } else {
+        None
+    };
+    let flow = Flow::new(
+        store,
+        FlowSettings {
+            public_url: settings.public_url.clone(),
+            outbound: settings.outbound.clone(),
+            webhooks: settings.webhooks.clone(),
+            delivery: settings.delivery.clone(),
+        },
+    );
+    Ok(AppState {
+        flow,
+        store_kind,
+        tenants: Arc::new(Tenants::new(&tenants, settings.api_requests_per_second, Sessions::new(&settings))),
+        settings: Arc::new(settings),
+        demo,
+        stopping: Default::default(),
+    })
+}
+
+/// Connects to Redis, trying again with backoff while it isn't up yet or is still loading its
+/// data, for at most `wait`: a service started alongside its Redis waits for it.
+async fn connect_redis(url: &str, wait: Duration) -> Result<RedisStore, String> {
+    const FIRST_PAUSE: Duration = Duration::from_millis(100);
+    const LONGEST_PAUSE: Duration = Duration::from_secs(5);
+    let give_up_at = tokio::time::Instant::now() + wait;
+    let mut pause = FIRST_PAUSE;
+    loop {
+        match RedisStore::connect(url, RedisStoreOptions::default()).await {
+            Ok(store) => return Ok(store),
+            Err(error) if tokio::time::Instant::now() + pause < give_up_at => {
+                tracing::warn!(url = %redact(url), %error, "waiting for Redis; trying again in {pause:?}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(LONGEST_PAUSE);
+            }
+            Err(error) => {
+                return Err(format!("cannot use Redis at {} (waited {wait:?}, redis_wait_secs): {error}", redact(url)));
+            }
+        }
+    }
+}
+
+/// How many connections may wait to be accepted. Past `http.max_connections`, new connections
+/// wait there, so it must be deep: a full queue drops connections' handshakes, and their clients
+/// hang on retransmissions for up to a minute. The kernel caps it at `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if address.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+async fn serve(settings: Checked) -> Result<(), String> {
+    let listen = settings.listen;
+    make_room_for(settings.http.max_connections);
+    let state = state(settings).await?;
+    let listener = bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    if state.demo.is_some() {
+        println!("ratewire is running with its demo: open http://{address}/ to play the customer and the agent");
+    } else {
+        println!("ratewire is listening on http://{address}/");
+    }
+    let workers = state.flow.spawn_workers();
+    let drain = state.settings.http.shutdown_drain();
+    let stopping = state.stopping.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        stopping.begin();
+        tracing::info!("stopping: /readyz answers 503; the listener closes in {drain:?} (a second signal: at once)");
+        tokio::select! {
+            () = tokio::time::sleep(drain) => {},
+            () = shutdown_signal() => {},
+        }
+        tracing::info!("shutting down: finishing requests in flight");
+    };
+    serve_on(listener, state, shutdown).await;
+    // Every worker step is one atomic store write, so stopping between two leaves nothing half
+    // done: an event being posted stays in the outbox and is posted again.
+    for worker in workers {
+        worker.abort();
+    }
+    Ok(())
+}
+
+/// Serves the service on `listener` until `shutdown` resolves, then finishes the requests in
+/// flight: `ratewire serve` and the tests both serve this way.
+pub async fn serve_on(listener: TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()>) {
+    let limits = state.settings.http.clone();
+    server::serve(listener, http::router(state), limits, shutdown).await;
+}
+
+/// Files the service opens besides its clients' connections: Redis, outgoing calls, the listener.
+const FILES_BESIDES_CONNECTIONS: u64 = 256;
+
+/// Raises the open-files soft limit to the hard one (often 1024 against far more), so that
+/// `max_connections` clients fit; warns when even that is too few.
+fn make_room_for(max_connections: usize) {
+    #[cfg(unix)]
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < max_connections as u64 + FILES_BESIDES_CONNECTIONS => tracing::warn!(
+            limit,
+            max_connections,
+            "the open-files limit is too low for http.max_connections: raise it (ulimit -n, LimitNOFILE=) or lower \
+             max_connections, or accepting fails once it is reached"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot raise the open-files limit"),
+    }
+}
+
+/// A Redis URL fit for logs: without the password it may carry (`redis://:secret@host`).
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}://…@{}", &url[..scheme_end], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redis_passwords_stay_out_of_logs() {
+        assert_eq!(redact("redis://:s3cret@db:6379/0"), "redis://…@db:6379/0");
+        assert_eq!(redact("rediss://user:pw@db"), "rediss://…@db");
+        assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+}

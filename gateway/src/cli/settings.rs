@@ -1,0 +1,488 @@
+//! The service's settings: a TOML file (`--config`) overlaid by `RATEWIRE_…` environment
+//! variables, with `REDIS_URL` honoured as well. With neither, ratewire runs its demo.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use ratewire_adapters::outbound::OutboundPolicy;
+use ratewire_core::{FieldError, TenantId};
+
+pub use crate::flow::{DeliverySettings, WebhookSettings};
+use serde::{Deserialize, Serialize};
+
+/// Settings as read, before they are checked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: String,
+    /// How channels and browsers reach this service: the base of webhook URLs and links.
+    /// Defaults to `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Redis to keep state in; without it, an embedded in-memory store.
+    pub redis_url: Option<String>,
+    /// Seconds `serve` keeps trying, with backoff, to reach Redis at start (not up yet, or still
+    /// loading its data) before it gives up; 0 tries once.
+    pub redis_wait_secs: u64,
+    /// The largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// The largest reply an email channel's webhook takes, in bytes: replies carry inline
+    /// images and quoted HTML.
+    pub email_body_limit_bytes: usize,
+    /// Requests a second one tenant may make to the API, sustained; bursts of twice as many
+    /// are let through. Past it, 429.
+    pub api_requests_per_second: u32,
+    /// The most surveys one report or ratings export counts; a period holding more is cut short
+    /// and the report says `truncated`. Bounds the memory a report takes.
+    pub report_max_surveys: usize,
+    /// Run the demo tenant, channel and page (on by default when no tenant is configured).
+    pub demo: Option<bool>,
+    pub tenants: Vec<TenantSettings>,
+    pub webhooks: WebhookSettings,
+    pub dashboard: DashboardSettings,
+    pub outbound: OutboundSettings,
+    pub delivery: DeliverySettings,
+    pub http: HttpSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettings {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// SHA-256 digests of the tenant's API keys, as `ratewire new-key` prints them:
+    /// `sha256:<64 hex digits>`. Keys themselves are never stored.
+    pub api_key_hashes: Vec<String>,
+}
+
+/// Where ratewire may connect on tenants' behalf (event webhooks, channels' platforms, SMTP);
+/// see `ratewire_adapters::outbound`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboundSettings {
+    /// Networks (`10.1.2.0/24`), addresses and host names (`receiver.internal`) ratewire may
+    /// connect to besides public addresses. Empty by default: loopback, private, link-local,
+    /// shared, multicast, unspecified and reserved addresses are refused.
+    pub allow: Vec<String>,
+    /// Whether public addresses are allowed (the default). Off, ratewire connects only to what
+    /// `allow` lists: for a network whose egress is locked down to known hosts.
+    pub public: bool,
+}
+
+impl Default for OutboundSettings {
+    fn default() -> Self {
+        Self { allow: Vec::new(), public: true }
+    }
+}
+
+/// How long clients may take, and how many may be connected at once (see `crate::http::server`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Seconds a client has to send a request's headers, from connecting, or from the first byte
+    /// of a request on a kept-alive connection. Past it, the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request's body has to arrive in full, from when its headers are in. Past it,
+    /// 408 `body_timeout`.
+    pub body_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request before it is closed.
+    pub idle_timeout_secs: u64,
+    /// Connections open at once. Past it, new connections wait in the system's backlog until
+    /// one closes. `serve` raises the open-files soft limit to fit it, as far as the hard one
+    /// allows.
+    pub max_connections: usize,
+    /// Seconds between a stop signal and the listener closing, while `/readyz` answers 503 and
+    /// everything else is still served: the time a load balancer needs to notice.
+    pub shutdown_drain_secs: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 60,
+            idle_timeout_secs: 60,
+            max_connections: 1024,
+            shutdown_drain_secs: 5,
+        }
+    }
+}
+
+impl HttpSettings {
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs)
+    }
+
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_read_timeout_secs)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
+    }
+
+    pub fn shutdown_drain(&self) -> Duration {
+        Duration::from_secs(self.shutdown_drain_secs)
+    }
+}
+
+/// The reports dashboard's sessions (see `crate::http::auth::Sessions`).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DashboardSettings {
+    /// The key session cookies are signed with, at least 32 characters. Unset, each process
+    /// makes a random one: sessions then end when it restarts, and several instances behind one
+    /// address must share a set key.
+    pub session_secret: Option<String>,
+    /// How long a dashboard session lasts, in hours.
+    pub session_hours: u32,
+}
+
+/// Never shows the secret, should the settings be logged.
+impl std::fmt::Debug for DashboardSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DashboardSettings")
+            .field("session_secret", &self.session_secret.as_ref().map(|_| "…"))
+            .field("session_hours", &self.session_hours)
+            .finish()
+    }
+}
+
+impl Default for DashboardSettings {
+    fn default() -> Self {
+        Self { session_secret: None, session_hours: 12 }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            redis_url: None,
+            redis_wait_secs: 60,
+            body_limit_bytes: 256 * 1024,
+            email_body_limit_bytes: 10 * 1024 * 1024,
+            api_requests_per_second: 50,
+            report_max_surveys: 1_000_000,
+            demo: None,
+            tenants: Vec::new(),
+            webhooks: WebhookSettings::default(),
+            dashboard: DashboardSettings::default(),
+            outbound: OutboundSettings::default(),
+            delivery: DeliverySettings::default(),
+            http: HttpSettings::default(),
+        }
+    }
+}
+
+/// Settings once checked: what the service runs with.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub redis_url: Option<String>,
+    pub redis_wait: Duration,
+    pub body_limit_bytes: usize,
+    pub email_body_limit_bytes: usize,
+    pub api_requests_per_second: u32,
+    pub report_max_surveys: usize,
+    pub demo: bool,
+    pub tenants: Vec<Tenant>,
+    pub webhooks: WebhookSettings,
+    pub dashboard: DashboardSettings,
+    /// Where ratewire may connect: `outbound.allow`, read.
+    pub outbound: OutboundPolicy,
+    pub delivery: DeliverySettings,
+    pub http: HttpSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    /// Lower-case hex SHA-256 digests of the API keys.
+    pub key_digests: Vec<String>,
+}
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{0}")]
+    Read(String),
+    #[error("{} problem(s):\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<FieldError>),
+}
+
+impl Settings {
+    /// Reads the file if given, then the environment: `RATEWIRE_LISTEN`, `RATEWIRE_PUBLIC_URL`,
+    /// `RATEWIRE_REDIS_URL` (or `REDIS_URL`), `RATEWIRE_DEMO`, `RATEWIRE_BODY_LIMIT_BYTES`,
+    /// `RATEWIRE_WEBHOOKS__MAX_ATTEMPTS`, `RATEWIRE_DASHBOARD__SESSION_SECRET`, …
+    ///
+    /// `overrides` (from command-line flags) win over both.
+    pub fn load(file: Option<&Path>, overrides: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(SettingsError::Read(format!("{}: no such file", file.display())));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        // RATEWIRE_CONFIG names the file itself (read by the command line), not a setting.
+        let environment = Env::prefixed("RATEWIRE_").ignore(&["CONFIG"]).split("__");
+        let redis = Env::raw().only(&["REDIS_URL"]);
+        figment = figment.merge(redis).merge(environment);
+        for (key, value) in overrides {
+            figment = figment.merge((*key, *value));
+        }
+        figment.extract().map_err(|e| SettingsError::Read(describe(e)))
+    }
+
+    /// Reads a settings file alone, without the environment: what `check-config` checks.
+    pub fn load_file(file: &Path) -> Result<Settings, SettingsError> {
+        if !file.is_file() {
+            return Err(SettingsError::Read(format!("{}: no such file", file.display())));
+        }
+        Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file_exact(file))
+            .extract()
+            .map_err(|e| SettingsError::Read(describe(e)))
+    }
+
+    /// Checks every field and reports every problem, each with its field.
+    pub fn check(&self) -> Result<Checked, SettingsError> {
+        let mut errors = Vec::new();
+        let mut problem = |field: String, message: String| errors.push(FieldError { field, problem: message });
+        let listen = match self.listen.parse::<SocketAddr>() {
+            Ok(address) => Some(address),
+            Err(_) => {
+                problem("listen".into(), format!("{:?} is not an address like 127.0.0.1:8080", self.listen));
+                None
+            }
+        };
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            problem("public_url".into(), "must start with http:// or https://".into());
+        }
+        if let Some(url) = &self.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://"))
+        {
+            problem("redis_url".into(), "must start with redis://, rediss:// or unix://".into());
+        }
+        if self.redis_wait_secs > 3600 {
+            problem("redis_wait_secs".into(), "must be between 0 and 3600".into());
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&self.body_limit_bytes) {
+            problem("body_limit_bytes".into(), "must be between 1024 and 67108864".into());
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&self.email_body_limit_bytes) {
+            problem("email_body_limit_bytes".into(), "must be between 1024 and 67108864".into());
+        }
+        if !(1..=100_000).contains(&self.api_requests_per_second) {
+            problem("api_requests_per_second".into(), "must be between 1 and 100000".into());
+        }
+        if !(1..=10_000_000).contains(&self.report_max_surveys) {
+            problem("report_max_surveys".into(), "must be between 1 and 10000000".into());
+        }
+        if self.webhooks.timeout_secs == 0 || self.webhooks.timeout_secs > 120 {
+            problem("webhooks.timeout_secs".into(), "must be between 1 and 120".into());
+        }
+        if self.webhooks.max_attempts == 0 || self.webhooks.max_attempts > 500 {
+            problem("webhooks.max_attempts".into(), "must be between 1 and 500".into());
+        }
+        if !(1..=3600).contains(&self.delivery.claim_secs) {
+            problem("delivery.claim_secs".into(), "must be between 1 and 3600".into());
+        }
+        if !(1..=3600).contains(&self.delivery.lease_secs) {
+            problem("delivery.lease_secs".into(), "must be between 1 and 3600".into());
+        }
+        if !(1..=86_400).contains(&self.delivery.reconcile_secs) {
+            problem("delivery.reconcile_secs".into(), "must be between 1 and 86400".into());
+        }
+        if self.dashboard.session_secret.as_ref().is_some_and(|secret| secret.chars().count() < 32) {
+            problem("dashboard.session_secret".into(), "must be at least 32 characters".into());
+        }
+        if !(1..=24 * 30).contains(&self.dashboard.session_hours) {
+            problem("dashboard.session_hours".into(), "must be between 1 and 720".into());
+        }
+        let http = &self.http;
+        for (field, secs) in [
+            ("http.header_read_timeout_secs", http.header_read_timeout_secs),
+            ("http.body_read_timeout_secs", http.body_read_timeout_secs),
+            ("http.idle_timeout_secs", http.idle_timeout_secs),
+        ] {
+            if !(1..=3600).contains(&secs) {
+                problem(field.into(), "must be between 1 and 3600".into());
+            }
+        }
+        if !(1..=1_000_000).contains(&http.max_connections) {
+            problem("http.max_connections".into(), "must be between 1 and 1000000".into());
+        }
+        if http.shutdown_drain_secs > 300 {
+            problem("http.shutdown_drain_secs".into(), "must be between 0 and 300".into());
+        }
+        let mut tenants = Vec::new();
+        for (i, tenant) in self.tenants.iter().enumerate() {
+            let id = match TenantId::new(tenant.id.clone()) {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    problem(format!("tenants[{i}].id"), e.to_string());
+                    None
+                }
+            };
+            if self.tenants[..i].iter().any(|other| other.id == tenant.id) {
+                problem(format!("tenants[{i}].id"), format!("{:?} is listed twice", tenant.id));
+            }
+            if tenant.api_key_hashes.is_empty() {
+                problem(format!("tenants[{i}].api_key_hashes"), "needs at least one key (see ratewire new-key)".into());
+            }
+            let mut digests = Vec::new();
+            for (k, hash) in tenant.api_key_hashes.iter().enumerate() {
+                match parse_key_hash(hash) {
+                    Some(digest) => digests.push(digest),
+                    None => problem(
+                        format!("tenants[{i}].api_key_hashes[{k}]"),
+                        "must be sha256: followed by 64 hex digits, as ratewire new-key prints".into(),
+                    ),
+                }
+            }
+            if let Some(id) = id {
+                let name = tenant.name.clone().unwrap_or_else(|| id.to_string());
+                tenants.push(Tenant { id, name, key_digests: digests });
+            }
+        }
+        let demo = self.demo.unwrap_or(self.tenants.is_empty());
+        if demo && listen.is_some_and(|address| !address.ip().is_loopback()) {
+            problem(
+                "demo".into(),
+                "the demo page carries the demo's API key, so the demo listens on loopback only".into(),
+            );
+        }
+        if !demo && self.tenants.is_empty() {
+            problem(
+                "tenants".into(),
+                "no tenant is configured, so no API call could succeed (or set demo = true)".into(),
+            );
+        }
+        let outbound = OutboundPolicy::new(&self.outbound.allow).unwrap_or_else(|bad| {
+            for (index, entry) in bad {
+                problem(format!("outbound.allow[{index}]"), entry.to_string());
+            }
+            OutboundPolicy::default()
+        });
+        let outbound = if self.outbound.public { outbound } else { outbound.listed_only() };
+        match listen {
+            Some(listen) if errors.is_empty() => Ok(Checked {
+                listen,
+                public_url: self
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{listen}"))
+                    .trim_end_matches('/')
+                    .to_owned(),
+                redis_url: self.redis_url.clone(),
+                redis_wait: Duration::from_secs(self.redis_wait_secs),
+                body_limit_bytes: self.body_limit_bytes,
+                email_body_limit_bytes: self.email_body_limit_bytes,
+                api_requests_per_second: self.api_requests_per_second,
+                report_max_surveys: self.report_max_surveys,
+                demo,
+                tenants,
+                webhooks: self.webhooks.clone(),
+                dashboard: self.dashboard.clone(),
+                outbound,
+                delivery: self.delivery.clone(),
+                http: self.http.clone(),
+            }),
+            _ => Err(SettingsError::Invalid(errors)),
+        }
+    }
+}
+
+fn parse_key_hash(text: &str) -> Option<String> {
+    let hex = text.strip_prefix("sha256:")?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| hex.to_ascii_lowercase())
+}
+
+/// Figment's error, with the field path and where the value came from.
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let path = e.path.join(".");
+            let source = e.metadata.as_ref().map(|m| format!(" (from {})", m.name)).unwrap_or_default();
+            if path.is_empty() { format!("{}{source}", e.kind) } else { format!("{path}: {}{source}", e.kind) }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_toml(text: &str) -> Result<Checked, SettingsError> {
+        let settings: Settings =
+            Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(text)).extract().unwrap();
+        settings.check()
+    }
+
+    const KEY: &str = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    #[test]
+    fn a_good_file_is_accepted() {
+        let checked = from_toml(&format!(
+            "listen = \"0.0.0.0:9000\"\npublic_url = \"https://rw.example.com/\"\n[[tenants]]\nid = \"acme\"\napi_key_hashes = [\"{KEY}\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(checked.public_url, "https://rw.example.com");
+        assert_eq!(checked.tenants[0].key_digests[0].len(), 64);
+        assert!(!checked.demo);
+    }
+
+    #[test]
+    fn the_demo_listens_on_loopback_only() {
+        let Err(SettingsError::Invalid(errors)) = from_toml("listen = \"0.0.0.0:8080\"\n") else {
+            panic!("expected a problem");
+        };
+        assert_eq!(errors[0].field, "demo");
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_field() {
+        let Err(SettingsError::Invalid(errors)) = from_toml(
+            "listen = \"nowhere\"\nredis_url = \"http://x\"\nreport_max_surveys = 0\n[webhooks]\nmax_attempts = 0\n[http]\nidle_timeout_secs = 0\nmax_connections = 0\n[dashboard]\nsession_secret = \"short\"\n[outbound]\nallow = [\"10.1.2.0/24\", \"not a host\"]\n[[tenants]]\nid = \"a b\"\napi_key_hashes = [\"md5:x\"]\n[[tenants]]\nid = \"b\"\napi_key_hashes = []\n",
+        ) else {
+            panic!("expected problems");
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "listen",
+                "redis_url",
+                "report_max_surveys",
+                "webhooks.max_attempts",
+                "dashboard.session_secret",
+                "http.idle_timeout_secs",
+                "http.max_connections",
+                "tenants[0].id",
+                "tenants[0].api_key_hashes[0]",
+                "tenants[1].api_key_hashes",
+                "outbound.allow[1]"
+            ]
+        );
+    }
+
+    #[test]
+    fn no_settings_at_all_means_the_demo() {
+        let checked = Settings::default().check().unwrap();
+        assert!(checked.demo);
+        assert_eq!(checked.public_url, "http://127.0.0.1:8080");
+    }
+}

@@ -1,0 +1,158 @@
+//! What ratewire knows of end users: when they last wrote on a channel and in which language
+//! (contacts), the one form of their id a channel keeps, and the addresses that asked for no
+//! more rating requests (unsubscribes).
+
+use jiff::Timestamp;
+use ratewire_adapters::ChannelKind;
+use ratewire_core::store::{self, ApplyError, Record, StoreError};
+use ratewire_core::{ChannelId, Event, RecipientId, SurveyId, SurveyState, TenantId};
+
+use super::records::{ChannelRecord, Contact, Unsubscribed};
+use super::{Flow, surveys};
+
+/// The contact record's id.
+fn contact_id(channel: &ChannelId, recipient: &RecipientId) -> String {
+    format!("{channel}/{recipient}")
+}
+
+/// Notes that an end user wrote, for the channel's window rules.
+pub async fn note_inbound(
+    flow: &Flow,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    recipient: &RecipientId,
+    at: Timestamp,
+    language: Option<String>,
+) -> Result<(), StoreError> {
+    update_contact(flow, tenant, channel, recipient, |contact| {
+        let newer = contact.last_inbound_at.is_none_or(|last| at > last);
+        let new_language = language.is_some() && language != contact.language;
+        if newer {
+            contact.last_inbound_at = Some(at);
+        }
+        if new_language {
+            contact.language = language.clone();
+        }
+        newer || new_language
+    })
+    .await
+}
+
+/// Notes the end user's languages as their browser gives them (the web widget's visitor), for
+/// invitations the helpdesk sends without a language.
+pub async fn note_language(
+    flow: &Flow,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    recipient: &RecipientId,
+    language: String,
+) -> Result<(), StoreError> {
+    update_contact(flow, tenant, channel, recipient, |contact| {
+        let changed = contact.language.as_ref() != Some(&language);
+        contact.language = Some(language.clone());
+        changed
+    })
+    .await
+}
+
+/// Changes a contact record with `change`, which says whether it changed anything; retried when
+/// another writer got there first.
+async fn update_contact(
+    flow: &Flow,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    recipient: &RecipientId,
+    mut change: impl FnMut(&mut Contact) -> bool,
+) -> Result<(), StoreError> {
+    let id = contact_id(channel, recipient);
+    for _ in 0..8 {
+        let stored = store::read::<Contact>(&*flow.store, tenant, &id).await?;
+        let (expected, mut contact) = stored.map_or((None, Contact::default()), |s| (Some(s.revision), s.value));
+        if !change(&mut contact) {
+            return Ok(());
+        }
+        match store::write(&*flow.store, tenant, &id, expected, &contact).await {
+            Err(StoreError::RecordConflict { .. }) => continue,
+            other => return other.map(|_| ()),
+        }
+    }
+    Ok(())
+}
+
+/// What ratewire knows of an end user on a channel, if anything.
+pub async fn contact(
+    flow: &Flow,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    recipient: &RecipientId,
+) -> Result<Option<Contact>, StoreError> {
+    let id = contact_id(channel, recipient);
+    Ok(store::read::<Contact>(&*flow.store, tenant, &id).await?.map(|c| c.value))
+}
+
+/// An end user's id as a channel keeps it: email addresses in one form
+/// ([`ratewire_adapters::email::normalize_address`]), so inviting, replying and unsubscribing
+/// all name the same person; other channels' ids as the platform gives them.
+pub fn canonical_recipient(kind: ChannelKind, recipient: RecipientId) -> RecipientId {
+    match kind {
+        // Lower-casing an id keeps it valid: this never falls back.
+        ChannelKind::Email => ratewire_adapters::email::normalize_address(recipient.as_str()).unwrap_or(recipient),
+        _ => recipient,
+    }
+}
+
+/// Records that an address wants no more rating requests, and cancels the surveys still
+/// waiting for its rating, so no reminder or queued invitation reaches it. A second time
+/// changes nothing.
+pub async fn unsubscribe(
+    flow: &Flow,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    address: &RecipientId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let address = canonical_recipient(ChannelKind::Email, address.clone());
+    let record = Unsubscribed { at: now, channel: channel.clone() };
+    match store::write(&*flow.store, tenant, address.as_str(), None, &record).await {
+        Ok(_) | Err(StoreError::RecordConflict { .. }) => {}
+        Err(error) => return Err(error),
+    }
+    for (_, email) in store::read_all::<ChannelRecord>(&*flow.store, tenant).await? {
+        if email.value.kind != ChannelKind::Email {
+            continue;
+        }
+        let Some(survey) = flow.store.latest_for_recipient(tenant, &email.value.id, &address).await? else {
+            continue;
+        };
+        if matches!(survey.state, SurveyState::Pending { .. }) {
+            cancel(flow, tenant, &survey.id, now).await;
+        }
+    }
+    Ok(())
+}
+
+/// Whether an address asked for no more rating requests.
+pub async fn is_unsubscribed(flow: &Flow, tenant: &TenantId, address: &RecipientId) -> Result<bool, StoreError> {
+    let address = canonical_recipient(ChannelKind::Email, address.clone());
+    Ok(flow.store.get_record(tenant, Unsubscribed::KIND, address.as_str()).await?.is_some())
+}
+
+/// Every unsubscribed address of a tenant, by address.
+pub async fn unsubscribed(flow: &Flow, tenant: &TenantId) -> Result<Vec<(String, Unsubscribed)>, StoreError> {
+    let records = store::read_all::<Unsubscribed>(&*flow.store, tenant).await?;
+    Ok(records.into_iter().map(|(address, record)| (address, record.value)).collect())
+}
+
+/// Takes an unsubscribe back: the address may be invited again. False if it wasn't unsubscribed.
+pub async fn resubscribe(flow: &Flow, tenant: &TenantId, address: &RecipientId) -> Result<bool, StoreError> {
+    let address = canonical_recipient(ChannelKind::Email, address.clone());
+    store::delete::<Unsubscribed>(&*flow.store, tenant, address.as_str()).await
+}
+
+pub(super) async fn cancel(flow: &Flow, tenant: &TenantId, survey: &SurveyId, now: Timestamp) {
+    match surveys::apply(flow, tenant, survey, Event::Cancel, now).await {
+        // Answered or ended meanwhile: nothing to cancel.
+        Ok(_) | Err(ApplyError::Refused(_)) => {}
+        Err(error) => tracing::warn!(%survey, %error, "could not cancel the survey of an unsubscribed address"),
+    }
+}

@@ -1,0 +1,212 @@
+//! What a platform delivered, verified by its channel: each item taken once (a platform
+//! redelivers until it hears 200), the end user's writing noted for the channel's window rules,
+//! and the item handed to [`surveys`](super::surveys) to decide what it means.
+
+use jiff::{SignedDuration, Timestamp};
+use ratewire_adapters::{ChoicePayload, DeliveryStatus, Inbound};
+use ratewire_core::store::Sighting;
+use ratewire_core::{ChannelId, Event, Survey, TenantId};
+use serde::Serialize;
+
+use super::surveys::{self, Input, Outcome};
+use super::{Flow, FlowError, contacts, send};
+
+/// How long a handled platform message id is remembered to drop its redeliveries.
+const DEDUPE_FOR: SignedDuration = SignedDuration::from_hours(24 * 7);
+
+/// What a webhook delivery amounted to.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Received {
+    /// Items handled.
+    pub received: usize,
+    /// Items dropped as redeliveries of ones already handled.
+    pub duplicates: usize,
+}
+
+/// Handles each item of a verified delivery once.
+pub async fn take(
+    flow: &Flow,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    adapter: &dyn ratewire_adapters::Channel,
+    events: Vec<Inbound>,
+) -> Result<Received, FlowError> {
+    let now = Timestamp::now();
+    let mut received = Received { received: 0, duplicates: 0 };
+    for event in events {
+        let key = match &event {
+            Inbound::Message { platform_id, .. }
+            | Inbound::Choice { platform_id, .. }
+            | Inbound::Reply { platform_id, .. } => {
+                format!("{tenant}/{channel}/{platform_id}")
+            }
+            Inbound::Status { message_id, status, .. } => format!("{tenant}/{channel}/status/{message_id}/{status:?}"),
+        };
+        // Whether it is new, and what handling it needs from the store, are independent: their
+        // round trips overlap. A repeat reads for nothing, and notes again what was noted.
+        let claim = flow.store.claim(&key, now, SignedDuration::from_secs(flow.settings.delivery.claim_secs as i64));
+        let (sighting, context) = tokio::join!(claim, context(flow, tenant, channel, &event));
+        match sighting? {
+            Sighting::First => {}
+            Sighting::Handled => {
+                received.duplicates += 1;
+                continue;
+            }
+            // Another request is handling it: whether that finishes is not known yet, so the
+            // platform is asked to deliver again rather than told it was taken.
+            Sighting::InHand => return Err(FlowError::InProgress),
+        }
+        received.received += 1;
+        let handled = match context {
+            Ok(latest) => take_one(flow, tenant, channel, adapter, event, latest, now).await,
+            Err(error) => Err(error),
+        };
+        match handled {
+            // Marked handled only now that it is: a handling that failed, or a gateway that died
+            // meanwhile, leaves a claim that runs out, so the redelivery is taken.
+            Ok(()) => {
+                if let Err(error) = flow.store.confirm(&key, now, DEDUPE_FOR).await {
+                    // Handled all the same; a redelivery once the claim runs out is handled
+                    // again, which changes nothing already recorded.
+                    tracing::warn!(%tenant, %channel, %error, "a handled item could not be marked handled");
+                }
+            }
+            Err(error) => {
+                if let Err(released) = flow.store.release(&key).await {
+                    tracing::warn!(
+                        %tenant, %channel, error = %released,
+                        "a failed item stays claimed until its claim runs out"
+                    );
+                }
+                return Err(error);
+            }
+        }
+    }
+    Ok(received)
+}
+
+/// What an end user's message needs from the store before it is handled: their writing noted
+/// (the channel's window rules count from it, so it is stored before anything is sent), and
+/// the survey they are answering, read alongside.
+async fn context(
+    flow: &Flow,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    event: &Inbound,
+) -> Result<Option<Survey>, FlowError> {
+    let (from, language, at) = match event {
+        Inbound::Message { from, language, at, .. } | Inbound::Choice { from, language, at, .. } => {
+            (from, language.clone(), *at)
+        }
+        Inbound::Reply { from, at, .. } => (from, None, *at),
+        Inbound::Status { .. } => return Ok(None),
+    };
+    let answered = async {
+        match event {
+            Inbound::Reply { survey, .. } => surveys::named_survey(flow, tenant, channel, survey).await,
+            _ => Ok(flow.store.latest_for_recipient(tenant, channel, from).await?),
+        }
+    };
+    let (noted, latest) = tokio::join!(contacts::note_inbound(flow, tenant, channel, from, at, language), answered);
+    noted?;
+    latest
+}
+
+/// Handles one item of a verified delivery, given its [`context`].
+async fn take_one(
+    flow: &Flow,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    adapter: &dyn ratewire_adapters::Channel,
+    event: Inbound,
+    latest: Option<Survey>,
+    now: Timestamp,
+) -> Result<(), FlowError> {
+    match event {
+        Inbound::Message { text, .. } => {
+            surveys::respond(flow, latest, Input::Text { text, conversation: None }, now).await?;
+        }
+        Inbound::Reply { survey, text, .. } => {
+            surveys::respond(flow, latest, Input::Reply { survey, text }, now).await?;
+        }
+        Inbound::Choice { from, payload, tap, .. } => {
+            let reason = match &payload {
+                ChoicePayload::Reason { reason, .. } => Some(reason.clone()),
+                ChoicePayload::Score { .. } => None,
+            };
+            let input = match payload {
+                ChoicePayload::Score { survey, score } => Input::Rate { survey, score },
+                ChoicePayload::Reason { survey, reason } => Input::Reason { survey, reason },
+            };
+            let outcome = surveys::respond(flow, latest.clone(), input, now).await;
+            let acknowledgement = acknowledgement(flow, latest, reason.as_deref(), &outcome).await;
+            if let Err(error) = adapter.acknowledge_tap(&from, &tap, &acknowledgement).await {
+                tracing::warn!(%tenant, %channel, %error, "the tap could not be acknowledged");
+            }
+            match outcome {
+                // A tap on someone else's or a forgotten survey: nothing to do.
+                Err(FlowError::NotFound { .. }) | Ok(_) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Inbound::Status { message_id, status, reference, .. } => {
+            // The reference ratewire sent names the invitation's survey even when the gateway
+            // that sent it died before it could record the platform's id for the message: this
+            // report is then what tells it went out.
+            let survey = match reference.as_deref().and_then(send::invitation_of_reference) {
+                Some(survey) => {
+                    send::record_sent(flow, tenant, channel, &message_id, &survey, None).await?;
+                    survey
+                }
+                None => match send::survey_of_message(flow, tenant, channel, &message_id).await? {
+                    Some(survey) => survey,
+                    None => return Ok(()),
+                },
+            };
+            let event = match status {
+                DeliveryStatus::Failed(reason) => Event::Fail(reason),
+                DeliveryStatus::Sent | DeliveryStatus::Delivered | DeliveryStatus::Read => Event::SENT,
+            };
+            match surveys::apply(flow, tenant, &survey, event, now).await {
+                // Already recorded, or a survey that is gone: nothing to do.
+                Ok(_)
+                | Err(ratewire_core::store::ApplyError::Refused(_))
+                | Err(ratewire_core::store::ApplyError::NotFound(_)) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a tap's acknowledgement says, in the survey's language: the choice as recorded, or the
+/// notice the end user is owed when it wasn't (the survey expired, the rating is final).
+async fn acknowledgement(
+    flow: &Flow,
+    latest: Option<Survey>,
+    reason: Option<&str>,
+    outcome: &Result<Outcome, FlowError>,
+) -> String {
+    let survey = match outcome {
+        Ok(Outcome::Applied(transition)) => Some(transition.survey.clone()),
+        _ => latest,
+    };
+    let Some(survey) = survey else { return String::new() };
+    let Ok(texts) = surveys::texts_for(flow, &survey).await else { return String::new() };
+    match outcome {
+        Ok(Outcome::Applied(_)) => match reason {
+            Some(id) => texts.reasons.iter().find(|(r, _)| r == id).map(|(_, label)| label.clone()).unwrap_or_default(),
+            None => survey
+                .score()
+                .map(|score| {
+                    let title = ratewire_adapters::level_title(survey.rules.scale, score);
+                    texts.labels.get(score).map_or(title.clone(), |label| format!("{title} {label}"))
+                })
+                .unwrap_or_default(),
+        },
+        Ok(Outcome::Refused(refusal)) => {
+            refusal.reply().map(|reply| surveys::reply_text(&texts, reply).to_owned()).unwrap_or_default()
+        }
+        Ok(Outcome::PassThrough) | Err(_) => String::new(),
+    }
+}

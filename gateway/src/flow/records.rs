@@ -1,0 +1,190 @@
+//! Every record the gateway keeps in the store, each typed by its kind ([`Record::KIND`]), so a
+//! record is read only as what it is: the business's configurations, channels, conversations and
+//! webhook endpoints; what is known of end users (contacts, unsubscribes); the messages sent;
+//! and the dashboard's sessions ended.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use ratewire_adapters::ChannelKind;
+use ratewire_core::conversation::Conversation;
+use ratewire_core::store::{self, Record, RecordKind, RecordStore, Versioned};
+use ratewire_core::{ChannelId, Notice, SurveyConfig, SurveyId, TenantId};
+use serde::{Deserialize, Serialize};
+
+use super::FlowError;
+
+/// A named survey configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConfigRecord {
+    pub id: String,
+    pub name: String,
+    pub config: SurveyConfig,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Record for ConfigRecord {
+    const KIND: RecordKind = RecordKind::Config;
+}
+
+/// A connected channel.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChannelRecord {
+    pub id: ChannelId,
+    pub kind: ChannelKind,
+    pub name: String,
+    /// The configuration its surveys use.
+    pub config: String,
+    /// Credentials; never shown back in full.
+    pub secrets: BTreeMap<String, String>,
+    pub settings: BTreeMap<String, String>,
+    /// What the platform must send back when verifying the webhook (Meta's `hub.verify_token`).
+    pub verify_token: String,
+    /// Signs widget visitor ids, so one visitor can't answer another's survey.
+    pub visitor_secret: String,
+    pub created_at: Timestamp,
+}
+
+impl Record for ChannelRecord {
+    const KIND: RecordKind = RecordKind::Channel;
+}
+
+/// A conversation as kept: the core's record and the end user's languages.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ConversationRecord {
+    pub conversation: Conversation,
+    /// The end user's language tags, most preferred first.
+    #[serde(default)]
+    pub languages: Vec<String>,
+}
+
+impl Record for ConversationRecord {
+    const KIND: RecordKind = RecordKind::Conversation;
+}
+
+/// A business's webhook endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EndpointRecord {
+    pub id: String,
+    pub url: String,
+    /// Signs every post; shown in full only when the endpoint is created.
+    pub secret: String,
+    /// The events it wants; empty for all.
+    #[serde(default)]
+    pub events: Vec<Notice>,
+    pub created_at: Timestamp,
+}
+
+impl Record for EndpointRecord {
+    const KIND: RecordKind = RecordKind::Endpoint;
+}
+
+/// What ratewire knows of an end user on a channel.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Contact {
+    /// When they last wrote: messaging windows are counted from it.
+    pub last_inbound_at: Option<Timestamp>,
+    /// Their language, as the platform last gave it (Telegram's `language_code`), or their
+    /// browser's languages, comma-separated (the web widget's visitor).
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+impl Record for Contact {
+    const KIND: RecordKind = RecordKind::Contact;
+}
+
+/// An address whose owner asked for no more rating requests from the business (email's
+/// unsubscribe link), on any of its email channels.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Unsubscribed {
+    /// When they asked.
+    pub at: Timestamp,
+    /// The channel whose link they used.
+    pub channel: ChannelId,
+}
+
+impl Record for Unsubscribed {
+    const KIND: RecordKind = RecordKind::Unsubscribe;
+}
+
+/// A message ratewire sent, by the platform's id: the survey it belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SentMessage {
+    pub survey: SurveyId,
+    pub channel: ChannelId,
+    /// How it went out, where the channel has more than one way (Messenger's `RESPONSE` or
+    /// `MESSAGE_TAG:HUMAN_AGENT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+}
+
+impl Record for SentMessage {
+    const KIND: RecordKind = RecordKind::Message;
+}
+
+/// When a tenant last ended all its dashboard sessions: those that started then or earlier.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SessionsEnded {
+    pub at: Timestamp,
+}
+
+impl Record for SessionsEnded {
+    const KIND: RecordKind = RecordKind::DashboardSessions;
+}
+
+/// A short random id with a prefix: `cfg_3f9a0c1b2d4e`.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// A random secret: 32 hex digits (122 random bits).
+pub fn new_secret() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// A secret as reads show it: its last four characters.
+pub fn mask(secret: &str) -> String {
+    let tail: String = secret.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    if secret.chars().count() <= 8 { "••••".to_owned() } else { format!("••••{tail}") }
+}
+
+pub async fn config(
+    store: &dyn RecordStore,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<Versioned<ConfigRecord>, FlowError> {
+    store::read(store, tenant, id).await?.ok_or_else(|| FlowError::not_found("configuration", id))
+}
+
+pub async fn channel(
+    store: &dyn RecordStore,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<Versioned<ChannelRecord>, FlowError> {
+    store::read(store, tenant, id).await?.ok_or_else(|| FlowError::not_found("channel", id))
+}
+
+/// A channel and the configuration it uses.
+pub async fn channel_with_config(
+    store: &dyn RecordStore,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<(ChannelRecord, ConfigRecord), FlowError> {
+    let channel = channel(store, tenant, id).await?.value;
+    let config = config(store, tenant, &channel.config).await?.value;
+    Ok((channel, config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_keep_only_the_tail_of_long_secrets() {
+        assert_eq!(mask("EAAGm0PX4ZCpsBAKZAZD"), "••••ZAZD");
+        assert_eq!(mask("short"), "••••");
+        assert!(new_id("cfg").starts_with("cfg_") && new_id("cfg").len() == 16);
+    }
+}

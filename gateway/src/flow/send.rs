@@ -1,0 +1,271 @@
+//! Messages to end users on messaging channels: rendered by the channel's adapter when they go
+//! out of the outbox, sent under the channel's rate, and recorded on the survey.
+
+use jiff::{SignedDuration, Timestamp};
+use ratewire_adapters::{Channel, ChannelKind, Content, Outbound, SendContext, SendError, plan_invitation};
+use ratewire_core::store::{self, OutboundMessage, OutboxItem, StoreError, Task};
+use ratewire_core::{ChannelId, Event, FailureReason, Reply, Survey, SurveyId, SurveyState, TenantId, Texts};
+
+use super::outbox::{self, Attempt};
+use super::records::{self, SentMessage};
+use super::{Flow, FlowError, channels, contacts, surveys, telemetry};
+
+/// Records which survey a message the platform took belongs to, for its later statuses. The
+/// first record of a message id stands.
+pub async fn record_sent(
+    flow: &Flow,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    message_id: &str,
+    survey: &SurveyId,
+    route: Option<String>,
+) -> Result<(), StoreError> {
+    let record = SentMessage { survey: survey.clone(), channel: channel.clone(), route };
+    let id = format!("{channel}/{message_id}");
+    match store::write(&*flow.store, tenant, &id, None, &record).await {
+        Ok(_) | Err(StoreError::RecordConflict { .. }) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// The survey a platform message id belongs to.
+pub async fn survey_of_message(
+    flow: &Flow,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    message_id: &str,
+) -> Result<Option<SurveyId>, StoreError> {
+    let id = format!("{channel}/{message_id}");
+    Ok(store::read::<SentMessage>(&*flow.store, tenant, &id).await?.map(|m| m.value.survey))
+}
+
+/// The outbox id of a survey's invitation. It is also the reference its send carries, which the
+/// platforms that report sends back echo ([`invitation_of_reference`]).
+fn invitation_item_id(survey: &SurveyId) -> String {
+    format!("send_{survey}_invitation")
+}
+
+/// The survey whose invitation a platform's echoed reference names, if it names one.
+pub fn invitation_of_reference(reference: &str) -> Option<SurveyId> {
+    SurveyId::new(reference.strip_prefix("send_")?.strip_suffix("_invitation")?).ok()
+}
+
+/// Puts a survey's message into the outbox, once: a second enqueue of the same message of the
+/// same survey revision changes nothing.
+///
+/// `position` is the message's place among those one step of the survey sends: ids sort in the
+/// order the messages are to go, so every store claims them in that order, even within one
+/// millisecond.
+pub async fn enqueue(
+    flow: &Flow,
+    survey: &Survey,
+    message: OutboundMessage,
+    position: usize,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let id = match message {
+        OutboundMessage::Invitation => invitation_item_id(&survey.id),
+        OutboundMessage::Reply(reply) => {
+            format!("send_{}_{:010}.{position}-{reply:?}", survey.id, survey.revision).to_lowercase()
+        }
+    };
+    let item = OutboxItem {
+        id,
+        tenant: survey.invitation.tenant.clone(),
+        task: Task::Send { channel: survey.invitation.channel.clone(), survey: survey.id.clone(), message },
+        attempts: 0,
+        due: now,
+        last_error: None,
+        attempt_started_at: None,
+    };
+    flow.store.enqueue(&item).await
+}
+
+/// Sends one of a survey's messages. An invitation on a channel whose platform reports sends
+/// back is recorded as being sent (on its outbox item) before it is handed to the platform, so
+/// a worker that dies mid-send leaves word of it: the next worker holds the invitation until the
+/// platform's report arrives (which marks it sent) or `delivery.reconcile_secs` pass, and only
+/// then sends it again.
+pub async fn attempt(
+    flow: &Flow,
+    item: &mut OutboxItem,
+    channel_id: &ChannelId,
+    survey_id: &SurveyId,
+    message: OutboundMessage,
+    now: Timestamp,
+) -> Result<Attempt, StoreError> {
+    let tenant = &item.tenant;
+    let Some(survey) = flow.store.get(tenant, survey_id).await? else {
+        return Ok(Attempt::GiveUp { reason: "the survey no longer exists".into() });
+    };
+    if message == OutboundMessage::Invitation
+        && (survey.sent_at.is_some() || !matches!(survey.state, SurveyState::Pending { .. }))
+    {
+        // Sent already (a gateway died between sending and finishing the item), or answered,
+        // expired or cancelled meanwhile: nothing to send.
+        return Ok(Attempt::Done);
+    }
+    let channel = match records::channel(&*flow.store, tenant, channel_id.as_str()).await {
+        Ok(channel) => channel.value,
+        Err(FlowError::NotFound { .. }) => return Ok(Attempt::GiveUp { reason: "the channel was removed".into() }),
+        Err(_) => return Ok(Attempt::Retry { reason: "the store is unavailable".into(), not_before: None }),
+    };
+    // Queued before the address unsubscribed (a reminder, an invitation still in the outbox, a
+    // follow-up): not sent.
+    if channel.kind == ChannelKind::Email
+        && contacts::is_unsubscribed(flow, tenant, &survey.invitation.recipient).await?
+    {
+        tracing::info!(survey = %survey.id, channel = %channel_id, ?message, "not sent: the address unsubscribed");
+        if matches!(survey.state, SurveyState::Pending { .. }) {
+            contacts::cancel(flow, tenant, &survey.id, now).await;
+        }
+        return Ok(Attempt::Done);
+    }
+    let adapter = match channels::adapter(flow, tenant, &channel) {
+        Ok(adapter) => adapter,
+        Err(reason) => return Ok(Attempt::GiveUp { reason }),
+    };
+    let reconciled = message == OutboundMessage::Invitation && adapter.capabilities().reports_sends;
+    if reconciled && let Some(started) = item.attempt_started_at {
+        let until = started + SignedDuration::from_secs(flow.settings.delivery.reconcile_secs as i64);
+        if now < until {
+            tracing::info!(
+                survey = %survey.id, channel = %channel_id, %started,
+                "a send's outcome is unknown: waiting for the platform's word"
+            );
+            return Ok(Attempt::Wait { at: until });
+        }
+        tracing::warn!(
+            survey = %survey.id, channel = %channel_id, %started,
+            "no word from the platform on an earlier send: sending again"
+        );
+    }
+    if let Some(at) = flow.send_rates.check(tenant, &channel, adapter.as_ref(), now) {
+        return Ok(Attempt::Wait { at });
+    }
+    let texts = match surveys::texts_for(flow, &survey).await {
+        Ok(texts) => texts,
+        Err(_) => {
+            return Ok(Attempt::Retry { reason: "the survey's texts could not be read".into(), not_before: None });
+        }
+    };
+    let contact = contacts::contact(flow, tenant, channel_id, &survey.invitation.recipient).await?;
+    let outbound = Outbound {
+        survey: survey.id.clone(),
+        recipient: survey.invitation.recipient.clone(),
+        content: render(&survey, &texts, message, adapter.as_ref()),
+        idempotency_key: item.id.clone(),
+        invitation: texts.invitation.clone(),
+        context: SendContext {
+            now,
+            last_inbound_at: contact.and_then(|c| c.last_inbound_at),
+            origin: survey.invitation.origin,
+            locale: survey.invitation.locale,
+        },
+    };
+    if reconciled {
+        // Kept to the claim's lease, so no other worker takes the item meanwhile.
+        item.attempt_started_at = Some(now);
+        item.due = now + outbox::lease(flow);
+        flow.store.reschedule(item).await?;
+    }
+    let sent = adapter.send(&outbound).await;
+    // The platform answered: the outcome is known, whatever it is.
+    item.attempt_started_at = None;
+    // A send held back by the channel's pace was not tried: it is neither a send nor a failure.
+    if !matches!(sent, Err(SendError::Paced { .. })) {
+        telemetry::send(channel.kind, sent.is_ok());
+    }
+    match sent {
+        Ok(delivery) => {
+            tracing::info!(
+                survey = %survey.id, channel = %channel_id, message_id = %delivery.message_id,
+                route = delivery.route.as_deref().unwrap_or("-"), ?message, "sent"
+            );
+            record_sent(flow, tenant, channel_id, &delivery.message_id, &survey.id, delivery.route.clone()).await?;
+            if message == OutboundMessage::Invitation
+                && let Err(error) =
+                    surveys::apply(flow, tenant, &survey.id, Event::Sent { route: delivery.route.clone() }, now).await
+            {
+                tracing::warn!(survey = %survey.id, %error, "sent, but the survey could not record it");
+            }
+            Ok(Attempt::Done)
+        }
+        Err(SendError::RateLimited { retry_after }) => Ok(Attempt::Retry {
+            reason: "rate limited by the platform".into(),
+            not_before: retry_after
+                .and_then(|wait| SignedDuration::try_from(wait).ok())
+                .map(|wait| Timestamp::now() + wait),
+        }),
+        Err(SendError::Temporary(reason)) => Ok(Attempt::Retry { reason, not_before: None }),
+        Err(SendError::Paced { wait }) => {
+            let wait = SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_secs(1));
+            Ok(Attempt::Wait { at: Timestamp::now() + wait })
+        }
+        Err(SendError::Permanent(reason)) => {
+            if matches!(reason.code.as_str(), "bad_credentials" | "bad_sender") {
+                // The channel's own settings are refused: every send will be, until they change.
+                tracing::error!(
+                    %tenant, channel = %channel_id, code = %reason.code, detail = %reason.detail,
+                    "the provider refuses the channel's settings: fix the channel"
+                );
+            }
+            if message == OutboundMessage::Invitation {
+                fail(flow, tenant, &survey.id, reason.clone(), now).await;
+            }
+            Ok(Attempt::GiveUp { reason: format!("{}: {}", reason.code, reason.detail) })
+        }
+    }
+}
+
+/// An item given up: an invitation that never went out fails its survey.
+pub async fn gave_up(
+    flow: &Flow,
+    tenant: &TenantId,
+    survey: &SurveyId,
+    message: OutboundMessage,
+    reason: &str,
+    now: Timestamp,
+) {
+    if message == OutboundMessage::Invitation {
+        let reason = FailureReason { code: "not_sent".into(), detail: reason.to_owned() };
+        fail(flow, tenant, survey, reason, now).await;
+    }
+}
+
+async fn fail(flow: &Flow, tenant: &TenantId, survey: &SurveyId, reason: FailureReason, now: Timestamp) {
+    match surveys::apply(flow, tenant, survey, Event::Fail(reason), now).await {
+        // Answered or ended meanwhile: nothing to fail.
+        Ok(_) | Err(ratewire_core::store::ApplyError::Refused(_)) => {}
+        Err(error) => tracing::warn!(%survey, %error, "could not record the failed send"),
+    }
+}
+
+/// What a message says, in the channel's native form.
+fn render(survey: &Survey, texts: &Texts, message: OutboundMessage, adapter: &dyn Channel) -> Content {
+    match message {
+        OutboundMessage::Invitation => Content::Invitation {
+            text: texts.invitation.clone(),
+            layout: plan_invitation(
+                &survey.id,
+                survey.rules.scale,
+                &texts.labels,
+                &texts.answer_hint,
+                adapter.capabilities(),
+            ),
+        },
+        OutboundMessage::Reply(Reply::AskReason) if !texts.reasons.is_empty() => Content::Choices {
+            text: texts.reason_prompt.clone(),
+            choices: texts
+                .reasons
+                .iter()
+                .map(|(id, label)| {
+                    let payload =
+                        ratewire_adapters::ChoicePayload::Reason { survey: survey.id.clone(), reason: id.clone() };
+                    (payload.encode(), label.clone())
+                })
+                .collect(),
+        },
+        OutboundMessage::Reply(reply) => Content::Text(surveys::reply_text(texts, reply).to_owned()),
+    }
+}

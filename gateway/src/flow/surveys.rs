@@ -1,0 +1,435 @@
+//! What happens to surveys, across channels: inviting, reading what an end user sends, and
+//! carrying out each transition's effects. The survey rules themselves are in the core; this
+//! is where they meet the store, the channels and the business's webhooks.
+
+use jiff::Timestamp;
+use ratewire_adapters::ChannelKind;
+use ratewire_core::store::{self, ApplyError, OutboundMessage};
+use ratewire_core::{
+    AgentId, ChannelId, ConversationId, Effect, Event, Invitation, InviteRefusal, Locale, Origin, RecipientId, Reply,
+    Score, Survey, SurveyId, TenantId, Texts, Transition, check_invitation, replies_to_message, understand,
+};
+
+use super::records::{self, ConfigRecord};
+use super::{Flow, FlowError, contacts, events, send, telemetry};
+
+/// What asks for a survey.
+#[derive(Debug, Clone)]
+pub struct InviteRequest {
+    pub conversation: ConversationId,
+    /// Which resolution of the conversation (1 for the first close).
+    pub resolution: u32,
+    pub channel: ChannelId,
+    pub recipient: RecipientId,
+    pub agent: Option<AgentId>,
+    /// The end user's language tags, most preferred first.
+    pub languages: Vec<String>,
+    pub origin: Origin,
+}
+
+/// Creates a survey and sends its invitation.
+pub async fn invite(
+    flow: &Flow,
+    tenant: &TenantId,
+    request: InviteRequest,
+    now: Timestamp,
+) -> Result<Survey, FlowError> {
+    let (channel, config) = records::channel_with_config(&*flow.store, tenant, request.channel.as_str()).await?;
+    let previous = flow.store.latest_for_conversation(tenant, &request.conversation).await?;
+    check_invitation(&config.config, request.origin, request.resolution, previous.as_ref(), now)?;
+    let recipient = contacts::canonical_recipient(channel.kind, request.recipient);
+    if channel.kind == ChannelKind::Email && contacts::is_unsubscribed(flow, tenant, &recipient).await? {
+        return Err(InviteRefusal::Unsubscribed.into());
+    }
+    // The language the platform last gave for the end user comes after what the caller said.
+    let known = contacts::contact(flow, tenant, &request.channel, &recipient).await?.and_then(|c| c.language);
+    let languages = request.languages.iter().chain(known.as_ref()).map(String::as_str);
+    let locale = Locale::negotiate(languages, config.config.default_locale);
+    let invitation = Invitation {
+        tenant: tenant.clone(),
+        conversation: request.conversation,
+        resolution: request.resolution,
+        channel: request.channel,
+        recipient,
+        agent: request.agent,
+        locale,
+        origin: request.origin,
+    };
+    let survey = Survey::new(SurveyId::generate(), invitation, &config.config, now);
+    flow.store.create(&survey, previous.as_ref().map(|p| &p.id)).await?;
+    if request.origin == Origin::User {
+        // A rating the end user gives on their own needs no invitation.
+        return Ok(survey);
+    }
+    match channel.kind {
+        // The widget draws the invitation from the survey itself: telling its open widgets to
+        // look is sending it.
+        ChannelKind::WebWidget => {
+            flow.live.refresh(&survey);
+            telemetry::send(channel.kind, true);
+            Ok(apply(flow, tenant, &survey.id, Event::SENT, now).await.map_err(FlowError::from)?.survey)
+        }
+        // Messaging channels send from the outbox, which records the survey sent or failed.
+        _ => {
+            send::enqueue(flow, &survey, OutboundMessage::Invitation, 0, now).await?;
+            Ok(survey)
+        }
+    }
+}
+
+/// Who hears of a transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    /// The business, by its event webhooks, and the end user, on their channel.
+    Everyone,
+    /// Only the business: the end user is on a page that shows them what comes next itself.
+    BusinessOnly,
+}
+
+/// Applies an event to a stored survey and carries out what it calls for.
+pub async fn apply(
+    flow: &Flow,
+    tenant: &TenantId,
+    id: &SurveyId,
+    event: Event,
+    now: Timestamp,
+) -> Result<Transition, ApplyError> {
+    apply_for(flow, tenant, id, event, now, Audience::Everyone).await
+}
+
+/// Applies an event the end user gave on a page that shows them what comes next itself (email's
+/// rating page): the business is told, and no message is sent to the end user.
+pub async fn apply_on_page(
+    flow: &Flow,
+    tenant: &TenantId,
+    id: &SurveyId,
+    event: Event,
+    now: Timestamp,
+) -> Result<Transition, ApplyError> {
+    apply_for(flow, tenant, id, event, now, Audience::BusinessOnly).await
+}
+
+async fn apply_for(
+    flow: &Flow,
+    tenant: &TenantId,
+    id: &SurveyId,
+    event: Event,
+    now: Timestamp,
+    audience: Audience,
+) -> Result<Transition, ApplyError> {
+    let transition = store::apply(flow.store.as_ref(), tenant, id, event, now).await?;
+    count(&transition);
+    match audience {
+        Audience::Everyone => carry_out(flow, &transition.survey, &transition.effects, now).await,
+        Audience::BusinessOnly => notify_business(flow, &transition.survey, &transition.effects, now).await,
+    }
+    Ok(transition)
+}
+
+/// Counts a transition that changed its survey, by the state it reached.
+fn count(transition: &Transition) {
+    if transition.changed {
+        telemetry::transition(transition.survey.state.name());
+    }
+}
+
+/// Carries out a transition's effects: events to the business, messages to the end user. The
+/// two are queued independently, so their round trips overlap.
+pub async fn carry_out(flow: &Flow, survey: &Survey, effects: &[Effect], now: Timestamp) {
+    let replies: Vec<Reply> = effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Reply(reply) => Some(*reply),
+            Effect::Notify(_) => None,
+        })
+        .collect();
+    let tell = async {
+        if !effects.is_empty() {
+            tell_end_user(flow, survey, &replies).await;
+        }
+    };
+    tokio::join!(notify_business(flow, survey, effects, now), tell);
+}
+
+/// Queues the event webhooks a transition calls for.
+async fn notify_business(flow: &Flow, survey: &Survey, effects: &[Effect], now: Timestamp) {
+    for effect in effects {
+        if let Effect::Notify(notice) = *effect
+            && let Err(error) = events::enqueue(flow.store.as_ref(), survey, notice, now).await
+        {
+            // The transition is stored; only its event is lost. Say so loudly.
+            tracing::error!(survey = %survey.id, ?notice, %error, "could not queue the event webhook");
+        }
+    }
+}
+
+/// Sends the end user the replies; with none, the survey still changed, so open widgets redraw it.
+async fn tell_end_user(flow: &Flow, survey: &Survey, replies: &[Reply]) {
+    if replies.is_empty() {
+        flow.live.refresh(survey);
+    }
+    for (position, &reply) in replies.iter().enumerate() {
+        say(flow, survey, reply, position).await;
+    }
+}
+
+/// Sends the end user one of the survey's texts on its channel, as the `position`th message of
+/// what the survey says at once.
+async fn say(flow: &Flow, survey: &Survey, reply: Reply, position: usize) {
+    let kind = match records::channel(&*flow.store, &survey.invitation.tenant, survey.invitation.channel.as_str()).await
+    {
+        Ok(channel) => channel.value.kind,
+        Err(error) => {
+            tracing::warn!(survey = %survey.id, %error, "the survey's channel can't be read");
+            return;
+        }
+    };
+    if kind != ChannelKind::WebWidget {
+        if let Err(error) = send::enqueue(flow, survey, OutboundMessage::Reply(reply), position, Timestamp::now()).await
+        {
+            tracing::error!(survey = %survey.id, %error, "could not queue a message to the end user");
+        }
+        return;
+    }
+    let texts = match texts_for(flow, survey).await {
+        Ok(texts) => texts,
+        Err(error) => {
+            tracing::warn!(survey = %survey.id, %error, "no texts for the survey's channel");
+            return;
+        }
+    };
+    flow.live.say(survey, reply_text(&texts, reply));
+}
+
+/// The text of one of a survey's replies.
+pub fn reply_text(texts: &Texts, reply: Reply) -> &str {
+    match reply {
+        Reply::ThankYou => &texts.thank_you,
+        Reply::AskReason => &texts.reason_prompt,
+        Reply::AskComment => &texts.comment_prompt,
+        Reply::CommentThanks => &texts.comment_thanks,
+        Reply::UnreadableHint => &texts.unreadable_hint,
+        Reply::ExpiryNotice => &texts.expiry_notice,
+        Reply::RatingLocked => &texts.rating_locked,
+        Reply::Reminder => &texts.reminder,
+    }
+}
+
+/// The texts of a survey's configuration in the survey's locale, for the survey's own scale and
+/// reasons: a configuration edited since the survey was created doesn't change those.
+pub async fn texts_for(flow: &Flow, survey: &Survey) -> Result<Texts, FlowError> {
+    let invitation = &survey.invitation;
+    let (_, config) =
+        records::channel_with_config(&*flow.store, &invitation.tenant, invitation.channel.as_str()).await?;
+    let mut config = config.config;
+    config.scale = survey.rules.scale;
+    config.low_rating_reasons = survey.rules.low_rating_reasons.clone();
+    Ok(config.texts(invitation.locale, flow.catalog))
+}
+
+/// What an end user sent on a channel.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// Free text: a typed rating, a comment, or anything else; in `conversation` when the channel
+    /// says which (a widget page that names its conversation).
+    Text {
+        text: String,
+        conversation: Option<ConversationId>,
+    },
+    /// Free text that names the survey it answers (an email reply's thread).
+    Reply {
+        survey: SurveyId,
+        text: String,
+    },
+    /// A tap on a level of a survey's invitation.
+    Rate {
+        survey: SurveyId,
+        score: Score,
+    },
+    Reason {
+        survey: SurveyId,
+        reason: String,
+    },
+    Comment {
+        survey: SurveyId,
+        text: String,
+    },
+}
+
+/// What became of an input.
+#[derive(Debug)]
+pub enum Outcome {
+    /// It changed a survey.
+    Applied(Box<Transition>),
+    /// It was about a survey but changed nothing (refused; the end user was told why if there
+    /// is something to tell).
+    Refused(ratewire_core::Refusal),
+    /// It was not about a survey: a conversation message for the helpdesk.
+    PassThrough,
+}
+
+/// Handles what an end user sent on a channel.
+pub async fn receive(
+    flow: &Flow,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    recipient: &RecipientId,
+    input: Input,
+    now: Timestamp,
+) -> Result<Outcome, FlowError> {
+    let latest = match &input {
+        Input::Reply { survey, .. } => named_survey(flow, tenant, channel, survey).await?,
+        _ => flow.store.latest_for_recipient(tenant, channel, recipient).await?,
+    };
+    respond(flow, latest, input, now).await
+}
+
+/// The survey a reply names (an email's thread), whichever address it came from: people reply
+/// from their aliases. A survey of another channel is none of this channel's.
+pub async fn named_survey(
+    flow: &Flow,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    id: &SurveyId,
+) -> Result<Option<Survey>, FlowError> {
+    Ok(flow.store.get(tenant, id).await?.filter(|s| s.invitation.channel == *channel))
+}
+
+/// [`receive`], given the survey the end user is answering as the caller just read it: the one
+/// a reply names ([`named_survey`]), else the recipient's latest
+/// ([`SurveyStore::latest_for_recipient`](ratewire_core::store::SurveyStore::latest_for_recipient)).
+pub async fn respond(flow: &Flow, latest: Option<Survey>, input: Input, now: Timestamp) -> Result<Outcome, FlowError> {
+    let (survey, event) = match input {
+        Input::Rate { survey, score } => (owned(latest, &survey)?, Event::Rate(score)),
+        Input::Reason { survey, reason } => (owned(latest, &survey)?, Event::ChooseReason(reason)),
+        Input::Comment { survey, text } => (owned(latest, &survey)?, Event::Comment(text)),
+        Input::Text { text, conversation } => return typed(flow, latest, &text, conversation, now).await,
+        Input::Reply { text, .. } => return typed(flow, latest, &text, None, now).await,
+    };
+    answer(flow, &survey, vec![event], now).await
+}
+
+/// Handles text the end user typed, in `conversation` when the channel says which.
+async fn typed(
+    flow: &Flow,
+    latest: Option<Survey>,
+    text: &str,
+    conversation: Option<ConversationId>,
+    now: Timestamp,
+) -> Result<Outcome, FlowError> {
+    let Some(mut survey) = latest else { return Ok(Outcome::PassThrough) };
+    if let Some(conversation) = conversation {
+        // Written in another conversation than the survey's: that one has opened, and the text
+        // is about it, never the survey's comment.
+        survey = tell_of_conversation(flow, survey, conversation, now, now).await?;
+    }
+    let texts = texts_for(flow, &survey).await?;
+    let reading = understand(text, survey.rules.scale, survey.invitation.locale, &texts.labels);
+    match survey.events_for_text(text, reading, now) {
+        Some(events) => answer(flow, &survey, events, now).await,
+        None => Ok(Outcome::PassThrough),
+    }
+}
+
+/// A survey named by a tap, which must be the one this recipient is answering.
+fn owned(latest: Option<Survey>, id: &SurveyId) -> Result<Survey, FlowError> {
+    latest.filter(|s| &s.id == id).ok_or_else(|| FlowError::not_found("survey", id))
+}
+
+/// A conversation opened `at` for `recipient` on `channel`: the survey they are answering there
+/// learns of it (another conversation than its own ends its wait for a comment).
+pub async fn conversation_opened(
+    flow: &Flow,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    recipient: &RecipientId,
+    conversation: ConversationId,
+    at: Timestamp,
+    now: Timestamp,
+) -> Result<(), FlowError> {
+    if let Some(survey) = flow.store.latest_for_recipient(tenant, channel, recipient).await? {
+        tell_of_conversation(flow, survey, conversation, at, now).await?;
+    }
+    Ok(())
+}
+
+/// Tells a survey just read that `conversation` opened `at`: the survey as it is after.
+async fn tell_of_conversation(
+    flow: &Flow,
+    survey: Survey,
+    conversation: ConversationId,
+    at: Timestamp,
+    now: Timestamp,
+) -> Result<Survey, FlowError> {
+    let transition = store::apply_to(flow.store.as_ref(), survey, Event::ConversationOpened { conversation, at }, now)
+        .await
+        .map_err(FlowError::from)?;
+    if transition.changed {
+        count(&transition);
+        // Nothing to say or notify; open widgets drop the comment box.
+        flow.live.refresh(&transition.survey);
+    }
+    Ok(transition.survey)
+}
+
+/// Applies the events one message of the end user carried, in order; the first refusal stops
+/// them. The business hears of every transition; the end user only of the message's last step
+/// (see [`replies_to_message`]).
+pub async fn answer(flow: &Flow, survey: &Survey, events: Vec<Event>, now: Timestamp) -> Result<Outcome, FlowError> {
+    let mut transitions: Vec<Transition> = Vec::new();
+    let mut refusal = None;
+    let mut failure = None;
+    for event in events {
+        // Each event applies to what the last one left, as read: no need to read it again.
+        let current = transitions.last().map_or(survey, |transition| &transition.survey).clone();
+        match store::apply_to(flow.store.as_ref(), current, event, now).await {
+            Ok(transition) => {
+                count(&transition);
+                transitions.push(transition);
+            }
+            Err(ApplyError::Refused(stop)) => {
+                refusal = Some(stop);
+                break;
+            }
+            Err(other) => {
+                failure = Some(FlowError::from(other));
+                break;
+            }
+        }
+    }
+    let notified = async {
+        for transition in &transitions {
+            notify_business(flow, &transition.survey, &transition.effects, now).await;
+        }
+    };
+    // A store failure part way: the platform redelivers the message, and its redelivery answers.
+    // Said now, the end user would hear the first steps' replies twice.
+    let replies = if failure.is_some() { Vec::new() } else { replies_to_message(&transitions, refusal.as_ref()) };
+    let told = async {
+        match transitions.last() {
+            Some(last) if transitions.iter().any(|t| !t.effects.is_empty()) => {
+                tell_end_user(flow, &last.survey, &replies).await;
+            }
+            // Nothing changed: only a refusal may have something to say.
+            _ => {
+                for (position, &reply) in replies.iter().enumerate() {
+                    say(flow, survey, reply, position).await;
+                }
+            }
+        }
+    };
+    tokio::join!(notified, told);
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    Ok(match (transitions.pop(), refusal) {
+        (Some(last), _) => Outcome::Applied(Box::new(last)),
+        (None, Some(refusal)) => Outcome::Refused(refusal),
+        (None, None) => Outcome::PassThrough,
+    })
+}
+
+/// The configuration a channel's surveys use, for callers that have the channel.
+pub async fn config_of(flow: &Flow, tenant: &TenantId, channel: &ChannelId) -> Result<ConfigRecord, FlowError> {
+    Ok(records::channel_with_config(&*flow.store, tenant, channel.as_str()).await?.1)
+}

@@ -1,0 +1,178 @@
+//! Reports over a date range: `/v1/reports` and the CSV export of ratings. Both read only, so
+//! both accept the dashboard's session cookie as well as the bearer key (see [`Reader`]).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use ratewire_core::report::{self, MAX_DAYS, Report, ReportQuery};
+use ratewire_core::{AgentId, ChannelId, Survey, TenantId};
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::http::AppState;
+use crate::http::api::doc::{BadRequest, Invalid};
+use crate::http::auth::Reader;
+use crate::http::error::{ApiError, ApiQuery};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default().routes(routes!(figures)).routes(routes!(csv))
+}
+
+/// The surveys a report covers: those created in the range, of a channel or an agent if given.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct RangeQuery {
+    /// Start of the range (RFC 3339), inclusive; default 30 days before `to`. Must be before
+    /// `to`, and at most 400 days before it (422 otherwise).
+    from: Option<Timestamp>,
+    /// End of the range (RFC 3339), exclusive; default now.
+    to: Option<Timestamp>,
+    /// IANA time zone for the per-day figures; default UTC.
+    #[param(example = "Europe/Madrid")]
+    tz: Option<String>,
+    /// Only surveys sent on this channel.
+    #[param(inline)]
+    channel: Option<ChannelId>,
+    /// Only surveys credited to this agent.
+    #[param(inline)]
+    agent: Option<AgentId>,
+}
+
+impl RangeQuery {
+    fn into_query(self) -> Result<ReportQuery, ApiError> {
+        let to = self.to.unwrap_or_else(Timestamp::now);
+        let from = self.from.unwrap_or(to - SignedDuration::from_hours(24 * 30));
+        if from >= to {
+            return Err(ApiError::invalid("from", "must be before to"));
+        }
+        if to.duration_since(from) > SignedDuration::from_hours(24 * MAX_DAYS as i64) {
+            return Err(ApiError::invalid("to", format!("a report covers at most {MAX_DAYS} days")));
+        }
+        let time_zone = match self.tz {
+            Some(name) => {
+                TimeZone::get(&name).map_err(|_| ApiError::invalid("tz", format!("unknown time zone {name:?}")))?
+            }
+            None => TimeZone::UTC,
+        };
+        let mut query = ReportQuery::new(from, to).in_time_zone(time_zone);
+        if let Some(channel) = self.channel {
+            query = query.for_channel(channel);
+        }
+        if let Some(agent) = self.agent {
+            query = query.for_agent(agent);
+        }
+        Ok(query)
+    }
+}
+
+/// How many slices of a range are read at once, each by a task of its own: a long range is
+/// mostly the store's answers and their decoding, which then overlap across cores.
+const READERS: usize = 8;
+
+/// The surveys a report counts, oldest first.
+struct Counted {
+    surveys: Vec<Survey>,
+    /// Whether the range held more than the cap, so `surveys` stop short of its end.
+    truncated: bool,
+}
+
+/// The surveys of the tenant created in the query's range, oldest first: at most `cap`. Each
+/// slice reads at most its share of the cap (and one more, to tell whether it held more), so the
+/// slices together never hold much more than the cap. The first slice that held more than its
+/// share ends the report there: the later slices are dropped, so the surveys counted are always
+/// the first of the range, with no gap.
+async fn surveys(state: &AppState, tenant: &TenantId, query: &ReportQuery, cap: usize) -> Result<Counted, ApiError> {
+    let share = cap.div_ceil(READERS);
+    let slice = query.to.duration_since(query.from) / READERS as i32;
+    let readers: Vec<_> = (0..READERS as i32)
+        .map(|i| {
+            let from = query.from + slice * i;
+            let to = if i + 1 == READERS as i32 { query.to } else { query.from + slice * (i + 1) };
+            let (store, tenant) = (state.flow.store.clone(), tenant.clone());
+            tokio::spawn(async move { store.list(&tenant, from, to, share + 1).await })
+        })
+        .collect();
+    let mut counted = Counted { surveys: Vec::new(), truncated: false };
+    for reader in readers {
+        if counted.truncated {
+            reader.abort();
+            continue;
+        }
+        let mut slice = reader.await.map_err(|_| ApiError::Internal)??;
+        let room = share.min(cap - counted.surveys.len());
+        if slice.len() > room {
+            slice.truncate(room);
+            counted.truncated = true;
+        }
+        counted.surveys.extend(slice);
+    }
+    Ok(counted)
+}
+
+/// The figures of a date range: totals, by agent, by channel, by day, and the negative ratings
+/// to follow up. Also answers the dashboard's session cookie in place of the bearer key.
+#[utoipa::path(
+    get,
+    path = "/v1/reports",
+    operation_id = "report",
+    tag = "reports",
+    params(RangeQuery),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The report", body = Report),
+        (status = 400, response = BadRequest),
+        (status = 422, response = Invalid),
+    ),
+)]
+async fn figures(
+    State(state): State<AppState>,
+    Reader(tenant): Reader,
+    ApiQuery(range): ApiQuery<RangeQuery>,
+) -> Result<Json<Report>, ApiError> {
+    let query = range.into_query()?;
+    let counted = surveys(&state, &tenant, &query, state.settings.report_max_surveys).await?;
+    Ok(Json(Report { truncated: counted.truncated, ..report::build(&counted.surveys, &query) }))
+}
+
+/// Every rating of the range as CSV, one row per survey rated, for a spreadsheet. Also answers
+/// the dashboard's session cookie in place of the bearer key.
+#[utoipa::path(
+    get,
+    path = "/v1/reports/ratings.csv",
+    operation_id = "ratings_csv",
+    tag = "reports",
+    params(RangeQuery),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (
+            status = 200,
+            description = "The ratings, as an attachment `ratings-FROM-TO.csv`",
+            content_type = "text/csv",
+            body = String,
+            headers(("content-disposition" = String, description = "`attachment; filename=\"ratings-YYYYMMDD-YYYYMMDD.csv\"`")),
+        ),
+        (status = 400, response = BadRequest),
+        (status = 422, response = Invalid),
+    ),
+)]
+async fn csv(
+    State(state): State<AppState>,
+    Reader(tenant): Reader,
+    ApiQuery(range): ApiQuery<RangeQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let query = range.into_query()?;
+    let counted = surveys(&state, &tenant, &query, state.settings.report_max_surveys).await?;
+    let name = format!("ratings-{}-{}.csv", query.from.strftime("%Y%m%d"), query.to.strftime("%Y%m%d"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        report::ratings_csv(&counted.surveys, &query),
+    ))
+}
