@@ -1,22 +1,7 @@
-//! HTML for end users: the emails' HTML parts and the pages their links open.
+//! What the pages an email's links open show of a level. Their markup is in templates, which
+//! escape what they insert.
 
 use ratewire_core::{Scale, Score};
-
-/// Text made safe for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
-}
 
 /// A level's title on a page: stars as text stars, filled up to the level (every font has
 /// them, where the emoji star of messages may be missing); faces and numbers as in messages
@@ -40,13 +25,5 @@ mod tests {
         let scale = Scale::FIVE_STARS;
         assert_eq!(super::level_title(scale, scale.score(2).unwrap()), "★★☆☆☆");
         assert_eq!(super::level_title(Scale::NPS, Scale::NPS.score(7).unwrap()), "7");
-    }
-
-    #[test]
-    fn markup_and_quotes_are_escaped() {
-        assert_eq!(
-            super::escape("<a href=\"x\">Tom & Jerry's</a>"),
-            "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;"
-        );
     }
 }

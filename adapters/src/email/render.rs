@@ -2,13 +2,13 @@
 //! language, one link per level for an invitation, and the headers that thread replies back to
 //! the survey and let the end user unsubscribe in one click (RFC 8058).
 
+use askama::Template;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use ratewire_core::{Catalog, Locale, Message, RecipientId, Scale, SurveyId};
+use ratewire_core::{Catalog, Message, RecipientId, Scale, SurveyId};
 use sha2::{Digest, Sha256};
 
 use super::links::{Link, Links};
-use crate::html::escape;
 use crate::{ChoicePayload, Content, InvitationLayout, Outbound, SendError, truncate};
 
 /// The longest subject line, in characters: the invitation's text is cut to it.
@@ -45,26 +45,30 @@ pub(super) fn email(sender: &Sender, message: &Outbound) -> Result<(lettre::Mess
     let domain = sender.from.email.domain().to_owned();
     let locale = message.context.locale;
     let invitation_id = message_id(&message.survey, "invitation", &domain);
+    let unsubscribe = sender.links.url(&Link::Unsubscribe(message.recipient.clone()));
+    let frame = Frame {
+        lang: locale.tag(),
+        dir: if locale.is_rtl() { "rtl" } else { "ltr" },
+        unsubscribe: &unsubscribe,
+        unsubscribe_text: Catalog::shipped().scale_free_text(locale, Message::EmailUnsubscribe),
+    };
     let (id, body) = match &message.content {
-        Content::Invitation { text, layout } => (invitation_id.clone(), invitation(sender, message, text, layout)),
+        Content::Invitation { text, layout } => {
+            (invitation_id.clone(), invitation(sender, message, text, layout, &frame)?)
+        }
         Content::Choices { text, choices } => {
             let choices: Vec<(Option<String>, &str)> = choices
                 .iter()
                 .map(|(payload, title)| (reason_link(sender, &message.survey, payload), title.as_str()))
                 .collect();
-            (follow_up_id(message, &domain), follow_up(sender, message, text, &choices))
+            (follow_up_id(message, &domain), follow_up(sender, message, text, &choices, &frame)?)
         }
-        Content::Text(text) => (follow_up_id(message, &domain), follow_up(sender, message, text, &[])),
+        Content::Text(text) => (follow_up_id(message, &domain), follow_up(sender, message, text, &[], &frame)?),
     };
     // Every message of a survey carries the invitation's subject, a follow-up as a reply to it:
     // mail clients (Gmail first) thread by subject as well as by `In-Reply-To`.
     let subject = truncate(&message.invitation, MAX_SUBJECT);
     let subject = if id == invitation_id { subject } else { format!("Re: {subject}") };
-    let unsubscribe = sender.links.url(&Link::Unsubscribe(message.recipient.clone()));
-    let footer = Footer {
-        unsubscribe: &unsubscribe,
-        text: Catalog::shipped().scale_free_text(locale, Message::EmailUnsubscribe),
-    };
     let mut builder = lettre::Message::builder()
         .from(sender.from.clone())
         .to(to)
@@ -81,14 +85,8 @@ pub(super) fn email(sender: &Sender, message: &Outbound) -> Result<(lettre::Mess
     if id != invitation_id {
         builder = builder.in_reply_to(invitation_id.clone()).references(invitation_id);
     }
-    let text = format!("{}\n\n-- \n{}: {}\n", body.text, footer.text, footer.unsubscribe);
-    let html = page(locale, &body.html, &footer);
-    let email = builder.multipart(MultiPart::alternative_plain_html(text, html)).map_err(|error| {
-        SendError::Permanent(ratewire_core::FailureReason {
-            code: "rejected".into(),
-            detail: format!("the email could not be built: {error}"),
-        })
-    })?;
+    let text = format!("{}\n\n-- \n{}: {}\n", body.text, frame.unsubscribe_text, frame.unsubscribe);
+    let email = builder.multipart(MultiPart::alternative_plain_html(text, body.html)).map_err(unbuilt)?;
     Ok((email, id.trim_start_matches('<').trim_end_matches('>').to_owned()))
 }
 
@@ -129,28 +127,74 @@ fn header(name: &'static str, value: &str) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value.to_owned())
 }
 
+/// The email could not be built from its parts: no retry would build it.
+fn unbuilt(error: impl std::fmt::Display) -> SendError {
+    SendError::Permanent(ratewire_core::FailureReason {
+        code: "rejected".into(),
+        detail: format!("the email could not be built: {error}"),
+    })
+}
+
 /// What a message says, in both forms.
 struct Body {
     text: String,
-    /// The HTML inside the page's body.
+    /// The whole HTML document.
     html: String,
 }
 
-struct Footer<'a> {
+/// What the layout of every email's HTML part (`base.html`) shows around the message: its
+/// language and direction, and the unsubscribe link that also ends the plain text.
+struct Frame<'a> {
+    lang: &'static str,
+    dir: &'static str,
     unsubscribe: &'a str,
-    text: String,
+    unsubscribe_text: String,
 }
 
-fn invitation(sender: &Sender, message: &Outbound, question: &str, layout: &InvitationLayout) -> Body {
+#[derive(Template)]
+#[template(path = "email/invitation.html")]
+struct InvitationHtml<'a> {
+    frame: &'a Frame<'a>,
+    question: &'a str,
+    choices: Vec<RateButton<'a>>,
+    hint: &'a str,
+}
+
+/// A level's button: its link, and what it shows.
+struct RateButton<'a> {
+    url: String,
+    title: &'a str,
+    label: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "email/follow_up.html")]
+struct FollowUpHtml<'a> {
+    frame: &'a Frame<'a>,
+    said: &'a str,
+    /// Each choice's link, where it has one, and title.
+    choices: &'a [(Option<String>, &'a str)],
+    /// The survey's page, and the text of its link.
+    page: &'a str,
+    open: &'a str,
+}
+
+fn invitation(
+    sender: &Sender,
+    message: &Outbound,
+    question: &str,
+    layout: &InvitationLayout,
+    frame: &Frame<'_>,
+) -> Result<Body, SendError> {
     let locale = message.context.locale;
     let choices = match layout {
         InvitationLayout::Choices(choices) => choices,
         InvitationLayout::TypedAnswer { hint } => {
-            return follow_up(sender, message, &format!("{question}\n\n{hint}"), &[]);
+            return follow_up(sender, message, &format!("{question}\n\n{hint}"), &[], frame);
         }
     };
     let mut text = format!("{question}\n");
-    let mut buttons = String::new();
+    let mut buttons = Vec::with_capacity(choices.len());
     for choice in choices {
         let url = sender.links.url(&Link::Rate { survey: message.survey.clone(), score: choice.score });
         let shown = match &choice.label {
@@ -158,17 +202,7 @@ fn invitation(sender: &Sender, message: &Outbound, question: &str, layout: &Invi
             None => choice.title.clone(),
         };
         text.push_str(&format!("\n{shown}: {url}"));
-        let label = choice
-            .label
-            .as_deref()
-            .map(|l| format!("<br><span style=\"font-size:13px;color:#475467\">{}</span>", escape(l)))
-            .unwrap_or_default();
-        buttons.push_str(&format!(
-            "<a href=\"{}\" style=\"display:inline-block;min-width:44px;margin:4px;padding:10px 12px;border:1px solid #d0d5dd;\
-             border-radius:8px;color:#101828;text-decoration:none;text-align:center;font-size:20px\">{}{label}</a>",
-            escape(&url),
-            escape(&choice.title)
-        ));
+        buttons.push(RateButton { url, title: &choice.title, label: choice.label.as_deref() });
     }
     // The reply can be read too: a number from the lowest to the highest level.
     let hint = match (choices.first(), choices.last()) {
@@ -180,62 +214,40 @@ fn invitation(sender: &Sender, message: &Outbound, question: &str, layout: &Invi
     if !hint.is_empty() {
         text.push_str(&format!("\n\n{hint}"));
     }
-    let html = format!(
-        "<p style=\"font-size:18px;margin:0 0 16px\">{}</p><div>{buttons}</div><p style=\"color:#475467\">{}</p>",
-        escape(question),
-        escape(&hint)
-    );
-    Body { text, html }
+    let html = InvitationHtml { frame, question, choices: buttons, hint: &hint }.render().map_err(unbuilt)?;
+    Ok(Body { text, html })
 }
 
 /// A message that isn't the invitation: its text, the choices it offers (each with its link,
 /// where it has one), and the survey's page, where everything is answered.
-fn follow_up(sender: &Sender, message: &Outbound, said: &str, choices: &[(Option<String>, &str)]) -> Body {
+fn follow_up(
+    sender: &Sender,
+    message: &Outbound,
+    said: &str,
+    choices: &[(Option<String>, &str)],
+    frame: &Frame<'_>,
+) -> Result<Body, SendError> {
     let page = sender.links.url(&Link::Survey(message.survey.clone()));
     let open = Catalog::shipped().scale_free_text(message.context.locale, Message::EmailOpenSurvey);
     let mut text = said.to_owned();
-    let mut html = format!("<p style=\"font-size:18px;margin:0 0 16px\">{}</p>", escape(said).replace('\n', "<br>"));
     if !choices.is_empty() {
         text.push('\n');
-        html.push_str("<ul>");
         for (link, title) in choices {
             match link {
-                Some(url) => {
-                    text.push_str(&format!("\n- {title}: {url}"));
-                    html.push_str(&format!("<li><a href=\"{}\">{}</a></li>", escape(url), escape(title)));
-                }
-                None => {
-                    text.push_str(&format!("\n- {title}"));
-                    html.push_str(&format!("<li>{}</li>", escape(title)));
-                }
+                Some(url) => text.push_str(&format!("\n- {title}: {url}")),
+                None => text.push_str(&format!("\n- {title}")),
             }
         }
-        html.push_str("</ul>");
     }
     text.push_str(&format!("\n\n{open}: {page}"));
-    html.push_str(&format!("<p><a href=\"{}\">{}</a></p>", escape(&page), escape(&open)));
-    Body { text, html }
-}
-
-/// The HTML document: the body, in the end user's language and direction, and the footer.
-fn page(locale: Locale, body: &str, footer: &Footer<'_>) -> String {
-    let dir = if locale.is_rtl() { "rtl" } else { "ltr" };
-    format!(
-        "<!doctype html><html lang=\"{lang}\" dir=\"{dir}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"></head>\
-         <body style=\"margin:0;padding:24px;font-family:system-ui,-apple-system,'Segoe UI',sans-serif;color:#101828\">\
-         {body}<hr style=\"border:0;border-top:1px solid #eaecf0;margin:24px 0 12px\">\
-         <p style=\"font-size:12px\"><a href=\"{url}\" style=\"color:#667085\">{text}</a></p></body></html>",
-        lang = locale.tag(),
-        url = escape(footer.unsubscribe),
-        text = escape(&footer.text),
-    )
+    let html = FollowUpHtml { frame, said, choices, page: &page, open: &open }.render().map_err(unbuilt)?;
+    Ok(Body { text, html })
 }
 
 #[cfg(test)]
 mod tests {
     use mail_parser::MessageParser;
-    use ratewire_core::{Labels, Origin};
+    use ratewire_core::{Labels, Locale, Origin};
 
     use super::*;
     use crate::email::{LinkKey, capabilities};
@@ -287,8 +299,8 @@ mod tests {
         assert_eq!(text.matches("https://rw.example/email/acme/mail/rate/").count(), 5, "{text}");
         assert_eq!(html.matches("href=\"https://rw.example/email/acme/mail/rate/").count(), 5, "{html}");
         assert!(text.contains("⭐ Awful <script>: https://"), "{text}");
-        assert!(html.contains("Awful &lt;script&gt;") && !html.contains("<script>"), "{html}");
-        assert!(html.contains("How did we do? &lt;b&gt;"), "{html}");
+        assert!(html.contains("Awful &#60;script&#62;") && !html.contains("<script>"), "{html}");
+        assert!(html.contains("How did we do? &#60;b&#62;"), "{html}");
         assert!(html.starts_with("<!doctype html><html lang=\"ar\" dir=\"rtl\">"), "{html}");
         assert!(text.contains("يُرجى الرد برقم من 1 إلى 5."), "{text}");
     }
@@ -317,6 +329,25 @@ mod tests {
         let html = parsed.body_html(0).unwrap();
         assert!(html.contains("<li><a href=\"https://rw.example/email/acme/mail/reason/"), "{html}");
         assert!(text.contains("Open the survey: https://rw.example/email/acme/mail/survey/"), "{text}");
+    }
+
+    #[test]
+    fn a_follow_up_escapes_what_it_says_and_offers() {
+        let hostile = Content::Choices {
+            text: "<script>alert(1)</script>\nOr tell us".into(),
+            choices: vec![
+                ("rw1:r:x:slow".into(), "\"><img src=x onerror=alert(1)>".into()),
+                ("no payload".into(), "<b>Other</b>".into()),
+            ],
+        };
+        let message = outbound(hostile, Locale::En, "send_x_askreason-2");
+        let raw = email(&sender(None), &message).unwrap().0.formatted();
+        let parsed = MessageParser::default().parse(&raw).unwrap();
+        let html = parsed.body_html(0).unwrap();
+        assert!(html.contains(">&#60;script&#62;alert(1)&#60;/script&#62;<br>Or tell us</p>"), "{html}");
+        assert!(html.contains("\">&#34;&#62;&#60;img src=x onerror=alert(1)&#62;</a></li>"), "{html}");
+        assert!(html.contains("<li>&#60;b&#62;Other&#60;/b&#62;</li>"), "{html}");
+        assert!(!html.contains("<script") && !html.contains("<img") && !html.contains("<b>"), "{html}");
     }
 
     fn email_id(message: &Outbound) -> String {
@@ -349,10 +380,5 @@ mod tests {
         let base: lettre::Address = "ratings@in.acme.example".parse().unwrap();
         assert_eq!(plus_address(Some(&base), &survey).unwrap().to_string(), "ratings+3f0c@in.acme.example");
         assert_eq!(plus_address(None, &survey), None);
-    }
-
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(escape("<b a=\"1\">&'"), "&lt;b a=&quot;1&quot;&gt;&amp;&#39;");
     }
 }

@@ -18,6 +18,7 @@
 //! survey rules are the core's, reached through [`service`]. A page shows what a transition
 //! calls for itself: no follow-up email is sent for what was answered on a page.
 
+use askama::Template;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
@@ -26,7 +27,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use ratewire_adapters::ChannelKind;
 use ratewire_adapters::email::{Link, LinkKey, Links};
-use ratewire_adapters::html::{escape, level_title};
+use ratewire_adapters::html::level_title;
 use ratewire_core::store::ApplyError;
 use ratewire_core::{
     ChannelId, Event, Locale, Message, RecipientId, Refusal, Scale, Score, Survey, SurveyId, SurveyState, TenantId,
@@ -112,15 +113,14 @@ async fn confirm_rating(
             return Ok(survey_page_of(&state, &opened, &survey, &texts, now, None, StatusCode::OK));
         }
         let locale = survey.invitation.locale;
-        let body = format!(
-            "<p class=\"context\">{invitation}</p><h1>{prompt}</h1>{level}<form method=\"post\">\
-             <button type=\"submit\" class=\"primary\">{confirm}</button></form>",
-            invitation = escape(&texts.invitation),
-            prompt = escape(&text(&state, locale, Message::EmailConfirmPrompt)),
-            level = level(survey.rules.scale, *score, &texts),
-            confirm = escape(&text(&state, locale, Message::EmailConfirm)),
-        );
-        Ok(page(StatusCode::OK, locale, &texts.invitation, &body))
+        let confirm = ConfirmRating {
+            frame: Frame::new(locale, &texts.invitation),
+            invitation: &texts.invitation,
+            prompt: text(&state, locale, Message::EmailConfirmPrompt),
+            level: Level::new(survey.rules.scale, *score, &texts),
+            confirm: text(&state, locale, Message::EmailConfirm),
+        };
+        Ok(page(StatusCode::OK, &confirm))
     }
     .await;
     respond(&state, &headers, result)
@@ -181,15 +181,14 @@ async fn confirm_reason(
             return Ok(survey_page_of(&state, &opened, &survey, &texts, now, None, StatusCode::OK));
         };
         let locale = survey.invitation.locale;
-        let body = format!(
-            "<p class=\"context\">{question}</p><h1>{prompt}</h1><p class=\"level\">{label}</p><form method=\"post\">\
-             <button type=\"submit\" class=\"primary\">{confirm}</button></form>",
-            question = escape(&texts.reason_prompt),
-            prompt = escape(&text(&state, locale, Message::EmailReasonPrompt)),
-            label = escape(label),
-            confirm = escape(&text(&state, locale, Message::EmailReasonConfirm)),
-        );
-        Ok(page(StatusCode::OK, locale, &texts.reason_prompt, &body))
+        let confirm = ConfirmReason {
+            frame: Frame::new(locale, &texts.reason_prompt),
+            question: &texts.reason_prompt,
+            prompt: text(&state, locale, Message::EmailReasonPrompt),
+            label,
+            confirm: text(&state, locale, Message::EmailReasonConfirm),
+        };
+        Ok(page(StatusCode::OK, &confirm))
     }
     .await;
     respond(&state, &headers, result)
@@ -326,14 +325,12 @@ async fn unsubscribe_page(
             return Ok(unsubscribed_page(&state, locale, address));
         }
         let prompt = text(&state, locale, Message::EmailUnsubscribePrompt);
-        let body = format!(
-            "<h1>{prompt}</h1><p class=\"context\">{address}</p><form method=\"post\">\
-             <button type=\"submit\" class=\"primary\">{button}</button></form>",
-            prompt = escape(&prompt),
-            address = escape(address.as_str()),
-            button = escape(&text(&state, locale, Message::EmailUnsubscribe)),
-        );
-        Ok(page(StatusCode::OK, locale, &prompt, &body))
+        let ask = Unsubscribe {
+            frame: Frame::new(locale, &prompt),
+            address: address.as_str(),
+            button: text(&state, locale, Message::EmailUnsubscribe),
+        };
+        Ok(page(StatusCode::OK, &ask))
     }
     .await;
     respond(&state, &headers, result)
@@ -395,7 +392,7 @@ fn respond(state: &AppState, headers: &HeaderMap, result: Result<Response, ApiEr
             text(state, locale, Message::EmailTryAgain)
         }
     };
-    page(error.status(), locale, &message, &format!("<h1>{}</h1>", escape(&message)))
+    page(error.status(), &Failure { frame: Frame::new(locale, &message) })
 }
 
 /// A link, checked, with the channel it belongs to.
@@ -478,103 +475,77 @@ fn survey_page_of(
 ) -> Response {
     let locale = survey.invitation.locale;
     let scale = survey.rules.scale;
-    let mut body = notice.map(|n| format!("<p class=\"notice\" role=\"alert\">{}</p>", escape(n))).unwrap_or_default();
-    let action = escape(&opened.path(&Link::Survey(survey.id.clone())));
     let levels = |current: Option<Score>| {
-        let buttons: String = scale
-            .scores()
-            .map(|score| {
-                let title = level_title(scale, score);
-                let label = texts.labels.get(score);
-                let name = match label {
-                    Some(label) => format!("{score} / {} – {label}", scale.max()),
-                    None => format!("{score} / {}", scale.max()),
-                };
-                format!(
-                    "<button type=\"submit\" name=\"score\" value=\"{score}\" aria-label=\"{name}\" aria-pressed=\"{pressed}\">\
-                     <span class=\"title\">{title}</span><span class=\"label\">{label}</span></button>",
-                    name = escape(&name),
-                    pressed = current == Some(score),
-                    title = escape(&title),
-                    label = escape(label.unwrap_or_default()),
-                )
-            })
-            .collect();
-        // A few levels read best one under the other, each with its label; many as a grid.
-        let layout = if scale.levels() <= 5 { "levels list" } else { "levels grid" };
-        format!("<form method=\"post\" action=\"{action}\" class=\"{layout}\">{buttons}</form>")
+        let button = |score| {
+            let label = texts.labels.get(score);
+            let name = match label {
+                Some(label) => format!("{score} / {} – {label}", scale.max()),
+                None => format!("{score} / {}", scale.max()),
+            };
+            LevelButton {
+                score,
+                name,
+                pressed: current == Some(score),
+                title: level_title(scale, score),
+                label: label.unwrap_or_default(),
+            }
+        };
+        Some(scale.scores().map(button).collect())
     };
-    let heading = match &survey.state {
+    let mut page_of = SurveyPage {
+        frame: Frame::new(locale, &texts.expiry_notice),
+        notice,
+        action: opened.path(&Link::Survey(survey.id.clone())),
+        heading: None,
+        levels: None,
+        shown: None,
+        reasons: None,
+        comment_form: None,
+        comment: None,
+        locked: None,
+    };
+    match &survey.state {
         SurveyState::Pending { .. } if survey.takes_rating(now) => {
-            body.push_str(&format!("<h1>{}</h1>{}", escape(&texts.invitation), levels(None)));
-            texts.invitation.clone()
+            page_of.frame.title = &texts.invitation;
+            page_of.heading = Some(&texts.invitation);
+            page_of.levels = levels(None);
         }
         SurveyState::Rated { score, .. } | SurveyState::Locked { score, .. } => {
-            body.push_str(&format!("<h1>{}</h1>", escape(&texts.thank_you)));
+            page_of.frame.title = &texts.thank_you;
+            page_of.heading = Some(&texts.thank_you);
             if survey.takes_rating(now) {
-                body.push_str(&levels(Some(*score)));
+                page_of.levels = levels(Some(*score));
             } else {
-                body.push_str(&level(scale, *score, texts));
+                page_of.shown = Some(Level::new(scale, *score, texts));
             }
             if survey.awaits_reason(now) {
-                let buttons: String = texts
-                    .reasons
-                    .iter()
-                    .map(|(id, label)| {
-                        format!(
-                            "<button type=\"submit\" name=\"reason\" value=\"{}\">{}</button>",
-                            escape(id),
-                            escape(label)
-                        )
-                    })
-                    .collect();
-                body.push_str(&format!(
-                    "<h2>{}</h2><form method=\"post\" action=\"{action}\" class=\"reasons\">{buttons}</form>",
-                    escape(&texts.reason_prompt)
-                ));
+                page_of.reasons = Some(Reasons { prompt: &texts.reason_prompt, offered: &texts.reasons });
             } else if survey.awaits_comment(now) {
-                body.push_str(&format!(
-                    "<form method=\"post\" action=\"{action}\" class=\"comment\"><label for=\"comment\">{prompt}</label>\
-                     <textarea id=\"comment\" name=\"comment\" maxlength=\"{max}\" required></textarea>\
-                     <button type=\"submit\" class=\"primary\">{send}</button></form>",
-                    prompt = escape(&texts.comment_prompt),
-                    max = ratewire_core::survey::MAX_COMMENT_CHARS,
-                    send = escape(&text(state, locale, Message::WidgetSend)),
-                ));
+                page_of.comment_form = Some(CommentForm {
+                    prompt: &texts.comment_prompt,
+                    max: ratewire_core::survey::MAX_COMMENT_CHARS,
+                    send: text(state, locale, Message::WidgetSend),
+                });
             }
             if let Some(comment) = survey.comment() {
-                body.push_str(&format!(
-                    "<p>{}</p><blockquote>{}</blockquote>",
-                    escape(&texts.comment_thanks),
-                    escape(comment)
-                ));
+                page_of.comment = Some(Comment { thanks: &texts.comment_thanks, text: comment });
             } else if !survey.takes_rating(now) && !survey.awaits_comment(now) && notice.is_none() {
-                body.push_str(&format!("<p class=\"context\">{}</p>", escape(&texts.rating_locked)));
+                page_of.locked = Some(&texts.rating_locked);
             }
-            texts.thank_you.clone()
         }
         // Past its deadline, expired, or never delivered: nothing to answer any more.
         _ => {
             if notice.is_none() {
-                body.push_str(&format!("<h1>{}</h1>", escape(&texts.expiry_notice)));
+                page_of.heading = Some(&texts.expiry_notice);
             }
-            texts.expiry_notice.clone()
         }
-    };
-    page(status, locale, &heading, &body)
-}
-
-/// One level, as the rating shown.
-fn level(scale: Scale, score: Score, texts: &Texts) -> String {
-    let label =
-        texts.labels.get(score).map(|l| format!("<span class=\"label\">{}</span>", escape(l))).unwrap_or_default();
-    format!("<p class=\"level\"><span class=\"title\">{}</span>{label}</p>", escape(&level_title(scale, score)))
+    }
+    page(status, &page_of)
 }
 
 fn unsubscribed_page(state: &AppState, locale: Locale, address: &RecipientId) -> Response {
     let done = text(state, locale, Message::EmailUnsubscribed);
-    let body = format!("<h1>{}</h1><p class=\"context\">{}</p>", escape(&done), escape(address.as_str()));
-    page(StatusCode::OK, locale, &done, &body)
+    page(StatusCode::OK, &Unsubscribed { frame: Frame::new(locale, &done), address: address.as_str() })
 }
 
 /// A shipped text in a locale.
@@ -588,36 +559,128 @@ fn browser_locale(headers: &HeaderMap) -> Locale {
     Locale::negotiate(accepted, Locale::En)
 }
 
-const STYLE: &str = "\
-body{margin:0;background:#f2f4f7;color:#101828;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}\
-main{max-width:34rem;margin:1.5rem auto;padding:1.5rem;background:#fff;border-radius:12px;box-shadow:0 1px 3px #1018281a}\
-h1{font-size:1.3rem;margin:0 0 1rem}h2{font-size:1.05rem;margin:1.5rem 0 .5rem}\
-.context{color:#475467;margin:0 0 .5rem}.notice{background:#fef3f2;color:#b42318;padding:.75rem;border-radius:8px}\
-form{margin:.75rem 0}.reasons{display:flex;flex-wrap:wrap;gap:.5rem}\
-.list{display:flex;flex-direction:column;gap:.5rem}.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(3.25rem,1fr));gap:.5rem}\
-button{font:inherit;cursor:pointer;min-height:44px;padding:.5rem .9rem;border:1px solid #d0d5dd;border-radius:8px;background:#fff;color:inherit}\
-button:focus-visible{outline:3px solid #84adff;outline-offset:2px}\
-button[aria-pressed=true]{background:#eff4ff;border-color:#155eef}.primary{background:#155eef;border-color:#155eef;color:#fff}\
-.list button{display:flex;align-items:center;gap:.75rem;text-align:start}.grid button{font-size:1.1rem}\
-.title{color:#dc6803;font-size:1.3rem;letter-spacing:.1em;white-space:nowrap}.grid .title{color:inherit}\
-.label{display:block;color:#475467}.level{text-align:center;margin:1rem 0}.level .title{display:block;font-size:2.2rem}\
-.primary{width:100%}\
-.comment label{display:block;margin-bottom:.5rem}\
-textarea{display:block;width:100%;box-sizing:border-box;min-height:6rem;margin-bottom:.75rem;padding:.5rem;font:inherit;border:1px solid #d0d5dd;border-radius:8px}\
-blockquote{margin:0;padding:.5rem .75rem;border-inline-start:3px solid #d0d5dd;color:#344054;white-space:pre-wrap}\
-@media (max-width:30rem){main{margin:0;border-radius:0;min-height:100vh}}";
+/// What every page's layout (`base.html`) shows: the document's language, direction and title.
+struct Frame<'a> {
+    lang: &'static str,
+    dir: &'static str,
+    title: &'a str,
+}
 
-/// A page: the document in the locale's language and direction, with headers that keep the
-/// link's token out of caches and referrers and allow no script.
-fn page(status: StatusCode, locale: Locale, title: &str, body: &str) -> Response {
-    let dir = if locale.is_rtl() { "rtl" } else { "ltr" };
-    let html = format!(
-        "<!doctype html><html lang=\"{lang}\" dir=\"{dir}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><meta name=\"robots\" content=\"noindex\">\
-         <title>{title}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>",
-        lang = locale.tag(),
-        title = escape(title),
-    );
+impl<'a> Frame<'a> {
+    fn new(locale: Locale, title: &'a str) -> Self {
+        Frame { lang: locale.tag(), dir: if locale.is_rtl() { "rtl" } else { "ltr" }, title }
+    }
+}
+
+/// One level, as the rating shown.
+struct Level<'a> {
+    title: String,
+    label: Option<&'a str>,
+}
+
+impl<'a> Level<'a> {
+    fn new(scale: Scale, score: Score, texts: &'a Texts) -> Self {
+        Level { title: level_title(scale, score), label: texts.labels.get(score) }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "email_pages/confirm_rating.html")]
+struct ConfirmRating<'a> {
+    frame: Frame<'a>,
+    invitation: &'a str,
+    prompt: String,
+    level: Level<'a>,
+    confirm: String,
+}
+
+#[derive(Template)]
+#[template(path = "email_pages/confirm_reason.html")]
+struct ConfirmReason<'a> {
+    frame: Frame<'a>,
+    question: &'a str,
+    prompt: String,
+    label: &'a str,
+    confirm: String,
+}
+
+#[derive(Template)]
+#[template(path = "email_pages/survey.html")]
+struct SurveyPage<'a> {
+    frame: Frame<'a>,
+    notice: Option<&'a str>,
+    /// Where the page's forms post: the page itself, relative to it.
+    action: String,
+    heading: Option<&'a str>,
+    /// The levels to rate with, while a rating counts.
+    levels: Option<Vec<LevelButton<'a>>>,
+    /// The rating, once it no longer changes.
+    shown: Option<Level<'a>>,
+    reasons: Option<Reasons<'a>>,
+    comment_form: Option<CommentForm<'a>>,
+    comment: Option<Comment<'a>>,
+    /// Why nothing more is asked, when nothing else says it.
+    locked: Option<&'a str>,
+}
+
+struct LevelButton<'a> {
+    score: Score,
+    /// What a screen reader says: the level out of the highest, and its label.
+    name: String,
+    pressed: bool,
+    title: String,
+    label: &'a str,
+}
+
+struct Reasons<'a> {
+    prompt: &'a str,
+    /// Each reason's id and label.
+    offered: &'a [(String, String)],
+}
+
+struct CommentForm<'a> {
+    prompt: &'a str,
+    max: usize,
+    send: String,
+}
+
+struct Comment<'a> {
+    thanks: &'a str,
+    text: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email_pages/unsubscribe.html")]
+struct Unsubscribe<'a> {
+    frame: Frame<'a>,
+    address: &'a str,
+    button: String,
+}
+
+#[derive(Template)]
+#[template(path = "email_pages/unsubscribed.html")]
+struct Unsubscribed<'a> {
+    frame: Frame<'a>,
+    address: &'a str,
+}
+
+/// A failure: what went wrong, as the page's title and heading.
+#[derive(Template)]
+#[template(path = "email_pages/error.html")]
+struct Failure<'a> {
+    frame: Frame<'a>,
+}
+
+/// A page: the document rendered, with headers that keep the link's token out of caches and
+/// referrers and allow no script.
+fn page(status: StatusCode, document: &impl Template) -> Response {
+    let html = match document.render() {
+        Ok(html) => html,
+        Err(error) => {
+            tracing::error!("an email page could not be rendered: {error}");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
     let mut response = (status, html).into_response();
     let headers = response.headers_mut();
     for (name, value) in [
@@ -633,4 +696,34 @@ fn page(status: StatusCode, locale: Locale, title: &str, body: &str) -> Response
         headers.insert(name, HeaderValue::from_static(value));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_page_shows_is_escaped() {
+        let hostile = "<script>alert(1)</script>";
+        let reasons = [("\"><img src=x>".to_owned(), hostile.to_owned())];
+        let html = SurveyPage {
+            frame: Frame::new(Locale::En, hostile),
+            notice: Some(hostile),
+            action: "x\"><img src=x>".into(),
+            heading: Some(hostile),
+            levels: None,
+            shown: Some(Level { title: "★".into(), label: Some(hostile) }),
+            reasons: Some(Reasons { prompt: hostile, offered: &reasons }),
+            comment_form: None,
+            comment: Some(Comment { thanks: hostile, text: hostile }),
+            locked: None,
+        }
+        .render()
+        .unwrap();
+        assert!(!html.contains("<script") && !html.contains("<img"), "{html}");
+        assert!(html.contains("<title>&#60;script&#62;alert(1)&#60;/script&#62;</title>"), "{html}");
+        assert!(html.contains("<blockquote>&#60;script&#62;alert(1)&#60;/script&#62;</blockquote>"), "{html}");
+        assert!(html.contains("action=\"x&#34;&#62;&#60;img src=x&#62;\""), "{html}");
+        assert!(html.contains("value=\"&#34;&#62;&#60;img src=x&#62;\""), "{html}");
+    }
 }

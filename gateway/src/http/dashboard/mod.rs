@@ -3,8 +3,9 @@
 //!
 //! The page computes nothing itself: it reads `/v1/reports` and the CSV export with the session
 //! cookie, so it shows exactly what the report API answers, and draws its charts as inline SVG.
-//! Page, styles and script are one file built into the binary; nothing is fetched from elsewhere.
+//! Page, styles and script are one template built into the binary; nothing is fetched from elsewhere.
 
+use askama::Template;
 use axum::Form;
 use axum::extract::State;
 use axum::extract::rejection::FormRejection;
@@ -28,8 +29,18 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(end_all_sessions))
 }
 
-const DASHBOARD_PAGE: &str = include_str!("dashboard.html");
-const LOGIN_PAGE: &str = include_str!("login.html");
+#[derive(Template)]
+#[template(path = "dashboard/dashboard.html")]
+struct DashboardPage<'a> {
+    tenant: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/login.html")]
+struct LoginPage<'a> {
+    /// What went wrong, above the form.
+    message: Option<&'a str>,
+}
 
 // Where the dashboard and its login are, relative to the page the browser is on, so the
 // service works behind a `public_url` with a path (`https://example.com/ratewire`).
@@ -51,8 +62,7 @@ const DASHBOARD_FROM_LOGIN: &str = "../dashboard";
 )]
 async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match auth::current_session(&state, &headers, Timestamp::now()).await {
-        // Tenant ids are letters, digits and `-_.@+:`: nothing to escape in HTML.
-        Ok(Some(session)) => page(StatusCode::OK, DASHBOARD_PAGE.replace("{{tenant}}", session.tenant.as_str())),
+        Ok(Some(session)) => page(StatusCode::OK, &DashboardPage { tenant: session.tenant.as_str() }),
         Ok(None) => see_other(LOGIN_FROM_DASHBOARD),
         Err(error) => login_refused(&error),
     }
@@ -66,7 +76,7 @@ async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Respons
     responses((status = 200, description = "The login page", content_type = "text/html", body = String)),
 )]
 async fn login_page() -> Response {
-    login_form(StatusCode::OK, "")
+    login_form(StatusCode::OK, None)
 }
 
 /// What the login form sends.
@@ -191,7 +201,7 @@ async fn log_out_everywhere(State(state): State<AppState>, headers: HeaderMap) -
     let now = Timestamp::now();
     let ended = match auth::current_session(&state, &headers, now).await {
         Ok(Some(session)) => auth::end_all_sessions(&state, &session.tenant, now).await,
-        Ok(None) => return login_form(StatusCode::UNAUTHORIZED, &notice(NO_SESSION)),
+        Ok(None) => return login_form(StatusCode::UNAUTHORIZED, Some(NO_SESSION)),
         Err(error) => Err(error),
     };
     logged_out(&state, ended)
@@ -228,12 +238,6 @@ fn logged_out(state: &AppState, ended: Result<(), ApiError>) -> Response {
 
 /// What the logout-everywhere form says without a session.
 const NO_SESSION: &str = "Your session has already ended. Log in again.";
-
-/// A message above the login form, as HTML.
-fn notice(message: &str) -> String {
-    // The messages are this module's own texts: nothing to escape.
-    format!(r#"<p class="error" role="alert">{message}</p>"#)
-}
 
 /// Refuses a form another site sent. Browsers say where a request comes from in
 /// `Sec-Fetch-Site`, or else in `Origin`, which must then be this service: the address the
@@ -273,20 +277,27 @@ fn login_refused(error: &ApiError) -> Response {
         ApiError::RateLimited => "Too many requests: wait a second and try again.",
         _ => "Something went wrong on our side. Try again shortly.",
     };
-    let mut response = login_form(error.status(), &notice(message));
+    let mut response = login_form(error.status(), Some(message));
     if let Some(retry_after) = error.retry_after() {
         response.headers_mut().insert(header::RETRY_AFTER, retry_after);
     }
     response
 }
 
-/// The login page, with `message` (HTML) above the form.
-fn login_form(status: StatusCode, message: &str) -> Response {
-    page(status, LOGIN_PAGE.replace("{{message}}", message))
+/// The login page, with `message` above the form.
+fn login_form(status: StatusCode, message: Option<&str>) -> Response {
+    page(status, &LoginPage { message })
 }
 
 /// One of the dashboard's pages: never cached (it is a tenant's), never framed by another site.
-fn page(status: StatusCode, html: String) -> Response {
+fn page(status: StatusCode, document: &impl Template) -> Response {
+    let html = match document.render() {
+        Ok(html) => html,
+        Err(error) => {
+            tracing::error!("a dashboard page could not be rendered: {error}");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
     let headers = [
         (header::CONTENT_TYPE, "text/html; charset=utf-8"),
         (header::CACHE_CONTROL, "no-store"),
