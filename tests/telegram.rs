@@ -447,7 +447,7 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
         let config = SurveyConfig::default();
         let survey = Survey::new(SurveyId::generate(), invitation(conversation, user, Origin::Agent), &config, now);
         first.state.flow.store.create(&survey, None).await.expect("stored");
-        send::enqueue(&first.state.flow, &survey, OutboundMessage::Invitation, 0, due).await.expect("queued");
+        send::queue_message(&first.state.flow, &survey, OutboundMessage::Invitation, 0, due).await.expect("queued");
         surveys.push(survey);
     }
 
@@ -456,7 +456,7 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     assert_eq!(claimed.len(), 2);
     let mut ivy_item =
         claimed.iter().find(|item| item.id.contains(surveys[0].id.as_str())).expect("Ivy's item").clone();
-    let attempt = send::attempt(
+    let attempt = send::send_message(
         &first.state.flow,
         &mut ivy_item,
         &ChannelId::new(CHANNEL).unwrap(),

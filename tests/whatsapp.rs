@@ -564,7 +564,7 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     assert_eq!(claimed.len(), 2);
     let mut item = claimed.iter().find(|item| item.id.contains(half_done.id.as_str())).unwrap().clone();
     let Task::Send { channel: on, survey, message } = item.task.clone() else { panic!("a send: {item:?}") };
-    send::attempt(&dead, &mut item, &on, &survey, message, claimed_at).await.unwrap();
+    send::send_message(&dead, &mut item, &on, &survey, message, claimed_at).await.unwrap();
     drop(claimed);
     drop(dead);
     assert_eq!(graph.sends_to(HALF_DONE).len(), 1);

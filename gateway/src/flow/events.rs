@@ -77,7 +77,7 @@ impl<'a> SurveyPayload<'a> {
 }
 
 /// Puts one event per subscribed endpoint into the outbox.
-pub async fn enqueue(
+pub async fn queue_events(
     store: &dyn Store,
     survey: &Survey,
     notice: Notice,
@@ -119,7 +119,7 @@ pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
 }
 
 /// Posts one event to its endpoint.
-pub async fn attempt(
+pub async fn post_event(
     store: &dyn Store,
     policy: &OutboundPolicy,
     http: &reqwest::Client,

@@ -124,10 +124,10 @@ async fn take_one(
 ) -> Result<(), FlowError> {
     match event {
         Inbound::Message { text, .. } => {
-            surveys::respond(flow, latest, Input::Text { text, conversation: None }, now).await?;
+            surveys::take_input_on(flow, latest, Input::Text { text, conversation: None }, now).await?;
         }
         Inbound::Reply { survey, text, .. } => {
-            surveys::respond(flow, latest, Input::Reply { survey, text }, now).await?;
+            surveys::take_input_on(flow, latest, Input::Reply { survey, text }, now).await?;
         }
         Inbound::Choice { from, payload, tap, .. } => {
             let reason = match &payload {
@@ -138,7 +138,7 @@ async fn take_one(
                 ChoicePayload::Score { survey, score } => Input::Rate { survey, score },
                 ChoicePayload::Reason { survey, reason } => Input::Reason { survey, reason },
             };
-            let outcome = surveys::respond(flow, latest.clone(), input, now).await;
+            let outcome = surveys::take_input_on(flow, latest.clone(), input, now).await;
             let acknowledgement = acknowledgement(flow, latest, reason.as_deref(), &outcome).await;
             if let Err(error) = adapter.acknowledge_tap(&from, &tap, &acknowledgement).await {
                 tracing::warn!(%tenant, %channel, %error, "the tap could not be acknowledged");

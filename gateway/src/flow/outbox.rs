@@ -152,10 +152,10 @@ async fn work(
 ) -> Result<Option<Timestamp>, StoreError> {
     let attempt = match item.task.clone() {
         Task::Webhook { endpoint, body } => {
-            events::attempt(flow.store.as_ref(), &flow.settings.outbound, http, &item, &endpoint, &body).await?
+            events::post_event(flow.store.as_ref(), &flow.settings.outbound, http, &item, &endpoint, &body).await?
         }
         Task::Send { channel, survey, message } => {
-            send::attempt(flow, &mut item, &channel, &survey, message, now).await?
+            send::send_message(flow, &mut item, &channel, &survey, message, now).await?
         }
     };
     // Judged from when the attempt ended, not from when the round began: a round can be long.

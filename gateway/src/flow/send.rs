@@ -56,7 +56,7 @@ pub fn invitation_of_reference(reference: &str) -> Option<SurveyId> {
 /// `position` is the message's place among those one step of the survey sends: ids sort in the
 /// order the messages are to go, so every store claims them in that order, even within one
 /// millisecond.
-pub async fn enqueue(
+pub async fn queue_message(
     flow: &Flow,
     survey: &Survey,
     message: OutboundMessage,
@@ -86,7 +86,7 @@ pub async fn enqueue(
 /// a worker that dies mid-send leaves word of it: the next worker holds the invitation until the
 /// platform's report arrives (which marks it sent) or `delivery.reconcile_secs` pass, and only
 /// then sends it again.
-pub async fn attempt(
+pub async fn send_message(
     flow: &Flow,
     item: &mut OutboxItem,
     channel_id: &ChannelId,

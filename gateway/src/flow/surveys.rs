@@ -71,7 +71,7 @@ pub async fn invite(
         }
         // Messaging channels send from the outbox, which records the survey sent or failed.
         _ => {
-            send::enqueue(flow, &survey, OutboundMessage::Invitation, 0, now).await?;
+            send::queue_message(flow, &survey, OutboundMessage::Invitation, 0, now).await?;
             Ok(survey)
         }
     }
@@ -155,7 +155,7 @@ pub async fn carry_out(flow: &Flow, survey: &Survey, effects: &[Effect], now: Ti
 async fn notify_business(flow: &Flow, survey: &Survey, effects: &[Effect], now: Timestamp) {
     for effect in effects {
         if let Effect::Notify(notice) = *effect
-            && let Err(error) = events::enqueue(flow.store.as_ref(), survey, notice, now).await
+            && let Err(error) = events::queue_events(flow.store.as_ref(), survey, notice, now).await
         {
             // The transition is stored; only its event is lost. Say so loudly.
             tracing::error!(survey = %survey.id, ?notice, %error, "could not queue the event webhook");
@@ -185,7 +185,8 @@ async fn say(flow: &Flow, survey: &Survey, reply: Reply, position: usize) {
         }
     };
     if kind != ChannelKind::WebWidget {
-        if let Err(error) = send::enqueue(flow, survey, OutboundMessage::Reply(reply), position, Timestamp::now()).await
+        if let Err(error) =
+            send::queue_message(flow, survey, OutboundMessage::Reply(reply), position, Timestamp::now()).await
         {
             tracing::error!(survey = %survey.id, %error, "could not queue a message to the end user");
         }
@@ -269,7 +270,7 @@ pub enum Outcome {
 }
 
 /// Handles what an end user sent on a channel.
-pub async fn receive(
+pub async fn take_input(
     flow: &Flow,
     tenant: &TenantId,
     channel: &ChannelId,
@@ -281,7 +282,7 @@ pub async fn receive(
         Input::Reply { survey, .. } => named_survey(flow, tenant, channel, survey).await?,
         _ => flow.store.latest_for_recipient(tenant, channel, recipient).await?,
     };
-    respond(flow, latest, input, now).await
+    take_input_on(flow, latest, input, now).await
 }
 
 /// The survey a reply names (an email's thread), whichever address it came from: people reply
@@ -295,10 +296,15 @@ pub async fn named_survey(
     Ok(flow.store.get(tenant, id).await?.filter(|s| s.invitation.channel == *channel))
 }
 
-/// [`receive`], given the survey the end user is answering as the caller just read it: the one
+/// [`take_input`], given the survey the end user is answering as the caller just read it: the one
 /// a reply names ([`named_survey`]), else the recipient's latest
 /// ([`SurveyStore::latest_for_recipient`](ratewire_core::store::SurveyStore::latest_for_recipient)).
-pub async fn respond(flow: &Flow, latest: Option<Survey>, input: Input, now: Timestamp) -> Result<Outcome, FlowError> {
+pub async fn take_input_on(
+    flow: &Flow,
+    latest: Option<Survey>,
+    input: Input,
+    now: Timestamp,
+) -> Result<Outcome, FlowError> {
     let (survey, event) = match input {
         Input::Rate { survey, score } => (owned(latest, &survey)?, Event::Rate(score)),
         Input::Reason { survey, reason } => (owned(latest, &survey)?, Event::ChooseReason(reason)),

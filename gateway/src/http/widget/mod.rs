@@ -365,7 +365,7 @@ async fn handle(state: &AppState, query: &ConnectQuery, text: &str) -> Option<Se
         ClientMessage::Text { text } => Input::Text { text, conversation: page_conversation(query) },
     };
     let typed = matches!(input, Input::Text { .. });
-    match surveys::receive(&state.flow, &query.tenant, &query.channel, &query.visitor, input.clone(), now).await {
+    match surveys::take_input(&state.flow, &query.tenant, &query.channel, &query.visitor, input.clone(), now).await {
         Ok(Outcome::PassThrough) if typed => user_initiated(state, query, input, now).await,
         Ok(Outcome::Refused(refusal)) if refusal.reply().is_none() => Some(error_message(refusal)),
         Ok(_) => None,
