@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
 use jiff::Timestamp;
 use ratewire_adapters::ChannelKind;
@@ -15,8 +16,8 @@ use utoipa_axum::routes;
 
 use crate::cli::settings::Tenant;
 use crate::flow::records::{ChannelRecord, ConfigRecord, new_secret};
-use crate::http::AppState;
 use crate::http::auth::{digest, new_key};
+use crate::http::{AppState, html};
 
 /// The demo tenant's id, key and channel.
 #[derive(Debug, Clone)]
@@ -93,8 +94,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::default().routes(routes!(home))
 }
 
-const DEMO_PAGE: &str = include_str!("demo.html");
-const HOME_PAGE: &str = include_str!("home.html");
+/// The demo's page, with what its script needs to call the API as the demo tenant.
+#[derive(askama::Template)]
+#[template(path = "demo/demo.html")]
+struct DemoPage {
+    settings: serde_json::Value,
+}
+
+const HOME_PAGE: &str = include_str!("../../templates/demo/home.html");
 
 /// The demo page when the demo runs (it carries the demo's key: the demo listens on loopback
 /// only), the reply reader page otherwise.
@@ -110,8 +117,8 @@ async fn home(State(state): State<AppState>) -> impl IntoResponse {
             let settings = serde_json::json!({
                 "tenant": demo.tenant, "key": demo.key, "channel": demo.channel,
             });
-            Html(DEMO_PAGE.replace("/*DEMO*/null", &settings.to_string()))
+            html::page(StatusCode::OK, &DemoPage { settings }, &[])
         }
-        None => Html(HOME_PAGE.to_owned()),
+        None => Html(HOME_PAGE).into_response(),
     }
 }

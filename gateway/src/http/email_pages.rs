@@ -22,8 +22,8 @@ use askama::Template;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
 use jiff::Timestamp;
 use ratewire_adapters::ChannelKind;
 use ratewire_adapters::email::{Link, LinkKey, Links};
@@ -40,8 +40,8 @@ use utoipa_axum::routes;
 use crate::flow::FlowError;
 use crate::flow::records::{self, ChannelRecord};
 use crate::flow::surveys;
-use crate::http::AppState;
 use crate::http::error::ApiError;
+use crate::http::{AppState, html};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
@@ -674,28 +674,20 @@ struct Failure<'a> {
 /// A page: the document rendered, with headers that keep the link's token out of caches and
 /// referrers and allow no script.
 fn page(status: StatusCode, document: &impl Template) -> Response {
-    let html = match document.render() {
-        Ok(html) => html,
-        Err(error) => {
-            tracing::error!("an email page could not be rendered: {error}");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
-    };
-    let mut response = (status, html).into_response();
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-        (header::CACHE_CONTROL, "no-store"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-        ),
-    ] {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    response
+    html::page(
+        status,
+        document,
+        &[
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors \
+                 'none'",
+            ),
+        ],
+    )
 }
 
 #[cfg(test)]

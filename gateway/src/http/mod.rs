@@ -13,6 +13,7 @@ pub mod demo;
 pub mod email_pages;
 pub mod error;
 pub mod hooks;
+pub mod html;
 pub mod metrics;
 pub mod server;
 pub mod widget;

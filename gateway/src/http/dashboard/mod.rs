@@ -16,9 +16,9 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::http::AppState;
 use crate::http::auth::{self, CurrentTenant};
 use crate::http::error::ApiError;
+use crate::http::{AppState, html};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
@@ -291,25 +291,20 @@ fn login_form(status: StatusCode, message: Option<&str>) -> Response {
 
 /// One of the dashboard's pages: never cached (it is a tenant's), never framed by another site.
 fn page(status: StatusCode, document: &impl Template) -> Response {
-    let html = match document.render() {
-        Ok(html) => html,
-        Err(error) => {
-            tracing::error!("a dashboard page could not be rendered: {error}");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
-    };
-    let headers = [
-        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-        (header::CACHE_CONTROL, "no-store"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "same-origin"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; \
+    html::page(
+        status,
+        document,
+        &[
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "same-origin"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; \
              img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    ];
-    (status, headers, html).into_response()
+            ),
+        ],
+    )
 }
 
 /// A 303 to `location`: the browser follows it with a GET.
