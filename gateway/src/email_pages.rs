@@ -24,7 +24,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use ratewire_adapters::ChannelKind;
 use ratewire_adapters::email::{Link, LinkKey, Links};
 use ratewire_adapters::html::{escape, level_title};
 use ratewire_core::store::ApplyError;
@@ -419,7 +418,7 @@ async fn open(state: &AppState, tenant: &str, channel: &str, token: &str) -> Res
         .await
         .map_err(|error| if matches!(error, ApiError::NotFound { .. }) { invalid_link() } else { error })?
         .value;
-    if channel.kind != ChannelKind::Email {
+    if !channel.kind.definition().serves_pages {
         return Err(invalid_link());
     }
     let key = LinkKey::new(&channel.verify_token);

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use jiff::{SignedDuration, Timestamp};
 use ratewire_adapters::{
-    Channel, ChannelKind, ChannelSetup, Content, Outbound, SendContext, SendError, build, plan_invitation,
+    Channel, ChannelKind, ChannelSetup, Content, Outbound, SendContext, SendError, WebhookBody, build, plan_invitation,
 };
 use ratewire_core::store::{
     ApplyError, OutboundMessage, OutboxItem, RecordKind, StoreError, Task, get_json, list_json, put_json,
@@ -115,15 +115,10 @@ pub async fn contact(
     Ok(get_json::<Contact>(&*state.store, tenant, RecordKind::Contact, &id).await?.map(|c| c.value))
 }
 
-/// An end user's id as a channel keeps it: email addresses in one form
-/// ([`ratewire_adapters::email::normalize_address`]), so inviting, replying and unsubscribing
-/// all name the same person; other channels' ids as the platform gives them.
+/// An end user's id as a channel keeps it (email addresses in one form), so inviting, replying
+/// and unsubscribing all name the same person.
 pub fn canonical_recipient(kind: ChannelKind, recipient: RecipientId) -> RecipientId {
-    match kind {
-        // Lower-casing an id keeps it valid: this never falls back.
-        ChannelKind::Email => ratewire_adapters::email::normalize_address(recipient.as_str()).unwrap_or(recipient),
-        _ => recipient,
-    }
+    kind.definition().canonical_recipient(recipient)
 }
 
 /// An address whose owner asked for no more rating requests from the business (email's
@@ -153,7 +148,7 @@ pub async fn unsubscribe(
         Err(error) => return Err(error),
     }
     for (_, email) in list_json::<ChannelRecord>(&*state.store, tenant, RecordKind::Channel).await? {
-        if email.value.kind != ChannelKind::Email {
+        if !email.value.kind.definition().honours_unsubscribes {
             continue;
         }
         let Some(survey) = state.store.latest_for_recipient(tenant, &email.value.id, &address).await? else {
@@ -328,9 +323,9 @@ impl Adapters {
 /// The largest webhook body a channel kind takes: email's replies carry their signature's
 /// images and the quoted HTML, so they have their own limit (`email_body_limit_bytes`).
 pub fn body_limit(state: &AppState, kind: ChannelKind) -> usize {
-    match kind {
-        ChannelKind::Email => state.settings.email_body_limit_bytes,
-        _ => state.settings.body_limit_bytes,
+    match kind.definition().webhook_body {
+        WebhookBody::Mail => state.settings.email_body_limit_bytes,
+        WebhookBody::Message => state.settings.body_limit_bytes,
     }
 }
 
@@ -419,7 +414,9 @@ pub async fn attempt(
     };
     // Queued before the address unsubscribed (a reminder, an invitation still in the outbox, a
     // follow-up): not sent.
-    if channel.kind == ChannelKind::Email && is_unsubscribed(state, tenant, &survey.invitation.recipient).await? {
+    if channel.kind.definition().honours_unsubscribes
+        && is_unsubscribed(state, tenant, &survey.invitation.recipient).await?
+    {
         tracing::info!(survey = %survey.id, channel = %channel_id, ?message, "not sent: the address unsubscribed");
         if matches!(survey.state, SurveyState::Pending { .. }) {
             cancel(state, tenant, &survey.id, now).await;

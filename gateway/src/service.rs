@@ -3,7 +3,7 @@
 //! is where they meet the store, the channels and the business's webhooks.
 
 use jiff::Timestamp;
-use ratewire_adapters::ChannelKind;
+use ratewire_adapters::MessagePath;
 use ratewire_core::store::{self, ApplyError, OutboundMessage, StoreError};
 use ratewire_core::{
     AgentId, ChannelId, ConversationId, Effect, Event, Invitation, InviteRefusal, Locale, Origin, RecipientId, Reply,
@@ -66,7 +66,7 @@ pub async fn invite(
     let previous = state.store.latest_for_conversation(tenant, &request.conversation).await?;
     check_invitation(&config.config, request.origin, request.resolution, previous.as_ref(), now)?;
     let recipient = sending::canonical_recipient(channel.kind, request.recipient);
-    if channel.kind == ChannelKind::Email && sending::is_unsubscribed(state, tenant, &recipient).await? {
+    if channel.kind.definition().honours_unsubscribes && sending::is_unsubscribed(state, tenant, &recipient).await? {
         return Err(InviteRefusal::Unsubscribed.into());
     }
     // The language the platform last gave for the end user comes after what the caller said.
@@ -89,16 +89,16 @@ pub async fn invite(
         // A rating the end user gives on their own needs no invitation.
         return Ok(survey);
     }
-    match channel.kind {
+    match channel.kind.definition().messages {
         // The widget draws the invitation from the survey itself: telling its open widgets to
         // look is sending it.
-        ChannelKind::WebWidget => {
+        MessagePath::LiveClient => {
             state.widgets.refresh(&survey);
             crate::metrics::send(channel.kind, true);
             Ok(apply(state, tenant, &survey.id, Event::SENT, now).await.map_err(ApiError::from)?.survey)
         }
         // Messaging channels send from the outbox, which records the survey sent or failed.
-        _ => {
+        MessagePath::Outbox => {
             sending::enqueue(state, &survey, OutboundMessage::Invitation, 0, now).await?;
             Ok(survey)
         }
@@ -212,7 +212,7 @@ async fn say(state: &AppState, survey: &Survey, reply: Reply, position: usize) {
                 return;
             }
         };
-    if kind != ChannelKind::WebWidget {
+    if kind.definition().messages == MessagePath::Outbox {
         if let Err(error) =
             sending::enqueue(state, survey, OutboundMessage::Reply(reply), position, Timestamp::now()).await
         {

@@ -14,12 +14,14 @@ mod render;
 mod webhook;
 mod window;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::SignedDuration;
 use ratewire_core::FailureReason;
 
+use crate::definition::{ChannelDefinition, MessagePath, WebhookBody, recipient_as_given};
 use crate::{
     Capabilities, Channel, ChannelKind, ChannelSetup, Delivery, InboundRequest, Outbound, SendError, SetupError,
     WebhookError, WebhookOutcome, meta, outbound,
@@ -36,6 +38,18 @@ pub const DEFAULT_VERSION: &str = meta::GRAPH_VERSION;
 /// than 40 messages a second is switched to high-volume mode, where its inbox stops showing
 /// and sending new messages; the Page's agents share that budget, so ratewire keeps to half.
 pub const DEFAULT_SENDS_PER_SECOND: u32 = 20;
+
+pub static DEFINITION: ChannelDefinition = ChannelDefinition {
+    required_secrets: &["page_access_token", "app_secret"],
+    required_settings: &["page_id"],
+    validate_settings,
+    build: Some(|setup| Ok(Arc::new(Messenger::new(setup)?))),
+    canonical_recipient: recipient_as_given,
+    webhook_body: WebhookBody::Message,
+    honours_unsubscribes: false,
+    messages: MessagePath::Outbox,
+    serves_pages: false,
+};
 
 /// How long one call to the Send API may take. Well under the outbox's 60 s lease.
 const SEND_TIMEOUT: Duration = Duration::from_secs(15);

@@ -15,6 +15,7 @@ mod errors;
 mod render;
 mod webhook;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,6 +24,7 @@ use ratewire_core::{Catalog, FailureReason, Locale, Message, Scale};
 use serde_json::Value;
 
 use self::render::ListLabels;
+use crate::definition::{ChannelDefinition, MessagePath, WebhookBody, recipient_as_given};
 use crate::{
     Capabilities, Channel, ChannelKind, ChannelSetup, Content, Delivery, InboundRequest, Outbound, SendContext,
     SendError, SetupError, WebhookError, WebhookOutcome, meta, outbound,
@@ -32,6 +34,18 @@ use crate::{
 pub const DEFAULT_API_BASE_URL: &str = meta::GRAPH_API_BASE_URL;
 /// The Graph API version requests name unless the channel's `graph_version` says otherwise.
 pub const DEFAULT_GRAPH_VERSION: &str = meta::GRAPH_VERSION;
+
+pub static DEFINITION: ChannelDefinition = ChannelDefinition {
+    required_secrets: &["access_token", "app_secret"],
+    required_settings: &["phone_number_id"],
+    validate_settings,
+    build: Some(|setup| Ok(Arc::new(WhatsApp::new(setup)?))),
+    canonical_recipient: recipient_as_given,
+    webhook_body: WebhookBody::Message,
+    honours_unsubscribes: false,
+    messages: MessagePath::Outbox,
+    serves_pages: false,
+};
 
 /// `biz_opaque_callback_data`'s limit, in characters.
 const MAX_CALLBACK_DATA: usize = 512;
