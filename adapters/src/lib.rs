@@ -1,11 +1,18 @@
 //! ratewire's channels. Each channel is one module holding its whole behaviour — webhook
 //! verification and parsing, native rendering, sending, error mapping, window rules — behind
-//! the [`Channel`] trait. The survey rules stay in `ratewire-core`; a channel only carries
-//! messages in and out. What WhatsApp and Messenger share of Meta's Graph platform (the
-//! webhooks' handshake and signature) is in `meta`.
+//! the [`Channel`] trait, and declaring in a [`ChannelDefinition`] what it needs (secrets,
+//! settings and their checks) and how the gateway treats it (how its adapter is built, the form
+//! of its end users' ids, its webhooks' body limit, unsubscribes, live delivery, pages). The
+//! survey rules stay in `ratewire-core`; a channel only carries messages in and out. What
+//! WhatsApp and Messenger share of Meta's Graph platform (settings, webhooks' handshake and
+//! signature, posting messages, reading Graph errors) is in `meta`.
 //!
-//! Adding a channel means one module implementing [`Channel`], one [`ChannelKind`] variant and
-//! one line in [`build`].
+//! Adding a channel:
+//! 1. one module implementing [`Channel`] and giving its `pub static DEFINITION:
+//!    ChannelDefinition`;
+//! 2. one [`ChannelKind`] variant, and its line in [`ChannelKind::definition`].
+//!
+//! The gateway reads everything else from the definition: it needs no edit.
 
 mod definition;
 pub mod email;
@@ -128,6 +135,17 @@ pub(crate) fn truncate(text: &str, max: usize) -> String {
     let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
     cut.push('…');
     cut
+}
+
+/// `head`, then each of `error`'s causes, in one line.
+pub(crate) fn with_causes(head: String, error: &dyn std::error::Error) -> String {
+    let mut text = head;
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
 }
 
 /// A message to send to an end user.
@@ -415,6 +433,15 @@ pub trait Channel: Send + Sync {
     /// posting to ratewire. Nothing by default.
     async fn unregister_webhook(&self) -> Result<(), SendError> {
         Ok(())
+    }
+}
+
+/// A permanent send failure's stable code, for tests of error mapping.
+#[cfg(test)]
+pub(crate) fn permanent_code(error: SendError) -> String {
+    match error {
+        SendError::Permanent(reason) => reason.code,
+        other => panic!("not permanent: {other:?}"),
     }
 }
 
