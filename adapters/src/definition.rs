@@ -84,3 +84,34 @@ pub(crate) fn no_settings_problems(_: &ChannelSetup) -> Vec<(String, String)> {
 pub(crate) fn recipient_as_given(recipient: RecipientId) -> RecipientId {
     recipient
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KINDS: [ChannelKind; 5] = [
+        ChannelKind::WebWidget,
+        ChannelKind::Whatsapp,
+        ChannelKind::Messenger,
+        ChannelKind::Telegram,
+        ChannelKind::Email,
+    ];
+
+    #[test]
+    fn what_goes_through_the_outbox_has_an_adapter_to_send_it() {
+        for kind in KINDS {
+            let definition = kind.definition();
+            let sent_by_outbox = definition.messages == MessagePath::Outbox;
+            assert_eq!(definition.build.is_some(), sent_by_outbox, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn email_addresses_are_kept_in_one_form_and_other_ids_as_given() {
+        let mixed = RecipientId::new("Ana@Example.COM").unwrap();
+        let email = ChannelKind::Email.definition().canonical_recipient(mixed.clone());
+        assert_eq!(email.as_str(), "ana@example.com");
+        let telegram = ChannelKind::Telegram.definition().canonical_recipient(mixed.clone());
+        assert_eq!(telegram, mixed);
+    }
+}
