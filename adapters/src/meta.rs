@@ -127,7 +127,7 @@ impl MessagesEdge {
 
 /// The parts of a Graph error object ratewire reads, as API answers (under `error`) and
 /// WhatsApp's `failed` statuses (in `errors[]`) carry it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct GraphError {
     pub(crate) code: Option<i64>,
     pub(crate) subcode: Option<i64>,
