@@ -1,12 +1,20 @@
 //! ratewire's channels. Each channel is one module holding its whole behaviour — webhook
 //! verification and parsing, native rendering, sending, error mapping, window rules — behind
-//! the [`Channel`] trait. The survey rules stay in `ratewire-core`; a channel only carries
-//! messages in and out. What WhatsApp and Messenger share of Meta's Graph platform (the
-//! webhooks' handshake and signature) is in `meta`.
+//! the [`Channel`] trait, and declaring in a [`ChannelDefinition`] what it needs (secrets,
+//! settings and their checks) and how the gateway treats it (how its adapter is built, the form
+//! of its end users' ids, its webhooks' body limit, unsubscribes, live delivery, pages). The
+//! survey rules stay in `ratewire-core`; a channel only carries messages in and out. What
+//! WhatsApp and Messenger share of Meta's Graph platform (settings, webhooks' handshake and
+//! signature, posting messages, reading Graph errors) is in `meta`.
 //!
-//! Adding a channel means one module implementing [`Channel`], one [`ChannelKind`] variant and
-//! one line in [`build`].
+//! Adding a channel:
+//! 1. one module implementing [`Channel`] and giving its `pub static DEFINITION:
+//!    ChannelDefinition`;
+//! 2. one [`ChannelKind`] variant, and its line in [`ChannelKind::definition`].
+//!
+//! The gateway reads everything else from the definition: it needs no edit.
 
+mod definition;
 pub mod email;
 pub mod html;
 pub mod messenger;
@@ -14,6 +22,7 @@ mod meta;
 pub mod outbound;
 pub mod payload;
 pub mod telegram;
+pub mod web_widget;
 pub mod whatsapp;
 
 use std::time::Duration;
@@ -24,6 +33,7 @@ use ratewire_core::{FailureReason, RecipientId, Scale, Score, SurveyId};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub use self::definition::{BuildAdapter, ChannelDefinition, MessagePath, WebhookBody};
 pub use self::payload::ChoicePayload;
 
 /// The kinds of channel a business can connect.
@@ -36,32 +46,6 @@ pub enum ChannelKind {
     Messenger,
     Telegram,
     Email,
-}
-
-impl ChannelKind {
-    /// The credentials a business must give when connecting a channel of this kind. They are
-    /// stored, used to talk to the platform, and never shown back in full.
-    pub fn required_secrets(self) -> &'static [&'static str] {
-        match self {
-            ChannelKind::WebWidget => &[],
-            ChannelKind::Whatsapp => &["access_token", "app_secret"],
-            ChannelKind::Messenger => &["page_access_token", "app_secret"],
-            ChannelKind::Telegram => &["bot_token"],
-            // A relay may take mail without a password; `smtp_password` goes with `smtp_username`.
-            ChannelKind::Email => &[],
-        }
-    }
-
-    /// The plain settings a channel of this kind needs.
-    pub fn required_settings(self) -> &'static [&'static str] {
-        match self {
-            ChannelKind::WebWidget => &[],
-            ChannelKind::Whatsapp => &["phone_number_id"],
-            ChannelKind::Messenger => &["page_id"],
-            ChannelKind::Telegram => &[],
-            ChannelKind::Email => &["smtp_host", "from"],
-        }
-    }
 }
 
 /// What a channel can show and when it may write, so invitations are planned to fit it.
@@ -151,6 +135,17 @@ pub(crate) fn truncate(text: &str, max: usize) -> String {
     let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
     cut.push('…');
     cut
+}
+
+/// `head`, then each of `error`'s causes, in one line.
+pub(crate) fn with_causes(head: String, error: &dyn std::error::Error) -> String {
+    let mut text = head;
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
 }
 
 /// A message to send to an end user.
@@ -250,17 +245,11 @@ pub enum SetupError {
 }
 
 /// Problems with a channel's setup that can be told when it is connected, each `(field,
-/// problem)` with the field as the API names it (`settings.message_tag`). Missing required
-/// secrets and settings are checked by the caller from [`ChannelKind::required_secrets`] and
-/// [`ChannelKind::required_settings`].
+/// problem)` with the field as the API names it (`settings.message_tag`): the kind's own, then
+/// those every kind shares. Missing required secrets and settings are checked by the caller
+/// from the kind's [`ChannelDefinition`].
 pub fn validate_settings(kind: ChannelKind, setup: &ChannelSetup) -> Vec<(String, String)> {
-    let mut problems = match kind {
-        ChannelKind::Messenger => messenger::validate_settings(setup),
-        ChannelKind::Whatsapp => whatsapp::validate_settings(setup),
-        ChannelKind::Telegram => telegram::validate_settings(setup),
-        ChannelKind::Email => email::validate_settings(setup),
-        ChannelKind::WebWidget => Vec::new(),
-    };
+    let mut problems = (kind.definition().validate_settings)(setup);
     if let Err(SetupError::Invalid { field, problem }) = setup.check_api_base_url() {
         problems.push((field, problem));
     }
@@ -274,15 +263,10 @@ pub fn validate_settings(kind: ChannelKind, setup: &ChannelSetup) -> Vec<(String
     problems
 }
 
-/// Builds the adapter for a kind of channel. The web widget is served by the gateway itself.
+/// Builds the adapter for a kind of channel, where the gateway doesn't serve the kind itself.
 pub fn build(kind: ChannelKind, setup: &ChannelSetup) -> Result<std::sync::Arc<dyn Channel>, SetupError> {
-    match kind {
-        ChannelKind::WebWidget => Err(SetupError::NotAnAdapter(kind)),
-        ChannelKind::Whatsapp => Ok(std::sync::Arc::new(whatsapp::WhatsApp::new(setup)?)),
-        ChannelKind::Messenger => Ok(std::sync::Arc::new(messenger::Messenger::new(setup)?)),
-        ChannelKind::Telegram => telegram::build(setup),
-        ChannelKind::Email => Ok(std::sync::Arc::new(email::Email::new(setup)?)),
-    }
+    let build = kind.definition().build.ok_or(SetupError::NotAnAdapter(kind))?;
+    build(setup)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -449,6 +433,15 @@ pub trait Channel: Send + Sync {
     /// posting to ratewire. Nothing by default.
     async fn unregister_webhook(&self) -> Result<(), SendError> {
         Ok(())
+    }
+}
+
+/// A permanent send failure's stable code, for tests of error mapping.
+#[cfg(test)]
+pub(crate) fn permanent_code(error: SendError) -> String {
+    match error {
+        SendError::Permanent(reason) => reason.code,
+        other => panic!("not permanent: {other:?}"),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use ratewire_core::FailureReason;
 
-use crate::SendError;
+use crate::{SendError, with_causes};
 
 /// The failure of a send through lettre.
 pub(super) fn send_error(error: lettre::transport::smtp::Error) -> SendError {
@@ -16,7 +16,10 @@ pub(super) fn send_error(error: lettre::transport::smtp::Error) -> SendError {
         }
         None if error.is_timeout() => SendError::Temporary(format!("the SMTP server timed out: {error}")),
         None if error.is_tls() => SendError::Temporary(format!("TLS with the SMTP server failed: {error}")),
-        None => SendError::Temporary(format!("could not talk to the SMTP server: {}", chain(&error))),
+        None => SendError::Temporary(format!(
+            "could not talk to the SMTP server: {}",
+            with_causes(error.to_string(), &error)
+        )),
     }
 }
 
@@ -41,27 +44,10 @@ pub(super) fn reply_error(code: u16, text: &str) -> SendError {
     }
 }
 
-/// The error and its causes, in one line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text = format!("{text}: {cause}");
-        source = cause.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn code(error: SendError) -> String {
-        match error {
-            SendError::Permanent(reason) => reason.code,
-            other => panic!("not permanent: {other:?}"),
-        }
-    }
+    use crate::permanent_code;
 
     #[test]
     fn transient_replies_are_retried() {
@@ -74,12 +60,15 @@ mod tests {
 
     #[test]
     fn permanent_replies_fail_with_a_reason() {
-        assert_eq!(code(reply_error(535, "5.7.8 Authentication credentials invalid")), "bad_credentials");
-        assert_eq!(code(reply_error(550, "5.1.1 No such user")), "undeliverable");
-        assert_eq!(code(reply_error(553, "mailbox name not allowed")), "undeliverable");
-        assert_eq!(code(reply_error(550, "5.7.1 Sender address not verified")), "bad_sender");
-        assert_eq!(code(reply_error(553, "5.7.1 <help@acme.example>: Sender address rejected")), "bad_sender");
-        assert_eq!(code(reply_error(554, "5.7.1 Message rejected as spam")), "rejected");
-        assert_eq!(code(reply_error(552, "too large")), "rejected");
+        assert_eq!(permanent_code(reply_error(535, "5.7.8 Authentication credentials invalid")), "bad_credentials");
+        assert_eq!(permanent_code(reply_error(550, "5.1.1 No such user")), "undeliverable");
+        assert_eq!(permanent_code(reply_error(553, "mailbox name not allowed")), "undeliverable");
+        assert_eq!(permanent_code(reply_error(550, "5.7.1 Sender address not verified")), "bad_sender");
+        assert_eq!(
+            permanent_code(reply_error(553, "5.7.1 <help@acme.example>: Sender address rejected")),
+            "bad_sender"
+        );
+        assert_eq!(permanent_code(reply_error(554, "5.7.1 Message rejected as spam")), "rejected");
+        assert_eq!(permanent_code(reply_error(552, "too large")), "rejected");
     }
 }

@@ -35,10 +35,26 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use ratewire_core::{InvalidId, RecipientId};
 
 pub use self::links::{Link, LinkError, LinkKey, Links};
+use crate::definition::{ChannelDefinition, MessagePath, WebhookBody};
 use crate::outbound::{OutboundPolicy, Unreachable};
 use crate::{
     Capabilities, Channel, ChannelKind, ChannelSetup, Delivery, InboundRequest, Outbound, SendError, SetupError,
     WebhookError, WebhookOutcome,
+};
+
+pub static DEFINITION: ChannelDefinition = ChannelDefinition {
+    // A relay may take mail without a password; `smtp_password` goes with `smtp_username`.
+    required_secrets: &[],
+    required_settings: &["smtp_host", "from"],
+    validate_settings,
+    build: Some(|setup| Ok(Arc::new(Email::new(setup)?))),
+    // Lower-casing an id keeps it valid: this never falls back.
+    canonical_recipient: |recipient| normalize_address(recipient.as_str()).unwrap_or(recipient),
+    webhook_body: WebhookBody::Mail,
+    honours_unsubscribes: true,
+    messages: MessagePath::Outbox,
+    // The rating pages its invitations link to.
+    serves_pages: true,
 };
 
 /// How long one SMTP conversation may take before the send is retried.
@@ -101,7 +117,7 @@ struct Settings {
 }
 
 /// Reads a channel's settings, with every problem of what is given as `(field, problem)`. What
-/// is missing is left to the caller, which checks [`ChannelKind::required_settings`].
+/// is missing is left to the caller, which checks the definition's `required_settings`.
 fn read_settings(setup: &ChannelSetup) -> Result<Settings, Vec<(String, String)>> {
     let mut problems = Vec::new();
     let mut problem = |field: &str, text: &str| problems.push((field.to_owned(), text.to_owned()));
@@ -218,7 +234,7 @@ impl std::fmt::Debug for Email {
 
 impl Email {
     pub fn new(setup: &ChannelSetup) -> Result<Email, SetupError> {
-        for name in ChannelKind::Email.required_settings() {
+        for name in DEFINITION.required_settings {
             if setup.setting(name).is_none() {
                 return Err(SetupError::Missing(format!("settings.{name}")));
             }

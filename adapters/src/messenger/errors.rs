@@ -6,30 +6,10 @@
 use std::time::Duration;
 
 use http::{HeaderMap, StatusCode};
-use serde::Deserialize;
 
 use super::failure;
 use crate::SendError;
-
-#[derive(Debug, Deserialize)]
-struct ErrorBody {
-    error: GraphError,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct GraphError {
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    code: Option<i64>,
-    #[serde(default)]
-    error_subcode: Option<i64>,
-    #[serde(default)]
-    fbtrace_id: Option<String>,
-    /// Meta's own word that trying again may work.
-    #[serde(default)]
-    is_transient: Option<bool>,
-}
+use crate::meta::GraphError;
 
 /// Throttling codes: 613 is the Send API's own; 4, 17 and 32 are the app, user and Page
 /// request limits; 80006 is the Messenger business-use-case limit.
@@ -39,8 +19,7 @@ const OUTSIDE_WINDOW: [i64; 3] = [2018278, 2018065, 2018108];
 
 /// What a failed call means for the message.
 pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> SendError {
-    let error = serde_json::from_slice::<ErrorBody>(body).map(|b| b.error).ok();
-    let Some(error) = error else {
+    let Some(error) = GraphError::of_answer(body) else {
         // No Graph error: an answer from something in front of the Graph API.
         return match status {
             StatusCode::TOO_MANY_REQUESTS => SendError::RateLimited { retry_after: retry_after(headers) },
@@ -50,7 +29,7 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> SendErr
         };
     };
     let detail = describe(&error);
-    let (code, subcode) = (error.code.unwrap_or_default(), error.error_subcode);
+    let (code, subcode) = (error.code.unwrap_or_default(), error.subcode);
     if RATE_LIMITS.contains(&code) || status == StatusCode::TOO_MANY_REQUESTS {
         return SendError::RateLimited { retry_after: retry_after(headers) };
     }
@@ -73,7 +52,7 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> SendErr
 
 /// `(#551/1545041) This person isn't available right now. [fbtrace_id Abc]`.
 fn describe(error: &GraphError) -> String {
-    let code = match (error.code, error.error_subcode) {
+    let code = match (error.code, error.subcode) {
         (Some(code), Some(subcode)) => format!("(#{code}/{subcode}) "),
         (Some(code), None) => format!("(#{code}) "),
         (None, _) => String::new(),

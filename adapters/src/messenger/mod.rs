@@ -6,60 +6,72 @@
 //! out only when the business named a tag in the channel's `message_tag` setting; otherwise
 //! the send fails with `outside_window` and the survey records why.
 //!
-//! Settings: `page_id` (required), `message_tag`, `graph_version` (default [`DEFAULT_VERSION`]),
-//! `api_base_url` (default [`DEFAULT_API_BASE_URL`]). Secrets: `page_access_token`, `app_secret`.
+//! Settings: `page_id` (required), `message_tag`, `graph_version` (default `v21.0`),
+//! `api_base_url` (default `https://graph.facebook.com`). Secrets: `page_access_token`,
+//! `app_secret`.
 
 mod errors;
 mod render;
 mod webhook;
 mod window;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::SignedDuration;
 use ratewire_core::FailureReason;
 
+use crate::definition::{ChannelDefinition, MessagePath, WebhookBody, recipient_as_given};
 use crate::{
     Capabilities, Channel, ChannelKind, ChannelSetup, Delivery, InboundRequest, Outbound, SendError, SetupError,
-    WebhookError, WebhookOutcome, meta, outbound,
+    WebhookError, WebhookOutcome, meta,
 };
 
 pub use self::window::{MessageTag, Route};
 
-/// The Graph API's address.
-pub const DEFAULT_API_BASE_URL: &str = meta::GRAPH_API_BASE_URL;
-/// The Graph API version ratewire speaks unless the `graph_version` setting says otherwise.
-pub const DEFAULT_VERSION: &str = meta::GRAPH_VERSION;
 /// Sends per second for one Page unless the `sends_per_second` setting says otherwise. The
 /// Send API takes far more (300 text calls per second per Page), but a Page that sends more
 /// than 40 messages a second is switched to high-volume mode, where its inbox stops showing
 /// and sending new messages; the Page's agents share that budget, so ratewire keeps to half.
 pub const DEFAULT_SENDS_PER_SECOND: u32 = 20;
 
-/// How long one call to the Send API may take. Well under the outbox's 60 s lease.
-const SEND_TIMEOUT: Duration = Duration::from_secs(15);
+pub static DEFINITION: ChannelDefinition = ChannelDefinition {
+    required_secrets: &["page_access_token", "app_secret"],
+    required_settings: &["page_id"],
+    validate_settings,
+    build: Some(|setup| Ok(Arc::new(Messenger::new(setup)?))),
+    canonical_recipient: recipient_as_given,
+    webhook_body: WebhookBody::Message,
+    honours_unsubscribes: false,
+    messages: MessagePath::Outbox,
+    serves_pages: false,
+};
+
+/// The Send API's calls, as the Graph API takes them.
+const PRODUCT: meta::Product = meta::Product {
+    client: "messenger",
+    api: "the Send API",
+    connect_timeout: Duration::from_secs(5),
+    timeout: Duration::from_secs(15),
+};
 
 /// A Messenger channel: one Facebook Page.
 pub struct Messenger {
     /// `{api_base_url}/{graph_version}/me/messages`.
-    endpoint: String,
-    page_token: String,
+    messages: meta::MessagesEdge,
     app_secret: String,
     verify_token: String,
     page_id: String,
     tag: Option<MessageTag>,
     capabilities: Capabilities,
-    /// One for every Messenger channel, through the outbound policy: connections to the Graph
-    /// API are reused.
-    http: reqwest::Client,
 }
 
 impl std::fmt::Debug for Messenger {
     // Without the secrets.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Messenger")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &self.messages.url)
             .field("page_id", &self.page_id)
             .field("tag", &self.tag)
             .finish_non_exhaustive()
@@ -88,7 +100,6 @@ impl Messenger {
         }
         let page_id = setup.setting("page_id").map(str::trim).filter(|id| !id.is_empty());
         let page_id = page_id.ok_or_else(|| SetupError::Missing("page_id".into()))?;
-        let version = setup.setting("graph_version").unwrap_or(DEFAULT_VERSION);
         let tag = match setup.setting("message_tag").map(str::trim).filter(|t| !t.is_empty()) {
             Some(tag) => Some(
                 MessageTag::parse(tag)
@@ -96,12 +107,10 @@ impl Messenger {
             ),
             None => None,
         };
-        let http = setup
-            .client("messenger", |builder| builder.timeout(SEND_TIMEOUT).connect_timeout(Duration::from_secs(5)))?;
+        // The Page's token names the Page: `me` is it.
+        let messages = meta::MessagesEdge::new(setup, &PRODUCT, "me", setup.secret("page_access_token")?.to_owned())?;
         Ok(Messenger {
-            http,
-            endpoint: format!("{}/{version}/me/messages", setup.api_base_url(DEFAULT_API_BASE_URL)),
-            page_token: setup.secret("page_access_token")?.to_owned(),
+            messages,
             app_secret: setup.secret("app_secret")?.to_owned(),
             verify_token: setup.verify_token.clone(),
             page_id: page_id.to_owned(),
@@ -120,17 +129,7 @@ pub fn validate_settings(setup: &ChannelSetup) -> Vec<(String, String)> {
     {
         problems.push(("settings.message_tag".to_owned(), problem));
     }
-    if let Some(version) = setup.setting("graph_version")
-        && !meta::valid_graph_version(version)
-    {
-        problems
-            .push(("settings.graph_version".to_owned(), format!("{version:?} is not a Graph API version like v21.0")));
-    }
-    if let Some(base) = setup.setting("api_base_url")
-        && !(base.starts_with("https://") || base.starts_with("http://"))
-    {
-        problems.push(("settings.api_base_url".to_owned(), "must be an http(s) URL".to_owned()));
-    }
+    problems.extend(meta::validate_settings(setup));
     problems
 }
 
@@ -145,40 +144,16 @@ impl Channel for Messenger {
     }
 
     fn receive(&self, request: &InboundRequest) -> Result<WebhookOutcome, WebhookError> {
-        if request.method == http::Method::GET {
-            return crate::meta::handshake(request.query.as_deref(), &self.verify_token);
-        }
-        meta::verify_signature(&request.headers, &request.body, &self.app_secret)?;
-        webhook::parse(&request.body, &self.page_id).map(WebhookOutcome::Events)
+        meta::receive(request, &self.verify_token, &self.app_secret, |body| webhook::parse(body, &self.page_id))
     }
 
     async fn send(&self, message: &Outbound) -> Result<Delivery, SendError> {
         let route = window::route(&message.context, &message.content, self.tag).map_err(SendError::Permanent)?;
         let body = render::request(message.recipient.as_str(), route, &message.content, &message.idempotency_key);
-        let response = self
-            .http
-            .post(&self.endpoint)
-            .bearer_auth(&self.page_token)
-            .json(&body)
-            .send()
-            .await
-            // Without the URL: it is ours, and the error is recorded on the outbox item.
-            .map_err(|error| {
-                outbound::send_error(error, |error| {
-                    format!("the Send API could not be reached: {}", error.without_url())
-                })
-            })?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(|error| {
-            SendError::Temporary(format!("the Send API's answer could not be read: {}", error.without_url()))
-        })?;
-        if !status.is_success() {
-            return Err(errors::classify(status, &headers, &bytes));
-        }
+        let accepted = self.messages.post(&body, errors::classify).await?;
         // Accepted: whatever the body says, the message went out and must not be sent again.
-        let message_id = serde_json::from_slice::<serde_json::Value>(&bytes)
-            .ok()
+        let message_id = accepted
+            .answer
             .and_then(|answer| answer.get("message_id")?.as_str().map(str::to_owned))
             .unwrap_or_else(|| format!("unknown:{}", message.idempotency_key));
         Ok(Delivery { message_id, route: Some(route.to_string()) })
@@ -211,11 +186,11 @@ mod tests {
     #[test]
     fn the_endpoint_is_built_from_the_settings() {
         let messenger = Messenger::new(&setup(&[("page_id", "1234")])).unwrap();
-        assert_eq!(messenger.endpoint, "https://graph.facebook.com/v21.0/me/messages");
+        assert_eq!(messenger.messages.url, "https://graph.facebook.com/v21.0/me/messages");
         assert_eq!(messenger.tag, None);
         let settings = [("page_id", "1234"), ("api_base_url", "http://127.0.0.1:9/"), ("graph_version", "v22.0")];
         let messenger = Messenger::new(&setup(&settings)).unwrap();
-        assert_eq!(messenger.endpoint, "http://127.0.0.1:9/v22.0/me/messages");
+        assert_eq!(messenger.messages.url, "http://127.0.0.1:9/v22.0/me/messages");
         assert!(!format!("{messenger:?}").contains("EAAG"), "no secret in the debug output");
     }
 

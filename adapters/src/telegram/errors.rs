@@ -12,7 +12,7 @@
 use ratewire_core::FailureReason;
 use teloxide_core::{ApiError, RequestError};
 
-use crate::SendError;
+use crate::{SendError, with_causes};
 
 /// The failure of a call, with the bot's token (which is in every request's URL, and so in
 /// network errors' texts) replaced.
@@ -39,13 +39,7 @@ fn network(error: &reqwest::Error) -> String {
     } else {
         "network error"
     };
-    let mut detail = what.to_owned();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        detail = format!("{detail}: {cause}");
-        source = cause.source();
-    }
-    detail
+    with_causes(what.to_owned(), error)
 }
 
 fn permanent(code: &str, detail: impl Into<String>) -> SendError {
@@ -97,6 +91,7 @@ mod tests {
     use teloxide_core::types::True;
 
     use super::*;
+    use crate::permanent_code;
 
     /// The error teloxide makes of a Bot API answer's body.
     fn from_body(body: serde_json::Value) -> RequestError {
@@ -112,13 +107,6 @@ mod tests {
             Some(teloxide_core::types::ResponseParameters::RetryAfter(wait)) => RequestError::RetryAfter(wait),
             Some(teloxide_core::types::ResponseParameters::MigrateToChatId(to)) => RequestError::MigrateToChatId(to),
             None => RequestError::Api(failure.description),
-        }
-    }
-
-    fn code(error: SendError) -> String {
-        match error {
-            SendError::Permanent(reason) => reason.code,
-            other => panic!("not permanent: {other:?}"),
         }
     }
 
@@ -139,10 +127,10 @@ mod tests {
         let blocked =
             json!({ "ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user" });
         assert!(matches!(from_body(blocked.clone()), RequestError::Api(ApiError::BotBlocked)));
-        assert_eq!(code(send_error(from_body(blocked), "t")), "user_blocked");
+        assert_eq!(permanent_code(send_error(from_body(blocked), "t")), "user_blocked");
         for description in ["Unauthorized", "Not Found"] {
             let body = json!({ "ok": false, "error_code": 401, "description": description });
-            assert_eq!(code(send_error(from_body(body), "t")), "bad_token");
+            assert_eq!(permanent_code(send_error(from_body(body), "t")), "bad_token");
         }
     }
 
@@ -157,7 +145,7 @@ mod tests {
             "Forbidden: some new reason",
         ] {
             let body = json!({ "ok": false, "error_code": 403, "description": description });
-            assert_eq!(code(send_error(from_body(body), "t")), "undeliverable", "{description}");
+            assert_eq!(permanent_code(send_error(from_body(body), "t")), "undeliverable", "{description}");
         }
     }
 
@@ -166,7 +154,7 @@ mod tests {
         for description in ["Bad Request: message is too long", "Bad Request: BUTTON_DATA_INVALID", "Bad Request: what"]
         {
             let body = json!({ "ok": false, "error_code": 400, "description": description });
-            assert_eq!(code(send_error(from_body(body), "t")), "rejected", "{description}");
+            assert_eq!(permanent_code(send_error(from_body(body), "t")), "rejected", "{description}");
         }
         for description in ["Internal Server Error", "Bad Gateway", "Gateway Timeout"] {
             let body = json!({ "ok": false, "error_code": 502, "description": description });

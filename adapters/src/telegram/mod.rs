@@ -39,6 +39,7 @@ use teloxide_core::types::{
 use teloxide_core::{ApiError, Bot, RequestError};
 
 use self::spacing::ChatSpacing;
+use crate::definition::{ChannelDefinition, MessagePath, WebhookBody, recipient_as_given};
 use crate::{
     Capabilities, Channel, ChannelKind, ChannelSetup, Delivery, InboundRequest, Outbound, SendError, SetupError, Tap,
     WebhookError, WebhookOutcome, truncate,
@@ -47,6 +48,18 @@ use crate::{
 /// The Bot API's address; the `api_base_url` setting points a channel elsewhere (a local Bot
 /// API server, or a test's stand-in).
 pub const DEFAULT_API_BASE_URL: &str = "https://api.telegram.org";
+
+pub static DEFINITION: ChannelDefinition = ChannelDefinition {
+    required_secrets: &["bot_token"],
+    required_settings: &[],
+    validate_settings,
+    build: Some(|setup| Ok(Arc::new(Telegram::new(setup)?))),
+    canonical_recipient: recipient_as_given,
+    webhook_body: WebhookBody::Message,
+    honours_unsubscribes: false,
+    messages: MessagePath::Outbox,
+    serves_pages: false,
+};
 
 /// The header Telegram sends the webhook's secret token in.
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
@@ -285,11 +298,6 @@ impl Channel for Telegram {
         }
         self.bot.delete_webhook().await.map(|_| ()).map_err(|e| self.error(e))
     }
-}
-
-/// The adapter for a channel's setup.
-pub fn build(setup: &ChannelSetup) -> Result<Arc<dyn Channel>, SetupError> {
-    Ok(Arc::new(Telegram::new(setup)?))
 }
 
 #[cfg(test)]

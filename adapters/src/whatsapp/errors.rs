@@ -7,6 +7,7 @@ use ratewire_core::FailureReason;
 use serde_json::Value;
 
 use crate::SendError;
+use crate::meta::GraphError;
 
 /// Meta's pair rate limit allows about one message every 6 seconds to one end user; it names
 /// no wait, so ratewire waits that long.
@@ -44,49 +45,33 @@ fn class(code: i64) -> Option<Class> {
     })
 }
 
-/// The parts of a Graph error object ratewire reads.
-struct GraphError {
-    code: Option<i64>,
-    detail: String,
-}
-
-impl GraphError {
-    /// Reads `{"code", "title"?, "message", "error_data": {"details"}}`, as both API answers
-    /// (under `error`) and `failed` statuses (in `errors[]`) carry it.
-    fn read(error: &Value) -> GraphError {
-        let code = error.get("code").and_then(|c| c.as_i64().or_else(|| c.as_str()?.parse().ok()));
-        let parts: Vec<&str> = [&error["title"], &error["message"], &error["error_data"]["details"]]
-            .into_iter()
-            .filter_map(Value::as_str)
-            .filter(|text| !text.trim().is_empty())
-            .collect();
-        let mut detail = String::new();
-        for part in parts {
-            // Meta often repeats the title as the message.
-            if !detail.contains(part) {
-                if !detail.is_empty() {
-                    detail.push_str(": ");
-                }
-                detail.push_str(part);
+/// `WhatsApp error 131047: Re-engagement message: More than 24 hours have passed`.
+fn describe(error: &GraphError) -> String {
+    let mut detail = String::new();
+    let parts = [&error.title, &error.message, &error.details].into_iter().flatten();
+    for part in parts.filter(|text| !text.trim().is_empty()) {
+        // Meta often repeats the title as the message.
+        if !detail.contains(part.as_str()) {
+            if !detail.is_empty() {
+                detail.push_str(": ");
             }
+            detail.push_str(part);
         }
-        let detail = match (code, detail.is_empty()) {
-            (Some(code), false) => format!("WhatsApp error {code}: {detail}"),
-            (Some(code), true) => format!("WhatsApp error {code}"),
-            (None, false) => format!("WhatsApp error: {detail}"),
-            (None, true) => "WhatsApp error".to_owned(),
-        };
-        GraphError { code, detail }
+    }
+    match (error.code, detail.is_empty()) {
+        (Some(code), false) => format!("WhatsApp error {code}: {detail}"),
+        (Some(code), true) => format!("WhatsApp error {code}"),
+        (None, false) => format!("WhatsApp error: {detail}"),
+        (None, true) => "WhatsApp error".to_owned(),
     }
 }
 
 /// What an unsuccessful answer to a send means for the sender.
 pub(super) fn send_error(status: u16, body: &[u8]) -> SendError {
-    let parsed = serde_json::from_slice::<Value>(body).ok();
-    let error = parsed.as_ref().map(|body| GraphError::read(&body["error"]));
+    let error = GraphError::of_answer(body);
     let known = error.as_ref().and_then(|e| e.code.and_then(class));
     let detail = match &error {
-        Some(error) if error.code.is_some() => format!("{} (HTTP {status})", error.detail),
+        Some(error) if error.code.is_some() => format!("{} (HTTP {status})", describe(error)),
         _ => format!("WhatsApp answered HTTP {status}"),
     };
     match known {
@@ -111,7 +96,7 @@ pub(super) fn delivery_failure(errors: &Value) -> FailureReason {
         Some(Class::Temporary) => "platform_error",
         None => "failed",
     };
-    FailureReason { code: code.to_owned(), detail: error.detail }
+    FailureReason { code: code.to_owned(), detail: describe(&error) }
 }
 
 #[cfg(test)]
@@ -119,19 +104,13 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::permanent_code;
 
     fn graph(code: i64, message: &str) -> Vec<u8> {
         json!({ "error": { "message": message, "type": "OAuthException", "code": code,
             "error_data": { "messaging_product": "whatsapp", "details": "more" }, "fbtrace_id": "Az8or" } })
         .to_string()
         .into_bytes()
-    }
-
-    fn permanent(error: SendError) -> String {
-        match error {
-            SendError::Permanent(reason) => reason.code,
-            other => panic!("expected a permanent error, got {other:?}"),
-        }
     }
 
     #[test]
@@ -168,10 +147,10 @@ mod tests {
             (100, "rejected"),
             (131009, "rejected"),
         ] {
-            assert_eq!(permanent(send_error(400, &graph(code, "x"))), expected, "{code}");
+            assert_eq!(permanent_code(send_error(400, &graph(code, "x"))), expected, "{code}");
         }
-        assert_eq!(permanent(send_error(401, &graph(190, "Invalid OAuth access token"))), "bad_token");
-        assert_eq!(permanent(send_error(404, b"<html>not found</html>")), "rejected");
+        assert_eq!(permanent_code(send_error(401, &graph(190, "Invalid OAuth access token"))), "bad_token");
+        assert_eq!(permanent_code(send_error(404, b"<html>not found</html>")), "rejected");
     }
 
     #[test]

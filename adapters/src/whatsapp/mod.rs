@@ -15,6 +15,7 @@ mod errors;
 mod render;
 mod webhook;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,15 +24,23 @@ use ratewire_core::{Catalog, FailureReason, Locale, Message, Scale};
 use serde_json::Value;
 
 use self::render::ListLabels;
+use crate::definition::{ChannelDefinition, MessagePath, WebhookBody, recipient_as_given};
 use crate::{
     Capabilities, Channel, ChannelKind, ChannelSetup, Content, Delivery, InboundRequest, Outbound, SendContext,
-    SendError, SetupError, WebhookError, WebhookOutcome, meta, outbound,
+    SendError, SetupError, WebhookError, WebhookOutcome, meta,
 };
 
-/// The real Graph API.
-pub const DEFAULT_API_BASE_URL: &str = meta::GRAPH_API_BASE_URL;
-/// The Graph API version requests name unless the channel's `graph_version` says otherwise.
-pub const DEFAULT_GRAPH_VERSION: &str = meta::GRAPH_VERSION;
+pub static DEFINITION: ChannelDefinition = ChannelDefinition {
+    required_secrets: &["access_token", "app_secret"],
+    required_settings: &["phone_number_id"],
+    validate_settings,
+    build: Some(|setup| Ok(Arc::new(WhatsApp::new(setup)?))),
+    canonical_recipient: recipient_as_given,
+    webhook_body: WebhookBody::Message,
+    honours_unsubscribes: false,
+    messages: MessagePath::Outbox,
+    serves_pages: false,
+};
 
 /// `biz_opaque_callback_data`'s limit, in characters.
 const MAX_CALLBACK_DATA: usize = 512;
@@ -63,18 +72,21 @@ struct Template {
     language: Option<String>,
 }
 
+/// WhatsApp's calls, as the Graph API takes them.
+const PRODUCT: meta::Product = meta::Product {
+    client: "whatsapp",
+    api: "WhatsApp",
+    connect_timeout: Duration::from_secs(10),
+    timeout: Duration::from_secs(30),
+};
+
 /// A WhatsApp Business number, as a business connected it.
-#[derive(Clone)]
 pub struct WhatsApp {
-    access_token: String,
     app_secret: String,
     verify_token: String,
     phone_number_id: String,
     /// `{base}/{version}/{phone_number_id}/messages`.
-    messages_url: String,
-    /// One for every WhatsApp channel, through the outbound policy: connections to Graph are
-    /// kept and shared.
-    http: reqwest::Client,
+    messages: meta::MessagesEdge,
     template: Option<Template>,
     list_button: Option<String>,
     reasons_button: Option<String>,
@@ -85,49 +97,36 @@ impl std::fmt::Debug for WhatsApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WhatsApp")
             .field("phone_number_id", &self.phone_number_id)
-            .field("messages_url", &self.messages_url)
+            .field("messages_url", &self.messages.url)
             .field("template", &self.template)
             .finish_non_exhaustive()
     }
-}
-
-/// A setting's value, unless it is blank.
-fn setting(setup: &ChannelSetup, name: &str) -> Option<String> {
-    setup.setting(name).map(str::trim).filter(|value| !value.is_empty()).map(str::to_owned)
 }
 
 /// What is wrong with a channel's settings, each `(field, problem)` with the field as the API
 /// names it: told when the channel is connected, rather than at its first message.
 pub fn validate_settings(setup: &ChannelSetup) -> Vec<(String, String)> {
     let mut problems = Vec::new();
-    let mut problem = |field: &str, text: &str| problems.push((format!("settings.{field}"), text.to_owned()));
-    if let Some(id) = setting(setup, "phone_number_id")
+    if let Some(id) = meta::setting(setup, "phone_number_id")
         && !id.bytes().all(|b| b.is_ascii_digit())
     {
-        problem("phone_number_id", "must be the number's id from WhatsApp Manager (digits), not the phone number");
+        let problem = "must be the number's id from WhatsApp Manager (digits), not the phone number";
+        problems.push(("settings.phone_number_id".to_owned(), problem.to_owned()));
     }
-    if let Some(version) = setting(setup, "graph_version")
-        && !meta::valid_graph_version(&version)
-    {
-        problem("graph_version", "must be a Graph API version like v21.0");
-    }
-    if let Some(base) = setting(setup, "api_base_url")
-        && !(base.starts_with("https://") || base.starts_with("http://"))
-    {
-        problem("api_base_url", "must be an http(s) URL");
-    }
-    if let Some(name) = setting(setup, "template_name")
+    problems.extend(meta::validate_settings(setup));
+    let mut problem = |field: &str, text: &str| problems.push((format!("settings.{field}"), text.to_owned()));
+    if let Some(name) = meta::setting(setup, "template_name")
         && !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
     {
         problem("template_name", "must be the template's name: lowercase letters, digits and underscores");
     }
-    if let Some(language) = setting(setup, "template_language")
+    if let Some(language) = meta::setting(setup, "template_language")
         && !(language.len() <= 8 && language.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_'))
     {
         problem("template_language", "must be a WhatsApp language code like en_US, es or pt_BR");
     }
     for label in ["list_button", "reasons_button"] {
-        if setting(setup, label).is_some_and(|text| text.chars().count() > 20) {
+        if meta::setting(setup, label).is_some_and(|text| text.chars().count() > 20) {
             problem(label, "must be at most 20 characters");
         }
     }
@@ -141,27 +140,21 @@ impl WhatsApp {
             if value.is_empty() { Err(SetupError::Missing(name.to_owned())) } else { Ok(value.to_owned()) }
         };
         let phone_number_id =
-            setting(setup, "phone_number_id").ok_or_else(|| SetupError::Missing("phone_number_id".into()))?;
+            meta::setting(setup, "phone_number_id").ok_or_else(|| SetupError::Missing("phone_number_id".into()))?;
         if let Some((field, problem)) = validate_settings(setup).into_iter().next() {
             let field = field.trim_start_matches("settings.").to_owned();
             return Err(SetupError::Invalid { field, problem });
         }
-        let version = setting(setup, "graph_version").unwrap_or_else(|| DEFAULT_GRAPH_VERSION.to_owned());
-        let base = setup.api_base_url(DEFAULT_API_BASE_URL);
-        let http = setup.client("whatsapp", |builder| {
-            builder.connect_timeout(Duration::from_secs(10)).timeout(Duration::from_secs(30))
-        })?;
+        let messages = meta::MessagesEdge::new(setup, &PRODUCT, &phone_number_id, secret("access_token")?)?;
         Ok(WhatsApp {
-            http,
-            access_token: secret("access_token")?,
+            messages,
             app_secret: secret("app_secret")?,
             verify_token: setup.verify_token.clone(),
-            messages_url: format!("{base}/{version}/{phone_number_id}/messages"),
             phone_number_id,
-            template: setting(setup, "template_name")
-                .map(|name| Template { name, language: setting(setup, "template_language") }),
-            list_button: setting(setup, "list_button"),
-            reasons_button: setting(setup, "reasons_button"),
+            template: meta::setting(setup, "template_name")
+                .map(|name| Template { name, language: meta::setting(setup, "template_language") }),
+            list_button: meta::setting(setup, "list_button"),
+            reasons_button: meta::setting(setup, "reasons_button"),
         })
     }
 
@@ -199,23 +192,9 @@ impl WhatsApp {
 
     /// Posts a message; `route` says how it went (`free_form` or `template:<name>`).
     async fn post(&self, body: &Value, route: String) -> Result<Delivery, SendError> {
-        let response = self
-            .http
-            .post(&self.messages_url)
-            .bearer_auth(&self.access_token)
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| outbound::send_error(e, |e| format!("WhatsApp could not be reached: {e}")))?;
-        let status = response.status();
-        let bytes =
-            response.bytes().await.map_err(|e| SendError::Temporary(format!("WhatsApp's answer broke: {e}")))?;
-        if !status.is_success() {
-            return Err(errors::send_error(status.as_u16(), &bytes));
-        }
-        let message_id = serde_json::from_slice::<Value>(&bytes)
-            .ok()
-            .and_then(|answer| answer["messages"][0]["id"].as_str().map(str::to_owned));
+        let meta::Accepted { status, answer } =
+            self.messages.post(body, |status, _, body| errors::send_error(status.as_u16(), body)).await?;
+        let message_id = answer.and_then(|answer| answer["messages"][0]["id"].as_str().map(str::to_owned));
         match message_id {
             Some(message_id) => Ok(Delivery { message_id, route: Some(route) }),
             // Accepted, but the answer doesn't say as what: sending again could send twice.
@@ -248,11 +227,7 @@ impl Channel for WhatsApp {
     }
 
     fn receive(&self, request: &InboundRequest) -> Result<WebhookOutcome, WebhookError> {
-        if request.method == http::Method::GET {
-            return crate::meta::handshake(request.query.as_deref(), &self.verify_token);
-        }
-        meta::verify_signature(&request.headers, &request.body, &self.app_secret)?;
-        webhook::parse(&request.body, &self.phone_number_id).map(WebhookOutcome::Events)
+        meta::receive(request, &self.verify_token, &self.app_secret, |body| webhook::parse(body, &self.phone_number_id))
     }
 
     async fn send(&self, message: &Outbound) -> Result<Delivery, SendError> {
@@ -330,9 +305,9 @@ mod tests {
     #[test]
     fn it_is_built_from_its_setup() {
         let adapter = WhatsApp::new(&setup(&[])).unwrap();
-        assert_eq!(adapter.messages_url, "https://graph.facebook.com/v21.0/106540352242922/messages");
+        assert_eq!(adapter.messages.url, "https://graph.facebook.com/v21.0/106540352242922/messages");
         let local = WhatsApp::new(&setup(&[("api_base_url", "http://127.0.0.1:9/"), ("graph_version", "v23.0")]));
-        assert_eq!(local.unwrap().messages_url, "http://127.0.0.1:9/v23.0/106540352242922/messages");
+        assert_eq!(local.unwrap().messages.url, "http://127.0.0.1:9/v23.0/106540352242922/messages");
         assert!(matches!(
             WhatsApp::new(&setup(&[("phone_number_id", "../me")])),
             Err(SetupError::Invalid { field, .. }) if field == "phone_number_id"

@@ -90,15 +90,10 @@ pub async fn contact(
     Ok(store::read::<Contact>(&*flow.store, tenant, &id).await?.map(|c| c.value))
 }
 
-/// An end user's id as a channel keeps it: email addresses in one form
-/// ([`ratewire_adapters::email::normalize_address`]), so inviting, replying and unsubscribing
-/// all name the same person; other channels' ids as the platform gives them.
+/// An end user's id as a channel keeps it (email addresses in one form), so inviting, replying
+/// and unsubscribing all name the same person.
 pub fn canonical_recipient(kind: ChannelKind, recipient: RecipientId) -> RecipientId {
-    match kind {
-        // Lower-casing an id keeps it valid: this never falls back.
-        ChannelKind::Email => ratewire_adapters::email::normalize_address(recipient.as_str()).unwrap_or(recipient),
-        _ => recipient,
-    }
+    kind.definition().canonical_recipient(recipient)
 }
 
 /// Records that an address wants no more rating requests, and cancels the surveys still
@@ -118,7 +113,7 @@ pub async fn unsubscribe(
         Err(error) => return Err(error),
     }
     for (_, email) in store::read_all::<ChannelRecord>(&*flow.store, tenant).await? {
-        if email.value.kind != ChannelKind::Email {
+        if !email.value.kind.definition().honours_unsubscribes {
             continue;
         }
         let Some(survey) = flow.store.latest_for_recipient(tenant, &email.value.id, &address).await? else {

@@ -2,7 +2,7 @@
 //! out of the outbox, sent under the channel's rate, and recorded on the survey.
 
 use jiff::{SignedDuration, Timestamp};
-use ratewire_adapters::{Channel, ChannelKind, Content, Outbound, SendContext, SendError, plan_invitation};
+use ratewire_adapters::{Channel, Content, Outbound, SendContext, SendError, plan_invitation};
 use ratewire_core::store::{self, OutboundMessage, OutboxItem, StoreError, Task};
 use ratewire_core::{ChannelId, Event, FailureReason, Reply, Survey, SurveyId, SurveyState, TenantId, Texts};
 
@@ -112,7 +112,7 @@ pub async fn send_message(
     };
     // Queued before the address unsubscribed (a reminder, an invitation still in the outbox, a
     // follow-up): not sent.
-    if channel.kind == ChannelKind::Email
+    if channel.kind.definition().honours_unsubscribes
         && contacts::is_unsubscribed(flow, tenant, &survey.invitation.recipient).await?
     {
         tracing::info!(survey = %survey.id, channel = %channel_id, ?message, "not sent: the address unsubscribed");

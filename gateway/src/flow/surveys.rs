@@ -3,7 +3,7 @@
 //! is where they meet the store, the channels and the business's webhooks.
 
 use jiff::Timestamp;
-use ratewire_adapters::ChannelKind;
+use ratewire_adapters::MessagePath;
 use ratewire_core::store::{self, ApplyError, OutboundMessage};
 use ratewire_core::{
     AgentId, ChannelId, ConversationId, Effect, Event, Invitation, InviteRefusal, Locale, Origin, RecipientId, Reply,
@@ -38,7 +38,7 @@ pub async fn invite(
     let previous = flow.store.latest_for_conversation(tenant, &request.conversation).await?;
     check_invitation(&config.config, request.origin, request.resolution, previous.as_ref(), now)?;
     let recipient = contacts::canonical_recipient(channel.kind, request.recipient);
-    if channel.kind == ChannelKind::Email && contacts::is_unsubscribed(flow, tenant, &recipient).await? {
+    if channel.kind.definition().honours_unsubscribes && contacts::is_unsubscribed(flow, tenant, &recipient).await? {
         return Err(InviteRefusal::Unsubscribed.into());
     }
     // The language the platform last gave for the end user comes after what the caller said.
@@ -61,16 +61,16 @@ pub async fn invite(
         // A rating the end user gives on their own needs no invitation.
         return Ok(survey);
     }
-    match channel.kind {
+    match channel.kind.definition().messages {
         // The widget draws the invitation from the survey itself: telling its open widgets to
         // look is sending it.
-        ChannelKind::WebWidget => {
+        MessagePath::LiveClient => {
             flow.live.refresh(&survey);
             telemetry::send(channel.kind, true);
             Ok(apply(flow, tenant, &survey.id, Event::SENT, now).await.map_err(FlowError::from)?.survey)
         }
         // Messaging channels send from the outbox, which records the survey sent or failed.
-        _ => {
+        MessagePath::Outbox => {
             send::queue_message(flow, &survey, OutboundMessage::Invitation, 0, now).await?;
             Ok(survey)
         }
@@ -184,7 +184,7 @@ async fn say(flow: &Flow, survey: &Survey, reply: Reply, position: usize) {
             return;
         }
     };
-    if kind != ChannelKind::WebWidget {
+    if kind.definition().messages == MessagePath::Outbox {
         if let Err(error) =
             send::queue_message(flow, survey, OutboundMessage::Reply(reply), position, Timestamp::now()).await
         {

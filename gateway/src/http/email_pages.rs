@@ -25,7 +25,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use jiff::Timestamp;
-use ratewire_adapters::ChannelKind;
 use ratewire_adapters::email::{Link, LinkKey, Links};
 use ratewire_adapters::html::level_title;
 use ratewire_core::store::ApplyError;
@@ -413,7 +412,7 @@ async fn open(state: &AppState, tenant: &str, channel: &str, token: &str) -> Res
         .await
         .map_err(|error| if matches!(error, FlowError::NotFound { .. }) { invalid_link() } else { error.into() })?
         .value;
-    if channel.kind != ChannelKind::Email {
+    if !channel.kind.definition().serves_pages {
         return Err(invalid_link());
     }
     let key = LinkKey::new(&channel.verify_token);

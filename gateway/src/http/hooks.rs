@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
-use ratewire_adapters::{ChannelKind, InboundRequest, WebhookError, WebhookOutcome};
+use ratewire_adapters::{ChannelKind, InboundRequest, WebhookBody, WebhookError, WebhookOutcome};
 use ratewire_core::{ChannelId, TenantId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -135,8 +135,8 @@ async fn handle(
 /// The largest webhook body a channel kind takes: email's replies carry their signature's
 /// images and the quoted HTML, so they have their own limit (`email_body_limit_bytes`).
 fn body_limit(state: &AppState, kind: ChannelKind) -> usize {
-    match kind {
-        ChannelKind::Email => state.settings.email_body_limit_bytes,
-        _ => state.settings.body_limit_bytes,
+    match kind.definition().webhook_body {
+        WebhookBody::Mail => state.settings.email_body_limit_bytes,
+        WebhookBody::Message => state.settings.body_limit_bytes,
     }
 }

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use ratewire_adapters::{ChannelKind, SendError};
+use ratewire_adapters::{ChannelKind, MessagePath, SendError};
 use ratewire_core::store;
 use ratewire_core::{ChannelId, FieldError, TenantId};
 use serde::{Deserialize, Serialize};
@@ -97,7 +97,8 @@ impl ChannelView {
     fn new(state: &AppState, tenant: &TenantId, record: ChannelRecord, revision: u64, reveal: bool) -> Self {
         let base = &state.settings.public_url;
         let shown = |secret: &str| if reveal { secret.to_owned() } else { mask(secret) };
-        let widget = record.kind == ChannelKind::WebWidget;
+        // End users reach it live through an embedded snippet, not through a platform's webhooks.
+        let widget = record.kind.definition().messages == MessagePath::LiveClient;
         ChannelView {
             webhook_url: (!widget).then(|| format!("{base}/hooks/{tenant}/{}", record.id)),
             verify_token: shown(&record.verify_token),
@@ -125,7 +126,7 @@ fn check(state: &AppState, body: &ConnectBody) -> Result<(), ApiError> {
     if body.name.trim().is_empty() || body.name.chars().count() > 100 {
         problems.push(FieldError { field: "name".into(), problem: "must be 1 to 100 characters".into() });
     }
-    for secret in body.kind.required_secrets() {
+    for secret in body.kind.definition().required_secrets {
         if body.secrets.get(*secret).is_none_or(|v| v.trim().is_empty()) {
             problems.push(FieldError {
                 field: format!("secrets.{secret}"),
@@ -149,7 +150,7 @@ fn settings_problems(
     settings: &BTreeMap<String, String>,
 ) -> Vec<FieldError> {
     let mut problems = Vec::new();
-    for setting in kind.required_settings() {
+    for setting in kind.definition().required_settings {
         if settings.get(*setting).is_none_or(|v| v.trim().is_empty()) {
             problems.push(FieldError {
                 field: format!("settings.{setting}"),

@@ -14,7 +14,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
-use ratewire_adapters::{ChannelKind, level_title};
+use ratewire_adapters::{MessagePath, level_title};
 use ratewire_core::{
     ChannelId, ConversationId, Locale, Origin, RecipientId, Scale, Score, StateName, Survey, SurveyId, SurveyState,
     TenantId,
@@ -111,7 +111,7 @@ async fn connect(
             other => other.into(),
         })?
         .value;
-    if channel.kind != ChannelKind::WebWidget {
+    if channel.kind.definition().messages != MessagePath::LiveClient {
         return Err(ApiError::Forbidden("not a web widget channel".into()));
     }
     if tokens_required(&channel) {
