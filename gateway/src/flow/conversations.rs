@@ -6,7 +6,7 @@ use ratewire_core::conversation::{Author, Conversation, ConversationEvent, Ineli
 use ratewire_core::store::{self, StoreError, Versioned};
 use ratewire_core::{ChannelId, ConversationId, InviteRefusal, Origin, RecipientId, Survey, TenantId};
 
-use super::records::{self, ConversationRecord};
+use super::records::{self, ChannelInUse, ConversationRecord};
 use super::surveys::{self, InviteRequest};
 use super::{Flow, FlowError, contacts};
 
@@ -112,7 +112,8 @@ async fn auto_invite(
     let (Some(channel), Some(recipient)) = (&conversation.channel, &conversation.recipient) else {
         return Ok(AutoInvitation::NoRecipient);
     };
-    let config = surveys::config_of(flow, tenant, channel).await?;
+    let in_use = ChannelInUse::of(&flow.store, tenant, channel);
+    let config = in_use.config().await?;
     if let Err(ineligible) = check_auto_invite(conversation, &config.config.auto_invite, now) {
         return Ok(AutoInvitation::Ineligible(ineligible));
     }
@@ -125,7 +126,7 @@ async fn auto_invite(
         languages: record.languages.clone(),
         origin: Origin::Auto,
     };
-    match surveys::invite(flow, tenant, request, now).await {
+    match surveys::invite_on(flow, &in_use, request, now).await {
         Ok(survey) => Ok(AutoInvitation::Sent(Box::new(survey))),
         Err(FlowError::InviteRefused(refusal)) => Ok(AutoInvitation::Refused(refusal)),
         Err(error) => Err(error),

@@ -6,6 +6,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use ratewire_core::store;
 
+use super::records::ChannelInUse;
 use super::{Flow, surveys, telemetry};
 
 /// How often the sweeper looks for surveys whose deadline or change window has passed.
@@ -24,7 +25,8 @@ pub async fn sweep_forever(flow: Flow) {
             Ok(transitions) => {
                 for transition in transitions {
                     telemetry::transition(transition.survey.state.name());
-                    surveys::carry_out(&flow, &transition.survey, &transition.effects, now).await;
+                    let channel = ChannelInUse::of_survey(&flow.store, &transition.survey);
+                    surveys::carry_out(&flow, &channel, &transition.survey, &transition.effects, now).await;
                 }
             }
             Err(error) => tracing::warn!(%error, "sweep failed; trying again"),

@@ -8,6 +8,7 @@ use ratewire_core::store::Sighting;
 use ratewire_core::{ChannelId, Event, Survey, TenantId};
 use serde::Serialize;
 
+use super::records::ChannelInUse;
 use super::surveys::{self, Input, Outcome};
 use super::{Flow, FlowError, contacts, send};
 
@@ -27,11 +28,12 @@ pub struct Received {
 pub async fn take(
     flow: &Flow,
     tenant: &TenantId,
-    channel: &ChannelId,
+    in_use: &ChannelInUse,
     adapter: &dyn ratewire_adapters::Channel,
     events: Vec<Inbound>,
 ) -> Result<Received, FlowError> {
     let now = Timestamp::now();
+    let channel = in_use.id();
     let mut received = Received { received: 0, duplicates: 0 };
     for event in events {
         let key = match &event {
@@ -58,7 +60,7 @@ pub async fn take(
         }
         received.received += 1;
         let handled = match context {
-            Ok(latest) => take_one(flow, tenant, channel, adapter, event, latest, now).await,
+            Ok(latest) => take_one(flow, tenant, in_use, adapter, event, latest, now).await,
             Err(error) => Err(error),
         };
         match handled {
@@ -116,18 +118,19 @@ async fn context(
 async fn take_one(
     flow: &Flow,
     tenant: &TenantId,
-    channel: &ChannelId,
+    in_use: &ChannelInUse,
     adapter: &dyn ratewire_adapters::Channel,
     event: Inbound,
     latest: Option<Survey>,
     now: Timestamp,
 ) -> Result<(), FlowError> {
+    let channel = in_use.id();
     match event {
         Inbound::Message { text, .. } => {
-            surveys::take_input_on(flow, latest, Input::Text { text, conversation: None }, now).await?;
+            surveys::take_input_on(flow, in_use, latest, Input::Text { text, conversation: None }, now).await?;
         }
         Inbound::Reply { survey, text, .. } => {
-            surveys::take_input_on(flow, latest, Input::Reply { survey, text }, now).await?;
+            surveys::take_input_on(flow, in_use, latest, Input::Reply { survey, text }, now).await?;
         }
         Inbound::Choice { from, payload, tap, .. } => {
             let reason = match &payload {
@@ -138,8 +141,8 @@ async fn take_one(
                 ChoicePayload::Score { survey, score } => Input::Rate { survey, score },
                 ChoicePayload::Reason { survey, reason } => Input::Reason { survey, reason },
             };
-            let outcome = surveys::take_input_on(flow, latest.clone(), input, now).await;
-            let acknowledgement = acknowledgement(flow, latest, reason.as_deref(), &outcome).await;
+            let outcome = surveys::take_input_on(flow, in_use, latest.clone(), input, now).await;
+            let acknowledgement = acknowledgement(flow, in_use, latest, reason.as_deref(), &outcome).await;
             if let Err(error) = adapter.acknowledge_tap(&from, &tap, &acknowledgement).await {
                 tracing::warn!(%tenant, %channel, %error, "the tap could not be acknowledged");
             }
@@ -183,6 +186,7 @@ async fn take_one(
 /// notice the end user is owed when it wasn't (the survey expired, the rating is final).
 async fn acknowledgement(
     flow: &Flow,
+    in_use: &ChannelInUse,
     latest: Option<Survey>,
     reason: Option<&str>,
     outcome: &Result<Outcome, FlowError>,
@@ -192,7 +196,7 @@ async fn acknowledgement(
         _ => latest,
     };
     let Some(survey) = survey else { return String::new() };
-    let Ok(texts) = surveys::texts_for(flow, &survey).await else { return String::new() };
+    let Ok(texts) = surveys::texts(flow, in_use, &survey).await else { return String::new() };
     match outcome {
         Ok(Outcome::Applied(_)) => match reason {
             Some(id) => texts.reasons.iter().find(|(r, _)| r == id).map(|(_, label)| label.clone()).unwrap_or_default(),

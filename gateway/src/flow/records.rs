@@ -4,13 +4,15 @@
 //! and the dashboard's sessions ended.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use ratewire_adapters::ChannelKind;
 use ratewire_core::conversation::Conversation;
-use ratewire_core::store::{self, Record, RecordKind, RecordStore, Versioned};
-use ratewire_core::{ChannelId, Notice, SurveyConfig, SurveyId, TenantId};
+use ratewire_core::store::{self, Record, RecordKind, RecordStore, Store, Versioned};
+use ratewire_core::{ChannelId, Notice, Survey, SurveyConfig, SurveyId, TenantId};
 use serde::{Deserialize, Serialize};
+use tokio::sync::OnceCell;
 
 use super::FlowError;
 
@@ -166,15 +168,61 @@ pub async fn channel(
     store::read(store, tenant, id).await?.ok_or_else(|| FlowError::not_found("channel", id))
 }
 
-/// A channel and the configuration it uses.
-pub async fn channel_with_config(
-    store: &dyn RecordStore,
-    tenant: &TenantId,
-    id: &str,
-) -> Result<(ChannelRecord, ConfigRecord), FlowError> {
-    let channel = channel(store, tenant, id).await?.value;
-    let config = config(store, tenant, &channel.config).await?.value;
-    Ok((channel, config))
+/// A channel and the configuration its surveys use, each read at most once while one message or
+/// request is handled: every step that needs them asks here, and a caller that already read the
+/// channel hands it in.
+pub struct ChannelInUse {
+    store: Arc<dyn Store>,
+    tenant: TenantId,
+    id: ChannelId,
+    record: OnceCell<ChannelRecord>,
+    config: OnceCell<ConfigRecord>,
+}
+
+impl ChannelInUse {
+    /// A channel not read yet.
+    pub fn of(store: &Arc<dyn Store>, tenant: &TenantId, id: &ChannelId) -> Self {
+        ChannelInUse {
+            store: store.clone(),
+            tenant: tenant.clone(),
+            id: id.clone(),
+            record: OnceCell::new(),
+            config: OnceCell::new(),
+        }
+    }
+
+    /// The channel of a survey.
+    pub fn of_survey(store: &Arc<dyn Store>, survey: &Survey) -> Self {
+        Self::of(store, &survey.invitation.tenant, &survey.invitation.channel)
+    }
+
+    /// A channel the caller has read.
+    pub fn read(store: &Arc<dyn Store>, tenant: &TenantId, record: ChannelRecord) -> Self {
+        let channel = Self::of(store, tenant, &record.id);
+        let _ = channel.record.set(record);
+        channel
+    }
+
+    pub fn tenant(&self) -> &TenantId {
+        &self.tenant
+    }
+
+    pub fn id(&self) -> &ChannelId {
+        &self.id
+    }
+
+    pub async fn record(&self) -> Result<&ChannelRecord, FlowError> {
+        self.record
+            .get_or_try_init(|| async { Ok(channel(&*self.store, &self.tenant, self.id.as_str()).await?.value) })
+            .await
+    }
+
+    pub async fn config(&self) -> Result<&ConfigRecord, FlowError> {
+        let record = self.record().await?;
+        self.config
+            .get_or_try_init(|| async { Ok(config(&*self.store, &self.tenant, &record.config).await?.value) })
+            .await
+    }
 }
 
 #[cfg(test)]

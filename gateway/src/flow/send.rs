@@ -7,7 +7,7 @@ use ratewire_core::store::{self, OutboundMessage, OutboxItem, StoreError, Task};
 use ratewire_core::{ChannelId, Event, FailureReason, Reply, Survey, SurveyId, SurveyState, TenantId, Texts};
 
 use super::outbox::{self, Attempt};
-use super::records::{self, SentMessage};
+use super::records::{ChannelInUse, SentMessage};
 use super::{Flow, FlowError, channels, contacts, surveys, telemetry};
 
 /// Records which survey a message the platform took belongs to, for its later statuses. The
@@ -105,8 +105,9 @@ pub async fn send_message(
         // expired or cancelled meanwhile: nothing to send.
         return Ok(Attempt::Done);
     }
-    let channel = match records::channel(&*flow.store, tenant, channel_id.as_str()).await {
-        Ok(channel) => channel.value,
+    let in_use = ChannelInUse::of(&flow.store, tenant, channel_id);
+    let channel = match in_use.record().await {
+        Ok(channel) => channel,
         Err(FlowError::NotFound { .. }) => return Ok(Attempt::GiveUp { reason: "the channel was removed".into() }),
         Err(_) => return Ok(Attempt::Retry { reason: "the store is unavailable".into(), not_before: None }),
     };
@@ -121,7 +122,7 @@ pub async fn send_message(
         }
         return Ok(Attempt::Done);
     }
-    let adapter = match channels::adapter(flow, tenant, &channel) {
+    let adapter = match channels::adapter(flow, tenant, channel) {
         Ok(adapter) => adapter,
         Err(reason) => return Ok(Attempt::GiveUp { reason }),
     };
@@ -140,10 +141,10 @@ pub async fn send_message(
             "no word from the platform on an earlier send: sending again"
         );
     }
-    if let Some(at) = flow.send_rates.check(tenant, &channel, adapter.as_ref(), now) {
+    if let Some(at) = flow.send_rates.check(tenant, channel, adapter.as_ref(), now) {
         return Ok(Attempt::Wait { at });
     }
-    let texts = match surveys::texts_for(flow, &survey).await {
+    let texts = match surveys::texts(flow, &in_use, &survey).await {
         Ok(texts) => texts,
         Err(_) => {
             return Ok(Attempt::Retry { reason: "the survey's texts could not be read".into(), not_before: None });

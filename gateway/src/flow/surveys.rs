@@ -10,7 +10,7 @@ use ratewire_core::{
     Score, Survey, SurveyId, TenantId, Texts, Transition, check_invitation, replies_to_message, understand,
 };
 
-use super::records::{self, ConfigRecord};
+use super::records::ChannelInUse;
 use super::{Flow, FlowError, contacts, events, send, telemetry};
 
 /// What asks for a survey.
@@ -34,7 +34,19 @@ pub async fn invite(
     request: InviteRequest,
     now: Timestamp,
 ) -> Result<Survey, FlowError> {
-    let (channel, config) = records::channel_with_config(&*flow.store, tenant, request.channel.as_str()).await?;
+    invite_on(flow, &ChannelInUse::of(&flow.store, tenant, &request.channel), request, now).await
+}
+
+/// [`invite`], on the request's channel as the caller has it.
+pub async fn invite_on(
+    flow: &Flow,
+    channel: &ChannelInUse,
+    request: InviteRequest,
+    now: Timestamp,
+) -> Result<Survey, FlowError> {
+    let tenant = channel.tenant();
+    let config = channel.config().await?;
+    let channel = channel.record().await?;
     let previous = flow.store.latest_for_conversation(tenant, &request.conversation).await?;
     check_invitation(&config.config, request.origin, request.resolution, previous.as_ref(), now)?;
     let recipient = contacts::canonical_recipient(channel.kind, request.recipient);
@@ -120,7 +132,10 @@ async fn apply_for(
     let transition = store::apply(flow.store.as_ref(), tenant, id, event, now).await?;
     count(&transition);
     match audience {
-        Audience::Everyone => carry_out(flow, &transition.survey, &transition.effects, now).await,
+        Audience::Everyone => {
+            let channel = ChannelInUse::of_survey(&flow.store, &transition.survey);
+            carry_out(flow, &channel, &transition.survey, &transition.effects, now).await;
+        }
         Audience::BusinessOnly => notify_business(flow, &transition.survey, &transition.effects, now).await,
     }
     Ok(transition)
@@ -135,7 +150,7 @@ fn count(transition: &Transition) {
 
 /// Carries out a transition's effects: events to the business, messages to the end user. The
 /// two are queued independently, so their round trips overlap.
-pub async fn carry_out(flow: &Flow, survey: &Survey, effects: &[Effect], now: Timestamp) {
+pub async fn carry_out(flow: &Flow, channel: &ChannelInUse, survey: &Survey, effects: &[Effect], now: Timestamp) {
     let replies: Vec<Reply> = effects
         .iter()
         .filter_map(|effect| match effect {
@@ -145,7 +160,7 @@ pub async fn carry_out(flow: &Flow, survey: &Survey, effects: &[Effect], now: Ti
         .collect();
     let tell = async {
         if !effects.is_empty() {
-            tell_end_user(flow, survey, &replies).await;
+            tell_end_user(flow, channel, survey, &replies).await;
         }
     };
     tokio::join!(notify_business(flow, survey, effects, now), tell);
@@ -164,21 +179,20 @@ async fn notify_business(flow: &Flow, survey: &Survey, effects: &[Effect], now: 
 }
 
 /// Sends the end user the replies; with none, the survey still changed, so open widgets redraw it.
-async fn tell_end_user(flow: &Flow, survey: &Survey, replies: &[Reply]) {
+async fn tell_end_user(flow: &Flow, channel: &ChannelInUse, survey: &Survey, replies: &[Reply]) {
     if replies.is_empty() {
         flow.live.refresh(survey);
     }
     for (position, &reply) in replies.iter().enumerate() {
-        say(flow, survey, reply, position).await;
+        say(flow, channel, survey, reply, position).await;
     }
 }
 
 /// Sends the end user one of the survey's texts on its channel, as the `position`th message of
 /// what the survey says at once.
-async fn say(flow: &Flow, survey: &Survey, reply: Reply, position: usize) {
-    let kind = match records::channel(&*flow.store, &survey.invitation.tenant, survey.invitation.channel.as_str()).await
-    {
-        Ok(channel) => channel.value.kind,
+async fn say(flow: &Flow, channel: &ChannelInUse, survey: &Survey, reply: Reply, position: usize) {
+    let kind = match channel.record().await {
+        Ok(channel) => channel.kind,
         Err(error) => {
             tracing::warn!(survey = %survey.id, %error, "the survey's channel can't be read");
             return;
@@ -192,7 +206,7 @@ async fn say(flow: &Flow, survey: &Survey, reply: Reply, position: usize) {
         }
         return;
     }
-    let texts = match texts_for(flow, survey).await {
+    let texts = match texts(flow, channel, survey).await {
         Ok(texts) => texts,
         Err(error) => {
             tracing::warn!(survey = %survey.id, %error, "no texts for the survey's channel");
@@ -218,14 +232,16 @@ pub fn reply_text(texts: &Texts, reply: Reply) -> &str {
 
 /// The texts of a survey's configuration in the survey's locale, for the survey's own scale and
 /// reasons: a configuration edited since the survey was created doesn't change those.
-pub async fn texts_for(flow: &Flow, survey: &Survey) -> Result<Texts, FlowError> {
-    let invitation = &survey.invitation;
-    let (_, config) =
-        records::channel_with_config(&*flow.store, &invitation.tenant, invitation.channel.as_str()).await?;
-    let mut config = config.config;
+pub async fn texts(flow: &Flow, channel: &ChannelInUse, survey: &Survey) -> Result<Texts, FlowError> {
+    let mut config = channel.config().await?.config.clone();
     config.scale = survey.rules.scale;
     config.low_rating_reasons = survey.rules.low_rating_reasons.clone();
-    Ok(config.texts(invitation.locale, flow.catalog))
+    Ok(config.texts(survey.invitation.locale, flow.catalog))
+}
+
+/// [`texts`], for a caller that has not read the survey's channel.
+pub async fn texts_for(flow: &Flow, survey: &Survey) -> Result<Texts, FlowError> {
+    texts(flow, &ChannelInUse::of_survey(&flow.store, survey), survey).await
 }
 
 /// What an end user sent on a channel.
@@ -282,7 +298,7 @@ pub async fn take_input(
         Input::Reply { survey, .. } => named_survey(flow, tenant, channel, survey).await?,
         _ => flow.store.latest_for_recipient(tenant, channel, recipient).await?,
     };
-    take_input_on(flow, latest, input, now).await
+    take_input_on(flow, &ChannelInUse::of(&flow.store, tenant, channel), latest, input, now).await
 }
 
 /// The survey a reply names (an email's thread), whichever address it came from: people reply
@@ -301,6 +317,7 @@ pub async fn named_survey(
 /// ([`SurveyStore::latest_for_recipient`](ratewire_core::store::SurveyStore::latest_for_recipient)).
 pub async fn take_input_on(
     flow: &Flow,
+    channel: &ChannelInUse,
     latest: Option<Survey>,
     input: Input,
     now: Timestamp,
@@ -309,15 +326,16 @@ pub async fn take_input_on(
         Input::Rate { survey, score } => (owned(latest, &survey)?, Event::Rate(score)),
         Input::Reason { survey, reason } => (owned(latest, &survey)?, Event::ChooseReason(reason)),
         Input::Comment { survey, text } => (owned(latest, &survey)?, Event::Comment(text)),
-        Input::Text { text, conversation } => return typed(flow, latest, &text, conversation, now).await,
-        Input::Reply { text, .. } => return typed(flow, latest, &text, None, now).await,
+        Input::Text { text, conversation } => return typed(flow, channel, latest, &text, conversation, now).await,
+        Input::Reply { text, .. } => return typed(flow, channel, latest, &text, None, now).await,
     };
-    answer(flow, &survey, vec![event], now).await
+    answer(flow, channel, &survey, vec![event], now).await
 }
 
 /// Handles text the end user typed, in `conversation` when the channel says which.
 async fn typed(
     flow: &Flow,
+    channel: &ChannelInUse,
     latest: Option<Survey>,
     text: &str,
     conversation: Option<ConversationId>,
@@ -329,10 +347,10 @@ async fn typed(
         // is about it, never the survey's comment.
         survey = tell_of_conversation(flow, survey, conversation, now, now).await?;
     }
-    let texts = texts_for(flow, &survey).await?;
+    let texts = texts(flow, channel, &survey).await?;
     let reading = understand(text, survey.rules.scale, survey.invitation.locale, &texts.labels);
     match survey.events_for_text(text, reading, now) {
-        Some(events) => answer(flow, &survey, events, now).await,
+        Some(events) => answer(flow, channel, &survey, events, now).await,
         None => Ok(Outcome::PassThrough),
     }
 }
@@ -381,7 +399,13 @@ async fn tell_of_conversation(
 /// Applies the events one message of the end user carried, in order; the first refusal stops
 /// them. The business hears of every transition; the end user only of the message's last step
 /// (see [`replies_to_message`]).
-pub async fn answer(flow: &Flow, survey: &Survey, events: Vec<Event>, now: Timestamp) -> Result<Outcome, FlowError> {
+pub async fn answer(
+    flow: &Flow,
+    channel: &ChannelInUse,
+    survey: &Survey,
+    events: Vec<Event>,
+    now: Timestamp,
+) -> Result<Outcome, FlowError> {
     let mut transitions: Vec<Transition> = Vec::new();
     let mut refusal = None;
     let mut failure = None;
@@ -414,12 +438,12 @@ pub async fn answer(flow: &Flow, survey: &Survey, events: Vec<Event>, now: Times
     let told = async {
         match transitions.last() {
             Some(last) if transitions.iter().any(|t| !t.effects.is_empty()) => {
-                tell_end_user(flow, &last.survey, &replies).await;
+                tell_end_user(flow, channel, &last.survey, &replies).await;
             }
             // Nothing changed: only a refusal may have something to say.
             _ => {
                 for (position, &reply) in replies.iter().enumerate() {
-                    say(flow, survey, reply, position).await;
+                    say(flow, channel, survey, reply, position).await;
                 }
             }
         }
@@ -433,9 +457,4 @@ pub async fn answer(flow: &Flow, survey: &Survey, events: Vec<Event>, now: Times
         (None, Some(refusal)) => Outcome::Refused(refusal),
         (None, None) => Outcome::PassThrough,
     })
-}
-
-/// The configuration a channel's surveys use, for callers that have the channel.
-pub async fn config_of(flow: &Flow, tenant: &TenantId, channel: &ChannelId) -> Result<ConfigRecord, FlowError> {
-    Ok(records::channel_with_config(&*flow.store, tenant, channel.as_str()).await?.1)
 }

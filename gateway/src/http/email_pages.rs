@@ -97,13 +97,8 @@ fn html_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::r
         (status = 503, response = PageUnavailable),
     ),
 )]
-async fn confirm_rating(
-    State(state): State<AppState>,
-    Path(PageLink { tenant, channel, token }): Path<PageLink>,
-    headers: HeaderMap,
-) -> Response {
-    let result = async {
-        let opened = open(&state, &tenant, &channel, &token).await?;
+async fn confirm_rating(State(state): State<AppState>, Path(link): Path<PageLink>, headers: HeaderMap) -> Response {
+    on_link(&state, &headers, &link, async |opened| {
         let Link::Rate { survey, score } = &opened.link else { return Err(invalid_link()) };
         let survey = opened.survey(&state, survey).await?;
         let texts = surveys::texts_for(&state.flow, &survey).await?;
@@ -120,9 +115,8 @@ async fn confirm_rating(
             confirm: text(&state, locale, Message::EmailConfirm),
         };
         Ok(page(StatusCode::OK, &confirm))
-    }
-    .await;
-    respond(&state, &headers, result)
+    })
+    .await
 }
 
 /// Records the rating a rating link stands for, and shows the survey's page.
@@ -138,18 +132,12 @@ async fn confirm_rating(
         (status = 503, response = PageUnavailable),
     ),
 )]
-async fn record_rating(
-    State(state): State<AppState>,
-    Path(PageLink { tenant, channel, token }): Path<PageLink>,
-    headers: HeaderMap,
-) -> Response {
-    let result = async {
-        let opened = open(&state, &tenant, &channel, &token).await?;
+async fn record_rating(State(state): State<AppState>, Path(link): Path<PageLink>, headers: HeaderMap) -> Response {
+    on_link(&state, &headers, &link, async |opened| {
         let Link::Rate { survey, score } = &opened.link else { return Err(invalid_link()) };
         opened.apply(&state, survey, Event::Rate(*score)).await
-    }
-    .await;
-    respond(&state, &headers, result)
+    })
+    .await
 }
 
 /// A reason link's page: the reason it stands for, to confirm.
@@ -164,13 +152,8 @@ async fn record_rating(
         (status = 503, response = PageUnavailable),
     ),
 )]
-async fn confirm_reason(
-    State(state): State<AppState>,
-    Path(PageLink { tenant, channel, token }): Path<PageLink>,
-    headers: HeaderMap,
-) -> Response {
-    let result = async {
-        let opened = open(&state, &tenant, &channel, &token).await?;
+async fn confirm_reason(State(state): State<AppState>, Path(link): Path<PageLink>, headers: HeaderMap) -> Response {
+    on_link(&state, &headers, &link, async |opened| {
         let Link::Reason { survey, reason } = &opened.link else { return Err(invalid_link()) };
         let survey = opened.survey(&state, survey).await?;
         let texts = surveys::texts_for(&state.flow, &survey).await?;
@@ -188,9 +171,8 @@ async fn confirm_reason(
             confirm: text(&state, locale, Message::EmailReasonConfirm),
         };
         Ok(page(StatusCode::OK, &confirm))
-    }
-    .await;
-    respond(&state, &headers, result)
+    })
+    .await
 }
 
 /// Records the reason a reason link stands for, and shows the survey's page.
@@ -206,18 +188,12 @@ async fn confirm_reason(
         (status = 503, response = PageUnavailable),
     ),
 )]
-async fn record_reason(
-    State(state): State<AppState>,
-    Path(PageLink { tenant, channel, token }): Path<PageLink>,
-    headers: HeaderMap,
-) -> Response {
-    let result = async {
-        let opened = open(&state, &tenant, &channel, &token).await?;
+async fn record_reason(State(state): State<AppState>, Path(link): Path<PageLink>, headers: HeaderMap) -> Response {
+    on_link(&state, &headers, &link, async |opened| {
         let Link::Reason { survey, reason } = &opened.link else { return Err(invalid_link()) };
         opened.apply(&state, survey, Event::ChooseReason(reason.clone())).await
-    }
-    .await;
-    respond(&state, &headers, result)
+    })
+    .await
 }
 
 /// A survey's page: the survey as it is now, and what it still takes.
@@ -232,20 +208,14 @@ async fn record_reason(
         (status = 503, response = PageUnavailable),
     ),
 )]
-async fn survey_page(
-    State(state): State<AppState>,
-    Path(PageLink { tenant, channel, token }): Path<PageLink>,
-    headers: HeaderMap,
-) -> Response {
-    let result = async {
-        let opened = open(&state, &tenant, &channel, &token).await?;
+async fn survey_page(State(state): State<AppState>, Path(link): Path<PageLink>, headers: HeaderMap) -> Response {
+    on_link(&state, &headers, &link, async |opened| {
         let Link::Survey(survey) = &opened.link else { return Err(invalid_link()) };
         let survey = opened.survey(&state, survey).await?;
         let texts = surveys::texts_for(&state.flow, &survey).await?;
         Ok(survey_page_of(&state, &opened, &survey, &texts, Timestamp::now(), None, StatusCode::OK))
-    }
-    .await;
-    respond(&state, &headers, result)
+    })
+    .await
 }
 
 /// One answer on a survey's page: a score, a reason or a comment.
@@ -275,12 +245,11 @@ struct AnswerForm {
 )]
 async fn answer(
     State(state): State<AppState>,
-    Path(PageLink { tenant, channel, token }): Path<PageLink>,
+    Path(link): Path<PageLink>,
     headers: HeaderMap,
     form: Result<Form<AnswerForm>, FormRejection>,
 ) -> Response {
-    let result = async {
-        let opened = open(&state, &tenant, &channel, &token).await?;
+    on_link(&state, &headers, &link, async |opened| {
         let Link::Survey(survey) = &opened.link else { return Err(invalid_link()) };
         let Form(form) =
             form.map_err(|rejection| ApiError::unread_form(rejection, |rejection| bad_form(rejection.body_text())))?;
@@ -294,9 +263,8 @@ async fn answer(
             _ => return Err(bad_form("send one of score, reason or comment".into())),
         };
         opened.apply(&state, survey, event).await
-    }
-    .await;
-    respond(&state, &headers, result)
+    })
+    .await
 }
 
 /// An unsubscribe link's page: asks before it unsubscribes.
@@ -311,14 +279,9 @@ async fn answer(
         (status = 503, response = PageUnavailable),
     ),
 )]
-async fn unsubscribe_page(
-    State(state): State<AppState>,
-    Path(PageLink { tenant, channel, token }): Path<PageLink>,
-    headers: HeaderMap,
-) -> Response {
+async fn unsubscribe_page(State(state): State<AppState>, Path(link): Path<PageLink>, headers: HeaderMap) -> Response {
     let locale = browser_locale(&headers);
-    let result = async {
-        let opened = open(&state, &tenant, &channel, &token).await?;
+    on_link(&state, &headers, &link, async |opened| {
         let Link::Unsubscribe(address) = &opened.link else { return Err(invalid_link()) };
         if crate::flow::contacts::is_unsubscribed(&state.flow, &opened.tenant, address).await? {
             return Ok(unsubscribed_page(&state, locale, address));
@@ -330,9 +293,8 @@ async fn unsubscribe_page(
             button: text(&state, locale, Message::EmailUnsubscribe),
         };
         Ok(page(StatusCode::OK, &ask))
-    }
-    .await;
-    respond(&state, &headers, result)
+    })
+    .await
 }
 
 /// Unsubscribes an address: no more rating requests to it, on any of the business's channels.
@@ -348,21 +310,15 @@ async fn unsubscribe_page(
         (status = 503, response = PageUnavailable),
     ),
 )]
-async fn unsubscribe(
-    State(state): State<AppState>,
-    Path(PageLink { tenant, channel, token }): Path<PageLink>,
-    headers: HeaderMap,
-) -> Response {
-    let result = async {
-        let opened = open(&state, &tenant, &channel, &token).await?;
+async fn unsubscribe(State(state): State<AppState>, Path(link): Path<PageLink>, headers: HeaderMap) -> Response {
+    on_link(&state, &headers, &link, async |opened| {
         let Link::Unsubscribe(address) = &opened.link else { return Err(invalid_link()) };
         crate::flow::contacts::unsubscribe(&state.flow, &opened.tenant, &opened.channel.id, address, Timestamp::now())
             .await?;
         tracing::info!(tenant = %opened.tenant, channel = %opened.channel.id, "an address unsubscribed");
         Ok(unsubscribed_page(&state, browser_locale(&headers), address))
-    }
-    .await;
-    respond(&state, &headers, result)
+    })
+    .await
 }
 
 /// A link that is damaged, was edited, or names a channel or survey that isn't there.
@@ -373,6 +329,20 @@ fn invalid_link() -> ApiError {
 /// A posted form that is not the page's.
 fn bad_form(message: String) -> ApiError {
     ApiError::BadRequest { code: "bad_form", message }
+}
+
+/// Answers a page's link: the link checked, then `answer` given it; a failure as a page.
+async fn on_link(
+    state: &AppState,
+    headers: &HeaderMap,
+    link: &PageLink,
+    answer: impl AsyncFnOnce(Opened) -> Result<Response, ApiError>,
+) -> Response {
+    let result = match open(state, &link.tenant, &link.channel, &link.token).await {
+        Ok(opened) => answer(opened).await,
+        Err(error) => Err(error),
+    };
+    respond(state, headers, result)
 }
 
 /// A page's answer; a failure as a page in the browser's language, with the status the error

@@ -14,7 +14,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::flow::inbound::{self, Received};
-use crate::flow::{FlowError, channels, records};
+use crate::flow::records::{self, ChannelInUse};
+use crate::flow::{FlowError, channels};
 use crate::http::AppState;
 use crate::http::api::doc::{
     MalformedWebhook, NotFound, TooLarge, Unavailable, UnverifiedWebhook, WebhookUnavailable, WrongVerifyToken,
@@ -123,7 +124,15 @@ async fn handle(
             ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], challenge).into_response()
         }
         Ok(WebhookOutcome::Events(events)) => {
-            match inbound::take(&state.flow, &tenant, &channel_id, adapter.as_ref(), events).await {
+            match inbound::take(
+                &state.flow,
+                &tenant,
+                &ChannelInUse::read(&state.flow.store, &tenant, record),
+                adapter.as_ref(),
+                events,
+            )
+            .await
+            {
                 Ok(received) => Json(received).into_response(),
                 Err(error) => ApiError::from(error).into_response(),
             }

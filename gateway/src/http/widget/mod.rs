@@ -26,7 +26,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::flow::FlowError;
-use crate::flow::records::{self, ChannelRecord};
+use crate::flow::records::{self, ChannelInUse, ChannelRecord};
 use crate::flow::surveys::{self, Input, InviteRequest, Outcome};
 use crate::http::AppState;
 use crate::http::api::doc::Forbidden;
@@ -383,7 +383,8 @@ fn error_message(error: impl Into<ApiError>) -> ServerMessage {
 /// configuration allows it and the page named the conversation.
 async fn user_initiated(state: &AppState, query: &ConnectQuery, input: Input, now: Timestamp) -> Option<ServerMessage> {
     let Input::Text { text, conversation: Some(conversation) } = input else { return None };
-    let config = surveys::config_of(&state.flow, &query.tenant, &query.channel).await.ok()?;
+    let channel = ChannelInUse::of(&state.flow.store, &query.tenant, &query.channel);
+    let config = channel.config().await.ok()?;
     if !config.config.user_initiated {
         return None;
     }
@@ -414,5 +415,5 @@ async fn user_initiated(state: &AppState, query: &ConnectQuery, input: Input, no
         Err(error) => return Some(error_message(error)),
     };
     let events = survey.events_for_text(&text, reading, now).unwrap_or_default();
-    surveys::answer(&state.flow, &survey, events, now).await.err().map(error_message)
+    surveys::answer(&state.flow, &channel, &survey, events, now).await.err().map(error_message)
 }
