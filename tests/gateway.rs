@@ -1698,3 +1698,27 @@ async fn reasons_default_the_same_on_every_scale(gw: Gateway) {
         assert_eq!(asked["awaits_reason"], true, "{scale}: {asked}");
     }
 }
+
+// A Redis that would lose data on a crash is named at start, and refused when durability is
+// required.
+#[tokio::test]
+async fn a_redis_that_would_lose_data_is_refused_when_durability_is_required() {
+    use ratewire_gateway::cli::serve;
+    use ratewire_gateway::cli::settings::Settings;
+    let start = |url: String| {
+        let settings = Settings { redis_url: Some(url), redis_require_durability: true, ..Settings::default() };
+        async move { serve::state(settings.check().expect("the settings are fine")).await.map(|_| ()) }
+    };
+    // The harness's plain server keeps nothing: no append-only file.
+    let forgetful = ratewire_tests::RedisServer::start();
+    let refused = start(forgetful.url()).await.expect_err("a server without an append-only file is refused");
+    assert!(refused.contains("redis_require_durability") && refused.contains("appendonly is no"), "{refused}");
+    // One that evicts keys when memory fills is refused too, whatever it keeps on disk.
+    let durable = ratewire_tests::RedisServer::start_durable();
+    durable.command(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]).await;
+    let refused = start(durable.url()).await.expect_err("an evicting server is refused");
+    assert!(refused.contains("maxmemory-policy is allkeys-lru"), "{refused}");
+    assert!(!refused.contains("appendonly"), "its append-only file is on: {refused}");
+    durable.command(&["CONFIG", "SET", "maxmemory-policy", "noeviction"]).await;
+    start(durable.url()).await.expect("a durable server that never evicts is taken");
+}

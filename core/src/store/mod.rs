@@ -8,6 +8,7 @@
 
 mod cache;
 mod compact;
+mod durability;
 mod memory;
 mod outbox;
 mod records;
@@ -17,6 +18,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use thiserror::Error;
 
+pub use self::durability::{Durability, Shortfall};
 pub use self::memory::MemoryStore;
 pub use self::outbox::{OutboundMessage, Outbox, OutboxItem, Task};
 pub use self::records::{Record, RecordKind, RecordStore, Versioned, delete, read, read_all, write};

@@ -460,6 +460,17 @@ impl RedisStore {
         })
     }
 
+    /// What the server keeps across a crash, as far as it tells.
+    pub async fn durability(&self) -> Result<super::Durability, StoreError> {
+        let mut connection = self.connections[0].clone();
+        // The default sections hold both `aof_enabled` and `maxmemory_policy`, on every version.
+        let info: String = redis::cmd("INFO").query_async(&mut connection).await.map_err(unavailable)?;
+        // Managed services often refuse CONFIG: then the setting is unknown, not wrong.
+        let appendfsync: Option<(String, String)> =
+            redis::cmd("CONFIG").arg("GET").arg("appendfsync").query_async(&mut connection).await.ok().flatten();
+        Ok(super::Durability::from_info(&info, appendfsync.map(|(_, value)| value)))
+    }
+
     /// Runs a pipeline. If Redis lost the scripts (it restarted, or someone ran SCRIPT FLUSH),
     /// loads them and runs it again; every pipeline here is safe to repeat after a script in it
     /// was refused, because nothing before that script depends on it.

@@ -72,6 +72,7 @@ pub async fn state(settings: Checked) -> Result<AppState, String> {
     let (store, store_kind): (Arc<dyn Store>, StoreKind) = match &settings.redis_url {
         Some(url) => {
             let store = connect_redis(url, settings.redis_wait).await?;
+            check_durability(&store, settings.redis_require_durability).await?;
             tracing::info!(url = %redact(url), "state is kept in Redis");
             (Arc::new(store), StoreKind::Redis)
         }
@@ -129,6 +130,30 @@ async fn connect_redis(url: &str, wait: Duration) -> Result<RedisStore, String> 
                 return Err(format!("cannot use Redis at {} (waited {wait:?}, redis_wait_secs): {error}", redact(url)));
             }
         }
+    }
+}
+
+/// Logs each way the Redis server falls short of keeping ratewire's data; with
+/// `redis_require_durability`, refuses to start on one it can tell.
+async fn check_durability(store: &RedisStore, required: bool) -> Result<(), String> {
+    let shortfalls = store.durability().await.map_err(|e| format!("cannot read Redis's settings: {e}"))?.shortfalls();
+    for shortfall in &shortfalls {
+        if shortfall.known {
+            tracing::warn!(setting = shortfall.setting, value = %shortfall.value, "Redis may lose data: {shortfall}");
+        } else {
+            tracing::warn!(
+                setting = shortfall.setting,
+                "Redis won't say its {}: check it is {}",
+                shortfall.setting,
+                shortfall.wanted
+            );
+        }
+    }
+    match shortfalls.iter().filter(|s| s.known).map(ToString::to_string).collect::<Vec<_>>() {
+        refused if required && !refused.is_empty() => {
+            Err(format!("Redis would lose data (redis_require_durability): {}", refused.join("; ")))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -27,6 +27,10 @@ pub struct Settings {
     /// Seconds `serve` keeps trying, with backoff, to reach Redis at start (not up yet, or still
     /// loading its data) before it gives up; 0 tries once.
     pub redis_wait_secs: u64,
+    /// Refuse to start on a Redis that would lose data on a crash or evict keys (`appendonly`
+    /// off, `appendfsync no`, a `maxmemory-policy` other than `noeviction`); otherwise each
+    /// shortfall is logged at start. Settings the server won't tell are logged either way.
+    pub redis_require_durability: bool,
     /// The largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
     /// The largest reply an email channel's webhook takes, in bytes: replies carry inline
@@ -165,6 +169,7 @@ impl Default for Settings {
             public_url: None,
             redis_url: None,
             redis_wait_secs: 60,
+            redis_require_durability: false,
             body_limit_bytes: 256 * 1024,
             email_body_limit_bytes: 10 * 1024 * 1024,
             api_requests_per_second: 50,
@@ -187,6 +192,7 @@ pub struct Checked {
     pub public_url: String,
     pub redis_url: Option<String>,
     pub redis_wait: Duration,
+    pub redis_require_durability: bool,
     pub body_limit_bytes: usize,
     pub email_body_limit_bytes: usize,
     pub api_requests_per_second: u32,
@@ -387,6 +393,7 @@ impl Settings {
                     .to_owned(),
                 redis_url: self.redis_url.clone(),
                 redis_wait: Duration::from_secs(self.redis_wait_secs),
+                redis_require_durability: self.redis_require_durability,
                 body_limit_bytes: self.body_limit_bytes,
                 email_body_limit_bytes: self.email_body_limit_bytes,
                 api_requests_per_second: self.api_requests_per_second,
