@@ -49,3 +49,34 @@ fn the_readme_layout_matches_the_tree() {
         assert!(covered(&path), "the README's layout does not list {path}/");
     }
 }
+
+/// Every `.rs` file under a folder of the gateway's source, with its text.
+fn sources(room: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut folders = vec![root().join("gateway/src").join(room)];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap().filter_map(Result::ok) {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                found.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    assert!(!found.is_empty(), "no sources under gateway/src/{room}");
+    found
+}
+
+#[test]
+fn the_rooms_import_downward_only() {
+    // The workflow knows no HTTP; neither the workflow nor the HTTP service knows the command line.
+    for (path, text) in sources("flow") {
+        for word in ["axum", "crate::http", "crate::cli"] {
+            assert!(!text.contains(word), "{path} uses {word}");
+        }
+    }
+    for (path, text) in sources("http") {
+        assert!(!text.contains("crate::cli"), "{path} uses crate::cli");
+    }
+}

@@ -10,7 +10,7 @@ use ratewire_core::store::{MemoryStore, RedisStore, RedisStoreOptions, Store};
 use tokio::net::{TcpListener, TcpSocket};
 
 use super::settings::{Checked, Settings};
-use crate::flow::{Flow, FlowSettings};
+use crate::flow::Flow;
 use crate::http::auth::{Sessions, Tenants};
 use crate::http::demo::Demo;
 use crate::http::{self, AppState, StoreKind, server};
@@ -92,20 +92,12 @@ pub async fn state(settings: Checked) -> Result<AppState, String> {
     } else {
         None
     };
-    let flow = Flow::new(
-        store,
-        FlowSettings {
-            public_url: settings.public_url.clone(),
-            outbound: settings.outbound.clone(),
-            webhooks: settings.webhooks.clone(),
-            delivery: settings.delivery.clone(),
-        },
-    );
+    let sessions = Sessions::new(&settings.dashboard, &settings.public_url);
     Ok(AppState {
-        flow,
+        flow: Flow::new(store, settings.flow_settings()),
         store_kind,
-        tenants: Arc::new(Tenants::new(&tenants, settings.api_requests_per_second, Sessions::new(&settings))),
-        settings: Arc::new(settings),
+        tenants: Arc::new(Tenants::new(&tenants, settings.api_requests_per_second, sessions)),
+        settings: Arc::new(settings.http_config()),
         demo,
         stopping: Default::default(),
     })

@@ -10,7 +10,10 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use ratewire_adapters::outbound::OutboundPolicy;
 use ratewire_core::{FieldError, TenantId};
 
-pub use crate::flow::{DeliverySettings, WebhookSettings};
+pub use crate::flow::{DeliverySettings, FlowSettings, WebhookSettings};
+pub use crate::http::HttpConfig;
+pub use crate::http::auth::{DashboardSettings, Tenant};
+pub use crate::http::server::HttpSettings;
 use serde::{Deserialize, Serialize};
 
 /// Settings as read, before they are checked.
@@ -83,85 +86,6 @@ impl Default for OutboundSettings {
     }
 }
 
-/// How long clients may take, and how many may be connected at once (see `crate::http::server`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct HttpSettings {
-    /// Seconds a client has to send a request's headers, from connecting, or from the first byte
-    /// of a request on a kept-alive connection. Past it, the connection is closed.
-    pub header_read_timeout_secs: u64,
-    /// Seconds a request's body has to arrive in full, from when its headers are in. Past it,
-    /// 408 `body_timeout`.
-    pub body_read_timeout_secs: u64,
-    /// Seconds a kept-alive connection may wait for its next request before it is closed.
-    pub idle_timeout_secs: u64,
-    /// Connections open at once. Past it, new connections wait in the system's backlog until
-    /// one closes. `serve` raises the open-files soft limit to fit it, as far as the hard one
-    /// allows.
-    pub max_connections: usize,
-    /// Seconds between a stop signal and the listener closing, while `/readyz` answers 503 and
-    /// everything else is still served: the time a load balancer needs to notice.
-    pub shutdown_drain_secs: u64,
-}
-
-impl Default for HttpSettings {
-    fn default() -> Self {
-        Self {
-            header_read_timeout_secs: 10,
-            body_read_timeout_secs: 60,
-            idle_timeout_secs: 60,
-            max_connections: 1024,
-            shutdown_drain_secs: 5,
-        }
-    }
-}
-
-impl HttpSettings {
-    pub fn header_read_timeout(&self) -> Duration {
-        Duration::from_secs(self.header_read_timeout_secs)
-    }
-
-    pub fn body_read_timeout(&self) -> Duration {
-        Duration::from_secs(self.body_read_timeout_secs)
-    }
-
-    pub fn idle_timeout(&self) -> Duration {
-        Duration::from_secs(self.idle_timeout_secs)
-    }
-
-    pub fn shutdown_drain(&self) -> Duration {
-        Duration::from_secs(self.shutdown_drain_secs)
-    }
-}
-
-/// The reports dashboard's sessions (see `crate::http::auth::Sessions`).
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DashboardSettings {
-    /// The key session cookies are signed with, at least 32 characters. Unset, each process
-    /// makes a random one: sessions then end when it restarts, and several instances behind one
-    /// address must share a set key.
-    pub session_secret: Option<String>,
-    /// How long a dashboard session lasts, in hours.
-    pub session_hours: u32,
-}
-
-/// Never shows the secret, should the settings be logged.
-impl std::fmt::Debug for DashboardSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DashboardSettings")
-            .field("session_secret", &self.session_secret.as_ref().map(|_| "…"))
-            .field("session_hours", &self.session_hours)
-            .finish()
-    }
-}
-
-impl Default for DashboardSettings {
-    fn default() -> Self {
-        Self { session_secret: None, session_hours: 12 }
-    }
-}
-
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -207,12 +131,29 @@ pub struct Checked {
     pub http: HttpSettings,
 }
 
-#[derive(Debug, Clone)]
-pub struct Tenant {
-    pub id: TenantId,
-    pub name: String,
-    /// Lower-case hex SHA-256 digests of the API keys.
-    pub key_digests: Vec<String>,
+impl Checked {
+    /// What the HTTP service reads of the settings.
+    pub fn http_config(&self) -> HttpConfig {
+        HttpConfig {
+            public_url: self.public_url.clone(),
+            body_limit_bytes: self.body_limit_bytes,
+            email_body_limit_bytes: self.email_body_limit_bytes,
+            report_max_surveys: self.report_max_surveys,
+            dashboard: self.dashboard.clone(),
+            outbound: self.outbound.clone(),
+            http: self.http.clone(),
+        }
+    }
+
+    /// What the workflow reads of the settings.
+    pub fn flow_settings(&self) -> FlowSettings {
+        FlowSettings {
+            public_url: self.public_url.clone(),
+            outbound: self.outbound.clone(),
+            webhooks: self.webhooks.clone(),
+            delivery: self.delivery.clone(),
+        }
+    }
 }
 
 /// Why settings could not be loaded.

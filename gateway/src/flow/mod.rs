@@ -8,7 +8,8 @@
 //! it means and what must be said, [`outbox`] works the queue, sending messages through
 //! [`send`] and event webhooks through [`events`]; [`records`] holds every stored record type,
 //! [`contacts`] what is known of end users, [`channels`] the built adapters and their send rates,
-//! [`live`] the pushes to open web widgets, [`expiry`] the surveys that fall due.
+//! [`live`] the pushes to open web widgets, [`expiry`] the surveys that fall due, [`understanding`]
+//! a reply read on its own.
 
 pub mod channels;
 pub mod contacts;
@@ -23,6 +24,7 @@ pub mod records;
 pub mod send;
 pub mod surveys;
 pub mod telemetry;
+pub mod understanding;
 
 use std::sync::Arc;
 

@@ -16,11 +16,10 @@ use hmac::{Hmac, Mac};
 use jiff::{SignedDuration, Timestamp};
 use ratewire_core::TenantId;
 use ratewire_core::store::{self, RecordKind, StoreError};
-
-use crate::flow::records::SessionsEnded;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::cli::settings::{Checked, Tenant};
+use crate::flow::records::SessionsEnded;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 
@@ -126,15 +125,15 @@ pub struct Session {
 
 impl Sessions {
     /// Sessions as the settings say; with no secret set, a random one for this process.
-    pub fn new(settings: &Checked) -> Self {
-        let secret = match &settings.dashboard.session_secret {
+    pub fn new(settings: &DashboardSettings, public_url: &str) -> Self {
+        let secret = match &settings.session_secret {
             Some(secret) => secret.as_bytes().to_vec(),
             None => [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()].iter().flat_map(|u| *u.as_bytes()).collect(),
         };
         Sessions {
             secret,
-            lifetime: SignedDuration::from_hours(i64::from(settings.dashboard.session_hours)),
-            secure: settings.public_url.starts_with("https://"),
+            lifetime: SignedDuration::from_hours(i64::from(settings.session_hours)),
+            secure: public_url.starts_with("https://"),
         }
     }
 
@@ -309,9 +308,46 @@ fn bearer_key(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then_some(key.trim())
 }
 
+/// The reports dashboard's sessions (see [`Sessions`]).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DashboardSettings {
+    /// The key session cookies are signed with, at least 32 characters. Unset, each process
+    /// makes a random one: sessions then end when it restarts, and several instances behind one
+    /// address must share a set key.
+    pub session_secret: Option<String>,
+    /// How long a dashboard session lasts, in hours.
+    pub session_hours: u32,
+}
+
+/// Never shows the secret, should the settings be logged.
+impl std::fmt::Debug for DashboardSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DashboardSettings")
+            .field("session_secret", &self.session_secret.as_ref().map(|_| "…"))
+            .field("session_hours", &self.session_hours)
+            .finish()
+    }
+}
+
+impl Default for DashboardSettings {
+    fn default() -> Self {
+        Self { session_secret: None, session_hours: 12 }
+    }
+}
+
+/// A tenant as the checked settings name it, with its API keys' digests.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    /// Lower-case hex SHA-256 digests of the API keys.
+    pub key_digests: Vec<String>,
+}
+
 #[cfg(test)]
 fn test_sessions() -> Sessions {
-    Sessions::new(&crate::cli::settings::Settings::default().check().expect("the default settings are valid"))
+    Sessions::new(&DashboardSettings::default(), "http://127.0.0.1:8080")
 }
 
 #[cfg(test)]
@@ -439,12 +475,11 @@ mod session_tests {
 
     #[test]
     fn the_cookie_is_strict_http_only_and_secure_with_the_host_prefix_over_https() {
-        let mut settings = crate::cli::settings::Settings::default();
-        let cookie = Sessions::new(&settings.check().unwrap()).set_cookie("v");
+        let mut settings = DashboardSettings::default();
+        let cookie = Sessions::new(&settings, "http://127.0.0.1:8080").set_cookie("v");
         assert_eq!(cookie, "ratewire_session=v; Path=/; Max-Age=43200; HttpOnly; SameSite=Strict");
-        settings.public_url = Some("https://rw.example.com".into());
-        settings.dashboard.session_hours = 1;
-        let sessions = Sessions::new(&settings.check().unwrap());
+        settings.session_hours = 1;
+        let sessions = Sessions::new(&settings, "https://rw.example.com");
         assert_eq!(
             sessions.set_cookie("v"),
             "__Host-ratewire_session=v; Path=/; Max-Age=3600; HttpOnly; SameSite=Strict; Secure"

@@ -14,9 +14,8 @@ use ratewire_core::{ChannelId, SurveyConfig, TenantId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::cli::settings::Tenant;
 use crate::flow::records::{ChannelRecord, ConfigRecord, new_secret};
-use crate::http::auth::{digest, new_key};
+use crate::http::auth::{Tenant, digest, new_key};
 use crate::http::{AppState, html};
 
 /// The demo tenant's id, key and channel.

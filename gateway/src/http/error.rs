@@ -273,9 +273,9 @@ impl From<Refusal> for ApiError {
     }
 }
 
-impl From<crate::cli::parse::InputError> for ApiError {
-    fn from(error: crate::cli::parse::InputError) -> Self {
-        use crate::cli::parse::InputError;
+impl From<crate::flow::understanding::InputError> for ApiError {
+    fn from(error: crate::flow::understanding::InputError) -> Self {
+        use crate::flow::understanding::InputError;
         match error {
             InputError::Scale(error) => ApiError::invalid("scale", error.to_string()),
             InputError::Locale(error) => ApiError::invalid("locale", error.to_string()),

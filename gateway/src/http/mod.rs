@@ -31,7 +31,6 @@ use utoipa_axum::routes;
 
 use self::auth::Tenants;
 use self::error::ApiError;
-use crate::cli::settings::Checked;
 use crate::flow::Flow;
 
 /// Which store the service runs on, as `/healthz` reports it.
@@ -48,10 +47,28 @@ pub struct AppState {
     pub flow: Flow,
     pub store_kind: StoreKind,
     pub tenants: Arc<Tenants>,
-    pub settings: Arc<Checked>,
+    pub settings: Arc<HttpConfig>,
     /// The demo's tenant and key, when the demo runs.
     pub demo: Option<demo::Demo>,
     pub stopping: Stopping,
+}
+
+/// What the HTTP service reads of the settings.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// How channels and browsers reach the service: the base of webhook URLs and links.
+    pub public_url: String,
+    /// The largest request body accepted.
+    pub body_limit_bytes: usize,
+    /// The largest webhook body an email channel takes.
+    pub email_body_limit_bytes: usize,
+    /// The most surveys one report counts.
+    pub report_max_surveys: usize,
+    pub dashboard: auth::DashboardSettings,
+    /// Where tenants' URLs may point, judged when they are given.
+    pub outbound: ratewire_adapters::outbound::OutboundPolicy,
+    /// The serve loop's deadlines and connection cap.
+    pub http: server::HttpSettings,
 }
 
 /// Set once the service has begun to stop: `/readyz` answers 503 from then on, so a load
@@ -96,7 +113,7 @@ pub fn router(state: AppState) -> Router {
 /// 413 at once for a request that declares a body over the limit, before any of it is read:
 /// the limit alone would wait for bytes that may never come.
 async fn refuse_declared_too_large(
-    State(settings): State<Arc<Checked>>,
+    State(settings): State<Arc<HttpConfig>>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {

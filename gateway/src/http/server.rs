@@ -20,13 +20,12 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, header};
 use hyper::body::{Bytes, Frame, Incoming, SizeHint};
 use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::{Instant, Sleep};
 use tower::ServiceExt;
-
-use crate::cli::settings::HttpSettings;
 
 /// The most a request's line and headers may take.
 const MAX_HEADER_BYTES: usize = 64 * 1024;
@@ -303,4 +302,55 @@ pub fn declares_more_than(headers: &HeaderMap, limit: usize) -> bool {
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok())
         .is_some_and(|length| length > limit as u64)
+}
+
+/// How long clients may take, and how many may be connected at once (see [`serve`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Seconds a client has to send a request's headers, from connecting, or from the first byte
+    /// of a request on a kept-alive connection. Past it, the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request's body has to arrive in full, from when its headers are in. Past it,
+    /// 408 `body_timeout`.
+    pub body_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request before it is closed.
+    pub idle_timeout_secs: u64,
+    /// Connections open at once. Past it, new connections wait in the system's backlog until
+    /// one closes. `serve` raises the open-files soft limit to fit it, as far as the hard one
+    /// allows.
+    pub max_connections: usize,
+    /// Seconds between a stop signal and the listener closing, while `/readyz` answers 503 and
+    /// everything else is still served: the time a load balancer needs to notice.
+    pub shutdown_drain_secs: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 60,
+            idle_timeout_secs: 60,
+            max_connections: 1024,
+            shutdown_drain_secs: 5,
+        }
+    }
+}
+
+impl HttpSettings {
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs)
+    }
+
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_read_timeout_secs)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
+    }
+
+    pub fn shutdown_drain(&self) -> Duration {
+        Duration::from_secs(self.shutdown_drain_secs)
+    }
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::cli::parse;
+use crate::flow::understanding;
 use crate::http::api::doc::{BadRequest, Invalid, TooLarge, Unavailable};
 use crate::http::error::{ApiError, JsonOfAnyType};
 use crate::http::{AppState, StoreKind};
@@ -67,19 +67,21 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
     tag = "operations",
     request_body(
         content(
-            (parse::Input = "application/json",
+            (understanding::Input = "application/json",
                 example = json!({"text": "4 stars, thanks!", "scale": "stars:5", "locale": "en"})),
-            (parse::Input = "text/plain"),
+            (understanding::Input = "text/plain"),
         ),
         description = "One `ratewire parse` input line, with any Content-Type",
     ),
     responses(
-        (status = 200, description = "How the reply is understood", body = parse::Output),
+        (status = 200, description = "How the reply is understood", body = understanding::Output),
         (status = 400, response = BadRequest),
         (status = 413, response = TooLarge),
         (status = 422, response = Invalid),
     ),
 )]
-async fn understand_reply(JsonOfAnyType(input): JsonOfAnyType<parse::Input>) -> Result<Json<parse::Output>, ApiError> {
-    Ok(Json(parse::understand_input(input, Scale::FIVE_STARS, Locale::En)?))
+async fn understand_reply(
+    JsonOfAnyType(input): JsonOfAnyType<understanding::Input>,
+) -> Result<Json<understanding::Output>, ApiError> {
+    Ok(Json(understanding::understand_input(input, Scale::FIVE_STARS, Locale::En)?))
 }
