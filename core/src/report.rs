@@ -38,7 +38,7 @@ pub const MAX_DAYS: usize = 400;
 /// The most entries [`Report::negative`] lists: the most recent ones.
 pub const MAX_NEGATIVE: usize = 100;
 
-/// The header of [`ratings_csv`].
+/// The header of the ratings export ([`ratings_csv_header`]).
 pub const CSV_HEADER: [&str; 12] = [
     "survey_id",
     "created_at",
@@ -263,8 +263,9 @@ pub fn build(surveys: &[Survey], query: &ReportQuery) -> Report {
     }
 }
 
-/// The rated surveys `query` covers as CSV (RFC 4180: comma-separated, CRLF line ends), oldest
-/// first, one row per survey under [`CSV_HEADER`]:
+/// The ratings export's header row. The export is the rated surveys a query covers as CSV (RFC
+/// 4180: comma-separated, CRLF line ends), oldest first, one row per survey ([`ratings_csv_row`])
+/// under [`CSV_HEADER`]:
 ///
 /// - `created_at`, `rated_at`: RFC 3339 in UTC, to the second; `rated_at` is when the score that
 ///   counts was given;
@@ -276,43 +277,48 @@ pub fn build(surveys: &[Survey], query: &ReportQuery) -> Report {
 /// A field holding a comma, a double quote, CR or LF is quoted, its quotes doubled. Against
 /// formula injection, a field starting with `=`, `+`, `-`, `@`, a tab or CR gets a leading `'`,
 /// so a spreadsheet shows it as text instead of evaluating it.
-pub fn ratings_csv(surveys: &[Survey], query: &ReportQuery) -> String {
-    let mut rated: Vec<(&Survey, Score)> =
-        surveys.iter().filter(|survey| query.includes(survey)).filter_map(|s| Some((s, s.score()?))).collect();
-    rated.sort_by(|(a, _), (b, _)| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
-
+pub fn ratings_csv_header() -> String {
     let mut out = String::new();
     push_row(&mut out, CSV_HEADER);
-    for (survey, score) in rated {
-        let invitation = &survey.invitation;
-        let scale = survey.rules.scale;
-        let positive = if scale.is_nps() {
-            ""
-        } else if scale.is_positive(score) {
-            "true"
-        } else {
-            "false"
-        };
-        let changes = survey.ratings.len().saturating_sub(1);
-        push_row(
-            &mut out,
-            [
-                survey.id.as_str(),
-                &utc_seconds(survey.created_at),
-                &utc_seconds(rated_at(survey)),
-                invitation.channel.as_str(),
-                invitation.agent.as_ref().map_or("", AgentId::as_str),
-                invitation.locale.tag(),
-                &scale.to_string(),
-                &score.to_string(),
-                positive,
-                survey.comment().unwrap_or_default(),
-                reason(survey).unwrap_or_default(),
-                &changes.to_string(),
-            ],
-        );
-    }
     out
+}
+
+/// One survey's row of the ratings export (see [`ratings_csv_header`]), if the survey is in the
+/// query and rated.
+pub fn ratings_csv_row(survey: &Survey, query: &ReportQuery) -> Option<String> {
+    if !query.includes(survey) {
+        return None;
+    }
+    let score = survey.score()?;
+    let invitation = &survey.invitation;
+    let scale = survey.rules.scale;
+    let positive = if scale.is_nps() {
+        ""
+    } else if scale.is_positive(score) {
+        "true"
+    } else {
+        "false"
+    };
+    let changes = survey.ratings.len().saturating_sub(1);
+    let mut out = String::new();
+    push_row(
+        &mut out,
+        [
+            survey.id.as_str(),
+            &utc_seconds(survey.created_at),
+            &utc_seconds(rated_at(survey)),
+            invitation.channel.as_str(),
+            invitation.agent.as_ref().map_or("", AgentId::as_str),
+            invitation.locale.tag(),
+            &scale.to_string(),
+            &score.to_string(),
+            positive,
+            survey.comment().unwrap_or_default(),
+            reason(survey).unwrap_or_default(),
+            &changes.to_string(),
+        ],
+    );
+    Some(out)
 }
 
 /// Whether the survey counts in the report: in the query, and not cancelled.
@@ -478,6 +484,14 @@ fn push_field(out: &mut String, field: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The whole export of `surveys`, oldest first, as the API streams it.
+    fn ratings_csv(surveys: &[Survey], query: &ReportQuery) -> String {
+        let mut sorted: Vec<&Survey> = surveys.iter().collect();
+        sorted.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        let rows = sorted.into_iter().filter_map(|survey| ratings_csv_row(survey, query));
+        std::iter::once(ratings_csv_header()).chain(rows).collect()
+    }
     use crate::config::SurveyConfig;
     use crate::ids::{ConversationId, RecipientId, TenantId};
     use crate::locale::Locale;

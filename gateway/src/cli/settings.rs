@@ -42,8 +42,8 @@ pub struct Settings {
     /// Requests a second one tenant may make to the API, sustained; bursts of twice as many
     /// are let through. Past it, 429.
     pub api_requests_per_second: u32,
-    /// The most surveys one report or ratings export counts; a period holding more is cut short
-    /// and the report says `truncated`. Bounds the memory a report takes.
+    /// The most surveys one report counts; a period holding more is cut short and the report
+    /// says `truncated`. Bounds the memory a report takes (the ratings export streams).
     pub report_max_surveys: usize,
     /// Run the demo tenant, channel and page (on by default when no tenant is configured).
     pub demo: Option<bool>,

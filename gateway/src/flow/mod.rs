@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod expiry;
 pub mod inbound;
+pub mod listing;
 pub mod live;
 pub mod outbox;
 pub mod records;

@@ -2,17 +2,21 @@
 //! both accept the dashboard's session cookie as well as the bearer key (see [`Reader`]).
 
 use axum::Json;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use futures_util::{StreamExt, stream};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use ratewire_core::report::{self, MAX_DAYS, Report, ReportQuery};
+use ratewire_core::store::StoreError;
 use ratewire_core::{AgentId, ChannelId, Survey, TenantId};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::flow::listing::Walk;
 use crate::http::AppState;
 use crate::http::api::doc::{BadRequest, Invalid};
 use crate::http::auth::Reader;
@@ -166,13 +170,32 @@ async fn csv(
     ApiQuery(range): ApiQuery<RangeQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let query = range.into_query()?;
-    let counted = surveys(&state, &tenant, &query, state.settings.report_max_surveys).await?;
     let name = format!("ratings-{}-{}.csv", query.from.strftime("%Y%m%d"), query.to.strftime("%Y%m%d"));
+    // Streamed a page of surveys at a time, so an export of any size holds one page in memory.
+    // A store failure part way can no longer change the status: the body ends short, and the
+    // failure is logged.
+    let walk = Walk::new(&tenant, query.from, query.to);
+    let header = stream::once(async { Ok::<_, StoreError>(Bytes::from(report::ratings_csv_header())) });
+    let store = state.flow.store.clone();
+    let rows = stream::try_unfold((walk, store, query, tenant), |(mut walk, store, query, tenant)| async move {
+        loop {
+            let page = walk.next_page(&*store).await.inspect_err(|error| {
+                tracing::warn!(%tenant, %error, "the ratings export stopped short");
+            })?;
+            if page.is_empty() {
+                return Ok(None);
+            }
+            let rows: String = page.iter().filter_map(|survey| report::ratings_csv_row(survey, &query)).collect();
+            if !rows.is_empty() {
+                return Ok(Some((Bytes::from(rows), (walk, store, query, tenant))));
+            }
+        }
+    });
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
         ],
-        report::ratings_csv(&counted.surveys, &query),
+        Body::from_stream(header.chain(rows)),
     ))
 }

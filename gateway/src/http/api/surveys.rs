@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::flow::listing::Walk;
 use crate::flow::surveys::{self, InviteRequest};
 use crate::flow::{conversations, records};
 use crate::http::AppState;
@@ -189,18 +190,18 @@ async fn list(
         return Err(ApiError::invalid("score", "must be 0 to 10"));
     }
     let to = query.to.unwrap_or(now);
-    let mut from = query.from.unwrap_or(now - SignedDuration::from_hours(24 * 30));
+    let from = query.from.unwrap_or(now - SignedDuration::from_hours(24 * 30));
+    let mut walk = Walk::new(&tenant, from, to);
     // The cursor is the creation time (to the nanosecond, as stored) and id of the last survey
     // shown.
-    let mut after: Option<SurveyId> = None;
     if let Some(cursor) = &query.cursor {
         let (at, id) = cursor
             .split_once('~')
             .and_then(|(ns, id)| Some((Timestamp::from_nanosecond(ns.parse().ok()?).ok()?, SurveyId::new(id).ok()?)))
             .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor from a previous page"))?;
-        from = at;
-        after = Some(id);
+        walk = walk.resumed(at, id);
     }
+    let cursor = |at: Timestamp, id: &SurveyId| format!("{}~{id}", at.as_nanosecond());
     let matches = |survey: &Survey| {
         query.state.is_none_or(|s| survey.state.name() == s)
             && query.channel.as_ref().is_none_or(|c| &survey.invitation.channel == c)
@@ -211,29 +212,23 @@ async fn list(
     let mut scanned = 0;
     let mut next = None;
     'scan: while scanned < SCAN_LIMIT {
-        let batch = state.flow.store.list(&tenant, from, to, 500).await?;
-        let exhausted = batch.len() < 500;
+        let batch = walk.next_page(&*state.flow.store).await?;
+        if batch.is_empty() {
+            break;
+        }
         for survey in batch {
             scanned += 1;
-            if survey.created_at == from && after.as_ref().is_some_and(|a| &survey.id <= a) {
-                continue;
-            }
-            from = survey.created_at;
-            after = Some(survey.id.clone());
             if matches(&survey) {
                 if page.len() == limit {
-                    next = page.last().map(|s: &Survey| format!("{}~{}", s.created_at.as_nanosecond(), s.id));
+                    next = page.last().map(|s: &Survey| cursor(s.created_at, &s.id));
                     break 'scan;
                 }
                 page.push(survey);
             }
         }
-        if exhausted {
-            break;
-        }
     }
     if next.is_none() && scanned >= SCAN_LIMIT {
-        next = after.map(|id| format!("{}~{id}", from.as_nanosecond()));
+        next = walk.position().map(|(at, id)| cursor(at, id));
     }
     Ok(Json(Page { surveys: page.into_iter().map(SurveyView::new).collect(), next }))
 }
