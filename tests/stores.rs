@@ -943,15 +943,22 @@ async fn redis_keys_are_tenant_scoped_and_hash_tagged() {
 
     let mut redis = redis_connection(&server).await;
     let record = format!("rw:t:acme:{{s:{}}}", survey.id);
+    // The due entry is in one of the index's buckets, `rw:due:{0}` to `rw:due:{15}`.
+    let all = keys(&mut redis).await;
+    let due_keys: Vec<&String> = all.iter().filter(|key| key.starts_with("rw:due:{")).collect();
+    assert_eq!(due_keys.len(), 1, "{all:?}");
+    let due_key = due_keys[0].clone();
+    let bucket: usize = due_key["rw:due:{".len()..due_key.len() - 1].parse().expect("a bucket number");
+    assert!(bucket < 16, "{due_key}");
     let expected: BTreeSet<String> = [
         record.clone(),
         "rw:t:acme:c/zendesk:42".to_owned(),
         "rw:t:acme:r/whatsapp-main/+15550001".to_owned(),
-        "rw:due".to_owned(),
+        due_key.clone(),
         "rw:t:acme:surveys".to_owned(),
     ]
     .into();
-    assert_eq!(keys(&mut redis).await, expected);
+    assert_eq!(all, expected);
     let created_ms: i64 =
         query(&mut redis, redis::cmd("ZSCORE").arg("rw:t:acme:surveys").arg(survey.id.as_str())).await;
     assert_eq!(created_ms, t0.as_millisecond());
@@ -965,14 +972,43 @@ async fn redis_keys_are_tenant_scoped_and_hash_tagged() {
     let pointer: String = query(&mut redis, redis::cmd("GET").arg("rw:t:acme:c/zendesk:42")).await;
     assert_eq!(pointer, survey.id.as_str());
     let member = format!("acme/{}", survey.id);
-    let due_ms: i64 = query(&mut redis, redis::cmd("ZSCORE").arg("rw:due").arg(&member)).await;
+    let due_ms: i64 = query(&mut redis, redis::cmd("ZSCORE").arg(&due_key).arg(&member)).await;
     assert_eq!(due_ms, (t0 + 72 * HOUR).as_millisecond());
 
     store::apply(&store, &fixture.tenant, &survey.id, Event::Rate(score(5)), t0 + MINUTE).await.unwrap();
     let stored: Vec<u8> = query(&mut redis, redis::cmd("GET").arg(&record)).await;
     assert!(stored.starts_with(b"1:"), "{stored:?}");
-    let due_ms: i64 = query(&mut redis, redis::cmd("ZSCORE").arg("rw:due").arg(&member)).await;
+    let due_ms: i64 = query(&mut redis, redis::cmd("ZSCORE").arg(&due_key).arg(&member)).await;
     assert_eq!(due_ms, (t0 + MINUTE + 24 * HOUR).as_millisecond());
+}
+
+/// Surveys written before the due index was split into buckets keep their deadlines: the one
+/// key of before is read with the buckets, and drained as the surveys are written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_due_entries_of_the_unbucketed_index_are_found_and_drained() {
+    let server = RedisServer::start();
+    let store = connect(&server, RedisStoreOptions::default()).await;
+    let t0 = now();
+    let fixture = Fixture::new("acme", "zendesk:7", "+15550007");
+    let survey = fixture.survey(&survey_config(1, 24), t0);
+    store.create(&survey, None).await.unwrap();
+    // As an older version left it: the entry in `rw:due`, none in the buckets.
+    let mut redis = redis_connection(&server).await;
+    let member = format!("acme/{}", survey.id);
+    let buckets: Vec<String> = (0..16).map(|bucket| format!("rw:due:{{{bucket}}}")).collect();
+    for bucket in &buckets {
+        let _: () = query(&mut redis, redis::cmd("ZREM").arg(bucket).arg(&member)).await;
+    }
+    let due = (t0 + HOUR).as_millisecond();
+    let _: () = query(&mut redis, redis::cmd("ZADD").arg("rw:due").arg(due).arg(&member)).await;
+    assert_eq!(store.due(t0 + 2 * HOUR, 10).await.unwrap(), vec![due_entry(&survey, t0 + HOUR)]);
+
+    store::apply(&store, &fixture.tenant, &survey.id, Event::Rate(score(4)), t0 + MINUTE).await.unwrap();
+    let left: Option<f64> = query(&mut redis, redis::cmd("ZSCORE").arg("rw:due").arg(&member)).await;
+    assert_eq!(left, None, "the write drained the old entry");
+    let rated = store.get(&fixture.tenant, &survey.id).await.unwrap().unwrap();
+    let due = rated.next_due().expect("a rated survey falls due when its change window ends");
+    assert_eq!(store.due(due, 10).await.unwrap(), vec![due_entry(&rated, due)], "its bucket holds it");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1245,7 +1281,7 @@ async fn redis_options_name_and_keep_the_keys() {
     let record = format!("staging:t:acme:{{s:{}}}", survey.id);
     let found = keys(&mut redis).await;
     assert!(found.contains(&record), "{found:?}");
-    assert!(found.contains("staging:due"), "{found:?}");
+    assert!(found.iter().any(|key| key.starts_with("staging:due:{")), "{found:?}");
     assert!(found.iter().all(|key| key.starts_with("staging:")), "{found:?}");
     let ttl = pttl(&mut redis, &record).await;
     assert!(ttl > 0 && ttl <= 24 * 3_600_000, "{ttl}");

@@ -9,7 +9,7 @@
 //! | `rw:t:acme:{s:<survey>}` | string | the survey in its compact form, led by its revision (see [`compact`]) |
 //! | `rw:t:acme:c/<conversation>` | string | the id of the conversation's latest survey |
 //! | `rw:t:acme:r/<channel>/<recipient>` | string | the id of the survey the recipient is answering |
-//! | `rw:due` | sorted set | `<tenant>/<survey>`, scored by [`Survey::next_due`] in unix milliseconds |
+//! | `rw:due:{<bucket>}` | sorted set | `<tenant>/<survey>`, scored by [`Survey::next_due`] in unix milliseconds; one of 16 buckets, chosen by a hash of the member |
 //! | `rw:t:acme:surveys` | sorted set | survey ids, scored by `created_at` in unix milliseconds (rounded down) |
 //! | `rw:t:acme:rec:<kind>/<id>` | hash | `rev` (the record's revision) and `body` |
 //! | `rw:t:acme:rec:<kind>` | sorted set | the ids of the tenant's records of that kind, all scored 0 |
@@ -74,6 +74,15 @@
 //! ordered so that a crash between two steps leaves nothing worse than a due-index entry the
 //! sweeper finds stale, a survey record no pointer leads to (it expires with the retention), or
 //! an index member whose record is gone (skipped when read).
+//!
+//! # The due index
+//!
+//! When each survey next falls due is kept in 16 buckets (`rw:due:{0}` … `rw:due:{15}`), a
+//! survey's bucket chosen by a hash of `<tenant>/<survey>`, so the index's writes spread over
+//! keys (and, on a cluster, over slots) instead of all landing on one. The sweeper reads the
+//! soonest entries of every bucket in one round trip and takes the soonest of them. The one key
+//! of earlier versions, `rw:due`, is read with them and drained: every write of a survey removes
+//! its entry there.
 //!
 //! # Expiry
 //!
@@ -318,7 +327,15 @@ impl Keys {
         format!("{}:t:{tenant}:r/{channel}/{recipient}", self.prefix)
     }
 
-    fn due(&self) -> String {
+    /// One bucket of the due index: surveys spread over [`DUE_BUCKETS`] keys by their id, so
+    /// no one key takes every gateway's writes (and on a cluster the buckets spread over slots).
+    fn due(&self, bucket: usize) -> String {
+        format!("{}:due:{{{bucket}}}", self.prefix)
+    }
+
+    /// The due index as one key, before it was split into buckets: still read and drained, so
+    /// surveys written by an older version keep their deadlines.
+    fn unbucketed_due(&self) -> String {
         format!("{}:due", self.prefix)
     }
 
@@ -352,6 +369,16 @@ impl Keys {
 
 fn due_member(tenant: &TenantId, id: &SurveyId) -> String {
     format!("{tenant}/{id}")
+}
+
+/// How many keys the due index is split into.
+const DUE_BUCKETS: usize = 16;
+
+/// The due index bucket of a member: FNV-1a of the member, so every version and process puts a
+/// survey in the same bucket.
+fn due_bucket(member: &str) -> usize {
+    let hash = member.bytes().fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193));
+    hash as usize % DUE_BUCKETS
 }
 
 fn parse_due_member(member: &str) -> Option<(TenantId, SurveyId)> {
@@ -528,10 +555,12 @@ impl RedisStore {
     /// Adds the command that makes a survey's due entry say `due` (none: no entry).
     fn schedule(&self, pipe: &mut Pipeline, tenant: &TenantId, id: &SurveyId, due: Option<Timestamp>) {
         let member = due_member(tenant, id);
+        let bucket = self.keys.due(due_bucket(&member));
         match due {
-            Some(due) => pipe.zadd(self.keys.due(), member, due_score(due)).ignore(),
-            None => pipe.zrem(self.keys.due(), member).ignore(),
+            Some(due) => pipe.zadd(bucket, &member, due_score(due)).ignore(),
+            None => pipe.zrem(bucket, &member).ignore(),
         };
+        pipe.zrem(self.keys.unbucketed_due(), &member).ignore();
     }
 
     /// Makes a survey's due entry match its stored record.
@@ -603,7 +632,8 @@ impl SurveyStore for RedisStore {
         // 3. The record, unless the id is taken.
         let mut pipe = redis::pipe();
         if let Some(due) = next_due {
-            pipe.cmd("ZADD").arg(self.keys.due()).arg("NX").arg(due_score(due)).arg(due_member(tenant, id)).ignore();
+            let member = due_member(tenant, id);
+            pipe.cmd("ZADD").arg(self.keys.due(due_bucket(&member))).arg("NX").arg(due_score(due)).arg(member).ignore();
         }
         let created = self.keys.surveys(tenant);
         let forgotten = now_score(Timestamp::now()).saturating_sub(self.retention_ms);
@@ -732,17 +762,28 @@ impl SurveyStore for RedisStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
+        // The soonest `limit` of each bucket, in one round trip: the soonest `limit` of all are
+        // among them.
         let mut pipe = redis::pipe();
-        pipe.cmd("ZRANGE")
-            .arg(self.keys.due())
-            .arg("-inf")
-            .arg(now_score(now))
-            .arg("BYSCORE")
-            .arg("LIMIT")
-            .arg(0)
-            .arg(limit)
-            .arg("WITHSCORES");
-        let (entries,): (Vec<(String, f64)>,) = self.query(&pipe).await.map_err(unavailable)?;
+        let buckets = (0..DUE_BUCKETS).map(|bucket| self.keys.due(bucket));
+        for key in buckets.chain([self.keys.unbucketed_due()]) {
+            pipe.cmd("ZRANGE")
+                .arg(key)
+                .arg("-inf")
+                .arg(now_score(now))
+                .arg("BYSCORE")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(limit)
+                .arg("WITHSCORES");
+        }
+        let found: Vec<Vec<(String, f64)>> = self.query(&pipe).await.map_err(unavailable)?;
+        let mut entries: Vec<(String, f64)> = found.into_iter().flatten().collect();
+        entries.sort_by(|(a, a_due), (b, b_due)| a_due.total_cmp(b_due).then_with(|| a.cmp(b)));
+        // A survey written before the index was split may be in both: its soonest entry counts.
+        let mut seen = HashSet::new();
+        entries.retain(|(member, _)| seen.insert(member.clone()));
+        entries.truncate(limit);
         Ok(entries
             .into_iter()
             .filter_map(|(member, score)| {
@@ -1260,13 +1301,22 @@ mod tests {
     }
 
     #[test]
+    fn due_buckets_are_stable_and_spread() {
+        // Fixed for good: a survey written by one version is found in the same bucket by the next.
+        assert_eq!(due_bucket("acme/0123abcd"), due_bucket("acme/0123abcd"));
+        let used: HashSet<usize> = (0..200).map(|n| due_bucket(&format!("acme/survey-{n}"))).collect();
+        assert_eq!(used.len(), DUE_BUCKETS, "200 surveys use every bucket");
+    }
+
+    #[test]
     fn keys_are_namespaced_and_hash_tagged() {
         let keys = keys();
         let tenant: TenantId = id("acme");
         assert_eq!(keys.survey(&tenant, &id("0123abcd")), "rw:t:acme:{s:0123abcd}");
         assert_eq!(keys.conversation(&tenant, &id("zd:42")), "rw:t:acme:c/zd:42");
         assert_eq!(keys.recipient(&tenant, &id("wa"), &id("+5511")), "rw:t:acme:r/wa/+5511");
-        assert_eq!(keys.due(), "rw:due");
+        assert_eq!(keys.due(7), "rw:due:{7}");
+        assert_eq!(keys.unbucketed_due(), "rw:due");
     }
 
     #[test]
