@@ -4,17 +4,22 @@
 //! The Redis tests start a real `redis-server` each (see `ratewire_tests::RedisServer`).
 
 use std::collections::BTreeSet;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use ratewire_core::store::{
     self, ApplyError, DueSurvey, MemoryStore, Outbox, OutboxItem, RecordKind, RecordStore, RedisStore,
-    RedisStoreOptions, Sighting, StoreError, SurveyStore, Task, Versioned,
+    RedisStoreOptions, RedisTarget, SentinelTarget, Sighting, StoreError, SurveyStore, Task, Versioned,
 };
 use ratewire_core::{
     Effect, Event, Notice, Refusal, Scale, Score, StateName, Survey, SurveyId, SurveyState, TenantId, Transition,
 };
+use ratewire_gateway::cli::serve;
+use ratewire_gateway::cli::settings::{SentinelSettings, Settings};
+use ratewire_gateway::http::StoreKind;
+use ratewire_tests::redis_setups::{GROUP_PASSWORD, MASTER_NAME, SentinelGroup, TlsRedisServer};
 use ratewire_tests::{Fixture, RedisServer, now, survey_config};
 
 type Store = Arc<dyn store::Store>;
@@ -22,10 +27,25 @@ type Store = Arc<dyn store::Store>;
 const MINUTE: SignedDuration = SignedDuration::from_mins(1);
 const HOUR: SignedDuration = SignedDuration::from_hours(1);
 
-// Each test once against the memory store and once against a Redis store with a server of its own.
-ratewire_tests::on_both_stores!(
-    memory_store => Arc::new(MemoryStore::new()),
-    redis_store(server) => Arc::new(connect(&server, RedisStoreOptions::default()).await);
+/// Lists the suite's cases once: each runs against the memory store and against a Redis store
+/// with a server of its own (see `on_both_stores!`), and [`SUITE`] names them all for the runs
+/// that share one server (TLS, Sentinel).
+macro_rules! store_suite {
+    ($($case:ident),* $(,)?) => {
+        ratewire_tests::on_both_stores!(
+            memory_store => Arc::new(MemoryStore::new()),
+            redis_store(server) => Arc::new(connect(&server, RedisStoreOptions::default()).await);
+            $($case),*
+        );
+
+        /// Every case of the suite, with its name.
+        const SUITE: &[(&str, Case)] = &[$((stringify!($case), |store| Box::pin($case(store)))),*];
+    };
+}
+
+type Case = fn(Store) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+store_suite!(
     created_surveys_read_back,
     tenants_do_not_see_each_other,
     ids_with_colons_stay_in_their_tenant,
@@ -1439,4 +1459,108 @@ async fn a_sighting_is_claimed_then_handled_and_a_claim_runs_out(store: Store) {
     let later = t0 + SignedDuration::from_millis(400);
     assert_eq!(store.claim("wa/wamid.1", later, lease).await.unwrap(), Sighting::First);
     assert_eq!(store.claim("wa/wamid.2", later, lease).await.unwrap(), Sighting::Handled);
+}
+
+/// A store on `target` for each of `cases`, each under a key prefix of its own: the cases share
+/// the server, and some read indexes (the due index, the outbox) every tenant shares.
+async fn stores_for(target: &RedisTarget, cases: &[(&'static str, Case)]) -> Vec<(&'static str, Case, RedisStore)> {
+    let mut stores = Vec::new();
+    for (name, case) in cases {
+        let options = RedisStoreOptions { prefix: format!("suite-{name}"), ..RedisStoreOptions::default() };
+        let store = RedisStore::connect_to(target, options).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        stores.push((*name, *case, store));
+    }
+    stores
+}
+
+/// Runs the cases side by side (their keys are apart), naming the first that fails.
+async fn run_cases(stores: &[(&'static str, Case, RedisStore)]) {
+    let running: Vec<_> =
+        stores.iter().map(|(name, case, store)| (*name, tokio::spawn(case(Arc::new(store.clone()))))).collect();
+    for (name, case) in running {
+        if let Err(failure) = case.await {
+            panic!("{name} failed: {failure}");
+        }
+    }
+}
+
+/// Starts the gateway's state on `settings`, as `ratewire serve` does, and checks it is on Redis
+/// (the demo it prepares writes there).
+async fn gateway_starts_on(settings: Settings) {
+    let settings = settings.check().unwrap_or_else(|e| panic!("the settings are valid: {e}"));
+    let state = serve::state(settings).await.unwrap_or_else(|e| panic!("the gateway starts: {e}"));
+    assert_eq!(state.store_kind, StoreKind::Redis);
+    assert!(state.demo.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_suite_on_redis_over_tls() {
+    let server = tokio::task::spawn_blocking(TlsRedisServer::start).await.expect("the TLS server starts");
+    run_cases(&stores_for(&server.target(), SUITE).await).await;
+
+    // The certificate is checked: without its CA, the public roots don't vouch for it.
+    let untrusted = RedisStore::connect(&server.url(), RedisStoreOptions::default()).await;
+    assert!(matches!(untrusted, Err(StoreError::Unavailable(_))), "{untrusted:?}");
+
+    gateway_starts_on(Settings {
+        redis_url: Some(server.url()),
+        redis_tls_ca_file: Some(server.ca_file()),
+        redis_wait_secs: 0,
+        ..Settings::default()
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_suite_follows_a_sentinel_failover() {
+    let group = tokio::task::spawn_blocking(SentinelGroup::start).await.expect("the Sentinel group starts");
+    let target = group.target();
+    // The master asks for a password, which the sentinels don't give out.
+    let RedisTarget::Sentinel(with_password) = &target else { panic!("a Sentinel target") };
+    let without = RedisTarget::Sentinel(SentinelTarget { password: None, ..with_password.clone() });
+    let refused = RedisStore::connect_to(&without, RedisStoreOptions::default()).await;
+    assert!(matches!(refused, Err(StoreError::Unavailable(_))), "{refused:?}");
+    let (before, after) = SUITE.split_at(SUITE.len() / 2);
+    let before = stores_for(&target, before).await;
+    // Connected to the first master: they have to follow the failover.
+    let after = stores_for(&target, after).await;
+    let witness = RedisStore::connect_to(&target, RedisStoreOptions { prefix: "witness".into(), ..Default::default() })
+        .await
+        .expect("the sentinels name the master");
+    let fixture = Fixture::new("acme", "conv-failover", "+15550009");
+    let survey = fixture.survey(&survey_config(72, 24), now());
+    witness.create(&survey, None).await.unwrap();
+    run_cases(&before).await;
+
+    let group = tokio::task::spawn_blocking(move || {
+        let mut group = group;
+        group.fail_over();
+        group
+    })
+    .await
+    .expect("the group fails over");
+
+    // A store's connections died with the master. The first call on them fails, as a call in
+    // flight would (the store can't tell one from the other, so it doesn't run it again); the
+    // store asks the sentinels for the new master then, and the next call goes there.
+    let settling = after.iter().map(|(name, _, store)| (*name, store)).chain([("witness", &witness)]);
+    for (name, store) in settling {
+        let first = store.due(Timestamp::MAX, 1).await;
+        assert!(matches!(first, Ok(_) | Err(StoreError::Unavailable(_))), "{name}: {first:?}");
+        store.due(Timestamp::MAX, 1).await.unwrap_or_else(|e| panic!("{name} follows the new master: {e}"));
+    }
+    assert_eq!(witness.get(&fixture.tenant, &survey.id).await.unwrap(), Some(survey));
+    run_cases(&after).await;
+
+    gateway_starts_on(Settings {
+        redis_sentinel: Some(SentinelSettings {
+            master_name: MASTER_NAME.into(),
+            addresses: group.addresses(),
+            password: Some(GROUP_PASSWORD.into()),
+            ..SentinelSettings::default()
+        }),
+        redis_wait_secs: 0,
+        ..Settings::default()
+    })
+    .await;
 }

@@ -1,4 +1,4 @@
-//! `ratewire parse` driven as a user would: the real binary, JSON lines in and out.
+//! The real `ratewire` binary driven as a user would: `parse` with JSON lines in and out, `check-config` on files.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -75,4 +75,40 @@ fn bad_flags_are_refused_with_a_reason() {
     let output = Command::new(env!("CARGO_BIN_EXE_ratewire")).args(["parse", "--scale", "stars:11"]).output().unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("stars take 2 to 10 steps"));
+}
+
+/// Runs `ratewire check-config` on a file holding `text`; its success and what it printed.
+fn check_config(name: &str, text: &str) -> (bool, String) {
+    let path = std::env::temp_dir().join(format!("ratewire-check-{}-{name}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_ratewire")).arg("check-config").arg(&path).output().unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), printed)
+}
+
+#[test]
+fn check_config_names_the_redis_setting_that_cant_be_opened() {
+    let (ok, printed) = check_config(
+        "both",
+        "redis_url = \"rediss://app:pw@db:6380\"\nredis_tls_ca_file = \"/nonexistent/ca.pem\"\n\
+         [redis_sentinel]\nmaster_name = \"mymaster\"\naddresses = [\"s1:26379\"]\n",
+    );
+    assert!(!ok, "{printed}");
+    assert!(printed.contains("redis_tls_ca_file: cannot read /nonexistent/ca.pem"), "{printed}");
+    assert!(printed.contains("redis_sentinel: set either redis_url or redis_sentinel, not both"), "{printed}");
+
+    let (ok, printed) = check_config("no-sentinels", "[redis_sentinel]\nmaster_name = \"mymaster\"\n");
+    assert!(!ok, "{printed}");
+    assert!(printed.contains("redis_sentinel.addresses: needs at least one sentinel"), "{printed}");
+
+    let (ok, printed) = check_config("scheme", "redis_url = \"http://db:6379\"\n");
+    assert!(!ok, "{printed}");
+    assert!(printed.contains("redis_url: must start with redis://, rediss:// or unix://"), "{printed}");
+
+    let (ok, printed) = check_config(
+        "sentinel",
+        "[redis_sentinel]\nmaster_name = \"mymaster\"\naddresses = [\"s1:26379\", \"s2:26379\"]\npassword = \"pw\"\n",
+    );
+    assert!(ok, "{printed}");
 }

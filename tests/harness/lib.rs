@@ -6,6 +6,7 @@ pub mod fake_graph;
 pub mod fake_messenger;
 pub mod fake_telegram;
 pub mod meta;
+pub mod redis_setups;
 pub mod service;
 pub mod smtp;
 
@@ -135,6 +136,22 @@ impl RedisServer {
         }
     }
 
+    /// Starts a replica of the server on `primary`'s port, and waits until it answers (not until
+    /// it has synchronized).
+    pub fn start_replica_of(primary: u16) -> RedisServer {
+        let dir = fresh_dir();
+        let mut failures = Vec::new();
+        for _ in 0..5 {
+            let port = free_port();
+            match spawn_replica(port, &dir, false, Some(primary)) {
+                Ok(process) => return RedisServer { port, dir, process: Some(process), durable: false },
+                Err(failure) => failures.push(failure),
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        panic!("redis-server did not start as a replica: {}", failures.join("\n"));
+    }
+
     /// `redis://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
@@ -177,43 +194,47 @@ impl RedisServer {
 
 /// Runs `redis-server` on the port and waits until it answers.
 fn spawn(port: u16, dir: &Path, durable: bool) -> Result<Child, String> {
-    let log_path = dir.join(format!("redis-{port}.log"));
-    let log = std::fs::File::create(&log_path).map_err(|e| format!("can't create {}: {e}", log_path.display()))?;
+    spawn_replica(port, dir, durable, None)
+}
+
+/// Runs `redis-server` on the port, a replica of the server on `primary` if given, and waits
+/// until it answers.
+fn spawn_replica(port: u16, dir: &Path, durable: bool, primary: Option<u16>) -> Result<Child, String> {
+    let mut args: Vec<String> =
+        ["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""].iter().map(|arg| arg.to_string()).collect();
+    let persistence: &[&str] =
+        if durable { &["--appendonly", "yes", "--appendfsync", "always"] } else { &["--appendonly", "no"] };
+    args.extend(persistence.iter().map(|arg| arg.to_string()));
+    if let Some(primary) = primary {
+        args.extend(["--replicaof".into(), "127.0.0.1".into(), primary.to_string()]);
+    }
+    args.extend(["--dir".into(), dir.display().to_string()]);
+    launch(&args, &dir.join(format!("redis-{port}.log")), |pid| answers(port, pid))
+}
+
+/// Runs `redis-server` with `args`, its output in `log_path`, and waits until `ready(pid)`.
+/// Panics, naming the package to install, if `redis-server` is not installed.
+pub(crate) fn launch(args: &[String], log_path: &Path, ready: impl Fn(u32) -> bool) -> Result<Child, String> {
+    let log = std::fs::File::create(log_path).map_err(|e| format!("can't create {}: {e}", log_path.display()))?;
     let errors = log.try_clone().map_err(|e| e.to_string())?;
-    let spawned = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", ""])
-        .args(if durable {
-            &["--appendonly", "yes", "--appendfsync", "always"][..]
-        } else {
-            &["--appendonly", "no"][..]
-        })
-        .arg("--dir")
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(errors)
-        .spawn();
+    let spawned = Command::new("redis-server").args(args).stdin(Stdio::null()).stdout(log).stderr(errors).spawn();
     let mut process = match spawned {
         Ok(process) => process,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            let _ = std::fs::remove_dir_all(dir);
-            panic!("{NOT_INSTALLED}");
-        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => panic!("{NOT_INSTALLED}"),
         Err(error) => return Err(format!("could not run redis-server: {error}")),
     };
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
-        if answers(port, process.id()) {
+        if ready(process.id()) {
             return Ok(process);
         }
         if let Ok(Some(status)) = process.try_wait() {
-            return Err(format!("port {port}: it exited ({status}): {}", read_log(&log_path)));
+            return Err(format!("{args:?}: it exited ({status}): {}", read_log(log_path)));
         }
         if Instant::now() >= deadline {
             let _ = process.kill();
             let _ = process.wait();
-            return Err(format!("port {port}: no answer within {START_TIMEOUT:?}: {}", read_log(&log_path)));
+            return Err(format!("{args:?}: no answer within {START_TIMEOUT:?}: {}", read_log(log_path)));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -226,7 +247,7 @@ impl Drop for RedisServer {
     }
 }
 
-fn fresh_dir() -> PathBuf {
+pub(crate) fn fresh_dir() -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.subsec_nanos());
@@ -244,7 +265,7 @@ pub fn free_port() -> u16 {
 
 /// Whether the server on the port is up and is the process `pid` (not another test's server
 /// that took the port first).
-fn answers(port: u16, pid: u32) -> bool {
+pub(crate) fn answers(port: u16, pid: u32) -> bool {
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_millis(200)) else {
         return false;

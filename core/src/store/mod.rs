@@ -8,6 +8,7 @@
 
 mod cache;
 mod compact;
+mod connections;
 mod durability;
 mod memory;
 mod outbox;
@@ -18,6 +19,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use thiserror::Error;
 
+pub use self::connections::{RedisTarget, SentinelTarget};
 pub use self::durability::{Durability, Shortfall};
 pub use self::memory::MemoryStore;
 pub use self::outbox::{OutboundMessage, Outbox, OutboxItem, Task};

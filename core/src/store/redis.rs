@@ -97,15 +97,16 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::{ErrorKind, FromRedisValue, Pipeline, RedisError, Script, ServerErrorKind};
 
 use super::cache::{self, Lookup, RecordCache};
 use super::compact;
+use super::connections::{Connections, RedisTarget};
 use super::{
     DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError, SurveyStore, Versioned,
 };
@@ -134,14 +135,6 @@ impl Default for RedisStoreOptions {
     }
 }
 
-/// Connections to Redis, taken in turn by calls.
-const CONNECTIONS: usize = 4;
-/// Each connection attempt gives up after this long.
-const CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
-/// A command with no answer after this long fails (and the call with it).
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Reconnection attempts made for one call before it fails; the next call tries again.
-const RECONNECT_RETRIES: usize = 3;
 /// How often the due index is re-synchronized with a record that keeps changing under it before
 /// leaving it to the writers changing it (each of which synchronizes it after its own write).
 const MAX_DUE_SYNC_ROUNDS: usize = 8;
@@ -409,6 +402,28 @@ fn replies_end(survey: &Survey) -> Timestamp {
     }
 }
 
+async fn load_scripts(connection: &mut ConnectionManager) -> Result<(), RedisError> {
+    let mut load = redis::pipe();
+    for script in SCRIPTS.all() {
+        load.load_script(script).ignore();
+    }
+    load.query_async(connection).await
+}
+
+/// Runs a pipeline on a connection. If Redis lost the scripts (it restarted, someone ran SCRIPT
+/// FLUSH, or a replica became the master), loads them and runs it again; every pipeline here is
+/// safe to repeat after a script in it was refused, because nothing before that script depends
+/// on it.
+async fn run<T: FromRedisValue>(pipe: &Pipeline, mut connection: ConnectionManager) -> Result<T, RedisError> {
+    match pipe.query_async(&mut connection).await {
+        Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+            load_scripts(&mut connection).await?;
+            pipe.query_async(&mut connection).await
+        }
+        result => result,
+    }
+}
+
 fn unavailable(error: RedisError) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }
@@ -418,12 +433,12 @@ fn millis(duration: SignedDuration) -> i64 {
 }
 
 /// The Redis store. Cheap to clone: clones share its few multiplexed connections, which
-/// reconnect on their own after Redis comes back.
+/// reconnect on their own after Redis comes back (and, with Sentinel, follow the master).
 #[derive(Clone)]
 pub struct RedisStore {
     /// Calls take them in turn: one connection's single reader and writer would bound the
     /// gateway's round trips (see docs/performance.md).
-    connections: Arc<[ConnectionManager]>,
+    connections: Arc<Connections>,
     next_connection: Arc<AtomicUsize>,
     /// Shared by clones, like the connections.
     cache: Arc<RecordCache>,
@@ -446,8 +461,14 @@ impl RedisStore {
     /// The script that writes a survey's new revision, for measuring what a write costs Redis.
     pub const SURVEY_WRITE_SCRIPT: &str = WRITE_RECORD;
 
-    /// Connects to Redis at `url` (`redis://host:port/db`, `rediss://…` is not built in).
+    /// Connects to Redis at `url` (`redis://host:port/db`, or `rediss://…` trusting the public
+    /// roots).
     pub async fn connect(url: &str, options: RedisStoreOptions) -> Result<RedisStore, StoreError> {
+        RedisStore::connect_to(&RedisTarget::Url { url: url.to_owned(), tls_ca: None }, options).await
+    }
+
+    /// Connects to the server, or the Sentinel group's master, `target` names.
+    pub async fn connect_to(target: &RedisTarget, options: RedisStoreOptions) -> Result<RedisStore, StoreError> {
         if !options.retention.is_positive() {
             return Err(StoreError::Unavailable(format!(
                 "the retention must be positive, not {:#}",
@@ -460,25 +481,10 @@ impl RedisStore {
                 options.late_reply_grace
             )));
         }
-        let client = redis::Client::open(url).map_err(unavailable)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECTION_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_number_of_retries(RECONNECT_RETRIES)
-            .set_max_delay(Duration::from_secs(1));
-        let mut connections = Vec::with_capacity(CONNECTIONS);
-        for _ in 0..CONNECTIONS {
-            let connection =
-                ConnectionManager::new_with_config(client.clone(), config.clone()).await.map_err(unavailable)?;
-            connections.push(connection);
-        }
-        let mut load = redis::pipe();
-        for script in SCRIPTS.all() {
-            load.load_script(script).ignore();
-        }
-        load.query_async::<()>(&mut connections[0]).await.map_err(unavailable)?;
+        let connections = Connections::open(target).await.map_err(unavailable)?;
+        load_scripts(&mut connections.take(0).1).await.map_err(unavailable)?;
         Ok(RedisStore {
-            connections: connections.into(),
+            connections: Arc::new(connections),
             next_connection: Arc::default(),
             cache: Arc::default(),
             keys: Keys { prefix: options.prefix },
@@ -489,7 +495,7 @@ impl RedisStore {
 
     /// What the server keeps across a crash, as far as it tells.
     pub async fn durability(&self) -> Result<super::Durability, StoreError> {
-        let mut connection = self.connections[0].clone();
+        let (_, mut connection) = self.connections.take(0);
         // The default sections hold both `aof_enabled` and `maxmemory_policy`, on every version.
         let info: String = redis::cmd("INFO").query_async(&mut connection).await.map_err(unavailable)?;
         // Managed services often refuse CONFIG: then the setting is unknown, not wrong.
@@ -498,20 +504,14 @@ impl RedisStore {
         Ok(super::Durability::from_info(&info, appendfsync.map(|(_, value)| value)))
     }
 
-    /// Runs a pipeline. If Redis lost the scripts (it restarted, or someone ran SCRIPT FLUSH),
-    /// loads them and runs it again; every pipeline here is safe to repeat after a script in it
-    /// was refused, because nothing before that script depends on it.
+    /// Runs a pipeline, on the new master if the Sentinel group's master moved and the pipeline
+    /// did nothing on the old one (see [`Connections::follow_master`]).
     async fn query<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, RedisError> {
         let turn = self.next_connection.fetch_add(1, Ordering::Relaxed);
-        let mut connection = self.connections[turn % self.connections.len()].clone();
-        match pipe.query_async(&mut connection).await {
-            Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                let mut load = redis::pipe();
-                for script in SCRIPTS.all() {
-                    load.load_script(script).ignore();
-                }
-                load.query_async::<()>(&mut connection).await?;
-                pipe.query_async(&mut connection).await
+        let (generation, connection) = self.connections.take(turn);
+        match run(pipe, connection).await {
+            Err(error) if self.connections.follow_master(generation, &error).await => {
+                run(pipe, self.connections.take(turn).1).await
             }
             result => result,
         }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ratewire_core::store::{MemoryStore, RedisStore, RedisStoreOptions, Store};
+use ratewire_core::store::{MemoryStore, RedisStore, RedisStoreOptions, RedisTarget, Store};
 use tokio::net::{TcpListener, TcpSocket};
 
 use super::settings::{Checked, Settings};
@@ -69,16 +69,16 @@ fn load(options: &ServeOptions) -> Result<Checked, String> {
 
 /// Builds the service's state: the store, the tenants, the demo if it runs.
 pub async fn state(settings: Checked) -> Result<AppState, String> {
-    let (store, store_kind): (Arc<dyn Store>, StoreKind) = match &settings.redis_url {
-        Some(url) => {
-            let store = connect_redis(url, settings.redis_wait).await?;
+    let (store, store_kind): (Arc<dyn Store>, StoreKind) = match &settings.redis {
+        Some(target) => {
+            let store = connect_redis(target, settings.redis_wait).await?;
             check_durability(&store, settings.redis_require_durability).await?;
-            tracing::info!(url = %redact(url), "state is kept in Redis");
+            tracing::info!(redis = %target, "state is kept in Redis");
             (Arc::new(store), StoreKind::Redis)
         }
         None => {
             tracing::warn!(
-                "no Redis configured (redis_url, REDIS_URL or --redis-url): state is kept in memory and lost when ratewire stops"
+                "no Redis configured (redis_url, redis_sentinel, REDIS_URL or --redis-url): state is kept in memory and lost when ratewire stops"
             );
             (Arc::new(MemoryStore::new()), StoreKind::Embedded)
         }
@@ -105,21 +105,21 @@ pub async fn state(settings: Checked) -> Result<AppState, String> {
 
 /// Connects to Redis, trying again with backoff while it isn't up yet or is still loading its
 /// data, for at most `wait`: a service started alongside its Redis waits for it.
-async fn connect_redis(url: &str, wait: Duration) -> Result<RedisStore, String> {
+async fn connect_redis(target: &RedisTarget, wait: Duration) -> Result<RedisStore, String> {
     const FIRST_PAUSE: Duration = Duration::from_millis(100);
     const LONGEST_PAUSE: Duration = Duration::from_secs(5);
     let give_up_at = tokio::time::Instant::now() + wait;
     let mut pause = FIRST_PAUSE;
     loop {
-        match RedisStore::connect(url, RedisStoreOptions::default()).await {
+        match RedisStore::connect_to(target, RedisStoreOptions::default()).await {
             Ok(store) => return Ok(store),
             Err(error) if tokio::time::Instant::now() + pause < give_up_at => {
-                tracing::warn!(url = %redact(url), %error, "waiting for Redis; trying again in {pause:?}");
+                tracing::warn!(redis = %target, %error, "waiting for Redis; trying again in {pause:?}");
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(LONGEST_PAUSE);
             }
             Err(error) => {
-                return Err(format!("cannot use Redis at {} (waited {wait:?}, redis_wait_secs): {error}", redact(url)));
+                return Err(format!("cannot use Redis at {target} (waited {wait:?}, redis_wait_secs): {error}"));
             }
         }
     }
@@ -220,14 +220,6 @@ fn make_room_for(max_connections: usize) {
     }
 }
 
-/// A Redis URL fit for logs: without the password it may carry (`redis://:secret@host`).
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}://…@{}", &url[..scheme_end], &url[at + 1..]),
-        _ => url.to_owned(),
-    }
-}
-
 async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
@@ -248,17 +240,5 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn redis_passwords_stay_out_of_logs() {
-        assert_eq!(redact("redis://:s3cret@db:6379/0"), "redis://…@db:6379/0");
-        assert_eq!(redact("rediss://user:pw@db"), "rediss://…@db");
-        assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
     }
 }

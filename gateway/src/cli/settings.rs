@@ -2,12 +2,13 @@
 //! variables, with `REDIS_URL` honoured as well. With neither, ratewire runs its demo.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use ratewire_adapters::outbound::OutboundPolicy;
+use ratewire_core::store::{RedisTarget, SentinelTarget};
 use ratewire_core::{FieldError, TenantId};
 
 pub use crate::flow::{DeliverySettings, FlowSettings, WebhookSettings};
@@ -25,8 +26,14 @@ pub struct Settings {
     /// How channels and browsers reach this service: the base of webhook URLs and links.
     /// Defaults to `http://<listen>`.
     pub public_url: Option<String>,
-    /// Redis to keep state in; without it, an embedded in-memory store.
+    /// Redis to keep state in; without it (and without `redis_sentinel`), an embedded in-memory
+    /// store. `rediss://` connects over TLS.
     pub redis_url: Option<String>,
+    /// A PEM file with the CA certificate a `rediss://` server's certificate is checked against,
+    /// instead of the public roots: for a Redis with a private CA.
+    pub redis_tls_ca_file: Option<PathBuf>,
+    /// A Sentinel group that names the Redis master, instead of `redis_url`.
+    pub redis_sentinel: Option<SentinelSettings>,
     /// Seconds `serve` keeps trying, with backoff, to reach Redis at start (not up yet, or still
     /// loading its data) before it gives up; 0 tries once.
     pub redis_wait_secs: u64,
@@ -66,6 +73,33 @@ pub struct TenantSettings {
     pub api_key_hashes: Vec<String>,
 }
 
+/// The Sentinel group to ask for the Redis master; the store follows the master it names after
+/// a failover.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SentinelSettings {
+    /// The name the sentinels monitor the master under (`sentinel monitor <name> …`).
+    pub master_name: String,
+    /// The sentinels, as `host:port`.
+    pub addresses: Vec<String>,
+    /// The ACL user on the master and its replicas (the sentinels are asked without one).
+    pub username: Option<String>,
+    /// The password on the master and its replicas.
+    pub password: Option<String>,
+}
+
+/// Never shows the password, should the settings be logged.
+impl std::fmt::Debug for SentinelSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SentinelSettings")
+            .field("master_name", &self.master_name)
+            .field("addresses", &self.addresses)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
 /// Where ratewire may connect on tenants' behalf (event webhooks, channels' platforms, SMTP);
 /// see `ratewire_adapters::outbound`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -92,6 +126,8 @@ impl Default for Settings {
             listen: "127.0.0.1:8080".into(),
             public_url: None,
             redis_url: None,
+            redis_tls_ca_file: None,
+            redis_sentinel: None,
             redis_wait_secs: 60,
             redis_require_durability: false,
             body_limit_bytes: 256 * 1024,
@@ -114,7 +150,8 @@ impl Default for Settings {
 pub struct Checked {
     pub listen: SocketAddr,
     pub public_url: String,
-    pub redis_url: Option<String>,
+    /// Where Redis is: `redis_url` (with `redis_tls_ca_file` read) or `redis_sentinel`.
+    pub redis: Option<RedisTarget>,
     pub redis_wait: Duration,
     pub redis_require_durability: bool,
     pub body_limit_bytes: usize,
@@ -168,7 +205,8 @@ pub enum SettingsError {
 impl Settings {
     /// Reads the file if given, then the environment: `RATEWIRE_LISTEN`, `RATEWIRE_PUBLIC_URL`,
     /// `RATEWIRE_REDIS_URL` (or `REDIS_URL`), `RATEWIRE_DEMO`, `RATEWIRE_BODY_LIMIT_BYTES`,
-    /// `RATEWIRE_WEBHOOKS__MAX_ATTEMPTS`, `RATEWIRE_DASHBOARD__SESSION_SECRET`, …
+    /// `RATEWIRE_WEBHOOKS__MAX_ATTEMPTS`, `RATEWIRE_DASHBOARD__SESSION_SECRET`,
+    /// `RATEWIRE_REDIS_SENTINEL__ADDRESSES='["s1:26379", "s2:26379"]'`, …
     ///
     /// `overrides` (from command-line flags) win over both.
     pub fn load(file: Option<&Path>, overrides: &[(&str, &str)]) -> Result<Settings, SettingsError> {
@@ -216,11 +254,7 @@ impl Settings {
         {
             problem("public_url".into(), "must start with http:// or https://".into());
         }
-        if let Some(url) = &self.redis_url
-            && !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://"))
-        {
-            problem("redis_url".into(), "must start with redis://, rediss:// or unix://".into());
-        }
+        let redis = self.check_redis(&mut problem);
         if self.redis_wait_secs > 3600 {
             problem("redis_wait_secs".into(), "must be between 0 and 3600".into());
         }
@@ -332,7 +366,7 @@ impl Settings {
                     .unwrap_or_else(|| format!("http://{listen}"))
                     .trim_end_matches('/')
                     .to_owned(),
-                redis_url: self.redis_url.clone(),
+                redis,
                 redis_wait: Duration::from_secs(self.redis_wait_secs),
                 redis_require_durability: self.redis_require_durability,
                 body_limit_bytes: self.body_limit_bytes,
@@ -350,6 +384,81 @@ impl Settings {
             _ => Err(SettingsError::Invalid(errors)),
         }
     }
+}
+
+impl Settings {
+    /// Checks `redis_url`, `redis_tls_ca_file` and `redis_sentinel` together, and reads the CA.
+    fn check_redis(&self, problem: &mut impl FnMut(String, String)) -> Option<RedisTarget> {
+        let tls_ca = match &self.redis_tls_ca_file {
+            Some(path) => match std::fs::read(path) {
+                Ok(pem) if String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") => Some(pem),
+                Ok(_) => {
+                    problem("redis_tls_ca_file".into(), format!("{} holds no PEM certificate", path.display()));
+                    None
+                }
+                Err(error) => {
+                    problem("redis_tls_ca_file".into(), format!("cannot read {}: {error}", path.display()));
+                    None
+                }
+            },
+            None => None,
+        };
+        match (&self.redis_url, &self.redis_sentinel) {
+            (Some(_), Some(_)) => {
+                problem("redis_sentinel".into(), "set either redis_url or redis_sentinel, not both".into());
+                None
+            }
+            (Some(url), None) => {
+                if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://")) {
+                    problem("redis_url".into(), "must start with redis://, rediss:// or unix://".into());
+                } else if self.redis_tls_ca_file.is_some() && !url.starts_with("rediss://") {
+                    problem("redis_tls_ca_file".into(), "only a rediss:// redis_url uses a CA file".into());
+                }
+                Some(RedisTarget::Url { url: url.clone(), tls_ca })
+            }
+            (None, Some(sentinel)) => {
+                if self.redis_tls_ca_file.is_some() {
+                    problem("redis_tls_ca_file".into(), "only a rediss:// redis_url uses a CA file".into());
+                }
+                if sentinel.master_name.trim().is_empty() {
+                    problem("redis_sentinel.master_name".into(), "names the master the sentinels monitor".into());
+                }
+                if sentinel.addresses.is_empty() {
+                    problem("redis_sentinel.addresses".into(), "needs at least one sentinel, as host:port".into());
+                }
+                let mut sentinels = Vec::new();
+                for (i, address) in sentinel.addresses.iter().enumerate() {
+                    match parse_host_port(address) {
+                        Some(sentinel) => sentinels.push(sentinel),
+                        None => problem(
+                            format!("redis_sentinel.addresses[{i}]"),
+                            format!("{address:?} is not an address like sentinel-1:26379"),
+                        ),
+                    }
+                }
+                Some(RedisTarget::Sentinel(SentinelTarget {
+                    master_name: sentinel.master_name.clone(),
+                    sentinels,
+                    username: sentinel.username.clone(),
+                    password: sentinel.password.clone(),
+                }))
+            }
+            (None, None) => {
+                if self.redis_tls_ca_file.is_some() {
+                    problem("redis_tls_ca_file".into(), "only a rediss:// redis_url uses a CA file".into());
+                }
+                None
+            }
+        }
+    }
+}
+
+/// `host:port`, or `[v6 address]:port`.
+fn parse_host_port(text: &str) -> Option<(String, u16)> {
+    let (host, port) = text.rsplit_once(':')?;
+    let host = host.strip_prefix('[').and_then(|host| host.strip_suffix(']')).unwrap_or(host);
+    let port = port.parse::<u16>().ok().filter(|port| *port != 0)?;
+    (!host.is_empty() && !host.contains(char::is_whitespace)).then(|| (host.to_owned(), port))
 }
 
 fn parse_key_hash(text: &str) -> Option<String> {
@@ -425,6 +534,89 @@ mod tests {
                 "outbound.allow[1]"
             ]
         );
+    }
+
+    fn problems(text: &str) -> Vec<FieldError> {
+        match from_toml(text) {
+            Err(SettingsError::Invalid(errors)) => errors,
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn redis_is_a_url_or_a_sentinel_group() {
+        let checked = from_toml("redis_url = \"rediss://app:pw@db.example.com:6380/2\"\n").unwrap();
+        assert_eq!(
+            checked.redis,
+            Some(RedisTarget::Url { url: "rediss://app:pw@db.example.com:6380/2".into(), tls_ca: None })
+        );
+        let checked = from_toml(
+            "[redis_sentinel]\nmaster_name = \"mymaster\"\naddresses = [\"s1:26379\", \"[::1]:26380\"]\npassword = \"pw\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            checked.redis,
+            Some(RedisTarget::Sentinel(SentinelTarget {
+                master_name: "mymaster".into(),
+                sentinels: vec![("s1".into(), 26379), ("::1".into(), 26380)],
+                username: None,
+                password: Some("pw".into()),
+            }))
+        );
+        assert_eq!(Settings::default().check().unwrap().redis, None);
+    }
+
+    #[test]
+    fn redis_settings_that_cant_be_opened_are_refused() {
+        let fields = |text: &str| problems(text).into_iter().map(|e| e.field).collect::<Vec<_>>();
+        assert_eq!(fields("redis_url = \"http://db:6379\"\n"), ["redis_url"]);
+        assert_eq!(
+            fields("redis_url = \"redis://db\"\n[redis_sentinel]\nmaster_name = \"m\"\naddresses = [\"s:1\"]\n"),
+            ["redis_sentinel"]
+        );
+        assert_eq!(
+            fields("[redis_sentinel]\nusername = \"app\"\n"),
+            ["redis_sentinel.master_name", "redis_sentinel.addresses"]
+        );
+        assert_eq!(
+            fields("[redis_sentinel]\nmaster_name = \"m\"\naddresses = [\"s1:26379\", \"s2\", \"s3:0\"]\n"),
+            ["redis_sentinel.addresses[1]", "redis_sentinel.addresses[2]"]
+        );
+        let missing = problems("redis_url = \"rediss://db\"\nredis_tls_ca_file = \"/nonexistent/ca.pem\"\n");
+        assert_eq!(missing[0].field, "redis_tls_ca_file");
+        assert!(missing[0].problem.contains("/nonexistent/ca.pem"), "{}", missing[0].problem);
+        assert_eq!(fields("redis_url = \"rediss://db\"\nredis_tls_ca_file = \"Cargo.toml\"\n"), ["redis_tls_ca_file"]);
+    }
+
+    #[test]
+    fn a_ca_file_is_read_for_a_tls_url() {
+        let path = std::env::temp_dir().join(format!("ratewire-ca-{}.pem", std::process::id()));
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        std::fs::write(&path, pem).unwrap();
+        let ca = format!("redis_tls_ca_file = {:?}\n", path.display().to_string());
+        let checked = from_toml(&format!("redis_url = \"rediss://db\"\n{ca}"));
+        let plain = problems(&format!("redis_url = \"redis://db\"\n{ca}"));
+        std::fs::remove_file(&path).unwrap();
+        let Some(RedisTarget::Url { tls_ca, .. }) = checked.unwrap().redis else { panic!("a URL") };
+        assert_eq!(tls_ca.as_deref(), Some(pem.as_bytes()));
+        assert_eq!(plain[0].field, "redis_tls_ca_file");
+    }
+
+    #[test]
+    // Jail's closures return figment's error, whose size is figment's choice.
+    #[allow(clippy::result_large_err)]
+    fn the_sentinel_table_comes_from_the_environment_too() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("RATEWIRE_REDIS_SENTINEL__MASTER_NAME", "mymaster");
+            jail.set_env("RATEWIRE_REDIS_SENTINEL__ADDRESSES", "[\"s1:26379\", \"s2:26379\"]");
+            jail.set_env("RATEWIRE_REDIS_SENTINEL__PASSWORD", "pw");
+            let settings = Settings::load(None, &[]).unwrap();
+            let sentinel = settings.redis_sentinel.expect("a sentinel table");
+            assert_eq!(sentinel.master_name, "mymaster");
+            assert_eq!(sentinel.addresses, ["s1:26379", "s2:26379"]);
+            assert_eq!(sentinel.password.as_deref(), Some("pw"));
+            Ok(())
+        });
     }
 
     #[test]
