@@ -4,7 +4,7 @@
 //! ratewire as Meta does ([`crate::meta`]).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -99,6 +99,10 @@ struct Shared {
     requests: Mutex<Vec<GraphRequest>>,
     failures: Mutex<VecDeque<Failure>>,
     next_id: AtomicU64,
+    /// Messages taken (answered with a message id), recorded or not.
+    taken: AtomicU64,
+    /// Whether each request is kept for [`FakeGraph::requests`].
+    recording: AtomicBool,
 }
 
 /// The fake Graph API, serving until dropped.
@@ -127,6 +131,8 @@ impl FakeGraph {
             requests: Mutex::new(Vec::new()),
             failures: Mutex::new(VecDeque::new()),
             next_id: AtomicU64::new(1),
+            taken: AtomicU64::new(0),
+            recording: AtomicBool::new(true),
         });
         let router = axum::Router::new().fallback(handle).with_state(shared.clone());
         let task = tokio::spawn(async move {
@@ -144,6 +150,18 @@ impl FakeGraph {
     /// Every request so far, oldest first.
     pub fn requests(&self) -> Vec<GraphRequest> {
         self.shared.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// How many messages it has taken so far (sends answered with a message id), whether it
+    /// records requests or not.
+    pub fn taken(&self) -> u64 {
+        self.shared.taken.load(Ordering::SeqCst)
+    }
+
+    /// Stops keeping requests: [`FakeGraph::requests`] stays as it is, [`FakeGraph::taken`]
+    /// goes on counting. For runs of hundreds of thousands of sends.
+    pub fn stop_recording(&self) {
+        self.shared.recording.store(false, Ordering::SeqCst);
     }
 
     /// Every message send so far, oldest first.
@@ -216,9 +234,14 @@ async fn handle(
         }
         Some((hook, statuses(&phone_number_id, vec![sent])))
     });
-    let request =
-        GraphRequest { method, path, headers, json, answered: status.as_u16(), message_id: message_id.clone() };
-    shared.requests.lock().unwrap_or_else(|p| p.into_inner()).push(request);
+    if message_id.is_some() {
+        shared.taken.fetch_add(1, Ordering::SeqCst);
+    }
+    if shared.recording.load(Ordering::SeqCst) {
+        let request =
+            GraphRequest { method, path, headers, json, answered: status.as_u16(), message_id: message_id.clone() };
+        shared.requests.lock().unwrap_or_else(|p| p.into_inner()).push(request);
+    }
     let delay = *shared.answer_delay.lock().unwrap_or_else(|p| p.into_inner());
     let report_delay = *shared.report_delay.lock().unwrap_or_else(|p| p.into_inner());
     shared.webhooks.answer_then_report(delay, report_delay, report).await;

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -403,6 +403,10 @@ impl Post {
 struct Inbox {
     posts: Mutex<Vec<Post>>,
     status: AtomicU16,
+    /// Posts received, recorded or not.
+    received: AtomicU64,
+    /// Whether each post is kept for [`Receiver::posts`].
+    recording: AtomicBool,
 }
 
 /// A business's webhook endpoint: records every post and answers with the status it is told.
@@ -419,7 +423,12 @@ impl Receiver {
     pub async fn start() -> Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free loopback port");
         let address = listener.local_addr().expect("a bound listener has an address");
-        let inbox = Arc::new(Inbox { posts: Mutex::new(Vec::new()), status: AtomicU16::new(204) });
+        let inbox = Arc::new(Inbox {
+            posts: Mutex::new(Vec::new()),
+            status: AtomicU16::new(204),
+            received: AtomicU64::new(0),
+            recording: AtomicBool::new(true),
+        });
         let router = axum::Router::new().route("/hooks", axum::routing::post(receive)).with_state(inbox.clone());
         let task = tokio::spawn(async move {
             axum::serve(listener, router).await.expect("the receiver serves");
@@ -430,6 +439,17 @@ impl Receiver {
     /// Answers every post from now on with `status`.
     pub fn answer_with(&self, status: u16) {
         self.inbox.status.store(status, Ordering::SeqCst);
+    }
+
+    /// How many posts it has received so far, whether it records them or not.
+    pub fn received(&self) -> u64 {
+        self.inbox.received.load(Ordering::SeqCst)
+    }
+
+    /// Stops keeping posts: [`Receiver::posts`] stays as it is, [`Receiver::received`] goes on
+    /// counting. For runs of hundreds of thousands of events.
+    pub fn stop_recording(&self) {
+        self.inbox.recording.store(false, Ordering::SeqCst);
     }
 
     /// Every post so far, oldest first.
@@ -455,8 +475,11 @@ impl Drop for Receiver {
 
 async fn receive(State(inbox): State<Arc<Inbox>>, headers: HeaderMap, body: String) -> StatusCode {
     let answered = inbox.status.load(Ordering::SeqCst);
-    let post = Post { headers, body, answered, received_at: jiff::Timestamp::now() };
-    inbox.posts.lock().unwrap_or_else(|p| p.into_inner()).push(post);
+    inbox.received.fetch_add(1, Ordering::SeqCst);
+    if inbox.recording.load(Ordering::SeqCst) {
+        let post = Post { headers, body, answered, received_at: jiff::Timestamp::now() };
+        inbox.posts.lock().unwrap_or_else(|p| p.into_inner()).push(post);
+    }
     StatusCode::from_u16(answered).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
