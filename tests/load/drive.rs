@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::traffic::{Kind, Request, Traffic};
+use crate::traffic::Traffic;
 
 /// How fast requests go out.
 #[derive(Debug, Clone, Copy)]
@@ -25,8 +25,6 @@ pub struct Measured {
     pub elapsed: Duration,
     /// Every answered request's latency, in microseconds.
     latencies: Vec<u64>,
-    /// Requests by kind.
-    pub kinds: BTreeMap<String, u64>,
     /// Answers other than 2xx, by status, and requests with no answer (status 0).
     pub errors: BTreeMap<u16, u64>,
 }
@@ -55,17 +53,13 @@ impl Measured {
 
     fn merge(&mut self, other: Measured) {
         self.latencies.extend(other.latencies);
-        for (kind, count) in other.kinds {
-            *self.kinds.entry(kind).or_default() += count;
-        }
         for (status, count) in other.errors {
             *self.errors.entry(status).or_default() += count;
         }
     }
 
-    fn record(&mut self, kind: Kind, status: u16, latency: Duration) {
+    fn record(&mut self, status: u16, latency: Duration) {
         self.latencies.push(latency.as_micros() as u64);
-        *self.kinds.entry(format!("{kind:?}")).or_default() += 1;
         if !(200..300).contains(&status) {
             *self.errors.entry(status).or_default() += 1;
         }
@@ -135,12 +129,7 @@ impl fmt::Display for CpuShare {
 
 /// Sends the traffic to `base` for `length` over `connections` connections.
 pub async fn run(traffic: &Arc<Traffic>, base: &str, pace: Pace, connections: usize, length: Duration) -> Measured {
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(connections)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("an HTTP client");
+    let http = http_client(connections);
     let start = Instant::now();
     let end = start + length;
     let sequence = Arc::new(AtomicU64::new(0));
@@ -181,29 +170,31 @@ pub async fn run(traffic: &Arc<Traffic>, base: &str, pace: Pace, connections: us
     all
 }
 
-/// Sends one request of the mix (two for a conversation closed) and records each.
+/// A client keeping up to `connections` keep-alive connections, talking to loopback directly.
+pub fn http_client(connections: usize) -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(connections)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("an HTTP client")
+}
+
+/// Sends one typed rating and records its answer.
 async fn send(http: &reqwest::Client, base: &str, traffic: &Traffic, due: Instant, measured: &mut Measured) {
-    match traffic.next() {
-        Request::Webhook { body, signature, kind } => {
-            let request = http
-                .post(format!("{base}{}", traffic.hook_path))
-                .header("content-type", "application/json")
-                .header("x-hub-signature-256", signature)
-                .body(body);
-            let status = answer(request).await;
-            measured.record(kind, status, due.elapsed());
-        }
-        Request::Close { conversation, recipient } => {
-            let mut due = due;
-            for ((path, body), kind) in
-                Traffic::close_calls(&conversation, &recipient).into_iter().zip([Kind::Open, Kind::Close])
-            {
-                let status = answer(http.post(format!("{base}{path}")).bearer_auth(&traffic.key).json(&body)).await;
-                measured.record(kind, status, due.elapsed());
-                due = Instant::now();
-            }
-        }
-    }
+    let status = post(http, base, traffic).await;
+    measured.record(status, due.elapsed());
+}
+
+/// Posts the next typed rating to `base`: its answer's status, 0 when there was none.
+pub async fn post(http: &reqwest::Client, base: &str, traffic: &Traffic) -> u16 {
+    let request = traffic.next();
+    let request = http
+        .post(format!("{base}{}", traffic.hook_path))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", request.signature)
+        .body(request.body);
+    answer(request).await
 }
 
 /// The answer's status, once its body is read; 0 when there was none.

@@ -1,91 +1,77 @@
-//! The figures besides the traffic: Redis's own speed for the commands a rating uses, the bytes
-//! a pending survey takes in Redis, the machine's load; and the table that reports them all.
+//! The figures besides the traffic: the bytes a pending survey takes in Redis, the commands
+//! Redis runs, Redis's own speed for the commands a rating uses, the machine's load; and the
+//! report that gives them all.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ratewire_core::store::{RedisStore, RedisStoreOptions};
+use ratewire_core::store::RedisStore;
 use ratewire_tests::RedisServer;
 
-use crate::drive::{CpuShare, Phase};
-use crate::processes::Memory;
-use crate::traffic::store_pending_surveys;
-
-/// Survey records whose value length is read for the average.
-const VALUES_SAMPLED: u32 = 1000;
+use crate::drive::Phase;
+use crate::processes::{Memory, Setup};
+use crate::sustained::{Step, Sustained};
+use crate::trace::Trace;
 /// Connections `redis-benchmark` opens: as many as the gateway's one multiplexed connection
 /// carries requests in flight during a run.
 const BENCHMARK_CONNECTIONS: &str = "32";
 
 /// Everything one run measured.
 pub struct Report {
-    pub load: String,
-    pub phases: Vec<Phase>,
-    /// The gateway's full-speed throughput over the baseline's.
-    pub ratio: f64,
-    /// Commands Redis processed per request at full speed (the gateway's workers included),
-    /// by command.
-    pub commands_per_request: BTreeMap<String, f64>,
-    /// Outbox items waiting when full speed ended, and when the paced phase did.
-    pub outbox_backlog: [u64; 2],
-    /// How the outbox caught up between the two.
-    pub drained: Drained,
+    /// `uptime`'s load averages when the run started and when it ended.
+    pub load: [String; 2],
+    pub seeding: Seeded,
+    pub memory: Stored,
+    pub trace: Trace,
+    pub gateway: Sustained,
+    /// The gateway paced at half its sustained rate.
+    pub half: Option<Step>,
+    /// Redis commands per rating at half the sustained rate, by command (the outbox's
+    /// included, Redis's idle traffic taken out).
+    pub commands_per_rating: BTreeMap<String, f64>,
+    pub relay: Sustained,
+    /// The bare axum server at full speed.
+    pub bare: Phase,
     pub gateway_memory: Memory,
-    /// The CPU each process used during a phase, in cores (the machine's count is the most).
-    pub cpu: Vec<(&'static str, CpuShare)>,
     pub redis_benchmark: Option<Vec<Benchmarked>>,
-    pub stored: Option<Stored>,
-    /// Messages the gateway sent the fake Graph API while it ran.
-    pub graph_sends: usize,
-    pub traffic: String,
+    /// Ratings sent from numbers with no pending survey (none, unless the seeds ran out).
+    pub unmatched: u64,
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "| phase | requests | per second | p50 ms | p99 ms | p99.9 ms | errors |")?;
-        writeln!(f, "|---|---|---|---|---|---|---|")?;
-        for phase in &self.phases {
-            writeln!(f, "{phase}")?;
-        }
+        let Seeded { asked, created, requests, sent, all_sent_after, outbox_left } = self.seeding;
+        writeln!(
+            f,
+            "seeding: {created} of {asked} invitations taken by POST /v1/invitations in {:.1} s ({:.0}/s); \
+             {sent} messages taken by the fake Graph API and {outbox_left} outbox items left {:.1} s after the first",
+            requests.as_secs_f64(),
+            created as f64 / requests.as_secs_f64().max(f64::MIN_POSITIVE),
+            all_sent_after.as_secs_f64(),
+        )?;
         writeln!(f)?;
-        writeln!(f, "gateway / bare axum throughput: {:.0}%", self.ratio * 100.0)?;
+        writeln!(f, "{}", self.memory)?;
+        writeln!(f)?;
+        writeln!(f, "{}", self.trace)?;
+        writeln!(f, "{}", self.gateway)?;
+        writeln!(f)?;
+        writeln!(f, "{}", self.relay)?;
+        writeln!(f)?;
+        writeln!(f, "| bare axum, full speed | requests | per second | p50 ms | p99 ms | p99.9 ms | errors |")?;
+        writeln!(f, "|---|---|---|---|---|---|---|")?;
+        writeln!(f, "{}", self.bare)?;
+        writeln!(f)?;
         let commands: Vec<String> =
-            self.commands_per_request.iter().map(|(name, calls)| format!("{name} {calls:.2}")).collect();
+            self.commands_per_rating.iter().map(|(name, calls)| format!("{name} {calls:.2}")).collect();
+        writeln!(f, "Redis commands per rating, by command: {}", commands.join(", "))?;
         writeln!(
             f,
-            "Redis commands per request (workers included): {:.1}: {}",
-            self.commands_per_request.values().sum::<f64>(),
-            commands.join(", ")
-        )?;
-        let [full, paced] = self.outbox_backlog;
-        writeln!(f, "outbox items waiting when full speed ended: {full}; when the paced phase ended: {paced}")?;
-        let Drained { items, left, elapsed } = self.drained;
-        writeln!(
-            f,
-            "outbox after full speed: {items} items sent in {:.1} s with no traffic ({:.0} items/s), {left} left",
-            elapsed.as_secs_f64(),
-            items as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
-        )?;
-        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-        for (phase, share) in &self.cpu {
-            writeln!(f, "CPU used during {phase}, in cores of {cores}: {share}")?;
-        }
-        writeln!(
-            f,
-            "gateway resident memory after full speed: {} MiB (peak {} MiB)",
+            "gateway resident memory at the end: {} MiB (peak {} MiB)",
             self.gateway_memory.resident_kib / 1024,
             self.gateway_memory.peak_kib / 1024
         )?;
-        if let Some(phase) = self.phases.first() {
-            let kinds: Vec<String> = phase.measured.kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
-            writeln!(f, "full-speed mix: {}", kinds.join(", "))?;
-            if !phase.measured.errors.is_empty() {
-                writeln!(f, "full-speed errors by status (0: no answer): {:?}", phase.measured.errors)?;
-            }
-        }
-        writeln!(f, "sends absorbed by the fake Graph API: {}; {}", self.graph_sends, self.traffic)?;
         if let Some(benchmarked) = &self.redis_benchmark {
             writeln!(f)?;
             writeln!(f, "| redis-benchmark ({BENCHMARK_CONNECTIONS} connections) | per second | p50 ms |")?;
@@ -94,22 +80,126 @@ impl fmt::Display for Report {
                 writeln!(f, "| {} | {:.0} | {:.3} |", b.command, b.per_second, b.p50_ms)?;
             }
         }
-        if let Some(stored) = &self.stored {
-            writeln!(f)?;
+        self.summary(f)
+    }
+}
+
+impl Report {
+    /// The figures that count, one a line as `name: value`.
+    fn summary(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) if b > 0.0 => format!("{:.0} %", a / b * 100.0),
+            _ => "-".into(),
+        };
+        let rate = |r: Option<f64>| r.map_or("-".into(), |r| format!("{r:.0}"));
+        let (gateway, relay, bare) = (self.gateway.rate(), self.relay.rate(), Some(self.bare.measured.throughput()));
+        let [(sent, scripted), (outbox_sent, outbox_scripted)] = self.trace.commands();
+        writeln!(f)?;
+        writeln!(f, "summary:")?;
+        writeln!(f, "invitations sent: {} of {}", self.seeding.sent, self.seeding.asked)?;
+        writeln!(f, "outbox left after seeding: {}", self.seeding.outbox_left)?;
+        writeln!(f, "used_memory per pending survey: {:.0} bytes", self.memory.used_memory_per_survey())?;
+        writeln!(f, "round trips in sequence per rating: {}", self.trace.median_round_trips())?;
+        writeln!(
+            f,
+            "traced commands per rating: webhook {sent:.1} sent + {scripted:.1} in scripts, \
+             outbox {outbox_sent:.1} sent + {outbox_scripted:.1} in scripts"
+        )?;
+        writeln!(f, "replies per rating: {:.2}", self.trace.replies().per_rating())?;
+        writeln!(f, "Redis commands per rating: {:.1}", self.commands_per_rating.values().sum::<f64>())?;
+        writeln!(f, "gateway sustained: {} ratings/s", rate(gateway))?;
+        writeln!(f, "relay sustained: {} ratings/s", rate(relay))?;
+        writeln!(f, "bare axum full speed: {} requests/s", rate(bare))?;
+        writeln!(f, "gateway / relay: {}", ratio(gateway, relay))?;
+        writeln!(f, "gateway / bare axum: {}", ratio(gateway, bare))?;
+        if let Some(half) = &self.half {
+            let m = &half.measured;
+            let ms = |q: f64| m.percentile(q).as_secs_f64() * 1000.0;
             writeln!(
                 f,
-                "Redis memory per pending survey ({} stored): {:.0} bytes (used_memory), {:.0} bytes by MEMORY USAGE:",
-                stored.count,
-                stored.used_memory_per_survey,
-                stored.by_key.values().sum::<f64>()
+                "at half the sustained rate ({:.0}/s): p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms",
+                half.rate,
+                ms(0.5),
+                ms(0.99),
+                ms(0.999)
             )?;
-            for (key, bytes) in &stored.by_key {
-                writeln!(f, "  {key}: {bytes:.0}")?;
-            }
-            writeln!(f, "  (the survey record's value alone: {:.0} bytes)", stored.value_bytes)?;
+            writeln!(f, "errors at half: {}", m.error_count())?;
+            writeln!(f, "owed after half: {}", if half.drained_in.is_some() { 0 } else { half.owed })?;
+            let micros = |name: &str| half.cpu_per_rating(name).map_or("-".into(), |d| format!("{}", d.as_micros()));
+            writeln!(
+                f,
+                "CPU per rating at half, µs: gateway {}, redis-server {}, load generator {}",
+                micros("gateway"),
+                micros("redis-server"),
+                micros("load generator")
+            )?;
         }
-        write!(f, "load average at the end: {}", self.load)
+        writeln!(f, "ratings from numbers with no pending survey: {}", self.unmatched)?;
+        write!(f, "load average: {} at the start, {} at the end", self.load[0], self.load[1])
     }
+}
+
+/// How seeding went.
+#[derive(Debug, Clone, Copy)]
+pub struct Seeded {
+    /// Invitations asked for, and taken by the API.
+    pub asked: usize,
+    pub created: usize,
+    /// How long the API calls took.
+    pub requests: Duration,
+    /// Messages the fake Graph API took.
+    pub sent: u64,
+    /// From the first call until every invitation was sent and the outbox empty.
+    pub all_sent_after: Duration,
+    pub outbox_left: u64,
+}
+
+/// Waits until the fake Graph API has taken `count` messages and the outbox is empty, or
+/// `limit` has passed since `start`.
+pub async fn wait_sent(setup: &Setup, count: usize, start: Instant, limit: Duration) -> Result<(u64, u64), String> {
+    let url = setup.redis.url();
+    loop {
+        let (sent, left) = (setup.graph.taken(), outbox_backlog(&url).await?);
+        if (sent >= count as u64 && left == 0) || start.elapsed() >= limit {
+            return Ok((sent, left));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Commands Redis ran between two `command_calls`, per rating, with Redis's idle traffic (the
+/// workers' polling, at `idle` calls a second by command) over `elapsed` taken out, and the
+/// generator's own `INFO` left out.
+pub fn commands_per_rating(
+    before: &BTreeMap<String, u64>,
+    after: &BTreeMap<String, u64>,
+    idle: &BTreeMap<String, f64>,
+    elapsed: Duration,
+    ratings: u64,
+) -> BTreeMap<String, f64> {
+    after
+        .iter()
+        .map(|(name, calls)| {
+            let made = calls.saturating_sub(before.get(name).copied().unwrap_or(0)) as f64;
+            let idle = idle.get(name).copied().unwrap_or(0.0) * elapsed.as_secs_f64();
+            (name.clone(), (made - idle).max(0.0) / ratings.max(1) as f64)
+        })
+        .filter(|(name, per_rating)| *per_rating >= 0.01 && !name.starts_with("info"))
+        .collect()
+}
+
+/// Commands a second Redis runs, by command, while nothing is sent: over `length`.
+pub async fn idle_commands(url: &str, length: Duration) -> Result<BTreeMap<String, f64>, String> {
+    let before = command_calls(url).await?;
+    tokio::time::sleep(length).await;
+    let after = command_calls(url).await?;
+    Ok(after
+        .into_iter()
+        .map(|(name, calls)| {
+            let made = calls.saturating_sub(before.get(&name).copied().unwrap_or(0));
+            (name, made as f64 / length.as_secs_f64())
+        })
+        .collect())
 }
 
 /// `uptime`'s load averages.
@@ -131,27 +221,6 @@ async fn info_field(url: &str, section: &str, field: &str) -> Result<u64, String
     info.lines()
         .find_map(|line| line.strip_prefix(field)?.strip_prefix(':')?.trim().parse().ok())
         .ok_or_else(|| format!("no {field} in INFO {section}"))
-}
-
-/// How the outbox caught up with a backlog.
-#[derive(Debug, Clone, Copy)]
-pub struct Drained {
-    pub items: u64,
-    pub left: u64,
-    pub elapsed: Duration,
-}
-
-/// Waits until the outbox has nothing waiting, or `limit` has passed.
-pub async fn drain_outbox(url: &str, limit: Duration) -> Result<Drained, String> {
-    let start = Instant::now();
-    let before = outbox_backlog(url).await?;
-    loop {
-        let left = outbox_backlog(url).await?;
-        if left == 0 || start.elapsed() >= limit {
-            return Ok(Drained { items: before.saturating_sub(left), left, elapsed: start.elapsed() });
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The Redis server's process id.
@@ -232,28 +301,55 @@ pub async fn redis_benchmark(redis: &RedisServer, requests: u64) -> Result<Vec<B
     Ok(results)
 }
 
-/// Redis memory taken by pending surveys.
+/// Redis memory taken by the pending surveys seeded through the API.
 pub struct Stored {
-    pub count: usize,
-    /// `used_memory` after storing them, less before, per survey.
-    pub used_memory_per_survey: f64,
-    /// `MEMORY USAGE` of every key, by what the key is, per survey.
-    pub by_key: BTreeMap<String, f64>,
-    /// A survey record's stored value (`STRLEN`), on average.
-    pub value_bytes: f64,
+    pub surveys: usize,
+    /// `used_memory` before seeding and once every invitation was sent.
+    pub used_memory: [u64; 2],
+    /// Keys by shape (ids replaced by `*`): how many, and their `MEMORY USAGE` per survey.
+    pub shapes: BTreeMap<String, (u64, f64)>,
 }
 
-/// Stores `count` pending surveys in a Redis server of their own and measures them.
-pub async fn bytes_per_pending_survey(count: usize) -> Result<Stored, String> {
-    let redis = RedisServer::start();
-    let url = redis.url();
-    let before = info_field(&url, "memory", "used_memory").await?;
-    store_pending_surveys(&url, RedisStoreOptions::default(), count).await?;
-    let after = info_field(&url, "memory", "used_memory").await?;
+impl Stored {
+    pub fn used_memory_per_survey(&self) -> f64 {
+        self.used_memory[1].saturating_sub(self.used_memory[0]) as f64 / self.surveys.max(1) as f64
+    }
+}
 
-    let mut connection = connection(&url).await?;
-    let mut by_key: BTreeMap<String, f64> = BTreeMap::new();
-    let (mut value_bytes, mut values_read) = (0.0, 0u32);
+impl fmt::Display for Stored {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Redis used_memory: {} bytes before seeding, {} after {} surveys sent: {:.0} bytes per pending survey",
+            self.used_memory[0],
+            self.used_memory[1],
+            self.surveys,
+            self.used_memory_per_survey()
+        )?;
+        writeln!(f, "| key (ids as *) | keys | MEMORY USAGE per survey, bytes |")?;
+        writeln!(f, "|---|---|---|")?;
+        for (shape, (keys, bytes)) in &self.shapes {
+            writeln!(f, "| `{shape}` | {keys} | {bytes:.0} |")?;
+        }
+        write!(
+            f,
+            "| all | {} | {:.0} |",
+            self.shapes.values().map(|s| s.0).sum::<u64>(),
+            self.shapes.values().map(|s| s.1).sum::<f64>()
+        )
+    }
+}
+
+/// `INFO memory`'s `used_memory`.
+pub async fn used_memory(url: &str) -> Result<u64, String> {
+    info_field(url, "memory", "used_memory").await
+}
+
+/// Every key of the Redis at `url`, grouped by shape, with its `MEMORY USAGE`, per survey of
+/// `surveys`.
+pub async fn key_shapes(url: &str, surveys: usize) -> Result<BTreeMap<String, (u64, f64)>, String> {
+    let mut connection = connection(url).await?;
+    let mut shapes: BTreeMap<String, (u64, f64)> = BTreeMap::new();
     let mut cursor = 0u64;
     loop {
         let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
@@ -263,69 +359,56 @@ pub async fn bytes_per_pending_survey(count: usize) -> Result<Stored, String> {
             .query_async(&mut connection)
             .await
             .map_err(|e| e.to_string())?;
+        cursor = next;
+        if keys.is_empty() {
+            if cursor == 0 {
+                break;
+            }
+            continue;
+        }
         let mut pipe = redis::pipe();
         for key in &keys {
             pipe.cmd("MEMORY").arg("USAGE").arg(key).arg("SAMPLES").arg(0);
-            pipe.cmd("TYPE").arg(key);
         }
-        let answers: Vec<redis::Value> = pipe.query_async(&mut connection).await.map_err(|e| e.to_string())?;
-        for (key, pair) in keys.iter().zip(answers.chunks(2)) {
-            let bytes: u64 = redis::from_redis_value(pair[0].clone()).unwrap_or(0);
-            let kind: String = redis::from_redis_value(pair[1].clone()).unwrap_or_default();
-            let what = key_kind(key);
-            if what == "survey record" && values_read < VALUES_SAMPLED {
-                value_bytes += survey_value_bytes(&mut connection, key, &kind).await? as f64;
-                values_read += 1;
-            }
-            *by_key.entry(format!("{what} ({kind})")).or_default() += bytes as f64;
+        let sizes: Vec<Option<u64>> = pipe.query_async(&mut connection).await.map_err(|e| e.to_string())?;
+        for (key, bytes) in keys.iter().zip(sizes) {
+            let entry = shapes.entry(shape(key)).or_default();
+            entry.0 += 1;
+            entry.1 += bytes.unwrap_or(0) as f64;
         }
-        cursor = next;
         if cursor == 0 {
             break;
         }
     }
-    let per = count.max(1) as f64;
-    for bytes in by_key.values_mut() {
-        *bytes /= per;
+    for (_, bytes) in shapes.values_mut() {
+        *bytes /= surveys.max(1) as f64;
     }
-    Ok(Stored {
-        count,
-        used_memory_per_survey: after.saturating_sub(before) as f64 / per,
-        by_key,
-        value_bytes: value_bytes / f64::from(values_read.max(1)),
-    })
+    Ok(shapes)
 }
 
-/// What a key of the store is, from its shape (see `docs/surveys.md`, Redis keys).
-fn key_kind(key: &str) -> &'static str {
-    if key.contains("{s:") {
-        "survey record"
-    } else if key.contains(":c/") {
-        "conversation pointer"
-    } else if key.contains(":r/") {
-        "recipient pointer"
-    } else if key.ends_with(":due") {
-        "due index"
-    } else if key.ends_with(":surveys") {
-        "creation index"
-    } else {
-        "other"
-    }
-}
-
-/// The bytes of a survey record's value.
-async fn survey_value_bytes(
-    connection: &mut redis::aio::MultiplexedConnection,
-    key: &str,
-    kind: &str,
-) -> Result<u64, String> {
-    let mut command = match kind {
-        "hash" => redis::cmd("HSTRLEN"),
-        _ => redis::cmd("STRLEN"),
+/// A key with its ids replaced by `*`: every run of letters, digits, `-`, `_` and `.` holding
+/// a digit that is all digits or at least 6 long (`rw:t:acme:{s:*}`, `rw:t:acme:r/wa/*`).
+fn shape(key: &str) -> String {
+    let mut shaped = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, shaped: &mut String| {
+        let has_digit = word.chars().any(|c| c.is_ascii_digit());
+        let all_digits = !word.is_empty() && word.chars().all(|c| c.is_ascii_digit());
+        if has_digit && (all_digits || word.len() >= 6) {
+            shaped.push('*');
+        } else {
+            shaped.push_str(word);
+        }
+        word.clear();
     };
-    command.arg(key);
-    if kind == "hash" {
-        command.arg("json");
+    for c in key.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut shaped);
+            shaped.push(c);
+        }
     }
-    command.query_async(connection).await.map_err(|e| e.to_string())
+    flush(&mut word, &mut shaped);
+    shaped
 }

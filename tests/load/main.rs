@@ -1,27 +1,35 @@
-//! `ratewire-load`: how much WhatsApp traffic one gateway takes, next to what the machine's HTTP
-//! stack and Redis can do at all. One run starts everything it needs (a Redis server, a fake
-//! Graph API and event receiver, the gateway as a process of its own, a bare axum server), drives
-//! them with the same signed webhooks and helpdesk calls, and prints one table. See
-//! `docs/performance.md`.
+//! `ratewire-load`: how many signed WhatsApp ratings one gateway sustains on the path a business
+//! uses, next to what the machine does of the same work with no gateway logic (the relay) and
+//! with none at all (a bare axum server). One run starts everything it needs (a Redis server, a
+//! fake Graph API and event receiver, the gateway as a process of its own), has the gateway
+//! send invitations through its API, and prints one report. See `docs/performance.md`.
 
 mod drive;
 mod figures;
 mod processes;
+mod relay;
+mod sustained;
+mod trace;
 mod traffic;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 
-use crate::drive::{CpuShare, Pace, Phase};
+use crate::drive::{Pace, Phase};
 use crate::processes::Server;
-use crate::traffic::Traffic;
+use crate::sustained::{Search, Target};
+use crate::traffic::{TYPED_RATINGS, Traffic};
 
-/// The longest the run waits for the outbox to catch up after the full-speed phase.
-const DRAIN_LIMIT: Duration = Duration::from_secs(45);
+/// Invitations asked for at once while seeding.
+const SEED_CONCURRENCY: usize = 64;
+/// How long the invitations get to go out, beyond a millisecond each.
+const SEND_LIMIT: Duration = Duration::from_secs(60);
+/// How long Redis's idle traffic is measured, to take it out of the commands per rating.
+const IDLE: Duration = Duration::from_secs(2);
 
 #[derive(Parser)]
 #[command(name = "ratewire-load")]
@@ -35,24 +43,68 @@ struct Cli {
 /// What a run measures, and for how long.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Options {
-    /// Seconds each phase runs (the gateway at full speed, at half of it, the baseline).
-    #[arg(long, default_value_t = 15)]
-    pub duration: u64,
-    /// Requests a second for the paced phase; 0: half of the rate the gateway reached.
-    #[arg(long, default_value_t = 0)]
-    pub rate: u64,
-    /// Requests in flight at once (one keep-alive connection each).
-    #[arg(long, default_value_t = 32)]
-    pub connections: usize,
-    /// Pending surveys seeded for the replies to answer.
-    #[arg(long, default_value_t = 80_000)]
-    pub surveys: usize,
-    /// Pending surveys stored for the memory figure (0: skip it).
+    /// Pending surveys seeded through the API (`POST /v1/invitations`) and sent by the outbox.
     #[arg(long, default_value_t = 100_000)]
-    pub memory_surveys: usize,
+    pub surveys: usize,
+    /// Seconds each step of the sustained-rate search runs.
+    #[arg(long, default_value_t = 5)]
+    pub step: u64,
+    /// The search's first rate, ratings a second; each rate kept is followed by 1.5 times it.
+    #[arg(long, default_value_t = 400.0)]
+    pub start_rate: f64,
+    /// Steps halving the gap between the highest rate kept and the lowest lost.
+    #[arg(long, default_value_t = 3)]
+    pub refine: u32,
+    /// Seconds of the phase at half the sustained rate, and of the bare server's.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// Requests in flight at most (one keep-alive connection each).
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// Ratings traced one at a time with MONITOR, in cycles of the five texts.
+    #[arg(long, default_value_t = 2)]
+    pub trace_cycles: usize,
     /// Requests each `redis-benchmark` test makes (0: skip it).
-    #[arg(long, default_value_t = 50_000)]
+    #[arg(long, default_value_t = 0)]
     pub benchmark_requests: u64,
+    /// A short run (a few hundred surveys, one-second steps), to check the figures come out.
+    #[arg(long)]
+    pub probe: bool,
+}
+
+impl Options {
+    /// The search as the options say.
+    fn search(&self) -> Search {
+        if self.probe {
+            return Search {
+                start: 20.0,
+                growth: 2.0,
+                refine: 1,
+                max_steps: 2,
+                step: Duration::from_secs(1),
+                connections: self.connections.min(8),
+            };
+        }
+        Search {
+            start: self.start_rate.max(1.0),
+            growth: 1.5,
+            refine: self.refine,
+            max_steps: 16,
+            step: Duration::from_secs(self.step.max(1)),
+            connections: self.connections.max(1),
+        }
+    }
+
+    /// A probe's short settings in place of the others.
+    fn probed(mut self) -> Options {
+        if self.probe {
+            self.surveys = self.surveys.min(200);
+            self.duration = 1;
+            self.trace_cycles = 1;
+            self.benchmark_requests = 0;
+        }
+        self
+    }
 }
 
 #[derive(Subcommand)]
@@ -63,6 +115,9 @@ enum Command {
     /// The baseline: a bare axum server answering 200 to everything (started by the run).
     #[command(hide = true)]
     Baseline { listen: String },
+    /// The relay: answers 200 and posts what the gateway would (started by the run).
+    #[command(hide = true)]
+    Relay(relay::RelayArgs),
 }
 
 fn main() -> ExitCode {
@@ -75,9 +130,10 @@ fn main() -> ExitCode {
             })
         }
         Some(Command::Baseline { listen }) => processes::serve_baseline(&listen),
+        Some(Command::Relay(args)) => relay::serve(args),
         None => {
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
-            match runtime.block_on(run(cli.options)) {
+            match runtime.block_on(run(cli.options.probed())) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     eprintln!("ratewire-load: {error}");
@@ -88,81 +144,125 @@ fn main() -> ExitCode {
     }
 }
 
-/// The whole run: the gateway at full speed, then paced at half of that, then the baseline at
-/// full speed, then Redis's own figures.
+/// The whole run: seeding through the API, the memory it took, a traced rating of each text,
+/// the gateway's sustained rate and its latency at half of it, then the relay's sustained rate
+/// and the bare server at full speed.
 pub async fn run(options: Options) -> Result<(), String> {
-    let phase_length = Duration::from_secs(options.duration.max(1));
-    eprintln!("load before the run: {}", figures::load_average());
+    let search = options.search();
+    let load_before = figures::load_average();
+    eprintln!("load before the run: {load_before}");
     let setup = processes::Setup::start().await?;
+    let url = setup.redis.url();
     let gateway = setup.gateway().await?;
-    let traffic = Arc::new(Traffic::new(&setup));
-    eprintln!("seeding {} pending surveys…", options.surveys);
-    traffic.seed(&setup.redis.url(), options.surveys).await?;
+    let traffic = Arc::new(Traffic::new());
 
-    let calls_before = figures::command_calls(&setup.redis.url()).await?;
-    eprintln!("gateway, as fast as it goes, {} connections, {phase_length:?}…", options.connections);
-    let redis_pid = figures::redis_pid(&setup.redis.url()).await?;
-    let processes = [("gateway", gateway.pid()), ("redis-server", redis_pid), ("load generator", std::process::id())];
-    let full = drive::run(&traffic, &gateway.base, Pace::Unbounded, options.connections, phase_length);
-    let (full, full_cpu) = CpuShare::during(&processes, full).await?;
-    let calls = figures::command_calls(&setup.redis.url()).await?;
-    let outbox_backlog = figures::outbox_backlog(&setup.redis.url()).await?;
-    let commands_per_request = calls
-        .into_iter()
-        .map(|(name, calls)| {
-            let made = calls - calls_before.get(&name).copied().unwrap_or(0);
-            (name, made as f64 / full.requests().max(1) as f64)
-        })
-        .filter(|(name, per_request)| *per_request >= 0.01 && !name.starts_with("info"))
-        .collect();
-    let memory = gateway.memory()?;
+    eprintln!("seeding {} pending surveys through POST /v1/invitations…", options.surveys);
+    let used_before = figures::used_memory(&url).await?;
+    let start = Instant::now();
+    let seeding = traffic.seed(&gateway.base, &setup.key, options.surveys, SEED_CONCURRENCY).await?;
+    let limit = SEND_LIMIT + Duration::from_millis(options.surveys as u64);
+    let (sent, outbox_left) = figures::wait_sent(&setup, seeding.created, start, limit).await?;
+    let all_sent_after = start.elapsed();
+    let used_after = figures::used_memory(&url).await?;
+    eprintln!("{sent} invitations sent in {all_sent_after:.1?}; reading every key's size…");
+    let memory = figures::Stored {
+        surveys: seeding.created,
+        used_memory: [used_before, used_after],
+        shapes: figures::key_shapes(&url, seeding.created).await?,
+    };
+    let seeding = figures::Seeded {
+        asked: options.surveys,
+        created: seeding.created,
+        requests: seeding.requests,
+        sent,
+        all_sent_after,
+        outbox_left,
+    };
 
-    // The paced phase measures a steady state: the backlog of the burst goes out first.
-    eprintln!("waiting for the outbox to send the {outbox_backlog} items the burst left…");
-    let drained = figures::drain_outbox(&setup.redis.url(), DRAIN_LIMIT).await?;
+    eprintln!("tracing {} ratings one at a time with MONITOR…", options.trace_cycles * TYPED_RATINGS.len());
+    let trace = trace::trace(&setup, &gateway.base, &traffic, options.trace_cycles.max(1)).await?;
+    if !trace.consistent() {
+        return Err(format!("the same text called for different replies:\n{trace}"));
+    }
+    let replies = trace.replies();
 
-    let rate = if options.rate > 0 { options.rate as f64 } else { (full.throughput() / 2.0).max(1.0) };
-    eprintln!("gateway, paced at {rate:.0} requests/s…");
-    let paced = drive::run(&traffic, &gateway.base, Pace::Fixed(rate), options.connections, phase_length).await;
-    let paced_backlog = figures::outbox_backlog(&setup.redis.url()).await?;
-    let sends_absorbed = setup.graph.sends().len();
+    let redis_pid = figures::redis_pid(&url).await?;
+    let processes =
+        vec![("gateway", gateway.pid()), ("redis-server", redis_pid), ("load generator", std::process::id())];
+    let target = Target {
+        name: "gateway",
+        base: gateway.base.clone(),
+        processes,
+        redis_url: Some(url.clone()),
+        seeded: true,
+        traffic: traffic.clone(),
+        replies,
+        setup: &setup,
+    };
+    let sustained = target.search(search).await?;
+    let (half, commands_per_rating) = match sustained.rate() {
+        Some(rate) => {
+            let half_rate = (rate / 2.0).max(1.0);
+            eprintln!("gateway at half its sustained rate, {half_rate:.0} ratings/s…");
+            let idle = figures::idle_commands(&url, IDLE.min(Duration::from_secs(options.duration.max(1)))).await?;
+            let calls_before = figures::command_calls(&url).await?;
+            let start = Instant::now();
+            let half = target.step(half_rate, Duration::from_secs(options.duration.max(1)), search.connections).await?;
+            let elapsed = start.elapsed();
+            let calls_after = figures::command_calls(&url).await?;
+            let ratings = half.measured.requests();
+            (Some(half), figures::commands_per_rating(&calls_before, &calls_after, &idle, elapsed, ratings))
+        }
+        None => (None, Default::default()),
+    };
+    let gateway_memory = gateway.memory()?;
+    drop(target);
     drop(gateway);
 
+    let relay_server = Server::relay(&setup, &replies).await?;
+    let relay = Target {
+        name: "relay",
+        base: relay_server.base.clone(),
+        processes: vec![("relay", relay_server.pid()), ("load generator", std::process::id())],
+        redis_url: None,
+        seeded: false,
+        traffic: Arc::new(Traffic::new()),
+        replies,
+        setup: &setup,
+    };
+    let relay = relay.search(search).await?;
+    drop(relay_server);
+
     let baseline_server = Server::baseline().await?;
-    eprintln!("baseline, as fast as it goes…");
-    let baseline = drive::run(&traffic, &baseline_server.base, Pace::Unbounded, options.connections, phase_length);
-    let processes = [("bare axum", baseline_server.pid()), ("load generator", std::process::id())];
-    let (baseline, baseline_cpu) = CpuShare::during(&processes, baseline).await?;
+    eprintln!("bare axum, as fast as it goes…");
+    let bare = drive::run(
+        &Arc::new(Traffic::new()),
+        &baseline_server.base,
+        Pace::Unbounded,
+        options.connections,
+        Duration::from_secs(options.duration.max(1)),
+    )
+    .await;
     drop(baseline_server);
 
     let redis_benchmark = match options.benchmark_requests {
         0 => None,
         requests => Some(figures::redis_benchmark(&setup.redis, requests).await?),
     };
-    let stored = if options.memory_surveys > 0 {
-        eprintln!("storing {} pending surveys for the memory figure…", options.memory_surveys);
-        Some(figures::bytes_per_pending_survey(options.memory_surveys).await?)
-    } else {
-        None
-    };
 
     let report = figures::Report {
-        load: figures::load_average(),
-        phases: vec![
-            Phase::new("gateway, full speed", full.clone()),
-            Phase::new(&format!("gateway, paced at {rate:.0}/s"), paced),
-            Phase::new("bare axum, full speed", baseline.clone()),
-        ],
-        ratio: full.throughput() / baseline.throughput().max(f64::MIN_POSITIVE),
-        commands_per_request,
-        outbox_backlog: [outbox_backlog, paced_backlog],
-        drained,
-        gateway_memory: memory,
-        cpu: vec![("gateway, full speed", full_cpu), ("bare axum, full speed", baseline_cpu)],
+        load: [load_before, figures::load_average()],
+        seeding,
+        memory,
+        trace,
+        gateway: sustained,
+        half,
+        commands_per_rating,
+        relay,
+        bare: Phase::new("bare axum, full speed", bare),
+        gateway_memory,
         redis_benchmark,
-        stored,
-        graph_sends: sends_absorbed,
-        traffic: traffic.summary(),
+        unmatched: traffic.unmatched(),
     };
     println!("{report}");
     Ok(())

@@ -12,13 +12,17 @@ use ratewire_tests::fake_graph::FakeGraph;
 use ratewire_tests::service::{Receiver, client};
 use serde_json::{Value, json};
 
+use crate::traffic::Replies;
+
 /// The tenant every request is for.
 pub const TENANT: &str = "acme";
 /// The WhatsApp channel replies come in on.
 pub const CHANNEL: &str = "wa";
 pub const PHONE_NUMBER_ID: &str = "106540352242922";
-const ACCESS_TOKEN: &str = "EAAGm0PX4ZCpsBAKZAZD-load";
+pub const ACCESS_TOKEN: &str = "EAAGm0PX4ZCpsBAKZAZD-load";
 pub const APP_SECRET: &str = "0f6a3e5c2d1b4a79e8f7c6d5b4a39281";
+/// The approved template invitations go out as: the end users have not written for a day.
+const TEMPLATE: &str = "rating_request";
 /// How long a server process gets to answer after it is started.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -36,13 +40,22 @@ impl Setup {
     pub async fn start() -> Result<Setup, String> {
         let dir = std::env::temp_dir().join(format!("ratewire-load-{}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| format!("can't create {}: {e}", dir.display()))?;
-        Ok(Setup {
+        let setup = Setup {
             redis: RedisServer::start(),
             graph: FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await,
             receiver: Receiver::start().await,
             key: auth::new_key(),
             dir,
-        })
+        };
+        // Hundreds of thousands of posts: only counted.
+        setup.graph.stop_recording();
+        setup.receiver.stop_recording();
+        Ok(setup)
+    }
+
+    /// Posts taken so far by the fake Graph API (messages) and the receiver (events).
+    pub fn delivered(&self) -> u64 {
+        self.graph.taken() + self.receiver.received()
     }
 
     /// Starts the gateway on Redis and connects the tenant's WhatsApp channel to the fake Graph
@@ -88,6 +101,7 @@ api_key_hashes = ["sha256:{hash}"]
             "secrets": { "access_token": ACCESS_TOKEN, "app_secret": APP_SECRET },
             "settings": {
                 "phone_number_id": PHONE_NUMBER_ID, "api_base_url": self.graph.base_url,
+                "template_name": TEMPLATE,
                 // The fake takes whatever comes: the platform's own limit is not what is measured.
                 "sends_per_second": "100000",
             },
@@ -168,6 +182,33 @@ impl Server {
         let port = free_port()?;
         let log = std::env::temp_dir().join(format!("ratewire-load-baseline-{}.log", std::process::id()));
         let server = Server::start(&["baseline", &format!("127.0.0.1:{port}")], port, &log).await;
+        let _ = std::fs::remove_file(&log);
+        server
+    }
+
+    /// The relay, posting to `setup`'s fake Graph API and receiver what `replies` says.
+    pub async fn relay(setup: &Setup, replies: &Replies) -> Result<Server, String> {
+        let port = free_port()?;
+        let log = std::env::temp_dir().join(format!("ratewire-load-relay-{}.log", std::process::id()));
+        let (listen, messages, events) =
+            (format!("127.0.0.1:{port}"), Replies::list(&replies.messages), Replies::list(&replies.events));
+        let args = [
+            "relay",
+            listen.as_str(),
+            "--graph",
+            setup.graph.base_url.as_str(),
+            "--access-token",
+            ACCESS_TOKEN,
+            "--phone-number-id",
+            PHONE_NUMBER_ID,
+            "--receiver",
+            setup.receiver.url.as_str(),
+            "--messages",
+            messages.as_str(),
+            "--events",
+            events.as_str(),
+        ];
+        let server = Server::start(&args, port, &log).await;
         let _ = std::fs::remove_file(&log);
         server
     }
