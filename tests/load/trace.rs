@@ -10,7 +10,9 @@
 //! for an answer first comes at least a loopback round trip and the gateway's wake-up later. So
 //! the webhook's round trips in sequence are its commands split wherever Redis was idle for
 //! more than [`ROUND_TRIP_GAP`] between them. Each rating is traced alone, the gateway
-//! otherwise idle, so the gaps are the rating's own.
+//! otherwise idle, so the gaps are the rating's own; they come a few tenths of a second apart,
+//! within the second the gateway keeps its copy of a configuration or channel, so after the
+//! first they read what they read under load.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -29,9 +31,9 @@ use crate::traffic::{Replies, TYPED_RATINGS, Traffic};
 /// commands sent together come within a few microseconds of each other.
 const ROUND_TRIP_GAP: Duration = Duration::from_micros(40);
 /// The gateway left idle before each traced rating.
-const QUIET: Duration = Duration::from_millis(250);
+const QUIET: Duration = Duration::from_millis(100);
 /// A rating's replies are all out once nothing more arrives for this long.
-const SETTLED: Duration = Duration::from_millis(300);
+const SETTLED: Duration = Duration::from_millis(200);
 
 /// How long after the last reply arrived the outbox's commands for it are counted.
 const AFTER_LAST_REPLY: Duration = Duration::from_millis(20);
