@@ -60,7 +60,10 @@ async fn the_served_document_is_valid_and_the_gateway_keeps_it() {
         .arg(&document)
         .args(["--url", &base, "--checks", "all", "--max-examples", MAX_EXAMPLES, "--max-time", MAX_SECONDS])
         .args(["--header", &format!("Authorization: Bearer {key}")])
-        .args(["--seed", "1", "--workers", "2", "--no-color", "--warnings", "off"])
+        // One worker: CPython 3.11's `ast.parse` is not safe across threads, and schemathesis's
+        // generator parses source with it, so two workers fail at random with "AST constructor
+        // recursion depth mismatch" — an error of the tool, not of the gateway.
+        .args(["--seed", "1", "--workers", "1", "--no-color", "--warnings", "off"])
         .arg("--report-dir")
         .arg(artifacts.join("report"))
         // Its example database goes with the artifacts, not into the sources.
