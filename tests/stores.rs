@@ -217,27 +217,28 @@ async fn save_refuses_a_stale_revision(store: Store) {
     let survey = Fixture::new("acme", "conv-1", "+15550001").survey(&survey_config(72, 24), t0);
     store.create(&survey, None).await.unwrap();
 
-    let refused = store.save(&survey).await;
+    let refused = store.save(&survey, &survey).await;
     assert!(matches!(refused, Err(StoreError::Conflict(ref id)) if *id == survey.id), "{refused:?}");
     let rated = survey.apply(Event::Rate(score(9)), t0 + MINUTE).unwrap().survey;
     let reminded = survey.apply(Event::Remind, t0 + MINUTE).unwrap().survey;
     assert_eq!((rated.revision, reminded.revision), (1, 1));
-    store.save(&rated).await.unwrap();
+    store.save(&survey, &rated).await.unwrap();
     // Another writer read the same revision: its write would lose the rating.
-    let refused = store.save(&reminded).await;
+    let refused = store.save(&survey, &reminded).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
-    let refused = store.save(&rated).await;
+    let refused = store.save(&survey, &rated).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
     let mut ahead = rated.clone();
     ahead.revision = 5;
-    assert!(matches!(store.save(&ahead).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.save(&rated, &ahead).await, Err(StoreError::Conflict(_))));
     assert_eq!(stored(&store, &survey).await, rated);
     assert_eq!(all_due(&store).await, vec![due_entry(&survey, t0 + MINUTE + 24 * HOUR)]);
 
     // A survey that was never created can't be saved.
-    let mut unknown = Fixture::new("acme", "conv-2", "+15550002").survey(&survey_config(72, 24), t0);
+    let never_created = Fixture::new("acme", "conv-2", "+15550002").survey(&survey_config(72, 24), t0);
+    let mut unknown = never_created.clone();
     unknown.revision = 1;
-    assert!(matches!(store.save(&unknown).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.save(&never_created, &unknown).await, Err(StoreError::Conflict(_))));
     assert_eq!(store.get(&unknown.invitation.tenant, &unknown.id).await.unwrap(), None);
     assert_eq!(all_due(&store).await, vec![due_entry(&survey, t0 + MINUTE + 24 * HOUR)]);
 }
@@ -970,15 +971,24 @@ async fn redis_keys_are_tenant_scoped_and_hash_tagged() {
     let due_key = due_keys[0].clone();
     let bucket: usize = due_key["rw:due:{".len()..due_key.len() - 1].parse().expect("a bucket number");
     assert!(bucket < 16, "{due_key}");
+    // The survey's counts, in its UTC month's and day's hashes.
+    let day = t0.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let (month_counts, day_counts) =
+        (day.strftime("rw:t:acme:counts/%Y-%m"), day.strftime("rw:t:acme:counts/%Y-%m-%d"));
     let expected: BTreeSet<String> = [
         record.clone(),
         "rw:t:acme:c/zendesk:42".to_owned(),
         "rw:t:acme:r/whatsapp-main/+15550001".to_owned(),
         due_key.clone(),
         "rw:t:acme:surveys".to_owned(),
+        month_counts.to_string(),
+        day_counts.to_string(),
     ]
     .into();
     assert_eq!(all, expected);
+    let invited: String =
+        query(&mut redis, redis::cmd("HGET").arg(day_counts.to_string()).arg("w/all/numeric:0-10")).await;
+    assert_eq!(invited, "1,0,0,0,0,0,0,0,0,0,0,0,0,0,0", "invited, delivered, failed, expired, then each score");
     let created_ms: i64 =
         query(&mut redis, redis::cmd("ZSCORE").arg("rw:t:acme:surveys").arg(survey.id.as_str())).await;
     assert_eq!(created_ms, t0.as_millisecond());
@@ -1000,6 +1010,13 @@ async fn redis_keys_are_tenant_scoped_and_hash_tagged() {
     assert!(stored.starts_with(b"1:"), "{stored:?}");
     let due_ms: i64 = query(&mut redis, redis::cmd("ZSCORE").arg(&due_key).arg(&member)).await;
     assert_eq!(due_ms, (t0 + MINUTE + 24 * HOUR).as_millisecond());
+    // A detractor's rating: counted under its score, and in the index of negative ratings by
+    // when it was given.
+    let rated: String =
+        query(&mut redis, redis::cmd("HGET").arg(day_counts.to_string()).arg("w/all/numeric:0-10")).await;
+    assert_eq!(rated, "1,1,0,0,0,0,0,0,0,1,0,0,0,0,0");
+    let rated_ms: i64 = query(&mut redis, redis::cmd("ZSCORE").arg("rw:t:acme:negative").arg(survey.id.as_str())).await;
+    assert_eq!(rated_ms, (t0 + MINUTE).as_millisecond());
 }
 
 /// Surveys written before the due index was split into buckets keep their deadlines: the one

@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod config;
 pub mod conversation;
+pub mod counts;
 pub mod ids;
 pub mod locale;
 pub mod reply;

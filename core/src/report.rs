@@ -1,7 +1,9 @@
 //! Reports on surveys: the figures a business sees for a period, and its ratings as CSV.
 //!
-//! Like the lifecycle, this is pure and synchronous: the caller fetches the surveys and passes the
-//! period; nothing here reads a clock or a store.
+//! Like the lifecycle, this is pure and synchronous: the caller reads the counters (or the
+//! surveys) and passes the period; nothing here reads a clock or a store. A report is counted
+//! from the tenant's counters ([`from_counters`], see [`crate::counts`]); counting the surveys
+//! one by one ([`build`]) gives the same report, and is what tests hold the counters to.
 //!
 //! # What is counted
 //!
@@ -21,13 +23,14 @@
 //! - The average score and the distribution of scores only mean something on one scale: they are
 //!   given for a group only when all its rated surveys share one scale.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::counts::{Cell, Counters, Counts, Group, Plan, covers};
 use crate::ids::{AgentId, ChannelId, SurveyId};
 use crate::scale::{Scale, Score};
 use crate::survey::{Survey, SurveyState};
@@ -37,6 +40,10 @@ use crate::survey::{Survey, SurveyState};
 pub const MAX_DAYS: usize = 400;
 /// The most entries [`Report::negative`] lists: the most recent ones.
 pub const MAX_NEGATIVE: usize = 100;
+/// The most negative ratings a store keeps in a tenant's index of them, the most recently rated:
+/// what [`Report::negative`] is chosen from. A report whose filters leave fewer than
+/// [`MAX_NEGATIVE`] of these lists fewer, even if older negative ratings match.
+pub const NEGATIVE_KEPT: usize = 1000;
 
 /// The header of the ratings export ([`ratings_csv_header`]).
 pub const CSV_HEADER: [&str; 12] = [
@@ -114,12 +121,13 @@ pub struct Report {
     /// At most [`MAX_DAYS`] days.
     pub by_day: Vec<DayFigures>,
     /// The negative ratings ([`Scale::is_negative`]: the bottom 40% of a scale's levels, the
-    /// detractors 0–6 on NPS), the most recently rated first; at most [`MAX_NEGATIVE`].
+    /// detractors 0–6 on NPS), the most recently rated first; at most [`MAX_NEGATIVE`], chosen
+    /// among the tenant's [`NEGATIVE_KEPT`] most recent negative ratings.
     pub negative: Vec<NegativeRating>,
     /// The scales of the surveys counted, e.g. `stars:5`, sorted.
     pub scales: Vec<String>,
-    /// Whether the period held more surveys than one report counts, so the figures stop short
-    /// of `to`: ask for a shorter period for the rest.
+    /// Always false: a report counts the whole period. Kept for the clients that read it, from
+    /// when a report counted at most a number of surveys.
     pub truncated: bool,
 }
 
@@ -196,70 +204,174 @@ pub struct NegativeRating {
     pub rated_at: Timestamp,
 }
 
-/// The report on the surveys `query` covers. Callers pass the surveys created in the period;
-/// the period, channel and agent are checked again here, so passing more does no harm. A caller
-/// that had to stop short of the period's end says so in `truncated`.
+/// The report on the surveys `query` covers, counted one by one. Callers pass the surveys created
+/// in the period; the period, channel and agent are checked again here, so passing more does no
+/// harm. What [`from_counters`] always equals.
 pub fn build(surveys: &[Survey], query: &ReportQuery) -> Report {
-    let mut totals = Tally::default();
-    let mut by_agent: BTreeMap<Option<&AgentId>, Tally> = BTreeMap::new();
-    let mut by_channel: BTreeMap<&ChannelId, Tally> = BTreeMap::new();
-    let mut by_day: BTreeMap<Date, Tally> = BTreeMap::new();
-    let mut negative = Vec::new();
-    let mut scales = BTreeSet::new();
+    let mut figures = Figuring::default();
+    for survey in surveys {
+        let Some(counts) = counted(survey, query) else { continue };
+        let cell = Cell::of(survey);
+        figures.day(query.time_zone.to_datetime(survey.created_at).date()).add(cell.scale, &counts);
+        figures.add(&cell, &counts);
+    }
+    figures.report(query, negative_ratings(surveys, query))
+}
 
-    for survey in surveys.iter().filter(|survey| counted(survey, query)) {
-        let invitation = &survey.invitation;
-        totals.add(survey);
-        by_agent.entry(invitation.agent.as_ref()).or_default().add(survey);
-        by_channel.entry(&invitation.channel).or_default().add(survey);
-        by_day.entry(query.time_zone.to_datetime(survey.created_at).date()).or_default().add(survey);
-        scales.insert(survey.rules.scale.to_string());
-        if let Some(score) = survey.score()
-            && survey.rules.scale.is_negative(score)
+/// The report on the surveys `query` covers, from the tenant's counters (see [`crate::counts`]):
+/// what the store read of the counters `plan` names, the surveys created in the pieces of the
+/// plan that counters don't cover, and the surveys of the store's index of negative ratings.
+pub fn from_counters(
+    query: &ReportQuery,
+    plan: &Plan,
+    counters: &Counters,
+    scanned: &[Survey],
+    negative: &[Survey],
+) -> Report {
+    // Summed before they are judged: only a group's whole counts mean something.
+    let mut cells: HashMap<Cell, Counts> = HashMap::new();
+    for bucket in &plan.range.buckets {
+        for (group, counts) in counters.in_bucket(bucket) {
+            if let Group::Cell(cell) = group
+                && covers(query, cell)
+            {
+                cells.entry(cell.clone()).or_default().add(counts);
+            }
+        }
+    }
+    let by_scale = query.channel.is_none() && query.agent.is_none();
+    let mut days: Vec<HashMap<Scale, Counts>> = plan
+        .days
+        .iter()
+        .map(|(_, part)| {
+            let mut scales: HashMap<Scale, Counts> = HashMap::new();
+            for (group, counts) in part.buckets.iter().flat_map(|bucket| counters.in_bucket(bucket)) {
+                let wanted = match group {
+                    Group::Scale(_) => by_scale,
+                    Group::Cell(cell) => !by_scale && covers(query, cell),
+                };
+                if wanted {
+                    scales.entry(group.scale()).or_default().add(counts);
+                }
+            }
+            scales
+        })
+        .collect();
+    for survey in scanned {
+        let Some(counts) = counted(survey, query) else { continue };
+        let (cell, at) = (Cell::of(survey), survey.created_at);
+        if plan.range.scans(at) {
+            cells.entry(cell.clone()).or_default().add(&counts);
+        }
+        let date = query.time_zone.to_datetime(at).date();
+        if let Ok(day) = plan.days.binary_search_by_key(&date, |(date, _)| *date)
+            && plan.days[day].1.scans(at)
         {
-            negative.push(NegativeRating {
+            days[day].entry(cell.scale).or_default().add(&counts);
+        }
+    }
+
+    let mut figures = Figuring::default();
+    for (cell, counts) in &cells {
+        figures.add(cell, counts);
+    }
+    for ((date, _), scales) in plan.days.iter().zip(days) {
+        let day = figures.day(*date);
+        for (scale, counts) in scales {
+            day.add(scale, &counts);
+        }
+    }
+    figures.report(query, negative_ratings(negative, query))
+}
+
+/// When the survey's negative rating ([`Scale::is_negative`]) was given, if it holds one: what
+/// the stores index negative ratings by.
+pub fn negative_rated_at(survey: &Survey) -> Option<Timestamp> {
+    let score = survey.score()?;
+    survey.rules.scale.is_negative(score).then(|| rated_at(survey))
+}
+
+/// The negative ratings among `surveys` that count in the query, the newest [`MAX_NEGATIVE`].
+fn negative_ratings(surveys: &[Survey], query: &ReportQuery) -> Vec<NegativeRating> {
+    let mut negative: Vec<NegativeRating> = surveys
+        .iter()
+        .filter(|survey| counted(survey, query).is_some())
+        .filter_map(|survey| {
+            let invitation = &survey.invitation;
+            Some(NegativeRating {
+                rated_at: negative_rated_at(survey)?,
                 survey_id: survey.id.clone(),
-                score,
+                score: survey.score()?,
                 scale: survey.rules.scale,
                 comment: survey.comment().map(str::to_owned),
                 reason: reason(survey).map(str::to_owned),
                 agent: invitation.agent.clone(),
                 channel: invitation.channel.clone(),
-                rated_at: rated_at(survey),
-            });
-        }
-    }
-
+            })
+        })
+        .collect();
     // Most recent first; the survey id settles ties so the order never depends on the input's.
     negative.sort_by(|a, b| b.rated_at.cmp(&a.rated_at).then_with(|| a.survey_id.cmp(&b.survey_id)));
     negative.truncate(MAX_NEGATIVE);
+    negative
+}
 
-    // `None` sorts first in the map; the surveys without an agent are listed last.
-    let (unassigned, assigned): (Vec<_>, Vec<_>) = by_agent.into_iter().partition(|(agent, _)| agent.is_none());
-    let by_agent = assigned
-        .into_iter()
-        .chain(unassigned)
-        .map(|(agent, tally)| AgentFigures { agent: agent.cloned(), figures: tally.figures() })
-        .collect();
-    let by_channel = by_channel
-        .into_iter()
-        .map(|(channel, tally)| ChannelFigures { channel: channel.clone(), figures: tally.figures() })
-        .collect();
-    let by_day = days(query)
-        .into_iter()
-        .map(|date| DayFigures { date, figures: by_day.get(&date).map(Tally::figures).unwrap_or_default() })
-        .collect();
+/// A report's groups while they are counted.
+#[derive(Default)]
+struct Figuring {
+    totals: Tally,
+    by_agent: BTreeMap<Option<AgentId>, Tally>,
+    by_channel: BTreeMap<ChannelId, Tally>,
+    by_day: BTreeMap<Date, Tally>,
+    scales: BTreeSet<String>,
+}
 
-    Report {
-        from: query.from,
-        to: query.to,
-        totals: totals.figures(),
-        by_agent,
-        by_channel,
-        by_day,
-        negative,
-        scales: scales.into_iter().collect(),
-        truncated: false,
+impl Figuring {
+    /// Counts a cell's surveys in the totals and the splits by agent and channel (not by day).
+    fn add(&mut self, cell: &Cell, counts: &Counts) {
+        // No survey counted: what is left are changes to surveys stored before counters were.
+        if counts.invited <= 0 {
+            return;
+        }
+        self.totals.add(cell.scale, counts);
+        self.by_agent.entry(cell.agent.clone()).or_default().add(cell.scale, counts);
+        self.by_channel.entry(cell.channel.clone()).or_default().add(cell.scale, counts);
+        self.scales.insert(cell.scale.to_string());
+    }
+
+    fn day(&mut self, date: Date) -> &mut Tally {
+        self.by_day.entry(date).or_default()
+    }
+
+    fn report(self, query: &ReportQuery, negative: Vec<NegativeRating>) -> Report {
+        // `None` sorts first in the map; the surveys without an agent are listed last.
+        let (unassigned, assigned): (Vec<_>, Vec<_>) =
+            self.by_agent.into_iter().partition(|(agent, _)| agent.is_none());
+        let by_agent = assigned
+            .into_iter()
+            .chain(unassigned)
+            .map(|(agent, tally)| AgentFigures { agent, figures: tally.figures() })
+            .collect();
+        let by_channel = self
+            .by_channel
+            .into_iter()
+            .map(|(channel, tally)| ChannelFigures { channel, figures: tally.figures() })
+            .collect();
+        let by_day = days(query)
+            .into_iter()
+            .map(|date| DayFigures { date, figures: self.by_day.get(&date).map(Tally::figures).unwrap_or_default() })
+            .collect();
+        Report {
+            from: query.from,
+            to: query.to,
+            totals: self.totals.figures(),
+            by_agent,
+            by_channel,
+            by_day,
+            negative,
+            scales: self.scales.into_iter().collect(),
+            truncated: false,
+        }
     }
 }
 
@@ -321,9 +433,9 @@ pub fn ratings_csv_row(survey: &Survey, query: &ReportQuery) -> Option<String> {
     Some(out)
 }
 
-/// Whether the survey counts in the report: in the query, and not cancelled.
-fn counted(survey: &Survey, query: &ReportQuery) -> bool {
-    query.includes(survey) && !matches!(survey.state, SurveyState::Cancelled { .. })
+/// What the survey counts in the report: nothing unless it is in the query, and not cancelled.
+fn counted(survey: &Survey, query: &ReportQuery) -> Option<Counts> {
+    if query.includes(survey) { Counts::of(survey) } else { None }
 }
 
 /// When the score that counts was given. A rated survey always has a rating entry; the creation
@@ -340,7 +452,7 @@ fn reason(survey: &Survey) -> Option<&str> {
 }
 
 /// The days of the query's period in its time zone, first to last, at most [`MAX_DAYS`].
-fn days(query: &ReportQuery) -> Vec<Date> {
+pub(crate) fn days(query: &ReportQuery) -> Vec<Date> {
     let tz = &query.time_zone;
     // The period excludes `to`: its last day is the one holding the instant just before.
     let Some(end) = query.to.checked_sub(SignedDuration::from_nanos(1)).ok().filter(|_| query.from < query.to) else {
@@ -390,35 +502,36 @@ enum ScaleSeen {
 }
 
 impl Tally {
-    fn add(&mut self, survey: &Survey) {
-        self.invited += 1;
-        let failed = matches!(survey.state, SurveyState::Failed { .. });
-        self.failed += u64::from(failed);
-        self.expired += u64::from(matches!(survey.state, SurveyState::Expired { .. }));
-        let score = survey.score();
-        if score.is_some() || (survey.sent_at.is_some() && !failed) {
-            self.delivered += 1;
+    /// Adds the counts of surveys on `scale`. A count below zero (of surveys written before
+    /// counters were kept, changed since) counts as none.
+    fn add(&mut self, scale: Scale, counts: &Counts) {
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        self.invited += count(counts.invited);
+        self.delivered += count(counts.delivered);
+        self.failed += count(counts.failed);
+        self.expired += count(counts.expired);
+        for (score, n) in counts.ratings(scale) {
+            let n = count(n);
+            if n == 0 {
+                continue;
+            }
+            self.rated += n;
+            if scale.is_nps() {
+                self.nps_rated += n;
+                self.promoters += if score.value() >= 9 { n } else { 0 };
+                self.detractors += if score.value() <= 6 { n } else { 0 };
+            } else {
+                self.csat_rated += n;
+                self.positive += if scale.is_positive(score) { n } else { 0 };
+            }
+            self.score_sum += u64::from(score.value()) * n;
+            self.counts[usize::from(score.value())] += n;
+            self.scale = match self.scale {
+                ScaleSeen::None => ScaleSeen::One(scale),
+                ScaleSeen::One(seen) if seen == scale => ScaleSeen::One(scale),
+                _ => ScaleSeen::Mixed,
+            };
         }
-        let Some(score) = score else { return };
-        let scale = survey.rules.scale;
-        self.rated += 1;
-        if scale.is_nps() {
-            self.nps_rated += 1;
-            self.promoters += u64::from(score.value() >= 9);
-            self.detractors += u64::from(score.value() <= 6);
-        } else {
-            self.csat_rated += 1;
-            self.positive += u64::from(scale.is_positive(score));
-        }
-        self.score_sum += u64::from(score.value());
-        if let Some(count) = self.counts.get_mut(usize::from(score.value())) {
-            *count += 1;
-        }
-        self.scale = match self.scale {
-            ScaleSeen::None => ScaleSeen::One(scale),
-            ScaleSeen::One(seen) if seen == scale => ScaleSeen::One(scale),
-            _ => ScaleSeen::Mixed,
-        };
     }
 
     fn figures(&self) -> Figures {

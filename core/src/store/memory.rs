@@ -9,7 +9,9 @@ use jiff::Timestamp;
 use super::{
     DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError, SurveyStore, Versioned,
 };
+use crate::counts::{self, CounterChange, Field, Period};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
+use crate::report::{self, NEGATIVE_KEPT};
 use crate::survey::Survey;
 
 type Key = (TenantId, SurveyId);
@@ -26,6 +28,10 @@ struct Inner {
     outbox_due: BTreeSet<(Timestamp, String)>,
     /// Keys seen: claimed or handled, until when.
     seen: HashMap<String, Mark>,
+    /// Each tenant's counters, by period and field, packed.
+    counters: HashMap<(TenantId, Period), HashMap<Field, Vec<i64>>>,
+    /// Each tenant's negative ratings, by when they were given.
+    negative: HashMap<TenantId, BTreeSet<(Timestamp, SurveyId)>>,
 }
 
 impl Inner {
@@ -34,6 +40,43 @@ impl Inner {
             self.outbox_due.remove(&(old.due, old.id));
         }
         self.outbox_due.insert((item.due, item.id.clone()));
+    }
+
+    /// Stores a survey over `before` (none: a new survey), with the counts and the index entry
+    /// it changes.
+    fn write(&mut self, before: Option<&Survey>, survey: &Survey) {
+        let tenant = &survey.invitation.tenant;
+        self.count(tenant, &counts::changes(before, Some(survey)));
+        let negative = self.negative.entry(tenant.clone()).or_default();
+        if let Some(at) = before.and_then(report::negative_rated_at) {
+            negative.remove(&(at, survey.id.clone()));
+        }
+        if let Some(at) = report::negative_rated_at(survey) {
+            negative.insert((at, survey.id.clone()));
+            while negative.len() > NEGATIVE_KEPT {
+                negative.pop_first();
+            }
+        }
+        self.schedule(survey);
+        self.surveys.insert((tenant.clone(), survey.id.clone()), survey.clone());
+    }
+
+    /// Adds packed counts field by field, as the Redis store's write does; a field back to zero
+    /// goes.
+    fn count(&mut self, tenant: &TenantId, changes: &[CounterChange]) {
+        for change in changes {
+            let hash = self.counters.entry((tenant.clone(), change.period)).or_default();
+            let sums = hash.entry(change.field.clone()).or_default();
+            if sums.len() < change.deltas.len() {
+                sums.resize(change.deltas.len(), 0);
+            }
+            for (sum, delta) in sums.iter_mut().zip(&change.deltas) {
+                *sum += delta;
+            }
+            if sums.iter().all(|sum| *sum == 0) {
+                hash.remove(&change.field);
+            }
+        }
     }
 
     fn schedule(&mut self, survey: &Survey) {
@@ -82,8 +125,7 @@ impl SurveyStore for MemoryStore {
         let recipient =
             (survey.invitation.tenant.clone(), survey.invitation.channel.clone(), survey.invitation.recipient.clone());
         inner.by_recipient.insert(recipient, survey.id.clone());
-        inner.schedule(survey);
-        inner.surveys.insert(key, survey.clone());
+        inner.write(None, survey);
         Ok(())
     }
 
@@ -91,15 +133,17 @@ impl SurveyStore for MemoryStore {
         Ok(self.lock().surveys.get(&(tenant.clone(), id.clone())).cloned())
     }
 
-    async fn save(&self, survey: &Survey) -> Result<(), StoreError> {
+    async fn save(&self, previous: &Survey, survey: &Survey) -> Result<(), StoreError> {
         let mut inner = self.lock();
         let key = (survey.invitation.tenant.clone(), survey.id.clone());
-        match inner.surveys.get(&key) {
-            Some(stored) if stored.revision + 1 == survey.revision => {}
+        // Counted from the stored survey, which is `previous` when the caller kept its word.
+        let stored = match inner.surveys.get(&key) {
+            Some(stored) if stored.revision == previous.revision && stored.revision + 1 == survey.revision => {
+                stored.clone()
+            }
             _ => return Err(StoreError::Conflict(survey.id.clone())),
-        }
-        inner.schedule(survey);
-        inner.surveys.insert(key, survey.clone());
+        };
+        inner.write(Some(&stored), survey);
         Ok(())
     }
 
@@ -160,6 +204,42 @@ impl SurveyStore for MemoryStore {
         surveys.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
         surveys.truncate(limit);
         Ok(surveys)
+    }
+
+    async fn counter_hashes(
+        &self,
+        tenant: &TenantId,
+        periods: &[Period],
+    ) -> Result<Vec<Vec<(Field, Vec<i64>)>>, StoreError> {
+        let inner = self.lock();
+        Ok(periods
+            .iter()
+            .map(|period| {
+                let hash = inner.counters.get(&(tenant.clone(), *period)).into_iter().flatten();
+                hash.map(|(field, packed)| (field.clone(), packed.clone())).collect()
+            })
+            .collect())
+    }
+
+    async fn counter_fields(
+        &self,
+        tenant: &TenantId,
+        reads: &[(Period, Vec<Field>)],
+    ) -> Result<Vec<Vec<Vec<i64>>>, StoreError> {
+        let inner = self.lock();
+        Ok(reads
+            .iter()
+            .map(|(period, fields)| {
+                let hash = inner.counters.get(&(tenant.clone(), *period));
+                fields.iter().map(|field| hash.and_then(|hash| hash.get(field)).cloned().unwrap_or_default()).collect()
+            })
+            .collect())
+    }
+
+    async fn negative_ratings(&self, tenant: &TenantId) -> Result<Vec<Survey>, StoreError> {
+        let inner = self.lock();
+        let negative = inner.negative.get(tenant).into_iter().flatten();
+        Ok(negative.filter_map(|(_, id)| inner.surveys.get(&(tenant.clone(), id.clone())).cloned()).collect())
     }
 }
 

@@ -5,6 +5,10 @@
 //! read (every survey carries a revision), and index surveys by conversation, by recipient and
 //! by the time the sweeper must next look at them. [`apply`] joins that to the pure state
 //! machine: read, transition, compare-and-set, retry on a lost race.
+//!
+//! With every survey write, in the same atomic step, a store adds to the tenant's counters what
+//! [`crate::counts::changes`] says the write changes, and keeps the tenant's index of negative
+//! ratings; [`report`] reads those instead of the surveys.
 
 mod cache;
 mod compact;
@@ -25,7 +29,9 @@ pub use self::memory::MemoryStore;
 pub use self::outbox::{OutboundMessage, Outbox, OutboxItem, Task};
 pub use self::records::{Record, RecordKind, RecordStore, Versioned, delete, read, read_all, write};
 pub use self::redis::{RedisStore, RedisStoreOptions};
+use crate::counts::{Counters, Field, Period, Plan, Span};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
+use crate::report::{self, Report, ReportQuery};
 use crate::survey::{Event, Refusal, Survey, Transition};
 
 #[derive(Debug, Error)]
@@ -104,9 +110,9 @@ pub trait SurveyStore: Send + Sync {
 
     async fn get(&self, tenant: &TenantId, id: &SurveyId) -> Result<Option<Survey>, StoreError>;
 
-    /// Writes a survey whose revision is exactly one more than the stored one; otherwise
-    /// [`StoreError::Conflict`].
-    async fn save(&self, survey: &Survey) -> Result<(), StoreError>;
+    /// Writes a survey made from `previous`, the stored revision: its revision must be exactly
+    /// one more than the stored one, otherwise [`StoreError::Conflict`].
+    async fn save(&self, previous: &Survey, survey: &Survey) -> Result<(), StoreError>;
 
     /// The latest survey of a conversation.
     async fn latest_for_conversation(
@@ -137,6 +143,62 @@ pub trait SurveyStore: Send + Sync {
         to: Timestamp,
         limit: usize,
     ) -> Result<Vec<Survey>, StoreError>;
+
+    /// Every field of the tenant's counters of each period, packed ([`crate::counts::Counts::pack`]).
+    async fn counter_hashes(
+        &self,
+        tenant: &TenantId,
+        periods: &[Period],
+    ) -> Result<Vec<Vec<(Field, Vec<i64>)>>, StoreError>;
+
+    /// The named fields of the tenant's counters of each period, packed; a field never written
+    /// (or come back to zero) reads empty.
+    async fn counter_fields(
+        &self,
+        tenant: &TenantId,
+        reads: &[(Period, Vec<Field>)],
+    ) -> Result<Vec<Vec<Vec<i64>>>, StoreError>;
+
+    /// The surveys in the tenant's index of negative ratings: at most
+    /// [`report::NEGATIVE_KEPT`], the most recently rated, in no particular order.
+    async fn negative_ratings(&self, tenant: &TenantId) -> Result<Vec<Survey>, StoreError>;
+}
+
+/// The report on a tenant's surveys that `query` covers, read from its counters (see
+/// [`crate::counts`]): two rounds of counter reads, whatever the number of surveys, the index of
+/// negative ratings, and the surveys of the few pieces of the range shorter than a quarter hour,
+/// at its ends.
+pub async fn report(store: &dyn SurveyStore, tenant: &TenantId, query: &ReportQuery) -> Result<Report, StoreError> {
+    let plan = Plan::new(query);
+    let (months, scans) = (plan.months(), plan.scans());
+    let (hashes, scanned, negative) = tokio::try_join!(
+        store.counter_hashes(tenant, &months),
+        scan(store, tenant, &scans),
+        store.negative_ratings(tenant),
+    )?;
+    let mut counters = Counters::default();
+    for (period, fields) in months.into_iter().zip(hashes) {
+        for (field, packed) in fields {
+            counters.insert(period, field, &packed);
+        }
+    }
+    let reads = plan.reads(query, &counters);
+    let values = store.counter_fields(tenant, &reads).await?;
+    for ((period, fields), values) in reads.into_iter().zip(values) {
+        for (field, packed) in fields.into_iter().zip(values) {
+            counters.insert(period, field, &packed);
+        }
+    }
+    Ok(report::from_counters(query, &plan, &counters, &scanned, &negative))
+}
+
+/// Every survey of the tenant created in the spans.
+async fn scan(store: &dyn SurveyStore, tenant: &TenantId, spans: &[Span]) -> Result<Vec<Survey>, StoreError> {
+    let mut surveys = Vec::new();
+    for (from, to) in spans {
+        surveys.extend(store.list(tenant, *from, *to, usize::MAX).await?);
+    }
+    Ok(surveys)
 }
 
 /// Why [`apply`] did not change a survey.
@@ -184,7 +246,7 @@ pub async fn apply_to(
         if !transition.changed {
             return Ok(transition);
         }
-        match store.save(&transition.survey).await {
+        match store.save(&survey, &transition.survey).await {
             Ok(()) => return Ok(transition),
             Err(StoreError::Conflict(_)) if attempts < MAX_APPLY_ATTEMPTS => tokio::task::yield_now().await,
             Err(error) => return Err(error.into()),

@@ -11,6 +11,9 @@
 //! | `rw:t:acme:r/<channel>/<recipient>` | string | the id of the survey the recipient is answering |
 //! | `rw:due:{<bucket>}` | sorted set | `<tenant>/<survey>`, scored by [`Survey::next_due`] in unix milliseconds; one of 16 buckets, chosen by a hash of the member |
 //! | `rw:t:acme:surveys` | sorted set | survey ids, scored by `created_at` in unix milliseconds (rounded down) |
+//! | `rw:t:acme:counts/<YYYY-MM>` | hash | the tenant's counters of a UTC month (see [`crate::counts`]): per field, packed counts |
+//! | `rw:t:acme:counts/<YYYY-MM-DD>` | hash | the tenant's counters of a UTC day, its six-hour slots, hours and quarter-hours |
+//! | `rw:t:acme:negative` | sorted set | the ids of the tenant's most recent negative ratings ([`NEGATIVE_KEPT`]), scored by when they were given in unix milliseconds |
 //! | `rw:t:acme:rec:<kind>/<id>` | hash | `rev` (the record's revision) and `body` |
 //! | `rw:t:acme:rec:<kind>` | sorted set | the ids of the tenant's records of that kind, all scored 0 |
 //! | `rw:outbox:item:<id>` | string | the [`OutboxItem`] as JSON |
@@ -21,8 +24,9 @@
 //! conversation or recipient: the variable parts are closed by a `/` or a `{`, never by a `:`.
 //! The keys without a variable part after the tenant end in a word of their own (`surveys`, a
 //! record kind), which no other key ends in. The store talks to one Redis server, not to a
-//! Cluster: the survey record's hash tag and the single-key scripts keep that move open, but
-//! a survey's write relies on one connection keeping its commands' order across keys.
+//! Cluster: a survey's write relies on one connection keeping its commands' order across keys,
+//! and its script writes the record, the tenant's counters and its index of negative ratings
+//! together, keys that don't share a hash slot.
 //!
 //! # Listing surveys
 //!
@@ -69,11 +73,12 @@
 //! # Atomicity
 //!
 //! The connection is multiplexed, so WATCH/MULTI (which belong to a connection, not to a task)
-//! can't be used. Every conditional write is instead a Lua script that touches exactly one key.
-//! Operations spanning several keys are
-//! ordered so that a crash between two steps leaves nothing worse than a due-index entry the
-//! sweeper finds stale, a survey record no pointer leads to (it expires with the retention), or
-//! an index member whose record is gone (skipped when read).
+//! can't be used. Every conditional write is instead a Lua script. A survey's script touches,
+//! besides the record, only what must change with it: the tenant's counters, so a report never
+//! counts a write twice or misses one, and the index of negative ratings. Other operations
+//! spanning several keys are ordered so that a crash between two steps leaves nothing worse
+//! than a due-index entry the sweeper finds stale, a survey record no pointer leads to (it
+//! expires with the retention), or an index member whose record is gone (skipped when read).
 //!
 //! # The due index
 //!
@@ -89,12 +94,14 @@
 //! A survey record and its conversation pointer live for the retention after the survey's last
 //! write. The recipient pointer lives until the last moment a reply still means something (the
 //! deadline while pending, the end of the comment window once rated, whichever is later) plus
-//! the late reply grace, and never less than the grace from now. The due index is what drives
-//! deadlines; keyspace notifications are not used.
+//! the late reply grace, and never less than the grace from now. A counter hash lives for the
+//! retention after its month or day ends, the index of negative ratings for the retention after
+//! the last negative rating (an entry whose record expired is skipped). The due index is what
+//! drives deadlines; keyspace notifications are not used.
 //!
 //! Needs Redis 6.2 or later (`ZRANGE … BYSCORE`, `SET … PXAT`).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
@@ -102,7 +109,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use redis::aio::ConnectionManager;
-use redis::{ErrorKind, FromRedisValue, Pipeline, RedisError, Script, ServerErrorKind};
+use redis::{ErrorKind, FromRedisValue, Pipeline, RedisError, Script, ScriptInvocation, ServerErrorKind};
 
 use super::cache::{self, Lookup, RecordCache};
 use super::compact;
@@ -110,7 +117,9 @@ use super::connections::{Connections, RedisTarget};
 use super::{
     DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError, SurveyStore, Versioned,
 };
+use crate::counts::{self, CounterChange, Field, Period};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
+use crate::report::{self, NEGATIVE_KEPT};
 use crate::survey::{Survey, SurveyState};
 
 /// How the Redis store names and keeps its keys.
@@ -146,17 +155,70 @@ const PAGE: usize = 500;
 const MAX_OUTBOX_READ_ROUNDS: usize = 4;
 
 /// Writes a survey record whose stored revision is the expected one, or a new record when the
-/// expected revision is '' and none exists. KEYS[1]: the record. ARGV: expected stored revision,
-/// the record (led by its own revision: see [`compact`]), retention in milliseconds. Revisions
-/// are compared as decimal strings, so no precision is lost to Lua numbers. Returns 1 if
-/// written, 0 otherwise.
+/// expected revision is '' and none exists (an empty record deletes it), and with it what the
+/// write changes in the tenant's index of negative ratings and counters, in one step.
+/// KEYS[1]: the record; then, optionally, KEYS[2]: the index of negative ratings, and KEYS[3], …:
+/// counter hashes. ARGV: expected stored revision, the record (led by its own revision: see
+/// [`compact`]), retention in milliseconds; with KEYS[2], what becomes of the survey's entry
+/// ('' nothing, '-' removed, or the score it is put in with), the survey id, how many entries the
+/// index keeps; then each counter hash's expiry in unix milliseconds, its number of fields, and
+/// each field's name and deltas (comma-separated integers, added one by one to the stored ones).
+/// A field whose counts all come to zero is dropped. Counts are sums of small integers, exact in
+/// Lua's numbers. Revisions are compared as decimal strings, so no precision is lost to Lua
+/// numbers. Returns 1 if written, 0 otherwise.
 const WRITE_RECORD: &str = r"
 local stored = redis.call('GETRANGE', KEYS[1], 0, 20)
 local revision = string.match(stored, '^(%d+):') or ''
 if revision ~= ARGV[1] then
   return 0
 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+if #KEYS < 2 then
+  return 1
+end
+if ARGV[4] == '-' then
+  redis.call('ZREM', KEYS[2], ARGV[5])
+elseif ARGV[4] ~= '' then
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -1 - tonumber(ARGV[6]))
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+local at = 7
+for k = 3, #KEYS do
+  local fields = tonumber(ARGV[at + 1])
+  for f = 1, fields do
+    local field, deltas = ARGV[at + 2 * f], ARGV[at + 2 * f + 1]
+    local sums = {}
+    local counted = redis.call('HGET', KEYS[k], field)
+    if counted then
+      for n in string.gmatch(counted, '[^,]+') do
+        sums[#sums + 1] = tonumber(n)
+      end
+    end
+    local i = 0
+    for n in string.gmatch(deltas, '[^,]+') do
+      i = i + 1
+      sums[i] = (sums[i] or 0) + tonumber(n)
+    end
+    local zero = true
+    for j = 1, #sums do
+      if sums[j] ~= 0 then
+        zero = false
+      end
+    end
+    if zero then
+      redis.call('HDEL', KEYS[k], field)
+    else
+      redis.call('HSET', KEYS[k], field, table.concat(sums, ','))
+    end
+  end
+  redis.call('PEXPIREAT', KEYS[k], ARGV[at])
+  at = at + 2 + 2 * fields
+end
 return 1
 ";
 
@@ -340,6 +402,16 @@ impl Keys {
     /// The tenant's creation index.
     fn surveys(&self, tenant: &TenantId) -> String {
         format!("{}:t:{tenant}:surveys", self.prefix)
+    }
+
+    /// The tenant's counters of a UTC month or day (see [`crate::counts`]).
+    fn counts(&self, tenant: &TenantId, period: Period) -> String {
+        format!("{}:t:{tenant}:counts/{period}", self.prefix)
+    }
+
+    /// The tenant's index of negative ratings.
+    fn negative(&self, tenant: &TenantId) -> String {
+        format!("{}:t:{tenant}:negative", self.prefix)
     }
 
     fn record(&self, tenant: &TenantId, kind: RecordKind, id: &str) -> String {
@@ -615,6 +687,38 @@ impl RedisStore {
             tracing::warn!(%tenant, survey = %id, %error, "could not synchronize the survey's due entry");
         }
     }
+
+    /// Adds to a survey write's script what writing `after` over `before` changes besides the
+    /// record: the survey's entry in the tenant's index of negative ratings, and its counters.
+    fn counting(&self, write: &mut ScriptInvocation<'_>, before: Option<&Survey>, after: Option<&Survey>) {
+        let Some(survey) = after.or(before) else { return };
+        let tenant = &survey.invitation.tenant;
+        let entry = match (after.and_then(report::negative_rated_at), before.and_then(report::negative_rated_at)) {
+            (Some(at), _) => now_score(at).to_string(),
+            (None, Some(_)) => "-".to_owned(),
+            (None, None) => String::new(),
+        };
+        write.key(self.keys.negative(tenant)).arg(entry).arg(survey.id.as_str()).arg(NEGATIVE_KEPT);
+        self.count_into(write, tenant, &counts::changes(before, after));
+    }
+
+    /// Adds counter changes to a survey write's script (see [`WRITE_RECORD`]): the hashes as keys,
+    /// the fields and deltas as arguments. A hash lives for the retention after its period ends.
+    fn count_into(&self, script: &mut ScriptInvocation<'_>, tenant: &TenantId, changes: &[CounterChange]) {
+        let mut by_period: BTreeMap<Period, Vec<&CounterChange>> = BTreeMap::new();
+        for change in changes {
+            by_period.entry(change.period).or_default().push(change);
+        }
+        for (period, changes) in by_period {
+            let expiry =
+                period.end().checked_add(SignedDuration::from_millis(self.retention_ms)).unwrap_or(Timestamp::MAX);
+            script.key(self.keys.counts(tenant, period)).arg(expiry.as_millisecond()).arg(changes.len());
+            for change in changes {
+                let deltas: Vec<String> = change.deltas.iter().map(i64::to_string).collect();
+                script.arg(change.field.to_string()).arg(deltas.join(","));
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -642,6 +746,7 @@ impl SurveyStore for RedisStore {
         pipe.pexpire(&created, self.retention_ms).ignore();
         let mut write = SCRIPTS.write_record.prepare_invoke();
         write.key(&record).arg("").arg(&encoded).arg(self.retention_ms);
+        self.counting(&mut write, None, Some(survey));
         pipe.invoke_script(&write);
         let (written,): (i64,) = self.query(&pipe).await.map_err(unavailable)?;
         if written != 1 {
@@ -662,9 +767,13 @@ impl SurveyStore for RedisStore {
         pipe.invoke_script(&swap);
         let (swapped,): (i64,) = self.query(&pipe).await.map_err(unavailable)?;
         if swapped != 1 {
-            // Nobody knows this survey's id yet, so its record and entries are ours to take back.
+            // Nobody knows this survey's id yet, so its record, counts and entries are ours to
+            // take back.
+            let mut take_back = SCRIPTS.write_record.prepare_invoke();
+            take_back.key(&record).arg(survey.revision).arg("").arg(self.retention_ms);
+            self.counting(&mut take_back, Some(survey), None);
             let mut pipe = redis::pipe();
-            pipe.del(&record).ignore();
+            pipe.invoke_script(&take_back).ignore();
             self.schedule(&mut pipe, tenant, id, None);
             pipe.zrem(&created, id.as_str()).ignore();
             if let Err(error) = self.query::<()>(&pipe).await {
@@ -688,26 +797,28 @@ impl SurveyStore for RedisStore {
         self.read(tenant, id).await
     }
 
-    async fn save(&self, survey: &Survey) -> Result<(), StoreError> {
+    async fn save(&self, previous: &Survey, survey: &Survey) -> Result<(), StoreError> {
         let (tenant, id) = (&survey.invitation.tenant, &survey.id);
-        let Some(previous) = survey.revision.checked_sub(1) else {
+        if previous.revision.checked_add(1) != Some(survey.revision) {
             return Err(StoreError::Conflict(id.clone()));
-        };
+        }
         let record = self.keys.survey(tenant, id);
         let encoded = compact::encode(survey);
         let next_due = survey.next_due();
 
         // One round trip: the new due time before the record, so no crash can lose a deadline;
-        // the record; then, as if it was written, the pointers' expiry and the due entry set
-        // again from this revision, and the revision stored after all that (see `sync_due`).
-        // The conversation pointer lives as long as the record; the recipient's, as long as
-        // the comment window if that outlasts the deadline it was given.
+        // the record, with the counts and the index entry it changes; then, as if it was written,
+        // the pointers' expiry and the due entry set again from this revision, and the revision
+        // stored after all that (see `sync_due`). The conversation pointer lives as long as the
+        // record; the recipient's, as long as the comment window if that outlasts the deadline
+        // it was given.
         let mut pipe = redis::pipe();
         if next_due.is_some() {
             self.schedule(&mut pipe, tenant, id, next_due);
         }
         let mut write = SCRIPTS.write_record.prepare_invoke();
-        write.key(&record).arg(previous).arg(&encoded).arg(self.retention_ms);
+        write.key(&record).arg(previous.revision).arg(&encoded).arg(self.retention_ms);
+        self.counting(&mut write, Some(previous), Some(survey));
         pipe.invoke_script(&write);
         let kept_until =
             Timestamp::now().checked_add(SignedDuration::from_millis(self.retention_ms)).unwrap_or(Timestamp::MAX);
@@ -877,6 +988,99 @@ impl SurveyStore for RedisStore {
         surveys.truncate(limit);
         Ok(surveys)
     }
+
+    async fn counter_hashes(
+        &self,
+        tenant: &TenantId,
+        periods: &[Period],
+    ) -> Result<Vec<Vec<(Field, Vec<i64>)>>, StoreError> {
+        if periods.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for period in periods {
+            pipe.hgetall(self.keys.counts(tenant, *period));
+        }
+        let hashes: Vec<Vec<(String, String)>> = self.query(&pipe).await.map_err(unavailable)?;
+        periods
+            .iter()
+            .zip(hashes)
+            .map(|(period, hash)| {
+                let key = self.keys.counts(tenant, *period);
+                let readable = hash.into_iter().filter_map(|(name, packed)| match Field::parse(&name) {
+                    Some(field) => Some((field, packed)),
+                    None => {
+                        tracing::warn!(key, field = name, "skipping an unreadable counter");
+                        None
+                    }
+                });
+                readable.map(|(field, packed)| Ok((field, unpack(&key, &packed)?))).collect()
+            })
+            .collect()
+    }
+
+    async fn counter_fields(
+        &self,
+        tenant: &TenantId,
+        reads: &[(Period, Vec<Field>)],
+    ) -> Result<Vec<Vec<Vec<i64>>>, StoreError> {
+        if reads.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for (period, fields) in reads {
+            pipe.cmd("HMGET").arg(self.keys.counts(tenant, *period));
+            for field in fields {
+                pipe.arg(field.to_string());
+            }
+        }
+        let values: Vec<Vec<Option<String>>> = self.query(&pipe).await.map_err(unavailable)?;
+        reads
+            .iter()
+            .zip(values)
+            .map(|((period, _), values)| {
+                let key = self.keys.counts(tenant, *period);
+                values.iter().map(|packed| packed.as_deref().map_or(Ok(Vec::new()), |p| unpack(&key, p))).collect()
+            })
+            .collect()
+    }
+
+    async fn negative_ratings(&self, tenant: &TenantId) -> Result<Vec<Survey>, StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZRANGE").arg(self.keys.negative(tenant)).arg(0).arg(-1);
+        let (members,): (Vec<String>,) = self.query(&pipe).await.map_err(unavailable)?;
+        let ids: Vec<SurveyId> = members
+            .into_iter()
+            .filter_map(|member| {
+                SurveyId::new(member.as_str())
+                    .inspect_err(|_| tracing::warn!(%tenant, member, "skipping an unreadable negative rating entry"))
+                    .ok()
+            })
+            .collect();
+        let mut surveys = Vec::with_capacity(ids.len());
+        for ids in ids.chunks(PAGE) {
+            let mut pipe = redis::pipe();
+            for id in ids {
+                pipe.get(self.keys.survey(tenant, id));
+            }
+            let records: Vec<Option<Vec<u8>>> = self.query(&pipe).await.map_err(unavailable)?;
+            for (id, record) in ids.iter().zip(records) {
+                // No record: a survey past its retention, whose entry outlived it.
+                if let Some(record) = record {
+                    surveys.push(Self::decode(&self.keys.survey(tenant, id), tenant, id, &record)?);
+                }
+            }
+        }
+        Ok(surveys)
+    }
+}
+
+/// Reads a counter's packed counts.
+fn unpack(key: &str, packed: &str) -> Result<Vec<i64>, StoreError> {
+    packed.split(',').map(str::parse).collect::<Result<_, _>>().map_err(|_| StoreError::Corrupt {
+        key: key.to_owned(),
+        reason: format!("holds counts {packed:?}, not integers"),
+    })
 }
 
 /// Reads a record's `rev` and `body`.

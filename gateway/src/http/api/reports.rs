@@ -10,8 +10,8 @@ use futures_util::{StreamExt, stream};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use ratewire_core::report::{self, MAX_DAYS, Report, ReportQuery};
-use ratewire_core::store::StoreError;
-use ratewire_core::{AgentId, ChannelId, Survey, TenantId};
+use ratewire_core::store::{self, StoreError};
+use ratewire_core::{AgentId, ChannelId};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -74,52 +74,10 @@ impl RangeQuery {
     }
 }
 
-/// How many slices of a range are read at once, each by a task of its own: a long range is
-/// mostly the store's answers and their decoding, which then overlap across cores.
-const READERS: usize = 8;
-
-/// The surveys a report counts, oldest first.
-struct Counted {
-    surveys: Vec<Survey>,
-    /// Whether the range held more than the cap, so `surveys` stop short of its end.
-    truncated: bool,
-}
-
-/// The surveys of the tenant created in the query's range, oldest first: at most `cap`. Each
-/// slice reads at most its share of the cap (and one more, to tell whether it held more), so the
-/// slices together never hold much more than the cap. The first slice that held more than its
-/// share ends the report there: the later slices are dropped, so the surveys counted are always
-/// the first of the range, with no gap.
-async fn surveys(state: &AppState, tenant: &TenantId, query: &ReportQuery, cap: usize) -> Result<Counted, ApiError> {
-    let share = cap.div_ceil(READERS);
-    let slice = query.to.duration_since(query.from) / READERS as i32;
-    let readers: Vec<_> = (0..READERS as i32)
-        .map(|i| {
-            let from = query.from + slice * i;
-            let to = if i + 1 == READERS as i32 { query.to } else { query.from + slice * (i + 1) };
-            let (store, tenant) = (state.flow.store.clone(), tenant.clone());
-            tokio::spawn(async move { store.list(&tenant, from, to, share + 1).await })
-        })
-        .collect();
-    let mut counted = Counted { surveys: Vec::new(), truncated: false };
-    for reader in readers {
-        if counted.truncated {
-            reader.abort();
-            continue;
-        }
-        let mut slice = reader.await.map_err(|_| ApiError::Internal)??;
-        let room = share.min(cap - counted.surveys.len());
-        if slice.len() > room {
-            slice.truncate(room);
-            counted.truncated = true;
-        }
-        counted.surveys.extend(slice);
-    }
-    Ok(counted)
-}
-
 /// The figures of a date range: totals, by agent, by channel, by day, and the negative ratings
-/// to follow up. Also answers the dashboard's session cookie in place of the bearer key.
+/// to follow up. Read from the tenant's counters: what it costs depends on the range, not on
+/// how many surveys it holds. Also answers the dashboard's session cookie in place of the bearer
+/// key.
 #[utoipa::path(
     get,
     path = "/v1/reports",
@@ -139,8 +97,7 @@ async fn figures(
     ApiQuery(range): ApiQuery<RangeQuery>,
 ) -> Result<Json<Report>, ApiError> {
     let query = range.into_query()?;
-    let counted = surveys(&state, &tenant, &query, state.settings.report_max_surveys).await?;
-    Ok(Json(Report { truncated: counted.truncated, ..report::build(&counted.surveys, &query) }))
+    Ok(Json(store::report(&*state.flow.store, &tenant, &query).await?))
 }
 
 /// Every rating of the range as CSV, one row per survey rated, for a spreadsheet. Also answers
