@@ -1020,7 +1020,8 @@ async fn redis_keys_are_tenant_scoped_and_hash_tagged() {
 }
 
 /// Surveys written before the due index was split into buckets keep their deadlines: the one
-/// key of before is read with the buckets, and drained as the surveys are written.
+/// key of before is read with the buckets, and what falls due there moves into its bucket; a
+/// survey's writes don't touch it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_due_entries_of_the_unbucketed_index_are_found_and_drained() {
     let server = RedisServer::start();
@@ -1038,14 +1039,25 @@ async fn redis_due_entries_of_the_unbucketed_index_are_found_and_drained() {
     }
     let due = (t0 + HOUR).as_millisecond();
     let _: () = query(&mut redis, redis::cmd("ZADD").arg("rw:due").arg(due).arg(&member)).await;
+    // Not due yet: found neither way, and left where it is.
+    assert_eq!(store.due(t0 + MINUTE, 10).await.unwrap(), vec![]);
+    let left: Option<f64> = query(&mut redis, redis::cmd("ZSCORE").arg("rw:due").arg(&member)).await;
+    assert_eq!(left, Some(due as f64));
     assert_eq!(store.due(t0 + 2 * HOUR, 10).await.unwrap(), vec![due_entry(&survey, t0 + HOUR)]);
+    let left: Option<f64> = query(&mut redis, redis::cmd("ZSCORE").arg("rw:due").arg(&member)).await;
+    assert_eq!(left, None, "the sweeper's read moved the old entry");
+    assert_eq!(store.due(t0 + 2 * HOUR, 10).await.unwrap(), vec![due_entry(&survey, t0 + HOUR)], "into its bucket");
 
+    // An old entry of a survey whose bucket has a newer one gives way to it.
+    let _: () = query(&mut redis, redis::cmd("ZADD").arg("rw:due").arg(0).arg(&member)).await;
     store::apply(&store, &fixture.tenant, &survey.id, Event::Rate(score(4)), t0 + MINUTE).await.unwrap();
     let left: Option<f64> = query(&mut redis, redis::cmd("ZSCORE").arg("rw:due").arg(&member)).await;
-    assert_eq!(left, None, "the write drained the old entry");
+    assert_eq!(left, Some(0.0), "a write doesn't touch the old key");
     let rated = store.get(&fixture.tenant, &survey.id).await.unwrap().unwrap();
     let due = rated.next_due().expect("a rated survey falls due when its change window ends");
     assert_eq!(store.due(due, 10).await.unwrap(), vec![due_entry(&rated, due)], "its bucket holds it");
+    let left: Option<f64> = query(&mut redis, redis::cmd("ZSCORE").arg("rw:due").arg(&member)).await;
+    assert_eq!(left, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

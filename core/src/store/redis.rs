@@ -86,8 +86,9 @@
 //! survey's bucket chosen by a hash of `<tenant>/<survey>`, so the index's writes spread over
 //! keys (and, on a cluster, over slots) instead of all landing on one. The sweeper reads the
 //! soonest entries of every bucket in one round trip and takes the soonest of them. The one key
-//! of earlier versions, `rw:due`, is read with them and drained: every write of a survey removes
-//! its entry there.
+//! of earlier versions, `rw:due`, is read with them, and what is found due there is moved into
+//! its bucket (unless the bucket already has a newer entry for it): so a survey's writes never
+//! touch that one key, and it empties as its entries fall due, whichever version wrote them.
 //!
 //! # Expiry
 //!
@@ -632,7 +633,17 @@ impl RedisStore {
             Some(due) => pipe.zadd(bucket, &member, due_score(due)).ignore(),
             None => pipe.zrem(bucket, &member).ignore(),
         };
-        pipe.zrem(self.keys.unbucketed_due(), &member).ignore();
+    }
+
+    /// Moves entries of the due index of earlier versions into their buckets, where a bucket's
+    /// own entry for the survey, written since, wins (`NX`).
+    async fn move_into_buckets(&self, entries: &[(String, f64)]) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        for (member, score) in entries {
+            pipe.cmd("ZADD").arg(self.keys.due(due_bucket(member))).arg("NX").arg(*score).arg(member).ignore();
+            pipe.zrem(self.keys.unbucketed_due(), member).ignore();
+        }
+        self.query::<()>(&pipe).await.map_err(unavailable)
     }
 
     /// Makes a survey's due entry match its stored record.
@@ -888,12 +899,17 @@ impl SurveyStore for RedisStore {
                 .arg(limit)
                 .arg("WITHSCORES");
         }
-        let found: Vec<Vec<(String, f64)>> = self.query(&pipe).await.map_err(unavailable)?;
-        let mut entries: Vec<(String, f64)> = found.into_iter().flatten().collect();
-        entries.sort_by(|(a, a_due), (b, b_due)| a_due.total_cmp(b_due).then_with(|| a.cmp(b)));
-        // A survey written before the index was split may be in both: its soonest entry counts.
+        let mut found: Vec<Vec<(String, f64)>> = self.query(&pipe).await.map_err(unavailable)?;
+        let unbucketed = found.pop().unwrap_or_default();
+        if !unbucketed.is_empty() {
+            self.move_into_buckets(&unbucketed).await?;
+        }
+        // A survey written before the index was split may be in both: its bucket's entry, the
+        // newer, counts.
         let mut seen = HashSet::new();
-        entries.retain(|(member, _)| seen.insert(member.clone()));
+        let mut entries: Vec<(String, f64)> =
+            found.into_iter().flatten().chain(unbucketed).filter(|(member, _)| seen.insert(member.clone())).collect();
+        entries.sort_by(|(a, a_due), (b, b_due)| a_due.total_cmp(b_due).then_with(|| a.cmp(b)));
         entries.truncate(limit);
         Ok(entries
             .into_iter()
