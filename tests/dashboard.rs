@@ -55,6 +55,7 @@ const SHOWN: &str = r##"(() => {
     })),
     markup_in_comments: document.querySelectorAll("#negative td.comment *").length,
     error: document.getElementById("error").hidden ? null : document.getElementById("error").textContent,
+    truncated: document.getElementById("truncated").hidden ? null : document.getElementById("truncated").textContent,
   };
 })()"##;
 
@@ -319,14 +320,17 @@ async fn sessions_end_on_the_server(redis: Option<RedisServer>) {
     assert_eq!(reads(last).await, all(200));
 }
 
-/// A report counts its whole range from counters: `report_max_surveys`, which once cut reports
-/// short, is still accepted and changes nothing.
+/// A report reads from counters what the store counted, and survey by survey what came before
+/// it kept counters: at most `report_max_surveys` of those, the first of the range. Past the cap
+/// the report says so, and so does the page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_report_counts_its_whole_range_whatever_the_old_cap() {
-    let gw = Gateway::start_with(None, |settings| settings.report_max_surveys = Some(16)).await;
+async fn a_report_cut_short_by_the_cap_says_so() {
+    const CAP: usize = 16;
+    let gw = Gateway::start_with(Some(RedisServer::start()), |settings| settings.report_max_surveys = CAP).await;
     let api = gw.acme();
     let config = SurveyConfig::default();
-    // Eight days: two surveys a day, and three on the fifth.
+    // Eight days, 20 days before the store first kept counters (when the gateway connected):
+    // two surveys a day, and three on the fifth.
     let today = ratewire_tests::now().to_zoned(TimeZone::UTC).date();
     let first_day = today - SignedDuration::from_hours(24 * 20);
     let midnight =
@@ -339,15 +343,39 @@ async fn a_report_counts_its_whole_range_whatever_the_old_cap() {
             n += 1;
         }
     }
-    let path = format!("/v1/reports?from={}&to={}&tz=UTC", midnight(0), midnight(8));
-    let whole = api.get(&path).await.expect(200);
-    assert_eq!((&whole["truncated"], &whole["totals"]["invited"]), (&json!(false), &json!(17)), "{whole}");
+    let report = |days: i64| {
+        let path = format!("/v1/reports?from={}&to={}&tz=UTC", midnight(0), midnight(days));
+        let api = &api;
+        async move { api.get(&path).await.expect(200) }
+    };
+    // The first 16 of the range's 17 are counted: the last day's second is not.
+    let cut = report(8).await;
+    assert_eq!((&cut["truncated"], &cut["totals"]["invited"]), (&json!(true), &json!(16)), "{cut}");
     let invited: Vec<u64> =
-        whole["by_day"].as_array().unwrap().iter().map(|day| day["invited"].as_u64().unwrap()).collect();
-    assert_eq!(invited, [2, 2, 2, 2, 3, 2, 2, 2]);
+        cut["by_day"].as_array().unwrap().iter().map(|day| day["invited"].as_u64().unwrap()).collect();
+    assert_eq!(invited, [2, 2, 2, 2, 3, 2, 2, 1]);
+    // The ratings export is not cut: it streams every rating of the range, whatever the cap.
     let csv = api.get(&format!("/v1/reports/ratings.csv?from={}&to={}&tz=UTC", midnight(0), midnight(8))).await;
     let rated = (0..n).filter(|n| n % 6 != 5).count();
     assert_eq!(csv.text.lines().count(), 1 + rated, "{}", csv.text);
+    // Seven days hold 15: all counted, nothing cut.
+    let whole = report(7).await;
+    assert_eq!((&whole["truncated"], &whole["totals"]["invited"]), (&json!(false), &json!(15)), "{whole}");
+
+    // The page says so above the figures.
+    let browser = Browser::launch().await;
+    browser.call("Emulation.setTimezoneOverride", json!({ "timezoneId": "UTC" })).await;
+    browser.navigate(&format!("{}/dashboard/login", gw.base)).await;
+    log_in(&browser, gw.acme_key()).await;
+    loaded(&browser, None).await;
+    let last_day = first_day + SignedDuration::from_hours(24 * 7);
+    browser.navigate(&format!("{}/dashboard?from={first_day}&to={last_day}", gw.base)).await;
+    let shown = loaded(&browser, None).await;
+    assert_shows(&shown, &report_for(&api, &shown).await);
+    let notice = shown["truncated"].as_str().unwrap_or_default();
+    assert!(notice.starts_with("This range reaches back before these figures were kept as counts"), "{shown}");
+    browser.screenshot(&artifact("dashboard-truncated.png")).await;
+    assert_eq!(browser.errors(), Vec::<String>::new(), "the page logged errors");
 }
 
 /// A tenant on the 0–10 scale sees NPS, not CSAT.
@@ -378,7 +406,18 @@ async fn a_tenant_on_the_nps_scale_sees_nps() {
 #[ignore = "a measurement: seeds 100 000 surveys"]
 async fn a_year_of_surveys() {
     const SURVEYS: usize = 100_000;
-    let gw = Gateway::start(Some(RedisServer::start())).await;
+    // A store that has kept counters for longer than the year, as one will be a year on: the
+    // surveys below are seeded with past creation times.
+    let redis = RedisServer::start();
+    let since = ratewire_tests::now() - SignedDuration::from_hours(24 * 400);
+    let mut connection = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("rw:counted_since")
+        .arg(since.as_millisecond())
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let gw = Gateway::start(Some(redis)).await;
     let config = SurveyConfig { low_rating_reasons: vec!["slow".into()], ..SurveyConfig::default() };
     let started = Instant::now();
     let now = ratewire_tests::now();
@@ -640,6 +679,7 @@ fn assert_shows(shown: &Value, report: &Value) {
     for name in ["invited", "delivered", "rated"] {
         assert_eq!(figures[name], count(totals[name].as_u64().unwrap()), "{name}");
     }
+    assert_eq!(shown["truncated"].is_string(), report["truncated"] == true, "the notice of a report cut short");
 
     // The tables have the CSAT and NPS columns of the tiles shown.
     let columns = |figures: &Value| {

@@ -3,6 +3,9 @@
 //! in time zones whose offsets are not whole hours, across daylight saving changes, with and
 //! without filters.
 //!
+//! A Redis store that held surveys before it kept counters reads those one by one, and its
+//! reports are still exact.
+//!
 //! The surveys are created around the next daylight saving change in St. John's (UTC−3:30 or
 //! −2:30), which Berlin's change and Lord Howe's half-hour one follow or precede by weeks; near
 //! the real clock, because Redis expires keys by its own.
@@ -16,7 +19,7 @@ use ratewire_core::store::{self, MemoryStore, RedisStore, RedisStoreOptions, Sur
 use ratewire_core::{
     AgentId, ChannelId, Event, FailureReason, Scale, Survey, SurveyConfig, SurveyId, SurveyState, TenantId,
 };
-use ratewire_tests::{Fixture, now, survey_config};
+use ratewire_tests::{Fixture, RedisServer, now, survey_config};
 
 type Store = Arc<dyn SurveyStore>;
 
@@ -30,6 +33,8 @@ const MINUTE: SignedDuration = SignedDuration::from_mins(1);
 const HOUR: SignedDuration = SignedDuration::from_hours(1);
 const DAY: SignedDuration = SignedDuration::from_hours(24);
 const NANOSECOND: SignedDuration = SignedDuration::from_nanos(1);
+/// More than any of these tests reads one by one.
+const MAX_SCANNED: usize = 1_000_000;
 
 /// UTC; offsets of half and three-quarter hours; daylight saving by an hour, and by half an hour.
 const ZONES: [&str; 6] =
@@ -172,13 +177,75 @@ async fn reports_from_counters_equal_reports_counted_survey_by_survey(store: Sto
     assert_eq!(surveys.len(), at.len());
 
     for query in &queries {
-        let counted = store::report(&*store, &tenant, query).await.expect("the store answers");
+        let counted = store::report(&*store, &tenant, query, MAX_SCANNED).await.expect("the store answers");
         assert_eq!(counted, report::build(&surveys, query), "{query:?}");
     }
-    let whole = store::report(&*store, &tenant, &ReportQuery::new(start - 70 * DAY, end + 50 * DAY)).await.unwrap();
+    let whole = store::report(&*store, &tenant, &ReportQuery::new(start - 70 * DAY, end + 50 * DAY), MAX_SCANNED)
+        .await
+        .unwrap();
     let cancelled = surveys.iter().filter(|survey| matches!(survey.state, SurveyState::Cancelled { .. })).count();
     assert_eq!(whole.totals.invited as usize, surveys.len() - cancelled);
     assert!(
         whole.totals.rated > 0 && whole.totals.failed > 0 && whole.totals.expired > 0 && !whole.negative.is_empty()
     );
+}
+
+/// As an earlier version leaves Redis: surveys, no counters. The first store that keeps them marks
+/// since when; a report reads what came before survey by survey, and the rest from counters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn surveys_from_before_the_counters_are_read_one_by_one() {
+    let server = RedisServer::start();
+    let connect = || async { RedisStore::connect(&server.url(), RedisStoreOptions::default()).await.unwrap() };
+    let mut random = Random(0xbe40);
+    let start = now() + 5 * DAY;
+    let since = start + 10 * DAY + 7 * MINUTE + SignedDuration::from_millis(250);
+    let earlier: Store = Arc::new(connect().await);
+    for n in 0..150 {
+        survey(&earlier, n, start + random.within(since.duration_since(start)), &mut random).await;
+    }
+    let mut redis = redis::Client::open(server.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let counters: Vec<String> = redis::cmd("KEYS").arg("rw:t:acme:counts/*").query_async(&mut redis).await.unwrap();
+    assert!(!counters.is_empty(), "the surveys were counted");
+    let _: () = redis::cmd("DEL").arg(counters).arg("rw:t:acme:negative").query_async(&mut redis).await.unwrap();
+    let _: () =
+        redis::cmd("SET").arg("rw:counted_since").arg(since.as_millisecond()).query_async(&mut redis).await.unwrap();
+
+    let store: Store = Arc::new(connect().await);
+    assert_eq!(store.counted_since().as_millisecond(), since.as_millisecond(), "set once, read by every store");
+    let tenant = TenantId::new("acme").unwrap();
+    // Earlier surveys still change: what their writes add to their counters is not read.
+    let pending: Vec<Survey> = store.list(&tenant, since - 2 * DAY, since, usize::MAX).await.unwrap();
+    let pending = pending.into_iter().filter(|survey| matches!(survey.state, SurveyState::Pending { .. }));
+    let mut rated = 0;
+    for survey in pending.take(12) {
+        rated += 1;
+        store::apply(&*store, &tenant, &survey.id, Event::Rate(survey.rules.scale.scores().next().unwrap()), since)
+            .await
+            .expect("an earlier survey is rated");
+    }
+    assert!(rated > 0, "some earlier surveys were still pending");
+    for n in 150..300 {
+        survey(&store, n, since + random.within(10 * DAY), &mut random).await;
+    }
+    let surveys = store.list(&tenant, start - DAY, since + 11 * DAY, usize::MAX).await.unwrap();
+    assert_eq!(surveys.len(), 300);
+
+    let mut queries = Vec::new();
+    for name in ZONES {
+        queries.extend(
+            [
+                ReportQuery::new(start - DAY, since + 11 * DAY),
+                ReportQuery::new(since - 3 * HOUR - 2 * MINUTE, since + 2 * DAY + 13 * MINUTE),
+                ReportQuery::new(start, since - DAY),
+                ReportQuery::new(since, since + 9 * DAY).for_agent(AgentId::new("ana").unwrap()),
+            ]
+            .map(|query| query.in_time_zone(zone(name))),
+        );
+    }
+    for query in &queries {
+        let report = store::report(&*store, &tenant, query, MAX_SCANNED).await.expect("the store answers");
+        assert_eq!(report, report::build(&surveys, query), "{query:?}");
+    }
+    let whole = store::report(&*store, &tenant, &queries[0], MAX_SCANNED).await.unwrap();
+    assert!(!whole.truncated && whole.totals.rated > 0 && !whole.negative.is_empty());
 }

@@ -983,6 +983,8 @@ async fn redis_keys_are_tenant_scoped_and_hash_tagged() {
         "rw:t:acme:surveys".to_owned(),
         month_counts.to_string(),
         day_counts.to_string(),
+        // Since when the store counts, set when it first connected.
+        "rw:counted_since".to_owned(),
     ]
     .into();
     assert_eq!(all, expected);
@@ -1076,6 +1078,7 @@ async fn redis_record_and_outbox_keys() {
         "rw:t:acme:rec:config".to_owned(),
         "rw:outbox:item:d-1".to_owned(),
         "rw:outbox:due".to_owned(),
+        "rw:counted_since".to_owned(),
     ]
     .into();
     assert_eq!(keys(&mut redis).await, expected);
@@ -1109,7 +1112,7 @@ async fn redis_record_and_outbox_keys() {
 
     store.complete("d-1").await.unwrap();
     store.delete_record(&acme, RecordKind::Config, "nps:v2").await.unwrap();
-    assert_eq!(keys(&mut redis).await, BTreeSet::new());
+    assert_eq!(keys(&mut redis).await, BTreeSet::from(["rw:counted_since".to_owned()]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -368,7 +368,10 @@ impl Part {
 }
 
 impl Plan {
-    pub fn new(query: &ReportQuery) -> Plan {
+    /// How `query` is read from counters kept since `counted_since`: what came before is read
+    /// survey by survey, as no counter holds it whole.
+    pub fn new(query: &ReportQuery, counted_since: Timestamp) -> Plan {
+        let tile = |from, to, months| tile_counted(from, to, months, counted_since);
         let range = tile(query.from, query.to, true);
         let tz = &query.time_zone;
         let days = days(query)
@@ -474,6 +477,18 @@ impl Counters {
 
 /// The buckets tiling `[from, to)`, coarsest first where they fit, and the pieces at the ends
 /// no bucket fits. Month-long buckets only if `months`.
+/// Tiles `[from, to)` as [`tile`] does where counters were kept; what comes before
+/// `counted_since` is one piece to read survey by survey.
+fn tile_counted(from: Timestamp, to: Timestamp, months: bool, counted_since: Timestamp) -> Part {
+    if from >= to || counted_since <= from {
+        return tile(from, to, months);
+    }
+    let split = counted_since.min(to);
+    let mut part = tile(split, to, months);
+    part.scans.insert(0, (from, split));
+    part
+}
+
 fn tile(from: Timestamp, to: Timestamp, months: bool) -> Part {
     let mut part = Part::default();
     if from >= to {
@@ -548,7 +563,7 @@ mod tests {
     }
 
     fn plan(from: &str, to: &str, tz: &str) -> Plan {
-        Plan::new(&ReportQuery::new(t(from), t(to)).in_time_zone(TimeZone::get(tz).unwrap()))
+        Plan::new(&ReportQuery::new(t(from), t(to)).in_time_zone(TimeZone::get(tz).unwrap()), Timestamp::MIN)
     }
 
     #[test]
@@ -599,9 +614,25 @@ mod tests {
         ];
         assert_eq!(plan.range.scans, scans);
         assert_eq!(plan.scans(), scans);
-        let inside = Plan::new(&ReportQuery::new(t("2027-03-01T10:01:00Z"), t("2027-03-01T10:14:00Z")));
+        let inside = Plan::new(&ReportQuery::new(t("2027-03-01T10:01:00Z"), t("2027-03-01T10:14:00Z")), Timestamp::MIN);
         assert!(inside.range.buckets.is_empty());
         assert_eq!(inside.scans(), [(t("2027-03-01T10:01:00Z"), t("2027-03-01T10:14:00Z"))]);
+    }
+
+    #[test]
+    fn what_came_before_the_counters_is_scanned() {
+        let query = ReportQuery::new(t("2027-03-01T00:00:00Z"), t("2027-03-03T00:00:00Z"));
+        let since = t("2027-03-01T17:15:00Z");
+        let plan = Plan::new(&query, since);
+        assert_eq!(plan.range.scans, [(query.from, since)]);
+        assert_eq!(plan.range.buckets[0].slot, Slot::Quarter(17 * 4 + 1), "from the next quarter hour on");
+        assert_eq!(plan.days[0].1.scans, [(query.from, since)]);
+        assert_eq!(plan.days[1].1, Plan::new(&query, Timestamp::MIN).days[1].1, "the next day is counted");
+        assert_eq!(plan.scans(), [(query.from, since)]);
+        // Counters kept since after the range: all of it scanned.
+        let before = Plan::new(&query, t("2027-04-01T00:00:00Z"));
+        assert!(before.range.buckets.is_empty() && before.days.iter().all(|(_, day)| day.buckets.is_empty()));
+        assert_eq!(before.scans(), [(query.from, query.to)]);
     }
 
     #[test]

@@ -126,8 +126,8 @@ pub struct Report {
     pub negative: Vec<NegativeRating>,
     /// The scales of the surveys counted, e.g. `stars:5`, sorted.
     pub scales: Vec<String>,
-    /// Always false: a report counts the whole period. Kept for the clients that read it, from
-    /// when a report counted at most a number of surveys.
+    /// Whether the part of the range from before the store kept counters held more surveys
+    /// than a report reads one by one, so that only its first ones were counted.
     pub truncated: bool,
 }
 

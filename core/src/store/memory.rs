@@ -241,6 +241,11 @@ impl SurveyStore for MemoryStore {
         let negative = inner.negative.get(tenant).into_iter().flatten();
         Ok(negative.filter_map(|(_, id)| inner.surveys.get(&(tenant.clone(), id.clone())).cloned()).collect())
     }
+
+    /// Always: the embedded store keeps nothing from before it was made.
+    fn counted_since(&self) -> Timestamp {
+        Timestamp::MIN
+    }
 }
 
 #[async_trait]

@@ -19,6 +19,8 @@ mod outbox;
 mod records;
 mod redis;
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use jiff::Timestamp;
 use thiserror::Error;
@@ -162,20 +164,33 @@ pub trait SurveyStore: Send + Sync {
     /// The surveys in the tenant's index of negative ratings: at most
     /// [`report::NEGATIVE_KEPT`], the most recently rated, in no particular order.
     async fn negative_ratings(&self, tenant: &TenantId) -> Result<Vec<Survey>, StoreError>;
+
+    /// Since when every survey created is in the counters: the first time a version that keeps
+    /// them opened the store. Earlier surveys are read one by one.
+    fn counted_since(&self) -> Timestamp;
 }
 
 /// The report on a tenant's surveys that `query` covers, read from its counters (see
 /// [`crate::counts`]): two rounds of counter reads, whatever the number of surveys, the index of
 /// negative ratings, and the surveys of the few pieces of the range shorter than a quarter hour,
-/// at its ends.
-pub async fn report(store: &dyn SurveyStore, tenant: &TenantId, query: &ReportQuery) -> Result<Report, StoreError> {
-    let plan = Plan::new(query);
+/// at its ends. The part of the range from before the store kept counters is read survey by
+/// survey: at most `max_scanned` surveys in all, past which the report says `truncated`.
+pub async fn report(
+    store: &dyn SurveyStore,
+    tenant: &TenantId,
+    query: &ReportQuery,
+    max_scanned: usize,
+) -> Result<Report, StoreError> {
+    let plan = Plan::new(query, store.counted_since());
     let (months, scans) = (plan.months(), plan.scans());
-    let (hashes, scanned, negative) = tokio::try_join!(
+    let (hashes, (scanned, truncated), mut negative) = tokio::try_join!(
         store.counter_hashes(tenant, &months),
-        scan(store, tenant, &scans),
+        scan(store, tenant, &scans, max_scanned),
         store.negative_ratings(tenant),
     )?;
+    // Negative ratings given before the store indexed them are found among the surveys read.
+    let indexed: HashSet<SurveyId> = negative.iter().map(|survey| survey.id.clone()).collect();
+    negative.extend(scanned.iter().filter(|survey| !indexed.contains(&survey.id)).cloned());
     let mut counters = Counters::default();
     for (period, fields) in months.into_iter().zip(hashes) {
         for (field, packed) in fields {
@@ -189,16 +204,31 @@ pub async fn report(store: &dyn SurveyStore, tenant: &TenantId, query: &ReportQu
             counters.insert(period, field, &packed);
         }
     }
-    Ok(report::from_counters(query, &plan, &counters, &scanned, &negative))
+    let mut report = report::from_counters(query, &plan, &counters, &scanned, &negative);
+    report.truncated = truncated;
+    Ok(report)
 }
 
-/// Every survey of the tenant created in the spans.
-async fn scan(store: &dyn SurveyStore, tenant: &TenantId, spans: &[Span]) -> Result<Vec<Survey>, StoreError> {
+/// The tenant's surveys created in the spans, oldest first, at most `max`; whether there were
+/// more.
+async fn scan(
+    store: &dyn SurveyStore,
+    tenant: &TenantId,
+    spans: &[Span],
+    max: usize,
+) -> Result<(Vec<Survey>, bool), StoreError> {
     let mut surveys = Vec::new();
     for (from, to) in spans {
-        surveys.extend(store.list(tenant, *from, *to, usize::MAX).await?);
+        let room = max - surveys.len();
+        let mut found = store.list(tenant, *from, *to, room + 1).await?;
+        if found.len() > room {
+            found.truncate(room);
+            surveys.extend(found);
+            return Ok((surveys, true));
+        }
+        surveys.extend(found);
     }
-    Ok(surveys)
+    Ok((surveys, false))
 }
 
 /// Why [`apply`] did not change a survey.

@@ -13,6 +13,7 @@
 //! | `rw:t:acme:surveys` | sorted set | survey ids, scored by `created_at` in unix milliseconds (rounded down) |
 //! | `rw:t:acme:counts/<YYYY-MM>` | hash | the tenant's counters of a UTC month (see [`crate::counts`]): per field, packed counts |
 //! | `rw:t:acme:counts/<YYYY-MM-DD>` | hash | the tenant's counters of a UTC day, its six-hour slots, hours and quarter-hours |
+//! | `rw:counted_since` | string | since when (unix milliseconds) every survey's writes are counted: set by the first store that kept counters, never changed; a report reads what came before survey by survey |
 //! | `rw:t:acme:negative` | sorted set | the ids of the tenant's most recent negative ratings ([`NEGATIVE_KEPT`]), scored by when they were given in unix milliseconds |
 //! | `rw:t:acme:rec:<kind>/<id>` | hash | `rev` (the record's revision) and `body` |
 //! | `rw:t:acme:rec:<kind>` | sorted set | the ids of the tenant's records of that kind, all scored 0 |
@@ -400,6 +401,11 @@ impl Keys {
         format!("{}:seen:{key}", self.prefix)
     }
 
+    /// Since when every survey's writes are counted, in unix milliseconds.
+    fn counted_since(&self) -> String {
+        format!("{}:counted_since", self.prefix)
+    }
+
     /// The tenant's creation index.
     fn surveys(&self, tenant: &TenantId) -> String {
         format!("{}:t:{tenant}:surveys", self.prefix)
@@ -483,6 +489,17 @@ async fn load_scripts(connection: &mut ConnectionManager) -> Result<(), RedisErr
     load.query_async(connection).await
 }
 
+/// Since when every survey's writes are counted: the moment the first store that keeps counters
+/// connected, set then (`NX`), read by every later one.
+async fn counted_since(connection: &mut ConnectionManager, key: &str) -> Result<Timestamp, StoreError> {
+    let mut pipe = redis::pipe();
+    pipe.cmd("SET").arg(key).arg(Timestamp::now().as_millisecond()).arg("NX").ignore();
+    pipe.get(key);
+    let (since,): (i64,) = pipe.query_async(connection).await.map_err(unavailable)?;
+    Timestamp::from_millisecond(since)
+        .map_err(|error| StoreError::Corrupt { key: key.to_owned(), reason: error.to_string() })
+}
+
 /// Runs a pipeline on a connection. If Redis lost the scripts (it restarted, someone ran SCRIPT
 /// FLUSH, or a replica became the master), loads them and runs it again; every pipeline here is
 /// safe to repeat after a script in it was refused, because nothing before that script depends
@@ -518,6 +535,8 @@ pub struct RedisStore {
     keys: Keys,
     retention_ms: i64,
     late_reply_grace: SignedDuration,
+    /// Read at connect: set once, by the first version that kept counters, and never changed.
+    counted_since: Timestamp,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -555,14 +574,18 @@ impl RedisStore {
             )));
         }
         let connections = Connections::open(target).await.map_err(unavailable)?;
-        load_scripts(&mut connections.take(0).1).await.map_err(unavailable)?;
+        let (_, mut connection) = connections.take(0);
+        load_scripts(&mut connection).await.map_err(unavailable)?;
+        let keys = Keys { prefix: options.prefix };
+        let counted_since = counted_since(&mut connection, &keys.counted_since()).await?;
         Ok(RedisStore {
             connections: Arc::new(connections),
             next_connection: Arc::default(),
             cache: Arc::default(),
-            keys: Keys { prefix: options.prefix },
+            keys,
             retention_ms: millis(options.retention),
             late_reply_grace: options.late_reply_grace,
+            counted_since,
         })
     }
 
@@ -1088,6 +1111,10 @@ impl SurveyStore for RedisStore {
             }
         }
         Ok(surveys)
+    }
+
+    fn counted_since(&self) -> Timestamp {
+        self.counted_since
     }
 }
 

@@ -64,9 +64,6 @@ fn load(options: &ServeOptions) -> Result<Checked, String> {
         overrides.push(("redis_url", url.as_str()));
     }
     let settings = Settings::load(options.config.as_deref(), &overrides).map_err(|e| e.to_string())?;
-    if settings.report_max_surveys.is_some() {
-        tracing::warn!("report_max_surveys is ignored: reports count their whole range from counters; remove it");
-    }
     settings.check().map_err(|e| e.to_string())
 }
 

@@ -49,10 +49,10 @@ pub struct Settings {
     /// Requests a second one tenant may make to the API, sustained; bursts of twice as many
     /// are let through. Past it, 429.
     pub api_requests_per_second: u32,
-    /// No longer does anything: a report reads the tenant's counters, whatever the number of
-    /// surveys, and counts its whole range. Still accepted, so configurations that set it keep
-    /// working; a warning at start says it is ignored.
-    pub report_max_surveys: Option<u64>,
+    /// The most surveys one report reads one by one: those of the part of its range from before
+    /// the store kept counters. Past it, that part counts its first ones and the report says
+    /// `truncated`. Bounds the memory a report takes (the ratings export streams).
+    pub report_max_surveys: usize,
     /// Run the demo tenant, channel and page (on by default when no tenant is configured).
     pub demo: Option<bool>,
     pub tenants: Vec<TenantSettings>,
@@ -134,7 +134,7 @@ impl Default for Settings {
             body_limit_bytes: 256 * 1024,
             email_body_limit_bytes: 10 * 1024 * 1024,
             api_requests_per_second: 50,
-            report_max_surveys: None,
+            report_max_surveys: 1_000_000,
             demo: None,
             tenants: Vec::new(),
             webhooks: WebhookSettings::default(),
@@ -158,6 +158,7 @@ pub struct Checked {
     pub body_limit_bytes: usize,
     pub email_body_limit_bytes: usize,
     pub api_requests_per_second: u32,
+    pub report_max_surveys: usize,
     pub demo: bool,
     pub tenants: Vec<Tenant>,
     pub webhooks: WebhookSettings,
@@ -175,6 +176,7 @@ impl Checked {
             public_url: self.public_url.clone(),
             body_limit_bytes: self.body_limit_bytes,
             email_body_limit_bytes: self.email_body_limit_bytes,
+            report_max_surveys: self.report_max_surveys,
             dashboard: self.dashboard.clone(),
             outbound: self.outbound.clone(),
             http: self.http.clone(),
@@ -265,6 +267,9 @@ impl Settings {
         }
         if !(1..=100_000).contains(&self.api_requests_per_second) {
             problem("api_requests_per_second".into(), "must be between 1 and 100000".into());
+        }
+        if !(1..=10_000_000).contains(&self.report_max_surveys) {
+            problem("report_max_surveys".into(), "must be between 1 and 10000000".into());
         }
         if self.webhooks.timeout_secs == 0 || self.webhooks.timeout_secs > 120 {
             problem("webhooks.timeout_secs".into(), "must be between 1 and 120".into());
@@ -368,6 +373,7 @@ impl Settings {
                 body_limit_bytes: self.body_limit_bytes,
                 email_body_limit_bytes: self.email_body_limit_bytes,
                 api_requests_per_second: self.api_requests_per_second,
+                report_max_surveys: self.report_max_surveys,
                 demo,
                 tenants,
                 webhooks: self.webhooks.clone(),
@@ -518,6 +524,7 @@ mod tests {
             [
                 "listen",
                 "redis_url",
+                "report_max_surveys",
                 "webhooks.max_attempts",
                 "dashboard.session_secret",
                 "http.idle_timeout_secs",

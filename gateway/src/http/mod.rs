@@ -62,6 +62,8 @@ pub struct HttpConfig {
     pub body_limit_bytes: usize,
     /// The largest webhook body an email channel takes.
     pub email_body_limit_bytes: usize,
+    /// The most surveys one report reads one by one (`report_max_surveys`).
+    pub report_max_surveys: usize,
     pub dashboard: auth::DashboardSettings,
     /// Where tenants' URLs may point, judged when they are given.
     pub outbound: ratewire_adapters::outbound::OutboundPolicy,

@@ -97,7 +97,7 @@ async fn figures(
     ApiQuery(range): ApiQuery<RangeQuery>,
 ) -> Result<Json<Report>, ApiError> {
     let query = range.into_query()?;
-    Ok(Json(store::report(&*state.flow.store, &tenant, &query).await?))
+    Ok(Json(store::report(&*state.flow.store, &tenant, &query, state.settings.report_max_surveys).await?))
 }
 
 /// Every rating of the range as CSV, one row per survey rated, for a spreadsheet. Also answers
