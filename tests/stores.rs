@@ -1078,6 +1078,8 @@ async fn redis_record_and_outbox_keys() {
         "rw:t:acme:rec:config".to_owned(),
         "rw:outbox:item:d-1".to_owned(),
         "rw:outbox:due".to_owned(),
+        // The tenant's own index of its items, which listing them reads.
+        "rw:t:acme:eu:outbox".to_owned(),
         "rw:counted_since".to_owned(),
     ]
     .into();
@@ -1102,6 +1104,8 @@ async fn redis_record_and_outbox_keys() {
     store.claim_due(t0, lease, 10).await.unwrap();
     let due_ms: i64 = query(&mut redis, redis::cmd("ZSCORE").arg("rw:outbox:due").arg("acme:eu/d-1")).await;
     assert_eq!(due_ms, lease.as_millisecond());
+    let due_ms: i64 = query(&mut redis, redis::cmd("ZSCORE").arg("rw:t:acme:eu:outbox").arg("d-1")).await;
+    assert_eq!(due_ms, lease.as_millisecond(), "the tenant's index follows");
     let json: String = query(&mut redis, redis::cmd("GET").arg("rw:outbox:item:d-1")).await;
     assert_eq!(serde_json::from_str::<OutboxItem>(&json).unwrap().due, lease);
     // Should the item not say so, the index still tells when it is due.
@@ -1224,6 +1228,37 @@ async fn redis_lists_more_than_one_page() {
     assert_eq!(store.pending_items(&tenant("globex"), 1_000).await.unwrap().len(), 1_000);
 }
 
+/// A tenant's pending items are read from its own index, not by walking every tenant's; an item
+/// enqueued by a version without that index joins it when claimed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_a_tenants_outbox_is_listed_from_its_own_index() {
+    let server = RedisServer::start();
+    let store = connect(&server, RedisStoreOptions::default()).await;
+    let mut redis = redis_connection(&server).await;
+    let t0 = now();
+    for n in 0..300 {
+        store.enqueue(&outbox_item("globex", &format!("g-{n}"), t0 - HOUR)).await.unwrap();
+    }
+    let mine = outbox_item("acme", "a-1", t0);
+    store.enqueue(&mine).await.unwrap();
+    let members: Vec<String> = query(&mut redis, redis::cmd("ZRANGE").arg("rw:t:acme:outbox").arg(0).arg(-1)).await;
+    assert_eq!(members, vec!["a-1".to_owned()]);
+    assert_eq!(store.pending_items(&tenant("acme"), 1).await.unwrap(), vec![mine.clone()]);
+
+    // As an earlier version left it: the item and its due entry, no entry in the tenant's index.
+    let earlier = outbox_item("acme", "a-0", t0 - MINUTE);
+    let json = serde_json::to_string(&earlier).unwrap();
+    let _: () = query(&mut redis, redis::cmd("SET").arg("rw:outbox:item:a-0").arg(json)).await;
+    let score = earlier.due.as_millisecond();
+    let _: () = query(&mut redis, redis::cmd("ZADD").arg("rw:outbox:due").arg(score).arg("acme/a-0")).await;
+    assert_eq!(store.pending_items(&tenant("acme"), 10).await.unwrap(), vec![mine.clone()]);
+    let lease = t0 + MINUTE;
+    let claimed = store.claim_due(t0, lease, 400).await.unwrap();
+    assert_eq!(claimed.len(), 302);
+    let listed = store.pending_items(&tenant("acme"), 10).await.unwrap();
+    assert_eq!(listed, vec![OutboxItem { due: lease, ..earlier }, OutboxItem { due: lease, ..mine }]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_reports_corrupt_records_and_outbox_items() {
     let server = RedisServer::start();
@@ -1249,6 +1284,7 @@ async fn redis_reports_corrupt_records_and_outbox_items() {
     store.enqueue(&item).await.unwrap();
     let _: () = query(&mut redis, redis::cmd("SET").arg("rw:outbox:item:broken").arg("not json")).await;
     let _: () = query(&mut redis, redis::cmd("ZADD").arg("rw:outbox:due").arg(0).arg("acme/broken")).await;
+    let _: () = query(&mut redis, redis::cmd("ZADD").arg("rw:t:acme:outbox").arg(0).arg("broken")).await;
     assert_eq!(store.claim_due(t0, t0 + HOUR, 10).await.unwrap(), vec![item]);
     assert!(matches!(store.pending_items(&acme, 10).await, Err(StoreError::Corrupt { .. })));
     // Completing it removes the item; its entry goes when next found.

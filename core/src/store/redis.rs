@@ -19,6 +19,7 @@
 //! | `rw:t:acme:rec:<kind>` | sorted set | the ids of the tenant's records of that kind, all scored 0 |
 //! | `rw:outbox:item:<id>` | string | the [`OutboxItem`] as JSON |
 //! | `rw:outbox:due` | sorted set | `<tenant>/<item>`, scored by the item's due time in unix milliseconds (rounded up) |
+//! | `rw:t:acme:outbox` | sorted set | the tenant's item ids, scored as in `rw:outbox:due` once a claim's lease is written: what listing the tenant's pending items reads |
 //! | `rw:seen:<tenant>/<channel>/<message>` | string | `claimed` while a platform's message is handled (a short lease), then `handled` for a week |
 //!
 //! Ids may contain `:` but never `/`, `{` or `}`, so a key names exactly one tenant and one
@@ -66,10 +67,12 @@
 //! again (which writes the missing entry). A completion removes the item, then its entry; an
 //! entry left behind is dropped when a claim or a listing finds it.
 //!
-//! A tenant's pending items are found by the member's `<tenant>/` prefix, by a read-only script
-//! walking `rw:outbox:due` in due order: no per-tenant key has to follow the claims (which can
-//! only touch the one key), at the price of reading the whole set in the worst case. It is what
-//! a business is shown as its pending deliveries, not something the delivery path calls.
+//! A tenant's pending items are listed from `rw:t:<tenant>:outbox`, which mirrors the tenant's
+//! entries of `rw:outbox:due`: written with them, and moved to the lease's end with the item's
+//! JSON after a claim (the claim's script touches only the one key). So a listing reads as many
+//! entries as it shows, whatever the other tenants have waiting. It is what a business is shown
+//! as its pending deliveries, not something the delivery path calls. An item enqueued by a
+//! version without this index joins it when it is claimed or rescheduled.
 //!
 //! # Atomicity
 //!
@@ -279,35 +282,6 @@ end
 return due
 ";
 
-/// A tenant's members of the outbox's due index, soonest first, as a flat list of member, score:
-/// the first `limit`, and any after them with the same score as the last (the order within one
-/// score is settled by the caller). KEYS[1]: the due index. ARGV: the tenant's member prefix
-/// (`<tenant>/`), the limit (at least 1), how many members to read at a time.
-const TENANT_OUTBOX: &str = r"
-local prefix, limit, page = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local found, count, last = {}, 0, nil
-local start = 0
-while true do
-  local members = redis.call('ZRANGE', KEYS[1], start, start + page - 1, 'WITHSCORES')
-  for i = 1, #members, 2 do
-    local member, score = members[i], members[i + 1]
-    if string.sub(member, 1, #prefix) == prefix then
-      if count >= limit and score ~= last then
-        return found
-      end
-      found[#found + 1] = member
-      found[#found + 1] = score
-      count = count + 1
-      last = score
-    end
-  end
-  if #members < 2 * page then
-    return found
-  end
-  start = start + page
-end
-";
-
 /// Claims a platform message id unless it is claimed or handled. KEYS[1]: the sighting. ARGV: the
 /// claim's lease in milliseconds. Returns nil when claimed now, else what the key holds
 /// (`claimed` or `handled`).
@@ -334,20 +308,18 @@ struct Scripts {
     extend_pointer: Script,
     put_record: Script,
     claim_outbox: Script,
-    tenant_outbox: Script,
     claim_sighting: Script,
     release_sighting: Script,
 }
 
 impl Scripts {
-    fn all(&self) -> [&Script; 8] {
+    fn all(&self) -> [&Script; 7] {
         [
             &self.write_record,
             &self.swap_pointer,
             &self.extend_pointer,
             &self.put_record,
             &self.claim_outbox,
-            &self.tenant_outbox,
             &self.claim_sighting,
             &self.release_sighting,
         ]
@@ -360,7 +332,6 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     extend_pointer: Script::new(EXTEND_POINTER),
     put_record: Script::new(PUT_RECORD),
     claim_outbox: Script::new(CLAIM_OUTBOX),
-    tenant_outbox: Script::new(TENANT_OUTBOX),
     claim_sighting: Script::new(CLAIM_SIGHTING),
     release_sighting: Script::new(RELEASE_SIGHTING),
 });
@@ -436,6 +407,11 @@ impl Keys {
 
     fn outbox_due(&self) -> String {
         format!("{}:outbox:due", self.prefix)
+    }
+
+    /// The tenant's outbox items, as the due index has them.
+    fn tenant_outbox(&self, tenant: &TenantId) -> String {
+        format!("{}:t:{tenant}:outbox", self.prefix)
     }
 }
 
@@ -1337,16 +1313,19 @@ impl RedisStore {
             pipe.zrem(&due, member).ignore();
         }
         // Junk members name no item: nothing to put back.
-        let named: Vec<&String> = members.iter().filter(|member| parse_outbox_member(member).is_some()).collect();
-        for (_, id) in named.iter().filter_map(|member| parse_outbox_member(member)) {
+        let named: Vec<(&String, (TenantId, &str))> =
+            members.iter().filter_map(|member| Some((member, parse_outbox_member(member)?))).collect();
+        for (_, (tenant, id)) in &named {
+            pipe.zrem(self.keys.tenant_outbox(tenant), *id).ignore();
             pipe.get(self.keys.outbox_item(id));
         }
         let bodies: Vec<Option<String>> = self.query(&pipe).await.map_err(unavailable)?;
         let mut pipe = redis::pipe();
         let mut back = false;
-        for (member, json) in named.into_iter().zip(bodies) {
+        for ((member, (tenant, id)), json) in named.into_iter().zip(bodies) {
             let Some(item) = json.and_then(|json| serde_json::from_str::<OutboxItem>(&json).ok()) else { continue };
             pipe.cmd("ZADD").arg(&due).arg("NX").arg(due_score(item.due)).arg(member).ignore();
+            pipe.cmd("ZADD").arg(self.keys.tenant_outbox(&tenant)).arg("NX").arg(due_score(item.due)).arg(id).ignore();
             back = true;
         }
         if back {
@@ -1370,6 +1349,12 @@ impl Outbox for RedisStore {
             .arg("NX")
             .arg(due_score(item.due))
             .arg(outbox_member(&item.tenant, &item.id))
+            .ignore();
+        pipe.cmd("ZADD")
+            .arg(self.keys.tenant_outbox(&item.tenant))
+            .arg("NX")
+            .arg(due_score(item.due))
+            .arg(&item.id)
             .ignore();
         self.query::<()>(&pipe).await.map_err(unavailable)
     }
@@ -1406,6 +1391,9 @@ impl Outbox for RedisStore {
                     match json {
                         Ok(json) => {
                             leased.cmd("SET").arg(self.keys.outbox_item(&item.id)).arg(json).arg("XX").ignore();
+                            // Not XX: an item enqueued before tenants had this index joins it.
+                            let tenant_outbox = self.keys.tenant_outbox(&item.tenant);
+                            leased.zadd(tenant_outbox, &item.id, due_score(lease_until)).ignore();
                         }
                         Err(error) => tracing::warn!(member, %error, "could not write the lease into an outbox item"),
                     }
@@ -1440,6 +1428,7 @@ impl Outbox for RedisStore {
             .arg(due_score(item.due))
             .arg(outbox_member(&item.tenant, &item.id))
             .ignore();
+        pipe.zadd(self.keys.tenant_outbox(&item.tenant), &item.id, due_score(item.due)).ignore();
         self.query::<()>(&pipe).await.map_err(unavailable)
     }
 
@@ -1455,6 +1444,7 @@ impl Outbox for RedisStore {
         pipe.del(&key).ignore();
         if let Ok(ItemTenant { tenant }) = serde_json::from_str(&json) {
             pipe.zrem(self.keys.outbox_due(), outbox_member(&tenant, id)).ignore();
+            pipe.zrem(self.keys.tenant_outbox(&tenant), id).ignore();
         }
         self.query::<()>(&pipe).await.map_err(unavailable)
     }
@@ -1463,15 +1453,24 @@ impl Outbox for RedisStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let prefix = outbox_member(tenant, "");
+        let index = self.keys.tenant_outbox(tenant);
         let mut rounds = 0;
         loop {
             rounds += 1;
-            let mut read = SCRIPTS.tenant_outbox.prepare_invoke();
-            read.key(self.keys.outbox_due()).arg(&prefix).arg(limit).arg(PAGE);
             let mut pipe = redis::pipe();
-            pipe.invoke_script(&read);
-            let (entries,): (Vec<(String, f64)>,) = self.query(&pipe).await.map_err(unavailable)?;
+            pipe.zrange_withscores(&index, 0, limit as isize - 1);
+            let (mut entries,): (Vec<(String, f64)>,) = self.query(&pipe).await.map_err(unavailable)?;
+            // Within one millisecond the index orders by id, the items by their exact time: take
+            // every item of the last millisecond read, and let the sort below settle them.
+            if let Some((_, last)) = entries.last().filter(|_| entries.len() == limit) {
+                let mut pipe = redis::pipe();
+                pipe.cmd("ZRANGE").arg(&index).arg(*last).arg(*last).arg("BYSCORE").arg("WITHSCORES");
+                let (tied,): (Vec<(String, f64)>,) = self.query(&pipe).await.map_err(unavailable)?;
+                let read: HashSet<String> = entries.iter().map(|(id, _)| id.clone()).collect();
+                entries.extend(tied.into_iter().filter(|(id, _)| !read.contains(id)));
+            }
+            let entries: Vec<(String, f64)> =
+                entries.into_iter().map(|(id, score)| (outbox_member(tenant, &id), score)).collect();
             let found = self.read_outbox(&entries).await?;
             let mut items = Vec::with_capacity(found.len());
             let mut stale = Vec::new();
