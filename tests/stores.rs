@@ -1228,6 +1228,36 @@ async fn redis_lists_more_than_one_page() {
     assert_eq!(store.pending_items(&tenant("globex"), 1_000).await.unwrap().len(), 1_000);
 }
 
+/// Contacts and sent messages, written with every end user and message and only looked up by id,
+/// expire with the retention and are in no index; the business's own records are kept and listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_contacts_and_sent_messages_expire_and_are_not_listed() {
+    let server = RedisServer::start();
+    let options = RedisStoreOptions::default();
+    let retention = options.retention.as_millis() as i64;
+    let store = connect(&server, options).await;
+    let mut redis = redis_connection(&server).await;
+    let acme = tenant("acme");
+    for kind in [RecordKind::Contact, RecordKind::Message] {
+        store.put_record(&acme, kind, "wa/1", None, "{}").await.unwrap();
+        let key = format!("rw:t:acme:rec:{kind}/wa/1");
+        let ttl = pttl(&mut redis, &key).await;
+        assert!(retention - 60_000 < ttl && ttl <= retention, "{key}: {ttl} ms");
+        // Written again, it lives from then.
+        let _: () = query(&mut redis, redis::cmd("PEXPIRE").arg(&key).arg(5_000)).await;
+        store.put_record(&acme, kind, "wa/1", Some(1), "{}").await.unwrap();
+        assert!(pttl(&mut redis, &key).await > retention - 60_000, "{key}");
+        assert_eq!(store.get_record(&acme, kind, "wa/1").await.unwrap().map(|r| r.revision), Some(2));
+        assert_eq!(store.list_records(&acme, kind).await.unwrap(), vec![]);
+    }
+    store.put_record(&acme, RecordKind::Config, "support", None, "{}").await.unwrap();
+    assert_eq!(pttl(&mut redis, "rw:t:acme:rec:config/support").await, -1);
+    assert_eq!(store.list_records(&acme, RecordKind::Config).await.unwrap().len(), 1);
+    let indexes: BTreeSet<String> = query(&mut redis, redis::cmd("KEYS").arg("rw:t:acme:rec:*")).await;
+    let indexes: BTreeSet<&str> = indexes.iter().map(String::as_str).filter(|key| !key.contains('/')).collect();
+    assert_eq!(indexes, BTreeSet::from(["rw:t:acme:rec:config"]));
+}
+
 /// A tenant's pending items are read from its own index, not by walking every tenant's; an item
 /// enqueued by a version without that index joins it when claimed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -274,6 +274,9 @@ impl RecordStore for MemoryStore {
     }
 
     async fn list_records(&self, tenant: &TenantId, kind: RecordKind) -> Result<Vec<(String, Versioned)>, StoreError> {
+        if !kind.is_listed() {
+            return Ok(Vec::new());
+        }
         let inner = self.lock();
         Ok(inner
             .records

@@ -28,6 +28,14 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
+    /// Whether its records are the business's own, kept until deleted and listed. The others are
+    /// written as end users write and messages go out, and only ever looked up by id: each is
+    /// kept for the store's retention after its last write, and no index lists them, so they
+    /// don't pile up for good.
+    pub fn is_listed(self) -> bool {
+        !matches!(self, RecordKind::Contact | RecordKind::Message)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RecordKind::Config => "config",
@@ -71,6 +79,7 @@ pub trait RecordStore: Send + Sync {
     ) -> Result<u64, StoreError>;
 
     /// Every record of a kind, ordered by id.
+    /// The tenant's records of a listed kind ([`RecordKind::is_listed`]); none of another.
     async fn list_records(&self, tenant: &TenantId, kind: RecordKind) -> Result<Vec<(String, Versioned)>, StoreError>;
 
     /// Removes a record; false if there was none.

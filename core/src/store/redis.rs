@@ -15,8 +15,8 @@
 //! | `rw:t:acme:counts/<YYYY-MM-DD>` | hash | the tenant's counters of a UTC day, its six-hour slots, hours and quarter-hours |
 //! | `rw:counted_since` | string | since when (unix milliseconds) every survey's writes are counted: set by the first store that kept counters, never changed; a report reads what came before survey by survey |
 //! | `rw:t:acme:negative` | sorted set | the ids of the tenant's most recent negative ratings ([`NEGATIVE_KEPT`]), scored by when they were given in unix milliseconds |
-//! | `rw:t:acme:rec:<kind>/<id>` | hash | `rev` (the record's revision) and `body` |
-//! | `rw:t:acme:rec:<kind>` | sorted set | the ids of the tenant's records of that kind, all scored 0 |
+//! | `rw:t:acme:rec:<kind>/<id>` | hash | `rev` (the record's revision) and `body`; a record of a kind not listed ([`RecordKind::is_listed`]: contacts, sent messages) expires the retention after its last write |
+//! | `rw:t:acme:rec:<kind>` | sorted set | the ids of the tenant's records of a listed kind, all scored 0 |
 //! | `rw:outbox:item:<id>` | string | the [`OutboxItem`] as JSON |
 //! | `rw:outbox:due` | sorted set | `<tenant>/<item>`, scored by the item's due time in unix milliseconds (rounded up) |
 //! | `rw:t:acme:outbox` | sorted set | the tenant's item ids, scored as in `rw:outbox:due` once a claim's lease is written: what listing the tenant's pending items reads |
@@ -261,13 +261,17 @@ return 1
 
 /// Writes a business record whose stored revision is the expected one, or a new record when the
 /// expected revision is '' and none exists. KEYS[1]: the record. ARGV: expected stored revision,
-/// new revision, body. Returns 1 if written, 0 otherwise.
+/// new revision, body, and, for a record kept for a time, that time in milliseconds. Returns 1
+/// if written, 0 otherwise.
 const PUT_RECORD: &str = r"
 local stored = redis.call('HGET', KEYS[1], 'rev') or ''
 if stored ~= ARGV[1] then
   return 0
 end
 redis.call('HSET', KEYS[1], 'rev', ARGV[2], 'body', ARGV[3])
+if ARGV[4] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
 return 1
 ";
 
@@ -1156,16 +1160,20 @@ impl RecordStore for RedisStore {
             None => put.arg(""),
         };
         put.arg(revision).arg(body);
+        if !kind.is_listed() {
+            put.arg(self.retention_ms);
+        }
         // A new record's index entry goes in before it (so no lost connection can leave it
         // unlisted) and again after it (so a delete of the same id racing this create can't
         // leave it unlisted either: see `delete_record`).
         let index = self.keys.records(tenant, kind);
+        let indexed = expected.is_none() && kind.is_listed();
         let mut pipe = redis::pipe();
-        if expected.is_none() {
+        if indexed {
             pipe.zadd(&index, id, 0).ignore();
         }
         pipe.invoke_script(&put);
-        if expected.is_none() {
+        if indexed {
             pipe.zadd(&index, id, 0).ignore();
         }
         let written = self.changing(tenant, kind, id, self.query::<(i64,)>(&pipe)).await;
@@ -1177,6 +1185,9 @@ impl RecordStore for RedisStore {
     }
 
     async fn list_records(&self, tenant: &TenantId, kind: RecordKind) -> Result<Vec<(String, Versioned)>, StoreError> {
+        if !kind.is_listed() {
+            return Ok(Vec::new());
+        }
         let index = self.keys.records(tenant, kind);
         let read = match cache::keeps(kind).then(|| self.cache.list(&index, Instant::now())) {
             Some(Lookup::Hit(records)) => return Ok(records),
