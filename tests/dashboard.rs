@@ -485,6 +485,65 @@ async fn a_year_of_surveys() {
     browser.screenshot(&artifact("dashboard-year.png")).await;
 }
 
+/// The ratings export of a year holding a million ratings, for `docs/performance.md`: it streams,
+/// so the gateway's memory while it runs stays what it was, however many rows go out. Run with
+/// `cargo test --release -p ratewire-tests --test dashboard a_million -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: seeds 1 200 000 surveys"]
+async fn a_million_ratings_export_in_constant_memory() {
+    const SURVEYS: usize = 1_200_000;
+    let gw = Gateway::start(Some(RedisServer::start())).await;
+    let config = SurveyConfig::default();
+    let now = ratewire_tests::now();
+    let store = gw.state.flow.store.clone();
+    let started = Instant::now();
+    for first in (0..SURVEYS).step_by(500) {
+        let surveys: Vec<Survey> = (first..(first + 500).min(SURVEYS))
+            .map(|i| {
+                let created = now - SignedDuration::from_secs((i as i64 * 364 * 86_400) / SURVEYS as i64 + 60);
+                past_survey(ACME, &config, created, i)
+            })
+            .collect();
+        for result in futures_util::future::join_all(surveys.iter().map(|survey| store.create(survey, None))).await {
+            result.expect("the store takes the survey");
+        }
+    }
+    println!("seeded {SURVEYS} surveys in {:.0} s", started.elapsed().as_secs_f64());
+
+    let today = now.to_zoned(TimeZone::UTC).date();
+    let from = (today - SignedDuration::from_hours(24 * 364)).to_zoned(TimeZone::UTC).unwrap().timestamp();
+    let to = today.tomorrow().unwrap().to_zoned(TimeZone::UTC).unwrap().timestamp();
+    let resident = |field: &str| -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").expect("Linux's /proc");
+        let line = status.lines().find(|line| line.starts_with(field)).expect("the field");
+        line.split_whitespace().nth(1).and_then(|kib| kib.parse::<u64>().ok()).expect("a number of kB") / 1024
+    };
+    // The peak is measured from here: writing 5 resets it.
+    std::fs::write("/proc/self/clear_refs", "5").expect("the peak resident memory reset");
+    let before = resident("VmRSS:");
+    let started = Instant::now();
+    let url = format!("{}/v1/reports/ratings.csv?from={from}&to={to}&tz=UTC", gw.base);
+    let mut response = reqwest::Client::new().get(url).bearer_auth(gw.acme_key()).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let (mut bytes, mut rows) = (0, 0);
+    // Read as it comes and let go of, so the measure is the gateway's, not the download's.
+    while let Some(chunk) = response.chunk().await.expect("the export goes on") {
+        bytes += chunk.len();
+        rows += chunk.iter().filter(|byte| **byte == b'\n').count();
+    }
+    let took = started.elapsed().as_secs_f64();
+    let peak = resident("VmHWM:");
+    let rated = (0..SURVEYS).filter(|n| n % 6 != 5).count();
+    assert_eq!(rows, 1 + rated, "a header and a row per rating");
+    println!(
+        "ratings export: {rated} rows, {} MB in {took:.1} s ({:.0} rows/s); resident memory {before} MiB before, \
+         peak {peak} MiB while it streamed",
+        bytes / 1_000_000,
+        rated as f64 / took
+    );
+    assert!(peak < before + 64, "the export held {} MiB", peak - before);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Seeding.
 
