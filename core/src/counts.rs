@@ -34,7 +34,8 @@
 //! its ends). A range's ends need not fall on a quarter hour (nor, in the local mean time of
 //! before time zones, a day's): the surveys created in the pieces shorter than a quarter hour
 //! that are left over are read and counted one by one ([`Plan::scans`]), so a report from
-//! counters equals one counted from every survey.
+//! counters equals one counted from every survey. So is the part of a range from before the
+//! store kept counters (`counted_since` in [`Plan::new`]): no counter holds those surveys whole.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;

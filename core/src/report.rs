@@ -329,7 +329,8 @@ struct Figuring {
 impl Figuring {
     /// Counts a cell's surveys in the totals and the splits by agent and channel (not by day).
     fn add(&mut self, cell: &Cell, counts: &Counts) {
-        // No survey counted: what is left are changes to surveys stored before counters were.
+        // No survey counted: what is left are changes to a survey whose creation was not counted
+        // (one an earlier version created while a newer one already counted: README's upgrade).
         if counts.invited <= 0 {
             return;
         }
@@ -502,8 +503,8 @@ enum ScaleSeen {
 }
 
 impl Tally {
-    /// Adds the counts of surveys on `scale`. A count below zero (of surveys written before
-    /// counters were kept, changed since) counts as none.
+    /// Adds the counts of surveys on `scale`. A count below zero (changes to a survey whose
+    /// creation was not counted) counts as none.
     fn add(&mut self, scale: Scale, counts: &Counts) {
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
         self.invited += count(counts.invited);
