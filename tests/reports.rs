@@ -19,6 +19,7 @@ use ratewire_core::store::{self, MemoryStore, RedisStore, RedisStoreOptions, Sur
 use ratewire_core::{
     AgentId, ChannelId, Event, FailureReason, Scale, Survey, SurveyConfig, SurveyId, SurveyState, TenantId,
 };
+use ratewire_tests::redis_setups::RedisCluster;
 use ratewire_tests::{Fixture, RedisServer, now, survey_config};
 
 type Store = Arc<dyn SurveyStore>;
@@ -28,6 +29,15 @@ ratewire_tests::on_both_stores!(
     redis_store(server) => Arc::new(RedisStore::connect(&server.url(), RedisStoreOptions::default()).await.unwrap());
     reports_from_counters_equal_reports_counted_survey_by_survey,
 );
+
+/// On a cluster, a tenant's counters are split into shards, each in the slot of its surveys: a
+/// report adds them up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reports_from_counters_equal_reports_counted_survey_by_survey_on_a_redis_cluster() {
+    let cluster = tokio::task::spawn_blocking(RedisCluster::start).await.expect("the cluster starts");
+    let store = RedisStore::connect_to(&cluster.target(), RedisStoreOptions::default()).await.unwrap();
+    reports_from_counters_equal_reports_counted_survey_by_survey(Arc::new(store)).await;
+}
 
 const MINUTE: SignedDuration = SignedDuration::from_mins(1);
 const HOUR: SignedDuration = SignedDuration::from_hours(1);

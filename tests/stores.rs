@@ -19,7 +19,7 @@ use ratewire_core::{
 use ratewire_gateway::cli::serve;
 use ratewire_gateway::cli::settings::{SentinelSettings, Settings};
 use ratewire_gateway::http::StoreKind;
-use ratewire_tests::redis_setups::{GROUP_PASSWORD, MASTER_NAME, SentinelGroup, TlsRedisServer};
+use ratewire_tests::redis_setups::{GROUP_PASSWORD, MASTER_NAME, RedisCluster, SentinelGroup, TlsRedisServer};
 use ratewire_tests::{Fixture, RedisServer, now, survey_config};
 
 type Store = Arc<dyn store::Store>;
@@ -1661,4 +1661,15 @@ async fn the_suite_follows_a_sentinel_failover() {
         ..Settings::default()
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_suite_on_a_redis_cluster() {
+    let cluster = tokio::task::spawn_blocking(RedisCluster::start).await.expect("the cluster starts");
+    // Every script touches keys of one slot, or the cluster refuses it (CROSSSLOT); every
+    // pipeline is split by slot, or the connection refuses it.
+    run_cases(&stores_for(&cluster.target(), SUITE).await).await;
+
+    gateway_starts_on(Settings { redis_cluster_nodes: cluster.nodes(), redis_wait_secs: 0, ..Settings::default() })
+        .await;
 }

@@ -1,6 +1,7 @@
 //! Redis as managed services and high-availability setups run it: a server speaking TLS only,
-//! with a certificate from a CA of the test's own, and a Sentinel group (a master, a replica,
-//! three sentinels) that fails over when its master dies.
+//! with a certificate from a CA of the test's own, a Sentinel group (a master, a replica, three
+//! sentinels) that fails over when its master dies, and a Redis Cluster (three masters with a
+//! replica each).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use ratewire_core::store::{RedisTarget, SentinelTarget};
 
-use crate::{RedisServer, free_port, fresh_dir, launch};
+use crate::{RedisServer, answers, free_port, fresh_dir, launch};
 
 /// The ACL user the TLS server knows, besides its default user (turned off).
 const TLS_USER: &str = "ratewire";
@@ -325,4 +326,131 @@ fn info(port: u16, section: &str) -> Option<String> {
 fn role(port: u16) -> Option<String> {
     let info = info(port, "replication")?;
     info.lines().find_map(|line| line.trim_end().strip_prefix("role:").map(str::to_owned))
+}
+
+/// How long a cluster may take to come together.
+const CLUSTER_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a cluster node waits before it calls a silent one failed.
+const NODE_TIMEOUT_MS: u64 = 2000;
+
+const REDIS_CLI_NOT_INSTALLED: &str = "redis-cli not found: the Redis Cluster tests join their nodes with it. \
+     Install it: apt-get install redis-tools (it comes with redis-server)";
+
+/// A Redis Cluster on loopback: three masters, each with a replica, every slot assigned, joined
+/// by `redis-cli --cluster create`. Dropped, every node is killed and its directory removed.
+pub struct RedisCluster {
+    nodes: Vec<(u16, Child)>,
+    dir: PathBuf,
+}
+
+impl RedisCluster {
+    /// Starts six `redis-server --cluster-enabled yes`, joins them and waits until every node
+    /// says the cluster is ok. Panics, naming the package, if `redis-server` or `redis-cli` is
+    /// not installed.
+    pub fn start() -> RedisCluster {
+        let dir = fresh_dir();
+        let mut cluster = RedisCluster { nodes: Vec::new(), dir };
+        for _ in 0..6 {
+            let node = cluster.start_node();
+            cluster.nodes.push(node);
+        }
+        let mut create = Command::new("redis-cli");
+        create.arg("--cluster").arg("create");
+        for (port, _) in &cluster.nodes {
+            create.arg(format!("127.0.0.1:{port}"));
+        }
+        create.args(["--cluster-replicas", "1", "--cluster-yes"]);
+        let output = match create.stdin(Stdio::null()).output() {
+            Ok(output) => output,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => panic!("{REDIS_CLI_NOT_INSTALLED}"),
+            Err(error) => panic!("could not run redis-cli: {error}"),
+        };
+        assert!(
+            output.status.success(),
+            "redis-cli --cluster create failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let deadline = Instant::now() + CLUSTER_TIMEOUT;
+        while !cluster.nodes.iter().all(|(port, _)| cluster_ok(*port)) {
+            assert!(Instant::now() < deadline, "the cluster did not come together within {CLUSTER_TIMEOUT:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        cluster
+    }
+
+    fn start_node(&self) -> (u16, Child) {
+        let mut failures = Vec::new();
+        for _ in 0..10 {
+            let port = cluster_port();
+            let file = |name: &str| self.dir.join(format!("{name}-{port}")).display().to_string();
+            let args: Vec<String> = [
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                &file("nodes.conf"),
+                "--cluster-node-timeout",
+                &NODE_TIMEOUT_MS.to_string(),
+                "--dir",
+                &self.dir.display().to_string(),
+                "--dbfilename",
+                &format!("dump-{port}.rdb"),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ]
+            .map(str::to_owned)
+            .to_vec();
+            let log = self.dir.join(format!("redis-cluster-{port}.log"));
+            match launch(&args, &log, |pid| answers(port, pid)) {
+                Ok(process) => return (port, process),
+                Err(failure) => failures.push(failure),
+            }
+        }
+        panic!("redis-server --cluster-enabled did not start: {}", failures.join("\n"));
+    }
+
+    /// `redis://host:port` of every node, as `redis_cluster_nodes` lists them.
+    pub fn nodes(&self) -> Vec<String> {
+        self.nodes.iter().map(|(port, _)| format!("redis://127.0.0.1:{port}")).collect()
+    }
+
+    /// The cluster, found from every node.
+    pub fn target(&self) -> RedisTarget {
+        RedisTarget::Cluster { nodes: self.nodes(), tls_ca: None }
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for (_, process) in &mut self.nodes {
+            let _ = process.kill();
+            let _ = process.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A free port whose cluster bus port (10 000 above it) is free too.
+fn cluster_port() -> u16 {
+    loop {
+        let port = free_port();
+        if port <= 55_535 && std::net::TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Whether the node says every slot is served.
+fn cluster_ok(port: u16) -> bool {
+    let Some(mut connection) = connection(port, None) else { return false };
+    redis::cmd("CLUSTER")
+        .arg("INFO")
+        .query::<String>(&mut connection)
+        .is_ok_and(|info| info.lines().any(|line| line.trim_end() == "cluster_state:ok"))
 }

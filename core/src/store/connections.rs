@@ -1,5 +1,10 @@
-//! The Redis store's connections: to one server named by a URL, or to the master a Sentinel
-//! group names, found again after a failover.
+//! The Redis store's connections: to one server named by a URL, to the master a Sentinel
+//! group names, found again after a failover, or to a Redis Cluster.
+//!
+//! A cluster connection follows the cluster by itself: it learns the slots' owners from the
+//! seed nodes, follows MOVED and ASK, and asks again for the slots when a master fails over. It
+//! sends a pipeline to one slot's node only: [`Connection::query`] splits the store's pipelines
+//! by slot.
 //!
 //! A [`ConnectionManager`] reconnects to the address it was opened with, which after a failover
 //! is a dead server or a replica. So with Sentinel, a call that finds its server gone (an I/O
@@ -12,9 +17,17 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use futures_util::FutureExt;
+use futures_util::future::try_join_all;
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::Slot;
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
-use redis::{Client, ConnectionAddr, ErrorKind, RedisError, ServerErrorKind, TlsCertificates};
+use redis::{
+    Client, Cmd, ConnectionAddr, ErrorKind, FromRedisValue, Pipeline, RedisError, RedisFuture, ServerErrorKind,
+    TlsCertificates, Value,
+};
 
 /// Connections to Redis, taken in turn by calls.
 const CONNECTIONS: usize = 4;
@@ -36,6 +49,9 @@ pub enum RedisTarget {
     Url { url: String, tls_ca: Option<Vec<u8>> },
     /// The master a Sentinel group names.
     Sentinel(SentinelTarget),
+    /// A Redis Cluster, found from its seed nodes: `redis://[user:password@]host:port` or
+    /// `rediss://…` each, `tls_ca` as for one server.
+    Cluster { nodes: Vec<String>, tls_ca: Option<Vec<u8>> },
 }
 
 /// A Sentinel group and how to log in to the servers it names.
@@ -61,6 +77,11 @@ impl std::fmt::Debug for RedisTarget {
                 .field("tls_ca", &tls_ca.as_ref().map(|_| "…"))
                 .finish(),
             RedisTarget::Sentinel(target) => f.debug_tuple("Sentinel").field(target).finish(),
+            RedisTarget::Cluster { nodes, tls_ca } => f
+                .debug_struct("Cluster")
+                .field("nodes", &nodes.iter().map(|node| without_credentials(node)).collect::<Vec<_>>())
+                .field("tls_ca", &tls_ca.as_ref().map(|_| "…"))
+                .finish(),
         }
     }
 }
@@ -85,6 +106,10 @@ impl std::fmt::Display for RedisTarget {
                 let sentinels: Vec<String> =
                     target.sentinels.iter().map(|(host, port)| format!("{host}:{port}")).collect();
                 write!(f, "master {:?} of the sentinels {}", target.master_name, sentinels.join(", "))
+            }
+            RedisTarget::Cluster { nodes, .. } => {
+                let nodes: Vec<String> = nodes.iter().map(|node| without_credentials(node)).collect();
+                write!(f, "the cluster of {}", nodes.join(", "))
             }
         }
     }
@@ -118,6 +143,23 @@ impl Connections {
                 };
                 Ok(Connections { current: RwLock::new(Current::open(client).await?), sentinel: None })
             }
+            RedisTarget::Cluster { nodes, tls_ca } => {
+                let mut builder = ClusterClientBuilder::new(nodes.iter().map(String::as_str))
+                    .connection_timeout(CONNECTION_TIMEOUT)
+                    .response_timeout(RESPONSE_TIMEOUT)
+                    .retries(RECONNECT_RETRIES as u32);
+                if let Some(ca) = tls_ca {
+                    builder = builder.certs(TlsCertificates { client_tls: None, root_cert: Some(ca.clone()) });
+                }
+                let client = builder.build()?;
+                let connections = try_join_all((0..CONNECTIONS).map(|_| client.get_async_connection())).await?;
+                let current = Current {
+                    generation: 0,
+                    address: String::new(),
+                    connections: connections.into_iter().map(Connection::Cluster).collect(),
+                };
+                Ok(Connections { current: RwLock::new(current), sentinel: None })
+            }
             RedisTarget::Sentinel(target) => {
                 let sentinels = target.sentinels.iter().map(|(host, port)| ConnectionAddr::Tcp(host.clone(), *port));
                 let mut builder =
@@ -139,7 +181,7 @@ impl Connections {
     }
 
     /// A connection for one call, taken in turn, with the generation of its set.
-    pub(super) fn take(&self, turn: usize) -> (u64, ConnectionManager) {
+    pub(super) fn take(&self, turn: usize) -> (u64, Connection) {
         let current = self.current.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         (current.generation, current.connections[turn % current.connections.len()].clone())
     }
@@ -195,7 +237,7 @@ struct Current {
     generation: u64,
     /// The server's address, to tell whether the master moved.
     address: String,
-    connections: Arc<[ConnectionManager]>,
+    connections: Arc<[Connection]>,
 }
 
 impl Current {
@@ -213,7 +255,7 @@ async fn find_master(sentinel: &mut SentinelClient) -> Result<Client, RedisError
 }
 
 /// Opens the store's connections to one server.
-async fn open_all(client: Client) -> Result<Arc<[ConnectionManager]>, RedisError> {
+async fn open_all(client: Client) -> Result<Arc<[Connection]>, RedisError> {
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(CONNECTION_TIMEOUT))
         .set_response_timeout(Some(RESPONSE_TIMEOUT))
@@ -221,9 +263,141 @@ async fn open_all(client: Client) -> Result<Arc<[ConnectionManager]>, RedisError
         .set_max_delay(Duration::from_secs(1));
     let mut connections = Vec::with_capacity(CONNECTIONS);
     for _ in 0..CONNECTIONS {
-        connections.push(ConnectionManager::new_with_config(client.clone(), config.clone()).await?);
+        connections.push(Connection::Node(ConnectionManager::new_with_config(client.clone(), config.clone()).await?));
     }
     Ok(connections.into())
+}
+
+/// A connection to one server (or the master of a Sentinel group), or to a cluster.
+#[derive(Clone)]
+pub(super) enum Connection {
+    Node(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Connection::Node(connection) => connection.req_packed_command(cmd),
+            Connection::Cluster(connection) => connection.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Connection::Node(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Connection::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Connection::Node(connection) => connection.get_db(),
+            Connection::Cluster(connection) => connection.get_db(),
+        }
+    }
+}
+
+/// How a pipeline's commands may be split over a cluster's slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Order {
+    /// Each command runs after the ones before it: the pipeline is sent a run of commands of one
+    /// slot at a time.
+    Kept,
+    /// Reads only: the commands of each slot are sent together, the slots at once.
+    Free,
+}
+
+impl Connection {
+    /// Runs a pipeline. On a cluster, the commands are sent in pieces of one slot each (see
+    /// [`Order`]), and the answers put back together in the pipeline's order.
+    pub(super) async fn query<T: FromRedisValue>(&mut self, pipe: &Pipeline, order: Order) -> Result<T, RedisError> {
+        let Connection::Cluster(cluster) = self else { return pipe.query_async(self).await };
+        let slots: Vec<Option<Slot>> = pipe.cmd_iter().map(slot_of).collect();
+        let mut pieces: Vec<(Option<Slot>, Vec<usize>)> = Vec::new();
+        for (index, slot) in slots.iter().enumerate() {
+            let same = match order {
+                Order::Kept => pieces.last_mut().filter(|(last, _)| slot.is_none() || last == slot),
+                Order::Free => pieces.iter_mut().find(|(other, _)| other == slot),
+            };
+            match same {
+                Some((_, commands)) => commands.push(index),
+                None => pieces.push((*slot, vec![index])),
+            }
+        }
+        if pieces.len() <= 1 {
+            return pipe.query_async(self).await;
+        }
+        let commands: Vec<&Cmd> = pipe.cmd_iter().collect();
+        let send = |indexes: &Vec<usize>| {
+            let mut piece = redis::pipe();
+            for index in indexes {
+                piece.add_command(commands[*index].clone());
+            }
+            let mut connection = cluster.clone();
+            async move { connection.req_packed_commands(&piece, 0, piece.len()).await }
+        };
+        let answers: Vec<Vec<Value>> = match order {
+            Order::Kept => {
+                let mut answers = Vec::with_capacity(pieces.len());
+                for (_, indexes) in &pieces {
+                    answers.push(send(indexes).await?);
+                }
+                answers
+            }
+            Order::Free => try_join_all(pieces.iter().map(|(_, indexes)| send(indexes))).await?,
+        };
+        let mut values = vec![Value::Nil; commands.len()];
+        for ((_, indexes), answers) in pieces.iter().zip(answers) {
+            for (index, value) in indexes.iter().zip(answers) {
+                values[*index] = value;
+            }
+        }
+        // The pipeline itself drops the answers of the commands it ignores, and turns errors.
+        pipe.query_async(&mut Answered(Some(values))).await
+    }
+}
+
+/// The answers of a pipeline already sent, given back to it as a connection would.
+struct Answered(Option<Vec<Value>>);
+
+impl ConnectionLike for Answered {
+    fn req_packed_command<'a>(&'a mut self, _: &'a Cmd) -> RedisFuture<'a, Value> {
+        async { Err(RedisError::from((ErrorKind::Client, "a pipeline's answers hold no single command's"))) }.boxed()
+    }
+
+    fn req_packed_commands<'a>(&'a mut self, _: &'a Pipeline, _: usize, _: usize) -> RedisFuture<'a, Vec<Value>> {
+        let answers = self.0.take();
+        async move { answers.ok_or_else(|| RedisError::from((ErrorKind::Client, "the answers were taken"))) }.boxed()
+    }
+
+    fn get_db(&self) -> i64 {
+        0
+    }
+}
+
+/// The slot of a command's key: the first argument after the name, or a script's first key.
+fn slot_of(cmd: &Cmd) -> Option<Slot> {
+    let args: Vec<&[u8]> = cmd
+        .args_iter()
+        .take(4)
+        .filter_map(|arg| match arg {
+            redis::Arg::Simple(bytes) => Some(bytes),
+            _ => None,
+        })
+        .collect();
+    let key = match args.first()? {
+        name if name.eq_ignore_ascii_case(b"EVALSHA") || name.eq_ignore_ascii_case(b"EVAL") => {
+            (args.get(2)? != b"0").then(|| args.get(3)).flatten()?
+        }
+        _ => args.get(1)?,
+    };
+    Some(Slot::for_key(key))
 }
 
 #[cfg(test)]

@@ -106,19 +106,18 @@
 //!
 //! Needs Redis 6.2 or later (`ZRANGE … BYSCORE`, `SET … PXAT`).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
-use redis::aio::ConnectionManager;
-use redis::{ErrorKind, FromRedisValue, Pipeline, RedisError, Script, ScriptInvocation, ServerErrorKind};
+use redis::{ErrorKind, FromRedisValue, Pipeline, RedisError, Script, ScriptInvocation, ServerErrorKind, Value};
 
 use super::cache::{self, Lookup, RecordCache};
 use super::compact;
-use super::connections::{Connections, RedisTarget};
+use super::connections::{Connection, Connections, Order, RedisTarget};
 use super::{
     DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError, SurveyStore, Versioned,
 };
@@ -344,11 +343,41 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
 #[derive(Debug, Clone)]
 struct Keys {
     prefix: String,
+    /// On a cluster a survey's record shares its slot with the counters and the index of
+    /// negative ratings its writes change: see [`Keys::shard`].
+    cluster: bool,
 }
 
+/// How many shards a tenant's survey data is split into on a cluster.
+const CLUSTER_SHARDS: usize = 16;
+
 impl Keys {
+    /// The shard of the tenant's survey data a survey belongs to, by a hash of its id: on a
+    /// cluster, a survey's script writes its record, counters and index entry in one slot, the
+    /// shard's (`{<tenant>/<shard>}`), and the tenant's writes spread over [`CLUSTER_SHARDS`]
+    /// slots. One server needs no shared slot, and keeps the keys it always had.
+    fn shard(&self, id: &SurveyId) -> Option<usize> {
+        self.cluster.then(|| fnv1a(id.as_str()) as usize % CLUSTER_SHARDS)
+    }
+
+    /// Every shard a report reads.
+    fn shards(&self) -> Vec<Option<usize>> {
+        if self.cluster { (0..CLUSTER_SHARDS).map(Some).collect() } else { vec![None] }
+    }
+
+    /// What a shard's keys start with.
+    fn survey_data(&self, tenant: &TenantId, shard: Option<usize>) -> String {
+        match shard {
+            None => format!("{}:t:{tenant}", self.prefix),
+            Some(shard) => format!("{}:t:{{{tenant}/{shard}}}", self.prefix),
+        }
+    }
+
     fn survey(&self, tenant: &TenantId, id: &SurveyId) -> String {
-        format!("{}:t:{tenant}:{{s:{id}}}", self.prefix)
+        match self.shard(id) {
+            None => format!("{}:t:{tenant}:{{s:{id}}}", self.prefix),
+            shard => format!("{}:s/{id}", self.survey_data(tenant, shard)),
+        }
     }
 
     fn conversation(&self, tenant: &TenantId, conversation: &ConversationId) -> String {
@@ -386,14 +415,15 @@ impl Keys {
         format!("{}:t:{tenant}:surveys", self.prefix)
     }
 
-    /// The tenant's counters of a UTC month or day (see [`crate::counts`]).
-    fn counts(&self, tenant: &TenantId, period: Period) -> String {
-        format!("{}:t:{tenant}:counts/{period}", self.prefix)
+    /// The counters of a UTC month or day (see [`crate::counts`]) of a shard of the tenant's
+    /// surveys.
+    fn counts(&self, tenant: &TenantId, shard: Option<usize>, period: Period) -> String {
+        format!("{}:counts/{period}", self.survey_data(tenant, shard))
     }
 
-    /// The tenant's index of negative ratings.
-    fn negative(&self, tenant: &TenantId) -> String {
-        format!("{}:t:{tenant}:negative", self.prefix)
+    /// The index of negative ratings of a shard of the tenant's surveys.
+    fn negative(&self, tenant: &TenantId, shard: Option<usize>) -> String {
+        format!("{}:negative", self.survey_data(tenant, shard))
     }
 
     fn record(&self, tenant: &TenantId, kind: RecordKind, id: &str) -> String {
@@ -426,11 +456,15 @@ fn due_member(tenant: &TenantId, id: &SurveyId) -> String {
 /// How many keys the due index is split into.
 const DUE_BUCKETS: usize = 16;
 
-/// The due index bucket of a member: FNV-1a of the member, so every version and process puts a
-/// survey in the same bucket.
+/// FNV-1a: fixed for good, so every version and process puts a survey in the same bucket and
+/// shard.
+fn fnv1a(text: &str) -> u32 {
+    text.bytes().fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193))
+}
+
+/// The due index bucket of a member.
 fn due_bucket(member: &str) -> usize {
-    let hash = member.bytes().fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193));
-    hash as usize % DUE_BUCKETS
+    fnv1a(member) as usize % DUE_BUCKETS
 }
 
 fn parse_due_member(member: &str) -> Option<(TenantId, SurveyId)> {
@@ -461,21 +495,21 @@ fn replies_end(survey: &Survey) -> Timestamp {
     }
 }
 
-async fn load_scripts(connection: &mut ConnectionManager) -> Result<(), RedisError> {
-    let mut load = redis::pipe();
+/// Loads the scripts, on every master of a cluster.
+async fn load_scripts(connection: &mut Connection) -> Result<(), RedisError> {
     for script in SCRIPTS.all() {
-        load.load_script(script).ignore();
+        script.load_async(connection).await?;
     }
-    load.query_async(connection).await
+    Ok(())
 }
 
 /// Since when every survey's writes are counted: the moment the first store that keeps counters
 /// connected, set then (`NX`), read by every later one.
-async fn counted_since(connection: &mut ConnectionManager, key: &str) -> Result<Timestamp, StoreError> {
+async fn counted_since(connection: &mut Connection, key: &str) -> Result<Timestamp, StoreError> {
     let mut pipe = redis::pipe();
     pipe.cmd("SET").arg(key).arg(Timestamp::now().as_millisecond()).arg("NX").ignore();
     pipe.get(key);
-    let (since,): (i64,) = pipe.query_async(connection).await.map_err(unavailable)?;
+    let (since,): (i64,) = connection.query(&pipe, Order::Kept).await.map_err(unavailable)?;
     Timestamp::from_millisecond(since)
         .map_err(|error| StoreError::Corrupt { key: key.to_owned(), reason: error.to_string() })
 }
@@ -484,13 +518,25 @@ async fn counted_since(connection: &mut ConnectionManager, key: &str) -> Result<
 /// FLUSH, or a replica became the master), loads them and runs it again; every pipeline here is
 /// safe to repeat after a script in it was refused, because nothing before that script depends
 /// on it.
-async fn run<T: FromRedisValue>(pipe: &Pipeline, mut connection: ConnectionManager) -> Result<T, RedisError> {
-    match pipe.query_async(&mut connection).await {
+async fn run<T: FromRedisValue>(pipe: &Pipeline, order: Order, mut connection: Connection) -> Result<T, RedisError> {
+    match connection.query(pipe, order).await {
         Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
             load_scripts(&mut connection).await?;
-            pipe.query_async(&mut connection).await
+            connection.query(pipe, order).await
         }
         result => result,
+    }
+}
+
+/// A cluster answers a command sent to all its masters with each one's answer by address; one
+/// server, with its one answer (under the address "").
+fn per_node(answer: Value) -> BTreeMap<String, Value> {
+    match answer {
+        Value::Map(answers) => answers
+            .into_iter()
+            .filter_map(|(node, answer)| Some((String::from_redis_value(node).ok()?, answer)))
+            .collect(),
+        answer => BTreeMap::from([(String::new(), answer)]),
     }
 }
 
@@ -556,7 +602,7 @@ impl RedisStore {
         let connections = Connections::open(target).await.map_err(unavailable)?;
         let (_, mut connection) = connections.take(0);
         load_scripts(&mut connection).await.map_err(unavailable)?;
-        let keys = Keys { prefix: options.prefix };
+        let keys = Keys { prefix: options.prefix, cluster: matches!(target, RedisTarget::Cluster { .. }) };
         let counted_since = counted_since(&mut connection, &keys.counted_since()).await?;
         Ok(RedisStore {
             connections: Arc::new(connections),
@@ -569,25 +615,53 @@ impl RedisStore {
         })
     }
 
-    /// What the server keeps across a crash, as far as it tells.
+    /// What the server keeps across a crash, as far as it tells; of a cluster, what the master
+    /// that falls shortest keeps.
     pub async fn durability(&self) -> Result<super::Durability, StoreError> {
         let (_, mut connection) = self.connections.take(0);
         // The default sections hold both `aof_enabled` and `maxmemory_policy`, on every version.
-        let info: String = redis::cmd("INFO").query_async(&mut connection).await.map_err(unavailable)?;
+        let info: Value = redis::cmd("INFO").query_async(&mut connection).await.map_err(unavailable)?;
         // Managed services often refuse CONFIG: then the setting is unknown, not wrong.
-        let appendfsync: Option<(String, String)> =
-            redis::cmd("CONFIG").arg("GET").arg("appendfsync").query_async(&mut connection).await.ok().flatten();
-        Ok(super::Durability::from_info(&info, appendfsync.map(|(_, value)| value)))
+        let appendfsync: BTreeMap<String, Value> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("appendfsync")
+            .query_async(&mut connection)
+            .await
+            .map(per_node)
+            .unwrap_or_default();
+        // A cluster may answer CONFIG from one node only: that one speaks for all.
+        let only_answer = (appendfsync.len() == 1).then(|| appendfsync.values().next()).flatten();
+        let mut worst: Option<super::Durability> = None;
+        for (node, info) in per_node(info) {
+            let info = String::from_redis_value(info).map_err(|error| unavailable(error.into()))?;
+            let fsync = appendfsync.get(&node).or(only_answer).cloned();
+            let fsync = fsync.and_then(|answer| Option::<(String, String)>::from_redis_value(answer).ok().flatten());
+            let durability = super::Durability::from_info(&info, fsync.map(|(_, value)| value));
+            if worst.as_ref().is_none_or(|worst| durability.shortfalls().len() > worst.shortfalls().len()) {
+                worst = Some(durability);
+            }
+        }
+        worst.ok_or_else(|| StoreError::Unavailable("no Redis server answered INFO".to_owned()))
     }
 
-    /// Runs a pipeline, on the new master if the Sentinel group's master moved and the pipeline
-    /// did nothing on the old one (see [`Connections::follow_master`]).
+    /// Runs a pipeline, its commands in order, on the new master if the Sentinel group's
+    /// master moved and the pipeline did nothing on the old one (see
+    /// [`Connections::follow_master`]).
     async fn query<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, RedisError> {
+        self.query_in(pipe, Order::Kept).await
+    }
+
+    /// Runs a pipeline of reads, which a cluster may answer slot by slot at once.
+    async fn query_reads<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, RedisError> {
+        self.query_in(pipe, Order::Free).await
+    }
+
+    async fn query_in<T: FromRedisValue>(&self, pipe: &Pipeline, order: Order) -> Result<T, RedisError> {
         let turn = self.next_connection.fetch_add(1, Ordering::Relaxed);
         let (generation, connection) = self.connections.take(turn);
-        match run(pipe, connection).await {
+        match run(pipe, order, connection).await {
             Err(error) if self.connections.follow_master(generation, &error).await => {
-                run(pipe, self.connections.take(turn).1).await
+                run(pipe, order, self.connections.take(turn).1).await
             }
             result => result,
         }
@@ -712,13 +786,20 @@ impl RedisStore {
             (None, Some(_)) => "-".to_owned(),
             (None, None) => String::new(),
         };
-        write.key(self.keys.negative(tenant)).arg(entry).arg(survey.id.as_str()).arg(NEGATIVE_KEPT);
-        self.count_into(write, tenant, &counts::changes(before, after));
+        let shard = self.keys.shard(&survey.id);
+        write.key(self.keys.negative(tenant, shard)).arg(entry).arg(survey.id.as_str()).arg(NEGATIVE_KEPT);
+        self.count_into(write, tenant, shard, &counts::changes(before, after));
     }
 
     /// Adds counter changes to a survey write's script (see [`WRITE_RECORD`]): the hashes as keys,
     /// the fields and deltas as arguments. A hash lives for the retention after its period ends.
-    fn count_into(&self, script: &mut ScriptInvocation<'_>, tenant: &TenantId, changes: &[CounterChange]) {
+    fn count_into(
+        &self,
+        script: &mut ScriptInvocation<'_>,
+        tenant: &TenantId,
+        shard: Option<usize>,
+        changes: &[CounterChange],
+    ) {
         let mut by_period: BTreeMap<Period, Vec<&CounterChange>> = BTreeMap::new();
         for change in changes {
             by_period.entry(change.period).or_default().push(change);
@@ -726,7 +807,7 @@ impl RedisStore {
         for (period, changes) in by_period {
             let expiry =
                 period.end().checked_add(SignedDuration::from_millis(self.retention_ms)).unwrap_or(Timestamp::MAX);
-            script.key(self.keys.counts(tenant, period)).arg(expiry.as_millisecond()).arg(changes.len());
+            script.key(self.keys.counts(tenant, shard, period)).arg(expiry.as_millisecond()).arg(changes.len());
             for change in changes {
                 let deltas: Vec<String> = change.deltas.iter().map(i64::to_string).collect();
                 script.arg(change.field.to_string()).arg(deltas.join(","));
@@ -902,7 +983,7 @@ impl SurveyStore for RedisStore {
                 .arg(limit)
                 .arg("WITHSCORES");
         }
-        let mut found: Vec<Vec<(String, f64)>> = self.query(&pipe).await.map_err(unavailable)?;
+        let mut found: Vec<Vec<(String, f64)>> = self.query_reads(&pipe).await.map_err(unavailable)?;
         let unbucketed = found.pop().unwrap_or_default();
         if !unbucketed.is_empty() {
             self.move_into_buckets(&unbucketed).await?;
@@ -982,7 +1063,7 @@ impl SurveyStore for RedisStore {
                 for (id, _) in &ids {
                     pipe.get(self.keys.survey(tenant, id));
                 }
-                let records: Vec<Option<Vec<u8>>> = self.query(&pipe).await.map_err(unavailable)?;
+                let records: Vec<Option<Vec<u8>>> = self.query_reads(&pipe).await.map_err(unavailable)?;
                 for ((id, score), record) in ids.into_iter().zip(records) {
                     // No record: a create that was refused, or a survey past its retention.
                     let Some(record) = record else { continue };
@@ -1016,26 +1097,31 @@ impl SurveyStore for RedisStore {
         if periods.is_empty() {
             return Ok(Vec::new());
         }
+        let shards = self.keys.shards();
         let mut pipe = redis::pipe();
         for period in periods {
-            pipe.hgetall(self.keys.counts(tenant, *period));
+            for shard in &shards {
+                pipe.hgetall(self.keys.counts(tenant, *shard, *period));
+            }
         }
-        let hashes: Vec<Vec<(String, String)>> = self.query(&pipe).await.map_err(unavailable)?;
-        periods
-            .iter()
-            .zip(hashes)
-            .map(|(period, hash)| {
-                let key = self.keys.counts(tenant, *period);
-                let readable = hash.into_iter().filter_map(|(name, packed)| match Field::parse(&name) {
-                    Some(field) => Some((field, packed)),
-                    None => {
+        let hashes: Vec<Vec<(String, String)>> = self.query_reads(&pipe).await.map_err(unavailable)?;
+        let mut hashes = hashes.into_iter();
+        let mut read = Vec::with_capacity(periods.len());
+        for period in periods {
+            let mut sums: HashMap<Field, Vec<i64>> = HashMap::new();
+            for (shard, hash) in shards.iter().zip(hashes.by_ref()) {
+                let key = self.keys.counts(tenant, *shard, *period);
+                for (name, packed) in hash {
+                    let Some(field) = Field::parse(&name) else {
                         tracing::warn!(key, field = name, "skipping an unreadable counter");
-                        None
-                    }
-                });
-                readable.map(|(field, packed)| Ok((field, unpack(&key, &packed)?))).collect()
-            })
-            .collect()
+                        continue;
+                    };
+                    add_into(sums.entry(field).or_default(), &unpack(&key, &packed)?);
+                }
+            }
+            read.push(sums.into_iter().collect());
+        }
+        Ok(read)
     }
 
     async fn counter_fields(
@@ -1046,31 +1132,47 @@ impl SurveyStore for RedisStore {
         if reads.is_empty() {
             return Ok(Vec::new());
         }
+        let shards = self.keys.shards();
         let mut pipe = redis::pipe();
         for (period, fields) in reads {
-            pipe.cmd("HMGET").arg(self.keys.counts(tenant, *period));
-            for field in fields {
-                pipe.arg(field.to_string());
+            for shard in &shards {
+                pipe.cmd("HMGET").arg(self.keys.counts(tenant, *shard, *period));
+                for field in fields {
+                    pipe.arg(field.to_string());
+                }
             }
         }
-        let values: Vec<Vec<Option<String>>> = self.query(&pipe).await.map_err(unavailable)?;
-        reads
-            .iter()
-            .zip(values)
-            .map(|((period, _), values)| {
-                let key = self.keys.counts(tenant, *period);
-                values.iter().map(|packed| packed.as_deref().map_or(Ok(Vec::new()), |p| unpack(&key, p))).collect()
-            })
-            .collect()
+        let values: Vec<Vec<Option<String>>> = self.query_reads(&pipe).await.map_err(unavailable)?;
+        let mut values = values.into_iter();
+        let mut read = Vec::with_capacity(reads.len());
+        for (period, fields) in reads {
+            let mut sums = vec![Vec::new(); fields.len()];
+            for (shard, values) in shards.iter().zip(values.by_ref()) {
+                let key = self.keys.counts(tenant, *shard, *period);
+                for (sum, packed) in sums.iter_mut().zip(values) {
+                    if let Some(packed) = packed {
+                        add_into(sum, &unpack(&key, &packed)?);
+                    }
+                }
+            }
+            read.push(sums);
+        }
+        Ok(read)
     }
 
     async fn negative_ratings(&self, tenant: &TenantId) -> Result<Vec<Survey>, StoreError> {
         let mut pipe = redis::pipe();
-        pipe.cmd("ZRANGE").arg(self.keys.negative(tenant)).arg(0).arg(-1);
-        let (members,): (Vec<String>,) = self.query(&pipe).await.map_err(unavailable)?;
-        let ids: Vec<SurveyId> = members
+        for shard in self.keys.shards() {
+            pipe.cmd("ZRANGE").arg(self.keys.negative(tenant, shard)).arg(0).arg(-1).arg("WITHSCORES");
+        }
+        let indexes: Vec<Vec<(String, f64)>> = self.query_reads(&pipe).await.map_err(unavailable)?;
+        // Each shard keeps its latest: the tenant's are the latest of them all.
+        let mut entries: Vec<(String, f64)> = indexes.into_iter().flatten().collect();
+        entries.sort_by(|(a, a_at), (b, b_at)| b_at.total_cmp(a_at).then_with(|| b.cmp(a)));
+        entries.truncate(NEGATIVE_KEPT);
+        let ids: Vec<SurveyId> = entries
             .into_iter()
-            .filter_map(|member| {
+            .filter_map(|(member, _)| {
                 SurveyId::new(member.as_str())
                     .inspect_err(|_| tracing::warn!(%tenant, member, "skipping an unreadable negative rating entry"))
                     .ok()
@@ -1082,7 +1184,7 @@ impl SurveyStore for RedisStore {
             for id in ids {
                 pipe.get(self.keys.survey(tenant, id));
             }
-            let records: Vec<Option<Vec<u8>>> = self.query(&pipe).await.map_err(unavailable)?;
+            let records: Vec<Option<Vec<u8>>> = self.query_reads(&pipe).await.map_err(unavailable)?;
             for (id, record) in ids.iter().zip(records) {
                 // No record: a survey past its retention, whose entry outlived it.
                 if let Some(record) = record {
@@ -1095,6 +1197,16 @@ impl SurveyStore for RedisStore {
 
     fn counted_since(&self) -> Timestamp {
         self.counted_since
+    }
+}
+
+/// Adds counts to a sum, position by position.
+fn add_into(sum: &mut Vec<i64>, counts: &[i64]) {
+    if sum.len() < counts.len() {
+        sum.resize(counts.len(), 0);
+    }
+    for (sum, count) in sum.iter_mut().zip(counts) {
+        *sum += count;
     }
 }
 
@@ -1203,7 +1315,7 @@ impl RecordStore for RedisStore {
             for id in ids {
                 pipe.cmd("HMGET").arg(self.keys.record(tenant, kind, id)).arg("rev").arg("body");
             }
-            let fields: Vec<(Option<String>, Option<String>)> = self.query(&pipe).await.map_err(unavailable)?;
+            let fields: Vec<(Option<String>, Option<String>)> = self.query_reads(&pipe).await.map_err(unavailable)?;
             for (id, (revision, body)) in ids.iter().zip(fields) {
                 // An entry whose record is gone (deleted, or never written) is skipped.
                 if let Some(record) = decode_record(&self.keys.record(tenant, kind, id), revision, body)? {
@@ -1284,8 +1396,11 @@ impl RedisStore {
         for (_, id) in parsed.iter().flatten() {
             pipe.get(self.keys.outbox_item(id));
         }
-        let bodies: Vec<Option<String>> =
-            if parsed.iter().any(Option::is_some) { self.query(&pipe).await.map_err(unavailable)? } else { Vec::new() };
+        let bodies: Vec<Option<String>> = if parsed.iter().any(Option::is_some) {
+            self.query_reads(&pipe).await.map_err(unavailable)?
+        } else {
+            Vec::new()
+        };
         let mut bodies = bodies.into_iter();
         let found = entries
             .iter()
@@ -1547,7 +1662,31 @@ mod tests {
     use super::*;
 
     fn keys() -> Keys {
-        Keys { prefix: "rw".to_owned() }
+        Keys { prefix: "rw".to_owned(), cluster: false }
+    }
+
+    #[test]
+    fn on_a_cluster_a_survey_shares_its_slot_with_what_its_writes_count() {
+        use redis::cluster_routing::Slot;
+        let keys = Keys { prefix: "rw".to_owned(), cluster: true };
+        let tenant: TenantId = id("acme");
+        let period = Period::Month(jiff::civil::date(2026, 12, 1));
+        let mut shards = HashSet::new();
+        for n in 0..100 {
+            let survey: SurveyId = id(&format!("survey-{n}"));
+            let record = keys.survey(&tenant, &survey);
+            let shard = keys.shard(&survey);
+            shards.insert(shard);
+            assert_eq!(record, format!("rw:t:{{acme/{}}}:s/survey-{n}", shard.unwrap()));
+            let slot = Slot::for_key(&record);
+            assert_eq!(Slot::for_key(keys.counts(&tenant, shard, period)), slot);
+            assert_eq!(Slot::for_key(keys.negative(&tenant, shard)), slot);
+        }
+        assert_eq!(shards.len(), CLUSTER_SHARDS, "a tenant's surveys use every shard");
+        assert_eq!(keys.shards().len(), CLUSTER_SHARDS);
+        // One server keeps the keys it always had.
+        assert_eq!(self::keys().survey(&tenant, &id("x")), "rw:t:acme:{s:x}");
+        assert_eq!(self::keys().counts(&tenant, None, period), "rw:t:acme:counts/2026-12");
     }
 
     fn id<T: std::str::FromStr>(text: &str) -> T

@@ -78,7 +78,7 @@ pub async fn state(settings: Checked) -> Result<AppState, String> {
         }
         None => {
             tracing::warn!(
-                "no Redis configured (redis_url, redis_sentinel, REDIS_URL or --redis-url): state is kept in memory and lost when ratewire stops"
+                "no Redis configured (redis_url, redis_sentinel, redis_cluster_nodes, REDIS_URL or --redis-url): state is kept in memory and lost when ratewire stops"
             );
             (Arc::new(MemoryStore::new()), StoreKind::Embedded)
         }

@@ -34,6 +34,12 @@ pub struct Settings {
     pub redis_tls_ca_file: Option<PathBuf>,
     /// A Sentinel group that names the Redis master, instead of `redis_url`.
     pub redis_sentinel: Option<SentinelSettings>,
+    /// A Redis Cluster's seed nodes, instead of `redis_url`: `host:port`, `redis://…` or
+    /// `rediss://…` each (a URL may carry the ACL user and password); the rest of the cluster
+    /// is found from them. In the environment, `RATEWIRE_REDIS_CLUSTER_NODES`, separated by
+    /// commas.
+    #[serde(deserialize_with = "list_or_commas")]
+    pub redis_cluster_nodes: Vec<String>,
     /// Seconds `serve` keeps trying, with backoff, to reach Redis at start (not up yet, or still
     /// loading its data) before it gives up; 0 tries once.
     pub redis_wait_secs: u64,
@@ -129,6 +135,7 @@ impl Default for Settings {
             redis_url: None,
             redis_tls_ca_file: None,
             redis_sentinel: None,
+            redis_cluster_nodes: Vec::new(),
             redis_wait_secs: 60,
             redis_require_durability: false,
             body_limit_bytes: 256 * 1024,
@@ -388,7 +395,8 @@ impl Settings {
 }
 
 impl Settings {
-    /// Checks `redis_url`, `redis_tls_ca_file` and `redis_sentinel` together, and reads the CA.
+    /// Checks `redis_url`, `redis_tls_ca_file`, `redis_sentinel` and `redis_cluster_nodes`
+    /// together, and reads the CA.
     fn check_redis(&self, problem: &mut impl FnMut(String, String)) -> Option<RedisTarget> {
         let tls_ca = match &self.redis_tls_ca_file {
             Some(path) => match std::fs::read(path) {
@@ -404,11 +412,34 @@ impl Settings {
             },
             None => None,
         };
-        match (&self.redis_url, &self.redis_sentinel) {
-            (Some(_), Some(_)) => {
-                problem("redis_sentinel".into(), "set either redis_url or redis_sentinel, not both".into());
-                None
+        let cluster = !self.redis_cluster_nodes.is_empty();
+        if usize::from(self.redis_url.is_some()) + usize::from(self.redis_sentinel.is_some()) + usize::from(cluster) > 1
+        {
+            let field = if cluster { "redis_cluster_nodes" } else { "redis_sentinel" };
+            problem(field.into(), "set one of redis_url, redis_sentinel and redis_cluster_nodes".into());
+            return None;
+        }
+        if cluster {
+            let mut nodes = Vec::new();
+            for (i, node) in self.redis_cluster_nodes.iter().enumerate() {
+                if node.starts_with("redis://") || node.starts_with("rediss://") {
+                    nodes.push(node.clone());
+                } else if parse_host_port(node).is_some() {
+                    nodes.push(format!("redis://{node}"));
+                } else {
+                    problem(
+                        format!("redis_cluster_nodes[{i}]"),
+                        format!("{node:?} is not a node like redis-1:6379 or rediss://redis-1:6379"),
+                    );
+                }
             }
+            if self.redis_tls_ca_file.is_some() && !nodes.iter().any(|node| node.starts_with("rediss://")) {
+                problem("redis_tls_ca_file".into(), "only rediss:// cluster nodes use a CA file".into());
+            }
+            return Some(RedisTarget::Cluster { nodes, tls_ca });
+        }
+        match (&self.redis_url, &self.redis_sentinel) {
+            (Some(_), Some(_)) => unreachable!("refused above"),
             (Some(url), None) => {
                 if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://")) {
                     problem("redis_url".into(), "must start with redis://, rediss:// or unix://".into());
@@ -452,6 +483,22 @@ impl Settings {
             }
         }
     }
+}
+
+/// A list, or (from the environment) one string of items separated by commas.
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrCommas {
+        List(Vec<String>),
+        Commas(String),
+    }
+    Ok(match ListOrCommas::deserialize(deserializer)? {
+        ListOrCommas::List(items) => items,
+        ListOrCommas::Commas(text) => {
+            text.split(',').map(str::trim).filter(|item| !item.is_empty()).map(str::to_owned).collect()
+        }
+    })
 }
 
 /// `host:port`, or `[v6 address]:port`.
@@ -618,6 +665,23 @@ mod tests {
             assert_eq!(sentinel.password.as_deref(), Some("pw"));
             Ok(())
         });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn cluster_nodes_come_as_a_list_or_separated_by_commas() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("RATEWIRE_REDIS_CLUSTER_NODES", "10.0.0.1:6379, rediss://:pw@10.0.0.2:6380");
+            let settings = Settings::load(None, &[]).unwrap();
+            let Some(RedisTarget::Cluster { nodes, .. }) = settings.check().unwrap().redis else { panic!("a cluster") };
+            assert_eq!(nodes, ["redis://10.0.0.1:6379", "rediss://:pw@10.0.0.2:6380"]);
+            Ok(())
+        });
+        let fields = |text: &str| problems(text).into_iter().map(|e| e.field).collect::<Vec<_>>();
+        let listed = fields("redis_cluster_nodes = [\"a:1\", \"nowhere\"]\n");
+        assert_eq!(listed, ["redis_cluster_nodes[1]"]);
+        let both = fields("redis_url = \"redis://a\"\nredis_cluster_nodes = [\"a:1\"]\n");
+        assert_eq!(both, ["redis_cluster_nodes"]);
     }
 
     #[test]
