@@ -2,7 +2,8 @@
 //! the API and pointed at a fake Graph API on loopback, which records what ratewire sends and
 //! posts webhooks signed as Meta signs them.
 //!
-//! Every test but the restart runs twice: on the embedded store and on Redis.
+//! Every test but the restart runs three times: on the embedded store, on one Redis server and
+//! on a Redis Cluster.
 
 use jiff::{SignedDuration, Timestamp};
 use ratewire_core::store::Task;
@@ -21,7 +22,7 @@ const ACCESS_TOKEN: &str = "EAAGm0PX4ZCpsBAKZAZD-test";
 const APP_SECRET: &str = "0f6a3e5c2d1b4a79e8f7c6d5b4a39281";
 const PHONE_NUMBER_ID: &str = "106540352242922";
 
-ratewire_tests::on_both_stores!(
+ratewire_tests::on_every_store!(
     a_survey_goes_out_as_a_list_and_comes_back_as_a_tap,
     typed_and_late_replies,
     a_typed_score_changes_the_rating_as_a_tap_does,

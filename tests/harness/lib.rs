@@ -76,6 +76,34 @@ macro_rules! on_both_stores {
     };
 }
 
+/// Runs each end-to-end test once more on a gateway on a Redis Cluster of its own (three
+/// masters, a replica each).
+#[macro_export]
+macro_rules! on_a_redis_cluster {
+    ($($test:ident),* $(,)?) => {
+        mod redis_cluster {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    let cluster = $crate::redis_setups::RedisCluster::start();
+                    super::$test($crate::service::Gateway::start_on_cluster(cluster).await).await;
+                }
+            )*
+        }
+    };
+}
+
+/// Runs each end-to-end test on the embedded store, on one Redis server and on a Redis Cluster.
+#[macro_export]
+macro_rules! on_every_store {
+    ($($test:ident),* $(,)?) => {
+        $crate::on_both_stores!($($test),*);
+        $crate::on_a_redis_cluster!($($test),*);
+    };
+}
+
 /// How long a starting Redis server gets to answer.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 

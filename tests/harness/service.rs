@@ -25,6 +25,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::RedisServer;
+use crate::redis_setups::RedisCluster;
 
 /// The two tenants every test service has.
 pub const ACME: &str = "acme";
@@ -47,6 +48,8 @@ pub struct Gateway {
     pub base: String,
     /// The Redis server the service keeps its state in; `None` for the embedded store.
     pub redis: Option<RedisServer>,
+    /// The Redis Cluster the service keeps its state in, if on one.
+    cluster: Option<RedisCluster>,
     http: reqwest::Client,
     acme_key: String,
     globex_key: String,
@@ -99,12 +102,22 @@ impl Gateway {
             state,
             base: format!("http://{address}"),
             redis,
+            cluster: None,
             http: client(),
             acme_key,
             globex_key,
             workers,
             server,
         }
+    }
+
+    /// Starts the service with the tests' settings on a Redis Cluster, kept as long as the
+    /// gateway.
+    pub async fn start_on_cluster(cluster: RedisCluster) -> Gateway {
+        let nodes = cluster.nodes();
+        let mut gateway = Gateway::start_with(None, |settings| settings.redis_cluster_nodes = nodes).await;
+        gateway.cluster = Some(cluster);
+        gateway
     }
 
     /// Stops the background workers, the outbox among them, and waits until they have stopped:
