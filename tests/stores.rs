@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use ratewire_core::store::{
@@ -1664,11 +1664,52 @@ async fn the_suite_follows_a_sentinel_failover() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_suite_on_a_redis_cluster() {
+async fn the_suite_on_a_redis_cluster_follows_a_failover() {
     let cluster = tokio::task::spawn_blocking(RedisCluster::start).await.expect("the cluster starts");
+    let target = cluster.target();
     // Every script touches keys of one slot, or the cluster refuses it (CROSSSLOT); every
     // pipeline is split by slot, or the connection refuses it.
-    run_cases(&stores_for(&cluster.target(), SUITE).await).await;
+    let (before, after) = SUITE.split_at(SUITE.len() / 2);
+    let before = stores_for(&target, before).await;
+    // Connected before the failover: they have to learn the new master of its slots.
+    let after = stores_for(&target, after).await;
+    let witness = RedisStore::connect_to(&target, RedisStoreOptions { prefix: "witness".into(), ..Default::default() })
+        .await
+        .expect("the cluster answers");
+    let fixture = Fixture::new("acme", "conv-failover", "+15550009");
+    let surveys: Vec<Survey> = (0..20)
+        .map(|n| {
+            let survey = Fixture::new("acme", &format!("conv-failover-{n}"), &format!("+1555000{n:02}"));
+            survey.survey(&survey_config(72, 24), now())
+        })
+        .collect();
+    for survey in &surveys {
+        witness.create(survey, None).await.unwrap();
+    }
+    run_cases(&before).await;
+
+    let cluster = tokio::task::spawn_blocking(move || {
+        let mut cluster = cluster;
+        cluster.fail_over();
+        cluster
+    })
+    .await
+    .expect("the cluster fails over");
+
+    // Calls in flight when the master died fail; the connections ask the cluster for the slots
+    // again and the next calls go to the promoted replica.
+    let settling = after.iter().map(|(name, _, store)| (*name, store)).chain([("witness", &witness)]);
+    for (name, store) in settling {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while let Err(error) = store.due(Timestamp::MAX, 1).await {
+            assert!(Instant::now() < deadline, "{name} did not follow the failover: {error}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    for survey in &surveys {
+        assert_eq!(witness.get(&fixture.tenant, &survey.id).await.unwrap().as_ref(), Some(survey));
+    }
+    run_cases(&after).await;
 
     gateway_starts_on(Settings { redis_cluster_nodes: cluster.nodes(), redis_wait_secs: 0, ..Settings::default() })
         .await;

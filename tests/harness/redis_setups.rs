@@ -424,6 +424,49 @@ impl RedisCluster {
     pub fn target(&self) -> RedisTarget {
         RedisTarget::Cluster { nodes: self.nodes(), tls_ca: None }
     }
+
+    /// Kills a master, as a crash would, once its replica has everything it wrote, and waits
+    /// until the replica has taken its place and every node left says the cluster is ok.
+    pub fn fail_over(&mut self) {
+        let (master, replica) = self.a_master_and_its_replica();
+        let deadline = Instant::now() + CLUSTER_TIMEOUT;
+        let offset = |port: u16, field: &str| {
+            let info = info_of(port, "replication")?;
+            info.lines().find_map(|line| line.trim_end().strip_prefix(field)?.strip_prefix(':')?.parse::<u64>().ok())
+        };
+        while offset(master, "master_repl_offset") != offset(replica, "slave_repl_offset") {
+            assert!(Instant::now() < deadline, "the replica on {replica} did not catch up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let index = self.nodes.iter().position(|(port, _)| *port == master).expect("the master is a node");
+        let (_, mut process) = self.nodes.remove(index);
+        let _ = process.kill();
+        let _ = process.wait();
+        let promoted = |port: u16| info_of(port, "replication").is_some_and(|info| info.contains("role:master"));
+        while !(promoted(replica) && self.nodes.iter().all(|(port, _)| cluster_ok(*port))) {
+            assert!(Instant::now() < deadline, "the replica on {replica} did not take over within {CLUSTER_TIMEOUT:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The ports of a master and of its replica, as `CLUSTER NODES` lists them.
+    fn a_master_and_its_replica(&self) -> (u16, u16) {
+        let port = self.nodes[0].0;
+        let mut connection = connection(port, None).unwrap_or_else(|| panic!("the node on {port} answers"));
+        let nodes: String = redis::cmd("CLUSTER").arg("NODES").query(&mut connection).expect("CLUSTER NODES");
+        // `<id> <ip:port@bus> <flags> <master id or -> …`
+        let fields: Vec<Vec<&str>> = nodes.lines().map(|line| line.split(' ').collect()).collect();
+        let port_of = |address: &str| -> u16 {
+            let port = address.split('@').next().and_then(|address| address.rsplit(':').next());
+            port.and_then(|port| port.parse().ok()).expect("a node's address has a port")
+        };
+        for master in fields.iter().filter(|node| node.len() > 3 && node[2].contains("master")) {
+            if let Some(replica) = fields.iter().find(|node| node.len() > 3 && node[3] == master[0]) {
+                return (port_of(master[1]), port_of(replica[1]));
+            }
+        }
+        panic!("no master with a replica in {nodes}");
+    }
 }
 
 impl Drop for RedisCluster {
@@ -444,6 +487,10 @@ fn cluster_port() -> u16 {
             return port;
         }
     }
+}
+
+fn info_of(port: u16, section: &str) -> Option<String> {
+    redis::cmd("INFO").arg(section).query(&mut connection(port, None)?).ok()
 }
 
 /// Whether the node says every slot is served.
