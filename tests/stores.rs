@@ -1073,11 +1073,15 @@ async fn redis_record_and_outbox_keys() {
     store.enqueue(&outbox_item("acme:eu", "d-1", t0)).await.unwrap();
 
     let mut redis = redis_connection(&server).await;
+    // The item's bucket of the outbox's due index: one of 16.
+    let buckets: Vec<String> = (0..16).map(|bucket| format!("rw:outbox:due:{{{bucket}}}")).collect();
+    let all_keys = keys(&mut redis).await;
+    let bucket = buckets.iter().find(|bucket| all_keys.contains(*bucket)).expect("the item's due entry").clone();
     let expected: BTreeSet<String> = [
         "rw:t:acme:rec:config/nps:v2".to_owned(),
         "rw:t:acme:rec:config".to_owned(),
         "rw:outbox:item:d-1".to_owned(),
-        "rw:outbox:due".to_owned(),
+        bucket.clone(),
         // The tenant's own index of its items, which listing them reads.
         "rw:t:acme:eu:outbox".to_owned(),
         "rw:counted_since".to_owned(),
@@ -1096,13 +1100,13 @@ async fn redis_record_and_outbox_keys() {
     }
     let json: String = query(&mut redis, redis::cmd("GET").arg("rw:outbox:item:d-1")).await;
     assert_eq!(serde_json::from_str::<OutboxItem>(&json).unwrap(), outbox_item("acme:eu", "d-1", t0));
-    let due_ms: i64 = query(&mut redis, redis::cmd("ZSCORE").arg("rw:outbox:due").arg("acme:eu/d-1")).await;
+    let due_ms: i64 = query(&mut redis, redis::cmd("ZSCORE").arg(&bucket).arg("acme:eu/d-1")).await;
     assert_eq!(due_ms, t0.as_millisecond());
 
     // A claim moves the entry and writes the lease into the item.
     let lease = t0 + MINUTE;
     store.claim_due(t0, lease, 10).await.unwrap();
-    let due_ms: i64 = query(&mut redis, redis::cmd("ZSCORE").arg("rw:outbox:due").arg("acme:eu/d-1")).await;
+    let due_ms: i64 = query(&mut redis, redis::cmd("ZSCORE").arg(&bucket).arg("acme:eu/d-1")).await;
     assert_eq!(due_ms, lease.as_millisecond());
     let due_ms: i64 = query(&mut redis, redis::cmd("ZSCORE").arg("rw:t:acme:eu:outbox").arg("d-1")).await;
     assert_eq!(due_ms, lease.as_millisecond(), "the tenant's index follows");
@@ -1172,14 +1176,48 @@ async fn redis_skips_index_entries_that_lead_nowhere() {
 
     let item = outbox_item("acme", "real", t0 + MINUTE);
     store.enqueue(&item).await.unwrap();
-    for ghost in ["acme/ghost-1", "acme/ghost-2", "no-tenant"] {
-        let _: () =
-            query(&mut redis, redis::cmd("ZADD").arg("rw:outbox:due").arg(t0.as_millisecond()).arg(ghost)).await;
+    // In every bucket, and in the one key of earlier versions.
+    let buckets = (0..16).map(|bucket| format!("rw:outbox:due:{{{bucket}}}"));
+    let due_keys: Vec<String> = buckets.chain(["rw:outbox:due".to_owned()]).collect();
+    for key in &due_keys {
+        for ghost in ["acme/ghost-1", "acme/ghost-2", "no-tenant"] {
+            let _: () = query(&mut redis, redis::cmd("ZADD").arg(key).arg(t0.as_millisecond()).arg(ghost)).await;
+        }
     }
     assert_eq!(store.pending_items(&acme, 1).await.unwrap(), vec![item.clone()]);
-    assert_eq!(store.claim_due(t0 + MINUTE, t0 + HOUR, 10).await.unwrap(), vec![item]);
-    let due: Vec<String> = query(&mut redis, redis::cmd("ZRANGE").arg("rw:outbox:due").arg(0).arg(-1)).await;
+    // Ghosts come first, and take the places of the claim: it claims again until it has its
+    // items or nothing is left.
+    let mut claimed = Vec::new();
+    for _ in 0..10 {
+        claimed.extend(store.claim_due(t0 + MINUTE, t0 + HOUR, 10).await.unwrap());
+    }
+    assert_eq!(claimed, vec![item]);
+    let mut due = Vec::new();
+    for key in &due_keys {
+        let members: Vec<String> = query(&mut redis, redis::cmd("ZRANGE").arg(key).arg(0).arg(-1)).await;
+        due.extend(members);
+    }
     assert_eq!(due, vec!["acme/real".to_owned()], "the stale entries are dropped once found");
+}
+
+/// Items queued by a version with one due key are moved into their buckets when found due, and
+/// claimed from there in the same round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_outbox_entries_of_the_unbucketed_index_are_moved_and_claimed() {
+    let server = RedisServer::start();
+    let store = connect(&server, RedisStoreOptions::default()).await;
+    let mut redis = redis_connection(&server).await;
+    let t0 = now();
+    let item = outbox_item("acme", "old", t0);
+    let json = serde_json::to_string(&item).unwrap();
+    let _: () = query(&mut redis, redis::cmd("SET").arg("rw:outbox:item:old").arg(json)).await;
+    let _: () =
+        query(&mut redis, redis::cmd("ZADD").arg("rw:outbox:due").arg(t0.as_millisecond()).arg("acme/old")).await;
+    assert_eq!(store.claim_due(t0, t0 + HOUR, 10).await.unwrap(), vec![item.clone()]);
+    let left: i64 = query(&mut redis, redis::cmd("EXISTS").arg("rw:outbox:due")).await;
+    assert_eq!(left, 0);
+    store.complete("old").await.unwrap();
+    assert_eq!(keys(&mut redis).await, BTreeSet::from(["rw:counted_since".to_owned()]));
 }
 
 /// Listing reads a few hundred entries at a time (in the store and in its scripts).
@@ -1320,7 +1358,11 @@ async fn redis_reports_corrupt_records_and_outbox_items() {
     // Completing it removes the item; its entry goes when next found.
     store.complete("broken").await.unwrap();
     assert_eq!(store.claim_due(t0 + 2 * HOUR, t0 + 3 * HOUR, 10).await.unwrap().len(), 1);
-    let due: Vec<String> = query(&mut redis, redis::cmd("ZRANGE").arg("rw:outbox:due").arg(0).arg(-1)).await;
+    let mut due = Vec::new();
+    for key in (0..16).map(|bucket| format!("rw:outbox:due:{{{bucket}}}")).chain(["rw:outbox:due".to_owned()]) {
+        let members: Vec<String> = query(&mut redis, redis::cmd("ZRANGE").arg(key).arg(0).arg(-1)).await;
+        due.extend(members);
+    }
     assert_eq!(due, vec!["acme/fine".to_owned()]);
 }
 

@@ -309,7 +309,8 @@ pub(super) enum Order {
     /// Each command runs after the ones before it: the pipeline is sent a run of commands of one
     /// slot at a time.
     Kept,
-    /// Reads only: the commands of each slot are sent together, the slots at once.
+    /// Commands that don't depend on each other (reads, or writes no other command of the
+    /// pipeline reads): the commands of each slot are sent together, the slots at once.
     Free,
 }
 

@@ -18,17 +18,32 @@
 //! | `rw:t:acme:rec:<kind>/<id>` | hash | `rev` (the record's revision) and `body`; a record of a kind not listed ([`RecordKind::is_listed`]: contacts, sent messages) expires the retention after its last write |
 //! | `rw:t:acme:rec:<kind>` | sorted set | the ids of the tenant's records of a listed kind, all scored 0 |
 //! | `rw:outbox:item:<id>` | string | the [`OutboxItem`] as JSON |
-//! | `rw:outbox:due` | sorted set | `<tenant>/<item>`, scored by the item's due time in unix milliseconds (rounded up) |
-//! | `rw:t:acme:outbox` | sorted set | the tenant's item ids, scored as in `rw:outbox:due` once a claim's lease is written: what listing the tenant's pending items reads |
+//! | `rw:outbox:due:{<bucket>}` | sorted set | `<tenant>/<item>`, scored by the item's due time in unix milliseconds (rounded up); one of 16 buckets, a survey's messages in one (see [`outbox_bucket`]) |
+//! | `rw:t:acme:outbox` | sorted set | the tenant's item ids, scored as in the due index once a claim's lease is written: what listing the tenant's pending items reads |
 //! | `rw:seen:<tenant>/<channel>/<message>` | string | `claimed` while a platform's message is handled (a short lease), then `handled` for a week |
 //!
 //! Ids may contain `:` but never `/`, `{` or `}`, so a key names exactly one tenant and one
 //! conversation or recipient: the variable parts are closed by a `/` or a `{`, never by a `:`.
 //! The keys without a variable part after the tenant end in a word of their own (`surveys`, a
-//! record kind), which no other key ends in. The store talks to one Redis server, not to a
-//! Cluster: a survey's write relies on one connection keeping its commands' order across keys,
-//! and its script writes the record, the tenant's counters and its index of negative ratings
-//! together, keys that don't share a hash slot.
+//! record kind), which no other key ends in.
+//!
+//! # On a Redis Cluster
+//!
+//! Every script touches keys of one hash slot. A survey's script writes its record, the
+//! tenant's counters and its index of negative ratings together, so on a cluster these are
+//! split into 16 shards of the tenant's survey data, a survey's shard chosen by a hash of its
+//! id ([`Keys::shard`]), each shard's keys tagged `{<tenant>/<shard>}`:
+//! `rw:t:{acme/7}:s/<survey>`, `rw:t:{acme/7}:counts/<period>`, `rw:t:{acme/7}:negative`. A
+//! report adds up the shards' counters (16 hashes a period, read at once) and the newest of
+//! their negative ratings. One server keeps the keys above, which need no shared slot (so an
+//! existing deployment needs no migration). The other keys are the same on both: each script
+//! touches one of them, and the due indexes are in buckets, each its own slot.
+//!
+//! A pipeline is sent to one slot's node at a time: those whose commands depend on the ones
+//! before (a due entry before its record, a record before its pointers) are sent a run of one
+//! slot after the other, in order; those of independent commands (reads, claims of different
+//! buckets) slot by slot at once (see [`super::connections::Order`]). So on a cluster a write
+//! takes a round trip per change of slot where one server takes one.
 //!
 //! # Listing surveys
 //!
@@ -55,11 +70,17 @@
 //! # Outbox
 //!
 //! An item is a string, written with `SET … NX` when enqueued and `SET … XX` afterwards, so
-//! nothing but enqueuing brings back a completed item. When it is due lives in `rw:outbox:due`,
-//! the one key every gateway claims from: a script moves the due members to the lease's end
-//! and returns them, so two gateways never take one item. The item's JSON keeps the exact due
+//! nothing but enqueuing brings back a completed item. When it is due lives in one of 16
+//! buckets, `rw:outbox:due:{0}` … `{15}`, so gateways enqueue and claim over 16 keys (and
+//! slots) instead of one. A survey's messages share a bucket, chosen by a hash of the tenant
+//! and survey (an event's by its id), so whoever claims a bucket has them in order. A claim
+//! reads the soonest due entries of every bucket in one round trip, takes the soonest of all,
+//! and claims them with one script a bucket, which moves each member still due to the lease's
+//! end and returns it: two gateways never take one item. The item's JSON keeps the exact due
 //! time it was last given (a claim rewrites it with the lease's end); where it disagrees with
-//! the score (the claimer lost its connection before rewriting it), the score wins.
+//! the score (the claimer lost its connection before rewriting it), the score wins. The one
+//! key of earlier versions, `rw:outbox:due`, is read with the buckets, and what is due there
+//! is moved into its bucket and claimed in the same round.
 //!
 //! Unlike the other indexes, an item is written before its entry: an entry found without its
 //! item is taken for a leftover of a completion and dropped, which would lose an item being
@@ -68,7 +89,7 @@
 //! entry left behind is dropped when a claim or a listing finds it.
 //!
 //! A tenant's pending items are listed from `rw:t:<tenant>:outbox`, which mirrors the tenant's
-//! entries of `rw:outbox:due`: written with them, and moved to the lease's end with the item's
+//! entries of the due index: written with them, and moved to the lease's end with the item's
 //! JSON after a claim (the claim's script touches only the one key). So a listing reads as many
 //! entries as it shows, whatever the other tenants have waiting. It is what a business is shown
 //! as its pending deliveries, not something the delivery path calls. An item enqueued by a
@@ -119,7 +140,7 @@ use super::cache::{self, Lookup, RecordCache};
 use super::compact;
 use super::connections::{Connection, Connections, Order, RedisTarget};
 use super::{
-    DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError, SurveyStore, Versioned,
+    DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError, SurveyStore, Task, Versioned,
 };
 use crate::counts::{self, CounterChange, Field, Period};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
@@ -274,15 +295,21 @@ end
 return 1
 ";
 
-/// Claims the outbox items due: moves them to the end of the lease and returns them, with the
-/// scores they had, as a flat list of member, score. KEYS[1]: the outbox's due index. ARGV: the
-/// highest score due, the lease's end as a score, the most members to take.
+/// Claims outbox items found due: moves each member still due to the end of the lease and
+/// returns those, with the scores they had, as a flat list of member, score. KEYS[1]: a bucket
+/// of the outbox's due index. ARGV: the highest score due, the lease's end as a score, then the
+/// members.
 const CLAIM_OUTBOX: &str = r"
-local due = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, ARGV[3], 'WITHSCORES')
-for i = 1, #due, 2 do
-  redis.call('ZADD', KEYS[1], 'XX', ARGV[2], due[i])
+local claimed = {}
+for i = 3, #ARGV do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and tonumber(score) <= tonumber(ARGV[1]) then
+    redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[i])
+    claimed[#claimed + 1] = ARGV[i]
+    claimed[#claimed + 1] = score
+  end
 end
-return due
+return claimed
 ";
 
 /// Claims a platform message id unless it is claimed or handled. KEYS[1]: the sighting. ARGV: the
@@ -439,7 +466,13 @@ impl Keys {
         format!("{}:outbox:item:{id}", self.prefix)
     }
 
-    fn outbox_due(&self) -> String {
+    /// One bucket of the outbox's due index (see [`outbox_bucket`]).
+    fn outbox_due(&self, bucket: usize) -> String {
+        format!("{}:outbox:due:{{{bucket}}}", self.prefix)
+    }
+
+    /// The outbox's due index as one key, before it was split into buckets: still drained.
+    fn unbucketed_outbox_due(&self) -> String {
         format!("{}:outbox:due", self.prefix)
     }
 
@@ -651,7 +684,8 @@ impl RedisStore {
         self.query_in(pipe, Order::Kept).await
     }
 
-    /// Runs a pipeline of reads, which a cluster may answer slot by slot at once.
+    /// Runs a pipeline of commands that don't depend on each other (reads, mostly), which a
+    /// cluster may answer slot by slot at once.
     async fn query_reads<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, RedisError> {
         self.query_in(pipe, Order::Free).await
     }
@@ -1350,6 +1384,22 @@ fn outbox_member(tenant: &TenantId, id: &str) -> String {
     format!("{tenant}/{id}")
 }
 
+/// An entry of the outbox's due index found due: its bucket, member and score.
+type Candidate = (usize, String, f64);
+
+/// How many keys the outbox's due index is split into.
+const OUTBOX_BUCKETS: usize = 16;
+
+/// The bucket of the outbox's due index an item is in: a survey's messages share one, so a
+/// gateway that claims a bucket has all of them, in order; an event goes by its own id.
+fn outbox_bucket(item: &OutboxItem) -> usize {
+    let hash = match &item.task {
+        Task::Send { survey, .. } => fnv1a(&format!("{}/{survey}", item.tenant)),
+        Task::Webhook { .. } => fnv1a(&outbox_member(&item.tenant, &item.id)),
+    };
+    hash as usize % OUTBOX_BUCKETS
+}
+
 /// A member of the outbox's due index: the tenant, and the item's id (which may hold a `/`).
 fn parse_outbox_member(member: &str) -> Option<(TenantId, &str)> {
     let (tenant, id) = member.split_once('/')?;
@@ -1372,12 +1422,6 @@ enum Found {
     Junk,
     /// An item that can't be read, or isn't the one its entry names.
     Unreadable(StoreError),
-}
-
-/// Just the tenant of an item, to find its due entry.
-#[derive(serde::Deserialize)]
-struct ItemTenant {
-    tenant: TenantId,
 }
 
 impl RedisStore {
@@ -1427,20 +1471,23 @@ impl RedisStore {
         Ok(found)
     }
 
-    /// Drops due index members whose item is gone, putting back those whose item was enqueued
-    /// again meanwhile (an enqueue writes the item, then its entry).
-    async fn forget_outbox_members(&self, members: &[String]) -> Result<(), StoreError> {
+    /// Drops due index members whose item is gone, from the bucket they were found in (if
+    /// known: one found through a tenant's index is dropped from its bucket when a claim finds
+    /// it) and the tenant's index, putting back those whose item was enqueued again meanwhile
+    /// (an enqueue writes the item, then its entries).
+    async fn forget_outbox_members(&self, members: &[(Option<String>, String)]) -> Result<(), StoreError> {
         if members.is_empty() {
             return Ok(());
         }
-        let due = self.keys.outbox_due();
         let mut pipe = redis::pipe();
-        for member in members {
-            pipe.zrem(&due, member).ignore();
+        for (bucket, member) in members {
+            if let Some(bucket) = bucket {
+                pipe.zrem(bucket, member).ignore();
+            }
         }
         // Junk members name no item: nothing to put back.
         let named: Vec<(&String, (TenantId, &str))> =
-            members.iter().filter_map(|member| Some((member, parse_outbox_member(member)?))).collect();
+            members.iter().filter_map(|(_, member)| Some((member, parse_outbox_member(member)?))).collect();
         for (_, (tenant, id)) in &named {
             pipe.zrem(self.keys.tenant_outbox(tenant), *id).ignore();
             pipe.get(self.keys.outbox_item(id));
@@ -1450,7 +1497,8 @@ impl RedisStore {
         let mut back = false;
         for ((member, (tenant, id)), json) in named.into_iter().zip(bodies) {
             let Some(item) = json.and_then(|json| serde_json::from_str::<OutboxItem>(&json).ok()) else { continue };
-            pipe.cmd("ZADD").arg(&due).arg("NX").arg(due_score(item.due)).arg(member).ignore();
+            let bucket = self.keys.outbox_due(outbox_bucket(&item));
+            pipe.cmd("ZADD").arg(bucket).arg("NX").arg(due_score(item.due)).arg(member).ignore();
             pipe.cmd("ZADD").arg(self.keys.tenant_outbox(&tenant)).arg("NX").arg(due_score(item.due)).arg(id).ignore();
             back = true;
         }
@@ -1458,6 +1506,31 @@ impl RedisStore {
             self.query::<()>(&pipe).await.map_err(unavailable)?;
         }
         Ok(())
+    }
+
+    /// Moves entries of the outbox's due index of earlier versions into their buckets (unless
+    /// the bucket has one for the item already), dropping those whose item is gone; returns the
+    /// entries moved, with their buckets. An item that can't be read goes by its member, so it
+    /// stays for someone to look at.
+    async fn move_outbox_into_buckets(&self, entries: Vec<(String, f64)>) -> Result<Vec<Candidate>, StoreError> {
+        let found = self.read_outbox(&entries).await?;
+        let legacy = self.keys.unbucketed_outbox_due();
+        let mut pipe = redis::pipe();
+        let mut moved = Vec::new();
+        for ((member, score), found) in entries.into_iter().zip(found) {
+            let bucket = match found {
+                Found::Item(item) => Some(outbox_bucket(&item)),
+                Found::Unreadable(_) => Some(fnv1a(&member) as usize % OUTBOX_BUCKETS),
+                Found::Gone | Found::Junk => None,
+            };
+            if let Some(bucket) = bucket {
+                pipe.cmd("ZADD").arg(self.keys.outbox_due(bucket)).arg("NX").arg(score).arg(&member).ignore();
+            }
+            pipe.zrem(&legacy, &member).ignore();
+            moved.extend(bucket.map(|bucket| (bucket, member, score)));
+        }
+        self.query::<()>(&pipe).await.map_err(unavailable)?;
+        Ok(moved)
     }
 }
 
@@ -1471,7 +1544,7 @@ impl Outbox for RedisStore {
         let mut pipe = redis::pipe();
         pipe.cmd("SET").arg(self.keys.outbox_item(&item.id)).arg(json).arg("NX").ignore();
         pipe.cmd("ZADD")
-            .arg(self.keys.outbox_due())
+            .arg(self.keys.outbox_due(outbox_bucket(item)))
             .arg("NX")
             .arg(due_score(item.due))
             .arg(outbox_member(&item.tenant, &item.id))
@@ -1494,14 +1567,60 @@ impl Outbox for RedisStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let mut claim = SCRIPTS.claim_outbox.prepare_invoke();
-        claim.key(self.keys.outbox_due()).arg(now_score(now)).arg(due_score(lease_until)).arg(limit);
+        // The soonest `limit` of each bucket, in one round trip (the soonest of all are among
+        // them); then those of them still due are claimed, bucket by bucket at once, each
+        // bucket by one script.
         let mut pipe = redis::pipe();
-        pipe.invoke_script(&claim);
-        let (entries,): (Vec<(String, f64)>,) = self.query(&pipe).await.map_err(unavailable)?;
+        let buckets = (0..OUTBOX_BUCKETS).map(|bucket| self.keys.outbox_due(bucket));
+        for key in buckets.chain([self.keys.unbucketed_outbox_due()]) {
+            pipe.cmd("ZRANGE")
+                .arg(key)
+                .arg("-inf")
+                .arg(now_score(now))
+                .arg("BYSCORE")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(limit)
+                .arg("WITHSCORES");
+        }
+        let mut found: Vec<Vec<(String, f64)>> = self.query_reads(&pipe).await.map_err(unavailable)?;
+        let unbucketed = found.pop().unwrap_or_default();
+        let moved = if unbucketed.is_empty() { Vec::new() } else { self.move_outbox_into_buckets(unbucketed).await? };
+        let mut candidates: Vec<Candidate> = found
+            .into_iter()
+            .enumerate()
+            .flat_map(|(bucket, entries)| entries.into_iter().map(move |(member, score)| (bucket, member, score)))
+            .chain(moved)
+            .collect();
+        // An item both moved and found in its bucket is claimed once.
+        let mut seen = HashSet::new();
+        candidates.retain(|(bucket, member, _)| seen.insert((*bucket, member.clone())));
+        candidates.sort_by(|(_, a, a_due), (_, b, b_due)| a_due.total_cmp(b_due).then_with(|| a.cmp(b)));
+        candidates.truncate(limit);
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut by_bucket: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        for (bucket, member, _) in candidates {
+            by_bucket.entry(bucket).or_default().push(member);
+        }
+        let mut pipe = redis::pipe();
+        for (bucket, members) in &by_bucket {
+            let mut claim = SCRIPTS.claim_outbox.prepare_invoke();
+            claim.key(self.keys.outbox_due(*bucket)).arg(now_score(now)).arg(due_score(lease_until)).arg(members);
+            pipe.invoke_script(&claim);
+        }
+        let claimed: Vec<Vec<(String, f64)>> = self.query_reads(&pipe).await.map_err(unavailable)?;
+        let entries: Vec<(String, f64, usize)> = by_bucket
+            .keys()
+            .zip(claimed)
+            .flat_map(|(bucket, entries)| entries.into_iter().map(move |(member, score)| (member, score, *bucket)))
+            .collect();
         if entries.is_empty() {
             return Ok(Vec::new());
         }
+        let (entries, buckets): (Vec<(String, f64)>, Vec<usize>) =
+            entries.into_iter().map(|(member, score, bucket)| ((member, score), bucket)).unzip();
 
         // The entries are ours until the lease ends. If the items can't be read now, they are
         // due again then. Once they are read, the rest only tidies up and can't fail the claim.
@@ -1509,7 +1628,7 @@ impl Outbox for RedisStore {
         let mut claimed = Vec::new();
         let mut stale = Vec::new();
         let mut leased = redis::pipe();
-        for ((member, _), found) in entries.into_iter().zip(found) {
+        for (((member, _), found), bucket) in entries.into_iter().zip(found).zip(buckets) {
             match found {
                 Found::Item(item) => {
                     // The JSON says when the item is due now (XX: unless it was completed since).
@@ -1525,7 +1644,7 @@ impl Outbox for RedisStore {
                     }
                     claimed.push(item);
                 }
-                Found::Gone | Found::Junk => stale.push(member),
+                Found::Gone | Found::Junk => stale.push((Some(self.keys.outbox_due(bucket)), member)),
                 // Left leased: it comes back at the lease's end, without holding up the others.
                 Found::Unreadable(error) => tracing::warn!(member, %error, "skipping an unreadable outbox item"),
             }
@@ -1549,7 +1668,7 @@ impl Outbox for RedisStore {
         let mut pipe = redis::pipe();
         pipe.cmd("SET").arg(self.keys.outbox_item(&item.id)).arg(json).arg("XX").ignore();
         pipe.cmd("ZADD")
-            .arg(self.keys.outbox_due())
+            .arg(self.keys.outbox_due(outbox_bucket(item)))
             .arg("XX")
             .arg(due_score(item.due))
             .arg(outbox_member(&item.tenant, &item.id))
@@ -1568,9 +1687,9 @@ impl Outbox for RedisStore {
         // too broken to name its tenant leaves its entry to that.
         let mut pipe = redis::pipe();
         pipe.del(&key).ignore();
-        if let Ok(ItemTenant { tenant }) = serde_json::from_str(&json) {
-            pipe.zrem(self.keys.outbox_due(), outbox_member(&tenant, id)).ignore();
-            pipe.zrem(self.keys.tenant_outbox(&tenant), id).ignore();
+        if let Ok(item) = serde_json::from_str::<OutboxItem>(&json) {
+            pipe.zrem(self.keys.outbox_due(outbox_bucket(&item)), outbox_member(&item.tenant, id)).ignore();
+            pipe.zrem(self.keys.tenant_outbox(&item.tenant), id).ignore();
         }
         self.query::<()>(&pipe).await.map_err(unavailable)
     }
@@ -1603,7 +1722,7 @@ impl Outbox for RedisStore {
             for ((member, _), found) in entries.into_iter().zip(found) {
                 match found {
                     Found::Item(item) => items.push(item),
-                    Found::Gone | Found::Junk => stale.push(member),
+                    Found::Gone | Found::Junk => stale.push((None, member)),
                     Found::Unreadable(error) => return Err(error),
                 }
             }
@@ -1727,6 +1846,29 @@ mod tests {
     }
 
     #[test]
+    fn a_surveys_messages_share_an_outbox_bucket_and_events_spread() {
+        let item = |id: &str, task: Task| OutboxItem {
+            id: id.to_owned(),
+            tenant: self::id("acme"),
+            task,
+            attempts: 0,
+            due: Timestamp::UNIX_EPOCH,
+            last_error: None,
+            attempt_started_at: None,
+        };
+        let send = |id: &str, survey: &str| {
+            let message = super::super::OutboundMessage::Invitation;
+            item(id, Task::Send { channel: self::id("wa"), survey: self::id(survey), message })
+        };
+        assert_eq!(outbox_bucket(&send("send_s-1_1", "s-1")), outbox_bucket(&send("send_s-1_2", "s-1")));
+        let surveys: HashSet<usize> = (0..200).map(|n| outbox_bucket(&send("x", &format!("s-{n}")))).collect();
+        assert_eq!(surveys.len(), OUTBOX_BUCKETS);
+        let event = |n: usize| item(&format!("evt_{n}"), Task::Webhook { endpoint: "ep".into(), body: String::new() });
+        let events: HashSet<usize> = (0..200).map(|n| outbox_bucket(&event(n))).collect();
+        assert_eq!(events.len(), OUTBOX_BUCKETS);
+    }
+
+    #[test]
     fn due_members_read_back() {
         let member = due_member(&id("acme:eu"), &id("0123abcd"));
         assert_eq!(member, "acme:eu/0123abcd");
@@ -1744,7 +1886,8 @@ mod tests {
         assert_eq!(keys.record(&tenant, RecordKind::Config, "nps@v2"), "rw:t:acme:rec:config/nps@v2");
         assert_eq!(keys.records(&tenant, RecordKind::Endpoint), "rw:t:acme:rec:endpoint");
         assert_eq!(keys.outbox_item("d-1"), "rw:outbox:item:d-1");
-        assert_eq!(keys.outbox_due(), "rw:outbox:due");
+        assert_eq!(keys.outbox_due(3), "rw:outbox:due:{3}");
+        assert_eq!(keys.unbucketed_outbox_due(), "rw:outbox:due");
     }
 
     #[test]
