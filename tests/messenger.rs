@@ -475,7 +475,7 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     for (psid, conversation) in [(claimed, "conv-k1"), (half_done, "conv-k2")] {
         let survey = Survey::new(SurveyId::generate(), invitation(psid, conversation, Origin::Agent), &config, created);
         first.state.flow.store.create(&survey, None).await.expect("the store takes the survey");
-        send::queue_message(&first.state.flow, &survey, OutboundMessage::Invitation, 0, later).await.expect("queued");
+        send::queue_messages(&first.state.flow, &survey, &[OutboundMessage::Invitation], later).await.expect("queued");
         surveys.push(survey);
     }
 

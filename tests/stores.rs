@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::pin::Pin;
+use std::slice;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -770,21 +771,24 @@ fn ids_of(items: &[OutboxItem]) -> Vec<&str> {
 async fn outbox_enqueue_keeps_the_first_item(store: Store) {
     let t0 = now();
     let item = outbox_item("acme", "d-1", t0);
-    store.enqueue(&item).await.unwrap();
-    store.enqueue(&item).await.unwrap();
+    store.enqueue(slice::from_ref(&item)).await.unwrap();
+    store.enqueue(slice::from_ref(&item)).await.unwrap();
     let other = OutboxItem {
         task: Task::Webhook { endpoint: "hook-1".to_owned(), body: "something else".to_owned() },
         due: t0 + HOUR,
         attempts: 3,
         ..item.clone()
     };
-    store.enqueue(&other).await.unwrap();
-    assert_eq!(store.pending_items(&item.tenant, 10).await.unwrap(), vec![item.clone()]);
+    // In one call with a new item: the new one is added, the one there kept.
+    let second = outbox_item("acme", "d-2", t0 + MINUTE);
+    store.enqueue(&[other, second.clone()]).await.unwrap();
+    assert_eq!(store.pending_items(&item.tenant, 10).await.unwrap(), vec![item.clone(), second.clone()]);
+    store.complete("d-2").await.unwrap();
 
     // Not even once it was claimed: its lease stands.
     let lease = t0 + 5 * MINUTE;
     assert_eq!(store.claim_due(t0, lease, 10).await.unwrap(), vec![item.clone()]);
-    store.enqueue(&item).await.unwrap();
+    store.enqueue(slice::from_ref(&item)).await.unwrap();
     assert_eq!(store.claim_due(t0 + MINUTE, t0 + HOUR, 10).await.unwrap(), vec![]);
     assert_eq!(store.pending_items(&item.tenant, 10).await.unwrap(), vec![OutboxItem { due: lease, ..item }]);
 }
@@ -796,7 +800,7 @@ async fn outbox_claims_due_items_and_hides_them_until_the_lease_ends(store: Stor
     let c = outbox_item("acme", "c", t0 + HOUR);
     let d = outbox_item("globex", "d", t0 + 30 * SignedDuration::from_secs(1));
     for item in [&c, &a, &d, &b] {
-        store.enqueue(item).await.unwrap();
+        store.enqueue(slice::from_ref(item)).await.unwrap();
     }
 
     assert_eq!(store.claim_due(t0 - SignedDuration::from_secs(1), t0 + HOUR, 10).await.unwrap(), vec![]);
@@ -824,8 +828,8 @@ async fn outbox_reschedule_moves_an_item_and_complete_removes_it(store: Store) {
     let t0 = now();
     let item = outbox_item("acme", "d-1", t0);
     let other = outbox_item("acme", "d-2", t0 + MINUTE);
-    store.enqueue(&item).await.unwrap();
-    store.enqueue(&other).await.unwrap();
+    store.enqueue(slice::from_ref(&item)).await.unwrap();
+    store.enqueue(slice::from_ref(&other)).await.unwrap();
     let [claimed] = store.claim_due(t0, t0 + MINUTE, 1).await.unwrap().try_into().unwrap();
     assert_eq!(claimed, item);
 
@@ -870,7 +874,7 @@ async fn outbox_pending_items_are_per_tenant_soonest_first(store: Store) {
         outbox_item("acm", "short", t0),
     ];
     for item in acme.iter().chain(&others) {
-        store.enqueue(item).await.unwrap();
+        store.enqueue(slice::from_ref(item)).await.unwrap();
     }
     let acme_tenant = tenant("acme");
     // Due within one millisecond of each other: the exact time orders them, not the id.
@@ -880,7 +884,7 @@ async fn outbox_pending_items_are_per_tenant_soonest_first(store: Store) {
         outbox_item("acme", "fine-b", t0 + 2 * MINUTE + micros(300)),
     ];
     for item in &fine {
-        store.enqueue(item).await.unwrap();
+        store.enqueue(slice::from_ref(item)).await.unwrap();
     }
 
     let expected = vec![acme[1].clone(), acme[2].clone(), fine[1].clone(), fine[0].clone(), acme[0].clone()];
@@ -901,7 +905,7 @@ async fn racing_claimers_never_take_the_same_item(store: Store) {
     let mut all = BTreeSet::new();
     for n in 0..ITEMS {
         let item = outbox_item(["acme", "globex"][n % 2], &format!("d-{n:02}"), t0 + (n as i32 % 7) * MINUTE);
-        store.enqueue(&item).await.unwrap();
+        store.enqueue(slice::from_ref(&item)).await.unwrap();
         all.insert(item.id);
     }
     let start = Arc::new(tokio::sync::Barrier::new(CLAIMERS));
@@ -1070,7 +1074,7 @@ async fn redis_record_and_outbox_keys() {
     store.put_record(&acme, RecordKind::Config, "nps:v2", None, "{}").await.unwrap();
     store.put_record(&acme, RecordKind::Config, "nps:v2", Some(1), r#"{"v":2}"#).await.unwrap();
     let t0 = now();
-    store.enqueue(&outbox_item("acme:eu", "d-1", t0)).await.unwrap();
+    store.enqueue(&[outbox_item("acme:eu", "d-1", t0)]).await.unwrap();
 
     let mut redis = redis_connection(&server).await;
     // The item's bucket of the outbox's due index: one of 16.
@@ -1175,7 +1179,7 @@ async fn redis_skips_index_entries_that_lead_nowhere() {
     assert_eq!(records, vec![("real".to_owned(), Versioned { revision: 1, value: "{}".to_owned() })]);
 
     let item = outbox_item("acme", "real", t0 + MINUTE);
-    store.enqueue(&item).await.unwrap();
+    store.enqueue(slice::from_ref(&item)).await.unwrap();
     // In every bucket, and in the one key of earlier versions.
     let buckets = (0..16).map(|bucket| format!("rw:outbox:due:{{{bucket}}}"));
     let due_keys: Vec<String> = buckets.chain(["rw:outbox:due".to_owned()]).collect();
@@ -1256,7 +1260,7 @@ async fn redis_lists_more_than_one_page() {
         let due = t0 + SignedDuration::from_secs(n as i64);
         let tenant = if n % 400 == 399 { "acme" } else { "globex" };
         let item = outbox_item(tenant, &format!("d-{n:05}"), due);
-        store.enqueue(&item).await.unwrap();
+        store.enqueue(slice::from_ref(&item)).await.unwrap();
         if tenant == "acme" {
             mine.push(item);
         }
@@ -1305,10 +1309,10 @@ async fn redis_a_tenants_outbox_is_listed_from_its_own_index() {
     let mut redis = redis_connection(&server).await;
     let t0 = now();
     for n in 0..300 {
-        store.enqueue(&outbox_item("globex", &format!("g-{n}"), t0 - HOUR)).await.unwrap();
+        store.enqueue(&[outbox_item("globex", &format!("g-{n}"), t0 - HOUR)]).await.unwrap();
     }
     let mine = outbox_item("acme", "a-1", t0);
-    store.enqueue(&mine).await.unwrap();
+    store.enqueue(slice::from_ref(&mine)).await.unwrap();
     let members: Vec<String> = query(&mut redis, redis::cmd("ZRANGE").arg("rw:t:acme:outbox").arg(0).arg(-1)).await;
     assert_eq!(members, vec!["a-1".to_owned()]);
     assert_eq!(store.pending_items(&tenant("acme"), 1).await.unwrap(), vec![mine.clone()]);
@@ -1349,7 +1353,7 @@ async fn redis_reports_corrupt_records_and_outbox_items() {
 
     // An unreadable item doesn't hold up the others' delivery; it stays for someone to look at.
     let item = outbox_item("acme", "fine", t0);
-    store.enqueue(&item).await.unwrap();
+    store.enqueue(slice::from_ref(&item)).await.unwrap();
     let _: () = query(&mut redis, redis::cmd("SET").arg("rw:outbox:item:broken").arg("not json")).await;
     let _: () = query(&mut redis, redis::cmd("ZADD").arg("rw:outbox:due").arg(0).arg("acme/broken")).await;
     let _: () = query(&mut redis, redis::cmd("ZADD").arg("rw:t:acme:outbox").arg(0).arg("broken")).await;

@@ -447,7 +447,7 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
         let config = SurveyConfig::default();
         let survey = Survey::new(SurveyId::generate(), invitation(conversation, user, Origin::Agent), &config, now);
         first.state.flow.store.create(&survey, None).await.expect("stored");
-        send::queue_message(&first.state.flow, &survey, OutboundMessage::Invitation, 0, due).await.expect("queued");
+        send::queue_messages(&first.state.flow, &survey, &[OutboundMessage::Invitation], due).await.expect("queued");
         surveys.push(survey);
     }
 

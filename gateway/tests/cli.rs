@@ -96,7 +96,14 @@ fn check_config_names_the_redis_setting_that_cant_be_opened() {
     );
     assert!(!ok, "{printed}");
     assert!(printed.contains("redis_tls_ca_file: cannot read /nonexistent/ca.pem"), "{printed}");
-    assert!(printed.contains("redis_sentinel: set either redis_url or redis_sentinel, not both"), "{printed}");
+    assert!(
+        printed.contains("redis_sentinel: set one of redis_url, redis_sentinel and redis_cluster_nodes"),
+        "{printed}"
+    );
+
+    let (ok, printed) = check_config("cluster", "redis_cluster_nodes = [\"redis-1:6379\", \"redis-2\"]\n");
+    assert!(!ok, "{printed}");
+    assert!(printed.contains("redis_cluster_nodes[1]: \"redis-2\" is not a node like redis-1:6379"), "{printed}");
 
     let (ok, printed) = check_config("no-sentinels", "[redis_sentinel]\nmaster_name = \"mymaster\"\n");
     assert!(!ok, "{printed}");

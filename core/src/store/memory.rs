@@ -293,10 +293,12 @@ impl RecordStore for MemoryStore {
 
 #[async_trait]
 impl Outbox for MemoryStore {
-    async fn enqueue(&self, item: &OutboxItem) -> Result<(), StoreError> {
+    async fn enqueue(&self, items: &[OutboxItem]) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        if !inner.outbox.contains_key(&item.id) {
-            inner.put_outbox(item);
+        for item in items {
+            if !inner.outbox.contains_key(&item.id) {
+                inner.put_outbox(item);
+            }
         }
         Ok(())
     }

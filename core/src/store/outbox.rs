@@ -55,8 +55,8 @@ pub enum OutboundMessage {
 
 #[async_trait]
 pub trait Outbox: Send + Sync {
-    /// Adds an item; adding an id that is already there changes nothing.
-    async fn enqueue(&self, item: &OutboxItem) -> Result<(), StoreError>;
+    /// Adds items, in one round trip; adding an id that is already there changes nothing.
+    async fn enqueue(&self, items: &[OutboxItem]) -> Result<(), StoreError>;
 
     /// Takes up to `limit` items due at `now` and hides them from other takers until
     /// `lease_until`, so two gateways never post the same item at once. An item taken and

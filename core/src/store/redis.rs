@@ -1536,25 +1536,30 @@ impl RedisStore {
 
 #[async_trait]
 impl Outbox for RedisStore {
-    async fn enqueue(&self, item: &OutboxItem) -> Result<(), StoreError> {
-        // The item, then its entry (an entry found without its item is dropped as a leftover),
-        // each only if absent: enqueuing an item that is there changes nothing, except putting
-        // back an entry a lost connection kept from being written.
-        let json = self.encode_item(item)?;
+    async fn enqueue(&self, items: &[OutboxItem]) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        // Each item, then its entries (an entry found without its item is dropped as a
+        // leftover), each only if absent: enqueuing an item that is there changes nothing,
+        // except putting back an entry a lost connection kept from being written.
         let mut pipe = redis::pipe();
-        pipe.cmd("SET").arg(self.keys.outbox_item(&item.id)).arg(json).arg("NX").ignore();
-        pipe.cmd("ZADD")
-            .arg(self.keys.outbox_due(outbox_bucket(item)))
-            .arg("NX")
-            .arg(due_score(item.due))
-            .arg(outbox_member(&item.tenant, &item.id))
-            .ignore();
-        pipe.cmd("ZADD")
-            .arg(self.keys.tenant_outbox(&item.tenant))
-            .arg("NX")
-            .arg(due_score(item.due))
-            .arg(&item.id)
-            .ignore();
+        for item in items {
+            let json = self.encode_item(item)?;
+            pipe.cmd("SET").arg(self.keys.outbox_item(&item.id)).arg(json).arg("NX").ignore();
+            pipe.cmd("ZADD")
+                .arg(self.keys.outbox_due(outbox_bucket(item)))
+                .arg("NX")
+                .arg(due_score(item.due))
+                .arg(outbox_member(&item.tenant, &item.id))
+                .ignore();
+            pipe.cmd("ZADD")
+                .arg(self.keys.tenant_outbox(&item.tenant))
+                .arg("NX")
+                .arg(due_score(item.due))
+                .arg(&item.id)
+                .ignore();
+        }
         self.query::<()>(&pipe).await.map_err(unavailable)
     }
 

@@ -76,37 +76,42 @@ impl<'a> SurveyPayload<'a> {
     }
 }
 
-/// Puts one event per subscribed endpoint into the outbox.
+/// Puts one event per notice and subscribed endpoint into the outbox, in one round trip.
 pub async fn queue_events(
     store: &dyn Store,
     survey: &Survey,
-    notice: Notice,
+    notices: &[Notice],
     now: Timestamp,
 ) -> Result<(), ratewire_core::store::StoreError> {
+    if notices.is_empty() {
+        return Ok(());
+    }
     let tenant = &survey.invitation.tenant;
     let endpoints = store::read_all::<EndpointRecord>(store, tenant).await?;
-    for (_, endpoint) in endpoints {
-        let endpoint = endpoint.value;
-        if !endpoint.events.is_empty() && !endpoint.events.contains(&notice) {
-            continue;
+    let mut items = Vec::new();
+    for &notice in notices {
+        for (_, endpoint) in &endpoints {
+            let endpoint = &endpoint.value;
+            if !endpoint.events.is_empty() && !endpoint.events.contains(&notice) {
+                continue;
+            }
+            // The survey's revision makes the id stable across retries of the same transition.
+            let id = format!("evt_{}_{}_{}", survey.id, survey.revision, endpoint.id);
+            let body = EventBody { id: id.clone(), kind: notice, created_at: now, survey: SurveyPayload::new(survey) };
+            let body = serde_json::to_string(&body)
+                .map_err(|e| StoreError::Corrupt { key: id.clone(), reason: e.to_string() })?;
+            items.push(OutboxItem {
+                id,
+                tenant: tenant.clone(),
+                task: Task::Webhook { endpoint: endpoint.id.clone(), body },
+                attempts: 0,
+                due: now,
+                last_error: None,
+                attempt_started_at: None,
+            });
         }
-        // The survey's revision makes the id stable across retries of the same transition.
-        let id = format!("evt_{}_{}_{}", survey.id, survey.revision, endpoint.id);
-        let body = EventBody { id: id.clone(), kind: notice, created_at: now, survey: SurveyPayload::new(survey) };
-        let body =
-            serde_json::to_string(&body).map_err(|e| StoreError::Corrupt { key: id.clone(), reason: e.to_string() })?;
-        let item = OutboxItem {
-            id,
-            tenant: tenant.clone(),
-            task: Task::Webhook { endpoint: endpoint.id, body },
-            attempts: 0,
-            due: now,
-            last_error: None,
-            attempt_started_at: None,
-        };
-        store.enqueue(&item).await?;
     }
-    Ok(())
+    store.enqueue(&items).await
 }
 
 /// The signature header's value for a body sent at `timestamp`.

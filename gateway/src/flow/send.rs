@@ -50,35 +50,36 @@ pub fn invitation_of_reference(reference: &str) -> Option<SurveyId> {
     SurveyId::new(reference.strip_prefix("send_")?.strip_suffix("_invitation")?).ok()
 }
 
-/// Puts a survey's message into the outbox, once: a second enqueue of the same message of the
-/// same survey revision changes nothing.
+/// Puts the messages one step of a survey sends into the outbox, in one round trip, once: a
+/// second enqueue of the same messages of the same survey revision changes nothing.
 ///
-/// `position` is the message's place among those one step of the survey sends: ids sort in the
-/// order the messages are to go, so every store claims them in that order, even within one
-/// millisecond.
-pub async fn queue_message(
+/// Their ids sort in the order the messages are to go (by their place among `messages`), so
+/// every store claims them in that order, even within one millisecond.
+pub async fn queue_messages(
     flow: &Flow,
     survey: &Survey,
-    message: OutboundMessage,
-    position: usize,
+    messages: &[OutboundMessage],
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let id = match message {
-        OutboundMessage::Invitation => invitation_item_id(&survey.id),
-        OutboundMessage::Reply(reply) => {
-            format!("send_{}_{:010}.{position}-{reply:?}", survey.id, survey.revision).to_lowercase()
-        }
-    };
-    let item = OutboxItem {
-        id,
-        tenant: survey.invitation.tenant.clone(),
-        task: Task::Send { channel: survey.invitation.channel.clone(), survey: survey.id.clone(), message },
-        attempts: 0,
-        due: now,
-        last_error: None,
-        attempt_started_at: None,
-    };
-    flow.store.enqueue(&item).await
+    let items: Vec<OutboxItem> = messages
+        .iter()
+        .enumerate()
+        .map(|(position, &message)| OutboxItem {
+            id: match message {
+                OutboundMessage::Invitation => invitation_item_id(&survey.id),
+                OutboundMessage::Reply(reply) => {
+                    format!("send_{}_{:010}.{position}-{reply:?}", survey.id, survey.revision).to_lowercase()
+                }
+            },
+            tenant: survey.invitation.tenant.clone(),
+            task: Task::Send { channel: survey.invitation.channel.clone(), survey: survey.id.clone(), message },
+            attempts: 0,
+            due: now,
+            last_error: None,
+            attempt_started_at: None,
+        })
+        .collect();
+    flow.store.enqueue(&items).await
 }
 
 /// Sends one of a survey's messages. An invitation on a channel whose platform reports sends

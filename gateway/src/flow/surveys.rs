@@ -6,8 +6,8 @@ use jiff::Timestamp;
 use ratewire_adapters::MessagePath;
 use ratewire_core::store::{self, ApplyError, OutboundMessage};
 use ratewire_core::{
-    AgentId, ChannelId, ConversationId, Effect, Event, Invitation, InviteRefusal, Locale, Origin, RecipientId, Reply,
-    Score, Survey, SurveyId, TenantId, Texts, Transition, check_invitation, replies_to_message, understand,
+    AgentId, ChannelId, ConversationId, Effect, Event, Invitation, InviteRefusal, Locale, Notice, Origin, RecipientId,
+    Reply, Score, Survey, SurveyId, TenantId, Texts, Transition, check_invitation, replies_to_message, understand,
 };
 
 use super::records::ChannelInUse;
@@ -83,7 +83,7 @@ pub async fn invite_on(
         }
         // Messaging channels send from the outbox, which records the survey sent or failed.
         MessagePath::Outbox => {
-            send::queue_message(flow, &survey, OutboundMessage::Invitation, 0, now).await?;
+            send::queue_messages(flow, &survey, &[OutboundMessage::Invitation], now).await?;
             Ok(survey)
         }
     }
@@ -168,29 +168,27 @@ pub async fn carry_out(flow: &Flow, channel: &ChannelInUse, survey: &Survey, eff
 
 /// Queues the event webhooks a transition calls for.
 async fn notify_business(flow: &Flow, survey: &Survey, effects: &[Effect], now: Timestamp) {
-    for effect in effects {
-        if let Effect::Notify(notice) = *effect
-            && let Err(error) = events::queue_events(flow.store.as_ref(), survey, notice, now).await
-        {
-            // The transition is stored; only its event is lost. Say so loudly.
-            tracing::error!(survey = %survey.id, ?notice, %error, "could not queue the event webhook");
-        }
+    let notices: Vec<Notice> = effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Notify(notice) => Some(*notice),
+            Effect::Reply(_) => None,
+        })
+        .collect();
+    if let Err(error) = events::queue_events(flow.store.as_ref(), survey, &notices, now).await {
+        // The transition is stored; only its events are lost. Say so loudly.
+        tracing::error!(survey = %survey.id, ?notices, %error, "could not queue the event webhooks");
     }
 }
 
-/// Sends the end user the replies; with none, the survey still changed, so open widgets redraw it.
+/// Sends the end user the replies on the survey's channel, in order: from the outbox, queued in
+/// one round trip, or to its open widgets; with none, the survey still changed, so open widgets
+/// redraw it.
 async fn tell_end_user(flow: &Flow, channel: &ChannelInUse, survey: &Survey, replies: &[Reply]) {
     if replies.is_empty() {
         flow.live.refresh(survey);
+        return;
     }
-    for (position, &reply) in replies.iter().enumerate() {
-        say(flow, channel, survey, reply, position).await;
-    }
-}
-
-/// Sends the end user one of the survey's texts on its channel, as the `position`th message of
-/// what the survey says at once.
-async fn say(flow: &Flow, channel: &ChannelInUse, survey: &Survey, reply: Reply, position: usize) {
     let kind = match channel.record().await {
         Ok(channel) => channel.kind,
         Err(error) => {
@@ -199,10 +197,9 @@ async fn say(flow: &Flow, channel: &ChannelInUse, survey: &Survey, reply: Reply,
         }
     };
     if kind.definition().messages == MessagePath::Outbox {
-        if let Err(error) =
-            send::queue_message(flow, survey, OutboundMessage::Reply(reply), position, Timestamp::now()).await
-        {
-            tracing::error!(survey = %survey.id, %error, "could not queue a message to the end user");
+        let messages: Vec<OutboundMessage> = replies.iter().map(|&reply| OutboundMessage::Reply(reply)).collect();
+        if let Err(error) = send::queue_messages(flow, survey, &messages, Timestamp::now()).await {
+            tracing::error!(survey = %survey.id, %error, "could not queue the messages to the end user");
         }
         return;
     }
@@ -213,7 +210,9 @@ async fn say(flow: &Flow, channel: &ChannelInUse, survey: &Survey, reply: Reply,
             return;
         }
     };
-    flow.live.say(survey, reply_text(&texts, reply));
+    for &reply in replies {
+        flow.live.say(survey, reply_text(&texts, reply));
+    }
 }
 
 /// The text of one of a survey's replies.
@@ -441,11 +440,8 @@ pub async fn answer(
                 tell_end_user(flow, channel, &last.survey, &replies).await;
             }
             // Nothing changed: only a refusal may have something to say.
-            _ => {
-                for (position, &reply) in replies.iter().enumerate() {
-                    say(flow, channel, survey, reply, position).await;
-                }
-            }
+            _ if !replies.is_empty() => tell_end_user(flow, channel, survey, &replies).await,
+            _ => {}
         }
     };
     tokio::join!(notified, told);
