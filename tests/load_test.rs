@@ -1,12 +1,26 @@
 //! The load generator's probe, run against a debug build so it can't rot: it seeds a few hundred
 //! surveys through the API, traces a rating of each text, paces a few hundred ratings at the
-//! gateway and the relay, and every figure comes out and holds together.
+//! gateway and the relay, and every figure comes out and holds together; on one Redis server
+//! and on a Redis Cluster.
 
 use std::process::Command;
 
 #[test]
 fn a_probe_reports_every_figure_on_the_real_path() {
-    let output = Command::new(env!("CARGO_BIN_EXE_ratewire-load")).arg("--probe").output().expect("ratewire-load runs");
+    probe(&[]);
+}
+
+#[test]
+fn a_probe_on_a_redis_cluster_reports_every_figure() {
+    probe(&["--cluster"]);
+}
+
+fn probe(args: &[&str]) {
+    let output = Command::new(env!("CARGO_BIN_EXE_ratewire-load"))
+        .arg("--probe")
+        .args(args)
+        .output()
+        .expect("ratewire-load runs");
     let report = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{report}\n{}", String::from_utf8_lossy(&output.stderr));
     let figure = |name: &str| -> String {

@@ -420,6 +420,12 @@ impl RedisCluster {
         self.nodes.iter().map(|(port, _)| format!("redis://127.0.0.1:{port}")).collect()
     }
 
+    /// The ports of the nodes that are masters now.
+    pub fn master_ports(&self) -> Vec<u16> {
+        let master = |port: u16| info_of(port, "replication").is_some_and(|info| info.contains("role:master"));
+        self.nodes.iter().map(|(port, _)| *port).filter(|port| master(*port)).collect()
+    }
+
     /// The cluster, found from every node.
     pub fn target(&self) -> RedisTarget {
         RedisTarget::Cluster { nodes: self.nodes(), tls_ca: None }

@@ -157,9 +157,9 @@ pub struct Seeded {
 /// Waits until the fake Graph API has taken `count` messages and the outbox is empty, or
 /// `limit` has passed since `start`.
 pub async fn wait_sent(setup: &Setup, count: usize, start: Instant, limit: Duration) -> Result<(u64, u64), String> {
-    let url = setup.redis.url();
+    let masters = setup.redis.master_ports();
     loop {
-        let (sent, left) = (setup.graph.taken(), outbox_backlog(&url).await?);
+        let (sent, left) = (setup.graph.taken(), outbox_backlog(&masters).await?);
         if (sent >= count as u64 && left == 0) || start.elapsed() >= limit {
             return Ok((sent, left));
         }
@@ -189,10 +189,10 @@ pub fn commands_per_rating(
 }
 
 /// Commands a second Redis runs, by command, while nothing is sent: over `length`.
-pub async fn idle_commands(url: &str, length: Duration) -> Result<BTreeMap<String, f64>, String> {
-    let before = command_calls(url).await?;
+pub async fn idle_commands(masters: &[u16], length: Duration) -> Result<BTreeMap<String, f64>, String> {
+    let before = command_calls(masters).await?;
     tokio::time::sleep(length).await;
-    let after = command_calls(url).await?;
+    let after = command_calls(masters).await?;
     Ok(after
         .into_iter()
         .map(|(name, calls)| {
@@ -209,44 +209,61 @@ pub fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-async fn connection(url: &str) -> Result<redis::aio::MultiplexedConnection, String> {
-    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
-    client.get_multiplexed_async_connection().await.map_err(|e| format!("Redis at {url}: {e}"))
+/// A connection to one server (of a cluster: a node, which answers for its own keys only).
+async fn connection(port: u16) -> Result<redis::aio::MultiplexedConnection, String> {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).map_err(|e| e.to_string())?;
+    client.get_multiplexed_async_connection().await.map_err(|e| format!("Redis on {port}: {e}"))
 }
 
 /// A field of `INFO <section>`.
-async fn info_field(url: &str, section: &str, field: &str) -> Result<u64, String> {
-    let mut connection = connection(url).await?;
+async fn info_field(port: u16, section: &str, field: &str) -> Result<u64, String> {
+    let mut connection = connection(port).await?;
     let info: String = redis::cmd("INFO").arg(section).query_async(&mut connection).await.map_err(|e| e.to_string())?;
     info.lines()
         .find_map(|line| line.strip_prefix(field)?.strip_prefix(':')?.trim().parse().ok())
         .ok_or_else(|| format!("no {field} in INFO {section}"))
 }
 
-/// The Redis server's process id.
-pub async fn redis_pid(url: &str) -> Result<u32, String> {
-    info_field(url, "server", "process_id").await.map(|pid| pid as u32)
+/// The Redis servers' process ids.
+pub async fn redis_pids(masters: &[u16]) -> Result<Vec<u32>, String> {
+    let mut pids = Vec::new();
+    for port in masters {
+        pids.push(info_field(*port, "server", "process_id").await? as u32);
+    }
+    Ok(pids)
 }
 
-/// The calls of each command Redis has processed since it started (`INFO commandstats`).
-pub async fn command_calls(url: &str) -> Result<BTreeMap<String, u64>, String> {
-    let mut connection = connection(url).await?;
-    let info: String =
-        redis::cmd("INFO").arg("commandstats").query_async(&mut connection).await.map_err(|e| e.to_string())?;
-    Ok(info
-        .lines()
-        .filter_map(|line| {
-            let (name, stats) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = stats.strip_prefix("calls=")?.split(',').next()?.parse().ok()?;
-            Some((name.to_owned(), calls))
-        })
-        .collect())
+/// The calls of each command the servers have processed since they started (`INFO
+/// commandstats`), added up.
+pub async fn command_calls(masters: &[u16]) -> Result<BTreeMap<String, u64>, String> {
+    let mut calls: BTreeMap<String, u64> = BTreeMap::new();
+    for port in masters {
+        let mut connection = connection(*port).await?;
+        let info: String =
+            redis::cmd("INFO").arg("commandstats").query_async(&mut connection).await.map_err(|e| e.to_string())?;
+        for line in info.lines() {
+            let Some((name, stats)) = line.strip_prefix("cmdstat_").and_then(|line| line.split_once(':')) else {
+                continue;
+            };
+            let made = stats.strip_prefix("calls=").and_then(|stats| stats.split(',').next()?.parse::<u64>().ok());
+            *calls.entry(name.to_owned()).or_default() += made.unwrap_or(0);
+        }
+    }
+    Ok(calls)
 }
 
-/// The outbox items waiting (the `rw:outbox:due` index of docs/surveys.md).
-pub async fn outbox_backlog(url: &str) -> Result<u64, String> {
-    let mut connection = connection(url).await?;
-    redis::cmd("ZCARD").arg("rw:outbox:due").query_async(&mut connection).await.map_err(|e| e.to_string())
+/// The outbox items waiting: the entries of the 16 buckets of the outbox's due index
+/// (docs/surveys.md). Each bucket is on one server; the others answer it with `MOVED`.
+pub async fn outbox_backlog(masters: &[u16]) -> Result<u64, String> {
+    let mut waiting = 0;
+    for port in masters {
+        let mut connection = connection(*port).await?;
+        for bucket in 0..16 {
+            let key = format!("rw:outbox:due:{{{bucket}}}");
+            waiting += redis::cmd("ZCARD").arg(key).query_async::<u64>(&mut connection).await.unwrap_or(0);
+        }
+    }
+    Ok(waiting)
 }
 
 /// One `redis-benchmark` test.
@@ -258,7 +275,7 @@ pub struct Benchmarked {
 
 /// `redis-benchmark` on the commands a rating uses, against the run's Redis.
 pub async fn redis_benchmark(redis: &RedisServer, requests: u64) -> Result<Vec<Benchmarked>, String> {
-    let mut connection = connection(&redis.url()).await?;
+    let mut connection = connection(redis.port()).await?;
     let load = |script: &str| redis::cmd("SCRIPT").arg("LOAD").arg(script).to_owned();
     let write: String =
         load(RedisStore::SURVEY_WRITE_SCRIPT).query_async(&mut connection).await.map_err(|e| e.to_string())?;
@@ -340,16 +357,31 @@ impl fmt::Display for Stored {
     }
 }
 
-/// `INFO memory`'s `used_memory`.
-pub async fn used_memory(url: &str) -> Result<u64, String> {
-    info_field(url, "memory", "used_memory").await
+/// `INFO memory`'s `used_memory`, added up over the servers.
+pub async fn used_memory(masters: &[u16]) -> Result<u64, String> {
+    let mut used = 0;
+    for port in masters {
+        used += info_field(*port, "memory", "used_memory").await?;
+    }
+    Ok(used)
 }
 
-/// Every key of the Redis at `url`, grouped by shape, with its `MEMORY USAGE`, per survey of
+/// Every key of the servers, grouped by shape, with its `MEMORY USAGE`, per survey of
 /// `surveys`.
-pub async fn key_shapes(url: &str, surveys: usize) -> Result<BTreeMap<String, (u64, f64)>, String> {
-    let mut connection = connection(url).await?;
+pub async fn key_shapes(masters: &[u16], surveys: usize) -> Result<BTreeMap<String, (u64, f64)>, String> {
     let mut shapes: BTreeMap<String, (u64, f64)> = BTreeMap::new();
+    for port in masters {
+        shapes_of(*port, &mut shapes).await?;
+    }
+    for (_, bytes) in shapes.values_mut() {
+        *bytes /= surveys.max(1) as f64;
+    }
+    Ok(shapes)
+}
+
+/// Adds the keys of one server to `shapes`.
+async fn shapes_of(port: u16, shapes: &mut BTreeMap<String, (u64, f64)>) -> Result<(), String> {
+    let mut connection = connection(port).await?;
     let mut cursor = 0u64;
     loop {
         let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
@@ -380,10 +412,7 @@ pub async fn key_shapes(url: &str, surveys: usize) -> Result<BTreeMap<String, (u
             break;
         }
     }
-    for (_, bytes) in shapes.values_mut() {
-        *bytes /= surveys.max(1) as f64;
-    }
-    Ok(shapes)
+    Ok(())
 }
 
 /// A key with its ids replaced by `*`: every run of letters, digits, `-`, `_` and `.` holding

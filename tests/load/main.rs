@@ -70,6 +70,11 @@ pub struct Options {
     /// A short run (a few hundred surveys, one-second steps), to check the figures come out.
     #[arg(long)]
     pub probe: bool,
+    /// Runs the gateway on a local Redis Cluster of three masters with a replica each, instead
+    /// of one server: Redis's figures are the masters' added up, and `redis-benchmark` is left
+    /// out.
+    #[arg(long)]
+    pub cluster: bool,
 }
 
 impl Options {
@@ -151,24 +156,24 @@ pub async fn run(options: Options) -> Result<(), String> {
     let search = options.search();
     let load_before = figures::load_average();
     eprintln!("load before the run: {load_before}");
-    let setup = processes::Setup::start().await?;
-    let url = setup.redis.url();
+    let setup = processes::Setup::start(options.cluster).await?;
+    let masters = setup.redis.master_ports();
     let gateway = setup.gateway().await?;
     let traffic = Arc::new(Traffic::new());
 
     eprintln!("seeding {} pending surveys through POST /v1/invitations…", options.surveys);
-    let used_before = figures::used_memory(&url).await?;
+    let used_before = figures::used_memory(&masters).await?;
     let start = Instant::now();
     let seeding = traffic.seed(&gateway.base, &setup.key, options.surveys, SEED_CONCURRENCY).await?;
     let limit = SEND_LIMIT + Duration::from_millis(options.surveys as u64);
     let (sent, outbox_left) = figures::wait_sent(&setup, seeding.created, start, limit).await?;
     let all_sent_after = start.elapsed();
-    let used_after = figures::used_memory(&url).await?;
+    let used_after = figures::used_memory(&masters).await?;
     eprintln!("{sent} invitations sent in {all_sent_after:.1?}; reading every key's size…");
     let memory = figures::Stored {
         surveys: seeding.created,
         used_memory: [used_before, used_after],
-        shapes: figures::key_shapes(&url, seeding.created).await?,
+        shapes: figures::key_shapes(&masters, seeding.created).await?,
     };
     let seeding = figures::Seeded {
         asked: options.surveys,
@@ -186,14 +191,16 @@ pub async fn run(options: Options) -> Result<(), String> {
     }
     let replies = trace.replies();
 
-    let redis_pid = figures::redis_pid(&url).await?;
-    let processes =
-        vec![("gateway", gateway.pid()), ("redis-server", redis_pid), ("load generator", std::process::id())];
+    let redis_pids = figures::redis_pids(&masters).await?;
+    let processes: Vec<(&'static str, u32)> = [("gateway", gateway.pid()), ("load generator", std::process::id())]
+        .into_iter()
+        .chain(redis_pids.into_iter().map(|pid| ("redis-server", pid)))
+        .collect();
     let target = Target {
         name: "gateway",
         base: gateway.base.clone(),
         processes,
-        redis_url: Some(url.clone()),
+        redis: Some(masters.clone()),
         seeded: true,
         traffic: traffic.clone(),
         replies,
@@ -204,12 +211,12 @@ pub async fn run(options: Options) -> Result<(), String> {
         Some(rate) => {
             let half_rate = (rate / 2.0).max(1.0);
             eprintln!("gateway at half its sustained rate, {half_rate:.0} ratings/s…");
-            let idle = figures::idle_commands(&url, IDLE.min(Duration::from_secs(options.duration.max(1)))).await?;
-            let calls_before = figures::command_calls(&url).await?;
+            let idle = figures::idle_commands(&masters, IDLE.min(Duration::from_secs(options.duration.max(1)))).await?;
+            let calls_before = figures::command_calls(&masters).await?;
             let start = Instant::now();
             let half = target.step(half_rate, Duration::from_secs(options.duration.max(1)), search.connections).await?;
             let elapsed = start.elapsed();
-            let calls_after = figures::command_calls(&url).await?;
+            let calls_after = figures::command_calls(&masters).await?;
             let ratings = half.measured.requests();
             (Some(half), figures::commands_per_rating(&calls_before, &calls_after, &idle, elapsed, ratings))
         }
@@ -224,7 +231,7 @@ pub async fn run(options: Options) -> Result<(), String> {
         name: "relay",
         base: relay_server.base.clone(),
         processes: vec![("relay", relay_server.pid()), ("load generator", std::process::id())],
-        redis_url: None,
+        redis: None,
         seeded: false,
         traffic: Arc::new(Traffic::new()),
         replies,
@@ -245,9 +252,9 @@ pub async fn run(options: Options) -> Result<(), String> {
     .await;
     drop(baseline_server);
 
-    let redis_benchmark = match options.benchmark_requests {
-        0 => None,
-        requests => Some(figures::redis_benchmark(&setup.redis, requests).await?),
+    let redis_benchmark = match (options.benchmark_requests, &setup.redis) {
+        (0, _) | (_, processes::Redis::Cluster(_)) => None,
+        (requests, processes::Redis::Server(server)) => Some(figures::redis_benchmark(server, requests).await?),
     };
 
     let report = figures::Report {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use ratewire_gateway::http::auth;
 use ratewire_tests::RedisServer;
 use ratewire_tests::fake_graph::FakeGraph;
+use ratewire_tests::redis_setups::RedisCluster;
 use ratewire_tests::service::{Receiver, client};
 use serde_json::{Value, json};
 
@@ -26,10 +27,36 @@ const TEMPLATE: &str = "rating_request";
 /// How long a server process gets to answer after it is started.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The Redis the gateway keeps its state in: one server, or a cluster of three masters with a
+/// replica each (`--cluster`).
+pub enum Redis {
+    Server(RedisServer),
+    Cluster(RedisCluster),
+}
+
+impl Redis {
+    /// The gateway's setting that names it.
+    fn setting(&self) -> String {
+        match self {
+            Redis::Server(server) => format!("redis_url = {:?}", server.url()),
+            Redis::Cluster(cluster) => format!("redis_cluster_nodes = {:?}", cluster.nodes()),
+        }
+    }
+
+    /// The servers that hold the data and run the commands: the server, or the cluster's
+    /// masters. The figures of Redis are their sums.
+    pub fn master_ports(&self) -> Vec<u16> {
+        match self {
+            Redis::Server(server) => vec![server.port()],
+            Redis::Cluster(cluster) => cluster.master_ports(),
+        }
+    }
+}
+
 /// What the gateway works against: Redis, the fake Graph API that absorbs its sends, the
 /// business's event receiver, and the tenant's key.
 pub struct Setup {
-    pub redis: RedisServer,
+    pub redis: Redis,
     pub graph: FakeGraph,
     pub receiver: Receiver,
     pub key: String,
@@ -37,11 +64,15 @@ pub struct Setup {
 }
 
 impl Setup {
-    pub async fn start() -> Result<Setup, String> {
+    pub async fn start(cluster: bool) -> Result<Setup, String> {
         let dir = std::env::temp_dir().join(format!("ratewire-load-{}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| format!("can't create {}: {e}", dir.display()))?;
         let setup = Setup {
-            redis: RedisServer::start(),
+            redis: if cluster {
+                Redis::Cluster(tokio::task::spawn_blocking(RedisCluster::start).await.map_err(|e| e.to_string())?)
+            } else {
+                Redis::Server(RedisServer::start())
+            },
             graph: FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await,
             receiver: Receiver::start().await,
             key: auth::new_key(),
@@ -65,7 +96,7 @@ impl Setup {
         let settings = format!(
             r#"listen = "127.0.0.1:{port}"
 public_url = "http://127.0.0.1:{port}"
-redis_url = "{redis}"
+{redis}
 api_requests_per_second = 100000
 demo = false
 
@@ -77,7 +108,7 @@ allow = ["127.0.0.0/8"]
 id = "{TENANT}"
 api_key_hashes = ["sha256:{hash}"]
 "#,
-            redis = self.redis.url(),
+            redis = self.redis.setting(),
             hash = auth::digest(&self.key),
         );
         let path = self.dir.join("ratewire.toml");

@@ -45,8 +45,8 @@ pub struct Target<'a> {
     pub base: String,
     /// Processes whose CPU is measured during each step.
     pub processes: Vec<(&'static str, u32)>,
-    /// The gateway's Redis, whose outbox is read when a step ends.
-    pub redis_url: Option<String>,
+    /// The ports of the gateway's Redis servers, whose outbox is read when a step ends.
+    pub redis: Option<Vec<u16>>,
     /// Whether each rating needs a pending survey.
     pub seeded: bool,
     pub traffic: Arc<Traffic>,
@@ -205,8 +205,8 @@ impl Target<'_> {
         let owed_by_step = self.replies.owed(first, self.traffic.sent());
         let delivered = || self.setup.delivered().saturating_sub(delivered_before);
         let owed = owed_by_step.saturating_sub(delivered());
-        let outbox = match &self.redis_url {
-            Some(url) => Some(figures::outbox_backlog(url).await?),
+        let outbox = match &self.redis {
+            Some(masters) => Some(figures::outbox_backlog(masters).await?),
             None => None,
         };
         let end = Instant::now();

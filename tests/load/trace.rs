@@ -227,7 +227,15 @@ impl fmt::Display for Trace {
 /// Sends `cycles` × 5 typed ratings (every text, `cycles` times), one at a time, to the gateway
 /// at `base`, with `MONITOR` on.
 pub async fn trace(setup: &Setup, base: &str, traffic: &Traffic, cycles: usize) -> Result<Trace, String> {
-    let monitor = Monitor::start(setup.redis.port()).await?;
+    let mut monitors = Vec::new();
+    for port in setup.redis.master_ports() {
+        monitors.push(Monitor::start(port).await?);
+    }
+    let between = |from: u64, to: u64| {
+        let mut commands: Vec<Command> = monitors.iter().flat_map(|monitor| monitor.between(from, to)).collect();
+        commands.sort_by_key(|command| command.at);
+        commands
+    };
     let http = drive::http_client(1);
     let mut ratings = Vec::new();
     for _ in 0..cycles * TYPED_RATINGS.len() {
@@ -259,8 +267,8 @@ pub async fn trace(setup: &Setup, base: &str, traffic: &Traffic, cycles: usize) 
             text,
             status,
             latency,
-            webhook: monitor.between(sent_at, answered_at),
-            after: monitor.between(answered_at + 1, settled_at),
+            webhook: between(sent_at, answered_at),
+            after: between(answered_at + 1, settled_at),
             messages: setup.graph.taken() - messages_before,
             events: setup.receiver.received() - events_before,
         });
