@@ -408,17 +408,7 @@ async fn a_tenant_on_the_nps_scale_sees_nps() {
 #[ignore = "a measurement: seeds 100 000 surveys"]
 async fn a_year_of_surveys() {
     const SURVEYS: usize = 100_000;
-    // A store that has kept counters for longer than the year, as one will be a year on: the
-    // surveys below are seeded with past creation times.
-    let redis = RedisServer::start();
-    let since = ratewire_tests::now() - SignedDuration::from_hours(24 * 400);
-    let mut connection = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
-    let _: () = redis::cmd("SET")
-        .arg("rw:counted_since")
-        .arg(since.as_millisecond())
-        .query_async(&mut connection)
-        .await
-        .unwrap();
+    let (redis, _) = counting_for_over_a_year().await;
     let gw = Gateway::start(Some(redis)).await;
     let config = SurveyConfig { low_rating_reasons: vec!["slow".into()], ..SurveyConfig::default() };
     let started = Instant::now();
@@ -487,6 +477,21 @@ async fn a_year_of_surveys() {
     browser.screenshot(&artifact("dashboard-year.png")).await;
 }
 
+/// A Redis server whose store has kept counters for longer than a year, as one will be a year
+/// on (the measurements seed surveys with past creation times), and a connection to it.
+async fn counting_for_over_a_year() -> (RedisServer, redis::aio::MultiplexedConnection) {
+    let redis = RedisServer::start();
+    let since = ratewire_tests::now() - SignedDuration::from_hours(24 * 400);
+    let mut connection = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("rw:counted_since")
+        .arg(since.as_millisecond())
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    (redis, connection)
+}
+
 /// The report of a year of ten million surveys, for `docs/performance.md`: what the report API
 /// takes when every counter of the year is full. Ten million surveys written one by one would
 /// take this machine hours, and a report reads their counters, not them: so the counters are
@@ -500,16 +505,7 @@ async fn a_year_of_surveys() {
 async fn a_year_of_ten_million_surveys() {
     const SURVEYS: usize = 10_000_000;
     const THROUGH_THE_STORE: usize = 2_000;
-    let redis = RedisServer::start();
-    let url = redis.url();
-    let since = ratewire_tests::now() - SignedDuration::from_hours(24 * 400);
-    let mut connection = redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
-    let _: () = redis::cmd("SET")
-        .arg("rw:counted_since")
-        .arg(since.as_millisecond())
-        .query_async(&mut connection)
-        .await
-        .unwrap();
+    let (redis, mut connection) = counting_for_over_a_year().await;
     let gw = Gateway::start(Some(redis)).await;
     let config = SurveyConfig { low_rating_reasons: vec!["slow".into()], ..SurveyConfig::default() };
     let now = ratewire_tests::now();

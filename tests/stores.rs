@@ -1628,6 +1628,27 @@ async fn run_cases(stores: &[(&'static str, Case, RedisStore)]) {
     }
 }
 
+/// A store of its own on `target` (prefix `witness`), and `count` surveys it wrote before a
+/// failover, which must lose none of them.
+async fn witness(target: &RedisTarget, count: usize) -> (RedisStore, Vec<Survey>) {
+    let options = RedisStoreOptions { prefix: "witness".into(), ..Default::default() };
+    let witness = RedisStore::connect_to(target, options).await.expect("the store connects");
+    let mut written = Vec::new();
+    for n in 0..count {
+        let fixture = Fixture::new("acme", &format!("conv-failover-{n}"), &format!("+1555000{n:02}"));
+        let survey = fixture.survey(&survey_config(72, 24), now());
+        witness.create(&survey, None).await.unwrap();
+        written.push(survey);
+    }
+    (witness, written)
+}
+
+async fn all_there(witness: &RedisStore, written: &[Survey]) {
+    for survey in written {
+        assert_eq!(witness.get(&survey.invitation.tenant, &survey.id).await.unwrap().as_ref(), Some(survey));
+    }
+}
+
 /// Starts the gateway's state on `settings`, as `ratewire serve` does, and checks it is on Redis
 /// (the demo it prepares writes there).
 async fn gateway_starts_on(settings: Settings) {
@@ -1668,12 +1689,7 @@ async fn the_suite_follows_a_sentinel_failover() {
     let before = stores_for(&target, before).await;
     // Connected to the first master: they have to follow the failover.
     let after = stores_for(&target, after).await;
-    let witness = RedisStore::connect_to(&target, RedisStoreOptions { prefix: "witness".into(), ..Default::default() })
-        .await
-        .expect("the sentinels name the master");
-    let fixture = Fixture::new("acme", "conv-failover", "+15550009");
-    let survey = fixture.survey(&survey_config(72, 24), now());
-    witness.create(&survey, None).await.unwrap();
+    let (witness, written) = witness(&target, 1).await;
     run_cases(&before).await;
 
     let group = tokio::task::spawn_blocking(move || {
@@ -1693,7 +1709,7 @@ async fn the_suite_follows_a_sentinel_failover() {
         assert!(matches!(first, Ok(_) | Err(StoreError::Unavailable(_))), "{name}: {first:?}");
         store.due(Timestamp::MAX, 1).await.unwrap_or_else(|e| panic!("{name} follows the new master: {e}"));
     }
-    assert_eq!(witness.get(&fixture.tenant, &survey.id).await.unwrap(), Some(survey));
+    all_there(&witness, &written).await;
     run_cases(&after).await;
 
     gateway_starts_on(Settings {
@@ -1719,19 +1735,8 @@ async fn the_suite_on_a_redis_cluster_follows_a_failover() {
     let before = stores_for(&target, before).await;
     // Connected before the failover: they have to learn the new master of its slots.
     let after = stores_for(&target, after).await;
-    let witness = RedisStore::connect_to(&target, RedisStoreOptions { prefix: "witness".into(), ..Default::default() })
-        .await
-        .expect("the cluster answers");
-    let fixture = Fixture::new("acme", "conv-failover", "+15550009");
-    let surveys: Vec<Survey> = (0..20)
-        .map(|n| {
-            let survey = Fixture::new("acme", &format!("conv-failover-{n}"), &format!("+1555000{n:02}"));
-            survey.survey(&survey_config(72, 24), now())
-        })
-        .collect();
-    for survey in &surveys {
-        witness.create(survey, None).await.unwrap();
-    }
+    // Spread over the masters.
+    let (witness, written) = witness(&target, 20).await;
     run_cases(&before).await;
 
     let cluster = tokio::task::spawn_blocking(move || {
@@ -1752,9 +1757,7 @@ async fn the_suite_on_a_redis_cluster_follows_a_failover() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    for survey in &surveys {
-        assert_eq!(witness.get(&fixture.tenant, &survey.id).await.unwrap().as_ref(), Some(survey));
-    }
+    all_there(&witness, &written).await;
     run_cases(&after).await;
 
     gateway_starts_on(Settings { redis_cluster_nodes: cluster.nodes(), redis_wait_secs: 0, ..Settings::default() })

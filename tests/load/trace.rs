@@ -32,8 +32,9 @@ use crate::traffic::{Replies, TYPED_RATINGS, Traffic};
 const ROUND_TRIP_GAP: Duration = Duration::from_micros(40);
 /// The gateway left idle before each traced rating.
 const QUIET: Duration = Duration::from_millis(100);
-/// A rating's replies are all out once nothing more arrives for this long.
-const SETTLED: Duration = Duration::from_millis(200);
+/// A rating's replies are all out once nothing more arrives for this long: longer than the
+/// outbox's idle poll (250 ms) and a round of its work, on a cluster too.
+const SETTLED: Duration = Duration::from_millis(600);
 
 /// How long after the last reply arrived the outbox's commands for it are counted.
 const AFTER_LAST_REPLY: Duration = Duration::from_millis(20);

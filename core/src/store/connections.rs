@@ -305,33 +305,65 @@ impl ConnectionLike for Connection {
 
 /// How a pipeline's commands may be split over a cluster's slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Order {
+pub(super) enum Order<'a> {
     /// Each command runs after the ones before it: the pipeline is sent a run of commands of one
     /// slot at a time.
     Kept,
     /// Commands that don't depend on each other (reads, or writes no other command of the
     /// pipeline reads): the commands of each slot are sent together, the slots at once.
     Free,
+    /// Stages, each starting at the index of its first command (the first stage at 0): within
+    /// a stage as [`Order::Free`], each stage once the one before has run.
+    Stages(&'a [usize]),
+}
+
+/// A stage of a pipeline's commands on a cluster: by slot, the indexes of its commands.
+type Stage = Vec<(Option<Slot>, Vec<usize>)>;
+
+impl Order<'_> {
+    /// The stages the commands of `slots` run in.
+    fn plan(self, slots: &[Option<Slot>]) -> Vec<Stage> {
+        let starts: Vec<usize> = match self {
+            Order::Kept => (0..slots.len()).collect(),
+            Order::Free => vec![0],
+            Order::Stages(starts) => starts.to_vec(),
+        };
+        let mut plan: Vec<Stage> = Vec::new();
+        for (n, start) in starts.iter().enumerate() {
+            let end = starts.get(n + 1).copied().unwrap_or(slots.len()).min(slots.len());
+            let mut stage: Stage = Vec::new();
+            for index in *start..end {
+                let slot = slots[index];
+                match stage.iter_mut().find(|(other, _)| slot.is_none() || *other == slot) {
+                    Some((_, commands)) => commands.push(index),
+                    None => stage.push((slot, vec![index])),
+                }
+            }
+            // A stage of one slot after a stage of that slot alone goes with it, in order.
+            match (plan.last_mut(), stage.as_slice()) {
+                (_, []) => {}
+                (Some(last), [(slot, commands)]) if last.len() == 1 && (slot.is_none() || last[0].0 == *slot) => {
+                    last[0].1.extend(commands)
+                }
+                _ => plan.push(stage),
+            }
+        }
+        plan
+    }
 }
 
 impl Connection {
-    /// Runs a pipeline. On a cluster, the commands are sent in pieces of one slot each (see
-    /// [`Order`]), and the answers put back together in the pipeline's order.
-    pub(super) async fn query<T: FromRedisValue>(&mut self, pipe: &Pipeline, order: Order) -> Result<T, RedisError> {
+    /// Runs a pipeline. On a cluster, the commands are sent in pieces of one slot each, in the
+    /// stages `order` allows, and the answers put back together in the pipeline's order.
+    pub(super) async fn query<T: FromRedisValue>(
+        &mut self,
+        pipe: &Pipeline,
+        order: Order<'_>,
+    ) -> Result<T, RedisError> {
         let Connection::Cluster(cluster) = self else { return pipe.query_async(self).await };
         let slots: Vec<Option<Slot>> = pipe.cmd_iter().map(slot_of).collect();
-        let mut pieces: Vec<(Option<Slot>, Vec<usize>)> = Vec::new();
-        for (index, slot) in slots.iter().enumerate() {
-            let same = match order {
-                Order::Kept => pieces.last_mut().filter(|(last, _)| slot.is_none() || last == slot),
-                Order::Free => pieces.iter_mut().find(|(other, _)| other == slot),
-            };
-            match same {
-                Some((_, commands)) => commands.push(index),
-                None => pieces.push((*slot, vec![index])),
-            }
-        }
-        if pieces.len() <= 1 {
+        let plan = order.plan(&slots);
+        if plan.len() <= 1 && plan.first().is_none_or(|stage| stage.len() <= 1) {
             return pipe.query_async(self).await;
         }
         let commands: Vec<&Cmd> = pipe.cmd_iter().collect();
@@ -343,20 +375,13 @@ impl Connection {
             let mut connection = cluster.clone();
             async move { connection.req_packed_commands(&piece, 0, piece.len()).await }
         };
-        let answers: Vec<Vec<Value>> = match order {
-            Order::Kept => {
-                let mut answers = Vec::with_capacity(pieces.len());
-                for (_, indexes) in &pieces {
-                    answers.push(send(indexes).await?);
-                }
-                answers
-            }
-            Order::Free => try_join_all(pieces.iter().map(|(_, indexes)| send(indexes))).await?,
-        };
         let mut values = vec![Value::Nil; commands.len()];
-        for ((_, indexes), answers) in pieces.iter().zip(answers) {
-            for (index, value) in indexes.iter().zip(answers) {
-                values[*index] = value;
+        for stage in &plan {
+            let answers = try_join_all(stage.iter().map(|(_, indexes)| send(indexes))).await?;
+            for ((_, indexes), answers) in stage.iter().zip(answers) {
+                for (index, value) in indexes.iter().zip(answers) {
+                    values[*index] = value;
+                }
             }
         }
         // The pipeline itself drops the answers of the commands it ignores, and turns errors.
@@ -403,7 +428,28 @@ fn slot_of(cmd: &Cmd) -> Option<Slot> {
 
 #[cfg(test)]
 mod tests {
-    use super::{RedisTarget, SentinelTarget};
+    use redis::cluster_routing::Slot;
+
+    use super::{Order, RedisTarget, SentinelTarget};
+
+    #[test]
+    fn pipelines_split_by_slot_in_the_order_they_allow() {
+        let (a, b, c) = (Some(Slot::for_key("a")), Some(Slot::for_key("b")), Some(Slot::for_key("c")));
+        let slots = [a, a, b, a, c, None];
+        let commands = |order: Order| -> Vec<Vec<Vec<usize>>> {
+            order.plan(&slots).into_iter().map(|stage| stage.into_iter().map(|(_, c)| c).collect()).collect()
+        };
+        // In order: runs of one slot, one after the other; a command without a key joins its run.
+        assert_eq!(commands(Order::Kept), [vec![vec![0, 1]], vec![vec![2]], vec![vec![3]], vec![vec![4, 5]]]);
+        // At once: one piece a slot; a command without a key joins the first.
+        assert_eq!(commands(Order::Free), [vec![vec![0, 1, 3, 5], vec![2], vec![4]]]);
+        // Stages: at once within each, one after the other; a stage of the slot alone before it
+        // goes with it.
+        assert_eq!(
+            commands(Order::Stages(&[0, 1, 2, 5])),
+            [vec![vec![0, 1]], vec![vec![2], vec![3], vec![4]], vec![vec![5]]]
+        );
+    }
 
     fn url(url: &str) -> String {
         RedisTarget::Url { url: url.to_owned(), tls_ca: None }.to_string()

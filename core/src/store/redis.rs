@@ -551,7 +551,11 @@ async fn counted_since(connection: &mut Connection, key: &str) -> Result<Timesta
 /// FLUSH, or a replica became the master), loads them and runs it again; every pipeline here is
 /// safe to repeat after a script in it was refused, because nothing before that script depends
 /// on it.
-async fn run<T: FromRedisValue>(pipe: &Pipeline, order: Order, mut connection: Connection) -> Result<T, RedisError> {
+async fn run<T: FromRedisValue>(
+    pipe: &Pipeline,
+    order: Order<'_>,
+    mut connection: Connection,
+) -> Result<T, RedisError> {
     match connection.query(pipe, order).await {
         Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
             load_scripts(&mut connection).await?;
@@ -690,7 +694,13 @@ impl RedisStore {
         self.query_in(pipe, Order::Free).await
     }
 
-    async fn query_in<T: FromRedisValue>(&self, pipe: &Pipeline, order: Order) -> Result<T, RedisError> {
+    /// Runs a pipeline in stages, each starting at the index of its first command: a stage's
+    /// commands don't depend on each other, and run once the stage before has run.
+    async fn query_staged<T: FromRedisValue>(&self, pipe: &Pipeline, starts: &[usize]) -> Result<T, RedisError> {
+        self.query_in(pipe, Order::Stages(starts)).await
+    }
+
+    async fn query_in<T: FromRedisValue>(&self, pipe: &Pipeline, order: Order<'_>) -> Result<T, RedisError> {
         let turn = self.next_connection.fetch_add(1, Ordering::Relaxed);
         let (generation, connection) = self.connections.take(turn);
         match run(pipe, order, connection).await {
@@ -744,6 +754,29 @@ impl RedisStore {
             Some(due) => pipe.zadd(bucket, &member, due_score(due)).ignore(),
             None => pipe.zrem(bucket, &member).ignore(),
         };
+    }
+
+    /// The soonest `limit` entries due at `now` of each sorted set, with their scores, in one
+    /// round trip.
+    async fn soonest(
+        &self,
+        keys: impl Iterator<Item = String>,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Vec<(String, f64)>>, StoreError> {
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.cmd("ZRANGE")
+                .arg(key)
+                .arg("-inf")
+                .arg(now_score(now))
+                .arg("BYSCORE")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(limit)
+                .arg("WITHSCORES");
+        }
+        self.query_reads(&pipe).await.map_err(unavailable)
     }
 
     /// Moves entries of the due index of earlier versions into their buckets, where a bucket's
@@ -858,10 +891,12 @@ impl SurveyStore for RedisStore {
         let encoded = compact::encode(survey);
         let next_due = survey.next_due();
 
-        // 1. The due entry first, so no crash can leave a pending survey without a deadline.
+        // 1. The due entry before the record, so no crash can leave a pending survey without a
+        //    deadline.
         //    NX: if the id is taken, the existing survey's entry stays as it is.
-        // 2. The entry in the creation index (NX, likewise), after dropping the entries older
-        //    than the retention; the index expires the retention after the last create.
+        // 2. The entry in the creation index (NX, likewise; with the due entry, at once on a
+        //    cluster), after dropping the entries older than the retention; the index expires
+        //    the retention after the last create.
         // 3. The record, unless the id is taken.
         let mut pipe = redis::pipe();
         if let Some(due) = next_due {
@@ -873,11 +908,13 @@ impl SurveyStore for RedisStore {
         pipe.cmd("ZREMRANGEBYSCORE").arg(&created).arg("-inf").arg(forgotten).ignore();
         pipe.cmd("ZADD").arg(&created).arg("NX").arg(now_score(survey.created_at)).arg(id.as_str()).ignore();
         pipe.pexpire(&created, self.retention_ms).ignore();
+        let record_stage = pipe.len();
         let mut write = SCRIPTS.write_record.prepare_invoke();
         write.key(&record).arg("").arg(&encoded).arg(self.retention_ms);
         self.counting(&mut write, None, Some(survey));
         pipe.invoke_script(&write);
-        let (written,): (i64,) = self.query(&pipe).await.map_err(unavailable)?;
+        // The due entry and the creation index together, then the record.
+        let (written,): (i64,) = self.query_staged(&pipe, &[0, record_stage]).await.map_err(unavailable)?;
         if written != 1 {
             if next_due.is_some() {
                 // An existing survey with no deadline of its own may have just got ours.
@@ -945,10 +982,14 @@ impl SurveyStore for RedisStore {
         if next_due.is_some() {
             self.schedule(&mut pipe, tenant, id, next_due);
         }
+        // Stages, where a cluster sends a pipeline slot by slot: the due time; the record; the
+        // pointers and the due entry again, at once; the revision.
+        let mut stages = vec![0, pipe.len()];
         let mut write = SCRIPTS.write_record.prepare_invoke();
         write.key(&record).arg(previous.revision).arg(&encoded).arg(self.retention_ms);
         self.counting(&mut write, Some(previous), Some(survey));
         pipe.invoke_script(&write);
+        stages.push(pipe.len());
         let kept_until =
             Timestamp::now().checked_add(SignedDuration::from_millis(self.retention_ms)).unwrap_or(Timestamp::MAX);
         let mut extend = SCRIPTS.extend_pointer.prepare_invoke();
@@ -966,8 +1007,9 @@ impl SurveyStore for RedisStore {
             pipe.invoke_script(&extend).ignore();
         }
         self.schedule(&mut pipe, tenant, id, next_due);
+        stages.push(pipe.len());
         Self::revision_of(&mut pipe, &record);
-        let (written, head): (i64, Vec<u8>) = self.query(&pipe).await.map_err(unavailable)?;
+        let (written, head): (i64, Vec<u8>) = self.query_staged(&pipe, &stages).await.map_err(unavailable)?;
         if written != 1 {
             // Our due time replaced the winner's: set it from what is stored.
             self.sync_due_or_warn(tenant, id).await;
@@ -1004,20 +1046,8 @@ impl SurveyStore for RedisStore {
         }
         // The soonest `limit` of each bucket, in one round trip: the soonest `limit` of all are
         // among them.
-        let mut pipe = redis::pipe();
         let buckets = (0..DUE_BUCKETS).map(|bucket| self.keys.due(bucket));
-        for key in buckets.chain([self.keys.unbucketed_due()]) {
-            pipe.cmd("ZRANGE")
-                .arg(key)
-                .arg("-inf")
-                .arg(now_score(now))
-                .arg("BYSCORE")
-                .arg("LIMIT")
-                .arg(0)
-                .arg(limit)
-                .arg("WITHSCORES");
-        }
-        let mut found: Vec<Vec<(String, f64)>> = self.query_reads(&pipe).await.map_err(unavailable)?;
+        let mut found = self.soonest(buckets.chain([self.keys.unbucketed_due()]), now, limit).await?;
         let unbucketed = found.pop().unwrap_or_default();
         if !unbucketed.is_empty() {
             self.move_into_buckets(&unbucketed).await?;
@@ -1547,6 +1577,8 @@ impl Outbox for RedisStore {
         for item in items {
             let json = self.encode_item(item)?;
             pipe.cmd("SET").arg(self.keys.outbox_item(&item.id)).arg(json).arg("NX").ignore();
+        }
+        for item in items {
             pipe.cmd("ZADD")
                 .arg(self.keys.outbox_due(outbox_bucket(item)))
                 .arg("NX")
@@ -1560,7 +1592,8 @@ impl Outbox for RedisStore {
                 .arg(&item.id)
                 .ignore();
         }
-        self.query::<()>(&pipe).await.map_err(unavailable)
+        // The items at once, then their entries at once.
+        self.query_staged::<()>(&pipe, &[0, items.len()]).await.map_err(unavailable)
     }
 
     async fn claim_due(
@@ -1575,20 +1608,8 @@ impl Outbox for RedisStore {
         // The soonest `limit` of each bucket, in one round trip (the soonest of all are among
         // them); then those of them still due are claimed, bucket by bucket at once, each
         // bucket by one script.
-        let mut pipe = redis::pipe();
         let buckets = (0..OUTBOX_BUCKETS).map(|bucket| self.keys.outbox_due(bucket));
-        for key in buckets.chain([self.keys.unbucketed_outbox_due()]) {
-            pipe.cmd("ZRANGE")
-                .arg(key)
-                .arg("-inf")
-                .arg(now_score(now))
-                .arg("BYSCORE")
-                .arg("LIMIT")
-                .arg(0)
-                .arg(limit)
-                .arg("WITHSCORES");
-        }
-        let mut found: Vec<Vec<(String, f64)>> = self.query_reads(&pipe).await.map_err(unavailable)?;
+        let mut found = self.soonest(buckets.chain([self.keys.unbucketed_outbox_due()]), now, limit).await?;
         let unbucketed = found.pop().unwrap_or_default();
         let moved = if unbucketed.is_empty() { Vec::new() } else { self.move_outbox_into_buckets(unbucketed).await? };
         let mut candidates: Vec<Candidate> = found
