@@ -332,8 +332,7 @@ impl Order<'_> {
         for (n, start) in starts.iter().enumerate() {
             let end = starts.get(n + 1).copied().unwrap_or(slots.len()).min(slots.len());
             let mut stage: Stage = Vec::new();
-            for index in *start..end {
-                let slot = slots[index];
+            for (index, &slot) in slots.iter().enumerate().take(end).skip(*start) {
                 match stage.iter_mut().find(|(other, _)| slot.is_none() || *other == slot) {
                     Some((_, commands)) => commands.push(index),
                     None => stage.push((slot, vec![index])),
