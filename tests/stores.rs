@@ -15,7 +15,8 @@ use ratewire_core::store::{
     RedisStoreOptions, RedisTarget, SentinelTarget, Sighting, StoreError, SurveyStore, Task, Versioned,
 };
 use ratewire_core::{
-    Effect, Event, Notice, Refusal, Scale, Score, StateName, Survey, SurveyId, SurveyState, TenantId, Transition,
+    ChannelId, Effect, Event, Notice, RecipientId, Refusal, Scale, Score, StateName, Survey, SurveyId, SurveyState,
+    TenantId, Transition,
 };
 use ratewire_gateway::cli::serve;
 use ratewire_gateway::cli::settings::{SentinelSettings, Settings};
@@ -62,6 +63,7 @@ store_suite!(
     the_due_index_follows_racing_writers,
     the_sweeper_expires_and_locks_what_is_due,
     a_sighting_is_claimed_then_handled_and_a_claim_runs_out,
+    the_latest_time_an_end_user_wrote_is_kept,
     list_returns_a_tenants_surveys_by_creation_time,
     list_orders_within_a_millisecond_by_creation_time,
     records_are_written_by_compare_and_set,
@@ -1603,6 +1605,26 @@ async fn a_sighting_is_claimed_then_handled_and_a_claim_runs_out(store: Store) {
     let later = t0 + SignedDuration::from_millis(400);
     assert_eq!(store.claim("wa/wamid.1", later, lease).await.unwrap(), Sighting::First);
     assert_eq!(store.claim("wa/wamid.2", later, lease).await.unwrap(), Sighting::Handled);
+}
+
+async fn the_latest_time_an_end_user_wrote_is_kept(store: Store) {
+    let (acme, globex) = (tenant("acme"), tenant("globex"));
+    let (wa, tg) = (ChannelId::new("wa").unwrap(), ChannelId::new("tg").unwrap());
+    let ana = RecipientId::new("+15550001").unwrap();
+    let t0 = now();
+    assert_eq!(store.last_written(&acme, &wa, &ana).await.unwrap(), None);
+    store.note_written(&acme, &wa, &ana, t0).await.unwrap();
+    // Kept to the microsecond.
+    let exact = Timestamp::from_microsecond(t0.as_microsecond()).unwrap();
+    assert_eq!(store.last_written(&acme, &wa, &ana).await.unwrap(), Some(exact));
+    // A message handled out of order doesn't move it back; a later one moves it on.
+    store.note_written(&acme, &wa, &ana, t0 - MINUTE).await.unwrap();
+    assert_eq!(store.last_written(&acme, &wa, &ana).await.unwrap(), Some(exact));
+    store.note_written(&acme, &wa, &ana, t0 + MINUTE).await.unwrap();
+    assert_eq!(store.last_written(&acme, &wa, &ana).await.unwrap(), Some(exact + MINUTE));
+    // Per tenant, channel and end user.
+    assert_eq!(store.last_written(&globex, &wa, &ana).await.unwrap(), None);
+    assert_eq!(store.last_written(&acme, &tg, &ana).await.unwrap(), None);
 }
 
 /// A store on `target` for each of `cases`, each under a key prefix of its own: the cases share

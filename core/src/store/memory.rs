@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::{
-    DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError, SurveyStore, Versioned,
+    DueSurvey, LastWritten, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError, SurveyStore,
+    Versioned,
 };
 use crate::counts::{self, CounterChange, Field, Period};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
@@ -32,6 +33,8 @@ struct Inner {
     counters: HashMap<(TenantId, Period), HashMap<Field, Vec<i64>>>,
     /// Each tenant's negative ratings, by when they were given.
     negative: HashMap<TenantId, BTreeSet<(Timestamp, SurveyId)>>,
+    /// When each end user last wrote.
+    written: HashMap<(TenantId, ChannelId, RecipientId), Timestamp>,
 }
 
 impl Inner {
@@ -353,6 +356,33 @@ impl Outbox for MemoryStore {
 
 /// Past this many remembered keys, the expired ones are dropped before adding another.
 const SEEN_SWEEP_AT: usize = 10_000;
+
+#[async_trait]
+impl LastWritten for MemoryStore {
+    async fn note_written(
+        &self,
+        tenant: &TenantId,
+        channel: &ChannelId,
+        recipient: &RecipientId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        // To the microsecond, as Redis keeps it.
+        let at = Timestamp::from_microsecond(at.as_microsecond()).unwrap_or(at);
+        let mut inner = self.lock();
+        let kept = inner.written.entry((tenant.clone(), channel.clone(), recipient.clone())).or_insert(at);
+        *kept = (*kept).max(at);
+        Ok(())
+    }
+
+    async fn last_written(
+        &self,
+        tenant: &TenantId,
+        channel: &ChannelId,
+        recipient: &RecipientId,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self.lock().written.get(&(tenant.clone(), channel.clone(), recipient.clone())).copied())
+    }
+}
 
 #[async_trait]
 impl Seen for MemoryStore {

@@ -58,10 +58,33 @@ pub enum StoreError {
 }
 
 /// Everything ratewire keeps, in one place: surveys, the business's records, the outbox of work
-/// to do, and what was already seen. Both stores implement all of it.
-pub trait Store: SurveyStore + RecordStore + Outbox + Seen {}
+/// to do, what was already seen, and when end users last wrote. Both stores implement all of it.
+pub trait Store: SurveyStore + RecordStore + Outbox + Seen + LastWritten {}
 
-impl<T: SurveyStore + RecordStore + Outbox + Seen> Store for T {}
+impl<T: SurveyStore + RecordStore + Outbox + Seen + LastWritten> Store for T {}
+
+/// When each end user last wrote on a channel: the platforms' messaging windows are counted from
+/// it. Kept apart from what else is known of them, so noting it is one write that needs no read.
+#[async_trait]
+pub trait LastWritten: Send + Sync {
+    /// Notes that the end user wrote at `at`. The latest time noted is kept: a message handled
+    /// out of order never moves it back.
+    async fn note_written(
+        &self,
+        tenant: &TenantId,
+        channel: &ChannelId,
+        recipient: &RecipientId,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// When the end user last wrote, to the microsecond, if they wrote within the retention.
+    async fn last_written(
+        &self,
+        tenant: &TenantId,
+        channel: &ChannelId,
+        recipient: &RecipientId,
+    ) -> Result<Option<Timestamp>, StoreError>;
+}
 
 /// What a platform's message id was when it was offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,7 @@
 //! | `rw:t:acme:{s:<survey>}` | string | the survey in its compact form, led by its revision (see [`compact`]) |
 //! | `rw:t:acme:c/<conversation>` | string | the id of the conversation's latest survey |
 //! | `rw:t:acme:r/<channel>/<recipient>` | string | the id of the survey the recipient is answering |
+//! | `rw:t:acme:w/<channel>/<recipient>` | string | when the end user last wrote, in unix microseconds (see [`LastWritten`]) |
 //! | `rw:due:{<bucket>}` | sorted set | `<tenant>/<survey>`, scored by [`Survey::next_due`] in unix milliseconds; one of 16 buckets, chosen by a hash of the member |
 //! | `rw:t:acme:surveys` | sorted set | survey ids, scored by `created_at` in unix milliseconds (rounded down) |
 //! | `rw:t:acme:counts/<YYYY-MM>` | hash | the tenant's counters of a UTC month (see [`crate::counts`]): per field, packed counts |
@@ -140,7 +141,8 @@ use super::cache::{self, Lookup, RecordCache};
 use super::compact;
 use super::connections::{Connection, Connections, Order, RedisTarget};
 use super::{
-    DueSurvey, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError, SurveyStore, Task, Versioned,
+    DueSurvey, LastWritten, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError, SurveyStore, Task,
+    Versioned,
 };
 use crate::counts::{self, CounterChange, Field, Period};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
@@ -312,6 +314,19 @@ end
 return claimed
 ";
 
+/// Keeps the latest of the times an end user wrote. KEYS[1]: the time kept. ARGV: the time, in
+/// unix microseconds (exact in Lua's numbers), and how long to keep it, in milliseconds, from
+/// now. Returns 1 if the time is the latest, 0 if a later one was kept.
+const NOTE_WRITTEN: &str = r"
+local kept = redis.call('GET', KEYS[1])
+if kept and tonumber(kept) >= tonumber(ARGV[1]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+";
+
 /// Claims a platform message id unless it is claimed or handled. KEYS[1]: the sighting. ARGV: the
 /// claim's lease in milliseconds. Returns nil when claimed now, else what the key holds
 /// (`claimed` or `handled`).
@@ -340,10 +355,11 @@ struct Scripts {
     claim_outbox: Script,
     claim_sighting: Script,
     release_sighting: Script,
+    note_written: Script,
 }
 
 impl Scripts {
-    fn all(&self) -> [&Script; 7] {
+    fn all(&self) -> [&Script; 8] {
         [
             &self.write_record,
             &self.swap_pointer,
@@ -352,6 +368,7 @@ impl Scripts {
             &self.claim_outbox,
             &self.claim_sighting,
             &self.release_sighting,
+            &self.note_written,
         ]
     }
 }
@@ -364,6 +381,7 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     claim_outbox: Script::new(CLAIM_OUTBOX),
     claim_sighting: Script::new(CLAIM_SIGHTING),
     release_sighting: Script::new(RELEASE_SIGHTING),
+    note_written: Script::new(NOTE_WRITTEN),
 });
 
 /// The key names of one store.
@@ -413,6 +431,11 @@ impl Keys {
 
     fn recipient(&self, tenant: &TenantId, channel: &ChannelId, recipient: &RecipientId) -> String {
         format!("{}:t:{tenant}:r/{channel}/{recipient}", self.prefix)
+    }
+
+    /// When the end user last wrote.
+    fn written(&self, tenant: &TenantId, channel: &ChannelId, recipient: &RecipientId) -> String {
+        format!("{}:t:{tenant}:w/{channel}/{recipient}", self.prefix)
     }
 
     /// One bucket of the due index: surveys spread over [`DUE_BUCKETS`] keys by their id, so
@@ -1764,6 +1787,39 @@ impl Outbox for RedisStore {
 }
 
 #[async_trait]
+impl LastWritten for RedisStore {
+    async fn note_written(
+        &self,
+        tenant: &TenantId,
+        channel: &ChannelId,
+        recipient: &RecipientId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut note = SCRIPTS.note_written.prepare_invoke();
+        note.key(self.keys.written(tenant, channel, recipient)).arg(at.as_microsecond()).arg(self.retention_ms);
+        let mut pipe = redis::pipe();
+        pipe.invoke_script(&note).ignore();
+        self.query::<()>(&pipe).await.map_err(unavailable)
+    }
+
+    async fn last_written(
+        &self,
+        tenant: &TenantId,
+        channel: &ChannelId,
+        recipient: &RecipientId,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        let key = self.keys.written(tenant, channel, recipient);
+        let mut pipe = redis::pipe();
+        pipe.get(&key);
+        let (kept,): (Option<i64>,) = self.query(&pipe).await.map_err(unavailable)?;
+        kept.map(|micros| {
+            Timestamp::from_microsecond(micros).map_err(|error| StoreError::Corrupt { key, reason: error.to_string() })
+        })
+        .transpose()
+    }
+}
+
+#[async_trait]
 impl Seen for RedisStore {
     /// A script on `rw:seen:<key>`: `claimed` for the lease, then `handled` (`SET … PX`) once
     /// confirmed. Redis forgets the key by itself once its time is up.
@@ -1856,6 +1912,7 @@ mod tests {
         assert_eq!(keys.survey(&tenant, &id("0123abcd")), "rw:t:acme:{s:0123abcd}");
         assert_eq!(keys.conversation(&tenant, &id("zd:42")), "rw:t:acme:c/zd:42");
         assert_eq!(keys.recipient(&tenant, &id("wa"), &id("+5511")), "rw:t:acme:r/wa/+5511");
+        assert_eq!(keys.written(&tenant, &id("wa"), &id("+5511")), "rw:t:acme:w/wa/+5511");
         assert_eq!(keys.due(7), "rw:due:{7}");
         assert_eq!(keys.unbucketed_due(), "rw:due");
     }

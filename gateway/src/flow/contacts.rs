@@ -15,7 +15,8 @@ fn contact_id(channel: &ChannelId, recipient: &RecipientId) -> String {
     format!("{channel}/{recipient}")
 }
 
-/// Notes that an end user wrote, for the channel's window rules.
+/// Notes that an end user wrote, for the channel's window rules (one write, no read), and the
+/// language the platform gave, if it gave one (read, and written only when it changed).
 pub async fn note_inbound(
     flow: &Flow,
     tenant: &TenantId,
@@ -24,18 +25,15 @@ pub async fn note_inbound(
     at: Timestamp,
     language: Option<String>,
 ) -> Result<(), StoreError> {
-    update_contact(flow, tenant, channel, recipient, |contact| {
-        let newer = contact.last_inbound_at.is_none_or(|last| at > last);
-        let new_language = language.is_some() && language != contact.language;
-        if newer {
-            contact.last_inbound_at = Some(at);
+    let written = flow.store.note_written(tenant, channel, recipient, at);
+    let language = async {
+        match language {
+            Some(language) => note_language(flow, tenant, channel, recipient, language).await,
+            None => Ok(()),
         }
-        if new_language {
-            contact.language = language.clone();
-        }
-        newer || new_language
-    })
-    .await
+    };
+    let (written, language) = tokio::join!(written, language);
+    written.and(language)
 }
 
 /// Notes the end user's languages as their browser gives them (the web widget's visitor), for
@@ -87,7 +85,16 @@ pub async fn contact(
     recipient: &RecipientId,
 ) -> Result<Option<Contact>, StoreError> {
     let id = contact_id(channel, recipient);
-    Ok(store::read::<Contact>(&*flow.store, tenant, &id).await?.map(|c| c.value))
+    let (stored, written) = tokio::join!(
+        store::read::<Contact>(&*flow.store, tenant, &id),
+        flow.store.last_written(tenant, channel, recipient)
+    );
+    let mut contact = stored?.map(|c| c.value);
+    if let Some(written) = written? {
+        let contact = contact.get_or_insert_with(Contact::default);
+        contact.last_inbound_at = contact.last_inbound_at.max(Some(written));
+    }
+    Ok(contact)
 }
 
 /// An end user's id as a channel keeps it (email addresses in one form), so inviting, replying

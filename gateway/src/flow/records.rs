@@ -85,7 +85,9 @@ impl Record for EndpointRecord {
 /// What ratewire knows of an end user on a channel.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Contact {
-    /// When they last wrote: messaging windows are counted from it.
+    /// When they last wrote: messaging windows are counted from it. Kept apart since 2026-12
+    /// (the store's `LastWritten`, noted without reading this record); a record written before
+    /// holds it here, and the later of the two counts.
     pub last_inbound_at: Option<Timestamp>,
     /// Their language, as the platform last gave it (Telegram's `language_code`), or their
     /// browser's languages, comma-separated (the web widget's visitor).
