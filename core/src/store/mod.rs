@@ -133,6 +133,13 @@ pub trait SurveyStore: Send + Sync {
     /// the conversation's latest and the one its recipient is answering on its channel.
     async fn create(&self, survey: &Survey, expected_previous: Option<&SurveyId>) -> Result<(), StoreError>;
 
+    /// An id for a new survey of `recipient` on `channel`. A store may choose one that keeps the
+    /// survey beside what reading the recipient's replies touches (a Redis Cluster's slot).
+    fn new_survey_id(&self, channel: &ChannelId, recipient: &RecipientId) -> SurveyId {
+        let _ = (channel, recipient);
+        SurveyId::generate()
+    }
+
     async fn get(&self, tenant: &TenantId, id: &SurveyId) -> Result<Option<Survey>, StoreError>;
 
     /// Writes a survey made from `previous`, the stored revision: its revision must be exactly

@@ -34,7 +34,11 @@
 //! tenant's counters and its index of negative ratings together, so on a cluster these are
 //! split into 16 shards of the tenant's survey data, a survey's shard chosen by a hash of its
 //! id ([`Keys::shard`]), each shard's keys tagged `{<tenant>/<shard>}`:
-//! `rw:t:{acme/7}:s/<survey>`, `rw:t:{acme/7}:counts/<period>`, `rw:t:{acme/7}:negative`. A
+//! `rw:t:{acme/7}:s/<survey>`, `rw:t:{acme/7}:counts/<period>`, `rw:t:{acme/7}:negative`. An
+//! end user's recipient pointer is in the shard of a hash of their channel and id,
+//! `rw:t:{acme/7}:r/<channel>/<recipient>`, and the surveys made for them get ids drawn until
+//! they fall in that shard ([`Keys::survey_id_for`]), so the script that follows the pointer
+//! reads the survey on the pointer's slot (one that doesn't, made elsewhere, is read after). A
 //! report adds up the shards' counters (16 hashes a period, read at once) and the newest of
 //! their negative ratings. One server keeps the keys above, which need no shared slot (so an
 //! existing deployment needs no migration). The other keys are the same on both: each script
@@ -314,6 +318,18 @@ end
 return claimed
 ";
 
+/// Reads a pointer and the survey it leads to, in one step. KEYS[1]: the pointer. ARGV: what the
+/// survey's key holds before and after its id. The survey's key is not declared: on a cluster it
+/// must share the pointer's slot, which the store makes sure of before it calls this. Returns
+/// nil, or the id and the record (nil if it is gone).
+const FOLLOW_POINTER: &str = r"
+local id = redis.call('GET', KEYS[1])
+if not id then
+  return false
+end
+return {id, redis.call('GET', ARGV[1] .. id .. ARGV[2])}
+";
+
 /// Keeps the latest of the times an end user wrote. KEYS[1]: the time kept. ARGV: the time, in
 /// unix microseconds (exact in Lua's numbers), and how long to keep it, in milliseconds, from
 /// now. Returns 1 if the time is the latest, 0 if a later one was kept.
@@ -356,10 +372,11 @@ struct Scripts {
     claim_sighting: Script,
     release_sighting: Script,
     note_written: Script,
+    follow_pointer: Script,
 }
 
 impl Scripts {
-    fn all(&self) -> [&Script; 8] {
+    fn all(&self) -> [&Script; 9] {
         [
             &self.write_record,
             &self.swap_pointer,
@@ -369,6 +386,7 @@ impl Scripts {
             &self.claim_sighting,
             &self.release_sighting,
             &self.note_written,
+            &self.follow_pointer,
         ]
     }
 }
@@ -382,6 +400,7 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     claim_sighting: Script::new(CLAIM_SIGHTING),
     release_sighting: Script::new(RELEASE_SIGHTING),
     note_written: Script::new(NOTE_WRITTEN),
+    follow_pointer: Script::new(FOLLOW_POINTER),
 });
 
 /// The key names of one store.
@@ -419,9 +438,34 @@ impl Keys {
     }
 
     fn survey(&self, tenant: &TenantId, id: &SurveyId) -> String {
-        match self.shard(id) {
-            None => format!("{}:t:{tenant}:{{s:{id}}}", self.prefix),
-            shard => format!("{}:s/{id}", self.survey_data(tenant, shard)),
+        let (before, after) = self.survey_around(tenant, self.shard(id));
+        format!("{before}{id}{after}")
+    }
+
+    /// What a survey's key holds before and after its id, the survey in `shard`.
+    fn survey_around(&self, tenant: &TenantId, shard: Option<usize>) -> (String, &'static str) {
+        match shard {
+            None => (format!("{}:t:{tenant}:{{s:", self.prefix), "}"),
+            shard => (format!("{}:s/", self.survey_data(tenant, shard)), ""),
+        }
+    }
+
+    /// On a cluster, the shard whose slot holds an end user's recipient pointer, and the surveys
+    /// made for them ([`Keys::survey_id_for`]): reading the survey their message answers is then
+    /// one script on one slot.
+    fn recipient_shard(&self, channel: &ChannelId, recipient: &RecipientId) -> Option<usize> {
+        self.cluster.then(|| fnv1a(&format!("{channel}/{recipient}")) as usize % CLUSTER_SHARDS)
+    }
+
+    /// An id for a new survey of `recipient` on `channel`: on a cluster, drawn until it falls in
+    /// the recipient's shard (one draw in 16 does).
+    fn survey_id_for(&self, channel: &ChannelId, recipient: &RecipientId) -> SurveyId {
+        let shard = self.recipient_shard(channel, recipient);
+        loop {
+            let id = SurveyId::generate();
+            if shard.is_none() || self.shard(&id) == shard {
+                return id;
+            }
         }
     }
 
@@ -430,7 +474,8 @@ impl Keys {
     }
 
     fn recipient(&self, tenant: &TenantId, channel: &ChannelId, recipient: &RecipientId) -> String {
-        format!("{}:t:{tenant}:r/{channel}/{recipient}", self.prefix)
+        let shard = self.recipient_shard(channel, recipient);
+        format!("{}:r/{channel}/{recipient}", self.survey_data(tenant, shard))
     }
 
     /// When the end user last wrote.
@@ -751,15 +796,38 @@ impl RedisStore {
         pipe.cmd("GETRANGE").arg(key).arg(0).arg(REVISION_HEAD);
     }
 
-    /// Reads the survey a pointer leads to, if both are there.
-    async fn follow(&self, tenant: &TenantId, pointer: &str) -> Result<Option<Survey>, StoreError> {
+    /// Reads the survey a pointer leads to, if both are there: in one round trip on one server,
+    /// and on a cluster where the pointer is in a shard (`shard`) and the survey in the same one;
+    /// else the survey is read after the pointer.
+    async fn follow(
+        &self,
+        tenant: &TenantId,
+        pointer: &str,
+        shard: Option<usize>,
+    ) -> Result<Option<Survey>, StoreError> {
+        let corrupt =
+            |error: crate::ids::InvalidId| StoreError::Corrupt { key: pointer.to_owned(), reason: error.to_string() };
+        if self.keys.cluster && shard.is_none() {
+            let mut pipe = redis::pipe();
+            pipe.get(pointer);
+            let (id,): (Option<String>,) = self.query(&pipe).await.map_err(unavailable)?;
+            let Some(id) = id else { return Ok(None) };
+            return self.read(tenant, &SurveyId::new(id).map_err(corrupt)?).await;
+        }
+        let (before, after) = self.keys.survey_around(tenant, shard);
+        let mut follow = SCRIPTS.follow_pointer.prepare_invoke();
+        follow.key(pointer).arg(&before).arg(after);
         let mut pipe = redis::pipe();
-        pipe.get(pointer);
-        let (id,): (Option<String>,) = self.query(&pipe).await.map_err(unavailable)?;
-        let Some(id) = id else { return Ok(None) };
-        let id = SurveyId::new(id)
-            .map_err(|error| StoreError::Corrupt { key: pointer.to_owned(), reason: error.to_string() })?;
-        self.read(tenant, &id).await
+        pipe.invoke_script(&follow);
+        let (found,): (Option<(String, Option<Vec<u8>>)>,) = self.query(&pipe).await.map_err(unavailable)?;
+        let Some((id, record)) = found else { return Ok(None) };
+        let id = SurveyId::new(id).map_err(corrupt)?;
+        let key = self.keys.survey(tenant, &id);
+        if key != format!("{before}{id}{after}") {
+            // A survey whose id was not made for its recipient's shard: elsewhere.
+            return self.read(tenant, &id).await;
+        }
+        record.map(|record| Self::decode(&key, tenant, &id, &record)).transpose()
     }
 
     /// The expiry of a recipient pointer to `survey`, in unix milliseconds.
@@ -908,6 +976,10 @@ impl RedisStore {
 
 #[async_trait]
 impl SurveyStore for RedisStore {
+    fn new_survey_id(&self, channel: &ChannelId, recipient: &RecipientId) -> SurveyId {
+        self.keys.survey_id_for(channel, recipient)
+    }
+
     async fn create(&self, survey: &Survey, expected_previous: Option<&SurveyId>) -> Result<(), StoreError> {
         let (tenant, id) = (&survey.invitation.tenant, &survey.id);
         let record = self.keys.survey(tenant, id);
@@ -1051,7 +1123,7 @@ impl SurveyStore for RedisStore {
         tenant: &TenantId,
         conversation: &ConversationId,
     ) -> Result<Option<Survey>, StoreError> {
-        self.follow(tenant, &self.keys.conversation(tenant, conversation)).await
+        self.follow(tenant, &self.keys.conversation(tenant, conversation), None).await
     }
 
     async fn latest_for_recipient(
@@ -1060,7 +1132,8 @@ impl SurveyStore for RedisStore {
         channel: &ChannelId,
         recipient: &RecipientId,
     ) -> Result<Option<Survey>, StoreError> {
-        self.follow(tenant, &self.keys.recipient(tenant, channel, recipient)).await
+        let shard = self.keys.recipient_shard(channel, recipient);
+        self.follow(tenant, &self.keys.recipient(tenant, channel, recipient), shard).await
     }
 
     async fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<DueSurvey>, StoreError> {
@@ -1884,6 +1957,16 @@ mod tests {
             assert_eq!(Slot::for_key(keys.negative(&tenant, shard)), slot);
         }
         assert_eq!(shards.len(), CLUSTER_SHARDS, "a tenant's surveys use every shard");
+        // A survey made for an end user shares the slot of their recipient pointer, where the
+        // script following it reads it.
+        for n in 0..50 {
+            let (channel, recipient): (ChannelId, RecipientId) = (id("wa"), id(&format!("+1555{n:04}")));
+            let survey = keys.survey_id_for(&channel, &recipient);
+            let pointer = keys.recipient(&tenant, &channel, &recipient);
+            assert_eq!(Slot::for_key(keys.survey(&tenant, &survey)), Slot::for_key(&pointer));
+            let (before, after) = keys.survey_around(&tenant, keys.recipient_shard(&channel, &recipient));
+            assert_eq!(format!("{before}{survey}{after}"), keys.survey(&tenant, &survey));
+        }
         assert_eq!(keys.shards().len(), CLUSTER_SHARDS);
         // One server keeps the keys it always had.
         assert_eq!(self::keys().survey(&tenant, &id("x")), "rw:t:acme:{s:x}");

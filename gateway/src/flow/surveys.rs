@@ -67,7 +67,8 @@ pub async fn invite_on(
         locale,
         origin: request.origin,
     };
-    let survey = Survey::new(SurveyId::generate(), invitation, &config.config, now);
+    let id = flow.store.new_survey_id(&invitation.channel, &invitation.recipient);
+    let survey = Survey::new(id, invitation, &config.config, now);
     flow.store.create(&survey, previous.as_ref().map(|p| &p.id)).await?;
     if request.origin == Origin::User {
         // A rating the end user gives on their own needs no invitation.
