@@ -14,6 +14,7 @@ use ratewire_core::{Notice, Survey, SurveyState};
 use serde::Serialize;
 use sha2::Sha256;
 
+use super::Flow;
 use super::outbox::Attempt;
 use super::records::EndpointRecord;
 
@@ -78,7 +79,7 @@ impl<'a> SurveyPayload<'a> {
 
 /// Puts one event per notice and subscribed endpoint into the outbox, in one round trip.
 pub async fn queue_events(
-    store: &dyn Store,
+    flow: &Flow,
     survey: &Survey,
     notices: &[Notice],
     now: Timestamp,
@@ -87,7 +88,7 @@ pub async fn queue_events(
         return Ok(());
     }
     let tenant = &survey.invitation.tenant;
-    let endpoints = store::read_all::<EndpointRecord>(store, tenant).await?;
+    let endpoints = store::read_all::<EndpointRecord>(flow.store.as_ref(), tenant).await?;
     let mut items = Vec::new();
     for &notice in notices {
         for (_, endpoint) in &endpoints {
@@ -111,7 +112,9 @@ pub async fn queue_events(
             });
         }
     }
-    store.enqueue(&items).await
+    flow.store.enqueue(&items).await?;
+    flow.queued.notify_one();
+    Ok(())
 }
 
 /// The signature header's value for a body sent at `timestamp`.

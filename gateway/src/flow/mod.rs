@@ -49,6 +49,9 @@ pub struct Flow {
     pub send_rates: channels::SendRates,
     /// Open web widgets, told when their survey changes.
     pub live: live::LivePushes,
+    /// Woken when this gateway queues work, so its outbox sends it at once rather than at its
+    /// next poll (other gateways' outboxes find it when they poll).
+    pub queued: Arc<tokio::sync::Notify>,
 }
 
 impl Flow {
@@ -65,6 +68,7 @@ impl Flow {
             adapters: Default::default(),
             send_rates: Default::default(),
             live: Default::default(),
+            queued: Default::default(),
         }
     }
 }

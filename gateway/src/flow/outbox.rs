@@ -47,8 +47,13 @@ pub fn lease(flow: &Flow) -> SignedDuration {
 /// generator's replies fell behind at 712 ratings a second with the gateway using 0.75 of a
 /// core; with 128 they kept up to 1 012, the machine's cores then being what was short.
 const BATCH: usize = 128;
-/// How often an idle outbox looks for due items.
+/// How often an outbox looks for due items when this gateway queued nothing (retries fall due,
+/// other gateways queue work).
 const POLL: Duration = Duration::from_millis(250);
+/// How long an outbox woken by work this gateway queued waits for more before it looks: a
+/// round costs a read of every bucket whatever it finds, so rounds of a few items each would
+/// double the work a rating costs.
+const GATHER: Duration = Duration::from_millis(5);
 
 /// Runs the outbox until the service stops.
 pub async fn run_forever(flow: Flow) {
@@ -62,7 +67,12 @@ pub async fn run_forever(flow: Flow) {
     let mut interval = tokio::time::interval(POLL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        interval.tick().await;
+        // What this gateway queues goes at once: rounds follow each other while work comes in,
+        // each taking what was queued during the last.
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = flow.queued.notified() => tokio::time::sleep(GATHER).await,
+        }
         // A full round means more may be due: go on at once rather than at the next tick.
         loop {
             match run_due(&flow, &http, Timestamp::now()).await {

@@ -79,7 +79,9 @@ pub async fn queue_messages(
             attempt_started_at: None,
         })
         .collect();
-    flow.store.enqueue(&items).await
+    flow.store.enqueue(&items).await?;
+    flow.queued.notify_one();
+    Ok(())
 }
 
 /// Sends one of a survey's messages. An invitation on a channel whose platform reports sends

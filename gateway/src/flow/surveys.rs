@@ -176,7 +176,7 @@ async fn notify_business(flow: &Flow, survey: &Survey, effects: &[Effect], now: 
             Effect::Reply(_) => None,
         })
         .collect();
-    if let Err(error) = events::queue_events(flow.store.as_ref(), survey, &notices, now).await {
+    if let Err(error) = events::queue_events(flow, survey, &notices, now).await {
         // The transition is stored; only its events are lost. Say so loudly.
         tracing::error!(survey = %survey.id, ?notices, %error, "could not queue the event webhooks");
     }
