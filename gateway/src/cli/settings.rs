@@ -438,9 +438,9 @@ impl Settings {
             }
             return Some(RedisTarget::Cluster { nodes, tls_ca });
         }
+        // One at most, as checked above.
         match (&self.redis_url, &self.redis_sentinel) {
-            (Some(_), Some(_)) => unreachable!("refused above"),
-            (Some(url), None) => {
+            (Some(url), _) => {
                 if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://")) {
                     problem("redis_url".into(), "must start with redis://, rediss:// or unix://".into());
                 } else if self.redis_tls_ca_file.is_some() && !url.starts_with("rediss://") {
