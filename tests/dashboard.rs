@@ -524,11 +524,7 @@ async fn a_year_of_ten_million_surveys() {
                     for i in range {
                         let survey = past_survey(ACME, config, created(i), i);
                         for change in counts::changes(None, Some(&survey)) {
-                            let sum = sums.entry((change.period, change.field)).or_default();
-                            if sum.len() < change.deltas.len() {
-                                sum.resize(change.deltas.len(), 0);
-                            }
-                            sum.iter_mut().zip(&change.deltas).for_each(|(sum, delta)| *sum += delta);
+                            counts::add_packed(sums.entry((change.period, change.field)).or_default(), &change.deltas);
                         }
                     }
                     sums
@@ -539,11 +535,7 @@ async fn a_year_of_ten_million_surveys() {
         let mut all: HashMap<(counts::Period, counts::Field), Vec<i64>> = HashMap::new();
         for worker in workers {
             for (key, deltas) in worker.join().unwrap() {
-                let sum = all.entry(key).or_default();
-                if sum.len() < deltas.len() {
-                    sum.resize(deltas.len(), 0);
-                }
-                sum.iter_mut().zip(&deltas).for_each(|(sum, delta)| *sum += delta);
+                counts::add_packed(all.entry(key).or_default(), &deltas);
             }
         }
         all

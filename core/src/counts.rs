@@ -296,6 +296,17 @@ pub struct CounterChange {
     pub deltas: Vec<i64>,
 }
 
+/// Adds packed counts to a sum, position by position: what a counter's writes do to it, and
+/// what adding up a tenant's shards does.
+pub fn add_packed(sum: &mut Vec<i64>, counts: &[i64]) {
+    if sum.len() < counts.len() {
+        sum.resize(counts.len(), 0);
+    }
+    for (sum, count) in sum.iter_mut().zip(counts) {
+        *sum += count;
+    }
+}
+
 /// What writing `after` over `before` changes in the tenant's counters (`None`: no survey, as
 /// before a create or after taking one back). Every bucket holding the survey's creation time
 /// changes, each for its cell and for its scale.

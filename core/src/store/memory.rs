@@ -70,12 +70,7 @@ impl Inner {
         for change in changes {
             let hash = self.counters.entry((tenant.clone(), change.period)).or_default();
             let sums = hash.entry(change.field.clone()).or_default();
-            if sums.len() < change.deltas.len() {
-                sums.resize(change.deltas.len(), 0);
-            }
-            for (sum, delta) in sums.iter_mut().zip(&change.deltas) {
-                *sum += delta;
-            }
+            counts::add_packed(sums, &change.deltas);
             if sums.iter().all(|sum| *sum == 0) {
                 hash.remove(&change.field);
             }

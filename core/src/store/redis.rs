@@ -1276,7 +1276,7 @@ impl SurveyStore for RedisStore {
                         tracing::warn!(key, field = name, "skipping an unreadable counter");
                         continue;
                     };
-                    add_into(sums.entry(field).or_default(), &unpack(&key, &packed)?);
+                    counts::add_packed(sums.entry(field).or_default(), &unpack(&key, &packed)?);
                 }
             }
             read.push(sums.into_iter().collect());
@@ -1311,7 +1311,7 @@ impl SurveyStore for RedisStore {
                 let key = self.keys.counts(tenant, *shard, *period);
                 for (sum, packed) in sums.iter_mut().zip(values) {
                     if let Some(packed) = packed {
-                        add_into(sum, &unpack(&key, &packed)?);
+                        counts::add_packed(sum, &unpack(&key, &packed)?);
                     }
                 }
             }
@@ -1357,16 +1357,6 @@ impl SurveyStore for RedisStore {
 
     fn counted_since(&self) -> Timestamp {
         self.counted_since
-    }
-}
-
-/// Adds counts to a sum, position by position.
-fn add_into(sum: &mut Vec<i64>, counts: &[i64]) {
-    if sum.len() < counts.len() {
-        sum.resize(counts.len(), 0);
-    }
-    for (sum, count) in sum.iter_mut().zip(counts) {
-        *sum += count;
     }
 }
 
