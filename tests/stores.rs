@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use ratewire_core::store::{
-    self, ApplyError, DueSurvey, MemoryStore, Outbox, OutboxItem, RecordKind, RecordStore, RedisStore,
+    self, Along, ApplyError, DueSurvey, Handled, MemoryStore, Outbox, OutboxItem, RecordKind, RecordStore, RedisStore,
     RedisStoreOptions, RedisTarget, SentinelTarget, Sighting, StoreError, SurveyStore, Task, Versioned,
 };
 use ratewire_core::{
@@ -53,6 +53,7 @@ store_suite!(
     ids_with_colons_stay_in_their_tenant,
     create_checks_the_conversation_and_the_id,
     save_refuses_a_stale_revision,
+    a_save_writes_what_goes_along_or_nothing,
     apply_rates_a_pending_survey,
     racing_ratings_without_a_change_window_rate_once,
     racing_ratings_inside_the_change_window_lose_no_update,
@@ -220,20 +221,20 @@ async fn save_refuses_a_stale_revision(store: Store) {
     let survey = Fixture::new("acme", "conv-1", "+15550001").survey(&survey_config(72, 24), t0);
     store.create(&survey, None).await.unwrap();
 
-    let refused = store.save(&survey, &survey).await;
+    let refused = store.save(&survey, &survey, &Along::default()).await;
     assert!(matches!(refused, Err(StoreError::Conflict(ref id)) if *id == survey.id), "{refused:?}");
     let rated = survey.apply(Event::Rate(score(9)), t0 + MINUTE).unwrap().survey;
     let reminded = survey.apply(Event::Remind, t0 + MINUTE).unwrap().survey;
     assert_eq!((rated.revision, reminded.revision), (1, 1));
-    store.save(&survey, &rated).await.unwrap();
+    store.save(&survey, &rated, &Along::default()).await.unwrap();
     // Another writer read the same revision: its write would lose the rating.
-    let refused = store.save(&survey, &reminded).await;
+    let refused = store.save(&survey, &reminded, &Along::default()).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
-    let refused = store.save(&survey, &rated).await;
+    let refused = store.save(&survey, &rated, &Along::default()).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
-    let mut ahead = rated.clone();
-    ahead.revision = 5;
-    assert!(matches!(store.save(&rated, &ahead).await, Err(StoreError::Conflict(_))));
+    let mut behind = rated.clone();
+    behind.revision = 0;
+    assert!(matches!(store.save(&rated, &behind, &Along::default()).await, Err(StoreError::Conflict(_))));
     assert_eq!(stored(&store, &survey).await, rated);
     assert_eq!(all_due(&store).await, vec![due_entry(&survey, t0 + MINUTE + 24 * HOUR)]);
 
@@ -241,9 +242,49 @@ async fn save_refuses_a_stale_revision(store: Store) {
     let never_created = Fixture::new("acme", "conv-2", "+15550002").survey(&survey_config(72, 24), t0);
     let mut unknown = never_created.clone();
     unknown.revision = 1;
-    assert!(matches!(store.save(&never_created, &unknown).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.save(&never_created, &unknown, &Along::default()).await, Err(StoreError::Conflict(_))));
     assert_eq!(store.get(&unknown.invitation.tenant, &unknown.id).await.unwrap(), None);
     assert_eq!(all_due(&store).await, vec![due_entry(&survey, t0 + MINUTE + 24 * HOUR)]);
+}
+
+async fn a_save_writes_what_goes_along_or_nothing(store: Store) {
+    let t0 = now();
+    let survey = Fixture::new("alongco", "conv-1", "+15550001").survey(&survey_config(72, 24), t0);
+    let tenant = survey.invitation.tenant.clone();
+    store.create(&survey, None).await.unwrap();
+    let along = |item: &str, message: &str| Along {
+        items: vec![
+            outbox_item("alongco", &format!("{item}-event"), t0),
+            outbox_item("alongco", &format!("{item}-reply"), t0),
+        ],
+        handled: Some(Handled { key: format!("along/{message}"), until: t0 + HOUR }),
+    };
+
+    // Two transitions of one message, written at once with their items and the message's mark.
+    let rated = survey.apply(Event::Rate(score(9)), t0 + MINUTE).unwrap().survey;
+    let commented = rated.apply(Event::Comment("quick and kind".to_owned()), t0 + MINUTE).unwrap().survey;
+    assert_eq!(commented.revision, 2);
+    store.save(&survey, &commented, &along("first", "wamid.1")).await.unwrap();
+    assert_eq!(stored(&store, &survey).await, commented);
+    let pending = store.pending_items(&tenant, 10).await.unwrap();
+    assert_eq!(ids_of(&pending), ["first-event", "first-reply"]);
+    assert_eq!(store.claim("along/wamid.1", t0, MINUTE).await.unwrap(), Sighting::Handled);
+
+    // A write refused writes none of what goes with it.
+    let reminded = survey.apply(Event::Remind, t0 + MINUTE).unwrap().survey;
+    let refused = store.save(&survey, &reminded, &along("second", "wamid.2")).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    assert_eq!(stored(&store, &survey).await, commented);
+    assert_eq!(ids_of(&store.pending_items(&tenant, 10).await.unwrap()), ["first-event", "first-reply"]);
+    assert!(!store.remembers("along/wamid.2", t0).await.unwrap());
+
+    // What goes along is claimed by the outbox as what was enqueued is.
+    let mut claimed = store.claim_due(t0, t0 + HOUR, 100).await.unwrap();
+    claimed.retain(|item| item.tenant == tenant);
+    assert_eq!(ids_of(&claimed), ["first-event", "first-reply"]);
+    for item in &claimed {
+        store.complete(&item.id).await.unwrap();
+    }
 }
 
 async fn apply_rates_a_pending_survey(store: Store) {

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::{
-    DueSurvey, LastWritten, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError, SurveyStore,
-    Versioned,
+    Along, DueSurvey, LastWritten, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError,
+    SurveyStore, Versioned,
 };
 use crate::counts::{self, CounterChange, Field, Period};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
@@ -43,6 +43,13 @@ impl Inner {
             self.outbox_due.remove(&(old.due, old.id));
         }
         self.outbox_due.insert((item.due, item.id.clone()));
+    }
+
+    /// Adds an item unless its id is there.
+    fn enqueue(&mut self, item: &OutboxItem) {
+        if !self.outbox.contains_key(&item.id) {
+            self.put_outbox(item);
+        }
     }
 
     /// Stores a survey over `before` (none: a new survey), with the counts and the index entry
@@ -131,17 +138,21 @@ impl SurveyStore for MemoryStore {
         Ok(self.lock().surveys.get(&(tenant.clone(), id.clone())).cloned())
     }
 
-    async fn save(&self, previous: &Survey, survey: &Survey) -> Result<(), StoreError> {
+    async fn save(&self, previous: &Survey, survey: &Survey, along: &Along) -> Result<(), StoreError> {
         let mut inner = self.lock();
         let key = (survey.invitation.tenant.clone(), survey.id.clone());
         // Counted from the stored survey, which is `previous` when the caller kept its word.
         let stored = match inner.surveys.get(&key) {
-            Some(stored) if stored.revision == previous.revision && stored.revision + 1 == survey.revision => {
-                stored.clone()
-            }
+            Some(stored) if stored.revision == previous.revision && stored.revision < survey.revision => stored.clone(),
             _ => return Err(StoreError::Conflict(survey.id.clone())),
         };
         inner.write(Some(&stored), survey);
+        for item in &along.items {
+            inner.enqueue(item);
+        }
+        if let Some(handled) = &along.handled {
+            inner.seen.insert(handled.key.clone(), Mark { handled: true, until: handled.until });
+        }
         Ok(())
     }
 
@@ -294,9 +305,7 @@ impl Outbox for MemoryStore {
     async fn enqueue(&self, items: &[OutboxItem]) -> Result<(), StoreError> {
         let mut inner = self.lock();
         for item in items {
-            if !inner.outbox.contains_key(&item.id) {
-                inner.put_outbox(item);
-            }
+            inner.enqueue(item);
         }
         Ok(())
     }

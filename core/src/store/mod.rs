@@ -118,6 +118,23 @@ pub trait Seen: Send + Sync {
     async fn release(&self, key: &str) -> Result<(), StoreError>;
 }
 
+/// What a survey's write carries with it: the outbox items its transitions queue (events for the
+/// business, messages for the end user), and the platform message whose handling made it, marked
+/// handled. Written with the survey, a message's handling is one write: no survey changed with
+/// its replies lost, and no redelivery taken again once it is stored.
+#[derive(Debug, Clone, Default)]
+pub struct Along {
+    pub items: Vec<OutboxItem>,
+    pub handled: Option<Handled>,
+}
+
+/// A platform message handled: its redeliveries are dropped until `until` (see [`Seen::confirm`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handled {
+    pub key: String,
+    pub until: Timestamp,
+}
+
 /// A survey the sweeper must look at.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DueSurvey {
@@ -142,9 +159,11 @@ pub trait SurveyStore: Send + Sync {
 
     async fn get(&self, tenant: &TenantId, id: &SurveyId) -> Result<Option<Survey>, StoreError>;
 
-    /// Writes a survey made from `previous`, the stored revision: its revision must be exactly
-    /// one more than the stored one, otherwise [`StoreError::Conflict`].
-    async fn save(&self, previous: &Survey, survey: &Survey) -> Result<(), StoreError>;
+    /// Writes a survey made from `previous`, which must be the stored revision, and what goes
+    /// `along` with it, in one step: neither is written without the other. The survey's revision
+    /// must be more than the stored one (one more for each transition it went through);
+    /// otherwise, or when the stored revision is another, [`StoreError::Conflict`].
+    async fn save(&self, previous: &Survey, survey: &Survey, along: &Along) -> Result<(), StoreError>;
 
     /// The latest survey of a conversation.
     async fn latest_for_conversation(
@@ -297,17 +316,61 @@ pub async fn apply_to(
     event: Event,
     now: Timestamp,
 ) -> Result<Transition, ApplyError> {
+    let mut applied = apply_all(store, read, vec![event], now, &|_| Ok(Along::default())).await?;
+    match (applied.transitions.pop(), applied.refusal) {
+        (_, Some(refusal)) => Err(refusal.into()),
+        (Some(transition), None) => Ok(transition),
+        (None, None) => unreachable!("an event is either applied or refused"),
+    }
+}
+
+/// What the events of one message of the end user did to a survey.
+#[derive(Debug)]
+pub struct Applied {
+    /// The transitions made, in order (some may have changed nothing).
+    pub transitions: Vec<Transition>,
+    /// The refusal that stopped the events, if one did.
+    pub refusal: Option<Refusal>,
+}
+
+impl Applied {
+    /// Whether the survey changed, and so was written, with what went along.
+    pub fn changed(&self) -> bool {
+        self.transitions.iter().any(|transition| transition.changed)
+    }
+}
+
+/// Applies events to a survey the caller just read, in order, until one is refused, and writes
+/// the survey they made in one step with what `along` says goes with them (its effects as
+/// outbox items, the message marked handled). A lost race reads the survey anew and applies the
+/// events again, so two messages racing for one survey are serialized, each seeing the other's
+/// result. `along` is asked only when the survey changed.
+pub async fn apply_all(
+    store: &dyn SurveyStore,
+    read: Survey,
+    events: Vec<Event>,
+    now: Timestamp,
+    along: &(dyn Fn(&Applied) -> Result<Along, StoreError> + Sync),
+) -> Result<Applied, ApplyError> {
     let (tenant, id) = (read.invitation.tenant.clone(), read.id.clone());
     let mut survey = read;
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let transition = survey.apply(event.clone(), now)?;
-        if !transition.changed {
-            return Ok(transition);
+        let mut applied = Applied { transitions: Vec::new(), refusal: None };
+        for event in &events {
+            let current = applied.transitions.last().map_or(&survey, |transition| &transition.survey);
+            match current.apply(event.clone(), now) {
+                Ok(transition) => applied.transitions.push(transition),
+                Err(refusal) => {
+                    applied.refusal = Some(refusal);
+                    break;
+                }
+            }
         }
-        match store.save(&survey, &transition.survey).await {
-            Ok(()) => return Ok(transition),
+        let Some(last) = applied.transitions.last().filter(|_| applied.changed()) else { return Ok(applied) };
+        match store.save(&survey, &last.survey, &along(&applied)?).await {
+            Ok(()) => return Ok(applied),
             Err(StoreError::Conflict(_)) if attempts < MAX_APPLY_ATTEMPTS => tokio::task::yield_now().await,
             Err(error) => return Err(error.into()),
         }

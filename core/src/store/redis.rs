@@ -139,14 +139,15 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
+use redis::cluster_routing::Slot;
 use redis::{ErrorKind, FromRedisValue, Pipeline, RedisError, Script, ScriptInvocation, ServerErrorKind, Value};
 
 use super::cache::{self, Lookup, RecordCache};
 use super::compact;
 use super::connections::{Connection, Connections, Order, RedisTarget};
 use super::{
-    DueSurvey, LastWritten, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError, SurveyStore, Task,
-    Versioned,
+    Along, DueSurvey, LastWritten, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError,
+    SurveyStore, Task, Versioned,
 };
 use crate::counts::{self, CounterChange, Field, Period};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
@@ -187,13 +188,17 @@ const MAX_OUTBOX_READ_ROUNDS: usize = 4;
 
 /// Writes a survey record whose stored revision is the expected one, or a new record when the
 /// expected revision is '' and none exists (an empty record deletes it), and with it what the
-/// write changes in the tenant's index of negative ratings and counters, in one step.
-/// KEYS[1]: the record; then, optionally, KEYS[2]: the index of negative ratings, and KEYS[3], …:
-/// counter hashes. ARGV: expected stored revision, the record (led by its own revision: see
-/// [`compact`]), retention in milliseconds; with KEYS[2], what becomes of the survey's entry
-/// ('' nothing, '-' removed, or the score it is put in with), the survey id, how many entries the
-/// index keeps; then each counter hash's expiry in unix milliseconds, its number of fields, and
-/// each field's name and deltas (comma-separated integers, added one by one to the stored ones).
+/// write changes in the tenant's index of negative ratings and counters, and what goes along
+/// with it (see [`Along`]), in one step.
+/// KEYS[1]: the record; then, optionally, KEYS[2]: the index of negative ratings, KEYS[3], …:
+/// counter hashes, and the keys of what goes along. ARGV: expected stored revision, the record
+/// (led by its own revision: see [`compact`]), retention in milliseconds; with KEYS[2], what
+/// becomes of the survey's entry ('' nothing, '-' removed, or the score it is put in with), the
+/// survey id, how many entries the index keeps, and the number of counter hashes; then each
+/// counter hash's expiry in unix milliseconds, its number of fields, and each field's name and
+/// deltas (comma-separated integers, added one by one to the stored ones); then what goes along,
+/// each on the next key: `add` and a value (set unless the key exists), `index` and a score and
+/// member (added unless there), or `mark` and a value and its expiry in unix milliseconds.
 /// A field whose counts all come to zero is dropped. Counts are sums of small integers, exact in
 /// Lua's numbers. Revisions are compared as decimal strings, so no precision is lost to Lua
 /// numbers. Returns 1 if written, 0 otherwise.
@@ -218,8 +223,9 @@ elseif ARGV[4] ~= '' then
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -1 - tonumber(ARGV[6]))
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
 end
-local at = 7
-for k = 3, #KEYS do
+local at = 8
+local k = 3
+for _ = 1, tonumber(ARGV[7]) do
   local fields = tonumber(ARGV[at + 1])
   for f = 1, fields do
     local field, deltas = ARGV[at + 2 * f], ARGV[at + 2 * f + 1]
@@ -249,6 +255,23 @@ for k = 3, #KEYS do
   end
   redis.call('PEXPIREAT', KEYS[k], ARGV[at])
   at = at + 2 + 2 * fields
+  k = k + 1
+end
+while at <= #ARGV do
+  local operation = ARGV[at]
+  if operation == 'add' then
+    redis.call('SET', KEYS[k], ARGV[at + 1], 'NX')
+    at = at + 2
+  elseif operation == 'index' then
+    redis.call('ZADD', KEYS[k], 'NX', ARGV[at + 1], ARGV[at + 2])
+    at = at + 3
+  elseif operation == 'mark' then
+    redis.call('SET', KEYS[k], ARGV[at + 1], 'PXAT', ARGV[at + 2])
+    at = at + 3
+  else
+    return redis.error_reply('unknown operation ' .. operation)
+  end
+  k = k + 1
 end
 return 1
 ";
@@ -962,6 +985,7 @@ impl RedisStore {
         for change in changes {
             by_period.entry(change.period).or_default().push(change);
         }
+        script.arg(by_period.len());
         for (period, changes) in by_period {
             let expiry =
                 period.end().checked_add(SignedDuration::from_millis(self.retention_ms)).unwrap_or(Timestamp::MAX);
@@ -1058,9 +1082,9 @@ impl SurveyStore for RedisStore {
         self.read(tenant, id).await
     }
 
-    async fn save(&self, previous: &Survey, survey: &Survey) -> Result<(), StoreError> {
+    async fn save(&self, previous: &Survey, survey: &Survey, along: &Along) -> Result<(), StoreError> {
         let (tenant, id) = (&survey.invitation.tenant, &survey.id);
-        if previous.revision.checked_add(1) != Some(survey.revision) {
+        if survey.revision <= previous.revision {
             return Err(StoreError::Conflict(id.clone()));
         }
         let record = self.keys.survey(tenant, id);
@@ -1083,6 +1107,16 @@ impl SurveyStore for RedisStore {
         let mut write = SCRIPTS.write_record.prepare_invoke();
         write.key(&record).arg(previous.revision).arg(&encoded).arg(self.retention_ms);
         self.counting(&mut write, Some(previous), Some(survey));
+        // What goes along is written by the survey's script, where its keys may be: anywhere on
+        // one server, in the survey's slot on a cluster; else after the survey.
+        let companions = self.along(along)?;
+        let together = !self.keys.cluster
+            || companions.iter().all(|companion| Slot::for_key(companion.key()) == Slot::for_key(&record));
+        if together {
+            for companion in &companions {
+                companion.operation(&mut write);
+            }
+        }
         pipe.invoke_script(&write);
         stages.push(pipe.len());
         let kept_until =
@@ -1114,6 +1148,11 @@ impl SurveyStore for RedisStore {
             // Written, then overtaken before the due entry was checked: the record is written,
             // so what follows only tidies up and can't fail the save.
             self.sync_due_or_warn(tenant, id).await;
+        }
+        if !together && let Err(error) = self.write_along(along.items.len(), &companions).await {
+            // The survey is written: its replies and events are lost, and its message is handled
+            // again when its claim runs out. Say so loudly.
+            tracing::error!(%tenant, survey = %id, %error, "what goes with a survey's write could not be written");
         }
         Ok(())
     }
@@ -1540,7 +1579,83 @@ enum Found {
     Unreadable(StoreError),
 }
 
+/// One of the writes that go along with a survey's (see [`Along`]): commands of a pipeline of
+/// their own, or operations of the survey's write script (see [`WRITE_RECORD`]).
+enum Companion {
+    /// A value set unless its key exists.
+    Add { key: String, value: String },
+    /// A member added to a sorted set unless it is there.
+    Index { key: String, score: i64, member: String },
+    /// A value set until a time (unix milliseconds).
+    Mark { key: String, value: &'static str, until: i64 },
+}
+
+impl Companion {
+    fn key(&self) -> &str {
+        match self {
+            Companion::Add { key, .. } | Companion::Index { key, .. } | Companion::Mark { key, .. } => key,
+        }
+    }
+
+    fn command(&self, pipe: &mut Pipeline) {
+        match self {
+            Companion::Add { key, value } => pipe.cmd("SET").arg(key).arg(value).arg("NX"),
+            Companion::Index { key, score, member } => pipe.cmd("ZADD").arg(key).arg("NX").arg(score).arg(member),
+            Companion::Mark { key, value, until } => pipe.cmd("SET").arg(key).arg(*value).arg("PXAT").arg(until),
+        }
+        .ignore();
+    }
+
+    fn operation(&self, script: &mut ScriptInvocation<'_>) {
+        script.key(self.key());
+        match self {
+            Companion::Add { value, .. } => script.arg("add").arg(value),
+            Companion::Index { score, member, .. } => script.arg("index").arg(score).arg(member),
+            Companion::Mark { value, until, .. } => script.arg("mark").arg(*value).arg(until),
+        };
+    }
+}
+
 impl RedisStore {
+    /// What enqueueing items writes: each item, then its entries (an entry found without its item
+    /// is dropped as a leftover), each only if absent, so enqueueing an item that is there changes
+    /// nothing, except putting back an entry a lost connection kept from being written.
+    fn enqueueing(&self, items: &[OutboxItem]) -> Result<Vec<Companion>, StoreError> {
+        let mut writes = Vec::with_capacity(items.len() * 3);
+        for item in items {
+            writes.push(Companion::Add { key: self.keys.outbox_item(&item.id), value: self.encode_item(item)? });
+        }
+        for item in items {
+            let score = due_score(item.due);
+            let member = outbox_member(&item.tenant, &item.id);
+            writes.push(Companion::Index { key: self.keys.outbox_due(outbox_bucket(item)), score, member });
+            let (key, member) = (self.keys.tenant_outbox(&item.tenant), item.id.clone());
+            writes.push(Companion::Index { key, score, member });
+        }
+        Ok(writes)
+    }
+
+    /// What goes along with a survey's write: its items enqueued, then its message marked handled.
+    fn along(&self, along: &Along) -> Result<Vec<Companion>, StoreError> {
+        let mut writes = self.enqueueing(&along.items)?;
+        if let Some(handled) = &along.handled {
+            let (key, until) = (self.keys.seen(&handled.key), handled.until.as_millisecond());
+            writes.push(Companion::Mark { key, value: HANDLED, until });
+        }
+        Ok(writes)
+    }
+
+    /// Writes what goes along with a survey written already, in the order [`Self::along`] gives:
+    /// the items at once, then their entries at once, then the mark.
+    /// `items` is how many items they enqueue.
+    async fn write_along(&self, items: usize, writes: &[Companion]) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        for write in writes {
+            write.command(&mut pipe);
+        }
+        self.query_staged::<()>(&pipe, &[0, items, 3 * items]).await.map_err(unavailable)
+    }
+
     fn encode_item(&self, item: &OutboxItem) -> Result<String, StoreError> {
         serde_json::to_string(item).map_err(|error| StoreError::Corrupt {
             key: self.keys.outbox_item(&item.id),
@@ -1656,30 +1771,7 @@ impl Outbox for RedisStore {
         if items.is_empty() {
             return Ok(());
         }
-        // Each item, then its entries (an entry found without its item is dropped as a
-        // leftover), each only if absent: enqueuing an item that is there changes nothing,
-        // except putting back an entry a lost connection kept from being written.
-        let mut pipe = redis::pipe();
-        for item in items {
-            let json = self.encode_item(item)?;
-            pipe.cmd("SET").arg(self.keys.outbox_item(&item.id)).arg(json).arg("NX").ignore();
-        }
-        for item in items {
-            pipe.cmd("ZADD")
-                .arg(self.keys.outbox_due(outbox_bucket(item)))
-                .arg("NX")
-                .arg(due_score(item.due))
-                .arg(outbox_member(&item.tenant, &item.id))
-                .ignore();
-            pipe.cmd("ZADD")
-                .arg(self.keys.tenant_outbox(&item.tenant))
-                .arg("NX")
-                .arg(due_score(item.due))
-                .arg(&item.id)
-                .ignore();
-        }
-        // The items at once, then their entries at once.
-        self.query_staged::<()>(&pipe, &[0, items.len()]).await.map_err(unavailable)
+        self.write_along(items.len(), &self.enqueueing(items)?).await
     }
 
     async fn claim_due(
@@ -1882,6 +1974,9 @@ impl LastWritten for RedisStore {
     }
 }
 
+/// What a sighting holds once its message is handled.
+const HANDLED: &str = "handled";
+
 #[async_trait]
 impl Seen for RedisStore {
     /// A script on `rw:seen:<key>`: `claimed` for the lease, then `handled` (`SET … PX`) once
@@ -1901,7 +1996,7 @@ impl Seen for RedisStore {
 
     async fn confirm(&self, key: &str, _now: Timestamp, ttl: SignedDuration) -> Result<(), StoreError> {
         let mut pipe = redis::pipe();
-        pipe.cmd("SET").arg(self.keys.seen(key)).arg("handled").arg("PX").arg(millis(ttl).max(1)).ignore();
+        pipe.cmd("SET").arg(self.keys.seen(key)).arg(HANDLED).arg("PX").arg(millis(ttl).max(1)).ignore();
         self.query::<()>(&pipe).await.map_err(unavailable)
     }
 

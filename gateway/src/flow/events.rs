@@ -9,8 +9,8 @@
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use ratewire_adapters::outbound::{self, OutboundPolicy};
-use ratewire_core::store::{self, OutboxItem, Store, StoreError, Task};
-use ratewire_core::{Notice, Survey, SurveyState};
+use ratewire_core::store::{self, OutboxItem, Store, StoreError, Task, Versioned};
+use ratewire_core::{Notice, Survey, SurveyState, TenantId};
 use serde::Serialize;
 use sha2::Sha256;
 
@@ -78,20 +78,35 @@ impl<'a> SurveyPayload<'a> {
 }
 
 /// Puts one event per notice and subscribed endpoint into the outbox, in one round trip.
-pub async fn queue_events(
-    flow: &Flow,
-    survey: &Survey,
-    notices: &[Notice],
-    now: Timestamp,
-) -> Result<(), ratewire_core::store::StoreError> {
+pub async fn queue_events(flow: &Flow, survey: &Survey, notices: &[Notice], now: Timestamp) -> Result<(), StoreError> {
     if notices.is_empty() {
         return Ok(());
     }
+    let endpoints = endpoints(flow, &survey.invitation.tenant).await?;
+    flow.store.enqueue(&event_items(survey, notices, &endpoints, now)?).await?;
+    flow.queued.notify_one();
+    Ok(())
+}
+
+/// The business's event webhook endpoints.
+pub async fn endpoints(flow: &Flow, tenant: &TenantId) -> Result<Endpoints, StoreError> {
+    store::read_all::<EndpointRecord>(flow.store.as_ref(), tenant).await
+}
+
+/// The endpoints [`endpoints`] reads.
+pub type Endpoints = Vec<(String, Versioned<EndpointRecord>)>;
+
+/// The outbox items of one event per notice of a survey's transition and subscribed endpoint.
+pub fn event_items(
+    survey: &Survey,
+    notices: &[Notice],
+    endpoints: &Endpoints,
+    now: Timestamp,
+) -> Result<Vec<OutboxItem>, StoreError> {
     let tenant = &survey.invitation.tenant;
-    let endpoints = store::read_all::<EndpointRecord>(flow.store.as_ref(), tenant).await?;
     let mut items = Vec::new();
     for &notice in notices {
-        for (_, endpoint) in &endpoints {
+        for (_, endpoint) in endpoints {
             let endpoint = &endpoint.value;
             if !endpoint.events.is_empty() && !endpoint.events.contains(&notice) {
                 continue;
@@ -112,9 +127,7 @@ pub async fn queue_events(
             });
         }
     }
-    flow.store.enqueue(&items).await?;
-    flow.queued.notify_one();
-    Ok(())
+    Ok(items)
 }
 
 /// The signature header's value for a body sent at `timestamp`.

@@ -4,7 +4,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use ratewire_adapters::{ChoicePayload, DeliveryStatus, Inbound};
-use ratewire_core::store::Sighting;
+use ratewire_core::store::{Handled, Sighting};
 use ratewire_core::{ChannelId, Event, Survey, TenantId};
 use serde::Serialize;
 
@@ -59,14 +59,18 @@ pub async fn take(
             Sighting::InHand => return Err(FlowError::InProgress),
         }
         received.received += 1;
-        let handled = match context {
-            Ok(latest) => take_one(flow, tenant, in_use, adapter, event, latest, now).await,
+        // Marked handled only once it is, by the write that changed what it answers when it
+        // changed something: a handling that failed, or a gateway that died meanwhile, leaves a
+        // claim that runs out, so the redelivery is taken.
+        let handled = Handled { key, until: now + DEDUPE_FOR };
+        let taken = match context {
+            Ok(latest) => take_one(flow, in_use, adapter, event, latest, now, &handled).await,
             Err(error) => Err(error),
         };
-        match handled {
-            // Marked handled only now that it is: a handling that failed, or a gateway that died
-            // meanwhile, leaves a claim that runs out, so the redelivery is taken.
-            Ok(()) => {
+        let key = handled.key;
+        match taken {
+            Ok(Marked::ByTheWrite) => {}
+            Ok(Marked::NotYet) => {
                 if let Err(error) = flow.store.confirm(&key, now, DEDUPE_FOR).await {
                     // Handled all the same; a redelivery once the claim runs out is handled
                     // again, which changes nothing already recorded.
@@ -114,23 +118,40 @@ async fn context(
     latest
 }
 
+/// Whether an item's handling marked it handled.
+enum Marked {
+    /// The write of what it changed did.
+    ByTheWrite,
+    /// It changed nothing, or what it changed was not written with the mark.
+    NotYet,
+}
+
+impl Marked {
+    fn by(outcome: &Outcome) -> Marked {
+        if outcome.wrote() { Marked::ByTheWrite } else { Marked::NotYet }
+    }
+}
+
 /// Handles one item of a verified delivery, given its [`context`].
 async fn take_one(
     flow: &Flow,
-    tenant: &TenantId,
     in_use: &ChannelInUse,
     adapter: &dyn ratewire_adapters::Channel,
     event: Inbound,
     latest: Option<Survey>,
     now: Timestamp,
-) -> Result<(), FlowError> {
-    let channel = in_use.id();
+    handled: &Handled,
+) -> Result<Marked, FlowError> {
+    let (tenant, channel) = (in_use.tenant(), in_use.id());
+    let handled = Some(handled);
     match event {
         Inbound::Message { text, .. } => {
-            surveys::take_input_on(flow, in_use, latest, Input::Text { text, conversation: None }, now).await?;
+            let input = Input::Text { text, conversation: None };
+            return Ok(Marked::by(&surveys::take_input_on(flow, in_use, latest, input, now, handled).await?));
         }
         Inbound::Reply { survey, text, .. } => {
-            surveys::take_input_on(flow, in_use, latest, Input::Reply { survey, text }, now).await?;
+            let input = Input::Reply { survey, text };
+            return Ok(Marked::by(&surveys::take_input_on(flow, in_use, latest, input, now, handled).await?));
         }
         Inbound::Choice { from, payload, tap, .. } => {
             let reason = match &payload {
@@ -141,16 +162,17 @@ async fn take_one(
                 ChoicePayload::Score { survey, score } => Input::Rate { survey, score },
                 ChoicePayload::Reason { survey, reason } => Input::Reason { survey, reason },
             };
-            let outcome = surveys::take_input_on(flow, in_use, latest.clone(), input, now).await;
+            let outcome = surveys::take_input_on(flow, in_use, latest.clone(), input, now, handled).await;
             let acknowledgement = acknowledgement(flow, in_use, latest, reason.as_deref(), &outcome).await;
             if let Err(error) = adapter.acknowledge_tap(&from, &tap, &acknowledgement).await {
                 tracing::warn!(%tenant, %channel, %error, "the tap could not be acknowledged");
             }
-            match outcome {
+            return match outcome {
+                Ok(outcome) => Ok(Marked::by(&outcome)),
                 // A tap on someone else's or a forgotten survey: nothing to do.
-                Err(FlowError::NotFound { .. }) | Ok(_) => {}
-                Err(error) => return Err(error),
-            }
+                Err(FlowError::NotFound { .. }) => Ok(Marked::NotYet),
+                Err(error) => Err(error),
+            };
         }
         Inbound::Status { message_id, status, reference, .. } => {
             // The reference ratewire sent names the invitation's survey even when the gateway
@@ -163,7 +185,7 @@ async fn take_one(
                 }
                 None => match send::survey_of_message(flow, tenant, channel, &message_id).await? {
                     Some(survey) => survey,
-                    None => return Ok(()),
+                    None => return Ok(Marked::NotYet),
                 },
             };
             let event = match status {
@@ -179,7 +201,7 @@ async fn take_one(
             }
         }
     }
-    Ok(())
+    Ok(Marked::NotYet)
 }
 
 /// What a tap's acknowledgement says, in the survey's language: the choice as recorded, or the

@@ -52,16 +52,22 @@ pub fn invitation_of_reference(reference: &str) -> Option<SurveyId> {
 
 /// Puts the messages one step of a survey sends into the outbox, in one round trip, once: a
 /// second enqueue of the same messages of the same survey revision changes nothing.
-///
-/// Their ids sort in the order the messages are to go (by their place among `messages`), so
-/// every store claims them in that order, even within one millisecond.
 pub async fn queue_messages(
     flow: &Flow,
     survey: &Survey,
     messages: &[OutboundMessage],
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let items: Vec<OutboxItem> = messages
+    flow.store.enqueue(&message_items(survey, messages, now)).await?;
+    flow.queued.notify_one();
+    Ok(())
+}
+
+/// The outbox items of the messages one step of a survey sends. Their ids sort in the order the
+/// messages are to go (by their place among `messages`), so every store claims them in that
+/// order, even within one millisecond.
+pub fn message_items(survey: &Survey, messages: &[OutboundMessage], now: Timestamp) -> Vec<OutboxItem> {
+    messages
         .iter()
         .enumerate()
         .map(|(position, &message)| OutboxItem {
@@ -78,10 +84,7 @@ pub async fn queue_messages(
             last_error: None,
             attempt_started_at: None,
         })
-        .collect();
-    flow.store.enqueue(&items).await?;
-    flow.queued.notify_one();
-    Ok(())
+        .collect()
 }
 
 /// Sends one of a survey's messages. An invitation on a channel whose platform reports sends

@@ -4,7 +4,7 @@
 
 use jiff::Timestamp;
 use ratewire_adapters::MessagePath;
-use ratewire_core::store::{self, ApplyError, OutboundMessage};
+use ratewire_core::store::{self, Along, ApplyError, Handled, OutboundMessage, StoreError};
 use ratewire_core::{
     AgentId, ChannelId, ConversationId, Effect, Event, Invitation, InviteRefusal, Locale, Notice, Origin, RecipientId,
     Reply, Score, Survey, SurveyId, TenantId, Texts, Transition, check_invitation, replies_to_message, understand,
@@ -167,15 +167,20 @@ pub async fn carry_out(flow: &Flow, channel: &ChannelInUse, survey: &Survey, eff
     tokio::join!(notify_business(flow, survey, effects, now), tell);
 }
 
-/// Queues the event webhooks a transition calls for.
-async fn notify_business(flow: &Flow, survey: &Survey, effects: &[Effect], now: Timestamp) {
-    let notices: Vec<Notice> = effects
+/// The notices among a transition's effects.
+fn notices(effects: &[Effect]) -> Vec<Notice> {
+    effects
         .iter()
         .filter_map(|effect| match effect {
             Effect::Notify(notice) => Some(*notice),
             Effect::Reply(_) => None,
         })
-        .collect();
+        .collect()
+}
+
+/// Queues the event webhooks a transition calls for.
+async fn notify_business(flow: &Flow, survey: &Survey, effects: &[Effect], now: Timestamp) {
+    let notices = notices(effects);
     if let Err(error) = events::queue_events(flow, survey, &notices, now).await {
         // The transition is stored; only its events are lost. Say so loudly.
         tracing::error!(survey = %survey.id, ?notices, %error, "could not queue the event webhooks");
@@ -183,13 +188,8 @@ async fn notify_business(flow: &Flow, survey: &Survey, effects: &[Effect], now: 
 }
 
 /// Sends the end user the replies on the survey's channel, in order: from the outbox, queued in
-/// one round trip, or to its open widgets; with none, the survey still changed, so open widgets
-/// redraw it.
+/// one round trip, or to its open widgets.
 async fn tell_end_user(flow: &Flow, channel: &ChannelInUse, survey: &Survey, replies: &[Reply]) {
-    if replies.is_empty() {
-        flow.live.refresh(survey);
-        return;
-    }
     let kind = match channel.record().await {
         Ok(channel) => channel.kind,
         Err(error) => {
@@ -198,10 +198,23 @@ async fn tell_end_user(flow: &Flow, channel: &ChannelInUse, survey: &Survey, rep
         }
     };
     if kind.definition().messages == MessagePath::Outbox {
+        if replies.is_empty() {
+            return;
+        }
         let messages: Vec<OutboundMessage> = replies.iter().map(|&reply| OutboundMessage::Reply(reply)).collect();
         if let Err(error) = send::queue_messages(flow, survey, &messages, Timestamp::now()).await {
             tracing::error!(survey = %survey.id, %error, "could not queue the messages to the end user");
         }
+        return;
+    }
+    tell_open_widgets(flow, channel, survey, replies).await;
+}
+
+/// Says the replies to the survey's open widgets; with none, the survey still changed, so they
+/// redraw it.
+async fn tell_open_widgets(flow: &Flow, channel: &ChannelInUse, survey: &Survey, replies: &[Reply]) {
+    if replies.is_empty() {
+        flow.live.refresh(survey);
         return;
     }
     let texts = match texts(flow, channel, survey).await {
@@ -285,6 +298,15 @@ pub enum Outcome {
     PassThrough,
 }
 
+impl Outcome {
+    /// Whether its survey was written, and with it what went along (the platform's message marked
+    /// handled): the last step changed the survey. (A message whose last step changed nothing,
+    /// after one that did, says no: marking it handled again changes nothing.)
+    pub fn wrote(&self) -> bool {
+        matches!(self, Outcome::Applied(transition) if transition.changed)
+    }
+}
+
 /// Handles what an end user sent on a channel.
 pub async fn take_input(
     flow: &Flow,
@@ -298,7 +320,7 @@ pub async fn take_input(
         Input::Reply { survey, .. } => named_survey(flow, tenant, channel, survey).await?,
         _ => flow.store.latest_for_recipient(tenant, channel, recipient).await?,
     };
-    take_input_on(flow, &ChannelInUse::of(&flow.store, tenant, channel), latest, input, now).await
+    take_input_on(flow, &ChannelInUse::of(&flow.store, tenant, channel), latest, input, now, None).await
 }
 
 /// The survey a reply names (an email's thread), whichever address it came from: people reply
@@ -315,21 +337,26 @@ pub async fn named_survey(
 /// [`take_input`], given the survey the end user is answering as the caller just read it: the one
 /// a reply names ([`named_survey`]), else the recipient's latest
 /// ([`SurveyStore::latest_for_recipient`](ratewire_core::store::SurveyStore::latest_for_recipient)).
+/// The input of a platform's message is `handled` once what it changed is written (see
+/// [`Outcome::wrote`]).
 pub async fn take_input_on(
     flow: &Flow,
     channel: &ChannelInUse,
     latest: Option<Survey>,
     input: Input,
     now: Timestamp,
+    handled: Option<&Handled>,
 ) -> Result<Outcome, FlowError> {
     let (survey, event) = match input {
         Input::Rate { survey, score } => (owned(latest, &survey)?, Event::Rate(score)),
         Input::Reason { survey, reason } => (owned(latest, &survey)?, Event::ChooseReason(reason)),
         Input::Comment { survey, text } => (owned(latest, &survey)?, Event::Comment(text)),
-        Input::Text { text, conversation } => return typed(flow, channel, latest, &text, conversation, now).await,
-        Input::Reply { text, .. } => return typed(flow, channel, latest, &text, None, now).await,
+        Input::Text { text, conversation } => {
+            return typed(flow, channel, latest, &text, conversation, now, handled).await;
+        }
+        Input::Reply { text, .. } => return typed(flow, channel, latest, &text, None, now, handled).await,
     };
-    answer(flow, channel, &survey, vec![event], now).await
+    answer(flow, channel, &survey, vec![event], now, handled).await
 }
 
 /// Handles text the end user typed, in `conversation` when the channel says which.
@@ -340,6 +367,7 @@ async fn typed(
     text: &str,
     conversation: Option<ConversationId>,
     now: Timestamp,
+    handled: Option<&Handled>,
 ) -> Result<Outcome, FlowError> {
     let Some(mut survey) = latest else { return Ok(Outcome::PassThrough) };
     if let Some(conversation) = conversation {
@@ -350,7 +378,7 @@ async fn typed(
     let texts = texts(flow, channel, &survey).await?;
     let reading = understand(text, survey.rules.scale, survey.invitation.locale, &texts.labels);
     match survey.events_for_text(text, reading, now) {
-        Some(events) => answer(flow, channel, &survey, events, now).await,
+        Some(events) => answer(flow, channel, &survey, events, now, handled).await,
         None => Ok(Outcome::PassThrough),
     }
 }
@@ -397,58 +425,54 @@ async fn tell_of_conversation(
 }
 
 /// Applies the events one message of the end user carried, in order; the first refusal stops
-/// them. The business hears of every transition; the end user only of the message's last step
-/// (see [`replies_to_message`]).
+/// them. The survey they make is written in one step with what goes along: an event for the
+/// business for every transition, the replies to the end user of the message's last step (see
+/// [`replies_to_message`]), and, for a platform's message, `handled` (it is then handled).
 pub async fn answer(
     flow: &Flow,
     channel: &ChannelInUse,
     survey: &Survey,
     events: Vec<Event>,
     now: Timestamp,
+    handled: Option<&Handled>,
 ) -> Result<Outcome, FlowError> {
-    let mut transitions: Vec<Transition> = Vec::new();
-    let mut refusal = None;
-    let mut failure = None;
-    for event in events {
-        // Each event applies to what the last one left, as read: no need to read it again.
-        let current = transitions.last().map_or(survey, |transition| &transition.survey).clone();
-        match store::apply_to(flow.store.as_ref(), current, event, now).await {
-            Ok(transition) => {
-                count(&transition);
-                transitions.push(transition);
-            }
-            Err(ApplyError::Refused(stop)) => {
-                refusal = Some(stop);
-                break;
-            }
-            Err(other) => {
-                failure = Some(FlowError::from(other));
-                break;
-            }
+    // What goes along is made from what the events do, before the write: what making it needs is
+    // read first (the gateway's copies, under load).
+    let (record, endpoints) =
+        tokio::try_join!(channel.record(), async { Ok(events::endpoints(flow, &survey.invitation.tenant).await?) })?;
+    let by_outbox = record.kind.definition().messages == MessagePath::Outbox;
+    let last = |applied: &'_ store::Applied| applied.transitions.last().map_or(survey, |t| &t.survey).clone();
+    let along = |applied: &store::Applied| -> Result<Along, StoreError> {
+        let mut items = Vec::new();
+        for transition in &applied.transitions {
+            items.extend(events::event_items(&transition.survey, &notices(&transition.effects), &endpoints, now)?);
+        }
+        if by_outbox {
+            let replies = replies_to_message(&applied.transitions, applied.refusal.as_ref());
+            let messages: Vec<OutboundMessage> = replies.into_iter().map(OutboundMessage::Reply).collect();
+            items.extend(send::message_items(&last(applied), &messages, now));
+        }
+        Ok(Along { items, handled: handled.cloned() })
+    };
+    let applied = store::apply_all(flow.store.as_ref(), survey.clone(), events, now, &along).await?;
+    applied.transitions.iter().for_each(count);
+    if applied.changed() {
+        flow.queued.notify_one();
+    } else {
+        // Nothing written: a refusal may still have something to say.
+        let items = along(&applied)?.items;
+        if !items.is_empty() {
+            flow.store.enqueue(&items).await?;
+            flow.queued.notify_one();
         }
     }
-    let notified = async {
-        for transition in &transitions {
-            notify_business(flow, &transition.survey, &transition.effects, now).await;
+    if !by_outbox {
+        let replies = replies_to_message(&applied.transitions, applied.refusal.as_ref());
+        if applied.transitions.iter().any(|t| !t.effects.is_empty()) || !replies.is_empty() {
+            tell_open_widgets(flow, channel, &last(&applied), &replies).await;
         }
-    };
-    // A store failure part way: the platform redelivers the message, and its redelivery answers.
-    // Said now, the end user would hear the first steps' replies twice.
-    let replies = if failure.is_some() { Vec::new() } else { replies_to_message(&transitions, refusal.as_ref()) };
-    let told = async {
-        match transitions.last() {
-            Some(last) if transitions.iter().any(|t| !t.effects.is_empty()) => {
-                tell_end_user(flow, channel, &last.survey, &replies).await;
-            }
-            // Nothing changed: only a refusal may have something to say.
-            _ if !replies.is_empty() => tell_end_user(flow, channel, survey, &replies).await,
-            _ => {}
-        }
-    };
-    tokio::join!(notified, told);
-    if let Some(error) = failure {
-        return Err(error);
     }
+    let store::Applied { mut transitions, refusal } = applied;
     Ok(match (transitions.pop(), refusal) {
         (Some(last), _) => Outcome::Applied(Box::new(last)),
         (None, Some(refusal)) => Outcome::Refused(refusal),

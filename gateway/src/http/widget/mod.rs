@@ -415,5 +415,5 @@ async fn user_initiated(state: &AppState, query: &ConnectQuery, input: Input, no
         Err(error) => return Some(error_message(error)),
     };
     let events = survey.events_for_text(&text, reading, now).unwrap_or_default();
-    surveys::answer(&state.flow, &channel, &survey, events, now).await.err().map(error_message)
+    surveys::answer(&state.flow, &channel, &survey, events, now, None).await.err().map(error_message)
 }
