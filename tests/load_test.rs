@@ -44,7 +44,11 @@ fn probe(args: &[&str]) {
     // The figures are there and within reason.
     let bytes = number("used_memory per pending survey");
     assert!((50.0..20_000.0).contains(&bytes), "{bytes} bytes per pending survey:\n{report}");
-    assert!(number("round trips in sequence per rating") >= 1.0, "{report}");
+    // Traced ratings find the gateway's copies fresh or read them again, depending on the pace.
+    let traced = ["round trips in sequence per rating", "round trips in sequence per rating, copies read again"];
+    let trips: Vec<f64> =
+        traced.iter().filter_map(|name| figure(name).split_whitespace().next()?.parse().ok()).collect();
+    assert!(!trips.is_empty() && trips.iter().all(|trips| *trips >= 1.0), "{report}");
     assert!(number("replies per rating") >= 1.0, "{report}");
     assert!(number("Redis commands per rating") >= 1.0, "{report}");
     for rate in ["gateway sustained", "relay sustained", "bare axum full speed"] {

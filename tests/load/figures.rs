@@ -99,7 +99,9 @@ impl Report {
         writeln!(f, "invitations sent: {} of {}", self.seeding.sent, self.seeding.asked)?;
         writeln!(f, "outbox left after seeding: {}", self.seeding.outbox_left)?;
         writeln!(f, "used_memory per pending survey: {:.0} bytes", self.memory.used_memory_per_survey())?;
-        writeln!(f, "round trips in sequence per rating: {}", self.trace.median_round_trips())?;
+        let trips = |read_copies| self.trace.median_round_trips(read_copies).map_or("-".to_owned(), |n| n.to_string());
+        writeln!(f, "round trips in sequence per rating: {} (the gateway's copies fresh)", trips(false))?;
+        writeln!(f, "round trips in sequence per rating, copies read again: {}", trips(true))?;
         writeln!(
             f,
             "traced commands per rating: webhook {sent:.1} sent + {scripted:.1} in scripts, \

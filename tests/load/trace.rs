@@ -138,6 +138,12 @@ impl Traced {
         trips
     }
 
+    /// Whether the webhook read a business's record (a configuration, channel or endpoint list):
+    /// the gateway's copy had run out.
+    pub fn read_copies(&self) -> bool {
+        self.webhook.iter().any(|command| !command.in_script && command.text.contains(":rec:"))
+    }
+
     /// Commands sent by the gateway, and run by its scripts, in `commands`.
     fn counted(commands: &[Command]) -> (usize, usize) {
         let in_scripts = commands.iter().filter(|c| c.in_script).count();
@@ -172,11 +178,13 @@ impl Trace {
         })
     }
 
-    /// The median of the webhooks' round trips in sequence.
-    pub fn median_round_trips(&self) -> usize {
-        let mut trips: Vec<usize> = self.ratings.iter().map(Traced::round_trips).collect();
+    /// The median of the round trips in sequence of the webhooks that found the gateway's copies
+    /// fresh (as under load), or of those that read them again; none when no webhook did.
+    pub fn median_round_trips(&self, read_copies: bool) -> Option<usize> {
+        let mut trips: Vec<usize> =
+            self.ratings.iter().filter(|t| t.read_copies() == read_copies).map(Traced::round_trips).collect();
         trips.sort_unstable();
-        trips.get(trips.len() / 2).copied().unwrap_or(0)
+        trips.get(trips.len() / 2).copied()
     }
 
     /// Commands per rating, on average: the webhook's and the outbox's, each as (sent, run by

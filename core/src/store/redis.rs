@@ -680,8 +680,9 @@ fn millis(duration: SignedDuration) -> i64 {
 /// reconnect on their own after Redis comes back (and, with Sentinel, follow the master).
 #[derive(Clone)]
 pub struct RedisStore {
-    /// Calls take them in turn: one connection's single reader and writer would bound the
-    /// gateway's round trips (see docs/performance.md).
+    /// Each task's calls go on one of them (see [`RedisStore::connection_turn`]): one
+    /// connection's single reader and writer would bound the gateway's round trips (see
+    /// docs/performance.md).
     connections: Arc<Connections>,
     next_connection: Arc<AtomicUsize>,
     /// Shared by clones, like the connections.
@@ -791,8 +792,23 @@ impl RedisStore {
         self.query_in(pipe, Order::Stages(starts)).await
     }
 
+    /// Which connection a call goes on: the calling task's, so that the calls one task makes at
+    /// once (a message's sighting, its sender's writing noted and their survey read) leave
+    /// together, in one write and one round trip, while other tasks' calls spread over the
+    /// connections; calls from outside a task take the connections in turn.
+    fn connection_turn(&self) -> usize {
+        match tokio::task::try_id() {
+            Some(task) => {
+                let mut hasher = std::hash::DefaultHasher::new();
+                std::hash::Hash::hash(&task, &mut hasher);
+                std::hash::Hasher::finish(&hasher) as usize
+            }
+            None => self.next_connection.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
     async fn query_in<T: FromRedisValue>(&self, pipe: &Pipeline, order: Order<'_>) -> Result<T, RedisError> {
-        let turn = self.next_connection.fetch_add(1, Ordering::Relaxed);
+        let turn = self.connection_turn();
         let (generation, connection) = self.connections.take(turn);
         match run(pipe, order, connection).await {
             Err(error) if self.connections.follow_master(generation, &error).await => {
