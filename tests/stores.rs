@@ -283,7 +283,7 @@ async fn a_save_writes_what_goes_along_or_nothing(store: Store) {
     claimed.retain(|item| item.tenant == tenant);
     assert_eq!(ids_of(&claimed), ["first-event", "first-reply"]);
     for item in &claimed {
-        store.complete(&item.id).await.unwrap();
+        store.complete(item).await.unwrap();
     }
 }
 
@@ -799,7 +799,7 @@ fn outbox_item(tenant: &str, id: &str, due: Timestamp) -> OutboxItem {
     OutboxItem {
         id: id.to_owned(),
         tenant: self::tenant(tenant),
-        task: Task::Webhook { endpoint: "hook-1".to_owned(), body: format!(r#"{{"delivery":"{id}"}}"#) },
+        task: Task::Webhook { endpoint: "hook-1".to_owned(), body: format!(r#"{{"delivery":"{id}"}}"#), survey: None },
         attempts: 0,
         due,
         last_error: None,
@@ -817,7 +817,7 @@ async fn outbox_enqueue_keeps_the_first_item(store: Store) {
     store.enqueue(slice::from_ref(&item)).await.unwrap();
     store.enqueue(slice::from_ref(&item)).await.unwrap();
     let other = OutboxItem {
-        task: Task::Webhook { endpoint: "hook-1".to_owned(), body: "something else".to_owned() },
+        task: Task::Webhook { endpoint: "hook-1".to_owned(), body: "something else".to_owned(), survey: None },
         due: t0 + HOUR,
         attempts: 3,
         ..item.clone()
@@ -826,7 +826,7 @@ async fn outbox_enqueue_keeps_the_first_item(store: Store) {
     let second = outbox_item("acme", "d-2", t0 + MINUTE);
     store.enqueue(&[other, second.clone()]).await.unwrap();
     assert_eq!(store.pending_items(&item.tenant, 10).await.unwrap(), vec![item.clone(), second.clone()]);
-    store.complete("d-2").await.unwrap();
+    store.complete(&second).await.unwrap();
 
     // Not even once it was claimed: its lease stands.
     let lease = t0 + 5 * MINUTE;
@@ -889,16 +889,16 @@ async fn outbox_reschedule_moves_an_item_and_complete_removes_it(store: Store) {
     assert_eq!(store.claim_due(t0 + 10 * MINUTE, t0 + 11 * MINUTE, 10).await.unwrap(), vec![failed.clone()]);
 
     // Delivered: gone for good.
-    store.complete(&failed.id).await.unwrap();
-    store.complete(&failed.id).await.unwrap();
-    store.complete("never-enqueued").await.unwrap();
+    store.complete(&failed).await.unwrap();
+    store.complete(&failed).await.unwrap();
+    store.complete(&outbox_item("acme", "never-enqueued", t0)).await.unwrap();
     let pending = store.pending_items(&item.tenant, 10).await.unwrap();
     assert_eq!(ids_of(&pending), vec!["d-2"]);
     // A late reschedule doesn't bring it back.
     store.reschedule(&OutboxItem { attempts: 2, due: t0 + 20 * MINUTE, ..failed.clone() }).await.unwrap();
     assert_eq!(ids_of(&store.pending_items(&item.tenant, 10).await.unwrap()), vec!["d-2"]);
     assert_eq!(ids_of(&store.claim_due(t0 + 2 * HOUR, t0 + 3 * HOUR, 10).await.unwrap()), vec!["d-2"]);
-    store.complete(&other.id).await.unwrap();
+    store.complete(&other).await.unwrap();
     assert_eq!(store.pending_items(&item.tenant, 10).await.unwrap(), vec![]);
     assert_eq!(store.claim_due(Timestamp::MAX, Timestamp::MAX, 10).await.unwrap(), vec![]);
 
@@ -1165,7 +1165,7 @@ async fn redis_record_and_outbox_keys() {
     let pending = store.pending_items(&tenant("acme:eu"), 10).await.unwrap();
     assert_eq!(pending, vec![OutboxItem { due: lease, ..outbox_item("acme:eu", "d-1", t0) }]);
 
-    store.complete("d-1").await.unwrap();
+    store.complete(&outbox_item("acme:eu", "d-1", t0)).await.unwrap();
     store.delete_record(&acme, RecordKind::Config, "nps:v2").await.unwrap();
     assert_eq!(keys(&mut redis).await, BTreeSet::from(["rw:counted_since".to_owned()]));
 }
@@ -1263,7 +1263,7 @@ async fn redis_outbox_entries_of_the_unbucketed_index_are_moved_and_claimed() {
     assert_eq!(store.claim_due(t0, t0 + HOUR, 10).await.unwrap(), vec![item.clone()]);
     let left: i64 = query(&mut redis, redis::cmd("EXISTS").arg("rw:outbox:due")).await;
     assert_eq!(left, 0);
-    store.complete("old").await.unwrap();
+    store.complete(&item).await.unwrap();
     assert_eq!(keys(&mut redis).await, BTreeSet::from(["rw:counted_since".to_owned()]));
 }
 
@@ -1403,7 +1403,7 @@ async fn redis_reports_corrupt_records_and_outbox_items() {
     assert_eq!(store.claim_due(t0, t0 + HOUR, 10).await.unwrap(), vec![item]);
     assert!(matches!(store.pending_items(&acme, 10).await, Err(StoreError::Corrupt { .. })));
     // Completing it removes the item; its entry goes when next found.
-    store.complete("broken").await.unwrap();
+    store.complete(&outbox_item("acme", "broken", t0)).await.unwrap();
     assert_eq!(store.claim_due(t0 + 2 * HOUR, t0 + 3 * HOUR, 10).await.unwrap().len(), 1);
     let mut due = Vec::new();
     for key in (0..16).map(|bucket| format!("rw:outbox:due:{{{bucket}}}")).chain(["rw:outbox:due".to_owned()]) {
@@ -1825,4 +1825,23 @@ async fn the_suite_on_a_redis_cluster_follows_a_failover() {
 
     gateway_starts_on(Settings { redis_cluster_nodes: cluster.nodes(), redis_wait_secs: 0, ..Settings::default() })
         .await;
+}
+
+/// A server without the scripts (a replica just promoted, a restarted master) answers NOSCRIPT to
+/// the calls of a pipeline sent to it, while the other masters ran theirs: only the calls that
+/// did not run are sent again, so a claim returns every item it leased.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_claim_on_a_cluster_with_a_master_without_scripts_returns_all_it_leased() {
+    let cluster = tokio::task::spawn_blocking(RedisCluster::start).await.expect("the cluster starts");
+    let store = RedisStore::connect_to(&cluster.target(), RedisStoreOptions::default()).await.unwrap();
+    let t0 = now();
+    let items: Vec<OutboxItem> = (0..64).map(|n| outbox_item("acme", &format!("d-{n}"), t0)).collect();
+    store.enqueue(&items).await.unwrap();
+    let master = cluster.master_ports()[0];
+    let client = redis::Client::open(format!("redis://127.0.0.1:{master}")).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let () = redis::cmd("SCRIPT").arg("FLUSH").query_async(&mut connection).await.unwrap();
+
+    let claimed = store.claim_due(t0, t0 + HOUR, 100).await.unwrap();
+    assert_eq!(claimed.len(), items.len(), "claimed {:?}", ids_of(&claimed));
 }

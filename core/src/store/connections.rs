@@ -352,20 +352,17 @@ impl Order<'_> {
 }
 
 impl Connection {
-    /// Runs a pipeline. On a cluster, the commands are sent in pieces of one slot each, in the
-    /// stages `order` allows, and the answers put back together in the pipeline's order.
-    pub(super) async fn query<T: FromRedisValue>(
-        &mut self,
-        pipe: &Pipeline,
-        order: Order<'_>,
-    ) -> Result<T, RedisError> {
-        let Connection::Cluster(cluster) = self else { return pipe.query_async(self).await };
-        let slots: Vec<Option<Slot>> = pipe.cmd_iter().map(slot_of).collect();
+    /// Sends a pipeline and returns each command's answer, in the pipeline's order, errors
+    /// included ([`Connection::answered`] reads them as the pipeline's result). On a cluster, the
+    /// commands are sent in pieces of one slot each, in the stages `order` allows.
+    pub(super) async fn answers(&mut self, pipe: &Pipeline, order: Order<'_>) -> Result<Vec<Value>, RedisError> {
+        let commands: Vec<&Cmd> = pipe.cmd_iter().collect();
+        let Connection::Cluster(cluster) = self else { return self.req_packed_commands(pipe, 0, commands.len()).await };
+        let slots: Vec<Option<Slot>> = commands.iter().map(|cmd| slot_of(cmd)).collect();
         let plan = order.plan(&slots);
         if plan.len() <= 1 && plan.first().is_none_or(|stage| stage.len() <= 1) {
-            return pipe.query_async(self).await;
+            return cluster.req_packed_commands(pipe, 0, commands.len()).await;
         }
-        let commands: Vec<&Cmd> = pipe.cmd_iter().collect();
         let send = |indexes: &Vec<usize>| {
             let mut piece = redis::pipe();
             for index in indexes {
@@ -383,8 +380,13 @@ impl Connection {
                 }
             }
         }
-        // The pipeline itself drops the answers of the commands it ignores, and turns errors.
-        pipe.query_async(&mut Answered(Some(values))).await
+        Ok(values)
+    }
+
+    /// A pipeline's result from the answers of its commands: the pipeline itself drops the
+    /// answers of the commands it ignores, and turns errors.
+    pub(super) async fn answered<T: FromRedisValue>(pipe: &Pipeline, answers: Vec<Value>) -> Result<T, RedisError> {
+        pipe.query_async(&mut Answered(Some(answers))).await
     }
 }
 

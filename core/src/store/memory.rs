@@ -337,9 +337,9 @@ impl Outbox for MemoryStore {
         Ok(())
     }
 
-    async fn complete(&self, id: &str) -> Result<(), StoreError> {
+    async fn complete(&self, item: &OutboxItem) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        if let Some(item) = inner.outbox.remove(id) {
+        if let Some(item) = inner.outbox.remove(&item.id) {
             inner.outbox_due.remove(&(item.due, item.id));
         }
         Ok(())

@@ -39,6 +39,11 @@ pub enum Task {
         endpoint: String,
         /// The exact bytes to post (they are what gets signed).
         body: String,
+        /// The survey the event is about: a store may keep the item beside it (a Redis
+        /// Cluster's slot), so the survey's write can queue it. Absent from items queued
+        /// before it was kept.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        survey: Option<SurveyId>,
     },
     /// Send a survey's message to its end user on the survey's channel.
     Send { channel: ChannelId, survey: SurveyId, message: OutboundMessage },
@@ -71,8 +76,9 @@ pub trait Outbox: Send + Sync {
     /// Stores a failed attempt: the item's new `attempts`, `due` and `last_error`.
     async fn reschedule(&self, item: &OutboxItem) -> Result<(), StoreError>;
 
-    /// Removes a delivered (or abandoned) item.
-    async fn complete(&self, id: &str) -> Result<(), StoreError>;
+    /// Removes a delivered (or abandoned) item: the item as claimed (its id, tenant and task say
+    /// where it is kept).
+    async fn complete(&self, item: &OutboxItem) -> Result<(), StoreError>;
 
     /// The items of a tenant still waiting, soonest first: what a business sees as pending
     /// deliveries.

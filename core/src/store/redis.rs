@@ -140,7 +140,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use redis::cluster_routing::Slot;
-use redis::{ErrorKind, FromRedisValue, Pipeline, RedisError, Script, ScriptInvocation, ServerErrorKind, Value};
+use redis::{FromRedisValue, Pipeline, RedisError, Script, ScriptInvocation, ServerErrorKind, Value};
 
 use super::cache::{self, Lookup, RecordCache};
 use super::compact;
@@ -430,19 +430,22 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
 #[derive(Debug, Clone)]
 struct Keys {
     prefix: String,
-    /// On a cluster a survey's record shares its slot with the counters and the index of
-    /// negative ratings its writes change: see [`Keys::shard`].
+    /// On a cluster a survey's record shares its slot with what its writes change and queue:
+    /// see [`Keys::shard`].
     cluster: bool,
 }
 
-/// How many shards a tenant's survey data is split into on a cluster.
+/// How many shards survey data is split into on a cluster: as many as the due index and the
+/// outbox have buckets, each shard with its buckets in one slot.
 const CLUSTER_SHARDS: usize = 16;
 
 impl Keys {
-    /// The shard of the tenant's survey data a survey belongs to, by a hash of its id: on a
-    /// cluster, a survey's script writes its record, counters and index entry in one slot, the
-    /// shard's (`{<tenant>/<shard>}`), and the tenant's writes spread over [`CLUSTER_SHARDS`]
-    /// slots. One server needs no shared slot, and keeps the keys it always had.
+    /// The shard a survey belongs to, by a hash of its id. On a cluster a shard is one slot, its
+    /// tag's (`{<shard>}`), shared by every tenant's surveys of the shard, and holding, for each
+    /// survey, its record, its tenant's counters and index of negative ratings it changes, its
+    /// entry of the due index and the outbox items it queues with their entries: a survey's
+    /// script writes all of them. The tenants' writes spread over [`CLUSTER_SHARDS`] slots. One
+    /// server needs no shared slot, and keeps the keys it always had.
     fn shard(&self, id: &SurveyId) -> Option<usize> {
         self.cluster.then(|| fnv1a(id.as_str()) as usize % CLUSTER_SHARDS)
     }
@@ -456,7 +459,7 @@ impl Keys {
     fn survey_data(&self, tenant: &TenantId, shard: Option<usize>) -> String {
         match shard {
             None => format!("{}:t:{tenant}", self.prefix),
-            Some(shard) => format!("{}:t:{{{tenant}/{shard}}}", self.prefix),
+            Some(shard) => format!("{}:t:{tenant}:{{{shard}}}", self.prefix),
         }
     }
 
@@ -506,6 +509,40 @@ impl Keys {
         format!("{}:t:{tenant}:w/{channel}/{recipient}", self.prefix)
     }
 
+    /// The bucket of the due index a survey's entry (`member`) is in: on a cluster its shard's,
+    /// where its script writes; on one server by a hash of the member.
+    fn due_bucket(&self, member: &str) -> usize {
+        match parse_due_member(member).and_then(|(_, id)| self.shard(&id)) {
+            Some(shard) => shard,
+            None => fnv1a(member) as usize % DUE_BUCKETS,
+        }
+    }
+
+    /// On a cluster, the shard of an outbox item: its survey's (see [`Keys::shard`]), or, for an
+    /// event queued before events named their survey, by its member.
+    fn item_shard(&self, item: &OutboxItem) -> Option<usize> {
+        if !self.cluster {
+            return None;
+        }
+        let survey = match &item.task {
+            Task::Send { survey, .. } => Some(survey),
+            Task::Webhook { survey, .. } => survey.as_ref(),
+        };
+        let by_member = || fnv1a(&outbox_member(&item.tenant, &item.id)) as usize % OUTBOX_BUCKETS;
+        Some(survey.and_then(|survey| self.shard(survey)).unwrap_or_else(by_member))
+    }
+
+    /// The bucket of the outbox's due index an item is in: on a cluster its shard's; on one
+    /// server, see [`outbox_bucket`].
+    fn outbox_bucket(&self, item: &OutboxItem) -> usize {
+        self.item_shard(item).unwrap_or_else(|| outbox_bucket(item))
+    }
+
+    /// On a cluster, the shard of the outbox items whose entries are in `bucket` (its own).
+    fn bucket_shard(&self, bucket: Option<usize>) -> Option<usize> {
+        bucket.filter(|_| self.cluster)
+    }
+
     /// One bucket of the due index: surveys spread over [`DUE_BUCKETS`] keys by their id, so
     /// no one key takes every gateway's writes (and on a cluster the buckets spread over slots).
     fn due(&self, bucket: usize) -> String {
@@ -553,8 +590,12 @@ impl Keys {
         format!("{}:t:{tenant}:rec:{kind}", self.prefix)
     }
 
-    fn outbox_item(&self, id: &str) -> String {
-        format!("{}:outbox:item:{id}", self.prefix)
+    /// An outbox item, on a cluster in its shard (see [`RedisStore::item_shard`]).
+    fn outbox_item(&self, shard: Option<usize>, id: &str) -> String {
+        match shard {
+            None => format!("{}:outbox:item:{id}", self.prefix),
+            Some(shard) => format!("{}:outbox:{{{shard}}}:item:{id}", self.prefix),
+        }
     }
 
     /// One bucket of the outbox's due index (see [`outbox_bucket`]).
@@ -567,9 +608,9 @@ impl Keys {
         format!("{}:outbox:due", self.prefix)
     }
 
-    /// The tenant's outbox items, as the due index has them.
-    fn tenant_outbox(&self, tenant: &TenantId) -> String {
-        format!("{}:t:{tenant}:outbox", self.prefix)
+    /// The tenant's outbox items, as the due index has them; on a cluster, those of a shard.
+    fn tenant_outbox(&self, tenant: &TenantId, shard: Option<usize>) -> String {
+        format!("{}:outbox", self.survey_data(tenant, shard))
     }
 }
 
@@ -577,18 +618,13 @@ fn due_member(tenant: &TenantId, id: &SurveyId) -> String {
     format!("{tenant}/{id}")
 }
 
-/// How many keys the due index is split into.
-const DUE_BUCKETS: usize = 16;
+/// How many keys the due index is split into: on a cluster, a bucket a shard.
+const DUE_BUCKETS: usize = CLUSTER_SHARDS;
 
 /// FNV-1a: fixed for good, so every version and process puts a survey in the same bucket and
 /// shard.
 fn fnv1a(text: &str) -> u32 {
     text.bytes().fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193))
-}
-
-/// The due index bucket of a member.
-fn due_bucket(member: &str) -> usize {
-    fnv1a(member) as usize % DUE_BUCKETS
 }
 
 fn parse_due_member(member: &str) -> Option<(TenantId, SurveyId)> {
@@ -633,7 +669,8 @@ async fn counted_since(connection: &mut Connection, key: &str) -> Result<Timesta
     let mut pipe = redis::pipe();
     pipe.cmd("SET").arg(key).arg(Timestamp::now().as_millisecond()).arg("NX").ignore();
     pipe.get(key);
-    let (since,): (i64,) = connection.query(&pipe, Order::Kept).await.map_err(unavailable)?;
+    let answers = connection.answers(&pipe, Order::Kept).await.map_err(unavailable)?;
+    let (since,): (i64,) = Connection::answered(&pipe, answers).await.map_err(unavailable)?;
     Timestamp::from_millisecond(since)
         .map_err(|error| StoreError::Corrupt { key: key.to_owned(), reason: error.to_string() })
 }
@@ -647,13 +684,30 @@ async fn run<T: FromRedisValue>(
     order: Order<'_>,
     mut connection: Connection,
 ) -> Result<T, RedisError> {
-    match connection.query(pipe, order).await {
-        Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-            load_scripts(&mut connection).await?;
-            connection.query(pipe, order).await
+    let mut answers = connection.answers(pipe, order).await?;
+    // A server without the scripts (restarted, or a replica just promoted) ran nothing of the
+    // calls it answered NOSCRIPT: once the scripts are loaded, those are sent again, alone. The
+    // pipeline's other commands ran; sending them again would repeat what is not idempotent (a
+    // claim on another node of a cluster, whose items would be leased and not returned).
+    let unrun: Vec<usize> = answers
+        .iter()
+        .enumerate()
+        .filter(|(_, answer)| matches!(answer, Value::ServerError(error) if error.kind() == Some(ServerErrorKind::NoScript)))
+        .map(|(index, _)| index)
+        .collect();
+    if !unrun.is_empty() {
+        load_scripts(&mut connection).await?;
+        let commands: Vec<&redis::Cmd> = pipe.cmd_iter().collect();
+        let mut again = redis::pipe();
+        for &index in &unrun {
+            again.add_command(commands[index].clone());
         }
-        result => result,
+        let answered_again = connection.answers(&again, Order::Kept).await?;
+        for (index, answer) in unrun.into_iter().zip(answered_again) {
+            answers[index] = answer;
+        }
     }
+    Connection::answered(pipe, answers).await
 }
 
 /// A cluster answers a command sent to all its masters with each one's answer by address; one
@@ -879,7 +933,7 @@ impl RedisStore {
     /// Adds the command that makes a survey's due entry say `due` (none: no entry).
     fn schedule(&self, pipe: &mut Pipeline, tenant: &TenantId, id: &SurveyId, due: Option<Timestamp>) {
         let member = due_member(tenant, id);
-        let bucket = self.keys.due(due_bucket(&member));
+        let bucket = self.keys.due(self.keys.due_bucket(&member));
         match due {
             Some(due) => pipe.zadd(bucket, &member, due_score(due)).ignore(),
             None => pipe.zrem(bucket, &member).ignore(),
@@ -914,7 +968,12 @@ impl RedisStore {
     async fn move_into_buckets(&self, entries: &[(String, f64)]) -> Result<(), StoreError> {
         let mut pipe = redis::pipe();
         for (member, score) in entries {
-            pipe.cmd("ZADD").arg(self.keys.due(due_bucket(member))).arg("NX").arg(*score).arg(member).ignore();
+            pipe.cmd("ZADD")
+                .arg(self.keys.due(self.keys.due_bucket(member)))
+                .arg("NX")
+                .arg(*score)
+                .arg(member)
+                .ignore();
             pipe.zrem(self.keys.unbucketed_due(), member).ignore();
         }
         self.query::<()>(&pipe).await.map_err(unavailable)
@@ -1036,7 +1095,12 @@ impl SurveyStore for RedisStore {
         let mut pipe = redis::pipe();
         if let Some(due) = next_due {
             let member = due_member(tenant, id);
-            pipe.cmd("ZADD").arg(self.keys.due(due_bucket(&member))).arg("NX").arg(due_score(due)).arg(member).ignore();
+            pipe.cmd("ZADD")
+                .arg(self.keys.due(self.keys.due_bucket(&member)))
+                .arg("NX")
+                .arg(due_score(due))
+                .arg(member)
+                .ignore();
         }
         let created = self.keys.surveys(tenant);
         let forgotten = now_score(Timestamp::now()).saturating_sub(self.retention_ms);
@@ -1123,15 +1187,16 @@ impl SurveyStore for RedisStore {
         let mut write = SCRIPTS.write_record.prepare_invoke();
         write.key(&record).arg(previous.revision).arg(&encoded).arg(self.retention_ms);
         self.counting(&mut write, Some(previous), Some(survey));
-        // What goes along is written by the survey's script, where its keys may be: anywhere on
-        // one server, in the survey's slot on a cluster; else after the survey.
-        let companions = self.along(along)?;
-        let together = !self.keys.cluster
-            || companions.iter().all(|companion| Slot::for_key(companion.key()) == Slot::for_key(&record));
-        if together {
-            for companion in &companions {
-                companion.operation(&mut write);
-            }
+        // What goes along is written by the survey's script where its keys may be: anywhere on
+        // one server; on a cluster, in the survey's slot, as its outbox items and their entries
+        // are (see `Keys::shard`), and the rest, in order, right after the survey.
+        let slot = Slot::for_key(&record);
+        let (inside, after): (Vec<Companion>, Vec<Companion>) = self
+            .along(along)?
+            .into_iter()
+            .partition(|companion| !self.keys.cluster || Slot::for_key(companion.key()) == slot);
+        for companion in &inside {
+            companion.operation(&mut write);
         }
         pipe.invoke_script(&write);
         stages.push(pipe.len());
@@ -1165,7 +1230,9 @@ impl SurveyStore for RedisStore {
             // so what follows only tidies up and can't fail the save.
             self.sync_due_or_warn(tenant, id).await;
         }
-        if !together && let Err(error) = self.write_along(along.items.len(), &companions).await {
+        if !after.is_empty()
+            && let Err(error) = self.write_after(&after).await
+        {
             // The survey is written: its replies and events are lost, and its message is handled
             // again when its claim runs out. Say so loudly.
             tracing::error!(%tenant, survey = %id, %error, "what goes with a survey's write could not be written");
@@ -1558,11 +1625,16 @@ fn outbox_member(tenant: &TenantId, id: &str) -> String {
 /// An entry of the outbox's due index found due: its bucket, member and score.
 type Candidate = (usize, String, f64);
 
-/// How many keys the outbox's due index is split into.
-const OUTBOX_BUCKETS: usize = 16;
+/// An entry of the outbox's due index or of a tenant's: the bucket it is in if known, its member
+/// and score.
+type Entry = (Option<usize>, String, f64);
 
-/// The bucket of the outbox's due index an item is in: a survey's messages share one, so a
-/// gateway that claims a bucket has all of them, in order; an event goes by its own id.
+/// How many keys the outbox's due index is split into: on a cluster, a bucket a shard.
+const OUTBOX_BUCKETS: usize = CLUSTER_SHARDS;
+
+/// The bucket of the outbox's due index an item is in on one server: a survey's messages share
+/// one, so a gateway that claims a bucket has all of them, in order; an event goes by its own
+/// id.
 fn outbox_bucket(item: &OutboxItem) -> usize {
     let hash = match &item.task {
         Task::Send { survey, .. } => fnv1a(&format!("{}/{survey}", item.tenant)),
@@ -1639,14 +1711,15 @@ impl RedisStore {
     fn enqueueing(&self, items: &[OutboxItem]) -> Result<Vec<Companion>, StoreError> {
         let mut writes = Vec::with_capacity(items.len() * 3);
         for item in items {
-            writes.push(Companion::Add { key: self.keys.outbox_item(&item.id), value: self.encode_item(item)? });
+            let key = self.keys.outbox_item(self.keys.item_shard(item), &item.id);
+            writes.push(Companion::Add { key, value: self.encode_item(item)? });
         }
         for item in items {
             let score = due_score(item.due);
             let member = outbox_member(&item.tenant, &item.id);
-            writes.push(Companion::Index { key: self.keys.outbox_due(outbox_bucket(item)), score, member });
-            let (key, member) = (self.keys.tenant_outbox(&item.tenant), item.id.clone());
-            writes.push(Companion::Index { key, score, member });
+            writes.push(Companion::Index { key: self.keys.outbox_due(self.keys.outbox_bucket(item)), score, member });
+            let key = self.keys.tenant_outbox(&item.tenant, self.keys.item_shard(item));
+            writes.push(Companion::Index { key, score, member: item.id.clone() });
         }
         Ok(writes)
     }
@@ -1661,31 +1734,32 @@ impl RedisStore {
         Ok(writes)
     }
 
-    /// Writes what goes along with a survey written already, in the order [`Self::along`] gives:
-    /// the items at once, then their entries at once, then the mark.
-    /// `items` is how many items they enqueue.
-    async fn write_along(&self, items: usize, writes: &[Companion]) -> Result<(), StoreError> {
+    /// Writes what goes along with a survey written already that its script could not, in order.
+    async fn write_after(&self, writes: &[Companion]) -> Result<(), StoreError> {
         let mut pipe = redis::pipe();
         for write in writes {
             write.command(&mut pipe);
         }
-        self.query_staged::<()>(&pipe, &[0, items, 3 * items]).await.map_err(unavailable)
+        self.query::<()>(&pipe).await.map_err(unavailable)
     }
 
     fn encode_item(&self, item: &OutboxItem) -> Result<String, StoreError> {
         serde_json::to_string(item).map_err(|error| StoreError::Corrupt {
-            key: self.keys.outbox_item(&item.id),
+            key: self.keys.outbox_item(self.keys.item_shard(item), &item.id),
             reason: format!("can't be written: {error}"),
         })
     }
 
-    /// Reads what the outbox's due index entries lead to, in their order.
-    async fn read_outbox(&self, entries: &[(String, f64)]) -> Result<Vec<Found>, StoreError> {
+    /// Reads what the outbox's due index entries lead to, in their order. Each entry comes with
+    /// the bucket it was found in, if known (on a cluster, always: its shard).
+    async fn read_outbox(&self, entries: &[Entry]) -> Result<Vec<Found>, StoreError> {
         let parsed: Vec<Option<(TenantId, &str)>> =
-            entries.iter().map(|(member, _)| parse_outbox_member(member)).collect();
+            entries.iter().map(|(_, member, _)| parse_outbox_member(member)).collect();
         let mut pipe = redis::pipe();
-        for (_, id) in parsed.iter().flatten() {
-            pipe.get(self.keys.outbox_item(id));
+        for ((bucket, _, _), parsed) in entries.iter().zip(&parsed) {
+            if let Some((_, id)) = parsed {
+                pipe.get(self.keys.outbox_item(self.keys.bucket_shard(*bucket), id));
+            }
         }
         let bodies: Vec<Option<String>> = if parsed.iter().any(Option::is_some) {
             self.query_reads(&pipe).await.map_err(unavailable)?
@@ -1696,10 +1770,10 @@ impl RedisStore {
         let found = entries
             .iter()
             .zip(parsed)
-            .map(|((_, score), parsed)| {
+            .map(|((bucket, _, score), parsed)| {
                 let Some((tenant, id)) = parsed else { return Found::Junk };
                 let Some(json) = bodies.next().flatten() else { return Found::Gone };
-                let key = self.keys.outbox_item(id);
+                let key = self.keys.outbox_item(self.keys.bucket_shard(*bucket), id);
                 let corrupt = |reason: String| Found::Unreadable(StoreError::Corrupt { key: key.clone(), reason });
                 let mut item: OutboxItem = match serde_json::from_str(&json) {
                     Ok(item) => item,
@@ -1722,31 +1796,36 @@ impl RedisStore {
     /// known: one found through a tenant's index is dropped from its bucket when a claim finds
     /// it) and the tenant's index, putting back those whose item was enqueued again meanwhile
     /// (an enqueue writes the item, then its entries).
-    async fn forget_outbox_members(&self, members: &[(Option<String>, String)]) -> Result<(), StoreError> {
+    async fn forget_outbox_members(&self, members: &[(Option<usize>, String)]) -> Result<(), StoreError> {
         if members.is_empty() {
             return Ok(());
         }
         let mut pipe = redis::pipe();
         for (bucket, member) in members {
             if let Some(bucket) = bucket {
-                pipe.zrem(bucket, member).ignore();
+                pipe.zrem(self.keys.outbox_due(*bucket), member).ignore();
             }
         }
         // Junk members name no item: nothing to put back.
-        let named: Vec<(&String, (TenantId, &str))> =
-            members.iter().filter_map(|(_, member)| Some((member, parse_outbox_member(member)?))).collect();
-        for (_, (tenant, id)) in &named {
-            pipe.zrem(self.keys.tenant_outbox(tenant), *id).ignore();
-            pipe.get(self.keys.outbox_item(id));
+        let named: Vec<(&String, Option<usize>, (TenantId, &str))> = members
+            .iter()
+            .filter_map(|(bucket, member)| {
+                Some((member, self.keys.bucket_shard(*bucket), parse_outbox_member(member)?))
+            })
+            .collect();
+        for (_, shard, (tenant, id)) in &named {
+            pipe.zrem(self.keys.tenant_outbox(tenant, *shard), *id).ignore();
+            pipe.get(self.keys.outbox_item(*shard, id));
         }
         let bodies: Vec<Option<String>> = self.query(&pipe).await.map_err(unavailable)?;
         let mut pipe = redis::pipe();
         let mut back = false;
-        for ((member, (tenant, id)), json) in named.into_iter().zip(bodies) {
+        for ((member, _, (tenant, id)), json) in named.into_iter().zip(bodies) {
             let Some(item) = json.and_then(|json| serde_json::from_str::<OutboxItem>(&json).ok()) else { continue };
-            let bucket = self.keys.outbox_due(outbox_bucket(&item));
+            let bucket = self.keys.outbox_due(self.keys.outbox_bucket(&item));
             pipe.cmd("ZADD").arg(bucket).arg("NX").arg(due_score(item.due)).arg(member).ignore();
-            pipe.cmd("ZADD").arg(self.keys.tenant_outbox(&tenant)).arg("NX").arg(due_score(item.due)).arg(id).ignore();
+            let index = self.keys.tenant_outbox(&tenant, self.keys.item_shard(&item));
+            pipe.cmd("ZADD").arg(index).arg("NX").arg(due_score(item.due)).arg(id).ignore();
             back = true;
         }
         if back {
@@ -1760,13 +1839,14 @@ impl RedisStore {
     /// entries moved, with their buckets. An item that can't be read goes by its member, so it
     /// stays for someone to look at.
     async fn move_outbox_into_buckets(&self, entries: Vec<(String, f64)>) -> Result<Vec<Candidate>, StoreError> {
+        let entries: Vec<Entry> = entries.into_iter().map(|(member, score)| (None, member, score)).collect();
         let found = self.read_outbox(&entries).await?;
         let legacy = self.keys.unbucketed_outbox_due();
         let mut pipe = redis::pipe();
         let mut moved = Vec::new();
-        for ((member, score), found) in entries.into_iter().zip(found) {
+        for ((_, member, score), found) in entries.into_iter().zip(found) {
             let bucket = match found {
-                Found::Item(item) => Some(outbox_bucket(&item)),
+                Found::Item(item) => Some(self.keys.outbox_bucket(&item)),
                 Found::Unreadable(_) => Some(fnv1a(&member) as usize % OUTBOX_BUCKETS),
                 Found::Gone | Found::Junk => None,
             };
@@ -1787,7 +1867,12 @@ impl Outbox for RedisStore {
         if items.is_empty() {
             return Ok(());
         }
-        self.write_along(items.len(), &self.enqueueing(items)?).await
+        // The items at once, then their entries at once.
+        let mut pipe = redis::pipe();
+        for write in self.enqueueing(items)? {
+            write.command(&mut pipe);
+        }
+        self.query_staged::<()>(&pipe, &[0, items.len()]).await.map_err(unavailable)
     }
 
     async fn claim_due(
@@ -1831,16 +1916,16 @@ impl Outbox for RedisStore {
             pipe.invoke_script(&claim);
         }
         let claimed: Vec<Vec<(String, f64)>> = self.query_reads(&pipe).await.map_err(unavailable)?;
-        let entries: Vec<(String, f64, usize)> = by_bucket
+        let entries: Vec<Entry> = by_bucket
             .keys()
             .zip(claimed)
-            .flat_map(|(bucket, entries)| entries.into_iter().map(move |(member, score)| (member, score, *bucket)))
+            .flat_map(|(bucket, entries)| {
+                entries.into_iter().map(move |(member, score)| (Some(*bucket), member, score))
+            })
             .collect();
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        let (entries, buckets): (Vec<(String, f64)>, Vec<usize>) =
-            entries.into_iter().map(|(member, score, bucket)| ((member, score), bucket)).unzip();
 
         // The entries are ours until the lease ends. If the items can't be read now, they are
         // due again then. Once they are read, the rest only tidies up and can't fail the claim.
@@ -1848,23 +1933,24 @@ impl Outbox for RedisStore {
         let mut claimed = Vec::new();
         let mut stale = Vec::new();
         let mut leased = redis::pipe();
-        for (((member, _), found), bucket) in entries.into_iter().zip(found).zip(buckets) {
+        for ((bucket, member, _), found) in entries.into_iter().zip(found) {
             match found {
                 Found::Item(item) => {
                     // The JSON says when the item is due now (XX: unless it was completed since).
                     let json = self.encode_item(&OutboxItem { due: lease_until, ..item.clone() });
+                    let shard = self.keys.item_shard(&item);
                     match json {
                         Ok(json) => {
-                            leased.cmd("SET").arg(self.keys.outbox_item(&item.id)).arg(json).arg("XX").ignore();
+                            leased.cmd("SET").arg(self.keys.outbox_item(shard, &item.id)).arg(json).arg("XX").ignore();
                             // Not XX: an item enqueued before tenants had this index joins it.
-                            let tenant_outbox = self.keys.tenant_outbox(&item.tenant);
+                            let tenant_outbox = self.keys.tenant_outbox(&item.tenant, shard);
                             leased.zadd(tenant_outbox, &item.id, due_score(lease_until)).ignore();
                         }
                         Err(error) => tracing::warn!(member, %error, "could not write the lease into an outbox item"),
                     }
                     claimed.push(item);
                 }
-                Found::Gone | Found::Junk => stale.push((Some(self.keys.outbox_due(bucket)), member)),
+                Found::Gone | Found::Junk => stale.push((bucket, member)),
                 // Left leased: it comes back at the lease's end, without holding up the others.
                 Found::Unreadable(error) => tracing::warn!(member, %error, "skipping an unreadable outbox item"),
             }
@@ -1885,32 +1971,26 @@ impl Outbox for RedisStore {
     async fn reschedule(&self, item: &OutboxItem) -> Result<(), StoreError> {
         // XX both: a completed item stays completed.
         let json = self.encode_item(item)?;
+        let shard = self.keys.item_shard(item);
         let mut pipe = redis::pipe();
-        pipe.cmd("SET").arg(self.keys.outbox_item(&item.id)).arg(json).arg("XX").ignore();
+        pipe.cmd("SET").arg(self.keys.outbox_item(shard, &item.id)).arg(json).arg("XX").ignore();
         pipe.cmd("ZADD")
-            .arg(self.keys.outbox_due(outbox_bucket(item)))
+            .arg(self.keys.outbox_due(self.keys.outbox_bucket(item)))
             .arg("XX")
             .arg(due_score(item.due))
             .arg(outbox_member(&item.tenant, &item.id))
             .ignore();
-        pipe.zadd(self.keys.tenant_outbox(&item.tenant), &item.id, due_score(item.due)).ignore();
+        pipe.zadd(self.keys.tenant_outbox(&item.tenant, shard), &item.id, due_score(item.due)).ignore();
         self.query::<()>(&pipe).await.map_err(unavailable)
     }
 
-    async fn complete(&self, id: &str) -> Result<(), StoreError> {
-        let key = self.keys.outbox_item(id);
+    async fn complete(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        // The item first: an entry left behind leads nowhere and is dropped when found.
+        let shard = self.keys.item_shard(item);
         let mut pipe = redis::pipe();
-        pipe.get(&key);
-        let (json,): (Option<String>,) = self.query(&pipe).await.map_err(unavailable)?;
-        let Some(json) = json else { return Ok(()) };
-        // The item first: an entry left behind leads nowhere and is dropped when found. An item
-        // too broken to name its tenant leaves its entry to that.
-        let mut pipe = redis::pipe();
-        pipe.del(&key).ignore();
-        if let Ok(item) = serde_json::from_str::<OutboxItem>(&json) {
-            pipe.zrem(self.keys.outbox_due(outbox_bucket(&item)), outbox_member(&item.tenant, id)).ignore();
-            pipe.zrem(self.keys.tenant_outbox(&item.tenant), id).ignore();
-        }
+        pipe.del(self.keys.outbox_item(shard, &item.id)).ignore();
+        pipe.zrem(self.keys.outbox_due(self.keys.outbox_bucket(item)), outbox_member(&item.tenant, &item.id)).ignore();
+        pipe.zrem(self.keys.tenant_outbox(&item.tenant, shard), &item.id).ignore();
         self.query::<()>(&pipe).await.map_err(unavailable)
     }
 
@@ -1918,31 +1998,48 @@ impl Outbox for RedisStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let index = self.keys.tenant_outbox(tenant);
+        // The tenant's index, on a cluster one a shard, whose items' entries are in its bucket.
+        let indexes: Vec<(Option<usize>, String)> =
+            self.keys.shards().into_iter().map(|shard| (shard, self.keys.tenant_outbox(tenant, shard))).collect();
         let mut rounds = 0;
         loop {
             rounds += 1;
             let mut pipe = redis::pipe();
-            pipe.zrange_withscores(&index, 0, limit as isize - 1);
-            let (mut entries,): (Vec<(String, f64)>,) = self.query(&pipe).await.map_err(unavailable)?;
-            // Within one millisecond the index orders by id, the items by their exact time: take
-            // every item of the last millisecond read, and let the sort below settle them.
-            if let Some((_, last)) = entries.last().filter(|_| entries.len() == limit) {
-                let mut pipe = redis::pipe();
-                pipe.cmd("ZRANGE").arg(&index).arg(*last).arg(*last).arg("BYSCORE").arg("WITHSCORES");
-                let (tied,): (Vec<(String, f64)>,) = self.query(&pipe).await.map_err(unavailable)?;
-                let read: HashSet<String> = entries.iter().map(|(id, _)| id.clone()).collect();
-                entries.extend(tied.into_iter().filter(|(id, _)| !read.contains(id)));
+            for (_, index) in &indexes {
+                pipe.zrange_withscores(index, 0, limit as isize - 1);
             }
-            let entries: Vec<(String, f64)> =
-                entries.into_iter().map(|(id, score)| (outbox_member(tenant, &id), score)).collect();
+            let mut pages: Vec<Vec<(String, f64)>> = self.query_reads(&pipe).await.map_err(unavailable)?;
+            // Within one millisecond an index orders by id, the items by their exact time: take
+            // every item of the last millisecond read, and let the sort below settle them.
+            let mut pipe = redis::pipe();
+            let mut full = Vec::new();
+            for (n, ((_, index), page)) in indexes.iter().zip(&pages).enumerate() {
+                if let Some((_, last)) = page.last().filter(|_| page.len() == limit) {
+                    pipe.cmd("ZRANGE").arg(index).arg(*last).arg(*last).arg("BYSCORE").arg("WITHSCORES");
+                    full.push(n);
+                }
+            }
+            if !full.is_empty() {
+                let tied: Vec<Vec<(String, f64)>> = self.query_reads(&pipe).await.map_err(unavailable)?;
+                for (n, tied) in full.into_iter().zip(tied) {
+                    let read: HashSet<String> = pages[n].iter().map(|(id, _)| id.clone()).collect();
+                    pages[n].extend(tied.into_iter().filter(|(id, _)| !read.contains(id)));
+                }
+            }
+            let entries: Vec<Entry> = indexes
+                .iter()
+                .zip(pages)
+                .flat_map(|((shard, _), page)| {
+                    page.into_iter().map(move |(id, score)| (*shard, outbox_member(tenant, &id), score))
+                })
+                .collect();
             let found = self.read_outbox(&entries).await?;
             let mut items = Vec::with_capacity(found.len());
             let mut stale = Vec::new();
-            for ((member, _), found) in entries.into_iter().zip(found) {
+            for ((bucket, member, _), found) in entries.into_iter().zip(found) {
                 match found {
                     Found::Item(item) => items.push(item),
-                    Found::Gone | Found::Junk => stale.push((None, member)),
+                    Found::Gone | Found::Junk => stale.push((bucket, member)),
                     Found::Unreadable(error) => return Err(error),
                 }
             }
@@ -2052,10 +2149,30 @@ mod tests {
             let record = keys.survey(&tenant, &survey);
             let shard = keys.shard(&survey);
             shards.insert(shard);
-            assert_eq!(record, format!("rw:t:{{acme/{}}}:s/survey-{n}", shard.unwrap()));
+            assert_eq!(record, format!("rw:t:acme:{{{}}}:s/survey-{n}", shard.unwrap()));
             let slot = Slot::for_key(&record);
             assert_eq!(Slot::for_key(keys.counts(&tenant, shard, period)), slot);
             assert_eq!(Slot::for_key(keys.negative(&tenant, shard)), slot);
+            // Its entry of the due index, and the outbox items it queues with their entries.
+            assert_eq!(Slot::for_key(keys.due(keys.due_bucket(&due_member(&tenant, &survey)))), slot);
+            let queued = |id: &str, task: Task| OutboxItem {
+                id: id.to_owned(),
+                tenant: tenant.clone(),
+                task,
+                attempts: 0,
+                due: Timestamp::UNIX_EPOCH,
+                last_error: None,
+                attempt_started_at: None,
+            };
+            let message = super::super::OutboundMessage::Invitation;
+            let send = queued("send_x", Task::Send { channel: id("wa"), survey: survey.clone(), message });
+            let body = String::new();
+            let event = queued("evt_x", Task::Webhook { endpoint: "ep".into(), body, survey: Some(survey.clone()) });
+            for item in [send, event] {
+                assert_eq!(Slot::for_key(keys.outbox_item(keys.item_shard(&item), &item.id)), slot);
+                assert_eq!(Slot::for_key(keys.outbox_due(keys.outbox_bucket(&item))), slot);
+                assert_eq!(Slot::for_key(keys.tenant_outbox(&tenant, keys.item_shard(&item))), slot);
+            }
         }
         assert_eq!(shards.len(), CLUSTER_SHARDS, "a tenant's surveys use every shard");
         // A survey made for an end user shares the slot of their recipient pointer, where the
@@ -2084,8 +2201,9 @@ mod tests {
     #[test]
     fn due_buckets_are_stable_and_spread() {
         // Fixed for good: a survey written by one version is found in the same bucket by the next.
-        assert_eq!(due_bucket("acme/0123abcd"), due_bucket("acme/0123abcd"));
-        let used: HashSet<usize> = (0..200).map(|n| due_bucket(&format!("acme/survey-{n}"))).collect();
+        let keys = keys();
+        assert_eq!(keys.due_bucket("acme/0123abcd"), fnv1a("acme/0123abcd") as usize % DUE_BUCKETS);
+        let used: HashSet<usize> = (0..200).map(|n| keys.due_bucket(&format!("acme/survey-{n}"))).collect();
         assert_eq!(used.len(), DUE_BUCKETS, "200 surveys use every bucket");
     }
 
@@ -2130,7 +2248,9 @@ mod tests {
         assert_eq!(outbox_bucket(&send("send_s-1_1", "s-1")), outbox_bucket(&send("send_s-1_2", "s-1")));
         let surveys: HashSet<usize> = (0..200).map(|n| outbox_bucket(&send("x", &format!("s-{n}")))).collect();
         assert_eq!(surveys.len(), OUTBOX_BUCKETS);
-        let event = |n: usize| item(&format!("evt_{n}"), Task::Webhook { endpoint: "ep".into(), body: String::new() });
+        let event = |n: usize| {
+            item(&format!("evt_{n}"), Task::Webhook { endpoint: "ep".into(), body: String::new(), survey: None })
+        };
         let events: HashSet<usize> = (0..200).map(|n| outbox_bucket(&event(n))).collect();
         assert_eq!(events.len(), OUTBOX_BUCKETS);
     }
@@ -2152,7 +2272,7 @@ mod tests {
         assert_eq!(keys.surveys(&tenant), "rw:t:acme:surveys");
         assert_eq!(keys.record(&tenant, RecordKind::Config, "nps@v2"), "rw:t:acme:rec:config/nps@v2");
         assert_eq!(keys.records(&tenant, RecordKind::Endpoint), "rw:t:acme:rec:endpoint");
-        assert_eq!(keys.outbox_item("d-1"), "rw:outbox:item:d-1");
+        assert_eq!(keys.outbox_item(None, "d-1"), "rw:outbox:item:d-1");
         assert_eq!(keys.outbox_due(3), "rw:outbox:due:{3}");
         assert_eq!(keys.unbucketed_outbox_due(), "rw:outbox:due");
     }

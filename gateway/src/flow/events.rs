@@ -119,7 +119,7 @@ pub fn event_items(
             items.push(OutboxItem {
                 id,
                 tenant: tenant.clone(),
-                task: Task::Webhook { endpoint: endpoint.id.clone(), body },
+                task: Task::Webhook { endpoint: endpoint.id.clone(), body, survey: Some(survey.id.clone()) },
                 attempts: 0,
                 due: now,
                 last_error: None,

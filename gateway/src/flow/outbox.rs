@@ -164,7 +164,7 @@ async fn work(
     now: Timestamp,
 ) -> Result<Option<Timestamp>, StoreError> {
     let attempt = match item.task.clone() {
-        Task::Webhook { endpoint, body } => {
+        Task::Webhook { endpoint, body, .. } => {
             events::post_event(flow.store.as_ref(), &flow.settings.outbound, http, &item, &endpoint, &body).await?
         }
         Task::Send { channel, survey, message } => {
@@ -194,7 +194,7 @@ async fn settle(
     match attempt {
         Attempt::Done => {
             telemetry::outbox(task, "done");
-            store.complete(&item.id).await.map(|()| None)
+            store.complete(&item).await.map(|()| None)
         }
         Attempt::Wait { at } => {
             item.due = at;
@@ -228,7 +228,7 @@ async fn give_up(flow: &Flow, item: OutboxItem, reason: String, now: Timestamp) 
     if let Task::Send { survey, message, .. } = &item.task {
         send::gave_up(flow, &item.tenant, survey, *message, &reason, now).await;
     }
-    flow.store.complete(&item.id).await
+    flow.store.complete(&item).await
 }
 
 /// When to try again after `attempts` failed attempts: 10 s, doubling, at most an hour, with
