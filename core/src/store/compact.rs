@@ -106,7 +106,7 @@ pub fn encode(survey: &Survey) -> Vec<u8> {
 }
 
 /// The revision at the head of a record, as the store's scripts compare it.
-pub fn revision(record: &[u8]) -> Option<u64> {
+fn revision(record: &[u8]) -> Option<u64> {
     let end = record.iter().position(|&b| b == b':')?;
     std::str::from_utf8(&record[..end]).ok()?.parse().ok()
 }

@@ -176,11 +176,6 @@ impl Default for RedisStoreOptions {
     }
 }
 
-/// How often the due index is re-synchronized with a record that keeps changing under it before
-/// leaving it to the writers changing it (each of which synchronizes it after its own write).
-const MAX_DUE_SYNC_ROUNDS: usize = 8;
-/// The last index of the head of a survey record that holds its revision: 20 digits and the `:`.
-const REVISION_HEAD: usize = 20;
 /// The most index members, or records, one round trip reads when listing.
 const PAGE: usize = 500;
 /// How often listing a tenant's outbox reads again after dropping entries that led nowhere.
@@ -198,7 +193,9 @@ const MAX_OUTBOX_READ_ROUNDS: usize = 4;
 /// counter hash's expiry in unix milliseconds, its number of fields, and each field's name and
 /// deltas (comma-separated integers, added one by one to the stored ones); then what goes along,
 /// each on the next key: `add` and a value (set unless the key exists), `index` and a score and
-/// member (added unless there), or `mark` and a value and its expiry in unix milliseconds.
+/// member (added unless there), `score` and a score and member (set), `drop` and a member
+/// (removed), or `mark` and a value and its expiry in unix milliseconds. A survey's due entry is
+/// one of these, so it always says what the record last written says.
 /// A field whose counts all come to zero is dropped. Counts are sums of small integers, exact in
 /// Lua's numbers. Revisions are compared as decimal strings, so no precision is lost to Lua
 /// numbers. Returns 1 if written, 0 otherwise.
@@ -265,6 +262,12 @@ while at <= #ARGV do
   elseif operation == 'index' then
     redis.call('ZADD', KEYS[k], 'NX', ARGV[at + 1], ARGV[at + 2])
     at = at + 3
+  elseif operation == 'score' then
+    redis.call('ZADD', KEYS[k], ARGV[at + 1], ARGV[at + 2])
+    at = at + 3
+  elseif operation == 'drop' then
+    redis.call('ZREM', KEYS[k], ARGV[at + 1])
+    at = at + 2
   elseif operation == 'mark' then
     redis.call('SET', KEYS[k], ARGV[at + 1], 'PXAT', ARGV[at + 2])
     at = at + 3
@@ -884,11 +887,6 @@ impl RedisStore {
         record.map(|record| Self::decode(&key, tenant, id, &record)).transpose()
     }
 
-    /// Adds the command that reads the head of a survey record, where its revision is.
-    fn revision_of(pipe: &mut Pipeline, key: &str) {
-        pipe.cmd("GETRANGE").arg(key).arg(0).arg(REVISION_HEAD);
-    }
-
     /// Reads the survey a pointer leads to, if both are there: in one round trip on one server,
     /// and on a cluster where the pointer is in a shard (`shard`) and the survey in the same one;
     /// else the survey is read after the pointer.
@@ -930,14 +928,15 @@ impl RedisStore {
         expiry.as_millisecond()
     }
 
-    /// Adds the command that makes a survey's due entry say `due` (none: no entry).
-    fn schedule(&self, pipe: &mut Pipeline, tenant: &TenantId, id: &SurveyId, due: Option<Timestamp>) {
+    /// The write that makes a survey's due entry say `due` (none: no entry). A survey's script
+    /// writes it with the record, so the entry always says what the last record written says.
+    fn scheduling(&self, tenant: &TenantId, id: &SurveyId, due: Option<Timestamp>) -> Companion {
         let member = due_member(tenant, id);
-        let bucket = self.keys.due(self.keys.due_bucket(&member));
+        let key = self.keys.due(self.keys.due_bucket(&member));
         match due {
-            Some(due) => pipe.zadd(bucket, &member, due_score(due)).ignore(),
-            None => pipe.zrem(bucket, &member).ignore(),
-        };
+            Some(due) => Companion::Score { key, score: due_score(due), member },
+            None => Companion::Drop { key, member },
+        }
     }
 
     /// The soonest `limit` entries due at `now` of each sorted set, with their scores, in one
@@ -979,39 +978,6 @@ impl RedisStore {
         self.query::<()>(&pipe).await.map_err(unavailable)
     }
 
-    /// Makes a survey's due entry match its stored record.
-    ///
-    /// Writers put their survey's due time in the index before writing the record (so a crash
-    /// in between can't lose a deadline), which lets a writer that then loses the race leave
-    /// the winner's entry wrong. So after every write (in the write's own round trip: see
-    /// `save`), and after every lost race (here), the writer sets the entry from a known
-    /// revision and checks that revision is still the stored one; if not, it reads the record
-    /// again. Whoever writes the index last has then written it from the last revision.
-    async fn sync_due(&self, tenant: &TenantId, id: &SurveyId) -> Result<(), StoreError> {
-        let key = self.keys.survey(tenant, id);
-        for _ in 0..MAX_DUE_SYNC_ROUNDS {
-            let mut pipe = redis::pipe();
-            pipe.get(&key);
-            let (record,): (Option<Vec<u8>>,) = self.query(&pipe).await.map_err(unavailable)?;
-            let Some(record) = record else {
-                // No record: nothing for the sweeper to do.
-                let mut pipe = redis::pipe();
-                self.schedule(&mut pipe, tenant, id, None);
-                return self.query(&pipe).await.map_err(unavailable);
-            };
-            let survey = Self::decode(&key, tenant, id, &record)?;
-            let mut pipe = redis::pipe();
-            self.schedule(&mut pipe, tenant, id, survey.next_due());
-            Self::revision_of(&mut pipe, &key);
-            let (head,): (Vec<u8>,) = self.query(&pipe).await.map_err(unavailable)?;
-            if compact::revision(&head) == Some(survey.revision) {
-                return Ok(());
-            }
-        }
-        tracing::debug!(%tenant, survey = %id, "survey kept changing while its due entry was synchronized");
-        Ok(())
-    }
-
     /// Runs `change` to a record, dropping this store's copies of it (if it keeps that kind)
     /// before and after, so no read racing the change keeps what it read.
     async fn changing<T>(&self, tenant: &TenantId, kind: RecordKind, id: &str, change: impl Future<Output = T>) -> T {
@@ -1023,13 +989,6 @@ impl RedisStore {
         let changed = change.await;
         self.cache.forget(&key, &index);
         changed
-    }
-
-    /// [`Self::sync_due`] where a failure only means the sweeper may find a stale entry.
-    async fn sync_due_or_warn(&self, tenant: &TenantId, id: &SurveyId) {
-        if let Err(error) = self.sync_due(tenant, id).await {
-            tracing::warn!(%tenant, survey = %id, %error, "could not synchronize the survey's due entry");
-        }
     }
 
     /// Adds to a survey write's script what writing `after` over `before` changes besides the
@@ -1083,25 +1042,12 @@ impl SurveyStore for RedisStore {
         let (tenant, id) = (&survey.invitation.tenant, &survey.id);
         let record = self.keys.survey(tenant, id);
         let encoded = compact::encode(survey);
-        let next_due = survey.next_due();
 
-        // 1. The due entry before the record, so no crash can leave a pending survey without a
-        //    deadline.
-        //    NX: if the id is taken, the existing survey's entry stays as it is.
-        // 2. The entry in the creation index (NX, likewise; with the due entry, at once on a
-        //    cluster), after dropping the entries older than the retention; the index expires
-        //    the retention after the last create.
-        // 3. The record, unless the id is taken.
+        // 1. The entry in the creation index (NX: if the id is taken, the existing survey's entry
+        //    stays as it is), after dropping the entries older than the retention; the index
+        //    expires the retention after the last create.
+        // 2. The record, unless the id is taken, with its counts and due entry.
         let mut pipe = redis::pipe();
-        if let Some(due) = next_due {
-            let member = due_member(tenant, id);
-            pipe.cmd("ZADD")
-                .arg(self.keys.due(self.keys.due_bucket(&member)))
-                .arg("NX")
-                .arg(due_score(due))
-                .arg(member)
-                .ignore();
-        }
         let created = self.keys.surveys(tenant);
         let forgotten = now_score(Timestamp::now()).saturating_sub(self.retention_ms);
         pipe.cmd("ZREMRANGEBYSCORE").arg(&created).arg("-inf").arg(forgotten).ignore();
@@ -1111,18 +1057,14 @@ impl SurveyStore for RedisStore {
         let mut write = SCRIPTS.write_record.prepare_invoke();
         write.key(&record).arg("").arg(&encoded).arg(self.retention_ms);
         self.counting(&mut write, None, Some(survey));
+        self.scheduling(tenant, id, survey.next_due()).operation(&mut write);
         pipe.invoke_script(&write);
-        // The due entry and the creation index together, then the record.
         let (written,): (i64,) = self.query_staged(&pipe, &[0, record_stage]).await.map_err(unavailable)?;
         if written != 1 {
-            if next_due.is_some() {
-                // An existing survey with no deadline of its own may have just got ours.
-                self.sync_due_or_warn(tenant, id).await;
-            }
             return Err(StoreError::AlreadyExists(id.clone()));
         }
 
-        // 4. The survey becomes the conversation's latest, unless another one did first.
+        // 3. The survey becomes the conversation's latest, unless another one did first.
         let mut swap = SCRIPTS.swap_pointer.prepare_invoke();
         swap.key(self.keys.conversation(tenant, &survey.invitation.conversation))
             .arg(expected_previous.map_or("", SurveyId::as_str))
@@ -1137,9 +1079,9 @@ impl SurveyStore for RedisStore {
             let mut take_back = SCRIPTS.write_record.prepare_invoke();
             take_back.key(&record).arg(survey.revision).arg("").arg(self.retention_ms);
             self.counting(&mut take_back, Some(survey), None);
+            self.scheduling(tenant, id, None).operation(&mut take_back);
             let mut pipe = redis::pipe();
             pipe.invoke_script(&take_back).ignore();
-            self.schedule(&mut pipe, tenant, id, None);
             pipe.zrem(&created, id.as_str()).ignore();
             if let Err(error) = self.query::<()>(&pipe).await {
                 tracing::warn!(%tenant, survey = %id, %error, "could not remove a survey that lost its conversation");
@@ -1147,7 +1089,7 @@ impl SurveyStore for RedisStore {
             return Err(StoreError::ConversationChanged(survey.invitation.conversation.clone()));
         }
 
-        // 5. The recipient's replies now go to this survey.
+        // 4. The recipient's replies now go to this survey.
         let mut pipe = redis::pipe();
         pipe.cmd("SET")
             .arg(self.keys.recipient(tenant, &survey.invitation.channel, &survey.invitation.recipient))
@@ -1169,37 +1111,30 @@ impl SurveyStore for RedisStore {
         }
         let record = self.keys.survey(tenant, id);
         let encoded = compact::encode(survey);
-        let next_due = survey.next_due();
 
-        // One round trip: the new due time before the record, so no crash can lose a deadline;
-        // the record, with the counts and the index entry it changes; then, as if it was written,
-        // the pointers' expiry and the due entry set again from this revision, and the revision
-        // stored after all that (see `sync_due`). The conversation pointer lives as long as the
+        // One round trip: the survey's script writes the record with what it changes (counts,
+        // index of negative ratings, due entry) and what goes along; the pointers' expiry is
+        // moved at the same time (only ever later, and only while they lead to this survey, so
+        // right whether or not the write wins). The conversation pointer lives as long as the
         // record; the recipient's, as long as the comment window if that outlasts the deadline
         // it was given.
-        let mut pipe = redis::pipe();
-        if next_due.is_some() {
-            self.schedule(&mut pipe, tenant, id, next_due);
-        }
-        // Stages, where a cluster sends a pipeline slot by slot: the due time; the record; the
-        // pointers and the due entry again, at once; the revision.
-        let mut stages = vec![0, pipe.len()];
         let mut write = SCRIPTS.write_record.prepare_invoke();
         write.key(&record).arg(previous.revision).arg(&encoded).arg(self.retention_ms);
         self.counting(&mut write, Some(previous), Some(survey));
-        // What goes along is written by the survey's script where its keys may be: anywhere on
-        // one server; on a cluster, in the survey's slot, as its outbox items and their entries
-        // are (see `Keys::shard`), and the rest, in order, right after the survey.
+        // The due entry and what goes along are written by the script where their keys may be:
+        // anywhere on one server; on a cluster, in the survey's slot, as the due entry, the
+        // outbox items and their entries are (see `Keys::shard`), and the rest, in order, right
+        // after the survey.
         let slot = Slot::for_key(&record);
-        let (inside, after): (Vec<Companion>, Vec<Companion>) = self
-            .along(along)?
-            .into_iter()
-            .partition(|companion| !self.keys.cluster || Slot::for_key(companion.key()) == slot);
+        let mut companions = vec![self.scheduling(tenant, id, survey.next_due())];
+        companions.extend(self.along(along)?);
+        let (inside, after): (Vec<Companion>, Vec<Companion>) =
+            companions.into_iter().partition(|companion| !self.keys.cluster || Slot::for_key(companion.key()) == slot);
         for companion in &inside {
             companion.operation(&mut write);
         }
+        let mut pipe = redis::pipe();
         pipe.invoke_script(&write);
-        stages.push(pipe.len());
         let kept_until =
             Timestamp::now().checked_add(SignedDuration::from_millis(self.retention_ms)).unwrap_or(Timestamp::MAX);
         let mut extend = SCRIPTS.extend_pointer.prepare_invoke();
@@ -1216,19 +1151,9 @@ impl SurveyStore for RedisStore {
                 .arg(self.recipient_expiry(survey));
             pipe.invoke_script(&extend).ignore();
         }
-        self.schedule(&mut pipe, tenant, id, next_due);
-        stages.push(pipe.len());
-        Self::revision_of(&mut pipe, &record);
-        let (written, head): (i64, Vec<u8>) = self.query_staged(&pipe, &stages).await.map_err(unavailable)?;
+        let (written,): (i64,) = self.query_reads(&pipe).await.map_err(unavailable)?;
         if written != 1 {
-            // Our due time replaced the winner's: set it from what is stored.
-            self.sync_due_or_warn(tenant, id).await;
             return Err(StoreError::Conflict(id.clone()));
-        }
-        if compact::revision(&head) != Some(survey.revision) {
-            // Written, then overtaken before the due entry was checked: the record is written,
-            // so what follows only tidies up and can't fail the save.
-            self.sync_due_or_warn(tenant, id).await;
         }
         if !after.is_empty()
             && let Err(error) = self.write_after(&after).await
@@ -1295,7 +1220,7 @@ impl SurveyStore for RedisStore {
 
     async fn forget_due(&self, tenant: &TenantId, id: &SurveyId) -> Result<(), StoreError> {
         let mut pipe = redis::pipe();
-        self.schedule(&mut pipe, tenant, id, None);
+        self.scheduling(tenant, id, None).command(&mut pipe);
         self.query::<()>(&pipe).await.map_err(unavailable)
     }
 
@@ -1674,6 +1599,10 @@ enum Companion {
     Add { key: String, value: String },
     /// A member added to a sorted set unless it is there.
     Index { key: String, score: i64, member: String },
+    /// A member of a sorted set given a score, added if need be.
+    Score { key: String, score: i64, member: String },
+    /// A member removed from a sorted set.
+    Drop { key: String, member: String },
     /// A value set until a time (unix milliseconds).
     Mark { key: String, value: &'static str, until: i64 },
 }
@@ -1681,7 +1610,11 @@ enum Companion {
 impl Companion {
     fn key(&self) -> &str {
         match self {
-            Companion::Add { key, .. } | Companion::Index { key, .. } | Companion::Mark { key, .. } => key,
+            Companion::Add { key, .. }
+            | Companion::Index { key, .. }
+            | Companion::Score { key, .. }
+            | Companion::Drop { key, .. }
+            | Companion::Mark { key, .. } => key,
         }
     }
 
@@ -1689,6 +1622,8 @@ impl Companion {
         match self {
             Companion::Add { key, value } => pipe.cmd("SET").arg(key).arg(value).arg("NX"),
             Companion::Index { key, score, member } => pipe.cmd("ZADD").arg(key).arg("NX").arg(score).arg(member),
+            Companion::Score { key, score, member } => pipe.cmd("ZADD").arg(key).arg(score).arg(member),
+            Companion::Drop { key, member } => pipe.cmd("ZREM").arg(key).arg(member),
             Companion::Mark { key, value, until } => pipe.cmd("SET").arg(key).arg(*value).arg("PXAT").arg(until),
         }
         .ignore();
@@ -1699,6 +1634,8 @@ impl Companion {
         match self {
             Companion::Add { value, .. } => script.arg("add").arg(value),
             Companion::Index { score, member, .. } => script.arg("index").arg(score).arg(member),
+            Companion::Score { score, member, .. } => script.arg("score").arg(score).arg(member),
+            Companion::Drop { member, .. } => script.arg("drop").arg(member),
             Companion::Mark { value, until, .. } => script.arg("mark").arg(*value).arg(until),
         };
     }
