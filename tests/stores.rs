@@ -252,12 +252,15 @@ async fn a_save_writes_what_goes_along_or_nothing(store: Store) {
     let survey = Fixture::new("alongco", "conv-1", "+15550001").survey(&survey_config(72, 24), t0);
     let tenant = survey.invitation.tenant.clone();
     store.create(&survey, None).await.unwrap();
+    // Keyed as a platform's message from the survey's end user: on a cluster, in its slot.
+    let (channel, from) = (&survey.invitation.channel, &survey.invitation.recipient);
+    let message_key = |message: &str| store.message_key(&tenant, channel, from, message);
     let along = |item: &str, message: &str| Along {
         items: vec![
             outbox_item("alongco", &format!("{item}-event"), t0),
             outbox_item("alongco", &format!("{item}-reply"), t0),
         ],
-        handled: Some(Handled { key: format!("along/{message}"), until: t0 + HOUR }),
+        handled: Some(Handled { key: message_key(message), until: t0 + HOUR }),
     };
 
     // Two transitions of one message, written at once with their items and the message's mark.
@@ -268,7 +271,7 @@ async fn a_save_writes_what_goes_along_or_nothing(store: Store) {
     assert_eq!(stored(&store, &survey).await, commented);
     let pending = store.pending_items(&tenant, 10).await.unwrap();
     assert_eq!(ids_of(&pending), ["first-event", "first-reply"]);
-    assert_eq!(store.claim("along/wamid.1", t0, MINUTE).await.unwrap(), Sighting::Handled);
+    assert_eq!(store.claim(&message_key("wamid.1"), t0, MINUTE).await.unwrap(), Sighting::Handled);
 
     // A write refused writes none of what goes with it.
     let reminded = survey.apply(Event::Remind, t0 + MINUTE).unwrap().survey;
@@ -276,7 +279,7 @@ async fn a_save_writes_what_goes_along_or_nothing(store: Store) {
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
     assert_eq!(stored(&store, &survey).await, commented);
     assert_eq!(ids_of(&store.pending_items(&tenant, 10).await.unwrap()), ["first-event", "first-reply"]);
-    assert!(!store.remembers("along/wamid.2", t0).await.unwrap());
+    assert!(!store.remembers(&message_key("wamid.2"), t0).await.unwrap());
 
     // What goes along is claimed by the outbox as what was enqueued is.
     let mut claimed = store.claim_due(t0, t0 + HOUR, 100).await.unwrap();

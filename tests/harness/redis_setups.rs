@@ -455,8 +455,21 @@ impl RedisCluster {
         }
     }
 
-    /// The ports of a master and of its replica, as `CLUSTER NODES` lists them.
+    /// The ports of a master and of its replica, as `CLUSTER NODES` lists them once the node
+    /// asked has heard of a replica (the gossip takes a moment after the cluster is created).
     fn a_master_and_its_replica(&self) -> (u16, u16) {
+        let deadline = Instant::now() + CLUSTER_TIMEOUT;
+        loop {
+            match self.listed_master_and_replica() {
+                Ok(ports) => return ports,
+                Err(nodes) if Instant::now() >= deadline => panic!("no master with a replica in {nodes}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// A master and its replica, or what `CLUSTER NODES` said when it listed none.
+    fn listed_master_and_replica(&self) -> Result<(u16, u16), String> {
         let port = self.nodes[0].0;
         let mut connection = connection(port, None).unwrap_or_else(|| panic!("the node on {port} answers"));
         let nodes: String = redis::cmd("CLUSTER").arg("NODES").query(&mut connection).expect("CLUSTER NODES");
@@ -468,10 +481,10 @@ impl RedisCluster {
         };
         for master in fields.iter().filter(|node| node.len() > 3 && node[2].contains("master")) {
             if let Some(replica) = fields.iter().find(|node| node.len() > 3 && node[3] == master[0]) {
-                return (port_of(master[1]), port_of(replica[1]));
+                return Ok((port_of(master[1]), port_of(replica[1])));
             }
         }
-        panic!("no master with a replica in {nodes}");
+        Err(nodes)
     }
 }
 

@@ -104,6 +104,15 @@ pub enum Sighting {
 /// that runs out, so the platform's redelivery always gets its second chance.
 #[async_trait]
 pub trait Seen: Send + Sync {
+    /// The key of a platform's message from an end user: the platform's id for it, on the
+    /// tenant's channel. A store may keep it beside what handling the message reads and writes
+    /// (a Redis Cluster's slot of the end user's surveys), so marking it handled goes with the
+    /// survey's write.
+    fn message_key(&self, tenant: &TenantId, channel: &ChannelId, from: &RecipientId, platform_id: &str) -> String {
+        let _ = from;
+        format!("{tenant}/{channel}/{platform_id}")
+    }
+
     /// Claims `key` for `lease` when it is neither claimed nor handled.
     async fn claim(&self, key: &str, now: Timestamp, lease: jiff::SignedDuration) -> Result<Sighting, StoreError>;
 

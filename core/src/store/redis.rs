@@ -507,9 +507,10 @@ impl Keys {
         format!("{}:r/{channel}/{recipient}", self.survey_data(tenant, shard))
     }
 
-    /// When the end user last wrote.
+    /// When the end user last wrote; on a cluster, in their recipient pointer's shard.
     fn written(&self, tenant: &TenantId, channel: &ChannelId, recipient: &RecipientId) -> String {
-        format!("{}:t:{tenant}:w/{channel}/{recipient}", self.prefix)
+        let shard = self.recipient_shard(channel, recipient);
+        format!("{}:w/{channel}/{recipient}", self.survey_data(tenant, shard))
     }
 
     /// The bucket of the due index a survey's entry (`member`) is in: on a cluster its shard's,
@@ -556,6 +557,17 @@ impl Keys {
     /// surveys written by an older version keep their deadlines.
     fn unbucketed_due(&self) -> String {
         format!("{}:due", self.prefix)
+    }
+
+    /// A platform's message from an end user, as [`Seen`] keys it: on a cluster led by the hash
+    /// tag of their recipient pointer's shard, where the surveys made for them are, so the
+    /// survey's script marks the message handled.
+    fn message_key(&self, tenant: &TenantId, channel: &ChannelId, from: &RecipientId, platform_id: &str) -> String {
+        let key = format!("{tenant}/{channel}/{platform_id}");
+        match self.recipient_shard(channel, from) {
+            Some(shard) => format!("{{{shard}}}{key}"),
+            None => key,
+        }
     }
 
     /// A platform message's sighting (see [`Seen`]).
@@ -2029,6 +2041,10 @@ const HANDLED: &str = "handled";
 
 #[async_trait]
 impl Seen for RedisStore {
+    fn message_key(&self, tenant: &TenantId, channel: &ChannelId, from: &RecipientId, platform_id: &str) -> String {
+        self.keys.message_key(tenant, channel, from, platform_id)
+    }
+
     /// A script on `rw:seen:<key>`: `claimed` for the lease, then `handled` (`SET … PX`) once
     /// confirmed. Redis forgets the key by itself once its time is up.
     async fn claim(&self, key: &str, _now: Timestamp, lease: SignedDuration) -> Result<Sighting, StoreError> {
@@ -2119,12 +2135,19 @@ mod tests {
             let survey = keys.survey_id_for(&channel, &recipient);
             let pointer = keys.recipient(&tenant, &channel, &recipient);
             assert_eq!(Slot::for_key(keys.survey(&tenant, &survey)), Slot::for_key(&pointer));
+            // So do when they last wrote, and their messages' sightings.
+            assert_eq!(Slot::for_key(keys.written(&tenant, &channel, &recipient)), Slot::for_key(&pointer));
+            let sighting = keys.seen(&keys.message_key(&tenant, &channel, &recipient, "wamid.1"));
+            assert_eq!(Slot::for_key(sighting), Slot::for_key(&pointer));
             let (before, after) = keys.survey_around(&tenant, keys.recipient_shard(&channel, &recipient));
             assert_eq!(format!("{before}{survey}{after}"), keys.survey(&tenant, &survey));
         }
         assert_eq!(keys.shards().len(), CLUSTER_SHARDS);
         // One server keeps the keys it always had.
         assert_eq!(self::keys().survey(&tenant, &id("x")), "rw:t:acme:{s:x}");
+        let (wa, ana): (ChannelId, RecipientId) = (id("wa"), id("+15550001"));
+        assert_eq!(self::keys().message_key(&tenant, &wa, &ana, "wamid.1"), "acme/wa/wamid.1");
+        assert_eq!(self::keys().written(&tenant, &wa, &ana), "rw:t:acme:w/wa/+15550001");
         assert_eq!(self::keys().counts(&tenant, None, period), "rw:t:acme:counts/2026-12");
     }
 

@@ -37,11 +37,9 @@ pub async fn take(
     let mut received = Received { received: 0, duplicates: 0 };
     for event in events {
         let key = match &event {
-            Inbound::Message { platform_id, .. }
-            | Inbound::Choice { platform_id, .. }
-            | Inbound::Reply { platform_id, .. } => {
-                format!("{tenant}/{channel}/{platform_id}")
-            }
+            Inbound::Message { platform_id, from, .. }
+            | Inbound::Choice { platform_id, from, .. }
+            | Inbound::Reply { platform_id, from, .. } => flow.store.message_key(tenant, channel, from, platform_id),
             Inbound::Status { message_id, status, .. } => format!("{tenant}/{channel}/status/{message_id}/{status:?}"),
         };
         // Whether it is new, and what handling it needs from the store, are independent: their
