@@ -347,6 +347,11 @@ impl Applied {
     pub fn changed(&self) -> bool {
         self.transitions.iter().any(|transition| transition.changed)
     }
+
+    /// The survey as the events left it: the last transition's, or `read` when none was made.
+    pub fn survey<'a>(&'a self, read: &'a Survey) -> &'a Survey {
+        self.transitions.last().map_or(read, |transition| &transition.survey)
+    }
 }
 
 /// Applies events to a survey the caller just read, in order, until one is refused, and writes

@@ -21,7 +21,7 @@
 //! | `rw:outbox:item:<id>` | string | the [`OutboxItem`] as JSON |
 //! | `rw:outbox:due:{<bucket>}` | sorted set | `<tenant>/<item>`, scored by the item's due time in unix milliseconds (rounded up); one of 16 buckets, a survey's messages in one (see [`outbox_bucket`]) |
 //! | `rw:t:acme:outbox` | sorted set | the tenant's item ids, scored as in the due index once a claim's lease is written: what listing the tenant's pending items reads |
-//! | `rw:seen:<tenant>/<channel>/<message>` | string | `claimed` while a platform's message is handled (a short lease), then `handled` for a week |
+//! | `rw:seen:<tenant>/<channel>/<message>` | string | `claimed` while a platform's message is handled (a short lease), then `handled` for a week, marked by the write of the survey it changed |
 //!
 //! Ids may contain `:` but never `/`, `{` or `}`, so a key names exactly one tenant and one
 //! conversation or recipient: the variable parts are closed by a `/` or a `{`, never by a `:`.
@@ -31,24 +31,26 @@
 //! # On a Redis Cluster
 //!
 //! Every script touches keys of one hash slot. A survey's script writes its record, the
-//! tenant's counters and its index of negative ratings together, so on a cluster these are
-//! split into 16 shards of the tenant's survey data, a survey's shard chosen by a hash of its
-//! id ([`Keys::shard`]), each shard's keys tagged `{<tenant>/<shard>}`:
-//! `rw:t:{acme/7}:s/<survey>`, `rw:t:{acme/7}:counts/<period>`, `rw:t:{acme/7}:negative`. An
-//! end user's recipient pointer is in the shard of a hash of their channel and id,
-//! `rw:t:{acme/7}:r/<channel>/<recipient>`, and the surveys made for them get ids drawn until
-//! they fall in that shard ([`Keys::survey_id_for`]), so the script that follows the pointer
-//! reads the survey on the pointer's slot (one that doesn't, made elsewhere, is read after). A
-//! report adds up the shards' counters (16 hashes a period, read at once) and the newest of
-//! their negative ratings. One server keeps the keys above, which need no shared slot (so an
-//! existing deployment needs no migration). The other keys are the same on both: each script
-//! touches one of them, and the due indexes are in buckets, each its own slot.
+//! tenant's counters and index of negative ratings, its due entry, and the outbox items it
+//! queues with their entries and the platform's message it handles, together; so on a cluster
+//! survey data is split into 16 shards, a survey's shard chosen by a hash of its id
+//! ([`Keys::shard`]), each shard one slot for every tenant, tagged `{<shard>}` like the due
+//! index's and the outbox's bucket of the same number: `rw:t:acme:{7}:s/<survey>`,
+//! `rw:t:acme:{7}:counts/<period>`, `rw:t:acme:{7}:negative`, `rw:due:{7}`,
+//! `rw:outbox:{7}:item:<id>`, `rw:outbox:due:{7}`, `rw:t:acme:{7}:outbox`. An end user's
+//! recipient pointer, when they last wrote and their messages' sightings are in the shard of a
+//! hash of their channel and id (`rw:t:acme:{3}:r/<channel>/<recipient>`,
+//! `rw:seen:{3}acme/<channel>/<message>`), and the surveys made for them get ids drawn until they
+//! fall in that shard ([`Keys::survey_id_for`]), so a message's whole handling is on one slot
+//! (a survey that isn't, made elsewhere, is read after its pointer). A report adds up the
+//! shards' counters (16 hashes a period, read at once) and the newest of their negative
+//! ratings. One server keeps the keys above, which need no shared slot (so an existing
+//! deployment needs no migration).
 //!
 //! A pipeline is sent to one slot's node at a time: those whose commands depend on the ones
-//! before (a due entry before its record, a record before its pointers) are sent a run of one
-//! slot after the other, in order; those of independent commands (reads, claims of different
-//! buckets) slot by slot at once (see [`super::connections::Order`]). So on a cluster a write
-//! takes a round trip per change of slot where one server takes one.
+//! before are sent a run of one slot after the other, in order; those of independent commands
+//! (reads, claims of different buckets, a survey's script and its pointers' expiry) slot by slot
+//! at once (see [`super::connections::Order`]).
 //!
 //! # Listing surveys
 //!
@@ -105,7 +107,8 @@
 //! The connection is multiplexed, so WATCH/MULTI (which belong to a connection, not to a task)
 //! can't be used. Every conditional write is instead a Lua script. A survey's script touches,
 //! besides the record, only what must change with it: the tenant's counters, so a report never
-//! counts a write twice or misses one, and the index of negative ratings. Other operations
+//! counts a write twice or misses one, the index of negative ratings, its due entry, and what
+//! goes along with the write ([`Along`]: outbox items, the message handled). Other operations
 //! spanning several keys are ordered so that a crash between two steps leaves nothing worse
 //! than a due-index entry the sweeper finds stale, a survey record no pointer leads to (it
 //! expires with the retention), or an index member whose record is gone (skipped when read).
@@ -113,8 +116,10 @@
 //! # The due index
 //!
 //! When each survey next falls due is kept in 16 buckets (`rw:due:{0}` … `rw:due:{15}`), a
-//! survey's bucket chosen by a hash of `<tenant>/<survey>`, so the index's writes spread over
-//! keys (and, on a cluster, over slots) instead of all landing on one. The sweeper reads the
+//! survey's bucket chosen by a hash of `<tenant>/<survey>` (on a cluster, its shard's), its
+//! entry written by the survey's own script, so it always says what the record says. The
+//! index's writes spread over keys (and, on a cluster, over slots) instead of all landing on
+//! one. The sweeper reads the
 //! soonest entries of every bucket in one round trip and takes the soonest of them. The one key
 //! of earlier versions, `rw:due`, is read with them, and what is found due there is moved into
 //! its bucket (unless the bucket already has a newer entry for it): so a survey's writes never

@@ -441,7 +441,6 @@ pub async fn answer(
     let (record, endpoints) =
         tokio::try_join!(channel.record(), async { Ok(events::endpoints(flow, &survey.invitation.tenant).await?) })?;
     let by_outbox = record.kind.definition().messages == MessagePath::Outbox;
-    let last = |applied: &'_ store::Applied| applied.transitions.last().map_or(survey, |t| &t.survey).clone();
     let along = |applied: &store::Applied| -> Result<Along, StoreError> {
         let mut items = Vec::new();
         for transition in &applied.transitions {
@@ -450,7 +449,7 @@ pub async fn answer(
         if by_outbox {
             let replies = replies_to_message(&applied.transitions, applied.refusal.as_ref());
             let messages: Vec<OutboundMessage> = replies.into_iter().map(OutboundMessage::Reply).collect();
-            items.extend(send::message_items(&last(applied), &messages, now));
+            items.extend(send::message_items(applied.survey(survey), &messages, now));
         }
         Ok(Along { items, handled: handled.cloned() })
     };
@@ -469,7 +468,7 @@ pub async fn answer(
     if !by_outbox {
         let replies = replies_to_message(&applied.transitions, applied.refusal.as_ref());
         if applied.transitions.iter().any(|t| !t.effects.is_empty()) || !replies.is_empty() {
-            tell_open_widgets(flow, channel, &last(&applied), &replies).await;
+            tell_open_widgets(flow, channel, applied.survey(survey), &replies).await;
         }
     }
     let store::Applied { mut transitions, refusal } = applied;
