@@ -29,6 +29,7 @@ ratewire_tests::on_every_store!(
     a_new_conversation_ends_the_wait_for_a_comment,
     the_window_decides_between_free_form_and_the_template,
     platform_errors_are_retried_or_recorded,
+    a_reply_reported_failed_leaves_its_survey_answerable,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -534,6 +535,28 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
     assert_eq!(status, 200);
     let failed = survey(&api, &id).await;
     assert_eq!((&failed["state"], &failed["failure"]["code"]), (&json!("failed"), &json!("outside_window")));
+}
+
+/// A reply's delivery reported failed (the hint after a text that is no rating, say) tells
+/// nothing of the survey: its invitation went out, and its rating is still taken.
+async fn a_reply_reported_failed_leaves_its_survey_answerable(gw: Gateway) {
+    let api = gw.acme();
+    let graph = FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await;
+    let channel = connect(&gw, &graph, "wa", json!({ "scale": "stars:5" }), &[]).await;
+    const USER: &str = "16505550020";
+    writes(&graph, &channel, USER, now(), "hello").await;
+    let id = invite(&api, &channel, "h1", USER, "en").await;
+    graph.wait_for_sends_to(USER, 1).await;
+    survey_until(&api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
+    deliver(&graph, &channel, vec![fake_graph::text(USER, "wamid.help", now(), "Hello, I need help")]).await;
+    let sends = graph.wait_for_sends_to(USER, 2).await;
+    let hint = sends[1].message_id.as_deref().expect("the fake accepted the hint");
+    let report = fake_graph::failed(hint, USER, now(), 131026, "Message undeliverable", "Undeliverable.");
+    let (status, _) = graph.webhooks.post(&channel.hook, &fake_graph::statuses(PHONE_NUMBER_ID, vec![report])).await;
+    assert_eq!(status, 200);
+    assert_eq!(survey(&api, &id).await["state"], "pending");
+    deliver(&graph, &channel, vec![fake_graph::text(USER, "wamid.rating", now(), "5")]).await;
+    assert_eq!(survey(&api, &id).await["score"], 5);
 }
 
 // ---------------------------------------------------------------------------------------------

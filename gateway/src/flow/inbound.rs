@@ -4,7 +4,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use ratewire_adapters::{ChoicePayload, DeliveryStatus, Inbound};
-use ratewire_core::store::{Handled, Sighting};
+use ratewire_core::store::{Handled, OutboundMessage, Sighting};
 use ratewire_core::{ChannelId, Event, Survey, TenantId};
 use serde::Serialize;
 
@@ -178,12 +178,15 @@ async fn take_one(
             // report is then what tells it went out.
             let survey = match reference.as_deref().and_then(send::invitation_of_reference) {
                 Some(survey) => {
-                    send::record_sent(flow, tenant, channel, &message_id, &survey, None).await?;
+                    let invitation = (&survey, OutboundMessage::Invitation);
+                    send::record_sent(flow, tenant, channel, &message_id, invitation, None).await?;
                     survey
                 }
                 None => match send::survey_of_message(flow, tenant, channel, &message_id).await? {
-                    Some(survey) => survey,
-                    None => return Ok(Marked::NotYet),
+                    Some((survey, OutboundMessage::Invitation)) => survey,
+                    // What became of a reply (a hint, a reminder, a thank-you) says nothing of
+                    // the survey: its invitation went out, and it still takes its answer.
+                    Some((_, OutboundMessage::Reply(_))) | None => return Ok(Marked::NotYet),
                 },
             };
             let event = match status {

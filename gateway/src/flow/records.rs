@@ -9,7 +9,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use ratewire_adapters::ChannelKind;
 use ratewire_core::conversation::Conversation;
-use ratewire_core::store::{self, Record, RecordKind, RecordStore, Store, Versioned};
+use ratewire_core::store::{self, OutboundMessage, Record, RecordKind, RecordStore, Store, Versioned};
 use ratewire_core::{ChannelId, Notice, Survey, SurveyConfig, SurveyId, TenantId};
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
@@ -118,6 +118,10 @@ impl Record for Unsubscribed {
 pub struct SentMessage {
     pub survey: SurveyId,
     pub channel: ChannelId,
+    /// Which of the survey's messages it was; absent from records written before it was kept
+    /// (taken then for the invitation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<OutboundMessage>,
     /// How it went out, where the channel has more than one way (Messenger's `RESPONSE` or
     /// `MESSAGE_TAG:HUMAN_AGENT`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

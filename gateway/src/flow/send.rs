@@ -17,10 +17,10 @@ pub async fn record_sent(
     tenant: &TenantId,
     channel: &ChannelId,
     message_id: &str,
-    survey: &SurveyId,
+    (survey, message): (&SurveyId, OutboundMessage),
     route: Option<String>,
 ) -> Result<(), StoreError> {
-    let record = SentMessage { survey: survey.clone(), channel: channel.clone(), route };
+    let record = SentMessage { survey: survey.clone(), channel: channel.clone(), message: Some(message), route };
     let id = format!("{channel}/{message_id}");
     match store::write(&*flow.store, tenant, &id, None, &record).await {
         Ok(_) | Err(StoreError::RecordConflict { .. }) => Ok(()),
@@ -28,15 +28,17 @@ pub async fn record_sent(
     }
 }
 
-/// The survey a platform message id belongs to.
+/// The survey a platform message id belongs to, and which of its messages it was (the
+/// invitation, for a record that doesn't say).
 pub async fn survey_of_message(
     flow: &Flow,
     tenant: &TenantId,
     channel: &ChannelId,
     message_id: &str,
-) -> Result<Option<SurveyId>, StoreError> {
+) -> Result<Option<(SurveyId, OutboundMessage)>, StoreError> {
     let id = format!("{channel}/{message_id}");
-    Ok(store::read::<SentMessage>(&*flow.store, tenant, &id).await?.map(|m| m.value.survey))
+    let sent = store::read::<SentMessage>(&*flow.store, tenant, &id).await?;
+    Ok(sent.map(|sent| (sent.value.survey, sent.value.message.unwrap_or(OutboundMessage::Invitation))))
 }
 
 /// The outbox id of a survey's invitation. It is also the reference its send carries, which the
@@ -189,7 +191,8 @@ pub async fn send_message(
                 survey = %survey.id, channel = %channel_id, message_id = %delivery.message_id,
                 route = delivery.route.as_deref().unwrap_or("-"), ?message, "sent"
             );
-            record_sent(flow, tenant, channel_id, &delivery.message_id, &survey.id, delivery.route.clone()).await?;
+            let sent = (&survey.id, message);
+            record_sent(flow, tenant, channel_id, &delivery.message_id, sent, delivery.route.clone()).await?;
             if message == OutboundMessage::Invitation
                 && let Err(error) =
                     surveys::apply(flow, tenant, &survey.id, Event::Sent { route: delivery.route.clone() }, now).await
