@@ -125,6 +125,11 @@ enum Command {
     Relay(relay::RelayArgs),
 }
 
+/// The allocator of the `ratewire` binary, so the gateway this binary runs is measured as it runs
+/// in production.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
