@@ -91,6 +91,22 @@ async fn invite(api: &Api, channel: &Channel, conversation: &str, wa_id: &str, l
 }
 
 /// The text of a text message ratewire sent.
+/// An end user who just wrote, invited: the survey's id once its invitation went out, and the
+/// sends to them so far.
+async fn sent_survey(
+    api: &Api,
+    graph: &FakeGraph,
+    channel: &Channel,
+    conversation: &str,
+    wa_id: &str,
+) -> (String, Vec<fake_graph::GraphRequest>) {
+    writes(graph, channel, wa_id, now(), "hi").await;
+    let id = invite(api, channel, conversation, wa_id, "en").await;
+    let sends = graph.wait_for_sends_to(wa_id, 1).await;
+    survey_until(api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
+    (id, sends)
+}
+
 fn body_of(send: &fake_graph::GraphRequest) -> &str {
     assert_eq!(send.json["type"], "text", "a text message: {}", send.json);
     send.json["text"]["body"].as_str().expect("a text message has a body")
@@ -271,10 +287,7 @@ async fn typed_and_late_replies(gw: Gateway) {
 
     // A typed rating with a comment.
     const TYPIST: &str = "447700900123";
-    writes(&graph, &channel, TYPIST, now(), "hi").await;
-    let id = invite(&api, &channel, "t1", TYPIST, "en").await;
-    graph.wait_for_sends_to(TYPIST, 1).await;
-    survey_until(&api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
+    let (id, _) = sent_survey(&api, &graph, &channel, "t1", TYPIST).await;
     deliver(&graph, &channel, vec![fake_graph::text(TYPIST, "wamid.typed", now(), "4 - quick")]).await;
     let rated = survey(&api, &id).await;
     assert_eq!((&rated["score"], &rated["comment"]), (&json!(4), &json!("quick")));
@@ -337,10 +350,7 @@ async fn rated_with_a_tap(
     wa_id: &str,
     score: u8,
 ) -> String {
-    writes(graph, channel, wa_id, now(), "hi").await;
-    let id = invite(api, channel, conversation, wa_id, "en").await;
-    let sends = graph.wait_for_sends_to(wa_id, 1).await;
-    survey_until(api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
+    let (id, sends) = sent_survey(api, graph, channel, conversation, wa_id).await;
     let invitation = sends[0].message_id.clone().expect("the fake accepted it");
     let row = format!("rw1:s:{id}:{score}");
     let tap = fake_graph::list_reply(wa_id, &format!("wamid.tap-{wa_id}"), now(), &invitation, &row, "⭐", "");
@@ -519,10 +529,7 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
 
     // Accepted, then reported failed: the survey fails with Meta's reason.
     const LAPSED: &str = "16505550004";
-    writes(&graph, &channel, LAPSED, now(), "hello").await;
-    let id = invite(&api, &channel, "e4", LAPSED, "en").await;
-    let sends = graph.wait_for_sends_to(LAPSED, 1).await;
-    survey_until(&api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
+    let (id, sends) = sent_survey(&api, &graph, &channel, "e4", LAPSED).await;
     let report = fake_graph::failed(
         sends[0].message_id.as_deref().unwrap(),
         LAPSED,
@@ -544,10 +551,7 @@ async fn a_reply_reported_failed_leaves_its_survey_answerable(gw: Gateway) {
     let graph = FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await;
     let channel = connect(&gw, &graph, "wa", json!({ "scale": "stars:5" }), &[]).await;
     const USER: &str = "16505550020";
-    writes(&graph, &channel, USER, now(), "hello").await;
-    let id = invite(&api, &channel, "h1", USER, "en").await;
-    graph.wait_for_sends_to(USER, 1).await;
-    survey_until(&api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
+    let (id, _) = sent_survey(&api, &graph, &channel, "h1", USER).await;
     deliver(&graph, &channel, vec![fake_graph::text(USER, "wamid.help", now(), "Hello, I need help")]).await;
     let sends = graph.wait_for_sends_to(USER, 2).await;
     let hint = sends[1].message_id.as_deref().expect("the fake accepted the hint");
@@ -705,10 +709,7 @@ async fn a_rating_whose_handling_failed_is_taken_when_redelivered() {
     let api = gw.acme();
     let graph = FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await;
     let channel = connect(&gw, &graph, "wa", json!({ "scale": "stars:5", "follow_up_comment": false }), &[]).await;
-    writes(&graph, &channel, USER, now(), "hi").await;
-    let id = invite(&api, &channel, "r1", USER, "en").await;
-    graph.wait_for_sends_to(USER, 1).await;
-    survey_until(&api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
+    let (id, _) = sent_survey(&api, &graph, &channel, "r1", USER).await;
 
     // The store fails as the rating comes in: the message's sighting is written, then nothing
     // else — neither the handling's reads and writes nor the taking back of the sighting.
