@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use hmac::{Hmac, Mac};
 use jiff::{SignedDuration, Timestamp, ToSpan};
+use ratewire_core::store::Buckets;
 use ratewire_core::{
     ChannelId, ConversationId, Event, Invitation, Locale, Origin, RecipientId, Survey, SurveyConfig, SurveyId, TenantId,
 };
@@ -1589,7 +1590,7 @@ async fn event_webhooks_are_signed_and_retried_until_delivered(gw: Gateway) {
     // another attempt, with the same event.
     let http = client();
     let later = Timestamp::now() + SignedDuration::from_secs(30);
-    outbox::run_due(&gw.state.flow, &http, later).await.expect("the store answers");
+    outbox::run_due(&gw.state.flow, &http, later, Buckets::ALL).await.expect("the store answers");
     let pending = api.get("/v1/deliveries").await.expect(200);
     assert_eq!(pending["deliveries"].as_array().unwrap().len(), 1);
     assert_eq!(pending["deliveries"][0]["attempts"], 2);
@@ -1598,7 +1599,7 @@ async fn event_webhooks_are_signed_and_retried_until_delivered(gw: Gateway) {
     // It comes back: the event is delivered, and nothing is left waiting.
     receiver.answer_with(200);
     let much_later = Timestamp::now() + SignedDuration::from_secs(120);
-    outbox::run_due(&gw.state.flow, &http, much_later).await.expect("the store answers");
+    outbox::run_due(&gw.state.flow, &http, much_later, Buckets::ALL).await.expect("the store answers");
     assert_eq!(api.get("/v1/deliveries").await.expect(200), json!({ "deliveries": [] }));
     let posts = receiver.posts();
     let attempts: Vec<&Post> =

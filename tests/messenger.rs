@@ -5,7 +5,7 @@
 //! Every test but the restart runs twice: on the embedded store and on Redis.
 
 use jiff::{SignedDuration, Timestamp};
-use ratewire_core::store::{self, OutboundMessage};
+use ratewire_core::store::{self, Buckets, OutboundMessage};
 use ratewire_core::{
     ChannelId, ConversationId, Event, Invitation, Locale, Origin, RecipientId, Survey, SurveyConfig, SurveyId, TenantId,
 };
@@ -405,10 +405,14 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
     assert_eq!(first[0].answered, 400);
     let after_first = now();
     gw.attempt_recorded(ACME, &id).await;
-    outbox::run_due(&gw.state.flow, &http, after_first + SignedDuration::from_secs(50)).await.expect("the outbox runs");
+    outbox::run_due(&gw.state.flow, &http, after_first + SignedDuration::from_secs(50), Buckets::ALL)
+        .await
+        .expect("the outbox runs");
     assert_eq!(fake.sends_to(psid).len(), 1, "not before the platform's wait");
     assert!(survey(&api, &id).await["sent_at"].is_null());
-    outbox::run_due(&gw.state.flow, &http, after_first + SignedDuration::from_secs(63)).await.expect("the outbox runs");
+    outbox::run_due(&gw.state.flow, &http, after_first + SignedDuration::from_secs(63), Buckets::ALL)
+        .await
+        .expect("the outbox runs");
     let sends = fake.sends_to(psid);
     assert_eq!(sends.iter().map(|r| r.answered).collect::<Vec<_>>(), [400, 200]);
     assert_eq!(sends[0].json, sends[1].json, "the same message, again");
@@ -421,7 +425,9 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
     let id = invite(&api, "conv-502", psid).await;
     fake.wait_for_sends(psid, 1).await;
     gw.attempt_recorded(ACME, &id).await;
-    outbox::run_due(&gw.state.flow, &http, now() + SignedDuration::from_secs(15)).await.expect("the outbox runs");
+    outbox::run_due(&gw.state.flow, &http, now() + SignedDuration::from_secs(15), Buckets::ALL)
+        .await
+        .expect("the outbox runs");
     assert_eq!(fake.sends_to(psid).iter().map(|r| r.answered).collect::<Vec<_>>(), [502, 200]);
     survey_until(&api, &id, "sent after the backoff", |s| !s["sent_at"].is_null()).await;
 
@@ -437,7 +443,9 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
     let posts = receiver.wait_for("survey.failed", |posts| !posts.is_empty()).await;
     let event = posts[0].json();
     assert_eq!((&event["type"], &event["survey"]["id"]), (&json!("survey.failed"), &json!(id)));
-    outbox::run_due(&gw.state.flow, &http, now() + SignedDuration::from_secs(3600)).await.expect("the outbox runs");
+    outbox::run_due(&gw.state.flow, &http, now() + SignedDuration::from_secs(3600), Buckets::ALL)
+        .await
+        .expect("the outbox runs");
     assert_eq!(fake.sends_to(psid).len(), 1, "not retried");
 
     // A Page token Meta no longer takes: (#190), the survey fails with `bad_token`.
@@ -480,7 +488,8 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     }
 
     // A worker of the first gateway claims both, sends one without finishing its item, and dies.
-    let items = first.state.flow.store.claim_due(later, later + DEFAULT_LEASE, 10).await.expect("claimed");
+    let items =
+        first.state.flow.store.claim_due(later, later + DEFAULT_LEASE, Buckets::ALL, 10).await.expect("claimed");
     assert_eq!(items.len(), 2);
     let mut item = items.iter().find(|i| i.id.contains(surveys[1].id.as_str())).expect("the second item").clone();
     let channel = ChannelId::new(CHANNEL).unwrap();
@@ -497,12 +506,16 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     // the unsent invitation goes out once and the sent one is not sent again.
     let second = Gateway::start(redis).await;
     let http = outbox::http_client(&second.state.flow).expect("an HTTP client");
-    outbox::run_due(&second.state.flow, &http, later + SignedDuration::from_secs(30)).await.expect("the outbox runs");
-    assert!(fake.sends_to(claimed).is_empty(), "still leased to the dead worker");
-    outbox::run_due(&second.state.flow, &http, later + DEFAULT_LEASE + SignedDuration::from_secs(1))
+    outbox::run_due(&second.state.flow, &http, later + SignedDuration::from_secs(30), Buckets::ALL)
         .await
         .expect("the outbox runs");
-    outbox::run_due(&second.state.flow, &http, later + SignedDuration::from_secs(600)).await.expect("the outbox runs");
+    assert!(fake.sends_to(claimed).is_empty(), "still leased to the dead worker");
+    outbox::run_due(&second.state.flow, &http, later + DEFAULT_LEASE + SignedDuration::from_secs(1), Buckets::ALL)
+        .await
+        .expect("the outbox runs");
+    outbox::run_due(&second.state.flow, &http, later + SignedDuration::from_secs(600), Buckets::ALL)
+        .await
+        .expect("the outbox runs");
     assert_eq!(fake.sends_to(claimed).len(), 1, "sent once");
     assert_eq!(fake.sends_to(half_done).len(), 1, "never twice");
     let api = second.acme();
@@ -513,6 +526,7 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     let left = second.state.flow.store.claim_due(
         later + SignedDuration::from_hours(2),
         later + SignedDuration::from_hours(3),
+        Buckets::ALL,
         10,
     );
     assert!(left.await.expect("the store answers").is_empty(), "nothing left in the outbox");

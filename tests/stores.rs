@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use ratewire_core::store::{
-    self, Along, ApplyError, DueSurvey, Handled, MemoryStore, Outbox, OutboxItem, RecordKind, RecordStore, RedisStore,
-    RedisStoreOptions, RedisTarget, SentinelTarget, Sighting, StoreError, SurveyStore, Task, Versioned,
+    self, Along, Answering, ApplyError, BUCKETS, Buckets, DueSurvey, Handled, MemoryStore, Outbox, OutboxItem,
+    RecordKind, RecordStore, RedisStore, RedisStoreOptions, RedisTarget, SentinelTarget, Sighting, StoreError,
+    SurveyStore, Task, Versioned, WorkerId,
 };
 use ratewire_core::{
     ChannelId, Effect, Event, Notice, RecipientId, Refusal, Scale, Score, StateName, Survey, SurveyId, SurveyState,
@@ -22,7 +23,7 @@ use ratewire_gateway::cli::serve;
 use ratewire_gateway::cli::settings::{SentinelSettings, Settings};
 use ratewire_gateway::http::StoreKind;
 use ratewire_tests::redis_setups::{GROUP_PASSWORD, MASTER_NAME, RedisCluster, SentinelGroup, TlsRedisServer};
-use ratewire_tests::{Fixture, RedisServer, now, survey_config};
+use ratewire_tests::{Fixture, RedisServer, now, survey_config, survey_fixture};
 
 type Store = Arc<dyn store::Store>;
 
@@ -64,6 +65,7 @@ store_suite!(
     the_due_index_follows_racing_writers,
     the_sweeper_expires_and_locks_what_is_due,
     a_sighting_is_claimed_then_handled_and_a_claim_runs_out,
+    a_message_from_someone_with_no_survey_is_settled_by_its_claim,
     the_latest_time_an_end_user_wrote_is_kept,
     list_returns_a_tenants_surveys_by_creation_time,
     list_orders_within_a_millisecond_by_creation_time,
@@ -77,6 +79,8 @@ store_suite!(
     outbox_reschedule_moves_an_item_and_complete_removes_it,
     outbox_pending_items_are_per_tenant_soonest_first,
     racing_claimers_never_take_the_same_item,
+    claims_and_sweeps_read_only_the_buckets_asked,
+    the_workers_alive_share_the_buckets_and_take_over_a_dead_ones,
 );
 
 async fn connect(server: &RedisServer, options: RedisStoreOptions) -> RedisStore {
@@ -97,7 +101,7 @@ async fn stored(store: &Store, survey: &Survey) -> Survey {
 
 /// The due index, as far ahead as anything can be.
 async fn all_due(store: &Store) -> Vec<DueSurvey> {
-    store.due(Timestamp::MAX, 1000).await.expect("the store answers")
+    store.due(Timestamp::MAX, Buckets::ALL, 1000).await.expect("the store answers")
 }
 
 fn due_entry(survey: &Survey, due: Timestamp) -> DueSurvey {
@@ -271,7 +275,7 @@ async fn a_save_writes_what_goes_along_or_nothing(store: Store) {
     assert_eq!(stored(&store, &survey).await, commented);
     let pending = store.pending_items(&tenant, 10).await.unwrap();
     assert_eq!(ids_of(&pending), ["first-event", "first-reply"]);
-    assert_eq!(store.claim(&message_key("wamid.1"), t0, MINUTE).await.unwrap(), Sighting::Handled);
+    assert_eq!(store.claim(&message_key("wamid.1"), t0, MINUTE, None).await.unwrap(), Sighting::Handled);
 
     // A write refused writes none of what goes with it.
     let reminded = survey.apply(Event::Remind, t0 + MINUTE).unwrap().survey;
@@ -282,7 +286,7 @@ async fn a_save_writes_what_goes_along_or_nothing(store: Store) {
     assert!(!store.remembers(&message_key("wamid.2"), t0).await.unwrap());
 
     // What goes along is claimed by the outbox as what was enqueued is.
-    let mut claimed = store.claim_due(t0, t0 + HOUR, 100).await.unwrap();
+    let mut claimed = store.claim_due(t0, t0 + HOUR, Buckets::ALL, 100).await.unwrap();
     claimed.retain(|item| item.tenant == tenant);
     assert_eq!(ids_of(&claimed), ["first-event", "first-reply"]);
     for item in &claimed {
@@ -404,10 +408,10 @@ async fn pending_surveys_fall_due_at_their_deadline(store: Store) {
     store.create(&survey, None).await.unwrap();
     let (tenant, id) = (&survey.invitation.tenant, &survey.id);
 
-    assert_eq!(store.due(t0 + 30 * MINUTE, 10).await.unwrap(), vec![]);
-    assert_eq!(store.due(t0 + HOUR - SignedDuration::from_secs(1), 10).await.unwrap(), vec![]);
-    assert_eq!(store.due(t0 + HOUR, 10).await.unwrap(), vec![due_entry(&survey, t0 + HOUR)]);
-    assert_eq!(store.due(t0 + 2 * HOUR, 10).await.unwrap(), vec![due_entry(&survey, t0 + HOUR)]);
+    assert_eq!(store.due(t0 + 30 * MINUTE, Buckets::ALL, 10).await.unwrap(), vec![]);
+    assert_eq!(store.due(t0 + HOUR - SignedDuration::from_secs(1), Buckets::ALL, 10).await.unwrap(), vec![]);
+    assert_eq!(store.due(t0 + HOUR, Buckets::ALL, 10).await.unwrap(), vec![due_entry(&survey, t0 + HOUR)]);
+    assert_eq!(store.due(t0 + 2 * HOUR, Buckets::ALL, 10).await.unwrap(), vec![due_entry(&survey, t0 + HOUR)]);
 
     let early = store::apply(&*store, tenant, id, Event::Expire, t0 + 30 * MINUTE).await;
     assert!(matches!(early, Err(ApplyError::Refused(Refusal::NotDue))), "{early:?}");
@@ -415,7 +419,7 @@ async fn pending_surveys_fall_due_at_their_deadline(store: Store) {
     assert!(expired.changed);
     assert!(notified(&expired, Notice::Expired), "{:?}", expired.effects);
     assert_eq!(stored(&store, &survey).await.state, SurveyState::Expired { at: t0 + HOUR });
-    assert_eq!(store.due(t0 + 2 * HOUR, 10).await.unwrap(), vec![]);
+    assert_eq!(store.due(t0 + 2 * HOUR, Buckets::ALL, 10).await.unwrap(), vec![]);
     assert_eq!(all_due(&store).await, vec![]);
 
     // The sweeper running twice changes nothing.
@@ -432,8 +436,8 @@ async fn rated_surveys_fall_due_when_their_change_window_ends(store: Store) {
     let t1 = t0 + 10 * MINUTE;
     store::apply(&*store, tenant, id, Event::Rate(score(7)), t1).await.unwrap();
     let window_end = t1 + 24 * HOUR;
-    assert_eq!(store.due(window_end - MINUTE, 10).await.unwrap(), vec![]);
-    assert_eq!(store.due(window_end, 10).await.unwrap(), vec![due_entry(&survey, window_end)]);
+    assert_eq!(store.due(window_end - MINUTE, Buckets::ALL, 10).await.unwrap(), vec![]);
+    assert_eq!(store.due(window_end, Buckets::ALL, 10).await.unwrap(), vec![due_entry(&survey, window_end)]);
     // No longer due at the invitation's deadline.
     assert_eq!(all_due(&store).await, vec![due_entry(&survey, window_end)]);
 
@@ -458,11 +462,11 @@ async fn due_lists_the_soonest_first_up_to_the_limit(store: Store) {
     }
     let [in_3h, in_1h, in_2h] = [&surveys[0], &surveys[1], &surveys[2]];
     let expected = vec![due_entry(in_1h, t0 + HOUR), due_entry(in_2h, t0 + 2 * HOUR), due_entry(in_3h, t0 + 3 * HOUR)];
-    assert_eq!(store.due(t0 + 4 * HOUR, 10).await.unwrap(), expected);
-    assert_eq!(store.due(t0 + 4 * HOUR, 2).await.unwrap(), expected[..2]);
-    assert_eq!(store.due(t0 + 2 * HOUR, 10).await.unwrap(), expected[..2]);
-    assert_eq!(store.due(t0 + 4 * HOUR, 0).await.unwrap(), vec![]);
-    assert_eq!(store.due(t0, 10).await.unwrap(), vec![]);
+    assert_eq!(store.due(t0 + 4 * HOUR, Buckets::ALL, 10).await.unwrap(), expected);
+    assert_eq!(store.due(t0 + 4 * HOUR, Buckets::ALL, 2).await.unwrap(), expected[..2]);
+    assert_eq!(store.due(t0 + 2 * HOUR, Buckets::ALL, 10).await.unwrap(), expected[..2]);
+    assert_eq!(store.due(t0 + 4 * HOUR, Buckets::ALL, 0).await.unwrap(), vec![]);
+    assert_eq!(store.due(t0, Buckets::ALL, 10).await.unwrap(), vec![]);
 }
 
 async fn forget_due_removes_an_entry(store: Store) {
@@ -833,9 +837,9 @@ async fn outbox_enqueue_keeps_the_first_item(store: Store) {
 
     // Not even once it was claimed: its lease stands.
     let lease = t0 + 5 * MINUTE;
-    assert_eq!(store.claim_due(t0, lease, 10).await.unwrap(), vec![item.clone()]);
+    assert_eq!(store.claim_due(t0, lease, Buckets::ALL, 10).await.unwrap(), vec![item.clone()]);
     store.enqueue(slice::from_ref(&item)).await.unwrap();
-    assert_eq!(store.claim_due(t0 + MINUTE, t0 + HOUR, 10).await.unwrap(), vec![]);
+    assert_eq!(store.claim_due(t0 + MINUTE, t0 + HOUR, Buckets::ALL, 10).await.unwrap(), vec![]);
     assert_eq!(store.pending_items(&item.tenant, 10).await.unwrap(), vec![OutboxItem { due: lease, ..item }]);
 }
 
@@ -849,25 +853,25 @@ async fn outbox_claims_due_items_and_hides_them_until_the_lease_ends(store: Stor
         store.enqueue(slice::from_ref(item)).await.unwrap();
     }
 
-    assert_eq!(store.claim_due(t0 - SignedDuration::from_secs(1), t0 + HOUR, 10).await.unwrap(), vec![]);
-    assert_eq!(store.claim_due(t0 + 2 * MINUTE, t0 + HOUR, 0).await.unwrap(), vec![]);
+    assert_eq!(store.claim_due(t0 - SignedDuration::from_secs(1), t0 + HOUR, Buckets::ALL, 10).await.unwrap(), vec![]);
+    assert_eq!(store.claim_due(t0 + 2 * MINUTE, t0 + HOUR, Buckets::ALL, 0).await.unwrap(), vec![]);
     // Soonest first, up to the limit, as they were before the claim.
     let lease = t0 + 6 * MINUTE;
-    assert_eq!(store.claim_due(t0 + 2 * MINUTE, lease, 2).await.unwrap(), vec![a.clone(), d.clone()]);
-    assert_eq!(store.claim_due(t0 + 2 * MINUTE, lease, 10).await.unwrap(), vec![b.clone()]);
+    assert_eq!(store.claim_due(t0 + 2 * MINUTE, lease, Buckets::ALL, 2).await.unwrap(), vec![a.clone(), d.clone()]);
+    assert_eq!(store.claim_due(t0 + 2 * MINUTE, lease, Buckets::ALL, 10).await.unwrap(), vec![b.clone()]);
     // Taken, they are no one else's until the lease ends.
-    assert_eq!(store.claim_due(t0 + 5 * MINUTE, t0 + HOUR, 10).await.unwrap(), vec![]);
+    assert_eq!(store.claim_due(t0 + 5 * MINUTE, t0 + HOUR, Buckets::ALL, 10).await.unwrap(), vec![]);
     let pending = store.pending_items(&a.tenant, 10).await.unwrap();
     let leased = |item: &OutboxItem| OutboxItem { due: lease, ..item.clone() };
     assert_eq!(pending, vec![leased(&a), leased(&b), c.clone()]);
     assert_eq!(store.pending_items(&d.tenant, 10).await.unwrap(), vec![leased(&d)]);
 
     // Neither completed nor rescheduled (their taker died): due again when the lease ends.
-    let again = store.claim_due(lease, t0 + 2 * HOUR, 10).await.unwrap();
+    let again = store.claim_due(lease, t0 + 2 * HOUR, Buckets::ALL, 10).await.unwrap();
     assert_eq!(again, vec![leased(&a), leased(&b), leased(&d)]);
-    let later = store.claim_due(t0 + HOUR, t0 + 3 * HOUR, 10).await.unwrap();
+    let later = store.claim_due(t0 + HOUR, t0 + 3 * HOUR, Buckets::ALL, 10).await.unwrap();
     assert_eq!(later, vec![c.clone()]);
-    assert_eq!(store.claim_due(t0 + HOUR, t0 + 3 * HOUR, 10).await.unwrap(), vec![]);
+    assert_eq!(store.claim_due(t0 + HOUR, t0 + 3 * HOUR, Buckets::ALL, 10).await.unwrap(), vec![]);
 }
 
 async fn outbox_reschedule_moves_an_item_and_complete_removes_it(store: Store) {
@@ -876,7 +880,7 @@ async fn outbox_reschedule_moves_an_item_and_complete_removes_it(store: Store) {
     let other = outbox_item("acme", "d-2", t0 + MINUTE);
     store.enqueue(slice::from_ref(&item)).await.unwrap();
     store.enqueue(slice::from_ref(&other)).await.unwrap();
-    let [claimed] = store.claim_due(t0, t0 + MINUTE, 1).await.unwrap().try_into().unwrap();
+    let [claimed] = store.claim_due(t0, t0 + MINUTE, Buckets::ALL, 1).await.unwrap().try_into().unwrap();
     assert_eq!(claimed, item);
 
     // The attempt failed: try again in ten minutes.
@@ -888,8 +892,11 @@ async fn outbox_reschedule_moves_an_item_and_complete_removes_it(store: Store) {
     };
     store.reschedule(&failed).await.unwrap();
     assert_eq!(store.pending_items(&item.tenant, 10).await.unwrap(), vec![other.clone(), failed.clone()]);
-    assert_eq!(store.claim_due(t0 + 5 * MINUTE, t0 + HOUR, 10).await.unwrap(), vec![other.clone()]);
-    assert_eq!(store.claim_due(t0 + 10 * MINUTE, t0 + 11 * MINUTE, 10).await.unwrap(), vec![failed.clone()]);
+    assert_eq!(store.claim_due(t0 + 5 * MINUTE, t0 + HOUR, Buckets::ALL, 10).await.unwrap(), vec![other.clone()]);
+    assert_eq!(
+        store.claim_due(t0 + 10 * MINUTE, t0 + 11 * MINUTE, Buckets::ALL, 10).await.unwrap(),
+        vec![failed.clone()]
+    );
 
     // Delivered: gone for good.
     store.complete(&failed).await.unwrap();
@@ -900,15 +907,15 @@ async fn outbox_reschedule_moves_an_item_and_complete_removes_it(store: Store) {
     // A late reschedule doesn't bring it back.
     store.reschedule(&OutboxItem { attempts: 2, due: t0 + 20 * MINUTE, ..failed.clone() }).await.unwrap();
     assert_eq!(ids_of(&store.pending_items(&item.tenant, 10).await.unwrap()), vec!["d-2"]);
-    assert_eq!(ids_of(&store.claim_due(t0 + 2 * HOUR, t0 + 3 * HOUR, 10).await.unwrap()), vec!["d-2"]);
+    assert_eq!(ids_of(&store.claim_due(t0 + 2 * HOUR, t0 + 3 * HOUR, Buckets::ALL, 10).await.unwrap()), vec!["d-2"]);
     store.complete(&other).await.unwrap();
     assert_eq!(store.pending_items(&item.tenant, 10).await.unwrap(), vec![]);
-    assert_eq!(store.claim_due(Timestamp::MAX, Timestamp::MAX, 10).await.unwrap(), vec![]);
+    assert_eq!(store.claim_due(Timestamp::MAX, Timestamp::MAX, Buckets::ALL, 10).await.unwrap(), vec![]);
 
     // Rescheduling an item that was never there does nothing either.
     store.reschedule(&outbox_item("acme", "d-3", t0)).await.unwrap();
     assert_eq!(store.pending_items(&item.tenant, 10).await.unwrap(), vec![]);
-    assert_eq!(store.claim_due(t0 + HOUR, t0 + 2 * HOUR, 10).await.unwrap(), vec![]);
+    assert_eq!(store.claim_due(t0 + HOUR, t0 + 2 * HOUR, Buckets::ALL, 10).await.unwrap(), vec![]);
 }
 
 async fn outbox_pending_items_are_per_tenant_soonest_first(store: Store) {
@@ -962,7 +969,7 @@ async fn racing_claimers_never_take_the_same_item(store: Store) {
                 start.wait().await;
                 let mut taken = Vec::new();
                 loop {
-                    let claimed = store.claim_due(t0 + 10 * MINUTE, t0 + HOUR, 3).await.unwrap();
+                    let claimed = store.claim_due(t0 + 10 * MINUTE, t0 + HOUR, Buckets::ALL, 3).await.unwrap();
                     if claimed.is_empty() {
                         return taken;
                     }
@@ -980,8 +987,8 @@ async fn racing_claimers_never_take_the_same_item(store: Store) {
     assert_eq!(distinct.len(), taken.len(), "an item was taken twice: {taken:?}");
     assert_eq!(distinct, all);
     // Within the lease they stay taken; after it, they are all due again.
-    assert_eq!(store.claim_due(t0 + 59 * MINUTE, t0 + 2 * HOUR, 100).await.unwrap(), vec![]);
-    assert_eq!(store.claim_due(t0 + HOUR, t0 + 2 * HOUR, 100).await.unwrap().len(), ITEMS);
+    assert_eq!(store.claim_due(t0 + 59 * MINUTE, t0 + 2 * HOUR, Buckets::ALL, 100).await.unwrap(), vec![]);
+    assert_eq!(store.claim_due(t0 + HOUR, t0 + 2 * HOUR, Buckets::ALL, 100).await.unwrap().len(), ITEMS);
 }
 
 // The Redis store's own tests.
@@ -1092,13 +1099,17 @@ async fn redis_due_entries_of_the_unbucketed_index_are_found_and_drained() {
     let due = (t0 + HOUR).as_millisecond();
     let _: () = query(&mut redis, redis::cmd("ZADD").arg("rw:due").arg(due).arg(&member)).await;
     // Not due yet: found neither way, and left where it is.
-    assert_eq!(store.due(t0 + MINUTE, 10).await.unwrap(), vec![]);
+    assert_eq!(store.due(t0 + MINUTE, Buckets::ALL, 10).await.unwrap(), vec![]);
     let left: Option<f64> = query(&mut redis, redis::cmd("ZSCORE").arg("rw:due").arg(&member)).await;
     assert_eq!(left, Some(due as f64));
-    assert_eq!(store.due(t0 + 2 * HOUR, 10).await.unwrap(), vec![due_entry(&survey, t0 + HOUR)]);
+    assert_eq!(store.due(t0 + 2 * HOUR, Buckets::ALL, 10).await.unwrap(), vec![due_entry(&survey, t0 + HOUR)]);
     let left: Option<f64> = query(&mut redis, redis::cmd("ZSCORE").arg("rw:due").arg(&member)).await;
     assert_eq!(left, None, "the sweeper's read moved the old entry");
-    assert_eq!(store.due(t0 + 2 * HOUR, 10).await.unwrap(), vec![due_entry(&survey, t0 + HOUR)], "into its bucket");
+    assert_eq!(
+        store.due(t0 + 2 * HOUR, Buckets::ALL, 10).await.unwrap(),
+        vec![due_entry(&survey, t0 + HOUR)],
+        "into its bucket"
+    );
 
     // An old entry of a survey whose bucket has a newer one gives way to it.
     let _: () = query(&mut redis, redis::cmd("ZADD").arg("rw:due").arg(0).arg(&member)).await;
@@ -1107,7 +1118,7 @@ async fn redis_due_entries_of_the_unbucketed_index_are_found_and_drained() {
     assert_eq!(left, Some(0.0), "a write doesn't touch the old key");
     let rated = store.get(&fixture.tenant, &survey.id).await.unwrap().unwrap();
     let due = rated.next_due().expect("a rated survey falls due when its change window ends");
-    assert_eq!(store.due(due, 10).await.unwrap(), vec![due_entry(&rated, due)], "its bucket holds it");
+    assert_eq!(store.due(due, Buckets::ALL, 10).await.unwrap(), vec![due_entry(&rated, due)], "its bucket holds it");
     let left: Option<f64> = query(&mut redis, redis::cmd("ZSCORE").arg("rw:due").arg(&member)).await;
     assert_eq!(left, None);
 }
@@ -1155,7 +1166,7 @@ async fn redis_record_and_outbox_keys() {
 
     // A claim moves the entry and writes the lease into the item.
     let lease = t0 + MINUTE;
-    store.claim_due(t0, lease, 10).await.unwrap();
+    store.claim_due(t0, lease, Buckets::ALL, 10).await.unwrap();
     let due_ms: i64 = query(&mut redis, redis::cmd("ZSCORE").arg(&bucket).arg("acme:eu/d-1")).await;
     assert_eq!(due_ms, lease.as_millisecond());
     let due_ms: i64 = query(&mut redis, redis::cmd("ZSCORE").arg("rw:t:acme:eu:outbox").arg("d-1")).await;
@@ -1239,7 +1250,7 @@ async fn redis_skips_index_entries_that_lead_nowhere() {
     // items or nothing is left.
     let mut claimed = Vec::new();
     for _ in 0..10 {
-        claimed.extend(store.claim_due(t0 + MINUTE, t0 + HOUR, 10).await.unwrap());
+        claimed.extend(store.claim_due(t0 + MINUTE, t0 + HOUR, Buckets::ALL, 10).await.unwrap());
     }
     assert_eq!(claimed, vec![item]);
     let mut due = Vec::new();
@@ -1263,7 +1274,7 @@ async fn redis_outbox_entries_of_the_unbucketed_index_are_moved_and_claimed() {
     let _: () = query(&mut redis, redis::cmd("SET").arg("rw:outbox:item:old").arg(json)).await;
     let _: () =
         query(&mut redis, redis::cmd("ZADD").arg("rw:outbox:due").arg(t0.as_millisecond()).arg("acme/old")).await;
-    assert_eq!(store.claim_due(t0, t0 + HOUR, 10).await.unwrap(), vec![item.clone()]);
+    assert_eq!(store.claim_due(t0, t0 + HOUR, Buckets::ALL, 10).await.unwrap(), vec![item.clone()]);
     let left: i64 = query(&mut redis, redis::cmd("EXISTS").arg("rw:outbox:due")).await;
     assert_eq!(left, 0);
     store.complete(&item).await.unwrap();
@@ -1371,7 +1382,7 @@ async fn redis_a_tenants_outbox_is_listed_from_its_own_index() {
     let _: () = query(&mut redis, redis::cmd("ZADD").arg("rw:outbox:due").arg(score).arg("acme/a-0")).await;
     assert_eq!(store.pending_items(&tenant("acme"), 10).await.unwrap(), vec![mine.clone()]);
     let lease = t0 + MINUTE;
-    let claimed = store.claim_due(t0, lease, 400).await.unwrap();
+    let claimed = store.claim_due(t0, lease, Buckets::ALL, 400).await.unwrap();
     assert_eq!(claimed.len(), 302);
     let listed = store.pending_items(&tenant("acme"), 10).await.unwrap();
     assert_eq!(listed, vec![OutboxItem { due: lease, ..earlier }, OutboxItem { due: lease, ..mine }]);
@@ -1403,11 +1414,11 @@ async fn redis_reports_corrupt_records_and_outbox_items() {
     let _: () = query(&mut redis, redis::cmd("SET").arg("rw:outbox:item:broken").arg("not json")).await;
     let _: () = query(&mut redis, redis::cmd("ZADD").arg("rw:outbox:due").arg(0).arg("acme/broken")).await;
     let _: () = query(&mut redis, redis::cmd("ZADD").arg("rw:t:acme:outbox").arg(0).arg("broken")).await;
-    assert_eq!(store.claim_due(t0, t0 + HOUR, 10).await.unwrap(), vec![item]);
+    assert_eq!(store.claim_due(t0, t0 + HOUR, Buckets::ALL, 10).await.unwrap(), vec![item]);
     assert!(matches!(store.pending_items(&acme, 10).await, Err(StoreError::Corrupt { .. })));
     // Completing it removes the item; its entry goes when next found.
     store.complete(&outbox_item("acme", "broken", t0)).await.unwrap();
-    assert_eq!(store.claim_due(t0 + 2 * HOUR, t0 + 3 * HOUR, 10).await.unwrap().len(), 1);
+    assert_eq!(store.claim_due(t0 + 2 * HOUR, t0 + 3 * HOUR, Buckets::ALL, 10).await.unwrap().len(), 1);
     let mut due = Vec::new();
     for key in (0..16).map(|bucket| format!("rw:outbox:due:{{{bucket}}}")).chain(["rw:outbox:due".to_owned()]) {
         let members: Vec<String> = query(&mut redis, redis::cmd("ZRANGE").arg(key).arg(0).arg(-1)).await;
@@ -1495,7 +1506,7 @@ async fn redis_options_name_and_keep_the_keys() {
     assert!(found.iter().all(|key| key.starts_with("staging:")), "{found:?}");
     let ttl = pttl(&mut redis, &record).await;
     assert!(ttl > 0 && ttl <= 24 * 3_600_000, "{ttl}");
-    assert_eq!(store.due(t0 + 2 * HOUR, 10).await.unwrap(), vec![due_entry(&survey, t0 + HOUR)]);
+    assert_eq!(store.due(t0 + 2 * HOUR, Buckets::ALL, 10).await.unwrap(), vec![due_entry(&survey, t0 + HOUR)]);
 
     let invalid = RedisStoreOptions { retention: SignedDuration::ZERO, ..RedisStoreOptions::default() };
     assert!(matches!(RedisStore::connect(&server.url(), invalid).await, Err(StoreError::Unavailable(_))));
@@ -1512,7 +1523,7 @@ async fn redis_reports_corrupt_records_and_skips_unreadable_due_entries() {
     let mut redis = redis_connection(&server).await;
     let _: () = query(&mut redis, redis::cmd("ZADD").arg("rw:due").arg(0).arg("not-a-member")).await;
     let _: () = query(&mut redis, redis::cmd("ZADD").arg("rw:due").arg(0).arg("bad tenant/x")).await;
-    assert_eq!(store.due(t0 + 2 * HOUR, 10).await.unwrap(), vec![due_entry(&survey, t0 + HOUR)]);
+    assert_eq!(store.due(t0 + 2 * HOUR, Buckets::ALL, 10).await.unwrap(), vec![due_entry(&survey, t0 + HOUR)]);
 
     let record = format!("rw:t:acme:{{s:{}}}", survey.id);
     let _: () = query(&mut redis, redis::cmd("SET").arg(&record).arg("{\"not\": \"a survey\"}")).await;
@@ -1560,7 +1571,7 @@ async fn redis_lost_connections_are_unavailable_until_redis_is_back() {
     let later = fixture.survey(&survey_config(72, 24), t0);
     let lost = tokio::time::timeout(LIMIT, store.create(&later, None)).await.expect("no answer in 10 s");
     assert!(matches!(lost, Err(StoreError::Unavailable(_))), "{lost:?}");
-    let lost = tokio::time::timeout(LIMIT, store.due(t0, 10)).await.expect("no answer in 10 s");
+    let lost = tokio::time::timeout(LIMIT, store.due(t0, Buckets::ALL, 10)).await.expect("no answer in 10 s");
     assert!(matches!(lost, Err(StoreError::Unavailable(_))), "{lost:?}");
 
     // The restarted server kept nothing, and has none of the store's scripts loaded.
@@ -1614,9 +1625,9 @@ async fn the_sweeper_expires_and_locks_what_is_due(store: Store) {
         .await
         .unwrap();
 
-    assert_eq!(store::sweep(&*store, t0 + 30 * MINUTE, 10).await.unwrap(), vec![]);
+    assert_eq!(store::sweep(&*store, t0 + 30 * MINUTE, Buckets::ALL, 10).await.unwrap(), vec![]);
 
-    let swept = store::sweep(&*store, t0 + 3 * HOUR, 10).await.unwrap();
+    let swept = store::sweep(&*store, t0 + 3 * HOUR, Buckets::ALL, 10).await.unwrap();
     let mut states: Vec<(SurveyId, StateName)> =
         swept.iter().map(|t| (t.survey.id.clone(), t.survey.state.name())).collect();
     states.sort();
@@ -1626,29 +1637,124 @@ async fn the_sweeper_expires_and_locks_what_is_due(store: Store) {
     let expiry = swept.iter().find(|t| t.survey.id == waiting.id).unwrap();
     assert_eq!(expiry.effects, [Effect::Notify(Notice::Expired)]);
     assert_eq!(all_due(&store).await, vec![]);
-    assert_eq!(store::sweep(&*store, t0 + 4 * HOUR, 10).await.unwrap(), vec![]);
+    assert_eq!(store::sweep(&*store, t0 + 4 * HOUR, Buckets::ALL, 10).await.unwrap(), vec![]);
 }
 
 async fn a_sighting_is_claimed_then_handled_and_a_claim_runs_out(store: Store) {
     let t0 = now();
     let lease = SignedDuration::from_millis(300);
     let week = SignedDuration::from_hours(24 * 7);
-    assert_eq!(store.claim("wa/wamid.1", t0, lease).await.unwrap(), Sighting::First);
-    assert_eq!(store.claim("wa/wamid.1", t0, lease).await.unwrap(), Sighting::InHand);
-    assert_eq!(store.claim("wa/wamid.2", t0, lease).await.unwrap(), Sighting::First);
+    assert_eq!(store.claim("wa/wamid.1", t0, lease, None).await.unwrap(), Sighting::First);
+    assert_eq!(store.claim("wa/wamid.1", t0, lease, None).await.unwrap(), Sighting::InHand);
+    assert_eq!(store.claim("wa/wamid.2", t0, lease, None).await.unwrap(), Sighting::First);
     // Handled: repeats are dropped, and a late release doesn't take the mark back.
     store.confirm("wa/wamid.2", t0, week).await.unwrap();
     store.release("wa/wamid.2").await.unwrap();
-    assert_eq!(store.claim("wa/wamid.2", t0, lease).await.unwrap(), Sighting::Handled);
+    assert_eq!(store.claim("wa/wamid.2", t0, lease, None).await.unwrap(), Sighting::Handled);
     // A claim released is taken afresh.
     store.release("wa/wamid.1").await.unwrap();
-    assert_eq!(store.claim("wa/wamid.1", t0, lease).await.unwrap(), Sighting::First);
+    assert_eq!(store.claim("wa/wamid.1", t0, lease, None).await.unwrap(), Sighting::First);
     // A claim never confirmed nor released runs out by itself: Redis by its own clock, the
     // memory store by the time it is given.
     tokio::time::sleep(Duration::from_millis(400)).await;
     let later = t0 + SignedDuration::from_millis(400);
-    assert_eq!(store.claim("wa/wamid.1", later, lease).await.unwrap(), Sighting::First);
-    assert_eq!(store.claim("wa/wamid.2", later, lease).await.unwrap(), Sighting::Handled);
+    assert_eq!(store.claim("wa/wamid.1", later, lease, None).await.unwrap(), Sighting::First);
+    assert_eq!(store.claim("wa/wamid.2", later, lease, None).await.unwrap(), Sighting::Handled);
+}
+
+async fn claims_and_sweeps_read_only_the_buckets_asked(store: Store) {
+    let t0 = now();
+    let items: Vec<OutboxItem> = (0..40).map(|n| outbox_item("acme", &format!("d-{n}"), t0)).collect();
+    store.enqueue(&items).await.unwrap();
+    let mut surveys = Vec::new();
+    for n in 0..40 {
+        let survey = survey_fixture("acme", &format!("conv-{n}"), &format!("+1555000{n:02}"), &survey_config(1, 0), t0);
+        store.create(&survey, None).await.unwrap();
+        surveys.push(survey.id);
+    }
+    let (half, rest) = (Buckets::of(0..8), Buckets::of(8..16));
+    let later = t0 + 2 * HOUR;
+
+    // Each half of the buckets gives its own items and surveys: some, none of the other's.
+    let first = store.claim_due(t0, t0 + HOUR, half, 100).await.unwrap();
+    let second = store.claim_due(t0, t0 + HOUR, rest, 100).await.unwrap();
+    assert!(!first.is_empty() && !second.is_empty(), "40 items spread over both halves");
+    let mut all: Vec<&str> = ids_of(&first).into_iter().chain(ids_of(&second)).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 40, "every item claimed once");
+    assert_eq!(store.claim_due(later, later + HOUR, Buckets::NONE, 100).await.unwrap(), vec![]);
+
+    let (first, second) = (store.due(later, half, 100).await.unwrap(), store.due(later, rest, 100).await.unwrap());
+    assert!(!first.is_empty() && !second.is_empty(), "40 surveys spread over both halves");
+    let mut ids: Vec<SurveyId> = first.iter().chain(&second).map(|due| due.id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    surveys.sort();
+    assert_eq!(ids, surveys, "every survey due in one half");
+    assert_eq!(store.due(later, Buckets::NONE, 100).await.unwrap(), vec![]);
+    let swept = store::sweep(&*store, later, half, 100).await.unwrap();
+    assert_eq!(swept.len(), first.len(), "the sweep of a half expires its surveys only");
+}
+
+async fn the_workers_alive_share_the_buckets_and_take_over_a_dead_ones(store: Store) {
+    let (a, b, c) = (WorkerId::new("gateway-a"), WorkerId::new("gateway-b"), WorkerId::new("gateway-c"));
+    let t0 = now();
+    let until = t0 + MINUTE;
+    // Alone, a worker holds every bucket.
+    assert_eq!(store.share_work(&a, t0, until).await.unwrap(), Buckets::ALL);
+    // A second one's share is still held by the first, until the first's next turn gives it back.
+    assert_eq!(store.share_work(&b, t0, until).await.unwrap(), Buckets::NONE);
+    let share_a = store.share_work(&a, t0, until).await.unwrap();
+    assert_eq!(share_a.len(), BUCKETS / 2);
+    assert_eq!(store.share_work(&b, t0, until).await.unwrap(), share_a.rest());
+    // A third that dies: its share, taken, goes back to the others once its lease has ended
+    // (Redis by its own clock, the memory store by the time it is given).
+    let short = t0 + SignedDuration::from_millis(300);
+    assert_eq!(store.share_work(&c, t0, short).await.unwrap(), Buckets::NONE, "held by a and b still");
+    // A turn each gives back what moved; the next takes what was given back.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held = vec![
+            store.share_work(&a, t0, until).await.unwrap(),
+            store.share_work(&b, t0, until).await.unwrap(),
+            store.share_work(&c, t0, short).await.unwrap(),
+        ];
+    }
+    assert_eq!(held.iter().fold(Buckets::NONE, |all, share| all | *share), Buckets::ALL);
+    assert_eq!(held.iter().map(|share| share.len()).sum::<usize>(), BUCKETS, "no bucket held twice");
+    assert!(held.iter().all(|share| share.len() >= BUCKETS / 3), "equal shares: {held:?}");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let later = t0 + SignedDuration::from_millis(400);
+    for _ in 0..2 {
+        held =
+            vec![store.share_work(&a, later, until).await.unwrap(), store.share_work(&b, later, until).await.unwrap()];
+    }
+    assert_eq!(held, [share_a, share_a.rest()]);
+    // One that leaves gives its share back at once.
+    store.leave(&b).await.unwrap();
+    assert_eq!(store.share_work(&a, later, until).await.unwrap(), Buckets::ALL);
+}
+
+async fn a_message_from_someone_with_no_survey_is_settled_by_its_claim(store: Store) {
+    let t0 = now();
+    let fixture = Fixture::new("acme", "conv-1", "+15550001");
+    let survey = fixture.survey(&survey_config(72, 24), t0);
+    let (tenant, channel) = (&survey.invitation.tenant, &survey.invitation.channel);
+    let (ana, bob) = (&survey.invitation.recipient, &RecipientId::new("+15550002").unwrap());
+    let answering = |from| Some(Answering { tenant, channel, from, handled_for: HOUR });
+    let key = |from, message: &str| store.message_key(tenant, channel, from, message);
+
+    // Nobody has a survey yet: Ana's message is handled by its claim, a redelivery is the repeat.
+    assert_eq!(store.claim(&key(ana, "wamid.1"), t0, MINUTE, answering(ana)).await.unwrap(), Sighting::Settled);
+    assert_eq!(store.claim(&key(ana, "wamid.1"), t0, MINUTE, answering(ana)).await.unwrap(), Sighting::Handled);
+    // Her survey is made: her next message is claimed for its handling, Bob's still settled.
+    store.create(&survey, None).await.unwrap();
+    assert_eq!(store.claim(&key(ana, "wamid.2"), t0, MINUTE, answering(ana)).await.unwrap(), Sighting::First);
+    assert_eq!(store.claim(&key(bob, "wamid.3"), t0, MINUTE, answering(bob)).await.unwrap(), Sighting::Settled);
+    // Forgotten (its noting failed), a settled message is taken again.
+    store.forget(&key(bob, "wamid.3")).await.unwrap();
+    assert_eq!(store.claim(&key(bob, "wamid.3"), t0, MINUTE, None).await.unwrap(), Sighting::First);
 }
 
 async fn the_latest_time_an_end_user_wrote_is_kept(store: Store) {
@@ -1771,9 +1877,12 @@ async fn the_suite_follows_a_sentinel_failover() {
     // store asks the sentinels for the new master then, and the next call goes there.
     let settling = after.iter().map(|(name, _, store)| (*name, store)).chain([("witness", &witness)]);
     for (name, store) in settling {
-        let first = store.due(Timestamp::MAX, 1).await;
+        let first = store.due(Timestamp::MAX, Buckets::ALL, 1).await;
         assert!(matches!(first, Ok(_) | Err(StoreError::Unavailable(_))), "{name}: {first:?}");
-        store.due(Timestamp::MAX, 1).await.unwrap_or_else(|e| panic!("{name} follows the new master: {e}"));
+        store
+            .due(Timestamp::MAX, Buckets::ALL, 1)
+            .await
+            .unwrap_or_else(|e| panic!("{name} follows the new master: {e}"));
     }
     all_there(&witness, &written).await;
     run_cases(&after).await;
@@ -1818,7 +1927,7 @@ async fn the_suite_on_a_redis_cluster_follows_a_failover() {
     let settling = after.iter().map(|(name, _, store)| (*name, store)).chain([("witness", &witness)]);
     for (name, store) in settling {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while let Err(error) = store.due(Timestamp::MAX, 1).await {
+        while let Err(error) = store.due(Timestamp::MAX, Buckets::ALL, 1).await {
             assert!(Instant::now() < deadline, "{name} did not follow the failover: {error}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -1845,6 +1954,6 @@ async fn a_claim_on_a_cluster_with_a_master_without_scripts_returns_all_it_lease
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
     let () = redis::cmd("SCRIPT").arg("FLUSH").query_async(&mut connection).await.unwrap();
 
-    let claimed = store.claim_due(t0, t0 + HOUR, 100).await.unwrap();
+    let claimed = store.claim_due(t0, t0 + HOUR, Buckets::ALL, 100).await.unwrap();
     assert_eq!(claimed.len(), items.len(), "claimed {:?}", ids_of(&claimed));
 }

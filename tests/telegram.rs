@@ -5,7 +5,7 @@
 //! The flows run on the embedded store and on Redis; the restart test on Redis only.
 
 use jiff::{SignedDuration, Timestamp};
-use ratewire_core::store::OutboundMessage;
+use ratewire_core::store::{Buckets, OutboundMessage};
 use ratewire_core::{
     ChannelId, ConversationId, Event, Invitation, Locale, Origin, RecipientId, Survey, SurveyConfig, SurveyId, TenantId,
 };
@@ -339,7 +339,7 @@ async fn flood_control_blocked_users_and_no_window(gw: Gateway) {
     assert_eq!(fake.calls_of("sendMessage").len(), 1, "not retried before Telegram's wait");
     let later = refused.at + SignedDuration::from_secs(32);
     eventually("the retry after Telegram's wait", || async {
-        outbox::run_due(&gw.state.flow, &http, later).await.expect("the outbox runs");
+        outbox::run_due(&gw.state.flow, &http, later, Buckets::ALL).await.expect("the outbox runs");
         (!fake.sent_to(eve.id).is_empty()).then_some(())
     })
     .await;
@@ -452,7 +452,8 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     }
 
     // A worker claims both, sends Ivy's, and dies before it can mark anything done.
-    let claimed = first.state.flow.store.claim_due(due, due + outbox::DEFAULT_LEASE, 10).await.expect("claimed");
+    let claimed =
+        first.state.flow.store.claim_due(due, due + outbox::DEFAULT_LEASE, Buckets::ALL, 10).await.expect("claimed");
     assert_eq!(claimed.len(), 2);
     let mut ivy_item =
         claimed.iter().find(|item| item.id.contains(surveys[0].id.as_str())).expect("Ivy's item").clone();
@@ -475,8 +476,10 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     let second = Gateway::start(Some(redis)).await;
     let http = outbox::http_client(&second.state.flow).unwrap();
     let after_lease = due + outbox::DEFAULT_LEASE + SignedDuration::from_secs(1);
-    outbox::run_due(&second.state.flow, &http, after_lease).await.expect("the outbox runs");
-    outbox::run_due(&second.state.flow, &http, after_lease + SignedDuration::from_secs(600)).await.expect("again");
+    outbox::run_due(&second.state.flow, &http, after_lease, Buckets::ALL).await.expect("the outbox runs");
+    outbox::run_due(&second.state.flow, &http, after_lease + SignedDuration::from_secs(600), Buckets::ALL)
+        .await
+        .expect("again");
 
     assert_eq!(fake.sent_to(ivy.id).len(), 1, "Ivy's invitation is not sent twice");
     assert_eq!(fake.sent_to(jon.id).len(), 1, "Jon's invitation is not lost");

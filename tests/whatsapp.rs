@@ -6,7 +6,7 @@
 //! on a Redis Cluster.
 
 use jiff::{SignedDuration, Timestamp};
-use ratewire_core::store::Task;
+use ratewire_core::store::{Buckets, Task};
 use ratewire_core::{
     ChannelId, ConversationId, Event, Invitation, Locale, Origin, RecipientId, Survey, SurveyConfig, SurveyId, TenantId,
 };
@@ -494,9 +494,9 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
     let refused_at = Timestamp::now();
     // The worker puts the item back once it has the answer.
     gw.attempt_recorded(ACME, &id).await;
-    outbox::run_due(&gw.state.flow, &http, refused_at + SignedDuration::from_secs(4)).await.unwrap();
+    outbox::run_due(&gw.state.flow, &http, refused_at + SignedDuration::from_secs(4), Buckets::ALL).await.unwrap();
     assert_eq!(graph.sends_to(PAIRED).len(), 1, "not before the wait");
-    outbox::run_due(&gw.state.flow, &http, refused_at + SignedDuration::from_secs(8)).await.unwrap();
+    outbox::run_due(&gw.state.flow, &http, refused_at + SignedDuration::from_secs(8), Buckets::ALL).await.unwrap();
     let sends = graph.wait_for_sends_to(PAIRED, 2).await;
     assert_eq!((sends[1].answered, &sends[1].json), (200, &refused[0].json), "the same message, taken");
     survey_until(&api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
@@ -509,7 +509,7 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
     graph.wait_for_sends_to(DOWN, 1).await;
     let refused_at = Timestamp::now();
     gw.attempt_recorded(ACME, &id).await;
-    outbox::run_due(&gw.state.flow, &http, refused_at + SignedDuration::from_secs(13)).await.unwrap();
+    outbox::run_due(&gw.state.flow, &http, refused_at + SignedDuration::from_secs(13), Buckets::ALL).await.unwrap();
     let sends = graph.wait_for_sends_to(DOWN, 2).await;
     assert_eq!((sends[0].answered, sends[1].answered), (500, 200));
     survey_until(&api, &id, "the survey sent", |s| s["sent_at"].is_string()).await;
@@ -524,7 +524,9 @@ async fn platform_errors_are_retried_or_recorded(gw: Gateway) {
         failed["failure"],
         json!({ "code": "undeliverable", "detail": "WhatsApp error 131026: Message undeliverable (HTTP 400)" })
     );
-    outbox::run_due(&gw.state.flow, &http, Timestamp::now() + SignedDuration::from_secs(3600)).await.unwrap();
+    outbox::run_due(&gw.state.flow, &http, Timestamp::now() + SignedDuration::from_secs(3600), Buckets::ALL)
+        .await
+        .unwrap();
     assert_eq!(graph.sends_to(GONE).len(), 1);
 
     // Accepted, then reported failed: the survey fails with Meta's reason.
@@ -588,7 +590,7 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     let half_done = surveys::invite(&dead, &tenant, agent_invitation("k2", HALF_DONE), now).await.unwrap();
     // (A moment later: due times round up to the millisecond.)
     let claimed_at = now + SignedDuration::from_secs(1);
-    let claimed = dead.store.claim_due(claimed_at, claimed_at + outbox::DEFAULT_LEASE, 10).await.unwrap();
+    let claimed = dead.store.claim_due(claimed_at, claimed_at + outbox::DEFAULT_LEASE, Buckets::ALL, 10).await.unwrap();
     assert_eq!(claimed.len(), 2);
     let mut item = claimed.iter().find(|item| item.id.contains(half_done.id.as_str())).unwrap().clone();
     let Task::Send { channel: on, survey, message } = item.task.clone() else { panic!("a send: {item:?}") };
@@ -602,12 +604,17 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
     // invitation goes out, and the one already sent does not go again.
     let second = Gateway::start(Some(redis)).await;
     let http = client();
-    outbox::run_due(&second.state.flow, &http, now + SignedDuration::from_secs(30)).await.unwrap();
+    outbox::run_due(&second.state.flow, &http, now + SignedDuration::from_secs(30), Buckets::ALL).await.unwrap();
     assert!(graph.sends_to(WAITING).is_empty(), "not while the lease holds");
-    outbox::run_due(&second.state.flow, &http, claimed_at + outbox::DEFAULT_LEASE + SignedDuration::from_secs(1))
-        .await
-        .unwrap();
-    outbox::run_due(&second.state.flow, &http, now + SignedDuration::from_secs(600)).await.unwrap();
+    outbox::run_due(
+        &second.state.flow,
+        &http,
+        claimed_at + outbox::DEFAULT_LEASE + SignedDuration::from_secs(1),
+        Buckets::ALL,
+    )
+    .await
+    .unwrap();
+    outbox::run_due(&second.state.flow, &http, now + SignedDuration::from_secs(600), Buckets::ALL).await.unwrap();
     assert_eq!(graph.sends_to(WAITING).len(), 1, "the waiting invitation, once");
     assert_eq!(graph.sends_to(HALF_DONE).len(), 1, "the sent invitation, not again");
     let api = second.acme();
@@ -670,7 +677,7 @@ async fn each_tenants_channel_has_its_own_send_rate_and_a_changed_rate_applies_a
     {
         queue_invitation(&state, tenant, &format!("c-{to}"), to).await;
     }
-    outbox::run_due(&state, &http, Timestamp::now() + SignedDuration::from_secs(1)).await.unwrap();
+    outbox::run_due(&state, &http, Timestamp::now() + SignedDuration::from_secs(1), Buckets::ALL).await.unwrap();
     let sent_to =
         |prefix: &str| graph.sends().iter().filter(|s| s.json["to"].as_str().unwrap().starts_with(prefix)).count();
     assert_eq!(sent_to("165055501"), 1, "acme's channel sent its one a second");
@@ -681,7 +688,7 @@ async fn each_tenants_channel_has_its_own_send_rate_and_a_changed_rate_applies_a
         gw.acme().patch("/v1/channels/wa", &json!({ "settings": { "sends_per_second": "50" } })).await.expect(200);
     assert_eq!(raised["settings"]["sends_per_second"], "50");
     assert_eq!(raised["settings"]["phone_number_id"], PHONE_NUMBER_ID, "other settings stay");
-    outbox::run_due(&state, &http, Timestamp::now() + SignedDuration::from_secs(2)).await.unwrap();
+    outbox::run_due(&state, &http, Timestamp::now() + SignedDuration::from_secs(2), Buckets::ALL).await.unwrap();
     assert_eq!(sent_to("165055501"), 2, "acme's second invitation went at the raised rate");
 
     // A rate that isn't one is refused, naming the setting.

@@ -6,8 +6,9 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
+use super::work::{BUCKETS, Buckets, WorkShares, WorkerId, fnv1a, share_of};
 use super::{
-    Along, DueSurvey, LastWritten, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError,
+    Along, Answering, DueSurvey, LastWritten, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError,
     SurveyStore, Versioned,
 };
 use crate::counts::{self, CounterChange, Field, Period};
@@ -35,6 +36,10 @@ struct Inner {
     negative: HashMap<TenantId, BTreeSet<(Timestamp, SurveyId)>>,
     /// When each end user last wrote.
     written: HashMap<(TenantId, ChannelId, RecipientId), Timestamp>,
+    /// The workers alive, each until when.
+    workers: HashMap<WorkerId, Timestamp>,
+    /// Which worker holds each bucket, until when.
+    leases: [Option<(WorkerId, Timestamp)>; BUCKETS],
 }
 
 impl Inner {
@@ -177,12 +182,13 @@ impl SurveyStore for MemoryStore {
         Ok(id.and_then(|id| inner.surveys.get(&(tenant.clone(), id.clone()))).cloned())
     }
 
-    async fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<DueSurvey>, StoreError> {
+    async fn due(&self, now: Timestamp, buckets: Buckets, limit: usize) -> Result<Vec<DueSurvey>, StoreError> {
         let inner = self.lock();
         Ok(inner
             .due
             .iter()
             .take_while(|(due, _, _)| *due <= now)
+            .filter(|(_, tenant, id)| buckets.contains(bucket_of(&format!("{tenant}/{id}"))))
             .take(limit)
             .map(|(due, tenant, id)| DueSurvey { tenant: tenant.clone(), id: id.clone(), due: *due })
             .collect())
@@ -310,15 +316,26 @@ impl Outbox for MemoryStore {
         Ok(())
     }
 
+    fn bucket(&self, item: &OutboxItem) -> usize {
+        bucket_of(&item.id)
+    }
+
     async fn claim_due(
         &self,
         now: Timestamp,
         lease_until: Timestamp,
+        buckets: Buckets,
         limit: usize,
     ) -> Result<Vec<OutboxItem>, StoreError> {
         let mut inner = self.lock();
-        let ids: Vec<String> =
-            inner.outbox_due.iter().take_while(|(due, _)| *due <= now).take(limit).map(|(_, id)| id.clone()).collect();
+        let ids: Vec<String> = inner
+            .outbox_due
+            .iter()
+            .take_while(|(due, _)| *due <= now)
+            .filter(|(_, id)| buckets.contains(bucket_of(id)))
+            .take(limit)
+            .map(|(_, id)| id.clone())
+            .collect();
         let mut claimed = Vec::with_capacity(ids.len());
         for id in ids {
             let Some(mut item) = inner.outbox.get(&id).cloned() else { continue };
@@ -390,7 +407,13 @@ impl LastWritten for MemoryStore {
 
 #[async_trait]
 impl Seen for MemoryStore {
-    async fn claim(&self, key: &str, now: Timestamp, lease: jiff::SignedDuration) -> Result<Sighting, StoreError> {
+    async fn claim(
+        &self,
+        key: &str,
+        now: Timestamp,
+        lease: jiff::SignedDuration,
+        answering: Option<Answering<'_>>,
+    ) -> Result<Sighting, StoreError> {
         let mut inner = self.lock();
         match inner.seen.get(key) {
             Some(mark) if mark.until > now => {
@@ -400,6 +423,15 @@ impl Seen for MemoryStore {
         }
         if inner.seen.len() >= SEEN_SWEEP_AT {
             inner.seen.retain(|_, mark| mark.until > now);
+        }
+        let unanswering = answering.filter(|answering| {
+            let sender = (answering.tenant.clone(), answering.channel.clone(), answering.from.clone());
+            let survey = inner.by_recipient.get(&sender).map(|id| (answering.tenant.clone(), id.clone()));
+            !survey.is_some_and(|survey| inner.surveys.contains_key(&survey))
+        });
+        if let Some(answering) = unanswering {
+            inner.seen.insert(key.to_owned(), Mark { handled: true, until: now + answering.handled_for });
+            return Ok(Sighting::Settled);
         }
         inner.seen.insert(key.to_owned(), Mark { handled: false, until: now + lease });
         Ok(Sighting::First)
@@ -418,9 +450,52 @@ impl Seen for MemoryStore {
         Ok(())
     }
 
+    async fn forget(&self, key: &str) -> Result<(), StoreError> {
+        self.lock().seen.remove(key);
+        Ok(())
+    }
+
     async fn remembers(&self, key: &str, now: Timestamp) -> Result<bool, StoreError> {
         Ok(self.lock().seen.get(key).is_some_and(|mark| mark.until > now))
     }
+}
+
+#[async_trait]
+impl WorkShares for MemoryStore {
+    async fn share_work(&self, worker: &WorkerId, now: Timestamp, until: Timestamp) -> Result<Buckets, StoreError> {
+        let mut inner = self.lock();
+        inner.workers.insert(worker.clone(), until);
+        inner.workers.retain(|_, alive_until| *alive_until >= now);
+        let alive: Vec<WorkerId> = inner.workers.keys().cloned().collect();
+        let share = share_of(&alive, worker);
+        let mut held = Vec::new();
+        for (bucket, lease) in inner.leases.iter_mut().enumerate() {
+            let free = lease.as_ref().is_none_or(|(holder, ends)| holder == worker || *ends <= now);
+            if share.contains(bucket) && free {
+                *lease = Some((worker.clone(), until));
+                held.push(bucket);
+            } else if lease.as_ref().is_some_and(|(holder, _)| holder == worker) {
+                *lease = None;
+            }
+        }
+        Ok(Buckets::of(held))
+    }
+
+    async fn leave(&self, worker: &WorkerId) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.workers.remove(worker);
+        for lease in &mut inner.leases {
+            if lease.as_ref().is_some_and(|(holder, _)| holder == worker) {
+                *lease = None;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The bucket of a survey (by its tenant and id) or an outbox item (by its id).
+fn bucket_of(key: &str) -> usize {
+    fnv1a(key) as usize % BUCKETS
 }
 
 /// A key's sighting: claimed or handled, until when.

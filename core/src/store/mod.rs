@@ -18,6 +18,7 @@ mod memory;
 mod outbox;
 mod records;
 mod redis;
+mod work;
 
 use std::collections::HashSet;
 
@@ -31,6 +32,7 @@ pub use self::memory::MemoryStore;
 pub use self::outbox::{OutboundMessage, Outbox, OutboxItem, Task};
 pub use self::records::{Record, RecordKind, RecordStore, Versioned, delete, read, read_all, write};
 pub use self::redis::{RedisStore, RedisStoreOptions};
+pub use self::work::{BUCKETS, Buckets, WorkShares, WorkerId};
 use crate::counts::{Counters, Field, Period, Plan, Span};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
 use crate::report::{self, Report, ReportQuery};
@@ -59,9 +61,9 @@ pub enum StoreError {
 
 /// Everything ratewire keeps, in one place: surveys, the business's records, the outbox of work
 /// to do, what was already seen, and when end users last wrote. Both stores implement all of it.
-pub trait Store: SurveyStore + RecordStore + Outbox + Seen + LastWritten {}
+pub trait Store: SurveyStore + RecordStore + Outbox + Seen + LastWritten + WorkShares {}
 
-impl<T: SurveyStore + RecordStore + Outbox + Seen + LastWritten> Store for T {}
+impl<T: SurveyStore + RecordStore + Outbox + Seen + LastWritten + WorkShares> Store for T {}
 
 /// When each end user last wrote on a channel: the platforms' messaging windows are counted from
 /// it. Kept apart from what else is known of them, so noting it is one write that needs no read.
@@ -96,6 +98,20 @@ pub enum Sighting {
     InHand,
     /// Handled already: a redelivery.
     Handled,
+    /// Not seen before, and its sender had no survey to answer: marked handled at once, as the
+    /// claim asked (see [`Answering`]).
+    Settled,
+}
+
+/// A claimed message whose handling, by the caller's rules, can only answer its sender's survey:
+/// when they have none, the claim marks it handled at once for `handled_for`, and the handling
+/// (and its write of the mark) is skipped.
+#[derive(Debug, Clone, Copy)]
+pub struct Answering<'a> {
+    pub tenant: &'a TenantId,
+    pub channel: &'a ChannelId,
+    pub from: &'a RecipientId,
+    pub handled_for: jiff::SignedDuration,
 }
 
 /// Remembers what platforms delivered, to drop their redeliveries, in two phases: a message is
@@ -113,8 +129,15 @@ pub trait Seen: Send + Sync {
         format!("{tenant}/{channel}/{platform_id}")
     }
 
-    /// Claims `key` for `lease` when it is neither claimed nor handled.
-    async fn claim(&self, key: &str, now: Timestamp, lease: jiff::SignedDuration) -> Result<Sighting, StoreError>;
+    /// Claims `key` for `lease` when it is neither claimed nor handled; with `answering`, settles
+    /// it instead when its sender has no survey.
+    async fn claim(
+        &self,
+        key: &str,
+        now: Timestamp,
+        lease: jiff::SignedDuration,
+        answering: Option<Answering<'_>>,
+    ) -> Result<Sighting, StoreError>;
 
     /// Whether `key` is still remembered (claimed or handled) at `now`, without offering it.
     async fn remembers(&self, key: &str, now: Timestamp) -> Result<bool, StoreError>;
@@ -125,6 +148,10 @@ pub trait Seen: Send + Sync {
     /// Drops a claim whose handling failed, so the redelivery is taken at once rather than when
     /// the claim runs out. A key already handled stays handled.
     async fn release(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Forgets `key`, claimed or handled: a settled message whose noting failed is taken again
+    /// when it is redelivered.
+    async fn forget(&self, key: &str) -> Result<(), StoreError>;
 }
 
 /// What a survey's write carries with it: the outbox items its transitions queue (events for the
@@ -189,8 +216,9 @@ pub trait SurveyStore: Send + Sync {
         recipient: &RecipientId,
     ) -> Result<Option<Survey>, StoreError>;
 
-    /// Surveys whose deadline or change window ends at or before `now`, soonest first.
-    async fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<DueSurvey>, StoreError>;
+    /// Surveys of `buckets` whose deadline or change window ends at or before `now`, soonest
+    /// first.
+    async fn due(&self, now: Timestamp, buckets: Buckets, limit: usize) -> Result<Vec<DueSurvey>, StoreError>;
 
     /// Drops a survey from the due index (used when its record no longer exists).
     async fn forget_due(&self, tenant: &TenantId, id: &SurveyId) -> Result<(), StoreError>;
@@ -340,6 +368,8 @@ pub struct Applied {
     pub transitions: Vec<Transition>,
     /// The refusal that stopped the events, if one did.
     pub refusal: Option<Refusal>,
+    /// The outbox items written with the survey.
+    pub queued: Vec<OutboxItem>,
 }
 
 impl Applied {
@@ -371,7 +401,7 @@ pub async fn apply_all(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let mut applied = Applied { transitions: Vec::new(), refusal: None };
+        let mut applied = Applied { transitions: Vec::new(), refusal: None, queued: Vec::new() };
         for event in &events {
             let current = applied.transitions.last().map_or(&survey, |transition| &transition.survey);
             match current.apply(event.clone(), now) {
@@ -383,8 +413,9 @@ pub async fn apply_all(
             }
         }
         let Some(last) = applied.transitions.last().filter(|_| applied.changed()) else { return Ok(applied) };
-        match store.save(&survey, &last.survey, &along(&applied)?).await {
-            Ok(()) => return Ok(applied),
+        let along = along(&applied)?;
+        match store.save(&survey, &last.survey, &along).await {
+            Ok(()) => return Ok(Applied { queued: along.items, ..applied }),
             Err(StoreError::Conflict(_)) if attempts < MAX_APPLY_ATTEMPTS => tokio::task::yield_now().await,
             Err(error) => return Err(error.into()),
         }
@@ -392,15 +423,20 @@ pub async fn apply_all(
     }
 }
 
-/// Expires the pending surveys and closes the change windows that are due at `now`, at most
-/// `limit` of them; returns the transitions made, whose effects the caller carries out.
+/// Expires the pending surveys and closes the change windows of `buckets` that are due at `now`,
+/// at most `limit` of them; returns the transitions made, whose effects the caller carries out.
 ///
 /// Index entries that lead nowhere (the record expired, or the survey has nothing left to be
 /// due for) are dropped. An entry found early is left in place: the writer that moved the
 /// survey's due time also rewrote its entry.
-pub async fn sweep(store: &dyn SurveyStore, now: Timestamp, limit: usize) -> Result<Vec<Transition>, StoreError> {
+pub async fn sweep(
+    store: &dyn SurveyStore,
+    now: Timestamp,
+    buckets: Buckets,
+    limit: usize,
+) -> Result<Vec<Transition>, StoreError> {
     let mut transitions = Vec::new();
-    for due in store.due(now, limit).await? {
+    for due in store.due(now, buckets, limit).await? {
         let Some(survey) = store.get(&due.tenant, &due.id).await? else {
             store.forget_due(&due.tenant, &due.id).await?;
             continue;

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::StoreError;
+use super::{Buckets, StoreError};
 use crate::ids::{ChannelId, SurveyId, TenantId};
 use crate::survey::Reply;
 
@@ -60,16 +60,20 @@ pub enum OutboundMessage {
 
 #[async_trait]
 pub trait Outbox: Send + Sync {
+    /// The bucket an item's entry is in (see [`work`](super::work)).
+    fn bucket(&self, item: &OutboxItem) -> usize;
+
     /// Adds items, in one round trip; adding an id that is already there changes nothing.
     async fn enqueue(&self, items: &[OutboxItem]) -> Result<(), StoreError>;
 
-    /// Takes up to `limit` items due at `now` and hides them from other takers until
-    /// `lease_until`, so two gateways never post the same item at once. An item taken and
+    /// Takes up to `limit` items of `buckets` due at `now` and hides them from other takers
+    /// until `lease_until`, so two gateways never post the same item at once. An item taken and
     /// neither completed nor rescheduled (its taker died) is due again at `lease_until`.
     async fn claim_due(
         &self,
         now: Timestamp,
         lease_until: Timestamp,
+        buckets: Buckets,
         limit: usize,
     ) -> Result<Vec<OutboxItem>, StoreError>;
 

@@ -150,8 +150,9 @@ use redis::{FromRedisValue, Pipeline, RedisError, Script, ScriptInvocation, Serv
 use super::cache::{self, Lookup, RecordCache};
 use super::compact;
 use super::connections::{Connection, Connections, Order, RedisTarget};
+use super::work::{BUCKETS, Buckets, WorkShares, WorkerId, fnv1a, share_of};
 use super::{
-    Along, DueSurvey, LastWritten, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError,
+    Along, Answering, DueSurvey, LastWritten, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError,
     SurveyStore, Task, Versioned,
 };
 use crate::counts::{self, CounterChange, Field, Period};
@@ -374,16 +375,40 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 ";
 
-/// Claims a platform message id unless it is claimed or handled. KEYS[1]: the sighting. ARGV: the
-/// claim's lease in milliseconds. Returns nil when claimed now, else what the key holds
+/// Claims a platform message id unless it is claimed or handled. KEYS[1]: the sighting; KEYS[2],
+/// when the caller settles a message whose sender has no survey: the sender's recipient pointer.
+/// ARGV: the claim's lease, then how long a settled message stays handled, in milliseconds.
+/// Returns nil when claimed now, `settled` when marked handled now, else what the key holds
 /// (`claimed` or `handled`).
 const CLAIM_SIGHTING: &str = r"
 local held = redis.call('GET', KEYS[1])
 if held then
   return held
 end
+if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('SET', KEYS[1], 'handled', 'PX', ARGV[2])
+  return 'settled'
+end
 redis.call('SET', KEYS[1], 'claimed', 'PX', ARGV[1])
 return false
+";
+
+/// Takes, keeps or gives back a worker's lease of a bucket. KEYS[1]: the bucket's lease. ARGV: the
+/// worker, the lease's end in unix milliseconds, and `1` to hold the bucket or `0` to give it
+/// back. Returns 1 when the worker holds it now.
+const LEASE_BUCKET: &str = r"
+local holder = redis.call('GET', KEYS[1])
+if ARGV[3] == '1' then
+  if not holder or holder == ARGV[1] then
+    redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+    return 1
+  end
+  return 0
+end
+if holder == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return 0
 ";
 
 /// Drops a claim, leaving a key marked handled as it is. KEYS[1]: the sighting.
@@ -404,10 +429,11 @@ struct Scripts {
     release_sighting: Script,
     note_written: Script,
     follow_pointer: Script,
+    lease_bucket: Script,
 }
 
 impl Scripts {
-    fn all(&self) -> [&Script; 9] {
+    fn all(&self) -> [&Script; 10] {
         [
             &self.write_record,
             &self.swap_pointer,
@@ -418,6 +444,7 @@ impl Scripts {
             &self.release_sighting,
             &self.note_written,
             &self.follow_pointer,
+            &self.lease_bucket,
         ]
     }
 }
@@ -432,6 +459,7 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     release_sighting: Script::new(RELEASE_SIGHTING),
     note_written: Script::new(NOTE_WRITTEN),
     follow_pointer: Script::new(FOLLOW_POINTER),
+    lease_bucket: Script::new(LEASE_BUCKET),
 });
 
 /// The key names of one store.
@@ -444,8 +472,8 @@ struct Keys {
 }
 
 /// How many shards survey data is split into on a cluster: as many as the due index and the
-/// outbox have buckets, each shard with its buckets in one slot.
-const CLUSTER_SHARDS: usize = 16;
+/// outbox have buckets (see [`work`](super::work)), each shard with its buckets in one slot.
+const CLUSTER_SHARDS: usize = BUCKETS;
 
 impl Keys {
     /// The shard a survey belongs to, by a hash of its id. On a cluster a shard is one slot, its
@@ -523,7 +551,7 @@ impl Keys {
     fn due_bucket(&self, member: &str) -> usize {
         match parse_due_member(member).and_then(|(_, id)| self.shard(&id)) {
             Some(shard) => shard,
-            None => fnv1a(member) as usize % DUE_BUCKETS,
+            None => fnv1a(member) as usize % BUCKETS,
         }
     }
 
@@ -537,7 +565,7 @@ impl Keys {
             Task::Send { survey, .. } => Some(survey),
             Task::Webhook { survey, .. } => survey.as_ref(),
         };
-        let by_member = || fnv1a(&outbox_member(&item.tenant, &item.id)) as usize % OUTBOX_BUCKETS;
+        let by_member = || fnv1a(&outbox_member(&item.tenant, &item.id)) as usize % BUCKETS;
         Some(survey.and_then(|survey| self.shard(survey)).unwrap_or_else(by_member))
     }
 
@@ -552,7 +580,7 @@ impl Keys {
         bucket.filter(|_| self.cluster)
     }
 
-    /// One bucket of the due index: surveys spread over [`DUE_BUCKETS`] keys by their id, so
+    /// One bucket of the due index: surveys spread over [`BUCKETS`] keys by their id, so
     /// no one key takes every gateway's writes (and on a cluster the buckets spread over slots).
     fn due(&self, bucket: usize) -> String {
         format!("{}:due:{{{bucket}}}", self.prefix)
@@ -628,6 +656,17 @@ impl Keys {
         format!("{}:outbox:due", self.prefix)
     }
 
+    /// The workers alive (see [`work`](super::work)), each until when: read and written once a
+    /// turn by each gateway, a few times a minute.
+    fn workers(&self) -> String {
+        format!("{}:workers", self.prefix)
+    }
+
+    /// Which worker holds a bucket, until its lease ends; on a cluster in the bucket's slot.
+    fn bucket_lease(&self, bucket: usize) -> String {
+        format!("{}:lease:{{{bucket}}}", self.prefix)
+    }
+
     /// The tenant's outbox items, as the due index has them; on a cluster, those of a shard.
     fn tenant_outbox(&self, tenant: &TenantId, shard: Option<usize>) -> String {
         format!("{}:outbox", self.survey_data(tenant, shard))
@@ -636,15 +675,6 @@ impl Keys {
 
 fn due_member(tenant: &TenantId, id: &SurveyId) -> String {
     format!("{tenant}/{id}")
-}
-
-/// How many keys the due index is split into: on a cluster, a bucket a shard.
-const DUE_BUCKETS: usize = CLUSTER_SHARDS;
-
-/// FNV-1a: fixed for good, so every version and process puts a survey in the same bucket and
-/// shard.
-fn fnv1a(text: &str) -> u32 {
-    text.bytes().fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193))
 }
 
 fn parse_due_member(member: &str) -> Option<(TenantId, SurveyId)> {
@@ -1200,15 +1230,16 @@ impl SurveyStore for RedisStore {
         self.follow(tenant, &self.keys.recipient(tenant, channel, recipient), shard).await
     }
 
-    async fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<DueSurvey>, StoreError> {
-        if limit == 0 {
+    async fn due(&self, now: Timestamp, buckets: Buckets, limit: usize) -> Result<Vec<DueSurvey>, StoreError> {
+        if limit == 0 || buckets.is_empty() {
             return Ok(Vec::new());
         }
         // The soonest `limit` of each bucket, in one round trip: the soonest `limit` of all are
-        // among them.
-        let buckets = (0..DUE_BUCKETS).map(|bucket| self.keys.due(bucket));
-        let mut found = self.soonest(buckets.chain([self.keys.unbucketed_due()]), now, limit).await?;
-        let unbucketed = found.pop().unwrap_or_default();
+        // among them. The index from before the split goes with bucket 0.
+        let keys = buckets.iter().map(|bucket| self.keys.due(bucket));
+        let unbucketed = buckets.contains(0).then(|| self.keys.unbucketed_due());
+        let mut found = self.soonest(keys.chain(unbucketed), now, limit).await?;
+        let unbucketed = if buckets.contains(0) { found.pop().unwrap_or_default() } else { Vec::new() };
         if !unbucketed.is_empty() {
             self.move_into_buckets(&unbucketed).await?;
         }
@@ -1571,9 +1602,6 @@ type Candidate = (usize, String, f64);
 /// and score.
 type Entry = (Option<usize>, String, f64);
 
-/// How many keys the outbox's due index is split into: on a cluster, a bucket a shard.
-const OUTBOX_BUCKETS: usize = CLUSTER_SHARDS;
-
 /// The bucket of the outbox's due index an item is in on one server: a survey's messages share
 /// one, so a gateway that claims a bucket has all of them, in order; an event goes by its own
 /// id.
@@ -1582,7 +1610,7 @@ fn outbox_bucket(item: &OutboxItem) -> usize {
         Task::Send { survey, .. } => fnv1a(&format!("{}/{survey}", item.tenant)),
         Task::Webhook { .. } => fnv1a(&outbox_member(&item.tenant, &item.id)),
     };
-    hash as usize % OUTBOX_BUCKETS
+    hash as usize % BUCKETS
 }
 
 /// A member of the outbox's due index: the tenant, and the item's id (which may hold a `/`).
@@ -1801,7 +1829,7 @@ impl RedisStore {
         for ((_, member, score), found) in entries.into_iter().zip(found) {
             let bucket = match found {
                 Found::Item(item) => Some(self.keys.outbox_bucket(&item)),
-                Found::Unreadable(_) => Some(fnv1a(&member) as usize % OUTBOX_BUCKETS),
+                Found::Unreadable(_) => Some(fnv1a(&member) as usize % BUCKETS),
                 Found::Gone | Found::Junk => None,
             };
             if let Some(bucket) = bucket {
@@ -1829,25 +1857,31 @@ impl Outbox for RedisStore {
         self.query_staged::<()>(&pipe, &[0, items.len()]).await.map_err(unavailable)
     }
 
+    fn bucket(&self, item: &OutboxItem) -> usize {
+        self.keys.outbox_bucket(item)
+    }
+
     async fn claim_due(
         &self,
         now: Timestamp,
         lease_until: Timestamp,
+        buckets: Buckets,
         limit: usize,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        if limit == 0 {
+        if limit == 0 || buckets.is_empty() {
             return Ok(Vec::new());
         }
         // The soonest `limit` of each bucket, in one round trip (the soonest of all are among
         // them); then those of them still due are claimed, bucket by bucket at once, each
-        // bucket by one script.
-        let buckets = (0..OUTBOX_BUCKETS).map(|bucket| self.keys.outbox_due(bucket));
-        let mut found = self.soonest(buckets.chain([self.keys.unbucketed_outbox_due()]), now, limit).await?;
-        let unbucketed = found.pop().unwrap_or_default();
+        // bucket by one script. The index from before the split goes with bucket 0.
+        let keys = buckets.iter().map(|bucket| self.keys.outbox_due(bucket));
+        let unbucketed = buckets.contains(0).then(|| self.keys.unbucketed_outbox_due());
+        let mut found = self.soonest(keys.chain(unbucketed), now, limit).await?;
+        let unbucketed = if buckets.contains(0) { found.pop().unwrap_or_default() } else { Vec::new() };
         let moved = if unbucketed.is_empty() { Vec::new() } else { self.move_outbox_into_buckets(unbucketed).await? };
-        let mut candidates: Vec<Candidate> = found
-            .into_iter()
-            .enumerate()
+        let mut candidates: Vec<Candidate> = buckets
+            .iter()
+            .zip(found)
             .flat_map(|(bucket, entries)| entries.into_iter().map(move |(member, score)| (bucket, member, score)))
             .chain(moved)
             .collect();
@@ -2052,15 +2086,29 @@ impl Seen for RedisStore {
 
     /// A script on `rw:seen:<key>`: `claimed` for the lease, then `handled` (`SET … PX`) once
     /// confirmed. Redis forgets the key by itself once its time is up.
-    async fn claim(&self, key: &str, _now: Timestamp, lease: SignedDuration) -> Result<Sighting, StoreError> {
+    /// With `answering`, the script reads the sender's recipient pointer (in the sighting's slot
+    /// on a cluster): no pointer, no survey. A pointer whose survey is gone claims as usual.
+    async fn claim(
+        &self,
+        key: &str,
+        _now: Timestamp,
+        lease: SignedDuration,
+        answering: Option<Answering<'_>>,
+    ) -> Result<Sighting, StoreError> {
         let mut pipe = redis::pipe();
         let mut claim = SCRIPTS.claim_sighting.prepare_invoke();
         claim.key(self.keys.seen(key)).arg(millis(lease).max(1));
+        if let Some(answering) = answering {
+            claim
+                .key(self.keys.recipient(answering.tenant, answering.channel, answering.from))
+                .arg(millis(answering.handled_for).max(1));
+        }
         pipe.invoke_script(&claim);
         let (held,): (Option<String>,) = self.query(&pipe).await.map_err(unavailable)?;
         Ok(match held.as_deref() {
             None => Sighting::First,
             Some("claimed") => Sighting::InHand,
+            Some("settled") => Sighting::Settled,
             Some(_) => Sighting::Handled,
         })
     }
@@ -2079,11 +2127,59 @@ impl Seen for RedisStore {
         self.query::<()>(&pipe).await.map_err(unavailable)
     }
 
+    async fn forget(&self, key: &str) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.del(self.keys.seen(key)).ignore();
+        self.query::<()>(&pipe).await.map_err(unavailable)
+    }
+
     async fn remembers(&self, key: &str, _now: Timestamp) -> Result<bool, StoreError> {
         let mut pipe = redis::pipe();
         pipe.cmd("EXISTS").arg(self.keys.seen(key));
         let (count,): (u64,) = self.query(&pipe).await.map_err(unavailable)?;
         Ok(count > 0)
+    }
+}
+
+/// The workers list is a sorted set scored by when each worker's turn ends; a bucket's lease, a
+/// key holding its worker's id that Redis drops when the lease ends.
+#[async_trait]
+impl WorkShares for RedisStore {
+    async fn share_work(&self, worker: &WorkerId, now: Timestamp, until: Timestamp) -> Result<Buckets, StoreError> {
+        let workers = self.keys.workers();
+        let mut pipe = redis::pipe();
+        pipe.zadd(&workers, worker.as_str(), now_score(until)).ignore();
+        pipe.cmd("ZREMRANGEBYSCORE").arg(&workers).arg("-inf").arg(format!("({}", now_score(now))).ignore();
+        pipe.zrange(&workers, 0, -1);
+        let (alive,): (Vec<String>,) = self.query(&pipe).await.map_err(unavailable)?;
+        let share = share_of(&alive.into_iter().map(WorkerId::new).collect::<Vec<_>>(), worker);
+        let held: Vec<u8> = self.lease_buckets(worker, now_score(until), share).await?;
+        Ok(Buckets::of(held.iter().enumerate().filter(|(_, held)| **held == 1).map(|(bucket, _)| bucket)))
+    }
+
+    async fn leave(&self, worker: &WorkerId) -> Result<(), StoreError> {
+        let _: Vec<u8> = self.lease_buckets(worker, 0, Buckets::NONE).await?;
+        let mut pipe = redis::pipe();
+        pipe.zrem(self.keys.workers(), worker.as_str()).ignore();
+        self.query::<()>(&pipe).await.map_err(unavailable)
+    }
+}
+
+impl RedisStore {
+    /// Holds the buckets of `share` until `until` (unix milliseconds) and gives back the rest, each
+    /// bucket by one script in its slot, all at once; says, bucket by bucket, which are held.
+    async fn lease_buckets(&self, worker: &WorkerId, until: i64, share: Buckets) -> Result<Vec<u8>, StoreError> {
+        let mut pipe = redis::pipe();
+        for bucket in 0..BUCKETS {
+            let mut lease = SCRIPTS.lease_bucket.prepare_invoke();
+            lease
+                .key(self.keys.bucket_lease(bucket))
+                .arg(worker.as_str())
+                .arg(until)
+                .arg(u8::from(share.contains(bucket)));
+            pipe.invoke_script(&lease);
+        }
+        self.query_reads(&pipe).await.map_err(unavailable)
     }
 }
 
@@ -2167,9 +2263,9 @@ mod tests {
     fn due_buckets_are_stable_and_spread() {
         // Fixed for good: a survey written by one version is found in the same bucket by the next.
         let keys = keys();
-        assert_eq!(keys.due_bucket("acme/0123abcd"), fnv1a("acme/0123abcd") as usize % DUE_BUCKETS);
+        assert_eq!(keys.due_bucket("acme/0123abcd"), fnv1a("acme/0123abcd") as usize % BUCKETS);
         let used: HashSet<usize> = (0..200).map(|n| keys.due_bucket(&format!("acme/survey-{n}"))).collect();
-        assert_eq!(used.len(), DUE_BUCKETS, "200 surveys use every bucket");
+        assert_eq!(used.len(), BUCKETS, "200 surveys use every bucket");
     }
 
     #[test]
@@ -2212,12 +2308,12 @@ mod tests {
         };
         assert_eq!(outbox_bucket(&send("send_s-1_1", "s-1")), outbox_bucket(&send("send_s-1_2", "s-1")));
         let surveys: HashSet<usize> = (0..200).map(|n| outbox_bucket(&send("x", &format!("s-{n}")))).collect();
-        assert_eq!(surveys.len(), OUTBOX_BUCKETS);
+        assert_eq!(surveys.len(), BUCKETS);
         let event = |n: usize| {
             item(&format!("evt_{n}"), Task::Webhook { endpoint: "ep".into(), body: String::new(), survey: None })
         };
         let events: HashSet<usize> = (0..200).map(|n| outbox_bucket(&event(n))).collect();
-        assert_eq!(events.len(), OUTBOX_BUCKETS);
+        assert_eq!(events.len(), BUCKETS);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use ratewire_core::store::{MemoryStore, RedisStore, RedisStoreOptions, RedisTarg
 use tokio::net::{TcpListener, TcpSocket};
 
 use super::settings::{Checked, Settings};
-use crate::flow::Flow;
+use crate::flow::{Flow, work};
 use crate::http::auth::{Sessions, Tenants};
 use crate::http::demo::Demo;
 use crate::http::{self, AppState, StoreKind, server};
@@ -185,12 +185,14 @@ async fn serve(settings: Checked) -> Result<(), String> {
         }
         tracing::info!("shutting down: finishing requests in flight");
     };
+    let flow = state.flow.clone();
     serve_on(listener, state, shutdown).await;
     // Every worker step is one atomic store write, so stopping between two leaves nothing half
     // done: an event being posted stays in the outbox and is posted again.
     for worker in workers {
         worker.abort();
     }
+    work::leave(&flow).await;
     Ok(())
 }
 

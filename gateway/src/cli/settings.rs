@@ -290,6 +290,9 @@ impl Settings {
         if !(1..=3600).contains(&self.delivery.lease_secs) {
             problem("delivery.lease_secs".into(), "must be between 1 and 3600".into());
         }
+        if !(3..=3600).contains(&self.delivery.share_secs) {
+            problem("delivery.share_secs".into(), "must be between 3 and 3600".into());
+        }
         if !(1..=86_400).contains(&self.delivery.reconcile_secs) {
             problem("delivery.reconcile_secs".into(), "must be between 1 and 86400".into());
         }

@@ -83,8 +83,9 @@ pub async fn queue_events(flow: &Flow, survey: &Survey, notices: &[Notice], now:
         return Ok(());
     }
     let endpoints = endpoints(flow, &survey.invitation.tenant).await?;
-    flow.store.enqueue(&event_items(survey, notices, &endpoints, now)?).await?;
-    flow.queued.notify_one();
+    let items = event_items(survey, notices, &endpoints, now)?;
+    flow.store.enqueue(&items).await?;
+    flow.queued.add(flow, &items);
     Ok(())
 }
 

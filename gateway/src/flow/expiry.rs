@@ -14,14 +14,15 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// The most surveys one sweep handles; the rest wait for the next.
 const SWEEP_BATCH: usize = 500;
 
-/// Expires surveys and locks ratings when they fall due, and tells the business.
+/// Expires surveys and locks ratings when they fall due, those of this gateway's share of the
+/// buckets, and tells the business.
 pub async fn sweep_forever(flow: Flow) {
     let mut interval = tokio::time::interval(SWEEP_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
         let now = Timestamp::now();
-        match store::sweep(flow.store.as_ref(), now, SWEEP_BATCH).await {
+        match store::sweep(flow.store.as_ref(), now, flow.share.at(now), SWEEP_BATCH).await {
             Ok(transitions) => {
                 for transition in transitions {
                     telemetry::transition(transition.survey.state.name());

@@ -4,7 +4,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use ratewire_adapters::{ChoicePayload, DeliveryStatus, Inbound};
-use ratewire_core::store::{Handled, OutboundMessage, Sighting};
+use ratewire_core::store::{Answering, Handled, OutboundMessage, Sighting};
 use ratewire_core::{ChannelId, Event, Survey, TenantId};
 use serde::Serialize;
 
@@ -44,12 +44,24 @@ pub async fn take(
         };
         // Whether it is new, and what handling it needs from the store, are independent: their
         // round trips overlap. A repeat reads for nothing, and notes again what was noted.
-        let claim = flow.store.claim(&key, now, SignedDuration::from_secs(flow.settings.delivery.claim_secs as i64));
+        let lease = SignedDuration::from_secs(flow.settings.delivery.claim_secs as i64);
+        let claim = flow.store.claim(&key, now, lease, answering(tenant, channel, &event));
         let (sighting, context) = tokio::join!(claim, context(flow, tenant, channel, &event));
         match sighting? {
             Sighting::First => {}
             Sighting::Handled => {
                 received.duplicates += 1;
+                continue;
+            }
+            // Nothing to answer, and marked handled already: its noting is all there was to do.
+            Sighting::Settled => {
+                if let Err(error) = context {
+                    if let Err(forgotten) = flow.store.forget(&key).await {
+                        tracing::warn!(%tenant, %channel, error = %forgotten, "a message not noted stays handled");
+                    }
+                    return Err(error);
+                }
+                received.received += 1;
                 continue;
             }
             // Another request is handling it: whether that finishes is not known yet, so the
@@ -87,6 +99,16 @@ pub async fn take(
         }
     }
     Ok(received)
+}
+
+/// Whether the claim of `event` settles it when its sender has no survey: a typed message can
+/// only answer their survey, so without one there is nothing to do but note it. (A tap is still
+/// acknowledged to the platform; a reply names its survey; a status report, a sent message.)
+fn answering<'a>(tenant: &'a TenantId, channel: &'a ChannelId, event: &'a Inbound) -> Option<Answering<'a>> {
+    match event {
+        Inbound::Message { from, .. } => Some(Answering { tenant, channel, from, handled_for: DEDUPE_FOR }),
+        Inbound::Choice { .. } | Inbound::Reply { .. } | Inbound::Status { .. } => None,
+    }
 }
 
 /// What an end user's message needs from the store before it is handled: their writing noted

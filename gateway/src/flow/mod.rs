@@ -26,12 +26,13 @@ pub mod send;
 pub mod surveys;
 pub mod telemetry;
 pub mod understanding;
+pub mod work;
 
 use std::sync::Arc;
 
 use ratewire_adapters::outbound::OutboundPolicy;
 use ratewire_core::Catalog;
-use ratewire_core::store::Store;
+use ratewire_core::store::{Store, WorkerId};
 use serde::{Deserialize, Serialize};
 
 pub use self::error::FlowError;
@@ -49,15 +50,23 @@ pub struct Flow {
     pub send_rates: channels::SendRates,
     /// Open web widgets, told when their survey changes.
     pub live: live::LivePushes,
-    /// Woken when this gateway queues work, so its outbox sends it at once rather than at its
-    /// next poll (other gateways' outboxes find it when they poll).
-    pub queued: Arc<tokio::sync::Notify>,
+    /// This gateway, as the store's workers list has it.
+    pub worker: WorkerId,
+    /// The buckets of background work this gateway holds.
+    pub share: Arc<work::Share>,
+    /// What this gateway queued, which its outbox sends at once rather than at its next poll.
+    pub queued: Arc<work::Queued>,
 }
 
 impl Flow {
-    /// The background work: expiring surveys, and the outbox (event webhooks, channel messages).
+    /// The background work: this gateway's share of it, expiring surveys, and the outbox (event
+    /// webhooks, channel messages).
     pub fn spawn_workers(&self) -> Vec<tokio::task::JoinHandle<()>> {
-        vec![tokio::spawn(expiry::sweep_forever(self.clone())), tokio::spawn(outbox::run_forever(self.clone()))]
+        vec![
+            tokio::spawn(work::share_forever(self.clone())),
+            tokio::spawn(expiry::sweep_forever(self.clone())),
+            tokio::spawn(outbox::run_forever(self.clone())),
+        ]
     }
 
     pub fn new(store: Arc<dyn Store>, settings: FlowSettings) -> Self {
@@ -68,6 +77,8 @@ impl Flow {
             adapters: Default::default(),
             send_rates: Default::default(),
             live: Default::default(),
+            worker: work::new_worker_id(),
+            share: Default::default(),
             queued: Default::default(),
         }
     }
@@ -115,10 +126,14 @@ pub struct DeliverySettings {
     /// After a worker died mid-send, how long to wait for the platform's word on the message
     /// (WhatsApp's status webhook, Messenger's echo) before sending it again, in seconds.
     pub reconcile_secs: u64,
+    /// How long a gateway holds its share of the background work (see [`work`]) without renewing
+    /// it, in seconds: a gateway that died leaves its share to the others when this runs out.
+    /// Renewed every third of it.
+    pub share_secs: u64,
 }
 
 impl Default for DeliverySettings {
     fn default() -> Self {
-        Self { claim_secs: 60, lease_secs: outbox::DEFAULT_LEASE.as_secs() as u64, reconcile_secs: 300 }
+        Self { claim_secs: 60, lease_secs: outbox::DEFAULT_LEASE.as_secs() as u64, reconcile_secs: 300, share_secs: 15 }
     }
 }

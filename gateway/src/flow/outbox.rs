@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use ratewire_core::store::{OutboxItem, StoreError, Task};
+use ratewire_core::store::{Buckets, OutboxItem, StoreError, Task};
 use tokio::task::JoinSet;
 
 use super::{Flow, events, send, telemetry};
@@ -51,8 +51,8 @@ const BATCH: usize = 128;
 /// other gateways queue work).
 const POLL: Duration = Duration::from_millis(250);
 /// How long an outbox woken by work this gateway queued waits for more before it looks: a
-/// round costs a read of every bucket whatever it finds, so rounds of a few items each would
-/// double the work a rating costs.
+/// round costs a read of each bucket queued into whatever it finds, so rounds of a few items
+/// each would double the work a rating costs.
 const GATHER: Duration = Duration::from_millis(5);
 
 /// Runs the outbox until the service stops.
@@ -67,15 +67,22 @@ pub async fn run_forever(flow: Flow) {
     let mut interval = tokio::time::interval(POLL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        // What this gateway queues goes at once: rounds follow each other while work comes in,
-        // each taking what was queued during the last.
-        tokio::select! {
-            _ = interval.tick() => {}
-            _ = flow.queued.notified() => tokio::time::sleep(GATHER).await,
-        }
+        // What this gateway queues goes at once, from the buckets it went into: rounds follow
+        // each other while work comes in, each taking what was queued during the last. A poll
+        // reads the buckets of this gateway's share.
+        let polled = tokio::select! {
+            _ = interval.tick() => true,
+            _ = flow.queued.notified() => {
+                tokio::time::sleep(GATHER).await;
+                false
+            }
+        };
+        let mut buckets = Buckets::NONE;
         // A full round means more may be due: go on at once rather than at the next tick.
         loop {
-            match run_due(&flow, &http, Timestamp::now()).await {
+            let now = Timestamp::now();
+            buckets = buckets | flow.queued.take() | if polled { flow.share.at(now) } else { Buckets::NONE };
+            match run_due(&flow, &http, now, buckets).await {
                 Ok(worked) if worked == BATCH => continue,
                 Ok(_) => break,
                 Err(error) => {
@@ -94,12 +101,18 @@ pub fn http_client(flow: &Flow) -> reqwest::Result<reqwest::Client> {
     flow.settings.outbound.client("webhooks", |builder| builder.timeout(timeout))
 }
 
-/// Works the items due at `now`, once each, several at a time; returns how many it claimed.
+/// Works the items of `buckets` due at `now`, once each, several at a time; returns how many it
+/// claimed.
 ///
 /// A survey's messages to its end user go out one after the other, in the order they were
 /// due (a thank-you before the comment prompt); everything else goes at once.
-pub async fn run_due(flow: &Flow, http: &reqwest::Client, now: Timestamp) -> Result<usize, StoreError> {
-    let items = flow.store.claim_due(now, now + lease(flow), BATCH).await?;
+pub async fn run_due(
+    flow: &Flow,
+    http: &reqwest::Client,
+    now: Timestamp,
+    buckets: Buckets,
+) -> Result<usize, StoreError> {
+    let items = flow.store.claim_due(now, now + lease(flow), buckets, BATCH).await?;
     let claimed = items.len();
     let mut lanes: Vec<Vec<OutboxItem>> = Vec::new();
     let mut lane_of_survey = HashMap::new();

@@ -60,8 +60,9 @@ pub async fn queue_messages(
     messages: &[OutboundMessage],
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    flow.store.enqueue(&message_items(survey, messages, now)).await?;
-    flow.queued.notify_one();
+    let items = message_items(survey, messages, now);
+    flow.store.enqueue(&items).await?;
+    flow.queued.add(flow, &items);
     Ok(())
 }
 

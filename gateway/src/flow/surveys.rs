@@ -456,13 +456,13 @@ pub async fn answer(
     let applied = store::apply_all(flow.store.as_ref(), survey.clone(), events, now, &along).await?;
     applied.transitions.iter().for_each(count);
     if applied.changed() {
-        flow.queued.notify_one();
+        flow.queued.add(flow, &applied.queued);
     } else {
         // Nothing written: a refusal may still have something to say.
         let items = along(&applied)?.items;
         if !items.is_empty() {
             flow.store.enqueue(&items).await?;
-            flow.queued.notify_one();
+            flow.queued.add(flow, &items);
         }
     }
     if !by_outbox {
@@ -471,7 +471,7 @@ pub async fn answer(
             tell_open_widgets(flow, channel, applied.survey(survey), &replies).await;
         }
     }
-    let store::Applied { mut transitions, refusal } = applied;
+    let store::Applied { mut transitions, refusal, .. } = applied;
     Ok(match (transitions.pop(), refusal) {
         (Some(last), _) => Outcome::Applied(Box::new(last)),
         (None, Some(refusal)) => Outcome::Refused(refusal),

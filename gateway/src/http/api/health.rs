@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use jiff::Timestamp;
+use ratewire_core::store::Buckets;
 use ratewire_core::{Locale, Scale};
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -51,7 +52,7 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
     if state.stopping.has_begun() {
         return Err(ApiError::Stopping);
     }
-    state.flow.store.due(Timestamp::UNIX_EPOCH, 1).await?;
+    state.flow.store.due(Timestamp::UNIX_EPOCH, Buckets::of([0]), 1).await?;
     Ok(Json(Health { status: "ready", store: state.store_kind }))
 }
 
