@@ -10,19 +10,15 @@
 //! browser runs in a time zone other than UTC, so the days of the charts are the reader's.
 //! Screenshots are kept in `target/test-artifacts/`.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use ratewire_core::counts;
-use ratewire_core::{
-    AgentId, ChannelId, ConversationId, Event, Invitation, Locale, Origin, RecipientId, Scale, Survey, SurveyConfig,
-    SurveyId, TenantId,
-};
+use ratewire_core::{Scale, Survey, SurveyConfig, TenantId};
 use ratewire_tests::RedisServer;
 use ratewire_tests::browser::{Browser, artifact, js_string};
+use ratewire_tests::history::{counting_for_over_a_year, past_survey};
 use ratewire_tests::service::{ACME, Api, GLOBEX, Gateway};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -477,119 +473,6 @@ async fn a_year_of_surveys() {
     browser.screenshot(&artifact("dashboard-year.png")).await;
 }
 
-/// A Redis server whose store has kept counters for longer than a year, as one will be a year
-/// on (the measurements seed surveys with past creation times), and a connection to it.
-async fn counting_for_over_a_year() -> (RedisServer, redis::aio::MultiplexedConnection) {
-    let redis = RedisServer::start();
-    let since = ratewire_tests::now() - SignedDuration::from_hours(24 * 400);
-    let mut connection = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
-    let _: () = redis::cmd("SET")
-        .arg("rw:counted_since")
-        .arg(since.as_millisecond())
-        .query_async(&mut connection)
-        .await
-        .unwrap();
-    (redis, connection)
-}
-
-/// The report of a year of ten million surveys, for `docs/performance.md`: what the report API
-/// takes when every counter of the year is full. Ten million surveys written one by one would
-/// take this machine hours, and a report reads their counters, not them: so the counters are
-/// written as those surveys' writes leave them, each survey's changes (`counts::changes`, what
-/// the store's write script adds) summed in this process and stored once a field; the latest
-/// 2 000 surveys are written through the store, so the index of negative ratings is full too.
-/// Run with `cargo test --release -p ratewire-tests --test dashboard ten_million -- --ignored
-/// --nocapture`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement: writes the counters of 10 000 000 surveys"]
-async fn a_year_of_ten_million_surveys() {
-    const SURVEYS: usize = 10_000_000;
-    const THROUGH_THE_STORE: usize = 2_000;
-    let (redis, mut connection) = counting_for_over_a_year().await;
-    let gw = Gateway::start(Some(redis)).await;
-    let config = SurveyConfig { low_rating_reasons: vec!["slow".into()], ..SurveyConfig::default() };
-    let now = ratewire_tests::now();
-    let created =
-        |i: usize| now - SignedDuration::from_secs(((SURVEYS - 1 - i) as i64 * 364 * 86_400) / SURVEYS as i64 + 60);
-
-    let started = Instant::now();
-    let summed = std::thread::scope(|scope| {
-        let halves =
-            [0..(SURVEYS - THROUGH_THE_STORE) / 2, (SURVEYS - THROUGH_THE_STORE) / 2..SURVEYS - THROUGH_THE_STORE];
-        let workers: Vec<_> = halves
-            .map(|range| {
-                let (config, created) = (&config, &created);
-                scope.spawn(move || {
-                    let mut sums: HashMap<(counts::Period, counts::Field), Vec<i64>> = HashMap::new();
-                    for i in range {
-                        let survey = past_survey(ACME, config, created(i), i);
-                        for change in counts::changes(None, Some(&survey)) {
-                            counts::add_packed(sums.entry((change.period, change.field)).or_default(), &change.deltas);
-                        }
-                    }
-                    sums
-                })
-            })
-            .into_iter()
-            .collect();
-        let mut all: HashMap<(counts::Period, counts::Field), Vec<i64>> = HashMap::new();
-        for worker in workers {
-            for (key, deltas) in worker.join().unwrap() {
-                counts::add_packed(all.entry(key).or_default(), &deltas);
-            }
-        }
-        all
-    });
-    println!(
-        "summed the counters of {} surveys in {:.0} s",
-        SURVEYS - THROUGH_THE_STORE,
-        started.elapsed().as_secs_f64()
-    );
-    let fields = summed.len();
-    let entries: Vec<_> = summed.into_iter().collect();
-    for chunk in entries.chunks(5_000) {
-        let mut pipe = redis::pipe();
-        for ((period, field), sums) in chunk {
-            let packed: Vec<String> = sums.iter().map(i64::to_string).collect();
-            pipe.cmd("HSET")
-                .arg(format!("rw:t:{ACME}:counts/{period}"))
-                .arg(field.to_string())
-                .arg(packed.join(","))
-                .ignore();
-        }
-        let _: () = pipe.query_async(&mut connection).await.unwrap();
-    }
-    let store = gw.state.flow.store.clone();
-    let latest: Vec<Survey> =
-        (SURVEYS - THROUGH_THE_STORE..SURVEYS).map(|i| past_survey(ACME, &config, created(i), i)).collect();
-    for result in futures_util::future::join_all(latest.iter().map(|survey| store.create(survey, None))).await {
-        result.expect("the store takes the survey");
-    }
-    let used: String = redis::cmd("INFO").arg("memory").query_async(&mut connection).await.unwrap();
-    let used = used.lines().find_map(|line| line.strip_prefix("used_memory:")).unwrap_or("?").trim().to_owned();
-    println!("{fields} counter fields written; Redis used_memory {used} bytes");
-
-    let api = gw.acme();
-    let today = now.to_zoned(TimeZone::UTC).date();
-    let from = (today - SignedDuration::from_hours(24 * 364)).to_zoned(TimeZone::UTC).unwrap().timestamp();
-    let to = today.tomorrow().unwrap().to_zoned(TimeZone::UTC).unwrap().timestamp();
-    for zone in ["UTC", "Asia/Kolkata", "Asia/Kathmandu"] {
-        let path = format!("/v1/reports?from={from}&to={to}&tz={zone}");
-        let mut timings = Vec::new();
-        for _ in 0..5 {
-            let started = Instant::now();
-            let answer = api.get(&path).await;
-            timings.push(started.elapsed().as_secs_f64() * 1000.0);
-            assert_eq!(answer.expect(200)["totals"]["invited"], SURVEYS, "{zone}");
-        }
-        timings.sort_by(f64::total_cmp);
-        println!(
-            "report API, 365 days of {SURVEYS} surveys in {zone}: median {:.1} ms (runs: {timings:.1?})",
-            timings[2]
-        );
-    }
-}
-
 /// The ratings export of a year holding a million ratings, for `docs/performance.md`: it streams,
 /// so the gateway's memory while it runs stays what it was, however many rows go out. Run with
 /// `cargo test --release -p ratewire-tests --test dashboard a_million -- --ignored --nocapture`.
@@ -715,46 +598,6 @@ async fn seed_history(gw: &Gateway, tenant: &str, config: &SurveyConfig, days: i
             n += 1;
         }
     }
-}
-
-/// The `n`th past survey of a seed: on one of two channels, for one of three agents or none;
-/// expired unanswered one time in six, otherwise rated, with a reason and a comment when low.
-fn past_survey(tenant: &str, config: &SurveyConfig, created: Timestamp, n: usize) -> Survey {
-    let invitation = Invitation {
-        tenant: TenantId::new(tenant).unwrap(),
-        conversation: ConversationId::new(format!("past-{n}")).unwrap(),
-        resolution: 1,
-        channel: ChannelId::new(["site", "help"][n % 2]).unwrap(),
-        recipient: RecipientId::new(format!("visitor-past-{n}")).unwrap(),
-        agent: [Some("ana"), Some("bo"), Some("cy"), None][n % 4].map(|agent| AgentId::new(agent).unwrap()),
-        locale: Locale::En,
-        origin: Origin::Auto,
-    };
-    let minutes = |m: i64| created + SignedDuration::from_mins(m);
-    let mut survey = Survey::new(SurveyId::generate(), invitation, config, created);
-    let mut apply = |event: Event, at: Timestamp| {
-        survey = survey.apply(event, at).unwrap_or_else(|refusal| panic!("{refusal}")).survey;
-    };
-    apply(Event::SENT, minutes(1));
-    if n % 6 == 5 {
-        apply(Event::Expire, minutes(60 * i64::from(config.validity_hours) + 5));
-        return survey;
-    }
-    // Steps down from the top of the scale, in quarters of it: skewed towards the top, as
-    // satisfaction is, with some of every part of the scale.
-    const QUARTERS_DOWN: [usize; 10] = [0, 0, 1, 0, 3, 1, 0, 4, 2, 0];
-    let levels: Vec<_> = config.scale.scores().collect();
-    let top = levels.len() - 1;
-    let score = levels[top - QUARTERS_DOWN[n % QUARTERS_DOWN.len()] * top / 4];
-    apply(Event::Rate(score), minutes(10));
-    if config.scale.is_negative(score) {
-        let reasons = &config.low_rating_reasons;
-        if !reasons.is_empty() {
-            apply(Event::ChooseReason(reasons[n % reasons.len()].clone()), minutes(11));
-        }
-        apply(Event::Comment(format!("Waited too long ({n})")), minutes(12));
-    }
-    survey
 }
 
 // ---------------------------------------------------------------------------------------------

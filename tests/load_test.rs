@@ -54,6 +54,9 @@ fn probe(args: &[&str]) {
     for rate in ["gateway sustained", "relay sustained", "bare axum full speed"] {
         assert!(number(rate) > 0.0, "{rate}:\n{report}");
     }
+    // The report API answered over the seeded year, counting every survey, in every zone.
+    let reports = report.lines().find(|line| line.starts_with("report API, a year of")).expect("report times");
+    assert_eq!(reports.matches(" ms in ").count(), 3, "{report}");
 
     // Every rating was answered 2xx, its replies all arrived, and every one found its survey.
     for step in

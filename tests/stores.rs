@@ -4,6 +4,7 @@
 //! The Redis tests start a real `redis-server` each (see `ratewire_tests::RedisServer`).
 
 use std::collections::BTreeSet;
+use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::slice;
 use std::sync::Arc;
@@ -12,8 +13,8 @@ use std::time::{Duration, Instant};
 use jiff::{SignedDuration, Timestamp};
 use ratewire_core::store::{
     self, Along, Answering, ApplyError, BUCKETS, Buckets, DueSurvey, Handled, MemoryStore, Outbox, OutboxItem,
-    RecordKind, RecordStore, RedisStore, RedisStoreOptions, RedisTarget, SentinelTarget, Sighting, StoreError,
-    SurveyStore, Task, Versioned, WorkerId,
+    RecordKind, RecordStore, RedisStore, RedisStoreOptions, RedisTarget, SendSlot, SentinelTarget, Sighting,
+    StoreError, SurveyStore, Task, Versioned, WorkerId,
 };
 use ratewire_core::{
     ChannelId, Effect, Event, Notice, RecipientId, Refusal, Scale, Score, StateName, Survey, SurveyId, SurveyState,
@@ -81,6 +82,7 @@ store_suite!(
     racing_claimers_never_take_the_same_item,
     claims_and_sweeps_read_only_the_buckets_asked,
     the_workers_alive_share_the_buckets_and_take_over_a_dead_ones,
+    a_channels_send_slots_are_spaced_by_its_rate_for_every_caller,
 );
 
 async fn connect(server: &RedisServer, options: RedisStoreOptions) -> RedisStore {
@@ -1734,6 +1736,23 @@ async fn the_workers_alive_share_the_buckets_and_take_over_a_dead_ones(store: St
     // One that leaves gives its share back at once.
     store.leave(&b).await.unwrap();
     assert_eq!(store.share_work(&a, later, until).await.unwrap(), Buckets::ALL);
+}
+
+async fn a_channels_send_slots_are_spaced_by_its_rate_for_every_caller(store: Store) {
+    let (acme, wa) = (tenant("acme"), ChannelId::new("wa").unwrap());
+    let five = NonZeroU32::new(5).unwrap();
+    let horizon = SignedDuration::from_millis(250);
+    let take = |per_second| store.take_send_slot(&acme, &wa, per_second, horizon);
+    // Now, then the slot 200 ms on (less the moments since), then none within the horizon.
+    assert_eq!(take(five).await.unwrap(), SendSlot::In(SignedDuration::ZERO));
+    let SendSlot::In(second) = take(five).await.unwrap() else { panic!("a slot within the horizon") };
+    assert!(second > SignedDuration::from_millis(150) && second <= SignedDuration::from_millis(200), "{second:?}");
+    let SendSlot::NoneBefore(third) = take(five).await.unwrap() else { panic!("no slot within the horizon") };
+    assert!(third > horizon && third <= SignedDuration::from_millis(400), "{third:?}");
+    // Another tenant's channel of the same id has its own pace; a changed rate starts afresh.
+    let globex = tenant("globex");
+    assert_eq!(store.take_send_slot(&globex, &wa, five, horizon).await.unwrap(), SendSlot::In(SignedDuration::ZERO));
+    assert_eq!(take(NonZeroU32::new(50).unwrap()).await.unwrap(), SendSlot::In(SignedDuration::ZERO));
 }
 
 async fn a_message_from_someone_with_no_survey_is_settled_by_its_claim(store: Store) {

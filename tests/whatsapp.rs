@@ -5,6 +5,8 @@
 //! Every test but the restart runs three times: on the embedded store, on one Redis server and
 //! on a Redis Cluster.
 
+use std::time::{Duration, Instant};
+
 use jiff::{SignedDuration, Timestamp};
 use ratewire_core::store::{Buckets, Task};
 use ratewire_core::{
@@ -15,7 +17,7 @@ use ratewire_gateway::flow::{outbox, send};
 use ratewire_tests::RedisServer;
 use ratewire_tests::fake_graph::{self, Failure, FakeGraph};
 use ratewire_tests::meta::meta_json;
-use ratewire_tests::service::{ACME, Api, Gateway, Receiver, client, survey, survey_until};
+use ratewire_tests::service::{ACME, Api, Gateway, Receiver, client, eventually_within, survey, survey_until};
 use serde_json::{Value, json};
 
 const ACCESS_TOKEN: &str = "EAAGm0PX4ZCpsBAKZAZD-test";
@@ -696,8 +698,42 @@ async fn each_tenants_channel_has_its_own_send_rate_and_a_changed_rate_applies_a
     assert_eq!(bad.expect(422)["error"]["fields"][0]["field"], "settings.sends_per_second");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_gateways_on_one_redis_send_at_the_channels_rate_together() {
+    const RATE: usize = 5;
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let first = Gateway::start(Some(redis)).await;
+    let on_the_same_redis = || Gateway::start_with(None, |settings| settings.redis_url = Some(url.clone()));
+    let gateways = [first, on_the_same_redis().await, on_the_same_redis().await];
+    let graph = FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await;
+    connect_rated(&gateways[0].acme(), &graph, &RATE.to_string()).await;
+
+    // Twenty agents' invitations at once, spread over the three gateways, each of which sends
+    // what it queued: the channel's five a second hold for the three together.
+    let invitations = (0..20).map(|n| {
+        let flow = &gateways[n % 3].state.flow;
+        async move { queue_invitation(flow, ACME, &format!("c-{n}"), &format!("165055503{n:02}")).await }
+    });
+    futures_util::future::join_all(invitations).await;
+    let sends = eventually_within(Duration::from_secs(20), "the twenty invitations sent", || async {
+        let sends = graph.sends();
+        (sends.len() >= 20).then_some(sends)
+    })
+    .await;
+    let mut arrivals: Vec<Instant> = sends.iter().map(|send| send.at).collect();
+    arrivals.sort();
+    // Any six sends in a row span a second, less a few milliseconds of scheduling between the
+    // slot's time and the send's arrival.
+    for window in arrivals.windows(RATE + 1) {
+        let span = window[RATE] - window[0];
+        assert!(span >= Duration::from_millis(950), "{} sends within {span:?}", RATE + 1);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
-// 7. A rating whose handling failed, with the store failing too, is taken when redelivered.
+// 7. A rating whose handling failed, with the store failing too, is taken when redelivered; so is
+//    a message from someone with no survey whose noting failed.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_rating_whose_handling_failed_is_taken_when_redelivered() {
@@ -738,4 +774,15 @@ async fn a_rating_whose_handling_failed_is_taken_when_redelivered() {
     assert_eq!(deliver(&graph, &channel, vec![]).await, json!({ "received": 0, "duplicates": 0 }));
     let (_, again) = graph.webhooks.post(&channel.hook, &rating).await;
     assert_eq!(again, json!({ "received": 0, "duplicates": 1 }));
+
+    // A message from someone with no survey is handled by its claim alone, unless noting when
+    // they wrote fails: the mark is then taken back, and the redelivery is taken.
+    let hello =
+        fake_graph::messages(PHONE_NUMBER_ID, vec![fake_graph::text("16505550021", "wamid.hello", now(), "hi")]);
+    redis.command(&["ACL", "SETUSER", "gateway", "resetkeys", "~rw:seen:*", "%R~rw:t:acme:*"]).await;
+    let (status, answer) = graph.webhooks.post(&channel.hook, &hello).await;
+    assert_eq!(status, 503, "not taken: {answer}");
+    redis.command(&["ACL", "SETUSER", "gateway", "allkeys", "+@all"]).await;
+    assert_eq!(graph.webhooks.post(&channel.hook, &hello).await, (200, json!({ "received": 1, "duplicates": 0 })));
+    assert_eq!(graph.webhooks.post(&channel.hook, &hello).await, (200, json!({ "received": 0, "duplicates": 1 })));
 }

@@ -34,6 +34,8 @@ pub struct GraphRequest {
     pub answered: u16,
     /// The message id it gave, when it accepted a message.
     pub message_id: Option<String>,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 impl GraphRequest {
@@ -222,6 +224,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, axum::Json<Value>) {
+    let at = std::time::Instant::now();
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let path = uri.path().to_owned();
     let (status, answer, message_id) = answer(&shared, &method, &path, &headers, &json);
@@ -239,7 +242,7 @@ async fn handle(
     }
     if shared.recording.load(Ordering::SeqCst) {
         let request =
-            GraphRequest { method, path, headers, json, answered: status.as_u16(), message_id: message_id.clone() };
+            GraphRequest { method, path, headers, json, answered: status.as_u16(), message_id: message_id.clone(), at };
         shared.requests.lock().unwrap_or_else(|p| p.into_inner()).push(request);
     }
     let delay = *shared.answer_delay.lock().unwrap_or_else(|p| p.into_inner());

@@ -5,6 +5,7 @@ pub mod browser;
 pub mod fake_graph;
 pub mod fake_messenger;
 pub mod fake_telegram;
+pub mod history;
 pub mod meta;
 pub mod redis_setups;
 pub mod service;

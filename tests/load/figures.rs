@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use ratewire_core::store::RedisStore;
 use ratewire_tests::RedisServer;
+use ratewire_tests::history::YearOfReports;
 
 use crate::drive::Phase;
 use crate::processes::{Memory, Setup};
@@ -36,6 +37,8 @@ pub struct Report {
     pub bare: Phase,
     pub gateway_memory: Memory,
     pub redis_benchmark: Option<Vec<Benchmarked>>,
+    /// The report API over a year of surveys.
+    pub reports: YearOfReports,
     /// Ratings sent from numbers with no pending survey (none, unless the seeds ran out).
     pub unmatched: u64,
 }
@@ -136,6 +139,14 @@ impl Report {
                 micros("load generator")
             )?;
         }
+        let YearOfReports { surveys, seeded_in_secs, counter_fields, used_memory, zones } = &self.reports;
+        let medians: Vec<String> =
+            zones.iter().map(|(zone, timings)| format!("{:.1} ms in {zone}", timings[timings.len() / 2])).collect();
+        writeln!(f, "report API, a year of {surveys} surveys: {}", medians.join(", "))?;
+        writeln!(
+            f,
+            "year of reports seeded in {seeded_in_secs:.0} s: {counter_fields} counter fields, Redis used_memory {used_memory} bytes"
+        )?;
         writeln!(f, "ratings from numbers with no pending survey: {}", self.unmatched)?;
         write!(f, "load average: {} at the start, {} at the end", self.load[0], self.load[1])
     }

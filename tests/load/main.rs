@@ -67,6 +67,11 @@ pub struct Options {
     /// Requests each `redis-benchmark` test makes (0: skip it).
     #[arg(long, default_value_t = 0)]
     pub benchmark_requests: u64,
+    /// Surveys of the year whose report API times are measured at the end of the run, on a
+    /// Redis server and a gateway of their own: their counters are written as their writes
+    /// leave them, the latest 2 000 surveys through the store.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub report_surveys: usize,
     /// A short run (a few hundred surveys, one-second steps), to check the figures come out.
     #[arg(long)]
     pub probe: bool,
@@ -107,6 +112,7 @@ impl Options {
             self.duration = 1;
             self.trace_cycles = 1;
             self.benchmark_requests = 0;
+            self.report_surveys = self.report_surveys.min(20_000);
         }
         self
     }
@@ -155,8 +161,8 @@ fn main() -> ExitCode {
 }
 
 /// The whole run: seeding through the API, the memory it took, a traced rating of each text,
-/// the gateway's sustained rate and its latency at half of it, then the relay's sustained rate
-/// and the bare server at full speed.
+/// the gateway's sustained rate and its latency at half of it, then the relay's sustained rate,
+/// the bare server at full speed, and the report API over a year of surveys.
 pub async fn run(options: Options) -> Result<(), String> {
     let search = options.search();
     let load_before = figures::load_average();
@@ -262,6 +268,9 @@ pub async fn run(options: Options) -> Result<(), String> {
         (requests, processes::Redis::Server(server)) => Some(figures::redis_benchmark(server, requests).await?),
     };
 
+    eprintln!("the report API over a year of {} surveys…", options.report_surveys);
+    let reports = ratewire_tests::history::year_of_reports(options.report_surveys).await?;
+
     let report = figures::Report {
         load: [load_before, figures::load_average()],
         seeding,
@@ -274,6 +283,7 @@ pub async fn run(options: Options) -> Result<(), String> {
         bare: Phase::new("bare axum, full speed", bare),
         gateway_memory,
         redis_benchmark,
+        reports,
         unmatched: traffic.unmatched(),
     };
     println!("{report}");

@@ -1,11 +1,13 @@
 //! The embedded store: everything in this process's memory, gone when it stops.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::num::NonZeroU32;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 
+use super::pace::{Pace, Pacing, SendSlot, send_interval, take_slot};
 use super::work::{BUCKETS, Buckets, WorkShares, WorkerId, fnv1a, share_of};
 use super::{
     Along, Answering, DueSurvey, LastWritten, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError,
@@ -40,6 +42,8 @@ struct Inner {
     workers: HashMap<WorkerId, Timestamp>,
     /// Which worker holds each bucket, until when.
     leases: [Option<(WorkerId, Timestamp)>; BUCKETS],
+    /// Each channel's send pace.
+    paces: HashMap<(TenantId, ChannelId), Pace>,
 }
 
 impl Inner {
@@ -490,6 +494,26 @@ impl WorkShares for MemoryStore {
             }
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Pacing for MemoryStore {
+    async fn take_send_slot(
+        &self,
+        tenant: &TenantId,
+        channel: &ChannelId,
+        per_second: NonZeroU32,
+        horizon: jiff::SignedDuration,
+    ) -> Result<SendSlot, StoreError> {
+        let mut inner = self.lock();
+        let key = (tenant.clone(), channel.clone());
+        let kept = inner.paces.get(&key).copied();
+        let (slot, pace) = take_slot(kept, send_interval(per_second), horizon, Timestamp::now());
+        if let Some(pace) = pace {
+            inner.paces.insert(key, pace);
+        }
+        Ok(slot)
     }
 }
 

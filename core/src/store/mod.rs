@@ -16,6 +16,7 @@ mod connections;
 mod durability;
 mod memory;
 mod outbox;
+mod pace;
 mod records;
 mod redis;
 mod work;
@@ -30,6 +31,7 @@ pub use self::connections::{RedisTarget, SentinelTarget};
 pub use self::durability::{Durability, Shortfall};
 pub use self::memory::MemoryStore;
 pub use self::outbox::{OutboundMessage, Outbox, OutboxItem, Task};
+pub use self::pace::{Pace, Pacing, SendSlot, send_interval, take_slot};
 pub use self::records::{Record, RecordKind, RecordStore, Versioned, delete, read, read_all, write};
 pub use self::redis::{RedisStore, RedisStoreOptions};
 pub use self::work::{BUCKETS, Buckets, WorkShares, WorkerId};
@@ -61,9 +63,9 @@ pub enum StoreError {
 
 /// Everything ratewire keeps, in one place: surveys, the business's records, the outbox of work
 /// to do, what was already seen, and when end users last wrote. Both stores implement all of it.
-pub trait Store: SurveyStore + RecordStore + Outbox + Seen + LastWritten + WorkShares {}
+pub trait Store: SurveyStore + RecordStore + Outbox + Seen + LastWritten + WorkShares + Pacing {}
 
-impl<T: SurveyStore + RecordStore + Outbox + Seen + LastWritten + WorkShares> Store for T {}
+impl<T: SurveyStore + RecordStore + Outbox + Seen + LastWritten + WorkShares + Pacing> Store for T {}
 
 /// When each end user last wrote on a channel: the platforms' messaging windows are counted from
 /// it. Kept apart from what else is known of them, so noting it is one write that needs no read.

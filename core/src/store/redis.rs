@@ -138,6 +138,7 @@
 //! Needs Redis 6.2 or later (`ZRANGE … BYSCORE`, `SET … PXAT`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
@@ -150,6 +151,7 @@ use redis::{FromRedisValue, Pipeline, RedisError, Script, ScriptInvocation, Serv
 use super::cache::{self, Lookup, RecordCache};
 use super::compact;
 use super::connections::{Connection, Connections, Order, RedisTarget};
+use super::pace::{Pacing, SendSlot, send_interval};
 use super::work::{BUCKETS, Buckets, WorkShares, WorkerId, fnv1a, share_of};
 use super::{
     Along, Answering, DueSurvey, LastWritten, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError,
@@ -411,6 +413,31 @@ end
 return 0
 ";
 
+/// Takes a channel's next free send slot: `pace::take_slot` on Redis's clock, so that every
+/// gateway counts on one. KEYS[1]: the channel's pace, `<next free slot> <interval>` in
+/// microseconds. ARGV: the interval and the horizon, in microseconds. Returns the wait before
+/// the slot taken (0: now), or minus the wait before the next free slot when it is past the
+/// horizon (none taken).
+const TAKE_SEND_SLOT: &str = r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local interval, horizon = tonumber(ARGV[1]), tonumber(ARGV[2])
+local free = now
+local kept = redis.call('GET', KEYS[1])
+if kept then
+  local at, was = string.match(kept, '^(%d+) (%d+)$')
+  if at and tonumber(was) == interval and tonumber(at) > now then
+    free = tonumber(at)
+  end
+end
+local wait = free - now
+if wait > horizon then
+  return -wait
+end
+redis.call('SET', KEYS[1], string.format('%d %d', free + interval, interval), 'PX', math.floor((wait + interval) / 1000) + 1000)
+return wait
+";
+
 /// Drops a claim, leaving a key marked handled as it is. KEYS[1]: the sighting.
 const RELEASE_SIGHTING: &str = r"
 if redis.call('GET', KEYS[1]) == 'claimed' then
@@ -430,10 +457,11 @@ struct Scripts {
     note_written: Script,
     follow_pointer: Script,
     lease_bucket: Script,
+    take_send_slot: Script,
 }
 
 impl Scripts {
-    fn all(&self) -> [&Script; 10] {
+    fn all(&self) -> [&Script; 11] {
         [
             &self.write_record,
             &self.swap_pointer,
@@ -445,6 +473,7 @@ impl Scripts {
             &self.note_written,
             &self.follow_pointer,
             &self.lease_bucket,
+            &self.take_send_slot,
         ]
     }
 }
@@ -460,6 +489,7 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     note_written: Script::new(NOTE_WRITTEN),
     follow_pointer: Script::new(FOLLOW_POINTER),
     lease_bucket: Script::new(LEASE_BUCKET),
+    take_send_slot: Script::new(TAKE_SEND_SLOT),
 });
 
 /// The key names of one store.
@@ -654,6 +684,11 @@ impl Keys {
     /// The outbox's due index as one key, before it was split into buckets: still drained.
     fn unbucketed_outbox_due(&self) -> String {
         format!("{}:outbox:due", self.prefix)
+    }
+
+    /// A channel's send pace (see [`pace`](super::pace)).
+    fn pace(&self, tenant: &TenantId, channel: &ChannelId) -> String {
+        format!("{}:t:{tenant}:pace/{channel}", self.prefix)
     }
 
     /// The workers alive (see [`work`](super::work)), each until when: read and written once a
@@ -2162,6 +2197,29 @@ impl WorkShares for RedisStore {
         let mut pipe = redis::pipe();
         pipe.zrem(self.keys.workers(), worker.as_str()).ignore();
         self.query::<()>(&pipe).await.map_err(unavailable)
+    }
+}
+
+#[async_trait]
+impl Pacing for RedisStore {
+    async fn take_send_slot(
+        &self,
+        tenant: &TenantId,
+        channel: &ChannelId,
+        per_second: NonZeroU32,
+        horizon: SignedDuration,
+    ) -> Result<SendSlot, StoreError> {
+        let micros = |duration: SignedDuration| i64::try_from(duration.as_micros()).unwrap_or(i64::MAX);
+        let mut pipe = redis::pipe();
+        let mut take = SCRIPTS.take_send_slot.prepare_invoke();
+        take.key(self.keys.pace(tenant, channel)).arg(micros(send_interval(per_second))).arg(micros(horizon));
+        pipe.invoke_script(&take);
+        let (wait,): (i64,) = self.query(&pipe).await.map_err(unavailable)?;
+        Ok(if wait >= 0 {
+            SendSlot::In(SignedDuration::from_micros(wait))
+        } else {
+            SendSlot::NoneBefore(SignedDuration::from_micros(-wait))
+        })
     }
 }
 

@@ -5,8 +5,6 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use jiff::{SignedDuration, Timestamp};
 use ratewire_adapters::{Channel, ChannelKind, ChannelSetup, build};
 use ratewire_core::{ChannelId, TenantId};
 
@@ -69,56 +67,15 @@ impl Adapters {
     }
 }
 
-/// The send rate of each channel of each tenant: the `sends_per_second` setting, or the
-/// platform's default for one sender. Two tenants' channels of the same id are two senders, each
-/// with its own budget; a changed rate takes effect on the channel's next send.
-#[derive(Default, Clone)]
-pub struct SendRates {
-    limiters: Arc<Mutex<HashMap<(TenantId, ChannelId), Limiter>>>,
-}
-
-/// A channel's limiter, with the rate it was made for.
-struct Limiter {
-    per_second: NonZeroU32,
-    limiter: Arc<DefaultDirectRateLimiter>,
-}
-
-impl SendRates {
-    /// When the channel may send next: now (`None`) or later.
-    pub(super) fn check(
-        &self,
-        tenant: &TenantId,
-        channel: &ChannelRecord,
-        adapter: &dyn Channel,
-        now: Timestamp,
-    ) -> Option<Timestamp> {
-        let per_second = channel
-            .settings
-            .get("sends_per_second")
-            .and_then(|v| v.trim().parse::<u32>().ok())
-            .unwrap_or(adapter.capabilities().default_sends_per_second);
-        let per_second = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
-        let limiter = {
-            let mut limiters = self.limiters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let key = (tenant.clone(), channel.id.clone());
-            match limiters.get(&key) {
-                Some(kept) if kept.per_second == per_second => kept.limiter.clone(),
-                // First used, or the rate changed: a limiter for the rate as it is now.
-                _ => {
-                    let limiter = Arc::new(RateLimiter::direct(Quota::per_second(per_second)));
-                    limiters.insert(key, Limiter { per_second, limiter: limiter.clone() });
-                    limiter
-                }
-            }
-        };
-        let Err(not_until) = limiter.check() else { return None };
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
-        Some(now + SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_secs(1)))
-    }
-
-    /// Drops a deleted channel's limiter: a channel connected again under its id starts afresh.
-    pub fn forget(&self, tenant: &TenantId, channel: &ChannelId) {
-        let mut limiters = self.limiters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        limiters.remove(&(tenant.clone(), channel.clone()));
-    }
+/// How many messages a second a channel may send: its `sends_per_second` setting, or the
+/// platform's default for one sender. The store holds every gateway's sends of a channel to it
+/// (see `ratewire_core::store::Pacing`); two tenants' channels of the same id are two senders,
+/// each with its own budget, and a changed rate applies from the channel's next send.
+pub fn sends_per_second(channel: &ChannelRecord, adapter: &dyn Channel) -> NonZeroU32 {
+    let per_second = channel
+        .settings
+        .get("sends_per_second")
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .unwrap_or(adapter.capabilities().default_sends_per_second);
+    NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN)
 }

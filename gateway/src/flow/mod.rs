@@ -37,8 +37,9 @@ use serde::{Deserialize, Serialize};
 
 pub use self::error::FlowError;
 
-/// What the workflow works with: the store, the catalog of texts, the channels' adapters and
-/// send rates, the live pushes to widgets, and its settings. Cheap to clone: every part is shared.
+/// What the workflow works with: the store, the catalog of texts, the channels' adapters, the
+/// live pushes to widgets, this gateway's share of the background work, and its settings. Cheap
+/// to clone: every part is shared.
 #[derive(Clone)]
 pub struct Flow {
     pub store: Arc<dyn Store>,
@@ -46,8 +47,6 @@ pub struct Flow {
     pub settings: Arc<FlowSettings>,
     /// Each channel's adapter, built once per version of its record.
     pub adapters: channels::Adapters,
-    /// Each messaging channel's send rate.
-    pub send_rates: channels::SendRates,
     /// Open web widgets, told when their survey changes.
     pub live: live::LivePushes,
     /// This gateway, as the store's workers list has it.
@@ -75,7 +74,6 @@ impl Flow {
             catalog: Catalog::shipped(),
             settings: Arc::new(settings),
             adapters: Default::default(),
-            send_rates: Default::default(),
             live: Default::default(),
             worker: work::new_worker_id(),
             share: Default::default(),

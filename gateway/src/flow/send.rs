@@ -3,12 +3,17 @@
 
 use jiff::{SignedDuration, Timestamp};
 use ratewire_adapters::{Channel, Content, Outbound, SendContext, SendError, plan_invitation};
-use ratewire_core::store::{self, OutboundMessage, OutboxItem, StoreError, Task};
+use ratewire_core::store::{self, OutboundMessage, OutboxItem, SendSlot, StoreError, Task};
 use ratewire_core::{ChannelId, Event, FailureReason, Reply, Survey, SurveyId, SurveyState, TenantId, Texts};
 
 use super::outbox::{self, Attempt};
 use super::records::{ChannelInUse, SentMessage};
 use super::{Flow, FlowError, channels, contacts, surveys, telemetry};
+
+/// How far off a channel's next send slot may be for a send to wait for it in its round: about
+/// an outbox poll, so a round's sends on a busy channel go out one slot after the other, while a
+/// send a slot further off goes back to the outbox rather than hold its item.
+const SLOT_HORIZON: SignedDuration = SignedDuration::from_millis(250);
 
 /// Records which survey a message the platform took belongs to, for its later statuses. The
 /// first record of a message id stands.
@@ -150,8 +155,13 @@ pub async fn send_message(
             "no word from the platform on an earlier send: sending again"
         );
     }
-    if let Some(at) = flow.send_rates.check(tenant, channel, adapter.as_ref(), now) {
-        return Ok(Attempt::Wait { at });
+    // The channel's next send slot, on every gateway's count: one close enough is waited for
+    // here, holding the item; a later one sends the item back to the outbox until then.
+    let per_second = channels::sends_per_second(channel, adapter.as_ref());
+    match flow.store.take_send_slot(tenant, channel_id, per_second, SLOT_HORIZON).await? {
+        SendSlot::In(wait) if wait.is_positive() => tokio::time::sleep(wait.unsigned_abs()).await,
+        SendSlot::In(_) => {}
+        SendSlot::NoneBefore(wait) => return Ok(Attempt::Wait { at: now + wait }),
     }
     let texts = match surveys::texts(flow, &in_use, &survey).await {
         Ok(texts) => texts,

@@ -383,7 +383,6 @@ async fn disconnect(
     let adapter = crate::flow::channels::adapter(&state.flow, &tenant, &record);
     // The channel is gone: so is its adapter, with an email channel's pooled connections.
     state.flow.adapters.forget(&tenant, &record.id);
-    state.flow.send_rates.forget(&tenant, &record.id);
     let Ok(adapter) = adapter else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };

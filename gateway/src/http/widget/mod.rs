@@ -82,6 +82,9 @@ fn tokens_required(channel: &ChannelRecord) -> bool {
 }
 
 /// The widget's WebSocket: the visitor's survey as it changes, and their answers.
+///
+/// The messages each way, and how the protocol is versioned, are in `docs/widget.md` (version 1):
+/// a business can build its own rating screen (a mobile app's) against it.
 #[utoipa::path(
     get,
     path = "/widget/ws",
