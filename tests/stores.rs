@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use jiff::{SignedDuration, Timestamp};
 use ratewire_core::store::{
     self, Along, Answering, ApplyError, BUCKETS, Buckets, DueSurvey, Handled, MemoryStore, Outbox, OutboxItem,
-    RecordKind, RecordStore, RedisStore, RedisStoreOptions, RedisTarget, SendSlot, SentinelTarget, Sighting,
-    StoreError, SurveyStore, Task, Versioned, WorkerId,
+    RecordKind, RecordStore, RedisStore, RedisStoreOptions, RedisTarget, SendSlots, SentinelTarget, Sighting,
+    StoreError, SurveyStore, Task, Versioned, WorkerId, send_interval,
 };
 use ratewire_core::{
     ChannelId, Effect, Event, Notice, RecipientId, Refusal, Scale, Score, StateName, Survey, SurveyId, SurveyState,
@@ -1740,19 +1740,29 @@ async fn the_workers_alive_share_the_buckets_and_take_over_a_dead_ones(store: St
 
 async fn a_channels_send_slots_are_spaced_by_its_rate_for_every_caller(store: Store) {
     let (acme, wa) = (tenant("acme"), ChannelId::new("wa").unwrap());
-    let five = NonZeroU32::new(5).unwrap();
-    let horizon = SignedDuration::from_millis(250);
-    let take = |per_second| store.take_send_slot(&acme, &wa, per_second, horizon);
+    let (five, eighty) = (NonZeroU32::new(5).unwrap(), NonZeroU32::new(80).unwrap());
+    let ms = SignedDuration::from_millis;
+    let horizon = ms(250);
+    let take = |per_second, count| store.take_send_slots(&acme, &wa, per_second, count, horizon);
     // Now, then the slot 200 ms on (less the moments since), then none within the horizon.
-    assert_eq!(take(five).await.unwrap(), SendSlot::In(SignedDuration::ZERO));
-    let SendSlot::In(second) = take(five).await.unwrap() else { panic!("a slot within the horizon") };
-    assert!(second > SignedDuration::from_millis(150) && second <= SignedDuration::from_millis(200), "{second:?}");
-    let SendSlot::NoneBefore(third) = take(five).await.unwrap() else { panic!("no slot within the horizon") };
-    assert!(third > horizon && third <= SignedDuration::from_millis(400), "{third:?}");
-    // Another tenant's channel of the same id has its own pace; a changed rate starts afresh.
+    let interval = ms(200);
+    assert_eq!(take(five, 1).await.unwrap(), SendSlots::Taken { first: ms(0), interval, count: 1 });
+    let SendSlots::Taken { first, count: 1, .. } = take(five, 3).await.unwrap() else {
+        panic!("one slot within 250 ms")
+    };
+    assert!(first > ms(150) && first <= ms(200), "{first:?}");
+    let SendSlots::NoneBefore(third) = take(five, 1).await.unwrap() else { panic!("no slot within the horizon") };
+    assert!(third > horizon && third <= ms(400), "{third:?}");
+    // Another tenant's channel of the same id has its own pace; a changed rate starts afresh,
+    // and a batch takes the slots that fit within the horizon.
     let globex = tenant("globex");
-    assert_eq!(store.take_send_slot(&globex, &wa, five, horizon).await.unwrap(), SendSlot::In(SignedDuration::ZERO));
-    assert_eq!(take(NonZeroU32::new(50).unwrap()).await.unwrap(), SendSlot::In(SignedDuration::ZERO));
+    let theirs = store.take_send_slots(&globex, &wa, five, 1, horizon).await.unwrap();
+    assert_eq!(theirs, SendSlots::Taken { first: ms(0), interval, count: 1 });
+    let interval = send_interval(eighty);
+    assert_eq!(take(eighty, 8).await.unwrap(), SendSlots::Taken { first: ms(0), interval, count: 8 });
+    let SendSlots::Taken { first, count, .. } = take(eighty, 64).await.unwrap() else { panic!("slots within 250 ms") };
+    assert!(first > ms(50) && first <= ms(100), "{first:?}");
+    assert!((12..=13).contains(&count), "the slots up to 250 ms away: {count}");
 }
 
 async fn a_message_from_someone_with_no_survey_is_settled_by_its_claim(store: Store) {

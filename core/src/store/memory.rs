@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use super::pace::{Pace, Pacing, SendSlot, send_interval, take_slot};
+use super::pace::{Pace, Pacing, SendSlots, send_interval, take_slots};
 use super::work::{BUCKETS, Buckets, WorkShares, WorkerId, fnv1a, share_of};
 use super::{
     Along, Answering, DueSurvey, LastWritten, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError,
@@ -499,21 +499,22 @@ impl WorkShares for MemoryStore {
 
 #[async_trait]
 impl Pacing for MemoryStore {
-    async fn take_send_slot(
+    async fn take_send_slots(
         &self,
         tenant: &TenantId,
         channel: &ChannelId,
         per_second: NonZeroU32,
+        count: u32,
         horizon: jiff::SignedDuration,
-    ) -> Result<SendSlot, StoreError> {
+    ) -> Result<SendSlots, StoreError> {
         let mut inner = self.lock();
         let key = (tenant.clone(), channel.clone());
         let kept = inner.paces.get(&key).copied();
-        let (slot, pace) = take_slot(kept, send_interval(per_second), horizon, Timestamp::now());
+        let (slots, pace) = take_slots(kept, send_interval(per_second), count, horizon, Timestamp::now());
         if let Some(pace) = pace {
             inner.paces.insert(key, pace);
         }
-        Ok(slot)
+        Ok(slots)
     }
 }
 

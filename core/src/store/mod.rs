@@ -31,7 +31,7 @@ pub use self::connections::{RedisTarget, SentinelTarget};
 pub use self::durability::{Durability, Shortfall};
 pub use self::memory::MemoryStore;
 pub use self::outbox::{OutboundMessage, Outbox, OutboxItem, Task};
-pub use self::pace::{Pace, Pacing, SendSlot, send_interval, take_slot};
+pub use self::pace::{Pace, Pacing, SendSlots, send_interval, take_slots};
 pub use self::records::{Record, RecordKind, RecordStore, Versioned, delete, read, read_all, write};
 pub use self::redis::{RedisStore, RedisStoreOptions};
 pub use self::work::{BUCKETS, Buckets, WorkShares, WorkerId};

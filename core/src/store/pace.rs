@@ -14,12 +14,13 @@ use jiff::{SignedDuration, Timestamp};
 use super::StoreError;
 use crate::ids::{ChannelId, TenantId};
 
-/// The slot a send was given.
+/// The slots a gateway took for a channel's sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendSlot {
-    /// Taken: send after waiting this long (zero: now).
-    In(SignedDuration),
-    /// Not taken: the channel's next free slot is this far off, beyond the horizon asked for.
+pub enum SendSlots {
+    /// Taken: `count` slots, the first after waiting `first` (zero: now), then one every
+    /// `interval`. They are the taker's alone: sending in them can't exceed the rate.
+    Taken { first: SignedDuration, interval: SignedDuration, count: u32 },
+    /// None taken: the channel's next free slot is this far off, beyond the horizon asked for.
     NoneBefore(SignedDuration),
 }
 
@@ -36,35 +37,41 @@ pub struct Pace {
     pub interval: SignedDuration,
 }
 
-/// Takes the next slot of a channel kept as `kept`, at `now`: the slot given and the pace to keep
-/// (none when no slot was taken). The Redis store runs the same rule in a script, on Redis's
-/// clock.
-pub fn take_slot(
+/// Takes up to `count` of the next free slots of a channel kept as `kept`, those within
+/// `horizon` of `now`: the slots given and the pace to keep (none when none was taken). The
+/// Redis store runs the same rule in a script, on Redis's clock.
+pub fn take_slots(
     kept: Option<Pace>,
     interval: SignedDuration,
+    count: u32,
     horizon: SignedDuration,
     now: Timestamp,
-) -> (SendSlot, Option<Pace>) {
+) -> (SendSlots, Option<Pace>) {
     let free = kept.filter(|pace| pace.interval == interval && pace.next_free > now).map_or(now, |pace| pace.next_free);
-    let wait = free.duration_since(now);
-    if wait > horizon {
-        return (SendSlot::NoneBefore(wait), None);
+    let first = free.duration_since(now);
+    if first > horizon {
+        return (SendSlots::NoneBefore(first), None);
     }
-    (SendSlot::In(wait), Some(Pace { next_free: free + interval, interval }))
+    let within = (horizon - first).as_micros() / interval.as_micros().max(1) + 1;
+    let count = count.max(1).min(u32::try_from(within).unwrap_or(u32::MAX));
+    let next_free = free + interval * i32::try_from(count).unwrap_or(i32::MAX);
+    (SendSlots::Taken { first, interval, count }, Some(Pace { next_free, interval }))
 }
 
 #[async_trait]
 pub trait Pacing: Send + Sync {
-    /// Takes the next free send slot of `tenant`'s `channel`, which sends `per_second` a second,
-    /// if it is at most `horizon` away. The slots are kept on the store's clock (Redis's, for
-    /// the Redis store), the one clock every gateway shares, not on a time the caller passes.
-    async fn take_send_slot(
+    /// Takes up to `count` of the next free send slots of `tenant`'s `channel`, which sends
+    /// `per_second` a second, those at most `horizon` away (at least one, when the next is). The
+    /// slots are kept on the store's clock (Redis's, for the Redis store), the one clock every
+    /// gateway shares, not on a time the caller passes.
+    async fn take_send_slots(
         &self,
         tenant: &TenantId,
         channel: &ChannelId,
         per_second: NonZeroU32,
+        count: u32,
         horizon: SignedDuration,
-    ) -> Result<SendSlot, StoreError>;
+    ) -> Result<SendSlots, StoreError>;
 }
 
 #[cfg(test)]
@@ -75,24 +82,40 @@ mod tests {
         Timestamp::from_millisecond(1_700_000_000_000 + millis).unwrap()
     }
 
+    const MS: fn(i64) -> SignedDuration = SignedDuration::from_millis;
+
     #[test]
     fn slots_are_spaced_by_the_interval_and_none_is_given_past_the_horizon() {
         let interval = send_interval(NonZeroU32::new(5).unwrap());
-        assert_eq!(interval, SignedDuration::from_millis(200));
-        let horizon = SignedDuration::from_millis(250);
-        let mut kept = None;
-        let mut slots = Vec::new();
-        for _ in 0..3 {
-            let (slot, pace) = take_slot(kept, interval, horizon, at(0));
-            slots.push(slot);
-            kept = pace.or(kept);
-        }
-        let ms = SignedDuration::from_millis;
-        assert_eq!(slots, [SendSlot::In(ms(0)), SendSlot::In(ms(200)), SendSlot::NoneBefore(ms(400))]);
+        assert_eq!(interval, MS(200));
+        let horizon = MS(250);
+        let (first, kept) = take_slots(None, interval, 1, horizon, at(0));
+        assert_eq!(first, SendSlots::Taken { first: MS(0), interval, count: 1 });
+        let (second, kept) = take_slots(kept, interval, 1, horizon, at(0));
+        assert_eq!(second, SendSlots::Taken { first: MS(200), interval, count: 1 });
+        assert_eq!(take_slots(kept, interval, 1, horizon, at(0)).0, SendSlots::NoneBefore(MS(400)));
         // Later, the free slot is now again; a changed rate starts afresh.
-        assert_eq!(take_slot(kept, interval, horizon, at(1000)).0, SendSlot::In(ms(0)));
+        assert_eq!(
+            take_slots(kept, interval, 1, horizon, at(1000)).0,
+            SendSlots::Taken { first: MS(0), interval, count: 1 }
+        );
         let faster = send_interval(NonZeroU32::new(50).unwrap());
-        assert_eq!(take_slot(kept, faster, horizon, at(10)).0, SendSlot::In(ms(0)));
+        assert_eq!(
+            take_slots(kept, faster, 1, horizon, at(10)).0,
+            SendSlots::Taken { first: MS(0), interval: faster, count: 1 }
+        );
+    }
+
+    #[test]
+    fn a_batch_takes_the_slots_within_the_horizon() {
+        let interval = send_interval(NonZeroU32::new(80).unwrap());
+        let (taken, kept) = take_slots(None, interval, 8, MS(250), at(0));
+        assert_eq!(taken, SendSlots::Taken { first: MS(0), interval, count: 8 });
+        assert_eq!(kept.unwrap().next_free, at(100));
+        // Of the next 30, those up to 250 ms away: 100 ms, then every 12.5 ms up to 250.
+        let (taken, kept) = take_slots(kept, interval, 30, MS(250), at(0));
+        assert_eq!(taken, SendSlots::Taken { first: MS(100), interval, count: 13 });
+        assert_eq!(kept.unwrap().next_free, at(0) + MS(100) + interval * 13);
     }
 
     #[test]
@@ -102,12 +125,13 @@ mod tests {
             let (mut kept, mut sends) = (None, Vec::new());
             let mut now = at(0);
             while sends.len() < 3 * rate as usize {
-                match take_slot(kept, interval, SignedDuration::from_millis(250), now) {
-                    (SendSlot::In(wait), pace) => {
-                        sends.push(now + wait);
+                match take_slots(kept, interval, 4, MS(250), now) {
+                    (SendSlots::Taken { first, interval, count }, pace) => {
+                        sends.extend((0..count as i32).map(|i| now + first + interval * i));
                         kept = pace;
+                        now += first;
                     }
-                    (SendSlot::NoneBefore(wait), _) => now += wait,
+                    (SendSlots::NoneBefore(wait), _) => now += wait,
                 }
             }
             for (i, first) in sends.iter().enumerate() {

@@ -151,7 +151,7 @@ use redis::{FromRedisValue, Pipeline, RedisError, Script, ScriptInvocation, Serv
 use super::cache::{self, Lookup, RecordCache};
 use super::compact;
 use super::connections::{Connection, Connections, Order, RedisTarget};
-use super::pace::{Pacing, SendSlot, send_interval};
+use super::pace::{Pacing, SendSlots, send_interval};
 use super::work::{BUCKETS, Buckets, WorkShares, WorkerId, fnv1a, share_of};
 use super::{
     Along, Answering, DueSurvey, LastWritten, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError,
@@ -413,15 +413,15 @@ end
 return 0
 ";
 
-/// Takes a channel's next free send slot: `pace::take_slot` on Redis's clock, so that every
-/// gateway counts on one. KEYS[1]: the channel's pace, `<next free slot> <interval>` in
-/// microseconds. ARGV: the interval and the horizon, in microseconds. Returns the wait before
-/// the slot taken (0: now), or minus the wait before the next free slot when it is past the
-/// horizon (none taken).
-const TAKE_SEND_SLOT: &str = r"
+/// Takes up to a number of a channel's next free send slots: `pace::take_slots` on Redis's
+/// clock, so that every gateway counts on one. KEYS[1]: the channel's pace, `<next free slot>
+/// <interval>` in microseconds. ARGV: the interval and the horizon in microseconds, and the
+/// slots wanted. Returns the wait before the first slot taken (0: now) and how many were taken,
+/// or minus the wait before the next free slot and 0 when it is past the horizon.
+const TAKE_SEND_SLOTS: &str = r"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-local interval, horizon = tonumber(ARGV[1]), tonumber(ARGV[2])
+local interval, horizon, wanted = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local free = now
 local kept = redis.call('GET', KEYS[1])
 if kept then
@@ -430,12 +430,14 @@ if kept then
     free = tonumber(at)
   end
 end
-local wait = free - now
-if wait > horizon then
-  return -wait
+local first = free - now
+if first > horizon then
+  return {-first, 0}
 end
-redis.call('SET', KEYS[1], string.format('%d %d', free + interval, interval), 'PX', math.floor((wait + interval) / 1000) + 1000)
-return wait
+local count = math.max(1, math.min(wanted, math.floor((horizon - first) / interval) + 1))
+local next_free = free + count * interval
+redis.call('SET', KEYS[1], string.format('%d %d', next_free, interval), 'PX', math.floor((next_free - now) / 1000) + 1000)
+return {first, count}
 ";
 
 /// Drops a claim, leaving a key marked handled as it is. KEYS[1]: the sighting.
@@ -457,7 +459,7 @@ struct Scripts {
     note_written: Script,
     follow_pointer: Script,
     lease_bucket: Script,
-    take_send_slot: Script,
+    take_send_slots: Script,
 }
 
 impl Scripts {
@@ -473,7 +475,7 @@ impl Scripts {
             &self.note_written,
             &self.follow_pointer,
             &self.lease_bucket,
-            &self.take_send_slot,
+            &self.take_send_slots,
         ]
     }
 }
@@ -489,7 +491,7 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     note_written: Script::new(NOTE_WRITTEN),
     follow_pointer: Script::new(FOLLOW_POINTER),
     lease_bucket: Script::new(LEASE_BUCKET),
-    take_send_slot: Script::new(TAKE_SEND_SLOT),
+    take_send_slots: Script::new(TAKE_SEND_SLOTS),
 });
 
 /// The key names of one store.
@@ -2202,23 +2204,24 @@ impl WorkShares for RedisStore {
 
 #[async_trait]
 impl Pacing for RedisStore {
-    async fn take_send_slot(
+    async fn take_send_slots(
         &self,
         tenant: &TenantId,
         channel: &ChannelId,
         per_second: NonZeroU32,
+        count: u32,
         horizon: SignedDuration,
-    ) -> Result<SendSlot, StoreError> {
+    ) -> Result<SendSlots, StoreError> {
         let micros = |duration: SignedDuration| i64::try_from(duration.as_micros()).unwrap_or(i64::MAX);
+        let interval = send_interval(per_second);
         let mut pipe = redis::pipe();
-        let mut take = SCRIPTS.take_send_slot.prepare_invoke();
-        take.key(self.keys.pace(tenant, channel)).arg(micros(send_interval(per_second))).arg(micros(horizon));
+        let mut take = SCRIPTS.take_send_slots.prepare_invoke();
+        take.key(self.keys.pace(tenant, channel)).arg(micros(interval)).arg(micros(horizon)).arg(count);
         pipe.invoke_script(&take);
-        let (wait,): (i64,) = self.query(&pipe).await.map_err(unavailable)?;
-        Ok(if wait >= 0 {
-            SendSlot::In(SignedDuration::from_micros(wait))
-        } else {
-            SendSlot::NoneBefore(SignedDuration::from_micros(-wait))
+        let ((first, taken),): ((i64, u32),) = self.query(&pipe).await.map_err(unavailable)?;
+        Ok(match taken {
+            0 => SendSlots::NoneBefore(SignedDuration::from_micros(-first)),
+            count => SendSlots::Taken { first: SignedDuration::from_micros(first), interval, count },
         })
     }
 }

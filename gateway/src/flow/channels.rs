@@ -1,11 +1,15 @@
 //! The channels' adapters, built from their records once and kept while the record stays the
 //! same, and each channel's send rate.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use jiff::SignedDuration;
 
 use ratewire_adapters::{Channel, ChannelKind, ChannelSetup, build};
+use ratewire_core::store::{SendSlots, Store, StoreError, send_interval};
 use ratewire_core::{ChannelId, TenantId};
 
 use super::Flow;
@@ -78,4 +82,76 @@ pub fn sends_per_second(channel: &ChannelRecord, adapter: &dyn Channel) -> NonZe
         .and_then(|v| v.trim().parse::<u32>().ok())
         .unwrap_or(adapter.capabilities().default_sends_per_second);
     NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN)
+}
+
+/// The send slots this gateway took from the store for each channel and has not used yet. A busy
+/// channel takes its slots a few at a time (about 50 ms of its rate, at most 64), so a send costs
+/// the store a round trip only now and then; each slot is this gateway's alone, so sending in it
+/// can't exceed the rate. A slot left unused goes to waste once it is an interval old: sent
+/// later, it would crowd the next one.
+#[derive(Default, Clone)]
+pub struct SendSlotsHeld {
+    held: Arc<Mutex<HashMap<(TenantId, ChannelId), Held>>>,
+}
+
+/// A channel's slots in hand, taken at one rate.
+struct Held {
+    per_second: NonZeroU32,
+    slots: VecDeque<Instant>,
+}
+
+/// When a send may go.
+pub enum SendAt {
+    /// In a slot of its own, after waiting this long (zero: now).
+    After(Duration),
+    /// Not in this round: the channel's next free slot is this far off.
+    NoneBefore(SignedDuration),
+}
+
+impl SendSlotsHeld {
+    /// A slot for one send on `tenant`'s `channel` at `per_second`, within `horizon`.
+    pub async fn take(
+        &self,
+        store: &dyn Store,
+        tenant: &TenantId,
+        channel: &ChannelId,
+        per_second: NonZeroU32,
+        horizon: SignedDuration,
+    ) -> Result<SendAt, StoreError> {
+        let key = (tenant.clone(), channel.clone());
+        let interval = send_interval(per_second).unsigned_abs();
+        if let Some(slot) = self.next_held(&key, per_second, interval) {
+            return Ok(SendAt::After(slot.saturating_duration_since(Instant::now())));
+        }
+        let wanted = (per_second.get() / 20).clamp(1, 64);
+        match store.take_send_slots(tenant, channel, per_second, wanted, horizon).await? {
+            SendSlots::NoneBefore(wait) => Ok(SendAt::NoneBefore(wait)),
+            SendSlots::Taken { first, interval, count } => {
+                let first_at = Instant::now() + first.unsigned_abs();
+                let rest = (1..count).map(|n| first_at + interval.unsigned_abs() * n);
+                let mut held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let kept = held.entry(key).or_insert_with(|| Held { per_second, slots: VecDeque::new() });
+                if kept.per_second == per_second {
+                    kept.slots.extend(rest);
+                }
+                Ok(SendAt::After(first.unsigned_abs()))
+            }
+        }
+    }
+
+    /// The next slot in hand for `key` at `per_second`, dropping those gone to waste and those
+    /// of another rate.
+    fn next_held(&self, key: &(TenantId, ChannelId), per_second: NonZeroU32, interval: Duration) -> Option<Instant> {
+        let mut held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let kept = held.get_mut(key)?;
+        if kept.per_second != per_second {
+            held.remove(key);
+            return None;
+        }
+        let now = Instant::now();
+        while kept.slots.front().is_some_and(|slot| *slot + interval < now) {
+            kept.slots.pop_front();
+        }
+        kept.slots.pop_front()
+    }
 }

@@ -49,6 +49,8 @@ pub struct Flow {
     pub adapters: channels::Adapters,
     /// Open web widgets, told when their survey changes.
     pub live: live::LivePushes,
+    /// The send slots this gateway took for its channels and has not used yet.
+    pub send_slots: channels::SendSlotsHeld,
     /// This gateway, as the store's workers list has it.
     pub worker: WorkerId,
     /// The buckets of background work this gateway holds.
@@ -75,6 +77,7 @@ impl Flow {
             settings: Arc::new(settings),
             adapters: Default::default(),
             live: Default::default(),
+            send_slots: Default::default(),
             worker: work::new_worker_id(),
             share: Default::default(),
             queued: Default::default(),

@@ -3,9 +3,10 @@
 
 use jiff::{SignedDuration, Timestamp};
 use ratewire_adapters::{Channel, Content, Outbound, SendContext, SendError, plan_invitation};
-use ratewire_core::store::{self, OutboundMessage, OutboxItem, SendSlot, StoreError, Task};
+use ratewire_core::store::{self, OutboundMessage, OutboxItem, StoreError, Task};
 use ratewire_core::{ChannelId, Event, FailureReason, Reply, Survey, SurveyId, SurveyState, TenantId, Texts};
 
+use super::channels::SendAt;
 use super::outbox::{self, Attempt};
 use super::records::{ChannelInUse, SentMessage};
 use super::{Flow, FlowError, channels, contacts, surveys, telemetry};
@@ -158,10 +159,10 @@ pub async fn send_message(
     // The channel's next send slot, on every gateway's count: one close enough is waited for
     // here, holding the item; a later one sends the item back to the outbox until then.
     let per_second = channels::sends_per_second(channel, adapter.as_ref());
-    match flow.store.take_send_slot(tenant, channel_id, per_second, SLOT_HORIZON).await? {
-        SendSlot::In(wait) if wait.is_positive() => tokio::time::sleep(wait.unsigned_abs()).await,
-        SendSlot::In(_) => {}
-        SendSlot::NoneBefore(wait) => return Ok(Attempt::Wait { at: now + wait }),
+    match flow.send_slots.take(flow.store.as_ref(), tenant, channel_id, per_second, SLOT_HORIZON).await? {
+        SendAt::After(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
+        SendAt::After(_) => {}
+        SendAt::NoneBefore(wait) => return Ok(Attempt::Wait { at: now + wait }),
     }
     let texts = match surveys::texts(flow, &in_use, &survey).await {
         Ok(texts) => texts,
