@@ -11,7 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use ratewire_core::store::{Buckets, OutboxItem, WorkerId};
 use tokio::sync::Notify;
 
-use super::Flow;
+use super::{Flow, telemetry};
 
 /// The buckets this gateway holds, until when.
 #[derive(Debug, Default)]
@@ -83,6 +83,7 @@ pub async fn share_forever(flow: Flow) {
     let turn = share_lease(&flow).unsigned_abs() / 3;
     let mut interval = tokio::time::interval(turn.max(Duration::from_millis(100)));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    telemetry::worker_started(&flow.worker);
     let mut last = None;
     loop {
         interval.tick().await;
@@ -91,10 +92,7 @@ pub async fn share_forever(flow: Flow) {
         match flow.store.share_work(&flow.worker, now, until).await {
             Ok(held) => {
                 flow.share.hold(held, until);
-                if last != Some(held) {
-                    tracing::info!(worker = %flow.worker, buckets = %held, "this gateway's share of the work");
-                    last = Some(held);
-                }
+                telemetry::share_held(&flow.worker, held, last.replace(held) != Some(held));
             }
             Err(error) => tracing::warn!(worker = %flow.worker, %error, "the share of the work could not be renewed"),
         }
