@@ -13,6 +13,7 @@ use ratewire_core::{
     ChannelId, ConversationId, Event, Invitation, Locale, Origin, RecipientId, Survey, SurveyConfig, SurveyId, TenantId,
 };
 use ratewire_gateway::flow::outbox;
+use ratewire_tests::redis_setups::RedisCluster;
 use ratewire_tests::service::{
     ACME, Answer, Api, BODY_LIMIT, GLOBEX, Gateway, Post, Receiver, Widget, client, eventually, visitor_token,
 };
@@ -1722,4 +1723,44 @@ async fn a_redis_that_would_lose_data_is_refused_when_durability_is_required() {
     assert!(!refused.contains("appendonly"), "its append-only file is on: {refused}");
     durable.command(&["CONFIG", "SET", "maxmemory-policy", "noeviction"]).await;
     start(durable.url()).await.expect("a durable server that never evicts is taken");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_widget_held_by_one_gateway_sees_what_another_did() {
+    let redis = ratewire_tests::RedisServer::start();
+    let url = redis.url();
+    let a = Gateway::start(Some(redis)).await;
+    let b = Gateway::start_with(None, |settings| settings.redis_url = Some(url)).await;
+    a_widget_sees_what_the_other_gateway_did(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_a_cluster_a_widget_held_by_one_gateway_sees_what_another_did() {
+    let cluster = RedisCluster::start();
+    let nodes = cluster.nodes();
+    let a = Gateway::start_on_cluster(cluster).await;
+    let b = Gateway::start_with(None, |settings| settings.redis_cluster_nodes = nodes).await;
+    a_widget_sees_what_the_other_gateway_did(a, b).await;
+}
+
+/// Two gateways on one store, a visitor's widget on each: what happens through one reaches the
+/// widget the other holds, both ways, as soon as on one gateway.
+async fn a_widget_sees_what_the_other_gateway_did(a: Gateway, b: Gateway) {
+    let config = create_config(&a.acme(), "Across", json!({ "scale": "stars:5", "low_rating_reasons": [] })).await;
+    let channel = connect_channel(&a.acme(), None, &config).await;
+    let visitor = visitor_of("across");
+    let mut on_b = b.widget(ACME, &channel.id, &channel.visitor_secret, &visitor).await;
+    assert_eq!(on_b.view().await, Value::Null, "nothing to show yet");
+
+    // An agent invites through gateway A: the widget gateway B holds shows the invitation.
+    let survey = id_of(&invite(&a.acme(), &channel.id, "across", None).await.expect(201));
+    let (_, shown) = on_b.until_view(|view| !view.is_null()).await;
+    assert_eq!(shown["id"], survey.as_str());
+
+    // The visitor rates in a second tab, held by gateway A: the tab on B follows.
+    let mut on_a = a.widget(ACME, &channel.id, &channel.visitor_secret, &visitor).await;
+    assert_eq!(on_a.view().await["id"], survey.as_str());
+    on_a.send(json!({ "type": "rate", "survey": survey, "score": 4 })).await;
+    let (said, rated) = on_b.until_view(|view| view["score"] == 4).await;
+    assert_eq!((said, &rated["state"]), (vec!["Thank you for your rating!".to_owned()], &json!("rated")));
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::try_join_all;
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig, PubSub};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::Slot;
@@ -130,17 +130,61 @@ pub(super) struct Connections {
     sentinel: Option<tokio::sync::Mutex<SentinelClient>>,
 }
 
+/// A client of one server, over TLS with `tls_ca` trusted when given.
+fn client_of(url: &str, tls_ca: &Option<Vec<u8>>) -> Result<Client, RedisError> {
+    match tls_ca {
+        Some(ca) => Client::build_with_tls(url, TlsCertificates { client_tls: None, root_cert: Some(ca.clone()) }),
+        None => Client::open(url),
+    }
+}
+
+/// A sentinel client for `target`, logging in to the master as it says.
+fn sentinel_client(target: &SentinelTarget) -> Result<SentinelClient, RedisError> {
+    let sentinels = target.sentinels.iter().map(|(host, port)| ConnectionAddr::Tcp(host.clone(), *port));
+    let mut builder = SentinelClientBuilder::new(sentinels, &target.master_name, SentinelServerType::Master)?;
+    if let Some(username) = &target.username {
+        builder = builder.set_client_to_redis_username(username);
+    }
+    if let Some(password) = &target.password {
+        builder = builder.set_client_to_redis_password(password);
+    }
+    builder.build()
+}
+
+/// A connection subscribed to `channel`: on one server, that server; with Sentinel, the master
+/// the sentinels name now; on a cluster, the first seed node that answers (a cluster passes
+/// every node's published messages to all of them).
+pub(super) async fn subscribed(target: &RedisTarget, channel: &str) -> Result<PubSub, RedisError> {
+    let client = match target {
+        RedisTarget::Url { url, tls_ca } => client_of(url, tls_ca)?,
+        RedisTarget::Sentinel(target) => find_master(&mut sentinel_client(target)?).await?,
+        RedisTarget::Cluster { nodes, tls_ca } => {
+            let mut last = None;
+            for node in nodes {
+                match subscribe(client_of(node, tls_ca)?, channel).await {
+                    Ok(subscribed) => return Ok(subscribed),
+                    Err(error) => last = Some(error),
+                }
+            }
+            return Err(last.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound).into()));
+        }
+    };
+    subscribe(client, channel).await
+}
+
+async fn subscribe(client: Client, channel: &str) -> Result<PubSub, RedisError> {
+    let mut pubsub = tokio::time::timeout(CONNECTION_TIMEOUT, client.get_async_pubsub())
+        .await
+        .unwrap_or_else(|_| Err(std::io::Error::from(std::io::ErrorKind::TimedOut).into()))?;
+    pubsub.subscribe(channel).await?;
+    Ok(pubsub)
+}
+
 impl Connections {
     pub(super) async fn open(target: &RedisTarget) -> Result<Connections, RedisError> {
         match target {
             RedisTarget::Url { url, tls_ca } => {
-                let client = match tls_ca {
-                    Some(ca) => Client::build_with_tls(
-                        url.as_str(),
-                        TlsCertificates { client_tls: None, root_cert: Some(ca.clone()) },
-                    )?,
-                    None => Client::open(url.as_str())?,
-                };
+                let client = client_of(url, tls_ca)?;
                 Ok(Connections { current: RwLock::new(Current::open(client).await?), sentinel: None })
             }
             RedisTarget::Cluster { nodes, tls_ca } => {
@@ -161,16 +205,7 @@ impl Connections {
                 Ok(Connections { current: RwLock::new(current), sentinel: None })
             }
             RedisTarget::Sentinel(target) => {
-                let sentinels = target.sentinels.iter().map(|(host, port)| ConnectionAddr::Tcp(host.clone(), *port));
-                let mut builder =
-                    SentinelClientBuilder::new(sentinels, &target.master_name, SentinelServerType::Master)?;
-                if let Some(username) = &target.username {
-                    builder = builder.set_client_to_redis_username(username);
-                }
-                if let Some(password) = &target.password {
-                    builder = builder.set_client_to_redis_password(password);
-                }
-                let mut sentinel = builder.build()?;
+                let mut sentinel = sentinel_client(target)?;
                 let master = find_master(&mut sentinel).await?;
                 Ok(Connections {
                     current: RwLock::new(Current::open(master).await?),

@@ -6,7 +6,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use tokio::sync::broadcast;
 
+use super::notices::{Heard, Notices};
 use super::pace::{Pace, Pacing, SendSlots, send_interval, take_slots};
 use super::work::{BUCKETS, Buckets, WorkShares, WorkerId, fnv1a, share_of};
 use super::{
@@ -106,10 +108,20 @@ impl Inner {
 }
 
 /// Keeps surveys in memory. The lock is never held across an await.
-#[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    /// The notices published, to the listeners of this process (the only ones there are).
+    notices: broadcast::Sender<Heard>,
 }
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self { inner: Mutex::default(), notices: broadcast::channel(NOTICES_KEPT).0 }
+    }
+}
+
+/// Notices a listener may fall behind by before it loses the oldest.
+const NOTICES_KEPT: usize = 1024;
 
 impl MemoryStore {
     pub fn new() -> Self {
@@ -515,6 +527,19 @@ impl Pacing for MemoryStore {
             inner.paces.insert(key, pace);
         }
         Ok(slots)
+    }
+}
+
+#[async_trait]
+impl Notices for MemoryStore {
+    async fn publish(&self, notice: &str) -> Result<(), StoreError> {
+        // Nobody listening is no failure: nobody needs telling.
+        let _ = self.notices.send(Heard::Notice(notice.to_owned()));
+        Ok(())
+    }
+
+    fn listen(&self) -> broadcast::Receiver<Heard> {
+        self.notices.subscribe()
     }
 }
 

@@ -15,6 +15,7 @@ mod compact;
 mod connections;
 mod durability;
 mod memory;
+mod notices;
 mod outbox;
 mod pace;
 mod records;
@@ -30,6 +31,7 @@ use thiserror::Error;
 pub use self::connections::{RedisTarget, SentinelTarget};
 pub use self::durability::{Durability, Shortfall};
 pub use self::memory::MemoryStore;
+pub use self::notices::{Heard, Notices};
 pub use self::outbox::{OutboundMessage, Outbox, OutboxItem, Task};
 pub use self::pace::{Pace, Pacing, SendSlots, send_interval, take_slots};
 pub use self::records::{Record, RecordKind, RecordStore, Versioned, delete, read, read_all, write};
@@ -63,9 +65,9 @@ pub enum StoreError {
 
 /// Everything ratewire keeps, in one place: surveys, the business's records, the outbox of work
 /// to do, what was already seen, and when end users last wrote. Both stores implement all of it.
-pub trait Store: SurveyStore + RecordStore + Outbox + Seen + LastWritten + WorkShares + Pacing {}
+pub trait Store: SurveyStore + RecordStore + Outbox + Seen + LastWritten + WorkShares + Pacing + Notices {}
 
-impl<T: SurveyStore + RecordStore + Outbox + Seen + LastWritten + WorkShares + Pacing> Store for T {}
+impl<T: SurveyStore + RecordStore + Outbox + Seen + LastWritten + WorkShares + Pacing + Notices> Store for T {}
 
 /// When each end user last wrote on a channel: the platforms' messaging windows are counted from
 /// it. Kept apart from what else is known of them, so noting it is one write that needs no read.

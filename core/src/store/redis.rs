@@ -151,6 +151,7 @@ use redis::{FromRedisValue, Pipeline, RedisError, Script, ScriptInvocation, Serv
 use super::cache::{self, Lookup, RecordCache};
 use super::compact;
 use super::connections::{Connection, Connections, Order, RedisTarget};
+use super::notices::{Heard, Notices};
 use super::pace::{Pacing, SendSlots, send_interval};
 use super::work::{BUCKETS, Buckets, WorkShares, WorkerId, fnv1a, share_of};
 use super::{
@@ -503,6 +504,9 @@ struct Keys {
     cluster: bool,
 }
 
+/// Notices a listener may fall behind by before it loses the oldest.
+const NOTICES_KEPT: usize = 1024;
+
 /// How many shards survey data is split into on a cluster: as many as the due index and the
 /// outbox have buckets (see [`work`](super::work)), each shard with its buckets in one slot.
 const CLUSTER_SHARDS: usize = BUCKETS;
@@ -688,6 +692,11 @@ impl Keys {
         format!("{}:outbox:due", self.prefix)
     }
 
+    /// The pub/sub channel of the gateways' notices (see [`notices`](super::notices)).
+    fn notices(&self) -> String {
+        format!("{}:notices", self.prefix)
+    }
+
     /// A channel's send pace (see [`pace`](super::pace)).
     fn pace(&self, tenant: &TenantId, channel: &ChannelId) -> String {
         format!("{}:t:{tenant}:pace/{channel}", self.prefix)
@@ -833,6 +842,68 @@ pub struct RedisStore {
     late_reply_grace: SignedDuration,
     /// Read at connect: set once, by the first version that kept counters, and never changed.
     counted_since: Timestamp,
+    notices: Arc<NoticeBoard>,
+}
+
+/// The gateways' notices on Redis: published on one pub/sub channel, and heard through one
+/// subscribed connection a store, opened when first listened to and again whenever it drops.
+struct NoticeBoard {
+    target: RedisTarget,
+    channel: String,
+    heard: tokio::sync::broadcast::Sender<Heard>,
+    listening: std::sync::Once,
+}
+
+impl NoticeBoard {
+    /// Hears the channel for as long as the store lives: a connection that drops is opened
+    /// again (after a second), and a gap said once it is.
+    async fn listen_forever(board: std::sync::Weak<NoticeBoard>) {
+        let mut interrupted = false;
+        loop {
+            let Some(live) = board.upgrade() else { return };
+            let (target, channel, heard) = (live.target.clone(), live.channel.clone(), live.heard.clone());
+            drop(live);
+            match super::connections::subscribed(&target, &channel).await {
+                Ok(subscribed) => {
+                    if interrupted {
+                        let _ = heard.send(Heard::Gap);
+                    }
+                    let mut messages = subscribed.into_on_message();
+                    while let Some(message) = futures_util::StreamExt::next(&mut messages).await {
+                        match message.get_payload::<String>() {
+                            Ok(notice) => {
+                                let _ = heard.send(Heard::Notice(notice));
+                            }
+                            Err(error) => tracing::warn!(%error, "skipping an unreadable notice"),
+                        }
+                    }
+                    tracing::warn!("the gateways' notices stopped coming: listening again");
+                }
+                Err(error) => tracing::warn!(%error, "cannot listen to the gateways' notices: trying again"),
+            }
+            interrupted = true;
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+}
+
+/// Notices are published on `<prefix>:notices`; on a cluster the node that takes one passes it
+/// to every node, so a gateway subscribed to any node hears it.
+#[async_trait]
+impl Notices for RedisStore {
+    async fn publish(&self, notice: &str) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("PUBLISH").arg(&self.notices.channel).arg(notice).ignore();
+        self.query::<()>(&pipe).await.map_err(unavailable)
+    }
+
+    fn listen(&self) -> tokio::sync::broadcast::Receiver<Heard> {
+        let receiver = self.notices.heard.subscribe();
+        self.notices.listening.call_once(|| {
+            tokio::spawn(NoticeBoard::listen_forever(Arc::downgrade(&self.notices)));
+        });
+        receiver
+    }
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -874,6 +945,7 @@ impl RedisStore {
         load_scripts(&mut connection).await.map_err(unavailable)?;
         let keys = Keys { prefix: options.prefix, cluster: matches!(target, RedisTarget::Cluster { .. }) };
         let counted_since = counted_since(&mut connection, &keys.counted_since()).await?;
+        let notices = keys.notices();
         Ok(RedisStore {
             connections: Arc::new(connections),
             next_connection: Arc::default(),
@@ -882,6 +954,12 @@ impl RedisStore {
             retention_ms: millis(options.retention),
             late_reply_grace: options.late_reply_grace,
             counted_since,
+            notices: Arc::new(NoticeBoard {
+                target: target.clone(),
+                channel: notices,
+                heard: tokio::sync::broadcast::channel(NOTICES_KEPT).0,
+                listening: std::sync::Once::new(),
+            }),
         })
     }
 

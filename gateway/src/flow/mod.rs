@@ -60,25 +60,27 @@ pub struct Flow {
 }
 
 impl Flow {
-    /// The background work: this gateway's share of it, expiring surveys, and the outbox (event
-    /// webhooks, channel messages).
+    /// The background work: this gateway's share of it, the other gateways' pushes to its open
+    /// widgets, expiring surveys, and the outbox (event webhooks, channel messages).
     pub fn spawn_workers(&self) -> Vec<tokio::task::JoinHandle<()>> {
         vec![
             tokio::spawn(work::share_forever(self.clone())),
+            tokio::spawn(live::relay_forever(self.clone())),
             tokio::spawn(expiry::sweep_forever(self.clone())),
             tokio::spawn(outbox::run_forever(self.clone())),
         ]
     }
 
     pub fn new(store: Arc<dyn Store>, settings: FlowSettings) -> Self {
+        let worker = work::new_worker_id();
         Flow {
+            live: live::LivePushes::new(store.clone(), worker.clone()),
+            worker,
             store,
             catalog: Catalog::shipped(),
             settings: Arc::new(settings),
             adapters: Default::default(),
-            live: Default::default(),
             send_slots: Default::default(),
-            worker: work::new_worker_id(),
             share: Default::default(),
             queued: Default::default(),
         }

@@ -26,6 +26,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::flow::FlowError;
+use crate::flow::live::Push;
 use crate::flow::records::{self, ChannelInUse, ChannelRecord};
 use crate::flow::surveys::{self, Input, InviteRequest, Outcome};
 use crate::http::AppState;
@@ -315,8 +316,10 @@ async fn session(state: AppState, query: ConnectQuery, mut socket: WebSocket) {
             }
             push = pushes.recv() => {
                 match push {
-                    Ok(push) if push.tenant == query.tenant && push.channel == query.channel && push.visitor == query.visitor => {
-                        let sent = match push.say {
+                    Ok(Push::Visitor { tenant, channel, visitor, say })
+                        if tenant == query.tenant && channel == query.channel && visitor == query.visitor =>
+                    {
+                        let sent = match say {
                             Some(text) => send(&mut socket, &ServerMessage::Say { text }).await,
                             None => true,
                         };
@@ -324,9 +327,9 @@ async fn session(state: AppState, query: ConnectQuery, mut socket: WebSocket) {
                             return;
                         }
                     }
-                    Ok(_) => {}
+                    Ok(Push::Visitor { .. }) => {}
                     // Missed pushes: redraw from the store, which is always right.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                    Ok(Push::Redraw) | Err(broadcast::error::RecvError::Lagged(_)) => {
                         if !send_survey(&state, &query, &mut socket).await {
                             return;
                         }
