@@ -1764,3 +1764,31 @@ async fn a_widget_sees_what_the_other_gateway_did(a: Gateway, b: Gateway) {
     let (said, rated) = on_b.until_view(|view| view["score"] == 4).await;
     assert_eq!((said, &rated["state"]), (vec!["Thank you for your rating!".to_owned()], &json!("rated")));
 }
+
+/// A configuration changed through one gateway is what another reads next, not its copy of a
+/// second ago.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_change_through_one_gateway_is_read_at_once_by_another() {
+    let redis = ratewire_tests::RedisServer::start();
+    let url = redis.url();
+    let a = Gateway::start(Some(redis)).await;
+    let b = Gateway::start_with(None, |settings| settings.redis_url = Some(url)).await;
+    let config = create_config(&a.acme(), "Copied", json!({ "scale": "stars:5" })).await;
+    let path = format!("/v1/configs/{config}");
+    for round in 1..=3 {
+        // B reads the configuration, and so keeps a copy of it for a second.
+        let read = b.acme().get(&path).await.expect(200);
+        assert_eq!(read["revision"], round);
+        let update =
+            json!({ "name": format!("Copied v{}", round + 1), "revision": round, "config": { "scale": "stars:5" } });
+        a.acme().put(&path, &update).await.expect(200);
+        // B hears of the change from A and drops its copy: well within the copy's second.
+        let started = std::time::Instant::now();
+        let seen = eventually("gateway B reads the new revision", || async {
+            let read = b.acme().get(&path).await.expect(200);
+            (read["revision"] == round + 1).then(|| started.elapsed())
+        })
+        .await;
+        assert!(seen < std::time::Duration::from_millis(300), "B read its old copy for {seen:?}");
+    }
+}

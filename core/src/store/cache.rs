@@ -2,10 +2,11 @@
 //! configuration, the webhook endpoints — which change a few times a month, so a gateway
 //! needn't ask Redis for them several times per message.
 //!
-//! A copy is kept for [`TTL`]: a change made through another gateway reaches this one within
-//! that time. A change made through this store drops its copy at once, and a read that raced a
-//! change doesn't put back what it read (every drop starts a new generation, and a read only
-//! keeps its answer if no drop happened while it was under way). Records that don't exist are
+//! A copy is kept for [`TTL`]. A change made through this store drops its copy at once, and the
+//! other gateways drop theirs when they hear of it (Redis pub/sub); one that missed it (its
+//! subscription was down) drops all its copies when it is back, and the TTL bounds the rest. A
+//! read that raced a change doesn't put back what it read (every drop starts a new generation,
+//! and a read only keeps its answer if no drop happened while it was under way). Records that don't exist are
 //! not kept, so requests naming made-up ids can't fill the cache.
 
 use std::collections::HashMap;
@@ -97,6 +98,14 @@ impl RecordCache {
     }
 
     /// Drops the copies of a record and of its kind's list, before and after it is changed.
+    /// Drops every copy: changes may have been missed.
+    pub fn forget_all(&self) {
+        let mut state = self.state();
+        state.generation += 1;
+        state.records.clear();
+        state.lists.clear();
+    }
+
     pub fn forget(&self, key: &str, list_key: &str) {
         let mut state = self.state();
         state.generation += 1;

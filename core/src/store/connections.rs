@@ -151,17 +151,17 @@ fn sentinel_client(target: &SentinelTarget) -> Result<SentinelClient, RedisError
     builder.build()
 }
 
-/// A connection subscribed to `channel`: on one server, that server; with Sentinel, the master
+/// A connection subscribed to `channels`: on one server, that server; with Sentinel, the master
 /// the sentinels name now; on a cluster, the first seed node that answers (a cluster passes
 /// every node's published messages to all of them).
-pub(super) async fn subscribed(target: &RedisTarget, channel: &str) -> Result<PubSub, RedisError> {
+pub(super) async fn subscribed(target: &RedisTarget, channels: &[&str]) -> Result<PubSub, RedisError> {
     let client = match target {
         RedisTarget::Url { url, tls_ca } => client_of(url, tls_ca)?,
         RedisTarget::Sentinel(target) => find_master(&mut sentinel_client(target)?).await?,
         RedisTarget::Cluster { nodes, tls_ca } => {
             let mut last = None;
             for node in nodes {
-                match subscribe(client_of(node, tls_ca)?, channel).await {
+                match subscribe(client_of(node, tls_ca)?, channels).await {
                     Ok(subscribed) => return Ok(subscribed),
                     Err(error) => last = Some(error),
                 }
@@ -169,14 +169,14 @@ pub(super) async fn subscribed(target: &RedisTarget, channel: &str) -> Result<Pu
             return Err(last.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound).into()));
         }
     };
-    subscribe(client, channel).await
+    subscribe(client, channels).await
 }
 
-async fn subscribe(client: Client, channel: &str) -> Result<PubSub, RedisError> {
+async fn subscribe(client: Client, channels: &[&str]) -> Result<PubSub, RedisError> {
     let mut pubsub = tokio::time::timeout(CONNECTION_TIMEOUT, client.get_async_pubsub())
         .await
         .unwrap_or_else(|_| Err(std::io::Error::from(std::io::ErrorKind::TimedOut).into()))?;
-    pubsub.subscribe(channel).await?;
+    pubsub.subscribe(channels).await?;
     Ok(pubsub)
 }
 

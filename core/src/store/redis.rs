@@ -697,6 +697,11 @@ impl Keys {
         format!("{}:notices", self.prefix)
     }
 
+    /// The pub/sub channel of the records changed (see [`NoticeBoard`]).
+    fn record_changes(&self) -> String {
+        format!("{}:record-changes", self.prefix)
+    }
+
     /// A channel's send pace (see [`pace`](super::pace)).
     fn pace(&self, tenant: &TenantId, channel: &ChannelId) -> String {
         format!("{}:t:{tenant}:pace/{channel}", self.prefix)
@@ -845,36 +850,47 @@ pub struct RedisStore {
     notices: Arc<NoticeBoard>,
 }
 
-/// The gateways' notices on Redis: published on one pub/sub channel, and heard through one
-/// subscribed connection a store, opened when first listened to and again whenever it drops.
+/// What the store's gateways tell each other over Redis pub/sub, heard through one subscribed
+/// connection a store, opened at connect and again whenever it drops: the gateways' notices,
+/// passed to whoever listens, and the records changed through any of them, whose copies it drops
+/// (see [`cache`]).
 struct NoticeBoard {
     target: RedisTarget,
-    channel: String,
+    /// The channel of the gateways' notices.
+    notices: String,
+    /// The channel of record changes: each message a record's key and its index's, on two lines.
+    changes: String,
     heard: tokio::sync::broadcast::Sender<Heard>,
-    listening: std::sync::Once,
+    cache: Arc<RecordCache>,
 }
 
 impl NoticeBoard {
-    /// Hears the channel for as long as the store lives: a connection that drops is opened
-    /// again (after a second), and a gap said once it is.
+    /// Hears both channels for as long as the store lives: a connection that drops is opened
+    /// again (after a second); then a gap is said, and every copy dropped, for what was missed.
     async fn listen_forever(board: std::sync::Weak<NoticeBoard>) {
         let mut interrupted = false;
         loop {
             let Some(live) = board.upgrade() else { return };
-            let (target, channel, heard) = (live.target.clone(), live.channel.clone(), live.heard.clone());
+            let (target, notices, changes) = (live.target.clone(), live.notices.clone(), live.changes.clone());
+            let (heard, cache) = (live.heard.clone(), live.cache.clone());
             drop(live);
-            match super::connections::subscribed(&target, &channel).await {
+            match super::connections::subscribed(&target, &[&notices, &changes]).await {
                 Ok(subscribed) => {
                     if interrupted {
+                        cache.forget_all();
                         let _ = heard.send(Heard::Gap);
                     }
                     let mut messages = subscribed.into_on_message();
                     while let Some(message) = futures_util::StreamExt::next(&mut messages).await {
-                        match message.get_payload::<String>() {
-                            Ok(notice) => {
-                                let _ = heard.send(Heard::Notice(notice));
-                            }
-                            Err(error) => tracing::warn!(%error, "skipping an unreadable notice"),
+                        let Ok(payload) = message.get_payload::<String>() else {
+                            tracing::warn!("skipping an unreadable notice");
+                            continue;
+                        };
+                        if message.get_channel_name() == changes {
+                            let (key, index) = payload.split_once('\n').unwrap_or((&payload, ""));
+                            cache.forget(key, index);
+                        } else {
+                            let _ = heard.send(Heard::Notice(payload));
                         }
                     }
                     tracing::warn!("the gateways' notices stopped coming: listening again");
@@ -893,16 +909,12 @@ impl NoticeBoard {
 impl Notices for RedisStore {
     async fn publish(&self, notice: &str) -> Result<(), StoreError> {
         let mut pipe = redis::pipe();
-        pipe.cmd("PUBLISH").arg(&self.notices.channel).arg(notice).ignore();
+        pipe.cmd("PUBLISH").arg(&self.notices.notices).arg(notice).ignore();
         self.query::<()>(&pipe).await.map_err(unavailable)
     }
 
     fn listen(&self) -> tokio::sync::broadcast::Receiver<Heard> {
-        let receiver = self.notices.heard.subscribe();
-        self.notices.listening.call_once(|| {
-            tokio::spawn(NoticeBoard::listen_forever(Arc::downgrade(&self.notices)));
-        });
-        receiver
+        self.notices.heard.subscribe()
     }
 }
 
@@ -945,21 +957,24 @@ impl RedisStore {
         load_scripts(&mut connection).await.map_err(unavailable)?;
         let keys = Keys { prefix: options.prefix, cluster: matches!(target, RedisTarget::Cluster { .. }) };
         let counted_since = counted_since(&mut connection, &keys.counted_since()).await?;
-        let notices = keys.notices();
+        let cache = Arc::new(RecordCache::default());
+        let notices = Arc::new(NoticeBoard {
+            target: target.clone(),
+            notices: keys.notices(),
+            changes: keys.record_changes(),
+            heard: tokio::sync::broadcast::channel(NOTICES_KEPT).0,
+            cache: cache.clone(),
+        });
+        tokio::spawn(NoticeBoard::listen_forever(Arc::downgrade(&notices)));
         Ok(RedisStore {
             connections: Arc::new(connections),
             next_connection: Arc::default(),
-            cache: Arc::default(),
+            cache,
             keys,
             retention_ms: millis(options.retention),
             late_reply_grace: options.late_reply_grace,
             counted_since,
-            notices: Arc::new(NoticeBoard {
-                target: target.clone(),
-                channel: notices,
-                heard: tokio::sync::broadcast::channel(NOTICES_KEPT).0,
-                listening: std::sync::Once::new(),
-            }),
+            notices,
         })
     }
 
@@ -1150,6 +1165,13 @@ impl RedisStore {
         self.cache.forget(&key, &index);
         let changed = change.await;
         self.cache.forget(&key, &index);
+        // The other gateways drop their copies when they hear of it; one that doesn't (its
+        // subscription was down) drops them all when it is back, or lets them run out.
+        let mut pipe = redis::pipe();
+        pipe.cmd("PUBLISH").arg(&self.notices.changes).arg(format!("{key}\n{index}")).ignore();
+        if let Err(error) = self.query::<()>(&pipe).await {
+            tracing::warn!(%error, "other gateways could not be told of a changed record");
+        }
         changed
     }
 
