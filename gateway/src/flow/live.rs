@@ -47,13 +47,13 @@ impl LivePushes {
     }
 
     /// The survey changed: widgets showing it redraw it.
-    pub fn refresh(&self, survey: &Survey) {
-        self.push(survey, None);
+    pub async fn refresh(&self, survey: &Survey) {
+        self.push(survey, None).await;
     }
 
     /// A message for the visitor (thanks, a prompt, the expiry notice).
-    pub fn say(&self, survey: &Survey, text: &str) {
-        self.push(survey, Some(text.to_owned()));
+    pub async fn say(&self, survey: &Survey, text: &str) {
+        self.push(survey, Some(text.to_owned())).await;
     }
 
     /// Every push from now on, for one open widget to pick its own from.
@@ -61,7 +61,7 @@ impl LivePushes {
         self.sender.subscribe()
     }
 
-    fn push(&self, survey: &Survey, say: Option<String>) {
+    async fn push(&self, survey: &Survey, say: Option<String>) {
         let invitation = &survey.invitation;
         let push = Push::Visitor {
             tenant: invitation.tenant.clone(),
@@ -71,15 +71,12 @@ impl LivePushes {
         };
         // No receiver just means no widget is open here right now; it reads the survey on connect.
         let _ = self.sender.send(push.clone());
-        // The other gateways' widgets, without holding up this one's work: one lost is one that
-        // shows the change when its widget reconnects.
+        // The other gateways' widgets, in the order the pushes are made (a thank-you before the
+        // comment prompt): one lost is one that shows the change when its widget reconnects.
         let Ok(notice) = serde_json::to_string(&Notice { from: self.worker.to_string(), live: push }) else { return };
-        let store = self.store.clone();
-        tokio::spawn(async move {
-            if let Err(error) = store.publish(&notice).await {
-                tracing::warn!(%error, "other gateways' widgets could not be told of a change");
-            }
-        });
+        if let Err(error) = self.store.publish(&notice).await {
+            tracing::warn!(%error, "other gateways' widgets could not be told of a change");
+        }
     }
 }
 

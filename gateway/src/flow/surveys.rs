@@ -78,7 +78,7 @@ pub async fn invite_on(
         // The widget draws the invitation from the survey itself: telling its open widgets to
         // look is sending it.
         MessagePath::LiveClient => {
-            flow.live.refresh(&survey);
+            flow.live.refresh(&survey).await;
             telemetry::send(channel.kind, true);
             Ok(apply(flow, tenant, &survey.id, Event::SENT, now).await.map_err(FlowError::from)?.survey)
         }
@@ -214,7 +214,7 @@ async fn tell_end_user(flow: &Flow, channel: &ChannelInUse, survey: &Survey, rep
 /// redraw it.
 async fn tell_open_widgets(flow: &Flow, channel: &ChannelInUse, survey: &Survey, replies: &[Reply]) {
     if replies.is_empty() {
-        flow.live.refresh(survey);
+        flow.live.refresh(survey).await;
         return;
     }
     let texts = match texts(flow, channel, survey).await {
@@ -225,7 +225,7 @@ async fn tell_open_widgets(flow: &Flow, channel: &ChannelInUse, survey: &Survey,
         }
     };
     for &reply in replies {
-        flow.live.say(survey, reply_text(&texts, reply));
+        flow.live.say(survey, reply_text(&texts, reply)).await;
     }
 }
 
@@ -419,7 +419,7 @@ async fn tell_of_conversation(
     if transition.changed {
         count(&transition);
         // Nothing to say or notify; open widgets drop the comment box.
-        flow.live.refresh(&transition.survey);
+        flow.live.refresh(&transition.survey).await;
     }
     Ok(transition.survey)
 }
