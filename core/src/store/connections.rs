@@ -15,12 +15,12 @@
 //! goes to the new master.
 
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use futures_util::future::try_join_all;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig, PubSub};
-use redis::cluster::ClusterClientBuilder;
+use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::Slot;
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
@@ -128,7 +128,14 @@ pub(super) struct Connections {
     current: RwLock<Current>,
     /// One lookup at a time: the calls failing together after a failover wait for it.
     sentinel: Option<tokio::sync::Mutex<SentinelClient>>,
+    /// On a cluster, how to open a connection anew, and when each was last opened: after a
+    /// failover a connection may keep a map of the slots that no longer holds, its calls to the
+    /// dead master timing out, and only a connection opened anew reads the map again.
+    cluster: Option<(ClusterClient, tokio::sync::Mutex<Vec<Option<Instant>>>)>,
 }
+
+/// A cluster connection is opened anew at most this often.
+const RENEW_AT_MOST_EVERY: Duration = Duration::from_millis(500);
 
 /// A client of one server, over TLS with `tls_ca` trusted when given.
 fn client_of(url: &str, tls_ca: &Option<Vec<u8>>) -> Result<Client, RedisError> {
@@ -185,7 +192,7 @@ impl Connections {
         match target {
             RedisTarget::Url { url, tls_ca } => {
                 let client = client_of(url, tls_ca)?;
-                Ok(Connections { current: RwLock::new(Current::open(client).await?), sentinel: None })
+                Ok(Connections { current: RwLock::new(Current::open(client).await?), sentinel: None, cluster: None })
             }
             RedisTarget::Cluster { nodes, tls_ca } => {
                 let mut builder = ClusterClientBuilder::new(nodes.iter().map(String::as_str))
@@ -202,7 +209,8 @@ impl Connections {
                     address: String::new(),
                     connections: connections.into_iter().map(Connection::Cluster).collect(),
                 };
-                Ok(Connections { current: RwLock::new(current), sentinel: None })
+                let renewed = tokio::sync::Mutex::new(vec![None; CONNECTIONS]);
+                Ok(Connections { current: RwLock::new(current), sentinel: None, cluster: Some((client, renewed)) })
             }
             RedisTarget::Sentinel(target) => {
                 let mut sentinel = sentinel_client(target)?;
@@ -210,6 +218,7 @@ impl Connections {
                 Ok(Connections {
                     current: RwLock::new(Current::open(master).await?),
                     sentinel: Some(tokio::sync::Mutex::new(sentinel)),
+                    cluster: None,
                 })
             }
         }
@@ -219,6 +228,34 @@ impl Connections {
     pub(super) fn take(&self, turn: usize) -> (u64, Connection) {
         let current = self.current.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         (current.generation, current.connections[turn % current.connections.len()].clone())
+    }
+
+    /// On a cluster, opens the connection of `turn` anew after it failed with `error` as it
+    /// does when its node is gone (a timeout, a dropped or refused connection), so that its next
+    /// call reads the cluster's map of the slots again. The failed call is not run again: it may
+    /// have run.
+    pub(super) async fn renew_after(&self, turn: usize, error: &RedisError) {
+        let Some((client, renewed)) = &self.cluster else { return };
+        if !(error.is_timeout() || error.is_io_error() || error.is_connection_dropped()) {
+            return;
+        }
+        let mut renewed = renewed.lock().await;
+        let index = turn % renewed.len();
+        if renewed[index].is_some_and(|at| at.elapsed() < RENEW_AT_MOST_EVERY) {
+            return;
+        }
+        renewed[index] = Some(Instant::now());
+        match tokio::time::timeout(CONNECTION_TIMEOUT, client.get_async_connection()).await {
+            Ok(Ok(connection)) => {
+                let mut current = self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut connections: Vec<Connection> = current.connections.to_vec();
+                connections[index] = Connection::Cluster(connection);
+                current.connections = connections.into();
+                tracing::warn!(error = %error, "a cluster connection failed: opened it anew");
+            }
+            Ok(Err(open)) => tracing::warn!(error = %open, "cannot open a cluster connection anew"),
+            Err(_) => tracing::warn!("opening a cluster connection anew timed out"),
+        }
     }
 
     /// Whether `error`, met on a connection of generation `generation`, may mean the master

@@ -1048,6 +1048,10 @@ impl RedisStore {
             Err(error) if self.connections.follow_master(generation, &error).await => {
                 run(pipe, order, self.connections.take(turn).1).await
             }
+            Err(error) => {
+                self.connections.renew_after(turn, &error).await;
+                Err(error)
+            }
             result => result,
         }
     }
