@@ -1727,19 +1727,15 @@ async fn a_redis_that_would_lose_data_is_refused_when_durability_is_required() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_widget_held_by_one_gateway_sees_what_another_did() {
-    let redis = ratewire_tests::RedisServer::start();
-    let url = redis.url();
-    let a = Gateway::start(Some(redis)).await;
-    let b = Gateway::start_with(None, |settings| settings.redis_url = Some(url)).await;
+    let a = Gateway::start(Some(ratewire_tests::RedisServer::start())).await;
+    let b = a.beside().await;
     a_widget_sees_what_the_other_gateway_did(a, b).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn on_a_cluster_a_widget_held_by_one_gateway_sees_what_another_did() {
-    let cluster = RedisCluster::start();
-    let nodes = cluster.nodes();
-    let a = Gateway::start_on_cluster(cluster).await;
-    let b = Gateway::start_with(None, |settings| settings.redis_cluster_nodes = nodes).await;
+    let a = Gateway::start_on_cluster(RedisCluster::start()).await;
+    let b = a.beside().await;
     a_widget_sees_what_the_other_gateway_did(a, b).await;
 }
 
@@ -1769,10 +1765,8 @@ async fn a_widget_sees_what_the_other_gateway_did(a: Gateway, b: Gateway) {
 /// second ago.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_change_through_one_gateway_is_read_at_once_by_another() {
-    let redis = ratewire_tests::RedisServer::start();
-    let url = redis.url();
-    let a = Gateway::start(Some(redis)).await;
-    let b = Gateway::start_with(None, |settings| settings.redis_url = Some(url)).await;
+    let a = Gateway::start(Some(ratewire_tests::RedisServer::start())).await;
+    let b = a.beside().await;
     let config = create_config(&a.acme(), "Copied", json!({ "scale": "stars:5" })).await;
     let path = format!("/v1/configs/{config}");
     for round in 1..=3 {

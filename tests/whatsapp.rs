@@ -701,11 +701,9 @@ async fn each_tenants_channel_has_its_own_send_rate_and_a_changed_rate_applies_a
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_gateways_on_one_redis_send_at_the_channels_rate_together() {
     const RATE: usize = 5;
-    let redis = RedisServer::start();
-    let url = redis.url();
-    let first = Gateway::start(Some(redis)).await;
-    let on_the_same_redis = || Gateway::start_with(None, |settings| settings.redis_url = Some(url.clone()));
-    let gateways = [first, on_the_same_redis().await, on_the_same_redis().await];
+    let first = Gateway::start(Some(RedisServer::start())).await;
+    let (second, third) = (first.beside().await, first.beside().await);
+    let gateways = [first, second, third];
     let graph = FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await;
     connect_rated(&gateways[0].acme(), &graph, &RATE.to_string()).await;
 

@@ -120,6 +120,19 @@ impl Gateway {
         gateway
     }
 
+    /// Another gateway on the Redis this one keeps its state in, as a second instance of the
+    /// service behind one load balancer would be (the Redis stays this one's).
+    pub async fn beside(&self) -> Gateway {
+        let redis_url = self.redis.as_ref().map(RedisServer::url);
+        let nodes = self.cluster.as_ref().map(RedisCluster::nodes).unwrap_or_default();
+        assert!(redis_url.is_some() || !nodes.is_empty(), "a gateway beside another shares its Redis");
+        Gateway::start_with(None, |settings| {
+            settings.redis_url = redis_url;
+            settings.redis_cluster_nodes = nodes;
+        })
+        .await
+    }
+
     /// Stops the background workers, the outbox among them, and waits until they have stopped:
     /// the API still answers, and the test runs the outbox itself (`outbox::run_due`) when it
     /// chooses.
