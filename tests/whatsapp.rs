@@ -721,11 +721,11 @@ async fn three_gateways_on_one_redis_send_at_the_channels_rate_together() {
     .await;
     let mut arrivals: Vec<Instant> = sends.iter().map(|send| send.at).collect();
     arrivals.sort();
-    // Any six sends in a row span a second, less a few milliseconds of scheduling between the
-    // slot's time and the send's arrival.
+    // Any six sends in a row span a second, less what a send may arrive after its slot on a
+    // busy machine: with a limiter to each gateway, three sent fifteen in the first second.
     for window in arrivals.windows(RATE + 1) {
         let span = window[RATE] - window[0];
-        assert!(span >= Duration::from_millis(950), "{} sends within {span:?}", RATE + 1);
+        assert!(span >= Duration::from_millis(800), "{} sends within {span:?}", RATE + 1);
     }
 }
 
