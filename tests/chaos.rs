@@ -4,7 +4,6 @@
 //! of its own for the kill, so `kill -9` is real), and the fake platforms, which redeliver and
 //! report back as Meta does.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -13,7 +12,8 @@ use ratewire_gateway::http::auth;
 use ratewire_tests::RedisServer;
 use ratewire_tests::fake_graph::{self, FakeGraph};
 use ratewire_tests::fake_messenger::FakeMessenger;
-use ratewire_tests::service::{ACME, Api, Gateway, client, eventually_within};
+use ratewire_tests::process::{RunDir, ServerProcess, gateway_settings};
+use ratewire_tests::service::{ACME, Api, Gateway, eventually_within};
 use serde_json::{Value, json};
 
 const ACCESS_TOKEN: &str = "EAAGm0PX4ZCpsBAKZAZD-chaos";
@@ -118,47 +118,6 @@ async fn redis_restarted_under_a_stream_of_ratings_loses_none() {
 // ---------------------------------------------------------------------------------------------
 // (b) The gateway is killed with -9 mid-send, and restarted.
 
-/// The gateway as a process of its own (`ratewire serve`, run by the load generator's binary),
-/// killed with SIGKILL when dropped.
-struct GatewayProcess {
-    process: Child,
-}
-
-impl GatewayProcess {
-    async fn start(config: &std::path::Path, base: &str, log: &std::path::Path) -> GatewayProcess {
-        let log_file = std::fs::File::create(log).expect("the gateway's log");
-        let errors = log_file.try_clone().expect("the gateway's log");
-        let process = Command::new(env!("CARGO_BIN_EXE_ratewire-load"))
-            .arg("gateway")
-            .arg(config)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(log_file)
-            .stderr(errors)
-            .spawn()
-            .expect("the gateway starts");
-        let http = client();
-        eventually_within(Duration::from_secs(20), "the gateway to answer", || async {
-            http.get(format!("{base}/healthz")).send().await.ok().map(|_| ())
-        })
-        .await;
-        GatewayProcess { process }
-    }
-
-    /// `kill -9`: no shutdown, no finishing what is in flight.
-    fn kill(mut self) {
-        self.process.kill().expect("SIGKILL");
-        self.process.wait().expect("reaped");
-    }
-}
-
-impl Drop for GatewayProcess {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_gateway_killed_mid_send_delivers_every_invitation_and_none_twice() {
     const PER_CHANNEL: usize = 120;
@@ -174,39 +133,19 @@ async fn a_gateway_killed_mid_send_delivers_every_invitation_and_none_twice() {
     graph.delay_reports(Duration::from_secs(3));
     messenger.delay_reports(Duration::from_secs(3));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let base = format!("http://127.0.0.1:{port}");
+    let port = ratewire_tests::free_port();
     let key = auth::new_key();
-    let dir = std::env::temp_dir().join(format!("ratewire-chaos-{}-{port}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("ratewire.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"listen = "127.0.0.1:{port}"
-redis_url = "{redis}"
-api_requests_per_second = 100000
-demo = false
-
-[outbound]
-# The fake platforms are on loopback, which ratewire refuses by default.
-allow = ["127.0.0.0/8"]
-
-[delivery]
-lease_secs = 2
-reconcile_secs = 15
-
-[[tenants]]
-id = "{ACME}"
-api_key_hashes = ["sha256:{hash}"]
-"#,
-            redis = redis.url(),
-            hash = auth::digest(&key),
-        ),
-    )
-    .unwrap();
-    let log = dir.join("gateway.log");
-    let gateway = GatewayProcess::start(&config, &base, &log).await;
+    let dir = RunDir::fresh();
+    let settings = gateway_settings(
+        port,
+        &format!("redis_url = {:?}", redis.url()),
+        &key,
+        "[delivery]\nlease_secs = 2\nreconcile_secs = 15",
+    );
+    let program = std::path::Path::new(env!("CARGO_BIN_EXE_ratewire-load"));
+    let gateway =
+        ServerProcess::gateway(program, &dir.0, "gateway", port, &settings).await.expect("the gateway starts");
+    let base = gateway.base.clone();
     let api = Api::new(&base, Some(&key));
 
     // Sends are paced, so a queue builds up.
@@ -250,7 +189,8 @@ api_key_hashes = ["sha256:{hash}"]
     assert!(sent_before.0 < PER_CHANNEL && sent_before.1 < PER_CHANNEL, "killed mid-queue: {sent_before:?}");
 
     // Restarted on the same Redis and address: every invitation goes out, none twice.
-    let _gateway = GatewayProcess::start(&config, &base, &dir.join("gateway-restarted.log")).await;
+    let _gateway =
+        ServerProcess::gateway(program, &dir.0, "restarted", port, &settings).await.expect("the gateway restarts");
     eventually_within(SETTLING, "the outbox to empty", || async {
         let mut waiting = 0;
         for bucket in 0..16 {
@@ -281,5 +221,4 @@ api_key_hashes = ["sha256:{hash}"]
         let survey = api.get(&format!("/v1/surveys/{id}")).await.expect(200);
         assert!(survey["sent_at"].is_string(), "every survey knows it was sent: {survey}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

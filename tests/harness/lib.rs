@@ -7,6 +7,7 @@ pub mod fake_messenger;
 pub mod fake_telegram;
 pub mod history;
 pub mod meta;
+pub mod process;
 pub mod redis_setups;
 pub mod service;
 pub mod smtp;

@@ -127,15 +127,23 @@ impl fmt::Display for CpuShare {
     }
 }
 
-/// Sends the traffic to `base` for `length` over `connections` connections.
-pub async fn run(traffic: &Arc<Traffic>, base: &str, pace: Pace, connections: usize, length: Duration) -> Measured {
+/// Sends the traffic for `length` over `connections` connections, spread over `bases` as a
+/// load balancer spreads connections: connection `i` goes to `bases[i % n]`.
+pub async fn run(
+    traffic: &Arc<Traffic>,
+    bases: &[String],
+    pace: Pace,
+    connections: usize,
+    length: Duration,
+) -> Measured {
     let http = http_client(connections);
     let start = Instant::now();
     let end = start + length;
     let sequence = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = (0..connections.max(1))
-        .map(|_| {
-            let (http, traffic, sequence, base) = (http.clone(), traffic.clone(), sequence.clone(), base.to_owned());
+        .map(|i| {
+            let base = bases[i % bases.len()].clone();
+            let (http, traffic, sequence) = (http.clone(), traffic.clone(), sequence.clone());
             tokio::spawn(async move {
                 let mut measured = Measured::default();
                 loop {

@@ -12,9 +12,10 @@ use ratewire_tests::RedisServer;
 use ratewire_tests::history::YearOfReports;
 
 use crate::drive::Phase;
-use crate::processes::{Memory, Setup};
+use crate::processes::Setup;
 use crate::sustained::{Step, Sustained};
 use crate::trace::Trace;
+use ratewire_tests::process::Memory;
 /// Connections `redis-benchmark` opens: as many as the gateway's one multiplexed connection
 /// carries requests in flight during a run.
 const BENCHMARK_CONNECTIONS: &str = "32";

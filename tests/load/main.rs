@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 
 use crate::drive::{Pace, Phase};
-use crate::processes::Server;
 use crate::sustained::{Search, Target};
 use crate::traffic::{TYPED_RATINGS, Traffic};
 
@@ -30,6 +29,8 @@ const SEED_CONCURRENCY: usize = 64;
 const SEND_LIMIT: Duration = Duration::from_secs(60);
 /// How long Redis's idle traffic is measured, to take it out of the commands per rating.
 const IDLE: Duration = Duration::from_secs(2);
+/// The gateways' names in the figures, with `--gateways N` (one alone is "gateway").
+const GATEWAY_NAMES: [&str; 6] = ["gateway 1", "gateway 2", "gateway 3", "gateway 4", "gateway 5", "gateway 6"];
 
 #[derive(Parser)]
 #[command(name = "ratewire-load")]
@@ -75,6 +76,10 @@ pub struct Options {
     /// A short run (a few hundred surveys, one-second steps), to check the figures come out.
     #[arg(long)]
     pub probe: bool,
+    /// Gateways side by side on the same Redis, the API calls and ratings spread over them in
+    /// turn as a load balancer spreads them; each one's CPU is reported.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=GATEWAY_NAMES.len() as i64))]
+    pub gateways: u8,
     /// Runs the gateway on a local Redis Cluster of three masters with a replica each, instead
     /// of one server: Redis's figures are the masters' added up, and `redis-benchmark` is left
     /// out.
@@ -169,13 +174,14 @@ pub async fn run(options: Options) -> Result<(), String> {
     eprintln!("load before the run: {load_before}");
     let setup = processes::Setup::start(options.cluster).await?;
     let masters = setup.redis.master_ports();
-    let gateway = setup.gateway().await?;
+    let gateways = setup.gateways(options.gateways.into()).await?;
+    let bases: Vec<String> = gateways.iter().map(|gateway| gateway.base.clone()).collect();
     let traffic = Arc::new(Traffic::new());
 
     eprintln!("seeding {} pending surveys through POST /v1/invitations…", options.surveys);
     let used_before = figures::used_memory(&masters).await?;
     let start = Instant::now();
-    let seeding = traffic.seed(&gateway.base, &setup.key, options.surveys, SEED_CONCURRENCY).await?;
+    let seeding = traffic.seed(&bases, &setup.key, options.surveys, SEED_CONCURRENCY).await?;
     let limit = SEND_LIMIT + Duration::from_millis(options.surveys as u64);
     let (sent, outbox_left) = figures::wait_sent(&setup, seeding.created, start, limit).await?;
     let all_sent_after = start.elapsed();
@@ -196,20 +202,24 @@ pub async fn run(options: Options) -> Result<(), String> {
     };
 
     eprintln!("tracing {} ratings one at a time with MONITOR…", options.trace_cycles * TYPED_RATINGS.len());
-    let trace = trace::trace(&setup, &gateway.base, &traffic, options.trace_cycles.max(1)).await?;
+    let trace = trace::trace(&setup, &bases[0], &traffic, options.trace_cycles.max(1)).await?;
     if !trace.consistent() {
         return Err(format!("the same text called for different replies:\n{trace}"));
     }
     let replies = trace.replies();
 
     let redis_pids = figures::redis_pids(&masters).await?;
-    let processes: Vec<(&'static str, u32)> = [("gateway", gateway.pid()), ("load generator", std::process::id())]
-        .into_iter()
+    let gateway_names: &[&'static str] = if gateways.len() == 1 { &["gateway"] } else { &GATEWAY_NAMES };
+    let processes: Vec<(&'static str, u32)> = gateway_names
+        .iter()
+        .zip(&gateways)
+        .map(|(name, gateway)| (*name, gateway.pid()))
+        .chain([("load generator", std::process::id())])
         .chain(redis_pids.into_iter().map(|pid| ("redis-server", pid)))
         .collect();
     let target = Target {
         name: "gateway",
-        base: gateway.base.clone(),
+        bases: bases.clone(),
         processes,
         redis: Some(masters.clone()),
         seeded: true,
@@ -233,14 +243,14 @@ pub async fn run(options: Options) -> Result<(), String> {
         }
         None => (None, Default::default()),
     };
-    let gateway_memory = gateway.memory()?;
+    let gateway_memory = gateways[0].memory()?;
     drop(target);
-    drop(gateway);
+    drop(gateways);
 
-    let relay_server = Server::relay(&setup, &replies).await?;
+    let relay_server = processes::relay(&setup, &replies).await?;
     let relay = Target {
         name: "relay",
-        base: relay_server.base.clone(),
+        bases: vec![relay_server.base.clone()],
         processes: vec![("relay", relay_server.pid()), ("load generator", std::process::id())],
         redis: None,
         seeded: false,
@@ -251,11 +261,11 @@ pub async fn run(options: Options) -> Result<(), String> {
     let relay = relay.search(search).await?;
     drop(relay_server);
 
-    let baseline_server = Server::baseline().await?;
+    let baseline_server = processes::baseline().await?;
     eprintln!("bare axum, as fast as it goes…");
     let bare = drive::run(
         &Arc::new(Traffic::new()),
-        &baseline_server.base,
+        std::slice::from_ref(&baseline_server.base),
         Pace::Unbounded,
         options.connections,
         Duration::from_secs(options.duration.max(1)),

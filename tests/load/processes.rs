@@ -3,20 +3,20 @@
 //! with the load generator but the machine; and what the gateway talks to.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitCode, Stdio};
-use std::time::{Duration, Instant};
+use std::process::ExitCode;
+use std::time::Duration;
 
 use ratewire_gateway::http::auth;
 use ratewire_tests::RedisServer;
 use ratewire_tests::fake_graph::FakeGraph;
+pub use ratewire_tests::process::TENANT;
+use ratewire_tests::process::{ServerProcess, gateway_settings};
 use ratewire_tests::redis_setups::RedisCluster;
 use ratewire_tests::service::{Receiver, client};
 use serde_json::{Value, json};
 
 use crate::traffic::Replies;
 
-/// The tenant every request is for.
-pub const TENANT: &str = "acme";
 /// The WhatsApp channel replies come in on.
 pub const CHANNEL: &str = "wa";
 pub const PHONE_NUMBER_ID: &str = "106540352242922";
@@ -24,8 +24,6 @@ pub const ACCESS_TOKEN: &str = "EAAGm0PX4ZCpsBAKZAZD-load";
 pub const APP_SECRET: &str = "0f6a3e5c2d1b4a79e8f7c6d5b4a39281";
 /// The approved template invitations go out as: the end users have not written for a day.
 const TEMPLATE: &str = "rating_request";
-/// How long a server process gets to answer after it is started.
-const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The Redis the gateway keeps its state in: one server, or a cluster of three masters with a
 /// replica each (`--cluster`).
@@ -89,33 +87,19 @@ impl Setup {
         self.graph.taken() + self.receiver.received()
     }
 
-    /// Starts the gateway on Redis and connects the tenant's WhatsApp channel to the fake Graph
-    /// API, with an event endpoint for every survey event.
-    pub async fn gateway(&self) -> Result<Server, String> {
-        let port = free_port()?;
-        let settings = format!(
-            r#"listen = "127.0.0.1:{port}"
-public_url = "http://127.0.0.1:{port}"
-{redis}
-api_requests_per_second = 100000
-demo = false
-
-[outbound]
-# The fake Graph API and the event receiver are on loopback, which ratewire refuses by default.
-allow = ["127.0.0.0/8"]
-
-[[tenants]]
-id = "{TENANT}"
-api_key_hashes = ["sha256:{hash}"]
-"#,
-            redis = self.redis.setting(),
-            hash = auth::digest(&self.key),
-        );
-        let path = self.dir.join("ratewire.toml");
-        std::fs::write(&path, settings).map_err(|e| format!("can't write {}: {e}", path.display()))?;
-        let server = Server::start(&["gateway", &path.to_string_lossy()], port, &self.dir.join("gateway.log")).await?;
-        self.connect(&server.base).await?;
-        Ok(server)
+    /// Starts `count` gateways on Redis, side by side as behind a load balancer, and connects
+    /// the tenant's WhatsApp channel to the fake Graph API through the first, with an event
+    /// endpoint for every survey event.
+    pub async fn gateways(&self, count: usize) -> Result<Vec<ServerProcess>, String> {
+        let exe = std::env::current_exe().map_err(|e| format!("can't find this program: {e}"))?;
+        let mut gateways = Vec::new();
+        for n in 1..=count.max(1) {
+            let port = ratewire_tests::free_port();
+            let settings = gateway_settings(port, &self.redis.setting(), &self.key, "");
+            gateways.push(ServerProcess::gateway(&exe, &self.dir, &format!("gateway-{n}"), port, &settings).await?);
+        }
+        self.connect(&gateways[0].base).await?;
+        Ok(gateways)
     }
 
     async fn connect(&self, base: &str) -> Result<(), String> {
@@ -168,112 +152,44 @@ impl Drop for Setup {
     }
 }
 
-/// A server process of this binary's, killed when dropped.
-pub struct Server {
-    /// `http://127.0.0.1:PORT`.
-    pub base: String,
-    process: Child,
+/// The bare axum server.
+pub async fn baseline() -> Result<ServerProcess, String> {
+    let port = ratewire_tests::free_port();
+    let log = std::env::temp_dir().join(format!("ratewire-load-baseline-{}.log", std::process::id()));
+    let server = ServerProcess::start(&this_program()?, &["baseline", &format!("127.0.0.1:{port}")], port, &log).await;
+    let _ = std::fs::remove_file(&log);
+    server
 }
 
-impl Server {
-    /// Starts this binary with `args` and waits until it answers on `port`.
-    async fn start(args: &[&str], port: u16, log: &std::path::Path) -> Result<Server, String> {
-        let exe = std::env::current_exe().map_err(|e| format!("can't find this program: {e}"))?;
-        let log_file = std::fs::File::create(log).map_err(|e| format!("can't create {}: {e}", log.display()))?;
-        let errors = log_file.try_clone().map_err(|e| e.to_string())?;
-        let process = Command::new(exe)
-            .args(args)
-            // Logs at `info` write a line per message sent; what is measured is the work.
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
-            .stdin(Stdio::null())
-            .stdout(log_file)
-            .stderr(errors)
-            .spawn()
-            .map_err(|e| format!("can't start {args:?}: {e}"))?;
-        let mut server = Server { base: format!("http://127.0.0.1:{port}"), process };
-        let deadline = Instant::now() + START_TIMEOUT;
-        let http = client();
-        loop {
-            if http.get(format!("{}/healthz", server.base)).send().await.is_ok() {
-                return Ok(server);
-            }
-            if let Ok(Some(status)) = server.process.try_wait() {
-                let log = std::fs::read_to_string(log).unwrap_or_default();
-                return Err(format!("{args:?} exited ({status}): {log}"));
-            }
-            if Instant::now() > deadline {
-                return Err(format!("{args:?} did not answer within {START_TIMEOUT:?}"));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// The bare axum server.
-    pub async fn baseline() -> Result<Server, String> {
-        let port = free_port()?;
-        let log = std::env::temp_dir().join(format!("ratewire-load-baseline-{}.log", std::process::id()));
-        let server = Server::start(&["baseline", &format!("127.0.0.1:{port}")], port, &log).await;
-        let _ = std::fs::remove_file(&log);
-        server
-    }
-
-    /// The relay, posting to `setup`'s fake Graph API and receiver what `replies` says.
-    pub async fn relay(setup: &Setup, replies: &Replies) -> Result<Server, String> {
-        let port = free_port()?;
-        let log = std::env::temp_dir().join(format!("ratewire-load-relay-{}.log", std::process::id()));
-        let (listen, messages, events) =
-            (format!("127.0.0.1:{port}"), Replies::list(&replies.messages), Replies::list(&replies.events));
-        let args = [
-            "relay",
-            listen.as_str(),
-            "--graph",
-            setup.graph.base_url.as_str(),
-            "--access-token",
-            ACCESS_TOKEN,
-            "--phone-number-id",
-            PHONE_NUMBER_ID,
-            "--receiver",
-            setup.receiver.url.as_str(),
-            "--messages",
-            messages.as_str(),
-            "--events",
-            events.as_str(),
-        ];
-        let server = Server::start(&args, port, &log).await;
-        let _ = std::fs::remove_file(&log);
-        server
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.process.id()
-    }
-
-    /// The process's resident memory now and at its peak, from `/proc`.
-    pub fn memory(&self) -> Result<Memory, String> {
-        let path = format!("/proc/{}/status", self.process.id());
-        let status = std::fs::read_to_string(&path).map_err(|e| format!("can't read {path}: {e}"))?;
-        let field = |name: &str| -> Result<u64, String> {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(name)?.trim().strip_suffix("kB")?.trim().parse().ok())
-                .ok_or_else(|| format!("no {name} in {path}"))
-        };
-        Ok(Memory { resident_kib: field("VmRSS:")?, peak_kib: field("VmHWM:")? })
-    }
+/// The relay, posting to `setup`'s fake Graph API and receiver what `replies` says.
+pub async fn relay(setup: &Setup, replies: &Replies) -> Result<ServerProcess, String> {
+    let port = ratewire_tests::free_port();
+    let log = std::env::temp_dir().join(format!("ratewire-load-relay-{}.log", std::process::id()));
+    let (listen, messages, events) =
+        (format!("127.0.0.1:{port}"), Replies::list(&replies.messages), Replies::list(&replies.events));
+    let args = [
+        "relay",
+        listen.as_str(),
+        "--graph",
+        setup.graph.base_url.as_str(),
+        "--access-token",
+        ACCESS_TOKEN,
+        "--phone-number-id",
+        PHONE_NUMBER_ID,
+        "--receiver",
+        setup.receiver.url.as_str(),
+        "--messages",
+        messages.as_str(),
+        "--events",
+        events.as_str(),
+    ];
+    let server = ServerProcess::start(&this_program()?, &args, port, &log).await;
+    let _ = std::fs::remove_file(&log);
+    server
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-/// A process's resident memory.
-#[derive(Debug, Clone, Copy)]
-pub struct Memory {
-    pub resident_kib: u64,
-    pub peak_kib: u64,
+fn this_program() -> Result<PathBuf, String> {
+    std::env::current_exe().map_err(|e| format!("can't find this program: {e}"))
 }
 
 /// The CPU time (user and system) a process has used so far, from `/proc/<pid>/stat`.
@@ -290,11 +206,6 @@ pub fn cpu_time(pid: u32) -> Result<Duration, String> {
     // utime and stime: fields 14 and 15 of the line, 12 and 13 after the name.
     let total = ticks(11)? + ticks(12)?;
     Ok(Duration::from_millis(total * 1000 / TICKS_PER_SECOND))
-}
-
-fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
-    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
 }
 
 /// The baseline: axum on tokio's default runtime, as the gateway runs, reading each request's

@@ -42,7 +42,8 @@ pub struct Search {
 /// What is driven: the gateway or the relay.
 pub struct Target<'a> {
     pub name: &'static str,
-    pub base: String,
+    /// Where the ratings go: one server, or the gateways behind the run's load balancing.
+    pub bases: Vec<String>,
     /// Processes whose CPU is measured during each step.
     pub processes: Vec<(&'static str, u32)>,
     /// The ports of the gateway's Redis servers, whose outbox is read when a step ends.
@@ -200,7 +201,7 @@ impl Target<'_> {
     pub async fn step(&self, rate: f64, length: Duration, connections: usize) -> Result<Step, String> {
         let first = self.traffic.sent();
         let delivered_before = self.setup.delivered();
-        let phase = drive::run(&self.traffic, &self.base, Pace::Fixed(rate), connections, length);
+        let phase = drive::run(&self.traffic, &self.bases, Pace::Fixed(rate), connections, length);
         let (measured, cpu) = CpuShare::during(&self.processes, phase).await?;
         let owed_by_step = self.replies.owed(first, self.traffic.sent());
         let delivered = || self.setup.delivered().saturating_sub(delivered_before);

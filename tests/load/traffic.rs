@@ -69,10 +69,10 @@ impl Traffic {
         }
     }
 
-    /// Asks the gateway at `base` for `count` surveys, as agents do (`POST /v1/invitations`,
-    /// `concurrency` at a time, each for a conversation and end user of its own), and keeps
-    /// them for the ratings. The outbox sends the invitations afterwards.
-    pub async fn seed(&self, base: &str, key: &str, count: usize, concurrency: usize) -> Result<Seeding, String> {
+    /// Asks the gateways at `bases` (in turn) for `count` surveys, as agents do
+    /// (`POST /v1/invitations`, `concurrency` at a time, each for a conversation and end user of
+    /// its own), and keeps them for the ratings. The outbox sends the invitations afterwards.
+    pub async fn seed(&self, bases: &[String], key: &str, count: usize, concurrency: usize) -> Result<Seeding, String> {
         let http = reqwest::Client::builder()
             .no_proxy()
             .pool_max_idle_per_host(concurrency)
@@ -84,6 +84,7 @@ impl Traffic {
         let invited = futures_util::stream::iter(offset..offset + count as u64)
             .map(|n| {
                 let http = http.clone();
+                let base = &bases[n as usize % bases.len()];
                 async move {
                     let wa_id = wa_id(n);
                     let body = json!({
