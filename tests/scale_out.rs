@@ -15,7 +15,7 @@ use ratewire_core::{
 };
 use ratewire_gateway::http::auth;
 use ratewire_tests::fake_graph::{self, FakeGraph};
-use ratewire_tests::process::{RunDir, ServerProcess, TENANT, gateway_settings};
+use ratewire_tests::process::{RunDir, ServerProcess, TENANT};
 use ratewire_tests::redis_setups::RedisCluster;
 use ratewire_tests::service::{Api, Receiver, Widget, eventually_within, visitor_token};
 use serde_json::{Value, json};
@@ -48,16 +48,9 @@ impl Service {
         let dir = RunDir::fresh();
         let redis = format!("redis_cluster_nodes = {:?}", cluster.nodes());
         let program = Path::new(env!("CARGO_BIN_EXE_ratewire-load"));
-        let mut gateways = Vec::new();
-        for name in ["a", "b", "c"] {
-            let port = ratewire_tests::free_port();
-            let settings = gateway_settings(port, &redis, &key, extra);
-            let gateway = ServerProcess::gateway(program, &dir.0, name, port, &settings)
-                .await
-                .unwrap_or_else(|e| panic!("gateway {name} starts: {e}"));
-            gateways.push(Some(gateway));
-        }
-        Service { cluster, gateways, key, _dir: dir }
+        let gateways =
+            ServerProcess::gateways(program, &dir.0, 3, &redis, &key, extra).await.expect("the gateways start");
+        Service { cluster, gateways: gateways.into_iter().map(Some).collect(), key, _dir: dir }
     }
 
     /// The gateways alive, in turn: the `turn`-th call's.

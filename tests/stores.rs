@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use jiff::{SignedDuration, Timestamp};
 use ratewire_core::store::{
     self, Along, Answering, ApplyError, BUCKETS, Buckets, DueSurvey, Handled, MemoryStore, Outbox, OutboxItem,
-    RecordKind, RecordStore, RedisStore, RedisStoreOptions, RedisTarget, SendSlots, SentinelTarget, Sighting,
+    RecordKind, RecordStore, RedisStore, RedisStoreOptions, RedisTarget, SendLane, SendSlots, SentinelTarget, Sighting,
     StoreError, SurveyStore, Task, Versioned, WorkerId, send_interval,
 };
 use ratewire_core::{
@@ -1743,7 +1743,9 @@ async fn a_channels_send_slots_are_spaced_by_its_rate_for_every_caller(store: St
     let (five, eighty) = (NonZeroU32::new(5).unwrap(), NonZeroU32::new(80).unwrap());
     let ms = SignedDuration::from_millis;
     let horizon = ms(250);
-    let take = |per_second, count| store.take_send_slots(&acme, &wa, per_second, count, horizon);
+    let take = |per_second, count| {
+        store.take_send_slots(&acme, SendLane::Channel(&wa), send_interval(per_second), count, horizon)
+    };
     // The slots a batch gets: those of the wanted that fit between its first and the horizon
     // (the store's clock moves between calls, so the first is what it says).
     let fitting = |first: SignedDuration, interval: SignedDuration, wanted: u32| {
@@ -1764,12 +1766,21 @@ async fn a_channels_send_slots_are_spaced_by_its_rate_for_every_caller(store: St
     // Another tenant's channel of the same id has its own pace; a changed rate starts afresh,
     // and a batch takes the slots that fit within the horizon.
     let globex = tenant("globex");
-    let theirs = store.take_send_slots(&globex, &wa, five, 1, horizon).await.unwrap();
+    let theirs = store.take_send_slots(&globex, SendLane::Channel(&wa), interval, 1, horizon).await.unwrap();
     assert_eq!(theirs, SendSlots::Taken { first: ms(0), interval, count: 1 });
     let interval = send_interval(eighty);
     assert_eq!(take(eighty, 8).await.unwrap(), SendSlots::Taken { first: ms(0), interval, count: 8 });
     let SendSlots::Taken { first, count, .. } = take(eighty, 64).await.unwrap() else { panic!("slots within 250 ms") };
     assert!(first <= ms(100) && count == fitting(first, interval, 64), "{first:?} {count}");
+    // A recipient's pace (Telegram's one message a second in a chat) is its own: apart from its
+    // channel's and from every other recipient's.
+    let (ana, bob) = (RecipientId::new("ana").unwrap(), RecipientId::new("bob").unwrap());
+    let second = SignedDuration::from_secs(1);
+    let to = |recipient| store.take_send_slots(&acme, SendLane::Recipient(&wa, recipient), second, 1, horizon);
+    assert_eq!(to(&ana).await.unwrap(), SendSlots::Taken { first: ms(0), interval: second, count: 1 });
+    let next = to(&ana).await.unwrap();
+    assert!(matches!(next, SendSlots::NoneBefore(wait) if wait > horizon && wait <= second), "{next:?}");
+    assert_eq!(to(&bob).await.unwrap(), SendSlots::Taken { first: ms(0), interval: second, count: 1 });
 }
 
 async fn a_message_from_someone_with_no_survey_is_settled_by_its_claim(store: Store) {

@@ -10,8 +10,10 @@ use ratewire_core::{
     ChannelId, ConversationId, Event, Invitation, Locale, Origin, RecipientId, Survey, SurveyConfig, SurveyId, TenantId,
 };
 use ratewire_gateway::flow::{outbox, send};
+use ratewire_gateway::http::auth;
 use ratewire_tests::RedisServer;
 use ratewire_tests::fake_telegram::{Call, Failure, FakeTelegram, TelegramUser};
+use ratewire_tests::process::{RunDir, ServerProcess};
 use ratewire_tests::service::{ACME, Api, Gateway, Receiver, eventually, survey, survey_until};
 use serde_json::{Value, json};
 
@@ -337,9 +339,11 @@ async fn flood_control_blocked_users_and_no_window(gw: Gateway) {
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     assert!(survey(&api, &id).await["sent_at"].is_null(), "not sent before Telegram's wait");
     assert_eq!(fake.calls_of("sendMessage").len(), 1, "not retried before Telegram's wait");
-    let later = refused.at + SignedDuration::from_secs(32);
+    // Past Telegram's wait, and moving on with the clock: the chat's own pace is kept on the
+    // store's clock, and a send it holds back comes due a second after the run that held it.
+    let later = || Timestamp::now().max(refused.at) + SignedDuration::from_secs(32);
     eventually("the retry after Telegram's wait", || async {
-        outbox::run_due(&gw.state.flow, &http, later, Buckets::ALL).await.expect("the outbox runs");
+        outbox::run_due(&gw.state.flow, &http, later(), Buckets::ALL).await.expect("the outbox runs");
         (!fake.sent_to(eve.id).is_empty()).then_some(())
     })
     .await;
@@ -488,5 +492,37 @@ async fn a_gateway_killed_mid_queue_loses_nothing_and_sends_nothing_twice() {
         let shown = survey(&api, queued.id.as_str()).await;
         assert_eq!(shown["state"], "pending");
         assert!(!shown["sent_at"].is_null(), "{shown}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Telegram's one message a second in a chat holds for the whole service.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gateways_sending_to_one_chat_at_once_send_a_second_apart() {
+    // Two gateway processes on one Redis: they share nothing else.
+    let redis = RedisServer::start();
+    let (key, dir) = (auth::new_key(), RunDir::fresh());
+    let program = std::path::Path::new(env!("CARGO_BIN_EXE_ratewire-load"));
+    let on_redis = format!("redis_url = {:?}", redis.url());
+    let gateways = ServerProcess::gateways(program, &dir.0, 2, &on_redis, &key, "").await.expect("the gateways start");
+    let apis: Vec<Api> = gateways.iter().map(|gateway| Api::new(&gateway.base, Some(&key))).collect();
+    let fake = FakeTelegram::start(TOKEN).await;
+    let config = create_config(&apis[0], json!({ "scale": "stars:5" })).await;
+    apis[0].post("/v1/channels", &connect_body(&config, &fake, TOKEN, CHANNEL)).await.expect(201);
+    let dan = TelegramUser::new(6_000_020, "Dan", None);
+    fake.start_bot(&dan).await.expect(200);
+    // Four of Dan's conversations close at once, their invitations made through both gateways,
+    // each of which sends what it queued.
+    let invitations = (0..4).map(|n| {
+        let (api, dan) = (&apis[n % 2], &dan);
+        async move { invite(api, &format!("conv-dan-{n}"), dan).await }
+    });
+    futures_util::future::join_all(invitations).await;
+    fake.wait_for("the four invitations", |_| fake.sent_to(dan.id).len() == 4).await;
+    let sent = fake.sent_to(dan.id);
+    for pair in sent.windows(2) {
+        let gap = pair[1].at.duration_since(pair[0].at);
+        assert!(gap >= SignedDuration::from_secs(1), "two messages to one chat {gap:?} apart");
     }
 }

@@ -64,6 +64,9 @@ pub struct Capabilities {
     pub edits_sent_messages: bool,
     /// The platform's default send rate for one sender, per second.
     pub default_sends_per_second: u32,
+    /// The least time between two messages to one end user, when the platform limits it
+    /// (Telegram: a message a second per chat). Kept for the whole service, as the send rate is.
+    pub recipient_send_interval: Option<SignedDuration>,
     /// Whether the platform reports back every message it took, naming the send's
     /// [`Outbound::idempotency_key`] (WhatsApp's status webhooks, Messenger's echoes): after a
     /// crash mid-send, that report tells whether the message went out before it is sent again.
@@ -381,10 +384,6 @@ pub enum SendError {
     /// Slow down and try again, after `retry_after` if the platform said.
     #[error("rate limited by the platform")]
     RateLimited { retry_after: Option<Duration> },
-    /// Not sent, and not a failure: the channel's own pace holds it back for `wait` (Telegram's
-    /// one message a second in a chat). Send it then, without counting an attempt.
-    #[error("held back by the channel's pace")]
-    Paced { wait: Duration },
     /// A passing failure (5xx, timeout): try again with backoff.
     #[error("temporary failure: {0}")]
     Temporary(String),
@@ -457,6 +456,7 @@ mod tests {
             reply_window: None,
             edits_sent_messages: false,
             default_sends_per_second: 10,
+            recipient_send_interval: None,
             reports_sends: false,
         }
     }

@@ -97,6 +97,26 @@ impl ServerProcess {
             .await
     }
 
+    /// `count` gateways side by side, as behind a load balancer: each on a port of its own, on
+    /// the Redis `redis` names (see [`gateway_settings`]), with `extra` settings; their settings
+    /// and logs in `dir` (`gateway-N.toml`, `gateway-N.log`).
+    pub async fn gateways(
+        program: &Path,
+        dir: &Path,
+        count: usize,
+        redis: &str,
+        key: &str,
+        extra: &str,
+    ) -> Result<Vec<ServerProcess>, String> {
+        let mut gateways = Vec::new();
+        for n in 1..=count {
+            let port = crate::free_port();
+            let settings = gateway_settings(port, redis, key, extra);
+            gateways.push(ServerProcess::gateway(program, dir, &format!("gateway-{n}"), port, &settings).await?);
+        }
+        Ok(gateways)
+    }
+
     pub fn pid(&self) -> u32 {
         self.process.id()
     }

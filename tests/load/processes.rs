@@ -9,8 +9,8 @@ use std::time::Duration;
 use ratewire_gateway::http::auth;
 use ratewire_tests::RedisServer;
 use ratewire_tests::fake_graph::FakeGraph;
+use ratewire_tests::process::ServerProcess;
 pub use ratewire_tests::process::TENANT;
-use ratewire_tests::process::{ServerProcess, gateway_settings};
 use ratewire_tests::redis_setups::RedisCluster;
 use ratewire_tests::service::{Receiver, client};
 use serde_json::{Value, json};
@@ -91,13 +91,9 @@ impl Setup {
     /// the tenant's WhatsApp channel to the fake Graph API through the first, with an event
     /// endpoint for every survey event.
     pub async fn gateways(&self, count: usize) -> Result<Vec<ServerProcess>, String> {
-        let exe = std::env::current_exe().map_err(|e| format!("can't find this program: {e}"))?;
-        let mut gateways = Vec::new();
-        for n in 1..=count.max(1) {
-            let port = ratewire_tests::free_port();
-            let settings = gateway_settings(port, &self.redis.setting(), &self.key, "");
-            gateways.push(ServerProcess::gateway(&exe, &self.dir, &format!("gateway-{n}"), port, &settings).await?);
-        }
+        let gateways =
+            ServerProcess::gateways(&this_program()?, &self.dir, count.max(1), &self.redis.setting(), &self.key, "")
+                .await?;
         self.connect(&gateways[0].base).await?;
         Ok(gateways)
     }

@@ -71,6 +71,7 @@ pub fn capabilities() -> Capabilities {
         edits_sent_messages: false,
         // Providers' default quotas start around 10 to 14 a second (Amazon SES's sandbox: 1).
         default_sends_per_second: 10,
+        recipient_send_interval: None,
         // SMTP reports nothing back to ratewire: after a crash mid-send, it is sent again.
         reports_sends: false,
     }

@@ -87,6 +87,7 @@ pub fn capabilities() -> Capabilities {
         reply_window: Some(SignedDuration::from_hours(24)),
         edits_sent_messages: false,
         default_sends_per_second: DEFAULT_SENDS_PER_SECOND,
+        recipient_send_interval: None,
         // Each message comes back as an echo carrying its `metadata` (the Page subscribed to
         // `message_echoes`).
         reports_sends: true,

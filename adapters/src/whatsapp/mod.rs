@@ -60,6 +60,7 @@ pub(crate) const CAPABILITIES: Capabilities = Capabilities {
     reply_window: Some(REPLY_WINDOW),
     edits_sent_messages: false,
     default_sends_per_second: 80,
+    recipient_send_interval: None,
     // Every status webhook echoes the send's `biz_opaque_callback_data`.
     reports_sends: true,
 };

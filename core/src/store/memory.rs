@@ -1,7 +1,6 @@
 //! The embedded store: everything in this process's memory, gone when it stops.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::num::NonZeroU32;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -9,7 +8,7 @@ use jiff::Timestamp;
 use tokio::sync::broadcast;
 
 use super::notices::{Heard, Notices};
-use super::pace::{Pace, Pacing, SendSlots, send_interval, take_slots};
+use super::pace::{Pace, Pacing, SendLane, SendSlots, take_slots};
 use super::work::{BUCKETS, Buckets, WorkShares, WorkerId, fnv1a, share_of};
 use super::{
     Along, Answering, DueSurvey, LastWritten, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError,
@@ -45,7 +44,8 @@ struct Inner {
     /// Which worker holds each bucket, until when.
     leases: [Option<(WorkerId, Timestamp)>; BUCKETS],
     /// Each channel's send pace.
-    paces: HashMap<(TenantId, ChannelId), Pace>,
+    /// By tenant, channel and, for a recipient's own pace, recipient.
+    paces: HashMap<(TenantId, ChannelId, Option<RecipientId>), Pace>,
 }
 
 impl Inner {
@@ -514,16 +514,25 @@ impl Pacing for MemoryStore {
     async fn take_send_slots(
         &self,
         tenant: &TenantId,
-        channel: &ChannelId,
-        per_second: NonZeroU32,
+        lane: SendLane<'_>,
+        interval: jiff::SignedDuration,
         count: u32,
         horizon: jiff::SignedDuration,
     ) -> Result<SendSlots, StoreError> {
+        let now = Timestamp::now();
         let mut inner = self.lock();
-        let key = (tenant.clone(), channel.clone());
+        let key = match lane {
+            SendLane::Channel(channel) => (tenant.clone(), channel.clone(), None),
+            SendLane::Recipient(channel, recipient) => (tenant.clone(), channel.clone(), Some(recipient.clone())),
+        };
         let kept = inner.paces.get(&key).copied();
-        let (slots, pace) = take_slots(kept, send_interval(per_second), count, horizon, Timestamp::now());
+        let (slots, pace) = take_slots(kept, interval, count, horizon, now);
         if let Some(pace) = pace {
+            // A pace whose slots have all passed is a fresh one: dropped, as Redis expires it,
+            // so a pace a recipient doesn't pile up.
+            if key.2.is_some() {
+                inner.paces.retain(|_, kept| kept.next_free > now);
+            }
             inner.paces.insert(key, pace);
         }
         Ok(slots)

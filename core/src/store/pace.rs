@@ -1,5 +1,7 @@
 //! Each channel's send rate, kept in the store so that the sends of every gateway count against
-//! one budget: a channel at 5 a second sends 5 a second whether one gateway sends or ten.
+//! one budget: a channel at 5 a second sends 5 a second whether one gateway sends or ten. A
+//! platform that also limits what one end user is sent (Telegram: a message a second per chat)
+//! has a pace per recipient as well, kept the same way.
 //!
 //! Sends are spaced evenly, one every `1/rate` seconds, with no burst: no one-second window
 //! holds more than the rate. A sender takes the next free slot when it is close enough to wait
@@ -12,7 +14,14 @@ use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 
 use super::StoreError;
-use crate::ids::{ChannelId, TenantId};
+use crate::ids::{ChannelId, RecipientId, TenantId};
+
+/// Whose sends one pace spaces: all of a channel's, or a channel's to one recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SendLane<'a> {
+    Channel(&'a ChannelId),
+    Recipient(&'a ChannelId, &'a RecipientId),
+}
 
 /// The slots a gateway took for a channel's sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,15 +69,15 @@ pub fn take_slots(
 
 #[async_trait]
 pub trait Pacing: Send + Sync {
-    /// Takes up to `count` of the next free send slots of `tenant`'s `channel`, which sends
-    /// `per_second` a second, those at most `horizon` away (at least one, when the next is). The
+    /// Takes up to `count` of the next free send slots of `tenant`'s `lane`, whose sends are
+    /// `interval` apart, those at most `horizon` away (at least one, when the next is). The
     /// slots are kept on the store's clock (Redis's, for the Redis store), the one clock every
     /// gateway shares, not on a time the caller passes.
     async fn take_send_slots(
         &self,
         tenant: &TenantId,
-        channel: &ChannelId,
-        per_second: NonZeroU32,
+        lane: SendLane<'_>,
+        interval: SignedDuration,
         count: u32,
         horizon: SignedDuration,
     ) -> Result<SendSlots, StoreError>;

@@ -138,7 +138,6 @@
 //! Needs Redis 6.2 or later (`ZRANGE … BYSCORE`, `SET … PXAT`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
@@ -152,7 +151,7 @@ use super::cache::{self, Lookup, RecordCache};
 use super::compact;
 use super::connections::{Connection, Connections, Order, RedisTarget};
 use super::notices::{Heard, Notices};
-use super::pace::{Pacing, SendSlots, send_interval};
+use super::pace::{Pacing, SendLane, SendSlots};
 use super::work::{BUCKETS, Buckets, WorkShares, WorkerId, fnv1a, share_of};
 use super::{
     Along, Answering, DueSurvey, LastWritten, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError,
@@ -702,9 +701,12 @@ impl Keys {
         format!("{}:record-changes", self.prefix)
     }
 
-    /// A channel's send pace (see [`pace`](super::pace)).
-    fn pace(&self, tenant: &TenantId, channel: &ChannelId) -> String {
-        format!("{}:t:{tenant}:pace/{channel}", self.prefix)
+    /// A channel's send pace, or its pace to one recipient (see [`pace`](super::pace)).
+    fn pace(&self, tenant: &TenantId, lane: SendLane<'_>) -> String {
+        match lane {
+            SendLane::Channel(channel) => format!("{}:t:{tenant}:pace/{channel}", self.prefix),
+            SendLane::Recipient(channel, recipient) => format!("{}:t:{tenant}:pace/{channel}/{recipient}", self.prefix),
+        }
     }
 
     /// The workers alive (see [`work`](super::work)), each until when: read and written once a
@@ -2311,16 +2313,15 @@ impl Pacing for RedisStore {
     async fn take_send_slots(
         &self,
         tenant: &TenantId,
-        channel: &ChannelId,
-        per_second: NonZeroU32,
+        lane: SendLane<'_>,
+        interval: SignedDuration,
         count: u32,
         horizon: SignedDuration,
     ) -> Result<SendSlots, StoreError> {
         let micros = |duration: SignedDuration| i64::try_from(duration.as_micros()).unwrap_or(i64::MAX);
-        let interval = send_interval(per_second);
         let mut pipe = redis::pipe();
         let mut take = SCRIPTS.take_send_slots.prepare_invoke();
-        take.key(self.keys.pace(tenant, channel)).arg(micros(interval)).arg(micros(horizon)).arg(count);
+        take.key(self.keys.pace(tenant, lane)).arg(micros(interval)).arg(micros(horizon)).arg(count);
         pipe.invoke_script(&take);
         let ((first, taken),): ((i64, u32),) = self.query(&pipe).await.map_err(unavailable)?;
         Ok(match taken {

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use jiff::SignedDuration;
 
 use ratewire_adapters::{Channel, ChannelKind, ChannelSetup, build};
-use ratewire_core::store::{SendSlots, Store, StoreError, send_interval};
-use ratewire_core::{ChannelId, TenantId};
+use ratewire_core::store::{SendLane, SendSlots, Store, StoreError, send_interval};
+use ratewire_core::{ChannelId, RecipientId, TenantId};
 
 use super::Flow;
 use super::records::ChannelRecord;
@@ -84,6 +84,23 @@ pub fn sends_per_second(channel: &ChannelRecord, adapter: &dyn Channel) -> NonZe
     NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN)
 }
 
+/// How one send is paced: by its channel's rate, and by the platform's least time between two
+/// messages to one recipient where it has one.
+pub struct SendPace<'a> {
+    pub channel: &'a ChannelId,
+    pub per_second: NonZeroU32,
+    pub recipient: Option<(&'a RecipientId, SignedDuration)>,
+}
+
+/// The pace of a send to `recipient` on `channel`.
+pub fn pace<'a>(channel: &'a ChannelRecord, adapter: &dyn Channel, recipient: &'a RecipientId) -> SendPace<'a> {
+    SendPace {
+        channel: &channel.id,
+        per_second: sends_per_second(channel, adapter),
+        recipient: adapter.capabilities().recipient_send_interval.map(|interval| (recipient, interval)),
+    }
+}
+
 /// The send slots this gateway took from the store for each channel and has not used yet. A busy
 /// channel takes its slots a few at a time (about 50 ms of its rate, at most 64), so a send costs
 /// the store a round trip only now and then; each slot is this gateway's alone, so sending in it
@@ -109,8 +126,31 @@ pub enum SendAt {
 }
 
 impl SendSlotsHeld {
-    /// A slot for one send on `tenant`'s `channel` at `per_second`, within `horizon`.
+    /// A slot for one send paced by `pace`, within `horizon`: the channel's, then the
+    /// recipient's, if the platform limits what one end user is sent. (A recipient's slot is
+    /// taken one at a time and never held: a recipient gets a message now and then. A channel
+    /// slot taken for a send whose recipient must wait goes to waste, costing the channel one
+    /// send of its second, not a send over its rate.)
     pub async fn take(
+        &self,
+        store: &dyn Store,
+        tenant: &TenantId,
+        pace: &SendPace<'_>,
+        horizon: SignedDuration,
+    ) -> Result<SendAt, StoreError> {
+        let on_channel = self.channel_slot(store, tenant, pace.channel, pace.per_second, horizon).await?;
+        let (SendAt::After(wait), Some((recipient, interval))) = (&on_channel, pace.recipient) else {
+            return Ok(on_channel);
+        };
+        let lane = SendLane::Recipient(pace.channel, recipient);
+        Ok(match store.take_send_slots(tenant, lane, interval, 1, horizon).await? {
+            SendSlots::Taken { first, .. } => SendAt::After((*wait).max(first.unsigned_abs())),
+            SendSlots::NoneBefore(wait) => SendAt::NoneBefore(wait),
+        })
+    }
+
+    /// A slot of `tenant`'s `channel` at `per_second`, within `horizon`.
+    async fn channel_slot(
         &self,
         store: &dyn Store,
         tenant: &TenantId,
@@ -119,12 +159,12 @@ impl SendSlotsHeld {
         horizon: SignedDuration,
     ) -> Result<SendAt, StoreError> {
         let key = (tenant.clone(), channel.clone());
-        let interval = send_interval(per_second).unsigned_abs();
-        if let Some(slot) = self.next_held(&key, per_second, interval) {
+        let interval = send_interval(per_second);
+        if let Some(slot) = self.next_held(&key, per_second, interval.unsigned_abs()) {
             return Ok(SendAt::After(slot.saturating_duration_since(Instant::now())));
         }
         let wanted = (per_second.get() / 20).clamp(1, 64);
-        match store.take_send_slots(tenant, channel, per_second, wanted, horizon).await? {
+        match store.take_send_slots(tenant, SendLane::Channel(channel), interval, wanted, horizon).await? {
             SendSlots::NoneBefore(wait) => Ok(SendAt::NoneBefore(wait)),
             SendSlots::Taken { first, interval, count } => {
                 let first_at = Instant::now() + first.unsigned_abs();

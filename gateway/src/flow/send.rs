@@ -158,8 +158,8 @@ pub async fn send_message(
     }
     // The channel's next send slot, on every gateway's count: one close enough is waited for
     // here, holding the item; a later one sends the item back to the outbox until then.
-    let per_second = channels::sends_per_second(channel, adapter.as_ref());
-    match flow.send_slots.take(flow.store.as_ref(), tenant, channel_id, per_second, SLOT_HORIZON).await? {
+    let pace = channels::pace(channel, adapter.as_ref(), &survey.invitation.recipient);
+    match flow.send_slots.take(flow.store.as_ref(), tenant, &pace, SLOT_HORIZON).await? {
         SendAt::After(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
         SendAt::After(_) => {}
         SendAt::NoneBefore(wait) => return Ok(Attempt::Wait { at: now + wait }),
@@ -193,10 +193,7 @@ pub async fn send_message(
     let sent = adapter.send(&outbound).await;
     // The platform answered: the outcome is known, whatever it is.
     item.attempt_started_at = None;
-    // A send held back by the channel's pace was not tried: it is neither a send nor a failure.
-    if !matches!(sent, Err(SendError::Paced { .. })) {
-        telemetry::send(channel.kind, sent.is_ok());
-    }
+    telemetry::send(channel.kind, sent.is_ok());
     match sent {
         Ok(delivery) => {
             tracing::info!(
@@ -220,10 +217,6 @@ pub async fn send_message(
                 .map(|wait| Timestamp::now() + wait),
         }),
         Err(SendError::Temporary(reason)) => Ok(Attempt::Retry { reason, not_before: None }),
-        Err(SendError::Paced { wait }) => {
-            let wait = SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_secs(1));
-            Ok(Attempt::Wait { at: Timestamp::now() + wait })
-        }
         Err(SendError::Permanent(reason)) => {
             if matches!(reason.code.as_str(), "bad_credentials" | "bad_sender") {
                 // The channel's own settings are refused: every send will be, until they change.
