@@ -133,3 +133,13 @@ fn the_kubernetes_manifests_run_gateways_with_probes_and_their_settings_from_a_s
     let available = budget["spec"]["minAvailable"].as_u64().unwrap();
     assert!(replicas >= 2 && available < replicas, "a drain can move a gateway: {available} of {replicas}");
 }
+
+#[test]
+fn the_readmes_smallest_production_setup_passes_check_config() {
+    let readme = std::fs::read_to_string(repository("README.md")).expect("the README");
+    let (_, after) = readme.split_once("<!-- production-settings -->").expect("the README's production settings");
+    let block = after.split_once("```toml\n").and_then(|(_, rest)| rest.split_once("```")).map(|(toml, _)| toml);
+    let settings = block.expect("a TOML block after the marker");
+    assert!(settings.contains("rediss://"), "over TLS: {settings}");
+    check_settings("the README's production setup", settings);
+}

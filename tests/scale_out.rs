@@ -113,6 +113,22 @@ async fn invite_all(service: &Service, users: usize) -> Vec<String> {
     surveys
 }
 
+/// The web widget's visitor.
+const VISITOR: &str = "visitor-across";
+
+/// Connects a web widget channel (through the first gateway) and opens [`VISITOR`]'s widget on
+/// the `turn`-th gateway, with nothing to show yet; the widget and the channel's id.
+async fn open_widget(service: &Service, turn: usize) -> (Widget, String) {
+    let body = json!({ "kind": "web_widget", "name": "Site", "config": "support" });
+    let web = service.api(0).post("/v1/channels", &body).await.expect(201);
+    let (id, secret) = (web["id"].as_str().unwrap(), web["visitor_secret"].as_str().unwrap());
+    let token = visitor_token(secret, VISITOR);
+    let query = [("tenant", TENANT), ("channel", id), ("visitor", VISITOR), ("token", token.as_str())];
+    let mut widget = Widget::connect(&service.base(turn), &query).await.expect("the widget connects");
+    assert_eq!(widget.view().await, Value::Null, "nothing to show yet");
+    (widget, id.to_owned())
+}
+
 /// The end user's rating, as WhatsApp posts it.
 fn rating(i: usize, text: &str) -> Value {
     let message = fake_graph::text(&wa_id(i), &format!("wamid.rating-{i}"), ratewire_tests::now(), text);
@@ -139,18 +155,8 @@ async fn three_gateways_on_a_cluster_work_as_one_service() {
     service.api(1).post("/v1/endpoints", &endpoint).await.expect(201);
 
     // A visitor's widget, held by gateway C, sees the invitation an agent made through A.
-    let web = service
-        .api(2)
-        .post("/v1/channels", &json!({ "kind": "web_widget", "name": "Site", "config": "support" }))
-        .await
-        .expect(201);
-    let (web_id, secret) = (web["id"].as_str().unwrap(), web["visitor_secret"].as_str().unwrap());
-    let visitor = "visitor-across";
-    let token = visitor_token(secret, visitor);
-    let query = [("tenant", TENANT), ("channel", web_id), ("visitor", visitor), ("token", token.as_str())];
-    let mut on_c = Widget::connect(&service.base(2), &query).await.expect("the widget connects to gateway C");
-    assert_eq!(on_c.view().await, Value::Null, "nothing to show yet");
-    let invitation = json!({ "conversation": "web-1", "channel": web_id, "recipient": visitor });
+    let (mut on_c, web) = open_widget(&service, 2).await;
+    let invitation = json!({ "conversation": "web-1", "channel": web, "recipient": VISITOR });
     let survey = service.api(0).post("/v1/invitations", &invitation).await.expect(201);
     let (_, shown) = on_c.until_view(|view| !view.is_null()).await;
     assert_eq!(shown["id"], survey["id"]);
@@ -216,6 +222,9 @@ async fn a_master_killed_under_a_stream_of_ratings_loses_none() {
     let graph = FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await;
     connect_whatsapp(&service, &graph, "1000", USERS).await;
     let surveys = invite_all(&service, USERS).await;
+    // A visitor's widget held by gateway C, which hears of others' changes on the shard the
+    // master killed below serves.
+    let (mut on_c, web) = open_widget(&service, 2).await;
 
     // Streams of ratings over the three gateways, each redelivered until taken, as Meta does; a
     // master is killed once a third are in, and its replica takes its place.
@@ -236,8 +245,9 @@ async fn a_master_killed_under_a_stream_of_ratings_loses_none() {
         (taken.load(Ordering::SeqCst) >= USERS / 3).then_some(())
     })
     .await;
-    // (Blocking this worker while the cluster elects: the streams run on the others.)
-    tokio::task::block_in_place(|| service.cluster.fail_over());
+    // The master of the gateways' notices ("rw:{notices}", sharded pub/sub). (Blocking this
+    // worker while the cluster elects: the streams run on the others.)
+    tokio::task::block_in_place(|| service.cluster.fail_over_master_of("rw:{notices}"));
     while let Some(stream) = streams.join_next().await {
         stream.expect("a stream of ratings");
     }
@@ -271,6 +281,11 @@ async fn a_master_killed_under_a_stream_of_ratings_loses_none() {
     for i in users {
         graph.wait_for_sends_to(&wa_id(i), 1).await;
     }
+    // And C, subscribed again on the shard's new master, shows the widget what A did.
+    let invitation = json!({ "conversation": "web-after", "channel": web, "recipient": VISITOR });
+    let survey = service.api(0).post("/v1/invitations", &invitation).await.expect(201);
+    let (_, shown) = on_c.until_view(|view| !view.is_null()).await;
+    assert_eq!(shown["id"], survey["id"]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -434,7 +434,19 @@ impl RedisCluster {
     /// Kills a master, as a crash would, once its replica has everything it wrote, and waits
     /// until the replica has taken its place and every node left says the cluster is ok.
     pub fn fail_over(&mut self) {
-        let (master, replica) = self.a_master_and_its_replica();
+        self.fail_over_master_serving(None);
+    }
+
+    /// [`RedisCluster::fail_over`] of the master serving `key`'s slot.
+    pub fn fail_over_master_of(&mut self, key: &str) {
+        let port = self.nodes[0].0;
+        let mut connection = connection(port, None).unwrap_or_else(|| panic!("the node on {port} answers"));
+        let slot: u16 = redis::cmd("CLUSTER").arg("KEYSLOT").arg(key).query(&mut connection).expect("CLUSTER KEYSLOT");
+        self.fail_over_master_serving(Some(slot));
+    }
+
+    fn fail_over_master_serving(&mut self, slot: Option<u16>) {
+        let (master, replica) = self.a_master_and_its_replica(slot);
         let deadline = Instant::now() + CLUSTER_TIMEOUT;
         let offset = |port: u16, field: &str| {
             let info = info_of(port, "replication")?;
@@ -457,10 +469,10 @@ impl RedisCluster {
 
     /// The ports of a master and of its replica, as `CLUSTER NODES` lists them once the node
     /// asked has heard of a replica (the gossip takes a moment after the cluster is created).
-    fn a_master_and_its_replica(&self) -> (u16, u16) {
+    fn a_master_and_its_replica(&self, slot: Option<u16>) -> (u16, u16) {
         let deadline = Instant::now() + CLUSTER_TIMEOUT;
         loop {
-            match self.listed_master_and_replica() {
+            match self.listed_master_and_replica(slot) {
                 Ok(ports) => return ports,
                 Err(nodes) if Instant::now() >= deadline => panic!("no master with a replica in {nodes}"),
                 Err(_) => std::thread::sleep(Duration::from_millis(100)),
@@ -468,8 +480,9 @@ impl RedisCluster {
         }
     }
 
-    /// A master and its replica, or what `CLUSTER NODES` said when it listed none.
-    fn listed_master_and_replica(&self) -> Result<(u16, u16), String> {
+    /// A master (serving `slot`, if given) and its replica, or what `CLUSTER NODES` said when it
+    /// listed none.
+    fn listed_master_and_replica(&self, slot: Option<u16>) -> Result<(u16, u16), String> {
         let port = self.nodes[0].0;
         let mut connection = connection(port, None).unwrap_or_else(|| panic!("the node on {port} answers"));
         let nodes: String = redis::cmd("CLUSTER").arg("NODES").query(&mut connection).expect("CLUSTER NODES");
@@ -479,7 +492,15 @@ impl RedisCluster {
             let port = address.split('@').next().and_then(|address| address.rsplit(':').next());
             port.and_then(|port| port.parse().ok()).expect("a node's address has a port")
         };
-        for master in fields.iter().filter(|node| node.len() > 3 && node[2].contains("master")) {
+        // A master's slots follow its first eight fields: `0-5460`, or one slot alone.
+        let serves = |node: &[&str], slot: u16| {
+            node.iter().skip(8).any(|range| {
+                let (low, high) = range.split_once('-').unwrap_or((range, range));
+                matches!((low.parse::<u16>(), high.parse::<u16>()), (Ok(low), Ok(high)) if (low..=high).contains(&slot))
+            })
+        };
+        let masters = fields.iter().filter(|node| node.len() > 3 && node[2].contains("master"));
+        for master in masters.filter(|node| slot.is_none_or(|slot| serves(node, slot))) {
             if let Some(replica) = fields.iter().find(|node| node.len() > 3 && node[3] == master[0]) {
                 return Ok((port_of(master[1]), port_of(replica[1])));
             }

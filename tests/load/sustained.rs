@@ -88,10 +88,14 @@ impl Step {
         None
     }
 
-    /// CPU time per rating of the named process.
+    /// CPU time per rating of the processes of a kind (`gateway`, `redis-server`), added up.
     pub fn cpu_per_rating(&self, process: &str) -> Option<Duration> {
-        let (_, cores) = self.cpu.0.iter().find(|(name, _)| *name == process)?;
-        Some(Duration::from_secs_f64(cores / self.measured.throughput().max(f64::MIN_POSITIVE)))
+        // Every process of the kind: the cluster's masters, the gateways ("gateway 2").
+        let of_kind = |name: &str| name == process || name.strip_prefix(process).is_some_and(|n| n.starts_with(' '));
+        let cores: Vec<f64> = self.cpu.0.iter().filter(|(name, _)| of_kind(name)).map(|(_, cores)| *cores).collect();
+        (!cores.is_empty()).then(|| {
+            Duration::from_secs_f64(cores.iter().sum::<f64>() / self.measured.throughput().max(f64::MIN_POSITIVE))
+        })
     }
 }
 

@@ -19,14 +19,14 @@ use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use futures_util::future::try_join_all;
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig, PubSub};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::Slot;
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{
-    Client, Cmd, ConnectionAddr, ErrorKind, FromRedisValue, Pipeline, RedisError, RedisFuture, ServerErrorKind,
-    TlsCertificates, Value,
+    Client, Cmd, ConnectionAddr, ErrorKind, FromRedisValue, Pipeline, ProtocolVersion, PushInfo, PushKind, RedisError,
+    RedisFuture, ServerErrorKind, TlsCertificates, Value,
 };
 
 /// Connections to Redis, taken in turn by calls.
@@ -158,33 +158,79 @@ fn sentinel_client(target: &SentinelTarget) -> Result<SentinelClient, RedisError
     builder.build()
 }
 
-/// A connection subscribed to `channels`: on one server, that server; with Sentinel, the master
-/// the sentinels name now; on a cluster, the first seed node that answers (a cluster passes
-/// every node's published messages to all of them).
-pub(super) async fn subscribed(target: &RedisTarget, channels: &[&str]) -> Result<PubSub, RedisError> {
-    let client = match target {
-        RedisTarget::Url { url, tls_ca } => client_of(url, tls_ca)?,
-        RedisTarget::Sentinel(target) => find_master(&mut sentinel_client(target)?).await?,
-        RedisTarget::Cluster { nodes, tls_ca } => {
-            let mut last = None;
-            for node in nodes {
-                match subscribe(client_of(node, tls_ca)?, channels).await {
-                    Ok(subscribed) => return Ok(subscribed),
-                    Err(error) => last = Some(error),
-                }
-            }
-            return Err(last.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound).into()));
-        }
-    };
-    subscribe(client, channels).await
+/// A subscription to the gateways' channels: on one server, a connection of its own to it; with
+/// Sentinel, to the master the sentinels name now; on a cluster, sharded pub/sub (`SSUBSCRIBE`,
+/// Redis 7) on the node serving the channels' slot (their names share a hash tag), so what is
+/// published goes to that shard only instead of to every node.
+pub(super) enum Subscription {
+    Server(std::pin::Pin<Box<dyn futures_util::Stream<Item = redis::Msg> + Send>>),
+    Cluster {
+        /// Kept open: it passes what the shard publishes to `pushes`.
+        _connection: ClusterConnection,
+        pushes: tokio::sync::mpsc::UnboundedReceiver<PushInfo>,
+    },
 }
 
-async fn subscribe(client: Client, channels: &[&str]) -> Result<PubSub, RedisError> {
-    let mut pubsub = tokio::time::timeout(CONNECTION_TIMEOUT, client.get_async_pubsub())
-        .await
-        .unwrap_or_else(|_| Err(std::io::Error::from(std::io::ErrorKind::TimedOut).into()))?;
-    pubsub.subscribe(channels).await?;
-    Ok(pubsub)
+/// A message published on a channel subscribed to.
+pub(super) struct Published {
+    pub channel: String,
+    pub payload: String,
+}
+
+impl Subscription {
+    /// Subscribes to `channels`, which on a cluster must share a slot.
+    pub(super) async fn open(target: &RedisTarget, channels: &[&str]) -> Result<Subscription, RedisError> {
+        let client = match target {
+            RedisTarget::Url { url, tls_ca } => client_of(url, tls_ca)?,
+            RedisTarget::Sentinel(target) => find_master(&mut sentinel_client(target)?).await?,
+            RedisTarget::Cluster { nodes, tls_ca } => {
+                let (sender, pushes) = tokio::sync::mpsc::unbounded_channel();
+                let mut builder = ClusterClientBuilder::new(nodes.iter().map(String::as_str))
+                    .use_protocol(ProtocolVersion::RESP3)
+                    .push_sender(sender)
+                    .connection_timeout(CONNECTION_TIMEOUT)
+                    .response_timeout(RESPONSE_TIMEOUT);
+                if let Some(ca) = tls_ca {
+                    builder = builder.certs(TlsCertificates { client_tls: None, root_cert: Some(ca.clone()) });
+                }
+                let mut connection = builder.build()?.get_async_connection().await?;
+                connection.ssubscribe(channels).await?;
+                return Ok(Subscription::Cluster { _connection: connection, pushes });
+            }
+        };
+        let mut pubsub = tokio::time::timeout(CONNECTION_TIMEOUT, client.get_async_pubsub())
+            .await
+            .unwrap_or_else(|_| Err(std::io::Error::from(std::io::ErrorKind::TimedOut).into()))?;
+        pubsub.subscribe(channels).await?;
+        Ok(Subscription::Server(Box::pin(pubsub.into_on_message())))
+    }
+
+    /// The next message published, or `None` once the subscription is lost. (A cluster
+    /// connection would subscribe again by itself after losing its node, but maybe to a node no
+    /// longer serving the slot, and with no word of what was missed: it is dropped instead, and
+    /// the caller subscribes anew.)
+    pub(super) async fn next(&mut self) -> Option<Published> {
+        match self {
+            Subscription::Server(messages) => loop {
+                let message = futures_util::StreamExt::next(messages).await?;
+                match message.get_payload::<String>() {
+                    Ok(payload) => return Some(Published { channel: message.get_channel_name().to_owned(), payload }),
+                    Err(_) => tracing::warn!("skipping an unreadable notice"),
+                }
+            },
+            Subscription::Cluster { pushes, .. } => loop {
+                let push = pushes.recv().await?;
+                match push.kind {
+                    PushKind::SMessage => match <(String, String)>::from_redis_value(Value::Array(push.data)) {
+                        Ok((channel, payload)) => return Some(Published { channel, payload }),
+                        Err(_) => tracing::warn!("skipping an unreadable notice"),
+                    },
+                    PushKind::Disconnection | PushKind::SUnsubscribe => return None,
+                    _ => {}
+                }
+            },
+        }
+    }
 }
 
 impl Connections {

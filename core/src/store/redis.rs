@@ -149,7 +149,7 @@ use redis::{FromRedisValue, Pipeline, RedisError, Script, ScriptInvocation, Serv
 
 use super::cache::{self, Lookup, RecordCache};
 use super::compact;
-use super::connections::{Connection, Connections, Order, RedisTarget};
+use super::connections::{Connection, Connections, Order, Published, RedisTarget, Subscription};
 use super::notices::{Heard, Notices};
 use super::pace::{Pacing, SendLane, SendSlots};
 use super::work::{BUCKETS, Buckets, WorkShares, WorkerId, fnv1a, share_of};
@@ -691,14 +691,21 @@ impl Keys {
         format!("{}:outbox:due", self.prefix)
     }
 
-    /// The pub/sub channel of the gateways' notices (see [`notices`](super::notices)).
+    /// The pub/sub channel of the gateways' notices (see [`notices`](super::notices)). Its tag
+    /// puts it in one slot with [`Keys::record_changes`], so that on a cluster one sharded
+    /// subscription hears both.
     fn notices(&self) -> String {
-        format!("{}:notices", self.prefix)
+        format!("{}:{{notices}}", self.prefix)
     }
 
     /// The pub/sub channel of the records changed (see [`NoticeBoard`]).
     fn record_changes(&self) -> String {
-        format!("{}:record-changes", self.prefix)
+        format!("{}:{{notices}}:record-changes", self.prefix)
+    }
+
+    /// How the channels above are published to: on a cluster, to their shard alone.
+    fn publish(&self) -> &'static str {
+        if self.cluster { "SPUBLISH" } else { "PUBLISH" }
     }
 
     /// A channel's send pace, or its pace to one recipient (see [`pace`](super::pace)).
@@ -876,19 +883,14 @@ impl NoticeBoard {
             let (target, notices, changes) = (live.target.clone(), live.notices.clone(), live.changes.clone());
             let (heard, cache) = (live.heard.clone(), live.cache.clone());
             drop(live);
-            match super::connections::subscribed(&target, &[&notices, &changes]).await {
-                Ok(subscribed) => {
+            match Subscription::open(&target, &[&notices, &changes]).await {
+                Ok(mut subscription) => {
                     if interrupted {
                         cache.forget_all();
                         let _ = heard.send(Heard::Gap);
                     }
-                    let mut messages = subscribed.into_on_message();
-                    while let Some(message) = futures_util::StreamExt::next(&mut messages).await {
-                        let Ok(payload) = message.get_payload::<String>() else {
-                            tracing::warn!("skipping an unreadable notice");
-                            continue;
-                        };
-                        if message.get_channel_name() == changes {
+                    while let Some(Published { channel, payload }) = subscription.next().await {
+                        if channel == changes {
                             let (key, index) = payload.split_once('\n').unwrap_or((&payload, ""));
                             cache.forget(key, index);
                         } else {
@@ -905,13 +907,13 @@ impl NoticeBoard {
     }
 }
 
-/// Notices are published on `<prefix>:notices`; on a cluster the node that takes one passes it
-/// to every node, so a gateway subscribed to any node hears it.
+/// Notices are published on `<prefix>:{notices}`; on a cluster to its shard only (`SPUBLISH`),
+/// where every gateway listens.
 #[async_trait]
 impl Notices for RedisStore {
     async fn publish(&self, notice: &str) -> Result<(), StoreError> {
         let mut pipe = redis::pipe();
-        pipe.cmd("PUBLISH").arg(&self.notices.notices).arg(notice).ignore();
+        pipe.cmd(self.keys.publish()).arg(&self.notices.notices).arg(notice).ignore();
         self.query::<()>(&pipe).await.map_err(unavailable)
     }
 
@@ -1174,7 +1176,7 @@ impl RedisStore {
         // The other gateways drop their copies when they hear of it; one that doesn't (its
         // subscription was down) drops them all when it is back, or lets them run out.
         let mut pipe = redis::pipe();
-        pipe.cmd("PUBLISH").arg(&self.notices.changes).arg(format!("{key}\n{index}")).ignore();
+        pipe.cmd(self.keys.publish()).arg(&self.notices.changes).arg(format!("{key}\n{index}")).ignore();
         if let Err(error) = self.query::<()>(&pipe).await {
             tracing::warn!(%error, "other gateways could not be told of a changed record");
         }

@@ -260,19 +260,46 @@ async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
     socket.send(Message::Text(text.into())).await.is_ok()
 }
 
-async fn send_survey(state: &AppState, query: &ConnectQuery, socket: &mut WebSocket) -> bool {
+async fn send_survey(state: &AppState, query: &ConnectQuery, socket: &mut WebSocket) -> Shown {
     let now = Timestamp::now();
-    let message = match current(state, query).await {
-        Ok(survey) => {
-            let view = match survey {
-                Some(survey) => view(state, &survey, now).await.ok().map(Box::new),
-                None => None,
-            };
-            ServerMessage::Survey { survey: view }
+    let survey = match current(state, query).await {
+        Ok(survey) => survey,
+        // Nothing the visitor sent failed (an `error` would say so): the view is drawn again
+        // once the store answers.
+        Err(error) => {
+            tracing::warn!(%error, "a widget's survey could not be read: drawing it again shortly");
+            return Shown::Unreadable;
         }
-        Err(error) => ServerMessage::Error { code: error.code().into(), message: error.to_string() },
     };
-    send(socket, &message).await
+    let view = match survey {
+        Some(survey) => view(state, &survey, now).await.ok().map(Box::new),
+        None => None,
+    };
+    if send(socket, &ServerMessage::Survey { survey: view }).await { Shown::Sent } else { Shown::Closed }
+}
+
+/// What became of a survey view the gateway meant to send.
+enum Shown {
+    Sent,
+    /// The store could not be read (it is failing over, say): nothing was sent.
+    Unreadable,
+    /// The socket is gone.
+    Closed,
+}
+
+/// How long after a view the store could not give the gateway tries again.
+const REDRAW_AFTER: Duration = Duration::from_secs(1);
+
+impl Shown {
+    /// When to draw the view again (`Some(None)`: not until something changes), or `None`
+    /// when the socket is gone.
+    fn redraw_at(self) -> Option<Option<tokio::time::Instant>> {
+        match self {
+            Shown::Sent => Some(None),
+            Shown::Unreadable => Some(Some(tokio::time::Instant::now() + REDRAW_AFTER)),
+            Shown::Closed => None,
+        }
+    }
 }
 
 /// How long a socket may stay silent before the gateway closes it; the widget pings every 25 s.
@@ -298,11 +325,13 @@ async fn session(state: AppState, query: ConnectQuery, mut socket: WebSocket) {
     {
         tracing::warn!(%error, "could not note the visitor's languages");
     }
-    if !send_survey(&state, &query, &mut socket).await {
-        return;
-    }
+    let Some(mut redraw_at) = send_survey(&state, &query, &mut socket).await.redraw_at() else { return };
     loop {
         tokio::select! {
+            () = tokio::time::sleep_until(redraw_at.unwrap_or_else(tokio::time::Instant::now)), if redraw_at.is_some() => {
+                let Some(next) = send_survey(&state, &query, &mut socket).await.redraw_at() else { return };
+                redraw_at = next;
+            }
             incoming = tokio::time::timeout(IDLE, socket.recv()) => {
                 let Ok(Some(Ok(message))) = incoming else { return };
                 let reply = match message {
@@ -319,20 +348,17 @@ async fn session(state: AppState, query: ConnectQuery, mut socket: WebSocket) {
                     Ok(Push::Visitor { tenant, channel, visitor, say })
                         if tenant == query.tenant && channel == query.channel && visitor == query.visitor =>
                     {
-                        let sent = match say {
-                            Some(text) => send(&mut socket, &ServerMessage::Say { text }).await,
-                            None => true,
-                        };
-                        if !sent || !send_survey(&state, &query, &mut socket).await {
+                        if let Some(text) = say && !send(&mut socket, &ServerMessage::Say { text }).await {
                             return;
                         }
+                        let Some(next) = send_survey(&state, &query, &mut socket).await.redraw_at() else { return };
+                        redraw_at = next;
                     }
                     Ok(Push::Visitor { .. }) => {}
                     // Missed pushes: redraw from the store, which is always right.
                     Ok(Push::Redraw) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                        if !send_survey(&state, &query, &mut socket).await {
-                            return;
-                        }
+                        let Some(next) = send_survey(&state, &query, &mut socket).await.redraw_at() else { return };
+                        redraw_at = next;
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
                 }
