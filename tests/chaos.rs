@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ratewire_gateway::http::auth;
 use ratewire_tests::RedisServer;
-use ratewire_tests::fake_graph::{self, FakeGraph};
+use ratewire_tests::fake_graph::{self, FakeGraph, PHONE_NUMBER_ID};
 use ratewire_tests::fake_messenger::FakeMessenger;
 use ratewire_tests::process::{RunDir, ServerProcess, gateway_settings};
 use ratewire_tests::service::{ACME, Api, Gateway, eventually_within};
@@ -18,7 +18,6 @@ use serde_json::{Value, json};
 
 const ACCESS_TOKEN: &str = "EAAGm0PX4ZCpsBAKZAZD-chaos";
 const APP_SECRET: &str = "0f6a3e5c2d1b4a79e8f7c6d5b4a39281";
-const PHONE_NUMBER_ID: &str = "106540352242922";
 /// How long a test waits for the whole of its traffic to settle.
 const SETTLING: Duration = Duration::from_secs(90);
 
@@ -30,15 +29,7 @@ fn wa_id(i: usize) -> String {
 /// Connects the survey configuration and a WhatsApp channel talking to `graph`, sending at most
 /// `sends_per_second`; the channel's `webhook_url`.
 async fn connect_whatsapp(api: &Api, base: &str, graph: &FakeGraph, sends_per_second: &str) -> String {
-    let config = json!({ "id": "support", "name": "Support",
-        "config": { "scale": "stars:5", "follow_up_comment": false } });
-    api.post("/v1/configs", &config).await.expect(201);
-    let channel = json!({
-        "id": "wa", "kind": "whatsapp", "name": "Support line", "config": "support",
-        "secrets": { "access_token": ACCESS_TOKEN, "app_secret": APP_SECRET },
-        "settings": { "phone_number_id": PHONE_NUMBER_ID, "api_base_url": graph.base_url, "sends_per_second": sends_per_second },
-    });
-    api.post("/v1/channels", &channel).await.expect(201);
+    graph.connect_support_line(api, sends_per_second).await;
     format!("{base}/hooks/{ACME}/wa")
 }
 

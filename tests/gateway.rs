@@ -24,6 +24,7 @@ use sha2::Sha256;
 ratewire_tests::on_both_stores!(
     configurations_and_channels,
     closes_invite_by_the_auto_invite_rules,
+    a_sampled_configuration_invites_its_share_and_decides_each_conversation_once,
     a_conversation_is_invited_again_only_as_its_repeat_policy_says,
     agents_invite_as_the_configuration_allows,
     visitors_rate_through_the_widget,
@@ -347,6 +348,33 @@ async fn configurations_and_channels(gw: Gateway) {
 
 // ---------------------------------------------------------------------------------------------
 // 2. Conversations: which closes invite, and how often.
+
+async fn a_sampled_configuration_invites_its_share_and_decides_each_conversation_once(gw: Gateway) {
+    let api = gw.acme();
+    let sampled =
+        json!({ "auto_invite": { "require_agent_reply": false, "min_characters": null, "sample_percent": 40 } });
+    let config = create_config(&api, "Sampled", sampled).await;
+    let channel = connect_channel(&api, Some("sampled-site"), &config).await;
+    let mut invited = 0;
+    for n in 0..30 {
+        let id = format!("zd-{n}");
+        converse(&api, &channel.id, &id, "end_user", None, &[(end_user("u1"), 20)]).await;
+        let first = close(&api, &id, None).await;
+        // Reopened and closed again, it is decided the same way: by its id, not by chance.
+        reopen(&api, &id).await;
+        let second = close(&api, &id, None).await;
+        let not_sampled = json!({ "sent": false, "rule": { "rule": "not_sampled", "percent": 40 } });
+        if ratewire_core::conversation::sampled(&ConversationId::new(&id).unwrap(), 40) {
+            assert_eq!(first["sent"], true, "{id}: {first}");
+            // (Invited once already: the repeat policy speaks, not the sample.)
+            assert_ne!(second, not_sampled, "{id}");
+            invited += 1;
+        } else {
+            assert_eq!((&first, &second), (&not_sampled, &not_sampled), "{id}");
+        }
+    }
+    assert!((6..=18).contains(&invited), "{invited} of 30 sampled at 40 %");
+}
 
 async fn closes_invite_by_the_auto_invite_rules(gw: Gateway) {
     let api = gw.acme();

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ratewire_core::store::{Outbox, SurveyStore};
 use ratewire_core::store::{RedisStore, RedisStoreOptions};
@@ -14,7 +14,7 @@ use ratewire_core::{
     ChannelId, ConversationId, Event, Invitation, Locale, Origin, RecipientId, Survey, SurveyConfig, SurveyId, TenantId,
 };
 use ratewire_gateway::http::auth;
-use ratewire_tests::fake_graph::{self, FakeGraph};
+use ratewire_tests::fake_graph::{self, FakeGraph, PHONE_NUMBER_ID};
 use ratewire_tests::process::{RunDir, ServerProcess, TENANT};
 use ratewire_tests::redis_setups::RedisCluster;
 use ratewire_tests::service::{Api, Receiver, Widget, eventually_within, visitor_token};
@@ -22,7 +22,6 @@ use serde_json::{Value, json};
 
 const ACCESS_TOKEN: &str = "EAAGm0PX4ZCpsBAKZAZD-scale";
 const APP_SECRET: &str = "0f6a3e5c2d1b4a79e8f7c6d5b4a39281";
-const PHONE_NUMBER_ID: &str = "106540352242922";
 /// How long a test waits for the whole of its traffic to settle.
 const SETTLING: Duration = Duration::from_secs(60);
 
@@ -84,16 +83,7 @@ impl Service {
 /// `sends_per_second`, through the first gateway; every end user writes first (each message
 /// through the next gateway), so the invitations go out free-form.
 async fn connect_whatsapp(service: &Service, graph: &FakeGraph, sends_per_second: &str, users: usize) {
-    let api = service.api(0);
-    let config = json!({ "id": "support", "name": "Support",
-        "config": { "scale": "stars:5", "follow_up_comment": false } });
-    api.post("/v1/configs", &config).await.expect(201);
-    let channel = json!({
-        "id": "wa", "kind": "whatsapp", "name": "Support line", "config": "support",
-        "secrets": { "access_token": ACCESS_TOKEN, "app_secret": APP_SECRET },
-        "settings": { "phone_number_id": PHONE_NUMBER_ID, "api_base_url": graph.base_url, "sends_per_second": sends_per_second },
-    });
-    api.post("/v1/channels", &channel).await.expect(201);
+    graph.connect_support_line(&service.api(0), sends_per_second).await;
     let now = ratewire_tests::now();
     for i in 0..users {
         let hello = fake_graph::text(&wa_id(i), &format!("wamid.hello-{i}"), now, "hi");
@@ -201,14 +191,7 @@ async fn three_gateways_on_a_cluster_work_as_one_service() {
     expected.sort();
     assert_eq!(events("survey.rated"), expected, "one survey.rated a survey");
 
-    // Any eleven sends in a row span a second, less what a send may arrive after its slot on a
-    // busy machine.
-    let mut arrivals: Vec<Instant> = graph.sends().iter().map(|send| send.at).collect();
-    arrivals.sort();
-    for window in arrivals.windows(RATE + 1) {
-        let span = window[RATE] - window[0];
-        assert!(span >= Duration::from_millis(800), "{} sends within {span:?}", RATE + 1);
-    }
+    graph.assert_sent_within(RATE);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -229,6 +229,11 @@ impl SurveyConfig {
                 format!("must be at most {MAX_MIN_CHARACTERS} characters"),
             ));
         }
+        if let Some(percent) = self.auto_invite.sample_percent
+            && !(1..=100).contains(&percent)
+        {
+            errors.push(FieldError::new("auto_invite.sample_percent", "must be 1 to 100 (null: every conversation)"));
+        }
         if let Some(days) = self.auto_invite.max_days_since_last_reply
             && !(1..=MAX_DAYS_SINCE_LAST_REPLY).contains(&days)
         {

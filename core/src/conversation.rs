@@ -295,6 +295,10 @@ pub struct AutoInviteRules {
     pub include_agent_outbound: bool,
     /// Invite for conversations the helpdesk's API or a workflow opened, too.
     pub include_api_outbound: bool,
+    /// Ask only this share of the conversations that pass every other rule, in percent (1 to
+    /// 100; `null`: all). Which ones is decided by a hash of the conversation's id: the same
+    /// conversation is decided the same way on every close, replay and gateway.
+    pub sample_percent: Option<u8>,
 }
 
 impl Default for AutoInviteRules {
@@ -306,6 +310,7 @@ impl Default for AutoInviteRules {
             single_end_user: true,
             include_agent_outbound: false,
             include_api_outbound: false,
+            sample_percent: None,
         }
     }
 }
@@ -330,6 +335,8 @@ pub enum Ineligible {
     TooShort { characters: u64, required: u32 },
     #[error("the conversation closed {days_since_last_reply} days after the last reply, the limit is {limit}")]
     Stale { days_since_last_reply: u32, limit: u32 },
+    #[error("the conversation is not among the {percent} % sampled")]
+    NotSampled { percent: u8 },
 }
 
 impl Ineligible {
@@ -343,6 +350,7 @@ impl Ineligible {
             Ineligible::NoAgentReply => "no_agent_reply",
             Ineligible::TooShort { .. } => "too_short",
             Ineligible::Stale { .. } => "stale",
+            Ineligible::NotSampled { .. } => "not_sampled",
         }
     }
 }
@@ -357,7 +365,8 @@ impl Ineligible {
 /// 5. `no_agent_reply`: an agent replied, if `require_agent_reply`;
 /// 6. `too_short`: end users and agents wrote at least `min_characters`;
 /// 7. `stale`: the close came at most `max_days_since_last_reply` days after the last reply —
-///    the close time counts, not `now` — or after the opening when nobody wrote.
+///    the close time counts, not `now` — or after the opening when nobody wrote;
+/// 8. `not_sampled`: the conversation is among the `sample_percent` sampled ([`sampled`]).
 ///
 /// `now` is not consulted by any rule yet; it is taken so time-based rules can be added
 /// without changing callers.
@@ -394,7 +403,19 @@ pub fn check_auto_invite(
             return Err(Ineligible::Stale { days_since_last_reply: whole_days_up(elapsed), limit });
         }
     }
+    if let Some(percent) = rules.sample_percent
+        && !sampled(&conversation.id, percent)
+    {
+        return Err(Ineligible::NotSampled { percent });
+    }
     Ok(())
+}
+
+/// Whether a conversation is among `percent` % of all: by a fixed hash of its id, so the
+/// decision never changes for it, and a share of conversations taken at 20 % is among those
+/// taken at 30 %.
+pub fn sampled(conversation: &ConversationId, percent: u8) -> bool {
+    crate::store::work::fnv1a(conversation.as_str()) % 100 < u32::from(percent)
 }
 
 /// Days in a duration, a started day counting as one: 7 days and an hour are 8.
@@ -585,6 +606,7 @@ mod tests {
                 single_end_user: true,
                 include_agent_outbound: false,
                 include_api_outbound: false,
+                sample_percent: None,
             }
         );
         assert_eq!(SurveyConfig::default().auto_invite, defaults());
@@ -602,6 +624,7 @@ mod tests {
             single_end_user: false,
             include_agent_outbound: true,
             include_api_outbound: true,
+            sample_percent: None,
         };
         assert_eq!(check(&open, &everything_off), Err(Ineligible::NotClosed));
         let reopened = eligible(Opener::EndUser).apply(ConversationEvent::Reopened { at: at(5) }).unwrap();
@@ -628,6 +651,35 @@ mod tests {
         let included = AutoInviteRules { include_api_outbound: true, ..defaults() };
         assert_eq!(check(&outbound, &included), Ok(()));
         assert_eq!(check(&eligible(Opener::Agent), &included), Err(Ineligible::AgentOutbound));
+    }
+
+    #[test]
+    fn a_sample_takes_its_share_by_the_conversations_id_and_decides_each_the_same_way() {
+        let ids: Vec<ConversationId> = (0..10_000).map(|n| ConversationId::new(format!("zd-{n}")).unwrap()).collect();
+        for percent in [1_u8, 20, 50, 99] {
+            let taken = ids.iter().filter(|id| sampled(id, percent)).count();
+            let expected = 100 * usize::from(percent);
+            assert!(taken.abs_diff(expected) <= 150, "{taken} of 10 000 at {percent} %");
+        }
+        // A larger share keeps the conversations a smaller one took; all at 100.
+        assert!(ids.iter().filter(|id| sampled(id, 20)).all(|id| sampled(id, 30)));
+        assert!(ids.iter().all(|id| sampled(id, 100)));
+
+        // The rule comes last, and says its share; the same conversation, closed again, the same.
+        let rules = AutoInviteRules { sample_percent: Some(50), ..defaults() };
+        let mut left_out = eligible(Opener::EndUser);
+        while sampled(&left_out.id, 50) {
+            let next = format!("{}-next", left_out.id);
+            left_out.id = ConversationId::new(next).unwrap();
+        }
+        assert_eq!(check(&left_out, &rules), Err(Ineligible::NotSampled { percent: 50 }));
+        let again = run(
+            left_out.apply(ConversationEvent::Reopened { at: at(4) }).unwrap(),
+            [said(by_agent("ana"), 10, 5), ConversationEvent::Closed { at: at(6) }],
+        );
+        assert_eq!(check(&again, &rules), Err(Ineligible::NotSampled { percent: 50 }));
+        let short = AutoInviteRules { min_characters: Some(10_000), ..rules };
+        assert!(matches!(check(&again, &short), Err(Ineligible::TooShort { .. })));
     }
 
     #[test]
@@ -871,6 +923,15 @@ mod tests {
         assert_eq!(fields(low_edges), Vec::<String>::new());
         let off = AutoInviteRules { min_characters: None, max_days_since_last_reply: None, ..defaults() };
         assert_eq!(fields(off), Vec::<String>::new());
+        for percent in [0, 101] {
+            assert_eq!(
+                fields(AutoInviteRules { sample_percent: Some(percent), ..defaults() }),
+                ["auto_invite.sample_percent"]
+            );
+        }
+        for percent in [1, 100] {
+            assert_eq!(fields(AutoInviteRules { sample_percent: Some(percent), ..defaults() }), Vec::<String>::new());
+        }
         let message = auto_invite_errors(AutoInviteRules { max_days_since_last_reply: Some(0), ..defaults() });
         assert_eq!(message[0].to_string(), "auto_invite.max_days_since_last_reply: must be 1 to 90 days");
     }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
 use crate::meta::Webhooks;
-use crate::service::eventually;
+use crate::service::{Api, eventually};
 
 /// The WhatsApp Business Account the fake's number belongs to.
 pub const WABA_ID: &str = "102290129340398";
@@ -107,6 +107,9 @@ struct Shared {
     recording: AtomicBool,
 }
 
+/// The WhatsApp business number the tests' channels send from.
+pub const PHONE_NUMBER_ID: &str = "106540352242922";
+
 /// The fake Graph API, serving until dropped.
 pub struct FakeGraph {
     /// `http://127.0.0.1:PORT`: a channel's `api_base_url`.
@@ -146,6 +149,37 @@ impl FakeGraph {
             webhooks: Webhooks::new(app_secret),
             shared,
             task,
+        }
+    }
+
+    /// Connects through `api` the survey configuration `support` (five stars, no comment
+    /// question) and the WhatsApp channel `wa` of [`PHONE_NUMBER_ID`], sending through this fake
+    /// at most `sends_per_second`.
+    pub async fn connect_support_line(&self, api: &Api, sends_per_second: &str) {
+        let config = json!({ "id": "support", "name": "Support",
+            "config": { "scale": "stars:5", "follow_up_comment": false } });
+        api.post("/v1/configs", &config).await.expect(201);
+        let channel = json!({
+            "id": "wa", "kind": "whatsapp", "name": "Support line", "config": "support",
+            "secrets": { "access_token": self.access_token, "app_secret": self.webhooks.app_secret },
+            "settings": {
+                "phone_number_id": PHONE_NUMBER_ID, "api_base_url": self.base_url,
+                "sends_per_second": sends_per_second,
+            },
+        });
+        api.post("/v1/channels", &channel).await.expect(201);
+    }
+
+    /// Checks that the sends it took kept to `per_second`: any `per_second + 1` in a row, as
+    /// they arrived, span a second, less what a send may arrive after its slot on a busy
+    /// machine (200 ms; the slots themselves are exact).
+    pub fn assert_sent_within(&self, per_second: usize) {
+        let mut arrivals: Vec<std::time::Instant> = self.sends().iter().map(|send| send.at).collect();
+        arrivals.sort();
+        for window in arrivals.windows(per_second + 1) {
+            let span = window[per_second] - window[0];
+            let within = std::time::Duration::from_millis(800);
+            assert!(span >= within, "{} sends within {span:?}, at {per_second} a second", per_second + 1);
         }
     }
 

@@ -20,7 +20,7 @@ mod outbox;
 mod pace;
 mod records;
 mod redis;
-mod work;
+pub(crate) mod work;
 
 use std::collections::HashSet;
 
