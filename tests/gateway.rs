@@ -473,6 +473,20 @@ async fn closes_invite_by_the_auto_invite_rules(gw: Gateway) {
         .await;
     assert_eq!(close(&api, "late-report", long_ago(4)).await["sent"], true);
 
+    // Resolved by a bot, or by the helpdesk on its own (the close says which): not asked.
+    let resolved = [("bot-resolved", "bot", "bot_resolved"), ("auto-resolved", "automation", "auto_resolved")];
+    let resolve = |id: String, by: &'static str| {
+        let api = api.clone();
+        async move {
+            let close = json!({ "type": "closed", "resolved_by": by });
+            api.post(&format!("/v1/conversations/{id}/events"), &close).await.expect(200)["invitation"].clone()
+        }
+    };
+    for (id, by, rule) in resolved {
+        converse(&api, &channel.id, id, "end_user", None, &[(end_user("u1"), 200), (agent("ana"), 100)]).await;
+        assert_eq!(resolve(id.to_owned(), by).await, json!({ "sent": false, "rule": { "rule": rule } }), "{id}");
+    }
+
     // A closed conversation can't be closed again, nor take messages.
     let answer = api.post("/v1/conversations/good/events", &json!({ "type": "closed" })).await;
     assert_eq!(answer.error(409), "already_closed");
@@ -498,6 +512,8 @@ async fn closes_invite_by_the_auto_invite_rules(gw: Gateway) {
             "single_end_user": false,
             "include_agent_outbound": true,
             "include_api_outbound": true,
+            "include_bot_resolved": true,
+            "include_auto_resolved": true,
         },
     });
     let relaxed = create_config(&api, "Relaxed", relaxed).await;
@@ -509,8 +525,13 @@ async fn closes_invite_by_the_auto_invite_rules(gw: Gateway) {
         assert_eq!(invitation["sent"], true, "conversation {id}: {invitation}");
         assert_eq!(invitation["survey"]["conversation"], id.as_str());
     }
+    for (id, by, _) in resolved {
+        let id = format!("{id}-again");
+        converse(&api, &channel.id, &id, "end_user", None, &[(end_user("u1"), 200), (agent("ana"), 100)]).await;
+        assert_eq!(resolve(id.clone(), by).await["sent"], true, "{id}");
+    }
     let surveys = api.get("/v1/surveys").await.expect(200);
-    assert_eq!(surveys["surveys"].as_array().unwrap().len(), 2 + refused.len());
+    assert_eq!(surveys["surveys"].as_array().unwrap().len(), 2 + refused.len() + resolved.len());
 }
 
 async fn a_conversation_is_invited_again_only_as_its_repeat_policy_says(gw: Gateway) {

@@ -72,19 +72,30 @@ pub enum Author {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ConversationEvent {
     /// A message of `length` characters.
-    Message {
-        author: Author,
-        length: u32,
-        at: Timestamp,
-    },
+    Message { author: Author, length: u32, at: Timestamp },
     Closed {
         at: Timestamp,
+        /// Who resolved it; an agent unless the helpdesk says otherwise.
+        #[serde(default)]
+        resolved_by: Resolver,
     },
     /// The conversation was reopened. The record keeps no reopening time: what the rules look at
     /// is the last reply and the next close.
-    Reopened {
-        at: Timestamp,
-    },
+    Reopened { at: Timestamp },
+}
+
+/// Who resolved (closed) a conversation, as the helpdesk says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Resolver {
+    /// An agent (or the helpdesk did not say).
+    #[default]
+    Agent,
+    /// A bot, with no agent taking part in the close.
+    Bot,
+    /// The helpdesk itself: closed after a spell of inactivity, or by a rule.
+    Automation,
 }
 
 /// Messages per kind of author.
@@ -121,6 +132,9 @@ pub struct Conversation {
     pub messages: MessageCounts,
     /// When the conversation was closed; `None` while it is open.
     pub closed_at: Option<Timestamp>,
+    /// Who closed it; `None` while it is open (and in records kept before it was known).
+    #[serde(default)]
+    pub resolved_by: Option<Resolver>,
     pub channel: Option<ChannelId>,
     /// The end user's address on `channel`, when the helpdesk gives it.
     pub recipient: Option<RecipientId>,
@@ -174,6 +188,7 @@ impl Conversation {
             last_reply_at: None,
             messages: MessageCounts::default(),
             closed_at: None,
+            resolved_by: None,
             channel: None,
             recipient: None,
         }
@@ -251,13 +266,14 @@ impl Conversation {
                 next.last_agent = Some(agent);
                 next.count_reply(length, at);
             }
-            ConversationEvent::Closed { at } => {
+            ConversationEvent::Closed { at, resolved_by } => {
                 if self.is_closed() {
                     return Err(ConversationError::AlreadyClosed);
                 }
                 next.status = ConversationStatus::Closed;
                 next.resolution = next.resolution.saturating_add(1);
                 next.closed_at = Some(at);
+                next.resolved_by = Some(resolved_by);
             }
             ConversationEvent::Reopened { at: _ } => {
                 if !self.is_closed() {
@@ -265,6 +281,7 @@ impl Conversation {
                 }
                 next.status = ConversationStatus::Open;
                 next.closed_at = None;
+                next.resolved_by = None;
             }
         }
         Ok(next)
@@ -295,6 +312,11 @@ pub struct AutoInviteRules {
     pub include_agent_outbound: bool,
     /// Invite for conversations the helpdesk's API or a workflow opened, too.
     pub include_api_outbound: bool,
+    /// Invite for conversations a bot resolved, too.
+    pub include_bot_resolved: bool,
+    /// Invite for conversations the helpdesk resolved on its own (after inactivity, by a
+    /// rule), too.
+    pub include_auto_resolved: bool,
     /// Ask only this share of the conversations that pass every other rule, in percent (1 to
     /// 100; `null`: all). Which ones is decided by a hash of the conversation's id: the same
     /// conversation is decided the same way on every close, replay and gateway.
@@ -310,6 +332,8 @@ impl Default for AutoInviteRules {
             single_end_user: true,
             include_agent_outbound: false,
             include_api_outbound: false,
+            include_bot_resolved: false,
+            include_auto_resolved: false,
             sample_percent: None,
         }
     }
@@ -327,6 +351,10 @@ pub enum Ineligible {
     AgentOutbound,
     #[error("the API or a workflow opened the conversation")]
     ApiOutbound,
+    #[error("a bot resolved the conversation")]
+    BotResolved,
+    #[error("the helpdesk resolved the conversation on its own")]
+    AutoResolved,
     #[error("{end_users} end users wrote in the conversation; only one-to-one conversations are surveyed")]
     GroupConversation { end_users: u32 },
     #[error("no agent replied")]
@@ -346,6 +374,8 @@ impl Ineligible {
             Ineligible::NotClosed => "not_closed",
             Ineligible::AgentOutbound => "agent_outbound",
             Ineligible::ApiOutbound => "api_outbound",
+            Ineligible::BotResolved => "bot_resolved",
+            Ineligible::AutoResolved => "auto_resolved",
             Ineligible::GroupConversation { .. } => "group_conversation",
             Ineligible::NoAgentReply => "no_agent_reply",
             Ineligible::TooShort { .. } => "too_short",
@@ -361,12 +391,14 @@ impl Ineligible {
 /// 1. `not_closed`: the conversation is closed (always checked);
 /// 2. `agent_outbound`: an agent did not open it, unless `include_agent_outbound`;
 /// 3. `api_outbound`: the API or a workflow did not open it, unless `include_api_outbound`;
-/// 4. `group_conversation`: at most one end user wrote, if `single_end_user`;
-/// 5. `no_agent_reply`: an agent replied, if `require_agent_reply`;
-/// 6. `too_short`: end users and agents wrote at least `min_characters`;
-/// 7. `stale`: the close came at most `max_days_since_last_reply` days after the last reply —
+/// 4. `bot_resolved`, `auto_resolved`: an agent resolved it, not a bot (unless
+///    `include_bot_resolved`) nor the helpdesk on its own (unless `include_auto_resolved`);
+/// 5. `group_conversation`: at most one end user wrote, if `single_end_user`;
+/// 6. `no_agent_reply`: an agent replied, if `require_agent_reply`;
+/// 7. `too_short`: end users and agents wrote at least `min_characters`;
+/// 8. `stale`: the close came at most `max_days_since_last_reply` days after the last reply —
 ///    the close time counts, not `now` — or after the opening when nobody wrote;
-/// 8. `not_sampled`: the conversation is among the `sample_percent` sampled ([`sampled`]).
+/// 9. `not_sampled`: the conversation is among the `sample_percent` sampled ([`sampled`]).
 ///
 /// `now` is not consulted by any rule yet; it is taken so time-based rules can be added
 /// without changing callers.
@@ -382,6 +414,11 @@ pub fn check_auto_invite(
     match conversation.opened_by {
         Opener::Agent if !rules.include_agent_outbound => return Err(Ineligible::AgentOutbound),
         Opener::Api if !rules.include_api_outbound => return Err(Ineligible::ApiOutbound),
+        _ => {}
+    }
+    match conversation.resolved_by {
+        Some(Resolver::Bot) if !rules.include_bot_resolved => return Err(Ineligible::BotResolved),
+        Some(Resolver::Automation) if !rules.include_auto_resolved => return Err(Ineligible::AutoResolved),
         _ => {}
     }
     let end_users = conversation.end_users.len();
@@ -444,6 +481,11 @@ mod tests {
         ConversationEvent::Message { author, length, at: at(hour) }
     }
 
+    /// The close of a conversation an agent resolved, at `at`.
+    fn closing(at: Timestamp) -> ConversationEvent {
+        ConversationEvent::Closed { at, resolved_by: Resolver::Agent }
+    }
+
     fn user(id: &str) -> Author {
         Author::EndUser(id.into())
     }
@@ -466,10 +508,7 @@ mod tests {
     /// A conversation that passes every default rule: one end user, one agent, 300 characters,
     /// closed an hour after the last reply.
     fn eligible(by: Opener) -> Conversation {
-        run(
-            opened(by),
-            [said(user("u1"), 120, 1), said(by_agent("ana"), 180, 2), ConversationEvent::Closed { at: at(3) }],
-        )
+        run(opened(by), [said(user("u1"), 120, 1), said(by_agent("ana"), 180, 2), closing(at(3))])
     }
 
     fn check(conversation: &Conversation, rules: &AutoInviteRules) -> Result<(), Ineligible> {
@@ -569,7 +608,7 @@ mod tests {
         assert_eq!(reopened.closed_at, None);
         assert_eq!((reopened.resolution, reopened.resolution()), (1, 2));
 
-        let again = run(reopened, [said(user("u1"), 5, 11), ConversationEvent::Closed { at: at(12) }]);
+        let again = run(reopened, [said(user("u1"), 5, 11), closing(at(12))]);
         assert_eq!((again.resolution, again.resolution()), (2, 2));
         assert_eq!(again.closed_at, Some(at(12)));
         assert_eq!(again.characters, 305);
@@ -583,7 +622,7 @@ mod tests {
         assert_eq!((refused.code(), refused.is_conflict()), ("already_open", true));
 
         let closed = eligible(Opener::EndUser);
-        let refused = closed.apply(ConversationEvent::Closed { at: at(4) }).unwrap_err();
+        let refused = closed.apply(closing(at(4))).unwrap_err();
         assert_eq!(refused, ConversationError::AlreadyClosed);
         assert_eq!((refused.code(), refused.is_conflict()), ("already_closed", true));
 
@@ -606,6 +645,8 @@ mod tests {
                 single_end_user: true,
                 include_agent_outbound: false,
                 include_api_outbound: false,
+                include_bot_resolved: false,
+                include_auto_resolved: false,
                 sample_percent: None,
             }
         );
@@ -624,6 +665,8 @@ mod tests {
             single_end_user: false,
             include_agent_outbound: true,
             include_api_outbound: true,
+            include_bot_resolved: true,
+            include_auto_resolved: true,
             sample_percent: None,
         };
         assert_eq!(check(&open, &everything_off), Err(Ineligible::NotClosed));
@@ -675,7 +718,7 @@ mod tests {
         assert_eq!(check(&left_out, &rules), Err(Ineligible::NotSampled { percent: 50 }));
         let again = run(
             left_out.apply(ConversationEvent::Reopened { at: at(4) }).unwrap(),
-            [said(by_agent("ana"), 10, 5), ConversationEvent::Closed { at: at(6) }],
+            [said(by_agent("ana"), 10, 5), closing(at(6))],
         );
         assert_eq!(check(&again, &rules), Err(Ineligible::NotSampled { percent: 50 }));
         let short = AutoInviteRules { min_characters: Some(10_000), ..rules };
@@ -683,16 +726,41 @@ mod tests {
     }
 
     #[test]
+    fn conversations_a_bot_or_the_helpdesk_resolved_are_excluded_unless_included() {
+        let closed_by = |resolved_by| {
+            let open = run(opened(Opener::EndUser), [said(user("u1"), 120, 1), said(by_agent("ana"), 180, 2)]);
+            open.apply(ConversationEvent::Closed { at: at(3), resolved_by }).unwrap()
+        };
+        let (by_bot, by_itself) = (closed_by(Resolver::Bot), closed_by(Resolver::Automation));
+        assert_eq!(by_bot.resolved_by, Some(Resolver::Bot));
+        assert_eq!(check(&by_bot, &defaults()), Err(Ineligible::BotResolved));
+        assert_eq!(check(&by_itself, &defaults()), Err(Ineligible::AutoResolved));
+        assert_eq!(check(&closed_by(Resolver::Agent), &defaults()), Ok(()));
+        let bots = AutoInviteRules { include_bot_resolved: true, ..defaults() };
+        assert_eq!(check(&by_bot, &bots), Ok(()));
+        assert_eq!(check(&by_itself, &bots), Err(Ineligible::AutoResolved));
+        let automation = AutoInviteRules { include_auto_resolved: true, ..defaults() };
+        assert_eq!(check(&by_itself, &automation), Ok(()));
+        // Reopened, it is nobody's resolution; the helpdesk says who closed it next.
+        let reopened = by_itself.apply(ConversationEvent::Reopened { at: at(4) }).unwrap();
+        assert_eq!(reopened.resolved_by, None);
+        assert_eq!(check(&run(reopened, [closing(at(5))]), &defaults()), Ok(()));
+        // Unsaid, it is an agent's: what helpdesks sent before this field means the same.
+        let event: ConversationEvent =
+            serde_json::from_str(r#"{"type":"closed","at":"2027-01-15T08:00:00Z"}"#).unwrap();
+        assert!(matches!(event, ConversationEvent::Closed { resolved_by: Resolver::Agent, .. }));
+    }
+
+    #[test]
     fn group_conversations_are_excluded_unless_allowed() {
         let reopened = eligible(Opener::EndUser).apply(ConversationEvent::Reopened { at: at(4) }).unwrap();
-        let group =
-            run(reopened, [said(user("u2"), 1, 5), said(user("u1"), 1, 5), ConversationEvent::Closed { at: at(6) }]);
+        let group = run(reopened, [said(user("u2"), 1, 5), said(user("u1"), 1, 5), closing(at(6))]);
         assert_eq!(check(&group, &defaults()), Err(Ineligible::GroupConversation { end_users: 2 }));
         let allowed = AutoInviteRules { single_end_user: false, ..defaults() };
         assert_eq!(check(&group, &allowed), Ok(()));
         // The same end user writing many times is not a group.
         let chatty = run(opened(Opener::EndUser), (0..5).map(|_| said(user("u1"), 60, 1)));
-        let chatty = run(chatty, [said(by_agent("ana"), 1, 2), ConversationEvent::Closed { at: at(3) }]);
+        let chatty = run(chatty, [said(by_agent("ana"), 1, 2), closing(at(3))]);
         assert_eq!(check(&chatty, &defaults()), Ok(()));
     }
 
@@ -700,11 +768,7 @@ mod tests {
     fn an_agent_must_have_replied_unless_not_required() {
         let no_agent = run(
             opened(Opener::EndUser),
-            [
-                said(user("u1"), 300, 1),
-                said(Author::Bot("faq".into()), 300, 2),
-                ConversationEvent::Closed { at: at(3) },
-            ],
+            [said(user("u1"), 300, 1), said(Author::Bot("faq".into()), 300, 2), closing(at(3))],
         );
         assert_eq!(check(&no_agent, &defaults()), Err(Ineligible::NoAgentReply));
         let not_required = AutoInviteRules { require_agent_reply: false, ..defaults() };
@@ -720,7 +784,7 @@ mod tests {
                 said(by_agent("ana"), 149, 2),
                 // Bot chatter doesn't make up the difference.
                 said(Author::Bot("faq".into()), 10_000, 2),
-                ConversationEvent::Closed { at: at(3) },
+                closing(at(3)),
             ],
         );
         assert_eq!(short.characters, 249);
@@ -732,8 +796,7 @@ mod tests {
     #[test]
     fn the_close_must_follow_the_last_reply_closely_unless_no_limit() {
         let base = run(opened(Opener::EndUser), [said(user("u1"), 150, 1), said(by_agent("ana"), 150, 2)]);
-        let close =
-            |hours_after_reply: i64| base.apply(ConversationEvent::Closed { at: at(2 + hours_after_reply) }).unwrap();
+        let close = |hours_after_reply: i64| base.apply(closing(at(2 + hours_after_reply))).unwrap();
         // Exactly seven days is within the limit.
         assert_eq!(check(&close(7 * 24), &defaults()), Ok(()));
         assert_eq!(
@@ -752,25 +815,21 @@ mod tests {
         assert_eq!(check_auto_invite(&closed, &defaults(), at(3)), Ok(()));
         assert_eq!(check_auto_invite(&closed, &defaults(), at(24 * 365)), Ok(()));
         // A reopening without a new reply leaves the last reply where it was.
-        let late =
-            run(closed, [ConversationEvent::Reopened { at: at(4) }, ConversationEvent::Closed { at: at(2 + 8 * 24) }]);
+        let late = run(closed, [ConversationEvent::Reopened { at: at(4) }, closing(at(2 + 8 * 24))]);
         assert_eq!(check(&late, &defaults()), Err(Ineligible::Stale { days_since_last_reply: 8, limit: 7 }));
     }
 
     #[test]
     fn with_no_reply_at_all_staleness_counts_from_the_opening() {
         let lax = AutoInviteRules { require_agent_reply: false, min_characters: None, ..defaults() };
-        let silent = opened(Opener::EndUser).apply(ConversationEvent::Closed { at: at(24) }).unwrap();
+        let silent = opened(Opener::EndUser).apply(closing(at(24))).unwrap();
         assert_eq!(silent.last_reply_at, None);
         assert_eq!(check(&silent, &defaults()), Err(Ineligible::NoAgentReply));
         assert_eq!(check(&silent, &lax), Ok(()));
-        let forgotten = opened(Opener::EndUser).apply(ConversationEvent::Closed { at: at(10 * 24) }).unwrap();
+        let forgotten = opened(Opener::EndUser).apply(closing(at(10 * 24))).unwrap();
         assert_eq!(check(&forgotten, &lax), Err(Ineligible::Stale { days_since_last_reply: 10, limit: 7 }));
         // Only bots wrote: still no reply.
-        let bots = run(
-            opened(Opener::EndUser),
-            [said(Author::Bot("faq".into()), 500, 200), ConversationEvent::Closed { at: at(201) }],
-        );
+        let bots = run(opened(Opener::EndUser), [said(Author::Bot("faq".into()), 500, 200), closing(at(201))]);
         assert_eq!(bots.last_reply_at, None);
         assert_eq!(check(&bots, &lax), Err(Ineligible::Stale { days_since_last_reply: 9, limit: 7 }));
     }
@@ -778,17 +837,15 @@ mod tests {
     #[test]
     fn a_close_stamped_before_the_last_reply_is_not_stale() {
         let conversation = run(opened(Opener::EndUser), [said(user("u1"), 150, 5), said(by_agent("ana"), 150, 6)]);
-        let closed = conversation.apply(ConversationEvent::Closed { at: at(4) }).unwrap();
+        let closed = conversation.apply(closing(at(4))).unwrap();
         assert_eq!(check(&closed, &AutoInviteRules { max_days_since_last_reply: Some(1), ..defaults() }), Ok(()));
     }
 
     #[test]
     fn rules_are_checked_in_their_documented_order() {
         // Opened by an agent, two end users, no agent reply, short, and stale: every rule fails.
-        let all_wrong = run(
-            opened(Opener::Agent),
-            [said(user("u1"), 1, 1), said(user("u2"), 1, 1), ConversationEvent::Closed { at: at(30 * 24) }],
-        );
+        let all_wrong =
+            run(opened(Opener::Agent), [said(user("u1"), 1, 1), said(user("u2"), 1, 1), closing(at(30 * 24))]);
         let mut rules = defaults();
         let mut stops = Vec::new();
         while let Err(stop) = check(&all_wrong, &rules) {
@@ -892,7 +949,7 @@ mod tests {
         let reopened = reached.apply(ConversationEvent::Reopened { at: at(201) }).unwrap();
         // An agent asking while reopened asks about the resolution under way.
         assert_eq!(check_invitation(&config, Origin::Agent, reopened.resolution(), Some(&first), at(202)), Ok(()));
-        let second = run(reopened, [said(by_agent("bo"), 300, 202), ConversationEvent::Closed { at: at(203) }]);
+        let second = run(reopened, [said(by_agent("bo"), 300, 202), closing(at(203))]);
         let invitation = second.invitation(tenant, Locale::En, Origin::Auto).unwrap();
         assert_eq!((invitation.resolution, invitation.agent), (2, Some(agent("bo"))));
         assert_eq!(check_invitation(&config, Origin::Auto, second.resolution(), Some(&first), at(204)), Ok(()));

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
-use ratewire_core::conversation::{Author, Conversation, ConversationEvent, Ineligible, Opener};
+use ratewire_core::conversation::{Author, Conversation, ConversationEvent, Ineligible, Opener, Resolver};
 use ratewire_core::{ChannelId, ConversationId, RecipientId};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
@@ -120,6 +120,11 @@ enum EventBody {
     Closed {
         #[schema(min_length = 1)]
         at: Option<Timestamp>,
+        /// Who resolved it: `agent` (the default), `bot`, or `automation` (the helpdesk on its
+        /// own, after inactivity or by a rule). Bots' and automatic resolutions are not asked
+        /// unless the configuration's `auto_invite` includes them.
+        #[serde(default)]
+        resolved_by: Resolver,
     },
     Reopened {
         #[schema(min_length = 1)]
@@ -133,7 +138,7 @@ impl EventBody {
             EventBody::Message { author, length, at } => {
                 ConversationEvent::Message { author, length, at: at.unwrap_or(now) }
             }
-            EventBody::Closed { at } => ConversationEvent::Closed { at: at.unwrap_or(now) },
+            EventBody::Closed { at, resolved_by } => ConversationEvent::Closed { at: at.unwrap_or(now), resolved_by },
             EventBody::Reopened { at } => ConversationEvent::Reopened { at: at.unwrap_or(now) },
         }
     }
