@@ -26,6 +26,7 @@ ratewire_tests::on_both_stores!(
     closes_invite_by_the_auto_invite_rules,
     a_sampled_configuration_invites_its_share_and_decides_each_conversation_once,
     a_conversation_is_invited_again_only_as_its_repeat_policy_says,
+    an_end_user_asked_within_the_cooldown_is_not_asked_again,
     agents_invite_as_the_configuration_allows,
     visitors_rate_through_the_widget,
     text_in_another_conversation_is_never_the_last_surveys_comment,
@@ -532,6 +533,24 @@ async fn closes_invite_by_the_auto_invite_rules(gw: Gateway) {
     }
     let surveys = api.get("/v1/surveys").await.expect(200);
     assert_eq!(surveys["surveys"].as_array().unwrap().len(), 2 + refused.len() + resolved.len());
+}
+
+async fn an_end_user_asked_within_the_cooldown_is_not_asked_again(gw: Gateway) {
+    let api = gw.acme();
+    let cooling = json!({ "repeat": "once_per_resolution",
+        "auto_invite": { "require_agent_reply": false, "min_characters": null, "cooldown_days": 7 } });
+    let config = create_config(&api, "Cooling", cooling).await;
+    let channel = connect_channel(&api, None, &config).await;
+    converse(&api, &channel.id, "cool", "end_user", None, &[(end_user("u1"), 20)]).await;
+    let first = close(&api, "cool", None).await;
+    assert_eq!(first["sent"], true, "{first}");
+    rate_in_widget(&gw, &channel, &visitor_of("cool"), &id_of(&first["survey"]), 4).await;
+    // Reopened and resolved again: the repeat policy would ask, the cooldown doesn't.
+    reopen(&api, "cool").await;
+    let second = close(&api, "cool", None).await;
+    assert_eq!((&second["sent"], &second["rule"]["rule"]), (&json!(false), &json!("cooling_down")), "{second}");
+    assert_eq!(second["rule"]["days"], 7);
+    assert!(second["rule"]["last_asked_at"].is_string(), "{second}");
 }
 
 async fn a_conversation_is_invited_again_only_as_its_repeat_policy_says(gw: Gateway) {

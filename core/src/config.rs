@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::catalog::{Catalog, Message, SHIPPED_REASONS};
-use crate::conversation::{AutoInviteRules, MAX_DAYS_SINCE_LAST_REPLY, MAX_MIN_CHARACTERS};
+use crate::conversation::{AutoInviteRules, MAX_COOLDOWN_DAYS, MAX_DAYS_SINCE_LAST_REPLY, MAX_MIN_CHARACTERS};
 use crate::locale::Locale;
 use crate::reply::{Labels, fold};
 use crate::scale::{Scale, Score};
@@ -227,6 +227,14 @@ impl SurveyConfig {
             errors.push(FieldError::new(
                 "auto_invite.min_characters",
                 format!("must be at most {MAX_MIN_CHARACTERS} characters"),
+            ));
+        }
+        if let Some(days) = self.auto_invite.cooldown_days
+            && !(1..=MAX_COOLDOWN_DAYS).contains(&days)
+        {
+            errors.push(FieldError::new(
+                "auto_invite.cooldown_days",
+                format!("must be 1 to {MAX_COOLDOWN_DAYS} days (null: no cooldown)"),
             ));
         }
         if let Some(percent) = self.auto_invite.sample_percent

@@ -31,6 +31,8 @@ pub const MAX_END_USER_ID_CHARS: usize = 128;
 pub const MAX_MIN_CHARACTERS: u32 = 100_000;
 /// The highest `auto_invite.max_days_since_last_reply` a configuration may set.
 pub const MAX_DAYS_SINCE_LAST_REPLY: u32 = 90;
+/// The longest `auto_invite.cooldown_days` a configuration may set.
+pub const MAX_COOLDOWN_DAYS: u32 = 365;
 
 const DAY: SignedDuration = SignedDuration::from_hours(24);
 
@@ -321,6 +323,9 @@ pub struct AutoInviteRules {
     /// 100; `null`: all). Which ones is decided by a hash of the conversation's id: the same
     /// conversation is decided the same way on every close, replay and gateway.
     pub sample_percent: Option<u8>,
+    /// Ask one end user at most once in this many days (1 to 365; `null`: no limit), counting
+    /// the automatic invitations made while it was set.
+    pub cooldown_days: Option<u32>,
 }
 
 impl Default for AutoInviteRules {
@@ -335,6 +340,7 @@ impl Default for AutoInviteRules {
             include_bot_resolved: false,
             include_auto_resolved: false,
             sample_percent: None,
+            cooldown_days: None,
         }
     }
 }
@@ -363,6 +369,8 @@ pub enum Ineligible {
     TooShort { characters: u64, required: u32 },
     #[error("the conversation closed {days_since_last_reply} days after the last reply, the limit is {limit}")]
     Stale { days_since_last_reply: u32, limit: u32 },
+    #[error("the end user was asked at {last_asked_at}, within the {days}-day cooldown")]
+    CoolingDown { days: u32, last_asked_at: Timestamp },
     #[error("the conversation is not among the {percent} % sampled")]
     NotSampled { percent: u8 },
 }
@@ -380,6 +388,7 @@ impl Ineligible {
             Ineligible::NoAgentReply => "no_agent_reply",
             Ineligible::TooShort { .. } => "too_short",
             Ineligible::Stale { .. } => "stale",
+            Ineligible::CoolingDown { .. } => "cooling_down",
             Ineligible::NotSampled { .. } => "not_sampled",
         }
     }
@@ -398,16 +407,15 @@ impl Ineligible {
 /// 7. `too_short`: end users and agents wrote at least `min_characters`;
 /// 8. `stale`: the close came at most `max_days_since_last_reply` days after the last reply —
 ///    the close time counts, not `now` — or after the opening when nobody wrote;
-/// 9. `not_sampled`: the conversation is among the `sample_percent` sampled ([`sampled`]).
-///
-/// `now` is not consulted by any rule yet; it is taken so time-based rules can be added
-/// without changing callers.
+/// 9. `cooling_down`: the end user was not asked (`last_asked_at`, automatically) within the
+///    last `cooldown_days` days before `now`;
+/// 10. `not_sampled`: the conversation is among the `sample_percent` sampled ([`sampled`]).
 pub fn check_auto_invite(
     conversation: &Conversation,
     rules: &AutoInviteRules,
+    last_asked_at: Option<Timestamp>,
     now: Timestamp,
 ) -> Result<(), Ineligible> {
-    let _ = now;
     let Some(closed_at) = conversation.closed_at.filter(|_| conversation.is_closed()) else {
         return Err(Ineligible::NotClosed);
     };
@@ -439,6 +447,11 @@ pub fn check_auto_invite(
         if elapsed > DAY * i32::try_from(limit).unwrap_or(i32::MAX) {
             return Err(Ineligible::Stale { days_since_last_reply: whole_days_up(elapsed), limit });
         }
+    }
+    if let (Some(days), Some(last_asked_at)) = (rules.cooldown_days, last_asked_at)
+        && now.duration_since(last_asked_at) < DAY * i32::try_from(days).unwrap_or(i32::MAX)
+    {
+        return Err(Ineligible::CoolingDown { days, last_asked_at });
     }
     if let Some(percent) = rules.sample_percent
         && !sampled(&conversation.id, percent)
@@ -512,7 +525,7 @@ mod tests {
     }
 
     fn check(conversation: &Conversation, rules: &AutoInviteRules) -> Result<(), Ineligible> {
-        check_auto_invite(conversation, rules, at(1000))
+        check_auto_invite(conversation, rules, None, at(1000))
     }
 
     fn defaults() -> AutoInviteRules {
@@ -648,6 +661,7 @@ mod tests {
                 include_bot_resolved: false,
                 include_auto_resolved: false,
                 sample_percent: None,
+                cooldown_days: None,
             }
         );
         assert_eq!(SurveyConfig::default().auto_invite, defaults());
@@ -668,6 +682,7 @@ mod tests {
             include_bot_resolved: true,
             include_auto_resolved: true,
             sample_percent: None,
+            cooldown_days: None,
         };
         assert_eq!(check(&open, &everything_off), Err(Ineligible::NotClosed));
         let reopened = eligible(Opener::EndUser).apply(ConversationEvent::Reopened { at: at(5) }).unwrap();
@@ -752,6 +767,25 @@ mod tests {
     }
 
     #[test]
+    fn an_end_user_asked_within_the_cooldown_is_not_asked_again() {
+        let rules = AutoInviteRules { cooldown_days: Some(7), ..defaults() };
+        let conversation = eligible(Opener::EndUser);
+        let now = at(1000);
+        let asked = |days_ago: i64| Some(now - DAY * i32::try_from(days_ago).unwrap());
+        assert_eq!(check_auto_invite(&conversation, &rules, None, now), Ok(()));
+        assert_eq!(
+            check_auto_invite(&conversation, &rules, asked(6), now),
+            Err(Ineligible::CoolingDown { days: 7, last_asked_at: asked(6).unwrap() })
+        );
+        // Seven whole days on, it is over; with no cooldown, the last ask counts for nothing.
+        assert_eq!(check_auto_invite(&conversation, &rules, asked(7), now), Ok(()));
+        assert_eq!(check_auto_invite(&conversation, &defaults(), asked(0), now), Ok(()));
+        // It comes after the conversation's own rules.
+        let short = AutoInviteRules { min_characters: Some(10_000), ..rules };
+        assert!(matches!(check_auto_invite(&conversation, &short, asked(1), now), Err(Ineligible::TooShort { .. })));
+    }
+
+    #[test]
     fn group_conversations_are_excluded_unless_allowed() {
         let reopened = eligible(Opener::EndUser).apply(ConversationEvent::Reopened { at: at(4) }).unwrap();
         let group = run(reopened, [said(user("u2"), 1, 5), said(user("u1"), 1, 5), closing(at(6))]);
@@ -812,8 +846,8 @@ mod tests {
     #[test]
     fn staleness_is_measured_at_the_close_not_now() {
         let closed = eligible(Opener::EndUser);
-        assert_eq!(check_auto_invite(&closed, &defaults(), at(3)), Ok(()));
-        assert_eq!(check_auto_invite(&closed, &defaults(), at(24 * 365)), Ok(()));
+        assert_eq!(check_auto_invite(&closed, &defaults(), None, at(3)), Ok(()));
+        assert_eq!(check_auto_invite(&closed, &defaults(), None, at(24 * 365)), Ok(()));
         // A reopening without a new reply leaves the last reply where it was.
         let late = run(closed, [ConversationEvent::Reopened { at: at(4) }, closing(at(2 + 8 * 24))]);
         assert_eq!(check(&late, &defaults()), Err(Ineligible::Stale { days_since_last_reply: 8, limit: 7 }));
@@ -980,6 +1014,12 @@ mod tests {
         assert_eq!(fields(low_edges), Vec::<String>::new());
         let off = AutoInviteRules { min_characters: None, max_days_since_last_reply: None, ..defaults() };
         assert_eq!(fields(off), Vec::<String>::new());
+        for days in [0, 366] {
+            assert_eq!(
+                fields(AutoInviteRules { cooldown_days: Some(days), ..defaults() }),
+                ["auto_invite.cooldown_days"]
+            );
+        }
         for percent in [0, 101] {
             assert_eq!(
                 fields(AutoInviteRules { sample_percent: Some(percent), ..defaults() }),

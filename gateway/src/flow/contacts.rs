@@ -53,6 +53,21 @@ pub async fn note_language(
     .await
 }
 
+/// Notes that an automatic invitation went to the end user now, for the cooldown between two.
+pub async fn note_asked(
+    flow: &Flow,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    recipient: &RecipientId,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    update_contact(flow, tenant, channel, recipient, |contact| {
+        contact.last_asked_at = Some(at);
+        true
+    })
+    .await
+}
+
 /// Changes a contact record with `change`, which says whether it changed anything; retried when
 /// another writer got there first.
 async fn update_contact(

@@ -114,9 +114,16 @@ async fn auto_invite(
     };
     let in_use = ChannelInUse::of(&flow.store, tenant, channel);
     let config = in_use.config().await?;
-    if let Err(ineligible) = check_auto_invite(conversation, &config.config.auto_invite, now) {
+    let rules = &config.config.auto_invite;
+    // The end user's last automatic invitation, read only for a configuration that limits them.
+    let last_asked_at = match rules.cooldown_days {
+        Some(_) => contacts::contact(flow, tenant, channel, recipient).await?.and_then(|c| c.last_asked_at),
+        None => None,
+    };
+    if let Err(ineligible) = check_auto_invite(conversation, rules, last_asked_at, now) {
         return Ok(AutoInvitation::Ineligible(ineligible));
     }
+    let cooling = rules.cooldown_days.is_some();
     let request = InviteRequest {
         conversation: conversation.id.clone(),
         resolution: conversation.resolution(),
@@ -127,7 +134,12 @@ async fn auto_invite(
         origin: Origin::Auto,
     };
     match surveys::invite_on(flow, &in_use, request, now).await {
-        Ok(survey) => Ok(AutoInvitation::Sent(Box::new(survey))),
+        Ok(survey) => {
+            if cooling && let Err(error) = contacts::note_asked(flow, tenant, channel, recipient, now).await {
+                tracing::warn!(%error, "invited, but the end user's cooldown could not be noted");
+            }
+            Ok(AutoInvitation::Sent(Box::new(survey)))
+        }
         Err(FlowError::InviteRefused(refusal)) => Ok(AutoInvitation::Refused(refusal)),
         Err(error) => Err(error),
     }

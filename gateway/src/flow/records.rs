@@ -93,6 +93,10 @@ pub struct Contact {
     /// browser's languages, comma-separated (the web widget's visitor).
     #[serde(default)]
     pub language: Option<String>,
+    /// When an automatic invitation last went to them, for a configuration's
+    /// `auto_invite.cooldown_days` (noted only while one is set).
+    #[serde(default)]
+    pub last_asked_at: Option<Timestamp>,
 }
 
 impl Record for Contact {
