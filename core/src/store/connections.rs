@@ -145,6 +145,17 @@ fn client_of(url: &str, tls_ca: &Option<Vec<u8>>) -> Result<Client, RedisError> 
     }
 }
 
+/// A cluster client's settings for `nodes`: the store's timeouts, `tls_ca` trusted when given.
+fn cluster_builder(nodes: &[String], tls_ca: &Option<Vec<u8>>) -> ClusterClientBuilder {
+    let builder = ClusterClientBuilder::new(nodes.iter().map(String::as_str))
+        .connection_timeout(CONNECTION_TIMEOUT)
+        .response_timeout(RESPONSE_TIMEOUT);
+    match tls_ca {
+        Some(ca) => builder.certs(TlsCertificates { client_tls: None, root_cert: Some(ca.clone()) }),
+        None => builder,
+    }
+}
+
 /// A sentinel client for `target`, logging in to the master as it says.
 fn sentinel_client(target: &SentinelTarget) -> Result<SentinelClient, RedisError> {
     let sentinels = target.sentinels.iter().map(|(host, port)| ConnectionAddr::Tcp(host.clone(), *port));
@@ -185,14 +196,7 @@ impl Subscription {
             RedisTarget::Sentinel(target) => find_master(&mut sentinel_client(target)?).await?,
             RedisTarget::Cluster { nodes, tls_ca } => {
                 let (sender, pushes) = tokio::sync::mpsc::unbounded_channel();
-                let mut builder = ClusterClientBuilder::new(nodes.iter().map(String::as_str))
-                    .use_protocol(ProtocolVersion::RESP3)
-                    .push_sender(sender)
-                    .connection_timeout(CONNECTION_TIMEOUT)
-                    .response_timeout(RESPONSE_TIMEOUT);
-                if let Some(ca) = tls_ca {
-                    builder = builder.certs(TlsCertificates { client_tls: None, root_cert: Some(ca.clone()) });
-                }
+                let builder = cluster_builder(nodes, tls_ca).use_protocol(ProtocolVersion::RESP3).push_sender(sender);
                 let mut connection = builder.build()?.get_async_connection().await?;
                 connection.ssubscribe(channels).await?;
                 return Ok(Subscription::Cluster { _connection: connection, pushes });
@@ -241,14 +245,7 @@ impl Connections {
                 Ok(Connections { current: RwLock::new(Current::open(client).await?), sentinel: None, cluster: None })
             }
             RedisTarget::Cluster { nodes, tls_ca } => {
-                let mut builder = ClusterClientBuilder::new(nodes.iter().map(String::as_str))
-                    .connection_timeout(CONNECTION_TIMEOUT)
-                    .response_timeout(RESPONSE_TIMEOUT)
-                    .retries(RECONNECT_RETRIES as u32);
-                if let Some(ca) = tls_ca {
-                    builder = builder.certs(TlsCertificates { client_tls: None, root_cert: Some(ca.clone()) });
-                }
-                let client = builder.build()?;
+                let client = cluster_builder(nodes, tls_ca).retries(RECONNECT_RETRIES as u32).build()?;
                 let connections = try_join_all((0..CONNECTIONS).map(|_| client.get_async_connection())).await?;
                 let current = Current {
                     generation: 0,

@@ -123,7 +123,6 @@ async fn auto_invite(
     if let Err(ineligible) = check_auto_invite(conversation, rules, last_asked_at, now) {
         return Ok(AutoInvitation::Ineligible(ineligible));
     }
-    let cooling = rules.cooldown_days.is_some();
     let request = InviteRequest {
         conversation: conversation.id.clone(),
         resolution: conversation.resolution(),
@@ -135,7 +134,9 @@ async fn auto_invite(
     };
     match surveys::invite_on(flow, &in_use, request, now).await {
         Ok(survey) => {
-            if cooling && let Err(error) = contacts::note_asked(flow, tenant, channel, recipient, now).await {
+            if rules.cooldown_days.is_some()
+                && let Err(error) = contacts::note_asked(flow, tenant, channel, recipient, now).await
+            {
                 tracing::warn!(%error, "invited, but the end user's cooldown could not be noted");
             }
             Ok(AutoInvitation::Sent(Box::new(survey)))
