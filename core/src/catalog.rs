@@ -166,6 +166,11 @@ impl Catalog {
             .collect()
     }
 
+    /// A message of the shipped locales by its id, with `args`, in `locale` or else English.
+    pub(crate) fn format_with(&self, locale: Locale, id: &str, args: &FluentArgs) -> Option<String> {
+        self.format(locale, id, Some(args))
+    }
+
     fn format(&self, locale: Locale, id: &str, args: Option<&FluentArgs>) -> Option<String> {
         [locale, Locale::En].into_iter().find_map(|candidate| {
             let bundle = self.bundles.get(&candidate)?;

@@ -145,7 +145,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+    pub(crate) fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
         Self { field: field.into(), problem: problem.into() }
     }
 }
@@ -358,7 +358,9 @@ fn lists_for_objects(value: &mut serde_json::Value) -> Vec<FieldError> {
 /// (`None`); a problem with the value as a whole names the empty field. Meant for types whose
 /// every field has a default. A list at fault is left out
 /// whole, so its first bad item is the one reported.
-fn read_every_field<T: serde::de::DeserializeOwned>(mut value: serde_json::Value) -> (Option<T>, Vec<FieldError>) {
+pub(crate) fn read_every_field<T: serde::de::DeserializeOwned>(
+    mut value: serde_json::Value,
+) -> (Option<T>, Vec<FieldError>) {
     let mut problems = Vec::new();
     // Every round leaves a field out, so there are at most as many rounds as fields.
     loop {
@@ -400,7 +402,7 @@ fn leave_out(value: &mut serde_json::Value, path: &serde_path_to_error::Path) ->
     object.as_object_mut().is_some_and(|members| members.remove(last.as_str()).is_some())
 }
 
-fn check_text(field: &str, text: &str, max_chars: usize, errors: &mut Vec<FieldError>) {
+pub(crate) fn check_text(field: &str, text: &str, max_chars: usize, errors: &mut Vec<FieldError>) {
     if text.trim().is_empty() {
         errors.push(FieldError::new(field, "must not be empty"));
     } else if text.chars().count() > max_chars {

@@ -10,6 +10,7 @@ pub mod conversation;
 pub mod counts;
 pub mod ids;
 pub mod locale;
+pub mod questionnaire;
 pub mod reply;
 pub mod report;
 pub mod scale;
@@ -24,6 +25,7 @@ pub use conversation::{
 };
 pub use ids::{AgentId, ChannelId, ConversationId, InvalidId, RecipientId, SurveyId, TenantId};
 pub use locale::{Locale, LocaleError};
+pub use questionnaire::{QuestionId, Questionnaire};
 pub use reply::{Labels, NoRating, Understanding, understand};
 pub use report::{Report, ReportQuery};
 pub use scale::{OutOfScale, Scale, ScaleError, Score};

@@ -60,3 +60,35 @@ email-answer-not-taken = لم يعد بالإمكان قبول هذه الإجا
 email-comment-empty = يُرجى كتابة تعليقك قبل إرساله.
 # Email: a page shown when ratewire can't answer for a moment.
 email-try-again = حدث خطأ من جانبنا. يُرجى المحاولة مرة أخرى بعد قليل.
+
+# Questionnaires: the shipped text of a yes/no question whose id is `resolved`.
+question-resolved = هل تم حل مشكلتك؟
+# Questionnaires: a customer-effort question (1 to 7).
+question-ces = ما مدى سهولة حل مشكلتك؟ أجب من 1 (صعب جدًا) إلى 7 (سهل جدًا).
+# Questionnaires: a name question.
+question-name = ما اسمك؟
+question-email = ما بريدك الإلكتروني؟
+question-phone = ما رقم هاتفك؟ يُرجى إضافة رمز الدولة.
+# Questionnaires: a consent question; $url is the policy's link.
+question-consent = هل توافق على سياسة الخصوصية؟ { $url }
+# Questionnaires: the buttons of a yes/no question.
+answer-yes = نعم
+answer-no = لا
+# Questionnaires: asking again after a reply that could not be read.
+reask-text = عذرًا، لم أتمكن من قراءة ذلك. حاول مرة أخرى.
+reask-required = نحتاج إلى هذا للمتابعة.
+reask-yes-no = يُرجى الإجابة بنعم أو لا.
+reask-choice = اختر أحد الخيارات أو أرسل رقمه.
+reask-email = لا يبدو هذا بريدًا إلكترونيًا. أرسله هكذا: name@example.com.
+reask-phone = لا يبدو هذا رقم هاتف. أرسله مع رمز الدولة، مثل ‎+971 50 123 4567.
+# $example is the business's example of the id.
+reask-id = لا يبدو هذا صحيحًا. أرسله هكذا: { $example }.
+reask-date = أرسل التاريخ هكذا: 2026-12-31.
+# Questionnaires: the closing text.
+questionnaire-done = شكرًا لك!
+# Questionnaires: the end after a refused consent.
+questionnaire-consent-refused = مفهوم. لا يمكننا المتابعة دون موافقتك.
+# Questionnaires: the end after a required question's attempts ran out.
+questionnaire-gave-up = عذرًا، لم نتمكن من المتابعة. سيتولى أحد الموظفين الأمر.
+# Questionnaires: how to leave out an optional question that is typed.
+optional-hint = اختياري: أرسل «تخطي» لتركه.

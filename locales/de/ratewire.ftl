@@ -60,3 +60,35 @@ email-answer-not-taken = Diese Antwort kann nicht mehr angenommen werden. So ste
 email-comment-empty = Bitte schreiben Sie Ihren Kommentar, bevor Sie ihn senden.
 # Email: a page shown when ratewire can't answer for a moment.
 email-try-again = Bei uns ist etwas schiefgelaufen. Bitte versuchen Sie es gleich noch einmal.
+
+# Questionnaires: the shipped text of a yes/no question whose id is `resolved`.
+question-resolved = Wurde Ihr Anliegen gelöst?
+# Questionnaires: a customer-effort question (1 to 7).
+question-ces = Wie einfach war es, Ihr Anliegen zu lösen? Antworten Sie von 1 (sehr schwer) bis 7 (sehr einfach).
+# Questionnaires: a name question.
+question-name = Wie heißen Sie?
+question-email = Wie lautet Ihre E-Mail-Adresse?
+question-phone = Wie lautet Ihre Telefonnummer? Bitte mit Ländervorwahl.
+# Questionnaires: a consent question; $url is the policy's link.
+question-consent = Stimmen Sie unserer Datenschutzerklärung zu? { $url }
+# Questionnaires: the buttons of a yes/no question.
+answer-yes = Ja
+answer-no = Nein
+# Questionnaires: asking again after a reply that could not be read.
+reask-text = Das konnte ich leider nicht lesen. Bitte versuchen Sie es noch einmal.
+reask-required = Diese Angabe brauchen wir, um fortzufahren.
+reask-yes-no = Bitte antworten Sie mit Ja oder Nein.
+reask-choice = Bitte wählen Sie eine der Optionen oder senden Sie ihre Nummer.
+reask-email = Das sieht nicht nach einer E-Mail-Adresse aus. Bitte senden Sie sie so: name@beispiel.de.
+reask-phone = Das sieht nicht nach einer Telefonnummer aus. Bitte mit Ländervorwahl senden, z. B. +49 151 23456789.
+# $example is the business's example of the id.
+reask-id = Das scheint nicht zu stimmen. Bitte senden Sie es so: { $example }.
+reask-date = Bitte senden Sie das Datum so: 2026-12-31.
+# Questionnaires: the closing text.
+questionnaire-done = Vielen Dank!
+# Questionnaires: the end after a refused consent.
+questionnaire-consent-refused = Verstanden. Ohne Ihre Zustimmung können wir nicht fortfahren.
+# Questionnaires: the end after a required question's attempts ran out.
+questionnaire-gave-up = Leider konnten wir nicht fortfahren. Ein Mitarbeiter übernimmt.
+# Questionnaires: how to leave out an optional question that is typed.
+optional-hint = Optional: Senden Sie „überspringen“, um sie auszulassen.

@@ -61,3 +61,35 @@ email-answer-not-taken = This answer can no longer be taken. Here is the survey 
 email-comment-empty = Please write your comment before sending it.
 # Email: a page shown when ratewire can't answer for a moment.
 email-try-again = Something went wrong on our side. Please try again in a moment.
+
+# Questionnaires: the shipped text of a yes/no question whose id is `resolved`.
+question-resolved = Was your issue resolved?
+# Questionnaires: a customer-effort question (1 to 7).
+question-ces = How easy was it to get your issue resolved? Reply from 1 (very difficult) to 7 (very easy).
+# Questionnaires: a name question.
+question-name = What's your name?
+question-email = What's your email address?
+question-phone = What's your phone number? Please include the country code.
+# Questionnaires: a consent question; $url is the policy's link.
+question-consent = Do you agree to our privacy policy? { $url }
+# Questionnaires: the buttons of a yes/no question.
+answer-yes = Yes
+answer-no = No
+# Questionnaires: asking again after a reply that could not be read.
+reask-text = Sorry, I couldn't read that. Please try again.
+reask-required = We need this one to go on.
+reask-yes-no = Please answer yes or no.
+reask-choice = Please choose one of the options, or send its number.
+reask-email = That doesn't look like an email address. Please send it like name@example.com.
+reask-phone = That doesn't look like a phone number. Please send it with the country code, like +1 415 555 0123.
+# $example is the business's example of the id.
+reask-id = That doesn't look right. Please send it like { $example }.
+reask-date = Please send the date like 2026-12-31.
+# Questionnaires: the closing text.
+questionnaire-done = Thank you!
+# Questionnaires: the end after a refused consent.
+questionnaire-consent-refused = Understood. We can't go on without your consent.
+# Questionnaires: the end after a required question's attempts ran out.
+questionnaire-gave-up = Sorry, we couldn't go on. An agent will take it from here.
+# Questionnaires: how to leave out an optional question that is typed.
+optional-hint = Optional: send “skip” to leave it out.

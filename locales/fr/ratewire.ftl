@@ -60,3 +60,35 @@ email-answer-not-taken = Cette réponse ne peut plus être prise en compte. Voic
 email-comment-empty = Écrivez votre commentaire avant de l’envoyer.
 # Email: a page shown when ratewire can't answer for a moment.
 email-try-again = Un problème est survenu de notre côté. Réessayez dans un instant.
+
+# Questionnaires: the shipped text of a yes/no question whose id is `resolved`.
+question-resolved = Votre problème a-t-il été résolu ?
+# Questionnaires: a customer-effort question (1 to 7).
+question-ces = Était-il facile de résoudre votre problème ? Répondez de 1 (très difficile) à 7 (très facile).
+# Questionnaires: a name question.
+question-name = Quel est votre nom ?
+question-email = Quelle est votre adresse e-mail ?
+question-phone = Quel est votre numéro de téléphone ? Indiquez l'indicatif du pays.
+# Questionnaires: a consent question; $url is the policy's link.
+question-consent = Acceptez-vous notre politique de confidentialité ? { $url }
+# Questionnaires: the buttons of a yes/no question.
+answer-yes = Oui
+answer-no = Non
+# Questionnaires: asking again after a reply that could not be read.
+reask-text = Désolé, je n'ai pas pu le lire. Veuillez réessayer.
+reask-required = Nous en avons besoin pour continuer.
+reask-yes-no = Répondez par oui ou par non, s'il vous plaît.
+reask-choice = Choisissez l'une des options ou envoyez son numéro.
+reask-email = Cela ne ressemble pas à une adresse e-mail. Envoyez-la ainsi : nom@exemple.fr.
+reask-phone = Cela ne ressemble pas à un numéro de téléphone. Envoyez-le avec l'indicatif, par exemple +33 6 12 34 56 78.
+# $example is the business's example of the id.
+reask-id = Cela ne semble pas correct. Envoyez-le ainsi : { $example }.
+reask-date = Envoyez la date ainsi : 2026-12-31.
+# Questionnaires: the closing text.
+questionnaire-done = Merci !
+# Questionnaires: the end after a refused consent.
+questionnaire-consent-refused = Entendu. Nous ne pouvons pas continuer sans votre consentement.
+# Questionnaires: the end after a required question's attempts ran out.
+questionnaire-gave-up = Désolé, nous n'avons pas pu continuer. Un agent prend le relais.
+# Questionnaires: how to leave out an optional question that is typed.
+optional-hint = Facultatif : envoyez « passer » pour l'ignorer.

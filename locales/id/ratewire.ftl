@@ -60,3 +60,35 @@ email-answer-not-taken = Jawaban ini tidak dapat diterima lagi. Berikut survei d
 email-comment-empty = Tulis komentar Anda sebelum mengirimnya.
 # Email: a page shown when ratewire can't answer for a moment.
 email-try-again = Terjadi kesalahan di pihak kami. Silakan coba lagi sebentar lagi.
+
+# Questionnaires: the shipped text of a yes/no question whose id is `resolved`.
+question-resolved = Apakah masalah Anda sudah terselesaikan?
+# Questionnaires: a customer-effort question (1 to 7).
+question-ces = Seberapa mudah masalah Anda diselesaikan? Balas dari 1 (sangat sulit) sampai 7 (sangat mudah).
+# Questionnaires: a name question.
+question-name = Siapa nama Anda?
+question-email = Apa alamat email Anda?
+question-phone = Berapa nomor telepon Anda? Sertakan kode negara.
+# Questionnaires: a consent question; $url is the policy's link.
+question-consent = Apakah Anda menyetujui kebijakan privasi kami? { $url }
+# Questionnaires: the buttons of a yes/no question.
+answer-yes = Ya
+answer-no = Tidak
+# Questionnaires: asking again after a reply that could not be read.
+reask-text = Maaf, saya tidak bisa membacanya. Silakan coba lagi.
+reask-required = Kami memerlukan ini untuk melanjutkan.
+reask-yes-no = Silakan jawab ya atau tidak.
+reask-choice = Pilih salah satu opsi atau kirim nomornya.
+reask-email = Itu sepertinya bukan alamat email. Kirim seperti ini: nama@contoh.com.
+reask-phone = Itu sepertinya bukan nomor telepon. Kirim dengan kode negara, seperti +62 812 3456 7890.
+# $example is the business's example of the id.
+reask-id = Sepertinya kurang tepat. Kirim seperti ini: { $example }.
+reask-date = Kirim tanggal seperti ini: 2026-12-31.
+# Questionnaires: the closing text.
+questionnaire-done = Terima kasih!
+# Questionnaires: the end after a refused consent.
+questionnaire-consent-refused = Baik. Kami tidak dapat melanjutkan tanpa persetujuan Anda.
+# Questionnaires: the end after a required question's attempts ran out.
+questionnaire-gave-up = Maaf, kami tidak dapat melanjutkan. Agen akan membantu dari sini.
+# Questionnaires: how to leave out an optional question that is typed.
+optional-hint = Opsional: kirim “lewati” untuk melewatinya.

@@ -60,3 +60,35 @@ email-answer-not-taken = この回答は受け付けられなくなりました�
 email-comment-empty = 送信する前にコメントをご記入ください。
 # Email: a page shown when ratewire can't answer for a moment.
 email-try-again = 問題が発生しました。しばらくしてからもう一度お試しください。
+
+# Questionnaires: the shipped text of a yes/no question whose id is `resolved`.
+question-resolved = 問題は解決しましたか？
+# Questionnaires: a customer-effort question (1 to 7).
+question-ces = 問題の解決はどのくらい簡単でしたか？1（とても難しい）から7（とても簡単）でお答えください。
+# Questionnaires: a name question.
+question-name = お名前を教えてください。
+question-email = メールアドレスを教えてください。
+question-phone = 電話番号を国番号から教えてください。
+# Questionnaires: a consent question; $url is the policy's link.
+question-consent = プライバシーポリシーに同意しますか？ { $url }
+# Questionnaires: the buttons of a yes/no question.
+answer-yes = はい
+answer-no = いいえ
+# Questionnaires: asking again after a reply that could not be read.
+reask-text = 読み取れませんでした。もう一度お試しください。
+reask-required = 続けるにはこの項目が必要です。
+reask-yes-no = 「はい」か「いいえ」でお答えください。
+reask-choice = 選択肢から1つ選ぶか、その番号を送ってください。
+reask-email = メールアドレスではないようです。name@example.com の形で送ってください。
+reask-phone = 電話番号ではないようです。+81 90 1234 5678 のように国番号から送ってください。
+# $example is the business's example of the id.
+reask-id = 正しくないようです。{ $example } の形で送ってください。
+reask-date = 日付は 2026-12-31 の形で送ってください。
+# Questionnaires: the closing text.
+questionnaire-done = ありがとうございました！
+# Questionnaires: the end after a refused consent.
+questionnaire-consent-refused = 承知しました。同意がないため、ここで終了します。
+# Questionnaires: the end after a required question's attempts ran out.
+questionnaire-gave-up = 申し訳ありません、続けられませんでした。担当者が対応します。
+# Questionnaires: how to leave out an optional question that is typed.
+optional-hint = 任意です。「スキップ」と送ると省略できます。

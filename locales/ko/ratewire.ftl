@@ -60,3 +60,35 @@ email-answer-not-taken = 이 응답은 더 이상 받을 수 없습니다. 현�
 email-comment-empty = 보내기 전에 의견을 입력해 주세요.
 # Email: a page shown when ratewire can't answer for a moment.
 email-try-again = 문제가 발생했습니다. 잠시 후 다시 시도해 주세요.
+
+# Questionnaires: the shipped text of a yes/no question whose id is `resolved`.
+question-resolved = 문제가 해결되었나요?
+# Questionnaires: a customer-effort question (1 to 7).
+question-ces = 문제를 해결하기가 얼마나 쉬웠나요? 1(매우 어려움)부터 7(매우 쉬움)까지 답해 주세요.
+# Questionnaires: a name question.
+question-name = 성함이 어떻게 되세요?
+question-email = 이메일 주소를 알려 주세요.
+question-phone = 국가 번호를 포함한 전화번호를 알려 주세요.
+# Questionnaires: a consent question; $url is the policy's link.
+question-consent = 개인정보 처리방침에 동의하시나요? { $url }
+# Questionnaires: the buttons of a yes/no question.
+answer-yes = 예
+answer-no = 아니요
+# Questionnaires: asking again after a reply that could not be read.
+reask-text = 읽을 수 없었어요. 다시 시도해 주세요.
+reask-required = 계속하려면 이 항목이 필요해요.
+reask-yes-no = 예 또는 아니요로 답해 주세요.
+reask-choice = 옵션 중 하나를 고르거나 번호를 보내 주세요.
+reask-email = 이메일 주소가 아닌 것 같아요. name@example.com 형식으로 보내 주세요.
+reask-phone = 전화번호가 아닌 것 같아요. +82 10 1234 5678처럼 국가 번호와 함께 보내 주세요.
+# $example is the business's example of the id.
+reask-id = 올바르지 않은 것 같아요. { $example } 형식으로 보내 주세요.
+reask-date = 날짜는 2026-12-31 형식으로 보내 주세요.
+# Questionnaires: the closing text.
+questionnaire-done = 감사합니다!
+# Questionnaires: the end after a refused consent.
+questionnaire-consent-refused = 알겠습니다. 동의 없이는 계속할 수 없어요.
+# Questionnaires: the end after a required question's attempts ran out.
+questionnaire-gave-up = 죄송해요, 계속할 수 없었어요. 상담원이 이어서 도와드릴게요.
+# Questionnaires: how to leave out an optional question that is typed.
+optional-hint = 선택 사항이에요. “건너뛰기”를 보내면 넘어갑니다.

@@ -60,3 +60,35 @@ email-answer-not-taken = Esta resposta não pode mais ser registrada. Veja a pes
 email-comment-empty = Escreva seu comentário antes de enviá-lo.
 # Email: a page shown when ratewire can't answer for a moment.
 email-try-again = Algo deu errado do nosso lado. Tente novamente em instantes.
+
+# Questionnaires: the shipped text of a yes/no question whose id is `resolved`.
+question-resolved = Seu problema foi resolvido?
+# Questionnaires: a customer-effort question (1 to 7).
+question-ces = Quão fácil foi resolver seu problema? Responda de 1 (muito difícil) a 7 (muito fácil).
+# Questionnaires: a name question.
+question-name = Qual é o seu nome?
+question-email = Qual é o seu e-mail?
+question-phone = Qual é o seu telefone? Inclua o código do país.
+# Questionnaires: a consent question; $url is the policy's link.
+question-consent = Você concorda com nossa política de privacidade? { $url }
+# Questionnaires: the buttons of a yes/no question.
+answer-yes = Sim
+answer-no = Não
+# Questionnaires: asking again after a reply that could not be read.
+reask-text = Desculpe, não consegui ler. Tente de novo.
+reask-required = Precisamos disso para continuar.
+reask-yes-no = Responda sim ou não, por favor.
+reask-choice = Escolha uma das opções ou envie o número dela.
+reask-email = Isso não parece um e-mail. Envie assim: nome@exemplo.com.
+reask-phone = Isso não parece um telefone. Envie com o código do país, assim: +55 11 91234 5678.
+# $example is the business's example of the id.
+reask-id = Isso não parece certo. Envie assim: { $example }.
+reask-date = Envie a data assim: 2026-12-31.
+# Questionnaires: the closing text.
+questionnaire-done = Obrigado!
+# Questionnaires: the end after a refused consent.
+questionnaire-consent-refused = Entendido. Não podemos continuar sem o seu consentimento.
+# Questionnaires: the end after a required question's attempts ran out.
+questionnaire-gave-up = Desculpe, não conseguimos continuar. Um atendente seguirá daqui.
+# Questionnaires: how to leave out an optional question that is typed.
+optional-hint = Opcional: envie “pular” para deixar em branco.

@@ -60,3 +60,35 @@ email-answer-not-taken = Этот ответ больше не может быт
 email-comment-empty = Напишите комментарий, прежде чем отправлять его.
 # Email: a page shown when ratewire can't answer for a moment.
 email-try-again = У нас что-то пошло не так. Попробуйте ещё раз через минуту.
+
+# Questionnaires: the shipped text of a yes/no question whose id is `resolved`.
+question-resolved = Ваш вопрос решён?
+# Questionnaires: a customer-effort question (1 to 7).
+question-ces = Насколько легко было решить ваш вопрос? Ответьте от 1 (очень трудно) до 7 (очень легко).
+# Questionnaires: a name question.
+question-name = Как вас зовут?
+question-email = Какой у вас адрес электронной почты?
+question-phone = Какой у вас номер телефона? Укажите код страны.
+# Questionnaires: a consent question; $url is the policy's link.
+question-consent = Вы согласны с нашей политикой конфиденциальности? { $url }
+# Questionnaires: the buttons of a yes/no question.
+answer-yes = Да
+answer-no = Нет
+# Questionnaires: asking again after a reply that could not be read.
+reask-text = Не удалось прочитать. Попробуйте ещё раз.
+reask-required = Без этого мы не можем продолжить.
+reask-yes-no = Ответьте, пожалуйста, «да» или «нет».
+reask-choice = Выберите один из вариантов или отправьте его номер.
+reask-email = Это не похоже на адрес почты. Отправьте его так: name@example.com.
+reask-phone = Это не похоже на номер телефона. Отправьте его с кодом страны, например +7 912 345-67-89.
+# $example is the business's example of the id.
+reask-id = Это не похоже на правильный ответ. Отправьте так: { $example }.
+reask-date = Отправьте дату так: 2026-12-31.
+# Questionnaires: the closing text.
+questionnaire-done = Спасибо!
+# Questionnaires: the end after a refused consent.
+questionnaire-consent-refused = Понятно. Без вашего согласия мы не можем продолжить.
+# Questionnaires: the end after a required question's attempts ran out.
+questionnaire-gave-up = К сожалению, продолжить не удалось. Дальше вам поможет оператор.
+# Questionnaires: how to leave out an optional question that is typed.
+optional-hint = Необязательно: отправьте «пропустить», чтобы не отвечать.

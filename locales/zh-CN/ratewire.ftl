@@ -60,3 +60,35 @@ email-answer-not-taken = 此回答已无法提交。以下是问卷的当前状�
 email-comment-empty = 请先填写您的意见再发送。
 # Email: a page shown when ratewire can't answer for a moment.
 email-try-again = 我们这边出了点问题，请稍后再试。
+
+# Questionnaires: the shipped text of a yes/no question whose id is `resolved`.
+question-resolved = 您的问题解决了吗？
+# Questionnaires: a customer-effort question (1 to 7).
+question-ces = 解决您的问题有多容易？请回复 1（非常困难）到 7（非常容易）。
+# Questionnaires: a name question.
+question-name = 请问您怎么称呼？
+question-email = 请问您的电子邮箱是？
+question-phone = 请问您的电话号码是？请包含国家代码。
+# Questionnaires: a consent question; $url is the policy's link.
+question-consent = 您同意我们的隐私政策吗？{ $url }
+# Questionnaires: the buttons of a yes/no question.
+answer-yes = 是
+answer-no = 否
+# Questionnaires: asking again after a reply that could not be read.
+reask-text = 抱歉，没能读懂。请再试一次。
+reask-required = 需要这一项才能继续。
+reask-yes-no = 请回答“是”或“否”。
+reask-choice = 请选择其中一个选项，或发送它的编号。
+reask-email = 这看起来不是电子邮箱。请按 name@example.com 的格式发送。
+reask-phone = 这看起来不是电话号码。请带国家代码发送，例如 +86 138 0013 8000。
+# $example is the business's example of the id.
+reask-id = 这看起来不对。请按 { $example } 的格式发送。
+reask-date = 请按 2026-12-31 的格式发送日期。
+# Questionnaires: the closing text.
+questionnaire-done = 谢谢！
+# Questionnaires: the end after a refused consent.
+questionnaire-consent-refused = 明白了。没有您的同意，我们无法继续。
+# Questionnaires: the end after a required question's attempts ran out.
+questionnaire-gave-up = 抱歉，无法继续。客服人员会接手为您服务。
+# Questionnaires: how to leave out an optional question that is typed.
+optional-hint = 选填：发送“跳过”即可略过。

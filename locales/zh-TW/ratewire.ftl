@@ -60,3 +60,35 @@ email-answer-not-taken = 此回答已無法提交。以下是問卷目前的狀�
 email-comment-empty = 請先填寫您的意見再送出。
 # Email: a page shown when ratewire can't answer for a moment.
 email-try-again = 我們這邊出了點問題，請稍後再試。
+
+# Questionnaires: the shipped text of a yes/no question whose id is `resolved`.
+question-resolved = 您的問題解決了嗎？
+# Questionnaires: a customer-effort question (1 to 7).
+question-ces = 解決您的問題有多容易？請回覆 1（非常困難）到 7（非常容易）。
+# Questionnaires: a name question.
+question-name = 請問您怎麼稱呼？
+question-email = 請問您的電子郵件地址是？
+question-phone = 請問您的電話號碼是？請包含國碼。
+# Questionnaires: a consent question; $url is the policy's link.
+question-consent = 您同意我們的隱私權政策嗎？{ $url }
+# Questionnaires: the buttons of a yes/no question.
+answer-yes = 是
+answer-no = 否
+# Questionnaires: asking again after a reply that could not be read.
+reask-text = 抱歉，無法讀取。請再試一次。
+reask-required = 需要這一項才能繼續。
+reask-yes-no = 請回答「是」或「否」。
+reask-choice = 請選擇其中一個選項，或傳送它的編號。
+reask-email = 這看起來不是電子郵件地址。請依 name@example.com 的格式傳送。
+reask-phone = 這看起來不是電話號碼。請連同國碼傳送，例如 +886 912 345 678。
+# $example is the business's example of the id.
+reask-id = 這看起來不對。請依 { $example } 的格式傳送。
+reask-date = 請依 2026-12-31 的格式傳送日期。
+# Questionnaires: the closing text.
+questionnaire-done = 謝謝！
+# Questionnaires: the end after a refused consent.
+questionnaire-consent-refused = 了解。沒有您的同意，我們無法繼續。
+# Questionnaires: the end after a required question's attempts ran out.
+questionnaire-gave-up = 抱歉，無法繼續。客服人員會接手為您服務。
+# Questionnaires: how to leave out an optional question that is typed.
+optional-hint = 選填：傳送「跳過」即可略過。
