@@ -154,7 +154,9 @@ pub(crate) fn with_causes(head: String, error: &dyn std::error::Error) -> String
 /// A message to send to an end user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outbound {
-    pub survey: SurveyId,
+    /// The survey the message belongs to; none for a pre-chat's message, which belongs to the
+    /// end user's pre-chat on the channel.
+    pub survey: Option<SurveyId>,
     pub recipient: RecipientId,
     pub content: Content,
     /// Names this send uniquely. Channels whose platform echoes a reference back

@@ -1,4 +1,7 @@
 //! What a tap on a choice carries back: short enough for Telegram's 64-byte callback data.
+//! A pre-chat's answer names no survey: it belongs to the end user's pre-chat on the channel,
+//! and names its question by place (the pre-chat keeps its questions as they were when it
+//! started) and the option by id, `yes`/`no` or a score.
 
 use ratewire_core::{Score, SurveyId};
 
@@ -7,16 +10,18 @@ use ratewire_core::{Score, SurveyId};
 pub enum ChoicePayload {
     Score { survey: SurveyId, score: Score },
     Reason { survey: SurveyId, reason: String },
+    Answer { question: u8, option: String },
 }
 
 const PREFIX: &str = "rw1";
 
 impl ChoicePayload {
-    /// `rw1:s:<survey>:<score>` or `rw1:r:<survey>:<reason>`.
+    /// `rw1:s:<survey>:<score>`, `rw1:r:<survey>:<reason>` or `rw1:a:<question>:<option>`.
     pub fn encode(&self) -> String {
         match self {
             ChoicePayload::Score { survey, score } => format!("{PREFIX}:s:{survey}:{score}"),
             ChoicePayload::Reason { survey, reason } => format!("{PREFIX}:r:{survey}:{reason}"),
+            ChoicePayload::Answer { question, option } => format!("{PREFIX}:a:{question}:{option}"),
         }
     }
 
@@ -24,6 +29,12 @@ impl ChoicePayload {
     /// The score is checked against the survey's scale by the survey, not here.
     pub fn decode(text: &str) -> Option<ChoicePayload> {
         let (kind, rest) = text.strip_prefix(PREFIX)?.strip_prefix(':')?.split_once(':')?;
+        if kind == "a" {
+            let (question, option) = rest.split_once(':')?;
+            let well_formed = !option.is_empty() && option.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            let question = question.parse().ok().filter(|_| well_formed)?;
+            return Some(ChoicePayload::Answer { question, option: option.into() });
+        }
         // Survey ids may hold ':', values never do: split at the last one.
         let (survey, value) = rest.rsplit_once(':')?;
         let survey = SurveyId::new(survey).ok()?;
@@ -52,6 +63,8 @@ mod tests {
             ChoicePayload::Score { survey: survey.clone(), score: Scale::NPS.score(10).unwrap() },
             ChoicePayload::Reason { survey: survey.clone(), reason: "unresolved".into() },
             ChoicePayload::Score { survey: SurveyId::new("a:b").unwrap(), score: Scale::NPS.score(3).unwrap() },
+            ChoicePayload::Answer { question: 19, option: "a".repeat(40) },
+            ChoicePayload::Answer { question: 0, option: "yes".into() },
         ] {
             let text = payload.encode();
             assert!(text.len() <= 64, "{text}");
@@ -61,9 +74,20 @@ mod tests {
 
     #[test]
     fn foreign_or_broken_payloads_are_refused() {
-        for text in
-            ["", "hello", "rw1:s:abc", "rw1:s:abc:11", "rw1:s:abc:x", "rw2:s:abc:4", "rw1:x:abc:4", "rw1:r:abc:"]
-        {
+        for text in [
+            "",
+            "hello",
+            "rw1:s:abc",
+            "rw1:s:abc:11",
+            "rw1:s:abc:x",
+            "rw2:s:abc:4",
+            "rw1:x:abc:4",
+            "rw1:r:abc:",
+            "rw1:a:x:yes",
+            "rw1:a:1:",
+            "rw1:a:1:a:b",
+            "rw1:a:300:yes",
+        ] {
             assert_eq!(ChoicePayload::decode(text), None, "{text}");
         }
     }

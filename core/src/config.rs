@@ -8,6 +8,7 @@ use thiserror::Error;
 use crate::catalog::{Catalog, Message, SHIPPED_REASONS};
 use crate::conversation::{AutoInviteRules, MAX_COOLDOWN_DAYS, MAX_DAYS_SINCE_LAST_REPLY, MAX_MIN_CHARACTERS};
 use crate::locale::Locale;
+use crate::questionnaire::{PrechatConfig, unknown_question_fields};
 use crate::reply::{Labels, fold};
 use crate::scale::{Scale, Score};
 
@@ -91,6 +92,10 @@ pub struct SurveyConfig {
     pub auto_invite: AutoInviteRules,
     pub default_locale: Locale,
     pub content: BTreeMap<Locale, LocalizedContent>,
+    /// The questions asked when an end user opens a conversation on a messaging channel that
+    /// uses this configuration; none when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prechat: Option<PrechatConfig>,
 }
 
 impl Default for SurveyConfig {
@@ -111,6 +116,7 @@ impl Default for SurveyConfig {
             auto_invite: AutoInviteRules::default(),
             default_locale: Locale::En,
             content: BTreeMap::new(),
+            prechat: None,
         }
     }
 }
@@ -148,6 +154,11 @@ impl FieldError {
     pub(crate) fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
         Self { field: field.into(), problem: problem.into() }
     }
+
+    /// The same problem, in a field of `parent`.
+    pub(crate) fn under(self, parent: &str) -> Self {
+        Self { field: format!("{parent}.{}", self.field), problem: self.problem }
+    }
 }
 
 /// The longest text a business may set: WhatsApp's interactive body limit.
@@ -163,6 +174,10 @@ impl SurveyConfig {
     /// none) and every problem [`SurveyConfig::validate`] finds in the fields that could be.
     pub fn from_json(mut value: serde_json::Value) -> Result<SurveyConfig, Vec<FieldError>> {
         let mut problems = lists_for_objects(&mut value);
+        if let Some(questionnaire) = value.get("prechat").and_then(|prechat| prechat.get("questionnaire")) {
+            problems
+                .extend(unknown_question_fields(questionnaire).into_iter().map(|p| p.under("prechat.questionnaire")));
+        }
         let (config, read) = read_every_field::<SurveyConfig>(value);
         problems.extend(read);
         if let Some(Err(invalid)) = config.as_ref().map(SurveyConfig::validate) {
@@ -275,6 +290,9 @@ impl SurveyConfig {
                     check_text(&field, label, MAX_LABEL_CHARS, &mut errors);
                 }
             }
+        }
+        if let Some(Err(problems)) = self.prechat.as_ref().map(PrechatConfig::validate) {
+            errors.extend(problems.into_iter().map(|problem| problem.under("prechat")));
         }
         if errors.is_empty() { Ok(()) } else { Err(errors) }
     }

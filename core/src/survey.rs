@@ -266,6 +266,15 @@ pub enum Notice {
     Commented,
     #[serde(rename = "survey.expired")]
     Expired,
+    /// A pre-chat was answered to its end.
+    #[serde(rename = "prechat.completed")]
+    PrechatCompleted,
+    /// A pre-chat ended before its end: consent refused, or a required question never answered.
+    #[serde(rename = "prechat.ended")]
+    PrechatEnded,
+    /// A pre-chat's end user stopped answering.
+    #[serde(rename = "prechat.abandoned")]
+    PrechatAbandoned,
 }
 
 /// Messages the end user is sent; the channel renders each from the survey's texts.

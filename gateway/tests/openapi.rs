@@ -50,6 +50,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("GET", "/v1/configs"),
     ("POST", "/v1/configs"),
     ("GET", "/v1/configs/{id}"),
+    ("GET", "/v1/contacts/{channel}/{recipient}"),
     ("PUT", "/v1/configs/{id}"),
     ("POST", "/v1/conversations"),
     ("GET", "/v1/conversations/{id}"),
@@ -596,6 +597,9 @@ async fn answers_are_of_the_documented_schemas() {
     assert!(short["invitation"]["rule"].get("message").is_none(), "{short}");
     svc.expect("POST", events, "/v1/conversations/none/events", Some(closed), 404).await;
     svc.expect("GET", "/v1/conversations/{id}", "/v1/conversations/c1", None, 200).await;
+    let contact = "/v1/contacts/{channel}/{recipient}";
+    svc.expect("GET", contact, "/v1/contacts/site/visitor-c1", None, 200).await;
+    svc.expect("GET", contact, "/v1/contacts/none/visitor-c1", None, 404).await;
     svc.expect("GET", "/v1/conversations/{id}", "/v1/conversations/none", None, 404).await;
     // An id that can't be a conversation's names none, in the API's error format.
     svc.expect("GET", "/v1/conversations/{id}", "/v1/conversations/bad%20id", None, 404).await;

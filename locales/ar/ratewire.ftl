@@ -92,3 +92,5 @@ questionnaire-consent-refused = مفهوم. لا يمكننا المتابعة �
 questionnaire-gave-up = عذرًا، لم نتمكن من المتابعة. سيتولى أحد الموظفين الأمر.
 # Questionnaires: how to leave out an optional question that is typed.
 optional-hint = اختياري: أرسل «تخطي» لتركه.
+# Questionnaires: a pre-chat's greeting for an end user whose name is known.
+prechat-greeting = مرحبًا { $name }!

@@ -92,3 +92,5 @@ questionnaire-consent-refused = Verstanden. Ohne Ihre Zustimmung können wir nic
 questionnaire-gave-up = Leider konnten wir nicht fortfahren. Ein Mitarbeiter übernimmt.
 # Questionnaires: how to leave out an optional question that is typed.
 optional-hint = Optional: Senden Sie „überspringen“, um sie auszulassen.
+# Questionnaires: a pre-chat's greeting for an end user whose name is known.
+prechat-greeting = Hallo { $name }!

@@ -93,3 +93,5 @@ questionnaire-consent-refused = Understood. We can't go on without your consent.
 questionnaire-gave-up = Sorry, we couldn't go on. An agent will take it from here.
 # Questionnaires: how to leave out an optional question that is typed.
 optional-hint = Optional: send “skip” to leave it out.
+# Questionnaires: a pre-chat's greeting for an end user whose name is known.
+prechat-greeting = Hi { $name }!

@@ -92,3 +92,5 @@ questionnaire-consent-refused = Entendido. No podemos continuar sin tu consentim
 questionnaire-gave-up = Lo sentimos, no pudimos continuar. Un agente seguirá desde aquí.
 # Questionnaires: how to leave out an optional question that is typed.
 optional-hint = Opcional: envía «saltar» para omitirla.
+# Questionnaires: a pre-chat's greeting for an end user whose name is known.
+prechat-greeting = ¡Hola, { $name }!

@@ -92,3 +92,5 @@ questionnaire-consent-refused = Entendu. Nous ne pouvons pas continuer sans votr
 questionnaire-gave-up = Désolé, nous n'avons pas pu continuer. Un agent prend le relais.
 # Questionnaires: how to leave out an optional question that is typed.
 optional-hint = Facultatif : envoyez « passer » pour l'ignorer.
+# Questionnaires: a pre-chat's greeting for an end user whose name is known.
+prechat-greeting = Bonjour { $name } !

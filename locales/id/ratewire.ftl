@@ -92,3 +92,5 @@ questionnaire-consent-refused = Baik. Kami tidak dapat melanjutkan tanpa persetu
 questionnaire-gave-up = Maaf, kami tidak dapat melanjutkan. Agen akan membantu dari sini.
 # Questionnaires: how to leave out an optional question that is typed.
 optional-hint = Opsional: kirim “lewati” untuk melewatinya.
+# Questionnaires: a pre-chat's greeting for an end user whose name is known.
+prechat-greeting = Halo, { $name }!

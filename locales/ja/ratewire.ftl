@@ -92,3 +92,5 @@ questionnaire-consent-refused = 承知しました。同意がないため、こ
 questionnaire-gave-up = 申し訳ありません、続けられませんでした。担当者が対応します。
 # Questionnaires: how to leave out an optional question that is typed.
 optional-hint = 任意です。「スキップ」と送ると省略できます。
+# Questionnaires: a pre-chat's greeting for an end user whose name is known.
+prechat-greeting = { $name }さん、こんにちは！

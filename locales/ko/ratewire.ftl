@@ -92,3 +92,5 @@ questionnaire-consent-refused = 알겠습니다. 동의 없이는 계속할 수 
 questionnaire-gave-up = 죄송해요, 계속할 수 없었어요. 상담원이 이어서 도와드릴게요.
 # Questionnaires: how to leave out an optional question that is typed.
 optional-hint = 선택 사항이에요. “건너뛰기”를 보내면 넘어갑니다.
+# Questionnaires: a pre-chat's greeting for an end user whose name is known.
+prechat-greeting = { $name }님, 안녕하세요!

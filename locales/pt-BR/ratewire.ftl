@@ -92,3 +92,5 @@ questionnaire-consent-refused = Entendido. Não podemos continuar sem o seu cons
 questionnaire-gave-up = Desculpe, não conseguimos continuar. Um atendente seguirá daqui.
 # Questionnaires: how to leave out an optional question that is typed.
 optional-hint = Opcional: envie “pular” para deixar em branco.
+# Questionnaires: a pre-chat's greeting for an end user whose name is known.
+prechat-greeting = Olá, { $name }!

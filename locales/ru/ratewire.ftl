@@ -92,3 +92,5 @@ questionnaire-consent-refused = Понятно. Без вашего соглас
 questionnaire-gave-up = К сожалению, продолжить не удалось. Дальше вам поможет оператор.
 # Questionnaires: how to leave out an optional question that is typed.
 optional-hint = Необязательно: отправьте «пропустить», чтобы не отвечать.
+# Questionnaires: a pre-chat's greeting for an end user whose name is known.
+prechat-greeting = Здравствуйте, { $name }!

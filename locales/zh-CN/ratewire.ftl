@@ -92,3 +92,5 @@ questionnaire-consent-refused = 明白了。没有您的同意，我们无法继
 questionnaire-gave-up = 抱歉，无法继续。客服人员会接手为您服务。
 # Questionnaires: how to leave out an optional question that is typed.
 optional-hint = 选填：发送“跳过”即可略过。
+# Questionnaires: a pre-chat's greeting for an end user whose name is known.
+prechat-greeting = { $name }，您好！

@@ -92,3 +92,5 @@ questionnaire-consent-refused = 了解。沒有您的同意，我們無法繼續
 questionnaire-gave-up = 抱歉，無法繼續。客服人員會接手為您服務。
 # Questionnaires: how to leave out an optional question that is typed.
 optional-hint = 選填：傳送「跳過」即可略過。
+# Questionnaires: a pre-chat's greeting for an end user whose name is known.
+prechat-greeting = { $name }，您好！

@@ -41,10 +41,16 @@ pub(super) fn survey_of_message_id(id: &str) -> Option<SurveyId> {
 
 /// The email for an outbound message, and its `Message-ID` (without angle brackets).
 pub(super) fn email(sender: &Sender, message: &Outbound) -> Result<(lettre::Message, String), SendError> {
+    let Some(survey) = &message.survey else {
+        return Err(SendError::Permanent(ratewire_core::FailureReason {
+            code: "not_a_survey".into(),
+            detail: "email carries surveys only: a pre-chat is asked on messaging channels".into(),
+        }));
+    };
     let to = mailbox(&message.recipient)?;
     let domain = sender.from.email.domain().to_owned();
     let locale = message.context.locale;
-    let invitation_id = message_id(&message.survey, "invitation", &domain);
+    let invitation_id = message_id(survey, "invitation", &domain);
     let unsubscribe = sender.links.url(&Link::Unsubscribe(message.recipient.clone()));
     let frame = Frame {
         lang: locale.tag(),
@@ -54,16 +60,16 @@ pub(super) fn email(sender: &Sender, message: &Outbound) -> Result<(lettre::Mess
     };
     let (id, body) = match &message.content {
         Content::Invitation { text, layout } => {
-            (invitation_id.clone(), invitation(sender, message, text, layout, &frame)?)
+            (invitation_id.clone(), invitation(sender, message, survey, text, layout, &frame)?)
         }
         Content::Choices { text, choices } => {
-            let choices: Vec<(Option<String>, &str)> = choices
-                .iter()
-                .map(|(payload, title)| (reason_link(sender, &message.survey, payload), title.as_str()))
-                .collect();
-            (follow_up_id(message, &domain), follow_up(sender, message, text, &choices, &frame)?)
+            let choices: Vec<(Option<String>, &str)> =
+                choices.iter().map(|(payload, title)| (reason_link(sender, survey, payload), title.as_str())).collect();
+            (follow_up_id(message, survey, &domain), follow_up(sender, message, survey, text, &choices, &frame)?)
         }
-        Content::Text(text) => (follow_up_id(message, &domain), follow_up(sender, message, text, &[], &frame)?),
+        Content::Text(text) => {
+            (follow_up_id(message, survey, &domain), follow_up(sender, message, survey, text, &[], &frame)?)
+        }
     };
     // Every message of a survey carries the invitation's subject, a follow-up as a reply to it:
     // mail clients (Gmail first) thread by subject as well as by `In-Reply-To`.
@@ -79,7 +85,7 @@ pub(super) fn email(sender: &Sender, message: &Outbound) -> Result<(lettre::Mess
         // Sent by a program (RFC 3834): out-of-office responders don't answer it.
         .raw_header(header("Auto-Submitted", "auto-generated"))
         .raw_header(header("Content-Language", locale.tag()));
-    if let Some(reply_to) = plus_address(sender.reply_to.as_ref(), &message.survey) {
+    if let Some(reply_to) = plus_address(sender.reply_to.as_ref(), survey) {
         builder = builder.reply_to(Mailbox::new(None, reply_to));
     }
     if id != invitation_id {
@@ -107,9 +113,9 @@ pub(super) fn plus_address(base: Option<&lettre::Address>, survey: &SurveyId) ->
 }
 
 /// A follow-up's id: tagged by a digest of its send, so a retry keeps it.
-fn follow_up_id(message: &Outbound, domain: &str) -> String {
+fn follow_up_id(message: &Outbound, survey: &SurveyId, domain: &str) -> String {
     let digest = Sha256::digest(message.idempotency_key.as_bytes());
-    message_id(&message.survey, &hex::encode(&digest[..8]), domain)
+    message_id(survey, &hex::encode(&digest[..8]), domain)
 }
 
 /// A reason's own link, which gives it on the survey's page: a reason typed in a reply would
@@ -119,7 +125,7 @@ fn reason_link(sender: &Sender, survey: &SurveyId, payload: &str) -> Option<Stri
         ChoicePayload::Reason { reason, .. } => {
             Some(sender.links.url(&Link::Reason { survey: survey.clone(), reason }))
         }
-        ChoicePayload::Score { .. } => None,
+        ChoicePayload::Score { .. } | ChoicePayload::Answer { .. } => None,
     }
 }
 
@@ -182,6 +188,7 @@ struct FollowUpHtml<'a> {
 fn invitation(
     sender: &Sender,
     message: &Outbound,
+    survey: &SurveyId,
     question: &str,
     layout: &InvitationLayout,
     frame: &Frame<'_>,
@@ -190,13 +197,13 @@ fn invitation(
     let choices = match layout {
         InvitationLayout::Choices(choices) => choices,
         InvitationLayout::TypedAnswer { hint } => {
-            return follow_up(sender, message, &format!("{question}\n\n{hint}"), &[], frame);
+            return follow_up(sender, message, survey, &format!("{question}\n\n{hint}"), &[], frame);
         }
     };
     let mut text = format!("{question}\n");
     let mut buttons = Vec::with_capacity(choices.len());
     for choice in choices {
-        let url = sender.links.url(&Link::Rate { survey: message.survey.clone(), score: choice.score });
+        let url = sender.links.url(&Link::Rate { survey: survey.clone(), score: choice.score });
         let shown = match &choice.label {
             Some(label) => format!("{} {label}", choice.title),
             None => choice.title.clone(),
@@ -223,11 +230,12 @@ fn invitation(
 fn follow_up(
     sender: &Sender,
     message: &Outbound,
+    survey: &SurveyId,
     said: &str,
     choices: &[(Option<String>, &str)],
     frame: &Frame<'_>,
 ) -> Result<Body, SendError> {
-    let page = sender.links.url(&Link::Survey(message.survey.clone()));
+    let page = sender.links.url(&Link::Survey(survey.clone()));
     let open = Catalog::shipped().scale_free_text(message.context.locale, Message::EmailOpenSurvey);
     let mut text = said.to_owned();
     if !choices.is_empty() {
@@ -263,7 +271,7 @@ mod tests {
 
     fn outbound(content: Content, locale: Locale, key: &str) -> Outbound {
         Outbound {
-            survey: SurveyId::new("0123456789abcdef0123456789abcdef").unwrap(),
+            survey: Some(SurveyId::new("0123456789abcdef0123456789abcdef").unwrap()),
             recipient: RecipientId::new("ana@example.com").unwrap(),
             content,
             idempotency_key: key.into(),
@@ -315,10 +323,10 @@ mod tests {
         let (email, id) = email(&sender(None), &message).unwrap();
         let again = email_id(&message);
         assert_eq!(id, again, "a retried send keeps its Message-ID");
-        assert_ne!(id, format!("rw.{}.invitation@acme.example", message.survey));
+        assert_ne!(id, format!("rw.{}.invitation@acme.example", message.survey.as_ref().unwrap()));
         let raw = email.formatted();
         let parsed = MessageParser::default().parse(&raw).unwrap();
-        let invitation = format!("rw.{}.invitation@acme.example", message.survey);
+        let invitation = format!("rw.{}.invitation@acme.example", message.survey.as_ref().unwrap());
         assert_eq!(parsed.in_reply_to().as_text(), Some(invitation.as_str()));
         assert_eq!(parsed.references().as_text(), Some(invitation.as_str()));
         assert_eq!(parsed.reply_to(), None);

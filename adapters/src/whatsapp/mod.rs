@@ -284,7 +284,7 @@ mod tests {
 
     fn outbound(content: Content, last_inbound_at: Option<Timestamp>, locale: Locale) -> Outbound {
         Outbound {
-            survey: SurveyId::new("srv_1").unwrap(),
+            survey: Some(SurveyId::new("srv_1").unwrap()),
             recipient: RecipientId::new("34600111222").unwrap(),
             content,
             idempotency_key: "send_srv_1_invitation".into(),

@@ -28,6 +28,19 @@ pub enum AnswerValue {
 }
 
 impl AnswerValue {
+    /// The answer as plain JSON, as businesses read it: a number, a boolean, an option's id, a
+    /// list of them, a text or an ISO date.
+    pub fn plain(&self) -> serde_json::Value {
+        match self {
+            AnswerValue::Score(score) => score.value().into(),
+            AnswerValue::YesNo(yes) => (*yes).into(),
+            AnswerValue::Choice(id) => id.as_str().into(),
+            AnswerValue::Choices(ids) => ids.iter().map(|id| serde_json::Value::from(id.as_str())).collect(),
+            AnswerValue::Text(text) => text.as_str().into(),
+            AnswerValue::Date(date) => date.to_string().into(),
+        }
+    }
+
     pub fn score(&self) -> Option<Score> {
         match self {
             AnswerValue::Score(score) => Some(*score),

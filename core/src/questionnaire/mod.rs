@@ -484,7 +484,7 @@ impl Questionnaire {
 
 /// The fields of each question that its kind doesn't have (a question's kind and its own fields
 /// are read together, which serde can't hold to known fields).
-fn unknown_question_fields(value: &serde_json::Value) -> Vec<FieldError> {
+pub(crate) fn unknown_question_fields(value: &serde_json::Value) -> Vec<FieldError> {
     const EVERY_KIND: [&str; 6] = ["id", "kind", "text", "required", "when", "changeable"];
     let Some(questions) = value.get("questions").and_then(serde_json::Value::as_array) else { return Vec::new() };
     let mut problems = Vec::new();
@@ -559,6 +559,50 @@ impl Catalog {
     }
 }
 
+/// The least and most time a pre-chat waits for an answer before it is abandoned.
+pub const ABANDON_AFTER_SECS: std::ops::RangeInclusive<u32> = 5..=86_400;
+
+/// A pre-chat survey: the questions asked, one at a time, when an end user opens a conversation
+/// on a messaging channel, before an agent answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct PrechatConfig {
+    pub questionnaire: Questionnaire,
+    /// Seconds without an answer after which the pre-chat is given up (`prechat.abandoned`):
+    /// 5 to 86 400.
+    #[cfg_attr(feature = "openapi", schema(minimum = 5, maximum = 86400))]
+    pub abandon_after_secs: u32,
+    /// The single-choice question whose answer the events carry as `inquiry_type`, for routing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inquiry_question: Option<QuestionId>,
+}
+
+impl Default for PrechatConfig {
+    fn default() -> Self {
+        PrechatConfig { questionnaire: Questionnaire::default(), abandon_after_secs: 1800, inquiry_question: None }
+    }
+}
+
+impl PrechatConfig {
+    /// Every problem with the pre-chat, or none.
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = match self.questionnaire.validate() {
+            Ok(()) => Vec::new(),
+            Err(problems) => problems.into_iter().map(|problem| problem.under("questionnaire")).collect(),
+        };
+        if !ABANDON_AFTER_SECS.contains(&self.abandon_after_secs) {
+            errors.push(FieldError::new("abandon_after_secs", "must be 5 to 86400 seconds"));
+        }
+        if let Some(id) = &self.inquiry_question
+            && !matches!(self.questionnaire.question(id).map(|q| &q.kind), Some(QuestionKind::SingleChoice { .. }))
+        {
+            errors.push(FieldError::new("inquiry_question", format!("{id} must be a single-choice question")));
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+}
+
 impl Questionnaire {
     /// What `question` says in `locale`: its own text there, else the shipped one where its
     /// kind has one, else its text in the default locale (or any it has).
@@ -596,6 +640,24 @@ impl Catalog {
             args.set("example", example.as_str());
         }
         self.format_with(locale, invalid.message_id(), &args).unwrap_or_default()
+    }
+
+    /// A pre-chat's greeting for an end user whose name is known.
+    pub fn prechat_greeting(&self, locale: Locale, name: &str) -> String {
+        let mut args = fluent_bundle::FluentArgs::new();
+        args.set("name", name);
+        self.format_with(locale, "prechat-greeting", &args).unwrap_or_default()
+    }
+
+    /// How to leave out an optional question that is answered by typing.
+    pub fn optional_hint(&self, locale: Locale) -> String {
+        self.format_with(locale, "optional-hint", &fluent_bundle::FluentArgs::new()).unwrap_or_default()
+    }
+
+    /// The title of a yes/no button.
+    pub fn yes_no_title(&self, locale: Locale, yes: bool) -> String {
+        let id = if yes { "answer-yes" } else { "answer-no" };
+        self.format_with(locale, id, &fluent_bundle::FluentArgs::new()).unwrap_or_default()
     }
 
     /// The closing text, or why the questionnaire ended.

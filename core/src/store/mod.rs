@@ -32,7 +32,7 @@ pub use self::connections::{RedisTarget, SentinelTarget};
 pub use self::durability::{Durability, Shortfall};
 pub use self::memory::MemoryStore;
 pub use self::notices::{Heard, Notices};
-pub use self::outbox::{OutboundMessage, Outbox, OutboxItem, Task};
+pub use self::outbox::{OutboundMessage, Outbox, OutboxItem, Prompt, Task};
 pub use self::pace::{Pace, Pacing, SendLane, SendSlots, send_interval, take_slots};
 pub use self::records::{Record, RecordKind, RecordStore, Versioned, delete, read, read_all, write};
 pub use self::redis::{RedisStore, RedisStoreOptions};

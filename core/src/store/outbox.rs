@@ -7,7 +7,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::{Buckets, StoreError};
-use crate::ids::{ChannelId, SurveyId, TenantId};
+use crate::ids::{ChannelId, RecipientId, SurveyId, TenantId};
+use crate::locale::Locale;
 use crate::survey::Reply;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +48,35 @@ pub enum Task {
     },
     /// Send a survey's message to its end user on the survey's channel.
     Send { channel: ChannelId, survey: SurveyId, message: OutboundMessage },
+    /// Send a pre-chat's question (or its closing text) to an end user, as it was when asked.
+    Prompt { channel: ChannelId, recipient: RecipientId, prompt: Prompt },
+    /// See whether an end user's pre-chat (the one that started at `started_at`) has waited too
+    /// long for an answer.
+    PrechatDue { channel: ChannelId, recipient: RecipientId, started_at: jiff::Timestamp },
+}
+
+impl Task {
+    /// The end user a pre-chat task is about: their tasks share a bucket, so whoever claims it
+    /// sends their messages in order.
+    pub fn prechat_recipient(&self) -> Option<(&ChannelId, &RecipientId)> {
+        match self {
+            Task::Prompt { channel, recipient, .. } | Task::PrechatDue { channel, recipient, .. } => {
+                Some((channel, recipient))
+            }
+            Task::Webhook { .. } | Task::Send { .. } => None,
+        }
+    }
+}
+
+/// A message of a pre-chat: its text, and the choices to tap where the question has them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prompt {
+    pub text: String,
+    /// The end user's language, which the pre-chat speaks.
+    pub locale: Locale,
+    /// Each choice's payload (what a tap sends back) and title.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<(String, String)>,
 }
 
 /// Which of a survey's messages to send; the channel renders it from the survey's texts when

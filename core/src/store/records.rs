@@ -25,6 +25,8 @@ pub enum RecordKind {
     Unsubscribe,
     /// When the tenant last ended every dashboard session ("log out everywhere").
     DashboardSessions,
+    /// An end user's pre-chat on a channel: the questions asked and their answers.
+    Prechat,
 }
 
 impl RecordKind {
@@ -33,7 +35,7 @@ impl RecordKind {
     /// kept for the store's retention after its last write, and no index lists them, so they
     /// don't pile up for good.
     pub fn is_listed(self) -> bool {
-        !matches!(self, RecordKind::Contact | RecordKind::Message)
+        !matches!(self, RecordKind::Contact | RecordKind::Message | RecordKind::Prechat)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +48,7 @@ impl RecordKind {
             RecordKind::Message => "message",
             RecordKind::Unsubscribe => "unsubscribe",
             RecordKind::DashboardSessions => "dashboard_sessions",
+            RecordKind::Prechat => "prechat",
         }
     }
 }

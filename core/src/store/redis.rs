@@ -596,9 +596,13 @@ impl Keys {
         if !self.cluster {
             return None;
         }
+        if item.task.prechat_recipient().is_some() {
+            return Some(outbox_bucket(item));
+        }
         let survey = match &item.task {
             Task::Send { survey, .. } => Some(survey),
             Task::Webhook { survey, .. } => survey.as_ref(),
+            Task::Prompt { .. } | Task::PrechatDue { .. } => None,
         };
         let by_member = || fnv1a(&outbox_member(&item.tenant, &item.id)) as usize % BUCKETS;
         Some(survey.and_then(|survey| self.shard(survey)).unwrap_or_else(by_member))
@@ -1747,13 +1751,17 @@ type Candidate = (usize, String, f64);
 /// and score.
 type Entry = (Option<usize>, String, f64);
 
-/// The bucket of the outbox's due index an item is in on one server: a survey's messages share
-/// one, so a gateway that claims a bucket has all of them, in order; an event goes by its own
-/// id.
+/// The bucket of the outbox's due index an item is in on one server (and a pre-chat's on a
+/// cluster too, since it has no survey's shard): a survey's messages share one, and an end
+/// user's pre-chat messages another, so a gateway that claims a bucket has all of them, in
+/// order; an event goes by its own id.
 fn outbox_bucket(item: &OutboxItem) -> usize {
     let hash = match &item.task {
         Task::Send { survey, .. } => fnv1a(&format!("{}/{survey}", item.tenant)),
         Task::Webhook { .. } => fnv1a(&outbox_member(&item.tenant, &item.id)),
+        Task::Prompt { channel, recipient, .. } | Task::PrechatDue { channel, recipient, .. } => {
+            fnv1a(&format!("{}/{channel}/{recipient}", item.tenant))
+        }
     };
     hash as usize % BUCKETS
 }

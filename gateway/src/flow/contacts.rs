@@ -4,8 +4,9 @@
 
 use jiff::Timestamp;
 use ratewire_adapters::ChannelKind;
+use ratewire_core::questionnaire::{AnswerValue, Run};
 use ratewire_core::store::{self, ApplyError, Record, StoreError};
-use ratewire_core::{ChannelId, Event, RecipientId, SurveyId, SurveyState, TenantId};
+use ratewire_core::{ChannelId, Event, QuestionId, RecipientId, SurveyId, SurveyState, TenantId};
 
 use super::records::{ChannelRecord, Contact, Unsubscribed};
 use super::{Flow, surveys};
@@ -64,6 +65,28 @@ pub async fn note_asked(
     update_contact(flow, tenant, channel, recipient, |contact| {
         contact.last_asked_at = Some(at);
         true
+    })
+    .await
+}
+
+/// Keeps what an end user answered in a pre-chat as their contact's fields, over what they
+/// answered before.
+pub async fn note_fields(
+    flow: &Flow,
+    tenant: &TenantId,
+    channel: &ChannelId,
+    recipient: &RecipientId,
+    run: &Run,
+) -> Result<(), StoreError> {
+    let answers: Vec<(QuestionId, AnswerValue)> =
+        run.outcomes.iter().filter_map(|o| Some((o.question.clone(), run.answer(&o.question)?.clone()))).collect();
+    if answers.is_empty() {
+        return Ok(());
+    }
+    update_contact(flow, tenant, channel, recipient, |contact| {
+        let before = contact.fields.clone();
+        contact.fields.extend(answers.iter().cloned());
+        contact.fields != before
     })
     .await
 }

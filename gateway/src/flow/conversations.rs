@@ -8,7 +8,7 @@ use ratewire_core::{ChannelId, ConversationId, InviteRefusal, Origin, RecipientI
 
 use super::records::{self, ChannelInUse, ConversationRecord};
 use super::surveys::{self, InviteRequest};
-use super::{Flow, FlowError, contacts};
+use super::{Flow, FlowError, contacts, prechat};
 
 /// How often a lost race on the conversation record is retried.
 const ATTEMPTS: usize = 16;
@@ -55,9 +55,15 @@ pub async fn open(
     let recipient = contacts::canonical_recipient(channel.value.kind, opening.recipient.clone());
     surveys::conversation_opened(flow, tenant, &opening.channel, &recipient, opening.id.clone(), opening.at, now)
         .await?;
+    let in_use = ChannelInUse::read(&flow.store, tenant, channel.value);
     let conversation = Conversation::open(opening.id.clone(), opening.opened_by, opening.at)
         .on_channel(opening.channel, Some(opening.recipient));
     let record = ConversationRecord { conversation, languages: opening.languages };
+    // The end user wrote in: their pre-chat, where the channel asks one (before the conversation
+    // is stored, as above).
+    if opening.opened_by == Opener::EndUser {
+        prechat::start(flow, &in_use, &recipient, &opening.id, &record.languages, now).await?;
+    }
     match store::write(&*flow.store, tenant, opening.id.as_str(), None, &record).await {
         Ok(_) => Ok(record),
         Err(StoreError::RecordConflict { .. }) => Err(FlowError::ConversationOpen(opening.id)),

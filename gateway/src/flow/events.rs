@@ -6,17 +6,20 @@
 //!
 //! Signature: `ratewire-signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
 
+use std::collections::BTreeMap;
+
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use ratewire_adapters::outbound::{self, OutboundPolicy};
+use ratewire_core::questionnaire::{AnswerValue, EndCause, QuestionOutcome, RunStatus};
 use ratewire_core::store::{self, OutboxItem, Store, StoreError, Task, Versioned};
-use ratewire_core::{Notice, Survey, SurveyState, TenantId};
+use ratewire_core::{ChannelId, Notice, RecipientId, Survey, SurveyId, SurveyState, TenantId};
 use serde::Serialize;
 use sha2::Sha256;
 
 use super::Flow;
 use super::outbox::Attempt;
-use super::records::EndpointRecord;
+use super::records::{EndpointRecord, PrechatRecord, Written};
 
 /// The body of one event.
 #[derive(Debug, Serialize)]
@@ -26,7 +29,75 @@ pub struct EventBody<'a> {
     #[serde(rename = "type")]
     pub kind: Notice,
     pub created_at: Timestamp,
-    pub survey: SurveyPayload<'a>,
+    /// A survey's events say what it is now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub survey: Option<SurveyPayload<'a>>,
+    /// A pre-chat's events say what it gathered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prechat: Option<PrechatPayload<'a>>,
+}
+
+/// What an event says about a pre-chat.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PrechatPayload<'a> {
+    pub channel: &'a str,
+    pub recipient: &'a str,
+    /// The conversation whose opening started it.
+    pub conversation: &'a str,
+    pub locale: &'a str,
+    /// `completed`, `ended` (consent refused, or a required question never answered) or
+    /// `abandoned`.
+    pub status: &'static str,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    /// Every answer, by question id, as plain JSON (known ones included).
+    #[schema(value_type = BTreeMap<String, Object>)]
+    pub fields: BTreeMap<&'a str, serde_json::Value>,
+    /// The answer to the configuration's `inquiry_question`, for routing.
+    pub inquiry_type: Option<&'a str>,
+    /// The question it stopped at, when it ended or was abandoned.
+    pub stopped_at: Option<&'a str>,
+    /// What became of each question, in the order asked.
+    pub outcomes: &'a [QuestionOutcome],
+    /// What the end user wrote meanwhile that was not an answer.
+    pub messages: &'a [Written],
+}
+
+impl<'a> PrechatPayload<'a> {
+    pub fn new(channel: &'a ChannelId, recipient: &'a RecipientId, record: &'a PrechatRecord) -> Self {
+        let run = &record.run;
+        let (status, finished_at, stopped_at) = match &run.status {
+            RunStatus::Completed { at, .. } => ("completed", Some(*at), None),
+            RunStatus::Ended { at, cause } => {
+                let (EndCause::ConsentRefused(question) | EndCause::AttemptsRanOut(question)) = cause;
+                ("ended", Some(*at), Some(question.as_str()))
+            }
+            RunStatus::Abandoned { at, question } => ("abandoned", Some(*at), Some(question.as_str())),
+            RunStatus::Asking { question, .. } => ("asking", None, Some(question.as_str())),
+        };
+        let inquiry_type = record.prechat.inquiry_question.as_ref().and_then(|id| match run.answer(id) {
+            Some(AnswerValue::Choice(choice)) => Some(choice.as_str()),
+            _ => None,
+        });
+        PrechatPayload {
+            channel: channel.as_str(),
+            recipient: recipient.as_str(),
+            conversation: record.conversation.as_str(),
+            locale: record.locale.tag(),
+            status,
+            started_at: run.started_at,
+            finished_at,
+            fields: run
+                .outcomes
+                .iter()
+                .filter_map(|o| Some((o.question.as_str(), run.answer(&o.question)?.plain())))
+                .collect(),
+            inquiry_type,
+            stopped_at,
+            outcomes: &run.outcomes,
+            messages: &record.messages,
+        }
+    }
 }
 
 /// What an event says about its survey.
@@ -104,29 +175,65 @@ pub fn event_items(
     endpoints: &Endpoints,
     now: Timestamp,
 ) -> Result<Vec<OutboxItem>, StoreError> {
-    let tenant = &survey.invitation.tenant;
     let mut items = Vec::new();
     for &notice in notices {
-        for (_, endpoint) in endpoints {
-            let endpoint = &endpoint.value;
-            if !endpoint.events.is_empty() && !endpoint.events.contains(&notice) {
-                continue;
-            }
-            // The survey's revision makes the id stable across retries of the same transition.
-            let id = format!("evt_{}_{}_{}", survey.id, survey.revision, endpoint.id);
-            let body = EventBody { id: id.clone(), kind: notice, created_at: now, survey: SurveyPayload::new(survey) };
-            let body = serde_json::to_string(&body)
-                .map_err(|e| StoreError::Corrupt { key: id.clone(), reason: e.to_string() })?;
-            items.push(OutboxItem {
-                id,
-                tenant: tenant.clone(),
-                task: Task::Webhook { endpoint: endpoint.id.clone(), body, survey: Some(survey.id.clone()) },
-                attempts: 0,
-                due: now,
-                last_error: None,
-                attempt_started_at: None,
-            });
+        // The survey's revision makes the id stable across retries of the same transition.
+        let stable = format!("{}_{}", survey.id, survey.revision);
+        items.extend(items_of(&survey.invitation.tenant, notice, endpoints, &stable, Some(&survey.id), now, |id| {
+            EventBody { id, kind: notice, created_at: now, survey: Some(SurveyPayload::new(survey)), prechat: None }
+        })?);
+    }
+    Ok(items)
+}
+
+/// The outbox items of a pre-chat's event, one per subscribed endpoint.
+pub fn prechat_event_items(
+    tenant: &TenantId,
+    (channel, recipient): (&ChannelId, &RecipientId),
+    record: &PrechatRecord,
+    notice: Notice,
+    endpoints: &Endpoints,
+    now: Timestamp,
+) -> Result<Vec<OutboxItem>, StoreError> {
+    // A pre-chat finishes once: when it started tells it from the end user's other pre-chats.
+    let stable = format!("prechat_{channel}_{recipient}_{}", record.run.started_at.as_millisecond());
+    items_of(tenant, notice, endpoints, &stable, None, now, |id| EventBody {
+        id,
+        kind: notice,
+        created_at: now,
+        survey: None,
+        prechat: Some(PrechatPayload::new(channel, recipient, record)),
+    })
+}
+
+/// One event for each endpoint subscribed to `notice`, its id `evt_<stable>_<endpoint>`.
+fn items_of<'a>(
+    tenant: &TenantId,
+    notice: Notice,
+    endpoints: &Endpoints,
+    stable: &str,
+    survey: Option<&SurveyId>,
+    now: Timestamp,
+    body: impl Fn(String) -> EventBody<'a>,
+) -> Result<Vec<OutboxItem>, StoreError> {
+    let mut items = Vec::new();
+    for (_, endpoint) in endpoints {
+        let endpoint = &endpoint.value;
+        if !endpoint.events.is_empty() && !endpoint.events.contains(&notice) {
+            continue;
         }
+        let id = format!("evt_{stable}_{}", endpoint.id);
+        let body = serde_json::to_string(&body(id.clone()))
+            .map_err(|e| StoreError::Corrupt { key: id.clone(), reason: e.to_string() })?;
+        items.push(OutboxItem {
+            id,
+            tenant: tenant.clone(),
+            task: Task::Webhook { endpoint: endpoint.id.clone(), body, survey: survey.cloned() },
+            attempts: 0,
+            due: now,
+            last_error: None,
+            attempt_started_at: None,
+        });
     }
     Ok(items)
 }

@@ -8,6 +8,7 @@ use ratewire_core::store::{Answering, Handled, OutboundMessage, Sighting};
 use ratewire_core::{ChannelId, Event, Survey, TenantId};
 use serde::Serialize;
 
+use super::prechat::{self, Answer};
 use super::records::ChannelInUse;
 use super::surveys::{self, Input, Outcome};
 use super::{Flow, FlowError, contacts, send};
@@ -34,6 +35,8 @@ pub async fn take(
 ) -> Result<Received, FlowError> {
     let now = Timestamp::now();
     let channel = in_use.id();
+    // A channel that asks pre-chats reads every message for one, survey or not.
+    let asks_prechat = prechat::configured(in_use).await?.is_some();
     let mut received = Received { received: 0, duplicates: 0 };
     for event in events {
         let key = match &event {
@@ -45,7 +48,8 @@ pub async fn take(
         // Whether it is new, and what handling it needs from the store, are independent: their
         // round trips overlap. A repeat reads for nothing, and notes again what was noted.
         let lease = SignedDuration::from_secs(flow.settings.delivery.claim_secs as i64);
-        let claim = flow.store.claim(&key, now, lease, answering(tenant, channel, &event));
+        let answering = if asks_prechat { None } else { answering(tenant, channel, &event) };
+        let claim = flow.store.claim(&key, now, lease, answering);
         let (sighting, context) = tokio::join!(claim, context(flow, tenant, channel, &event));
         match sighting? {
             Sighting::First => {}
@@ -74,7 +78,7 @@ pub async fn take(
         // claim that runs out, so the redelivery is taken.
         let handled = Handled { key, until: now + DEDUPE_FOR };
         let taken = match context {
-            Ok(latest) => take_one(flow, in_use, adapter, event, latest, now, &handled).await,
+            Ok(latest) => take_one(flow, in_use, adapter, event, latest, asks_prechat, now, &handled).await,
             Err(error) => Err(error),
         };
         let key = handled.key;
@@ -152,19 +156,35 @@ impl Marked {
     }
 }
 
-/// Handles one item of a verified delivery, given its [`context`].
+/// Handles one item of a verified delivery, given its [`context`]: a pre-chat that is asking the
+/// end user something takes their message first.
+#[allow(clippy::too_many_arguments)]
 async fn take_one(
     flow: &Flow,
     in_use: &ChannelInUse,
     adapter: &dyn ratewire_adapters::Channel,
     event: Inbound,
     latest: Option<Survey>,
+    asks_prechat: bool,
     now: Timestamp,
     handled: &Handled,
 ) -> Result<Marked, FlowError> {
     let (tenant, channel) = (in_use.tenant(), in_use.id());
     let handled = Some(handled);
     match event {
+        Inbound::Message { text, from, platform_id, .. }
+            if asks_prechat && prechat::take(flow, in_use, &from, Answer::Typed(&text), &platform_id, now).await? =>
+        {
+            return Ok(Marked::NotYet);
+        }
+        Inbound::Choice { from, payload: ChoicePayload::Answer { question, option }, tap, platform_id, .. } => {
+            let answer = Answer::Tap { question, option: &option };
+            let taken = prechat::take(flow, in_use, &from, answer, &platform_id, now).await;
+            if let Err(error) = adapter.acknowledge_tap(&from, &tap, "").await {
+                tracing::warn!(%tenant, %channel, %error, "the tap could not be acknowledged");
+            }
+            return taken.map(|_| Marked::NotYet);
+        }
         Inbound::Message { text, .. } => {
             let input = Input::Text { text, conversation: None };
             return Ok(Marked::by(&surveys::take_input_on(flow, in_use, latest, input, now, handled).await?));
@@ -174,13 +194,13 @@ async fn take_one(
             return Ok(Marked::by(&surveys::take_input_on(flow, in_use, latest, input, now, handled).await?));
         }
         Inbound::Choice { from, payload, tap, .. } => {
-            let reason = match &payload {
-                ChoicePayload::Reason { reason, .. } => Some(reason.clone()),
-                ChoicePayload::Score { .. } => None,
-            };
-            let input = match payload {
-                ChoicePayload::Score { survey, score } => Input::Rate { survey, score },
-                ChoicePayload::Reason { survey, reason } => Input::Reason { survey, reason },
+            let (input, reason) = match payload {
+                ChoicePayload::Score { survey, score } => (Input::Rate { survey, score }, None),
+                ChoicePayload::Reason { survey, reason } => {
+                    (Input::Reason { survey, reason: reason.clone() }, Some(reason))
+                }
+                // Taken above.
+                ChoicePayload::Answer { .. } => return Ok(Marked::NotYet),
             };
             let outcome = surveys::take_input_on(flow, in_use, latest.clone(), input, now, handled).await;
             let acknowledgement = acknowledgement(flow, in_use, latest, reason.as_deref(), &outcome).await;

@@ -8,7 +8,7 @@
 //! it means and what must be said, [`outbox`] works the queue, sending messages through
 //! [`send`] and event webhooks through [`events`]; [`records`] holds every stored record type,
 //! [`contacts`] what is known of end users, [`channels`] the built adapters and their send rates,
-//! [`live`] the pushes to open web widgets, [`expiry`] the surveys that fall due, [`understanding`]
+//! [`prechat`] the questions asked when a conversation opens, [`live`] the pushes to open web widgets, [`expiry`] the surveys that fall due, [`understanding`]
 //! a reply read on its own.
 
 pub mod channels;
@@ -21,6 +21,7 @@ pub mod inbound;
 pub mod listing;
 pub mod live;
 pub mod outbox;
+pub mod prechat;
 pub mod records;
 pub mod send;
 pub mod surveys;

@@ -9,7 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 use ratewire_core::store::{Buckets, OutboxItem, StoreError, Task};
 use tokio::task::JoinSet;
 
-use super::{Flow, events, send, telemetry};
+use super::{Flow, events, prechat, send, telemetry};
 
 /// What became of one attempt at an item.
 #[derive(Debug)]
@@ -115,17 +115,23 @@ pub async fn run_due(
     let items = flow.store.claim_due(now, now + lease(flow), buckets, BATCH).await?;
     let claimed = items.len();
     let mut lanes: Vec<Vec<OutboxItem>> = Vec::new();
-    let mut lane_of_survey = HashMap::new();
+    let mut lane_of = HashMap::new();
     for item in items {
-        match &item.task {
-            Task::Send { survey, .. } => {
-                let lane = *lane_of_survey.entry(survey.clone()).or_insert_with(|| {
+        // A survey's messages go in order, and so do an end user's pre-chat messages.
+        let ordered = match &item.task {
+            Task::Send { survey, .. } => Some(survey.to_string()),
+            Task::Prompt { channel, recipient, .. } => Some(format!("{channel}/{recipient}")),
+            Task::Webhook { .. } | Task::PrechatDue { .. } => None,
+        };
+        match ordered {
+            Some(key) => {
+                let lane = *lane_of.entry(key).or_insert_with(|| {
                     lanes.push(Vec::new());
                     lanes.len() - 1
                 });
                 lanes[lane].push(item);
             }
-            Task::Webhook { .. } => lanes.push(vec![item]),
+            None => lanes.push(vec![item]),
         }
     }
     let mut running = JoinSet::new();
@@ -183,6 +189,12 @@ async fn work(
         Task::Send { channel, survey, message } => {
             send::send_message(flow, &mut item, &channel, &survey, message, now).await?
         }
+        Task::Prompt { channel, recipient, prompt } => {
+            send::send_prompt(flow, &item, &channel, &recipient, &prompt, now).await?
+        }
+        Task::PrechatDue { channel, recipient, started_at } => {
+            prechat::check_abandoned(flow, &item.tenant, &channel, &recipient, started_at, now).await?
+        }
     };
     // Judged from when the attempt ended, not from when the round began: a round can be long.
     settle(flow, item, attempt, Timestamp::now()).await
@@ -191,7 +203,8 @@ async fn work(
 fn kind(item: &OutboxItem) -> &'static str {
     match item.task {
         Task::Webhook { .. } => "webhook",
-        Task::Send { .. } => "send",
+        Task::Send { .. } | Task::Prompt { .. } => "send",
+        Task::PrechatDue { .. } => "prechat_due",
     }
 }
 

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use ratewire_adapters::ChannelKind;
 use ratewire_core::conversation::Conversation;
+use ratewire_core::questionnaire::{AnswerValue, PrechatConfig, Run};
 use ratewire_core::store::{self, OutboundMessage, Record, RecordKind, RecordStore, Store, Versioned};
-use ratewire_core::{ChannelId, Notice, Survey, SurveyConfig, SurveyId, TenantId};
+use ratewire_core::{ChannelId, ConversationId, Locale, Notice, QuestionId, Survey, SurveyConfig, SurveyId, TenantId};
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
@@ -97,10 +98,46 @@ pub struct Contact {
     /// `auto_invite.cooldown_days` (noted only while one is set).
     #[serde(default)]
     pub last_asked_at: Option<Timestamp>,
+    /// What they answered in pre-chats, by question id: later pre-chats don't ask it again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<QuestionId, AnswerValue>,
 }
 
 impl Record for Contact {
     const KIND: RecordKind = RecordKind::Contact;
+}
+
+/// An end user's pre-chat on a channel, by `<channel>/<recipient>`: the latest, under way or
+/// finished.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PrechatRecord {
+    /// The conversation whose opening started it.
+    pub conversation: ConversationId,
+    pub locale: Locale,
+    /// The pre-chat as configured when it started: editing the configuration never changes one
+    /// under way.
+    pub prechat: PrechatConfig,
+    pub run: Run,
+    /// When it is given up if no answer comes by then.
+    pub abandon_at: Timestamp,
+    /// What the end user wrote meanwhile that was not an answer: passed on with its event.
+    #[serde(default)]
+    pub messages: Vec<Written>,
+    /// The platform's ids of the messages it took (the latest few), so a redelivery is not read
+    /// as a second answer.
+    #[serde(default)]
+    pub taken: Vec<String>,
+}
+
+/// A message an end user wrote.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Written {
+    pub text: String,
+    pub at: Timestamp,
+}
+
+impl Record for PrechatRecord {
+    const KIND: RecordKind = RecordKind::Prechat;
 }
 
 /// An address whose owner asked for no more rating requests from the business (email's

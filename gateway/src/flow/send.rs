@@ -1,14 +1,18 @@
 //! Messages to end users on messaging channels: rendered by the channel's adapter when they go
 //! out of the outbox, sent under the channel's rate, and recorded on the survey.
 
+use std::sync::Arc;
+
 use jiff::{SignedDuration, Timestamp};
 use ratewire_adapters::{Channel, Content, Outbound, SendContext, SendError, plan_invitation};
-use ratewire_core::store::{self, OutboundMessage, OutboxItem, StoreError, Task};
-use ratewire_core::{ChannelId, Event, FailureReason, Reply, Survey, SurveyId, SurveyState, TenantId, Texts};
+use ratewire_core::store::{self, OutboundMessage, OutboxItem, Prompt, StoreError, Task};
+use ratewire_core::{
+    ChannelId, Event, FailureReason, Origin, RecipientId, Reply, Survey, SurveyId, SurveyState, TenantId, Texts,
+};
 
 use super::channels::SendAt;
 use super::outbox::{self, Attempt};
-use super::records::{ChannelInUse, SentMessage};
+use super::records::{ChannelInUse, ChannelRecord, SentMessage};
 use super::{Flow, FlowError, channels, contacts, surveys, telemetry};
 
 /// How far off a channel's next send slot may be for a send to wait for it in its round: about
@@ -121,10 +125,9 @@ pub async fn send_message(
         return Ok(Attempt::Done);
     }
     let in_use = ChannelInUse::of(&flow.store, tenant, channel_id);
-    let channel = match in_use.record().await {
-        Ok(channel) => channel,
-        Err(FlowError::NotFound { .. }) => return Ok(Attempt::GiveUp { reason: "the channel was removed".into() }),
-        Err(_) => return Ok(Attempt::Retry { reason: "the store is unavailable".into(), not_before: None }),
+    let (channel, adapter) = match sending_channel(flow, &in_use).await {
+        Ok(sending) => sending,
+        Err(attempt) => return Ok(attempt),
     };
     // Queued before the address unsubscribed (a reminder, an invitation still in the outbox, a
     // follow-up): not sent.
@@ -137,10 +140,6 @@ pub async fn send_message(
         }
         return Ok(Attempt::Done);
     }
-    let adapter = match channels::adapter(flow, tenant, channel) {
-        Ok(adapter) => adapter,
-        Err(reason) => return Ok(Attempt::GiveUp { reason }),
-    };
     let reconciled = message == OutboundMessage::Invitation && adapter.capabilities().reports_sends;
     if reconciled && let Some(started) = item.attempt_started_at {
         let until = started + SignedDuration::from_secs(flow.settings.delivery.reconcile_secs as i64);
@@ -156,13 +155,10 @@ pub async fn send_message(
             "no word from the platform on an earlier send: sending again"
         );
     }
-    // The channel's next send slot, on every gateway's count: one close enough is waited for
-    // here, holding the item; a later one sends the item back to the outbox until then.
-    let pace = channels::pace(channel, adapter.as_ref(), &survey.invitation.recipient);
-    match flow.send_slots.take(flow.store.as_ref(), tenant, &pace, SLOT_HORIZON).await? {
-        SendAt::After(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
-        SendAt::After(_) => {}
-        SendAt::NoneBefore(wait) => return Ok(Attempt::Wait { at: now + wait }),
+    if let Some(wait) =
+        wait_for_slot(flow, tenant, channel, adapter.as_ref(), &survey.invitation.recipient, now).await?
+    {
+        return Ok(wait);
     }
     let texts = match surveys::texts(flow, &in_use, &survey).await {
         Ok(texts) => texts,
@@ -172,7 +168,7 @@ pub async fn send_message(
     };
     let contact = contacts::contact(flow, tenant, channel_id, &survey.invitation.recipient).await?;
     let outbound = Outbound {
-        survey: survey.id.clone(),
+        survey: Some(survey.id.clone()),
         recipient: survey.invitation.recipient.clone(),
         content: render(&survey, &texts, message, adapter.as_ref()),
         idempotency_key: item.id.clone(),
@@ -210,25 +206,122 @@ pub async fn send_message(
             }
             Ok(Attempt::Done)
         }
-        Err(SendError::RateLimited { retry_after }) => Ok(Attempt::Retry {
+        Err(error) => {
+            if let SendError::Permanent(reason) = &error
+                && message == OutboundMessage::Invitation
+            {
+                fail(flow, tenant, &survey.id, reason.clone(), now).await;
+            }
+            Ok(refused(tenant, channel_id, error))
+        }
+    }
+}
+
+/// Sends a pre-chat's message to its end user, as it was when asked.
+pub async fn send_prompt(
+    flow: &Flow,
+    item: &OutboxItem,
+    channel_id: &ChannelId,
+    recipient: &RecipientId,
+    prompt: &Prompt,
+    now: Timestamp,
+) -> Result<Attempt, StoreError> {
+    let tenant = &item.tenant;
+    let in_use = ChannelInUse::of(&flow.store, tenant, channel_id);
+    let (channel, adapter) = match sending_channel(flow, &in_use).await {
+        Ok(sending) => sending,
+        Err(attempt) => return Ok(attempt),
+    };
+    if let Some(wait) = wait_for_slot(flow, tenant, channel, adapter.as_ref(), recipient, now).await? {
+        return Ok(wait);
+    }
+    let contact = contacts::contact(flow, tenant, channel_id, recipient).await?;
+    let content = if prompt.choices.is_empty() {
+        Content::Text(prompt.text.clone())
+    } else {
+        Content::Choices { text: prompt.text.clone(), choices: prompt.choices.clone() }
+    };
+    let outbound = Outbound {
+        survey: None,
+        recipient: recipient.clone(),
+        content,
+        idempotency_key: item.id.clone(),
+        invitation: prompt.text.clone(),
+        context: SendContext {
+            now,
+            last_inbound_at: contact.and_then(|c| c.last_inbound_at),
+            // An answer to what the end user wrote.
+            origin: Origin::User,
+            locale: prompt.locale,
+        },
+    };
+    let sent = adapter.send(&outbound).await;
+    telemetry::send(channel.kind, sent.is_ok());
+    match sent {
+        Ok(delivery) => {
+            tracing::info!(channel = %channel_id, message_id = %delivery.message_id, "pre-chat message sent");
+            Ok(Attempt::Done)
+        }
+        Err(error) => Ok(refused(tenant, channel_id, error)),
+    }
+}
+
+/// The channel a send goes out on and its adapter; what the outbox does with the item when
+/// there is none.
+async fn sending_channel<'a>(
+    flow: &Flow,
+    in_use: &'a ChannelInUse,
+) -> Result<(&'a ChannelRecord, Arc<dyn Channel>), Attempt> {
+    let channel = match in_use.record().await {
+        Ok(channel) => channel,
+        Err(FlowError::NotFound { .. }) => return Err(Attempt::GiveUp { reason: "the channel was removed".into() }),
+        Err(_) => return Err(Attempt::Retry { reason: "the store is unavailable".into(), not_before: None }),
+    };
+    match channels::adapter(flow, in_use.tenant(), channel) {
+        Ok(adapter) => Ok((channel, adapter)),
+        Err(reason) => Err(Attempt::GiveUp { reason }),
+    }
+}
+
+/// Takes the channel's next send slot, on every gateway's count: one close enough is waited for
+/// here, holding the item; a later one sends the item back to the outbox until then (the
+/// attempt returned).
+async fn wait_for_slot(
+    flow: &Flow,
+    tenant: &TenantId,
+    channel: &ChannelRecord,
+    adapter: &dyn Channel,
+    recipient: &RecipientId,
+    now: Timestamp,
+) -> Result<Option<Attempt>, StoreError> {
+    let pace = channels::pace(channel, adapter, recipient);
+    match flow.send_slots.take(flow.store.as_ref(), tenant, &pace, SLOT_HORIZON).await? {
+        SendAt::After(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
+        SendAt::After(_) => {}
+        SendAt::NoneBefore(wait) => return Ok(Some(Attempt::Wait { at: now + wait })),
+    }
+    Ok(None)
+}
+
+/// What the outbox does with a send the platform refused: tried again later, or given up.
+fn refused(tenant: &TenantId, channel: &ChannelId, error: SendError) -> Attempt {
+    match error {
+        SendError::RateLimited { retry_after } => Attempt::Retry {
             reason: "rate limited by the platform".into(),
             not_before: retry_after
                 .and_then(|wait| SignedDuration::try_from(wait).ok())
                 .map(|wait| Timestamp::now() + wait),
-        }),
-        Err(SendError::Temporary(reason)) => Ok(Attempt::Retry { reason, not_before: None }),
-        Err(SendError::Permanent(reason)) => {
+        },
+        SendError::Temporary(reason) => Attempt::Retry { reason, not_before: None },
+        SendError::Permanent(reason) => {
             if matches!(reason.code.as_str(), "bad_credentials" | "bad_sender") {
                 // The channel's own settings are refused: every send will be, until they change.
                 tracing::error!(
-                    %tenant, channel = %channel_id, code = %reason.code, detail = %reason.detail,
+                    %tenant, %channel, code = %reason.code, detail = %reason.detail,
                     "the provider refuses the channel's settings: fix the channel"
                 );
             }
-            if message == OutboundMessage::Invitation {
-                fail(flow, tenant, &survey.id, reason.clone(), now).await;
-            }
-            Ok(Attempt::GiveUp { reason: format!("{}: {}", reason.code, reason.detail) })
+            Attempt::GiveUp { reason: format!("{}: {}", reason.code, reason.detail) }
         }
     }
 }

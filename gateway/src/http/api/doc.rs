@@ -57,6 +57,7 @@ pub const SESSION: &str = "session";
         (name = "configs", description = "Survey configurations"),
         (name = "channels", description = "Connected channels"),
         (name = "conversations", description = "Conversation activity from the helpdesk"),
+        (name = "contacts", description = "End users as ratewire knows them, with their pre-chat answers"),
         (name = "surveys", description = "Surveys, and invitations sent by agents"),
         (name = "reports", description = "Figures over a date range, and the ratings as CSV"),
         (name = "webhooks", description = "The business's event webhook endpoints and pending deliveries"),

@@ -187,7 +187,7 @@ async fn pending(
                 next_attempt: item.due,
                 last_error: item.last_error,
             }),
-            Task::Send { .. } => None,
+            Task::Send { .. } | Task::Prompt { .. } | Task::PrechatDue { .. } => None,
         })
         .collect();
     Ok(Json(DeliveryList { deliveries }))

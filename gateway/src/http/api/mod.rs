@@ -2,6 +2,7 @@
 
 mod channels;
 mod configs;
+mod contacts;
 mod conversations;
 pub mod doc;
 mod endpoints;
@@ -24,4 +25,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(reports::routes())
         .merge(endpoints::routes())
         .merge(unsubscribes::routes())
+        .merge(contacts::routes())
 }
