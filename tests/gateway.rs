@@ -1297,6 +1297,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/unsubscribes"),
     ("DELETE", "/v1/unsubscribes/{address}"),
     ("DELETE", "/v1/dashboard/sessions"),
+    ("GET", "/v1/contacts/{channel}/{recipient}"),
 ];
 
 /// The `/v1` operations the service documents at `/openapi.json`. The document and the router
@@ -1426,6 +1427,12 @@ async fn tenants_never_see_each_others_data(gw: Gateway) {
             }
             ("GET", "/v1/conversations/{id}") => {
                 assert_eq!(b.get("/v1/conversations/a-conv").await.error(404), "not_found");
+            }
+            ("GET", "/v1/contacts/{channel}/{recipient}") => {
+                // A's channel is none of B's, whoever the end user is.
+                let contact = format!("/v1/contacts/{}/{}", a_channel.id, visitor_of("a-conv"));
+                assert_eq!(b.get(&contact).await.error(404), "not_found");
+                assert_eq!(a.get(&contact).await.expect(200)["channel"], a_channel.id.as_str());
             }
             ("POST", "/v1/conversations/{id}/events") => {
                 let answer = b.post("/v1/conversations/a-conv/events", &json!({ "type": "closed" })).await;

@@ -1,20 +1,26 @@
-//! Pre-chats end to end on a messaging channel: the real gateway in this process, a WhatsApp
-//! channel pointed at a fake Graph API on loopback, the helpdesk reporting a conversation the
-//! end user opened, and the end user answering by typing and tapping, in Spanish.
+//! Pre-chats end to end on the messaging channels: the real gateway in this process, a channel
+//! pointed at a fake platform on loopback (Graph API for WhatsApp and Messenger, the Bot API for
+//! Telegram), the helpdesk reporting a conversation the end user opened, and the end user
+//! answering by typing and tapping, in Spanish.
 //!
 //! Every test runs on the embedded store, on one Redis server and on a Redis Cluster.
 
 use jiff::Timestamp;
 use ratewire_tests::fake_graph::{self, FakeGraph, GraphRequest};
+use ratewire_tests::fake_messenger::FakeMessenger;
+use ratewire_tests::fake_telegram::{FakeTelegram, TelegramUser};
 use ratewire_tests::service::{ACME, Api, Gateway, Receiver};
 use serde_json::{Value, json};
 
 const ACCESS_TOKEN: &str = "EAAGm0PX4ZCpsBAKZAZD-test";
 const APP_SECRET: &str = "0f6a3e5c2d1b4a79e8f7c6d5b4a39281";
 const PHONE_NUMBER_ID: &str = "106540352242922";
+const BOT_TOKEN: &str = "7012345678:AAH0test-Token_of_the_bot";
 
 ratewire_tests::on_every_store!(
-    a_prechat_asks_an_invalid_email_again_in_spanish_and_tells_the_business,
+    a_whatsapp_prechat_asks_an_invalid_email_again_in_spanish_and_tells_the_business,
+    a_telegram_prechat_asks_an_invalid_email_again_in_spanish,
+    a_messenger_prechat_asks_an_invalid_email_again_in_spanish,
     a_prechat_left_unanswered_is_abandoned_and_a_known_contact_is_not_asked_again,
 );
 
@@ -47,169 +53,332 @@ fn prechat_config(abandon_after_secs: u32) -> Value {
     })
 }
 
-/// Connects WhatsApp channel `wa` on a configuration with `config`; its webhook URL.
-async fn connect(gw: &Gateway, graph: &FakeGraph, config: Value) -> String {
-    let api = gw.acme();
-    let config = api.post("/v1/configs", &json!({ "name": "Pre-chat", "config": config })).await.expect(201);
-    let body = json!({
-        "id": "wa", "kind": "whatsapp", "name": "Support line", "config": config["id"],
-        "secrets": { "access_token": ACCESS_TOKEN, "app_secret": APP_SECRET },
-        "settings": { "phone_number_id": PHONE_NUMBER_ID, "api_base_url": graph.base_url },
-    });
-    api.post("/v1/channels", &body).await.expect(201);
-    format!("{}/hooks/{ACME}/wa", gw.base)
+/// A configuration with a pre-chat; its id.
+async fn create_config(api: &Api, abandon_after_secs: u32) -> String {
+    let body = json!({ "name": "Pre-chat", "config": prechat_config(abandon_after_secs) });
+    api.post("/v1/configs", &body).await.expect(201)["id"].as_str().expect("a configuration has an id").to_owned()
 }
 
-/// The end user sends `messages`, signed as Meta signs them.
-async fn deliver(graph: &FakeGraph, hook: &str, messages: Vec<Value>) {
-    let (status, answer) = graph.webhooks.post(hook, &fake_graph::messages(PHONE_NUMBER_ID, messages)).await;
-    assert_eq!(status, 200, "the delivery is taken: {answer}");
-}
-
-/// The end user writes `text`; the next message they get.
-async fn writes(graph: &FakeGraph, hook: &str, user: &str, id: &str, text: &str) -> GraphRequest {
-    let before = graph.sends_to(user).len();
-    deliver(graph, hook, vec![fake_graph::text(user, id, Timestamp::now(), text)]).await;
-    graph.wait_for_sends_to(user, before + 1).await.pop().expect("an answer")
-}
-
-/// The helpdesk reports a conversation `id` that the end user opened, in `languages`.
-async fn opens(api: &Api, id: &str, user: &str, languages: &[&str]) {
-    let open = json!({ "id": id, "opened_by": "end_user", "channel": "wa", "recipient": user, "languages": languages });
+/// The helpdesk reports a conversation `id` that the end user opened on `channel`.
+async fn opens(api: &Api, id: &str, channel: &str, user: &str, languages: &[&str]) {
+    let open =
+        json!({ "id": id, "opened_by": "end_user", "channel": channel, "recipient": user, "languages": languages });
     api.post("/v1/conversations", &open).await.expect(201);
 }
 
-fn text_of(send: &GraphRequest) -> &str {
-    match send.json["type"].as_str() {
-        Some("text") => send.json["text"]["body"].as_str().unwrap_or_default(),
-        _ => send.json["interactive"]["body"]["text"].as_str().unwrap_or_default(),
+/// A message ratewire sent the end user: its text and the choices to tap, as `(payload, title)`.
+struct Said {
+    text: String,
+    choices: Vec<(String, String)>,
+    /// The platform's id of the message, for a tap on it.
+    message_id: String,
+}
+
+/// An end user on a platform, as the tests drive them: each message of theirs gets one back.
+trait EndUser {
+    /// The `count`th message ratewire sent them, once it is sent.
+    async fn said(&self, count: usize) -> Said;
+    /// How many messages ratewire sent them so far.
+    fn heard(&self) -> usize;
+    /// They type `text`, as message `id`.
+    async fn types(&self, id: &str, text: &str);
+    /// They tap the choice titled `title` of `on`, as message `id`.
+    async fn taps(&self, id: &str, on: &Said, title: &str);
+
+    /// They type `text`; what they are told.
+    async fn says(&self, id: &str, text: &str) -> Said {
+        let heard = self.heard();
+        self.types(id, text).await;
+        self.said(heard + 1).await
     }
 }
 
-/// The (id, title) of a message's reply buttons.
-fn buttons(send: &GraphRequest) -> Vec<(String, String)> {
-    let buttons = send.json["interactive"]["action"]["buttons"].as_array().cloned().unwrap_or_default();
-    buttons
-        .iter()
-        .map(|b| {
-            let reply = &b["reply"];
-            (
-                reply["id"].as_str().unwrap_or_default().to_owned(),
-                reply["title"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
+/// The pre-chat the helpdesk started, answered in Spanish, an invalid email first.
+async fn answers_in_spanish(user: &impl EndUser) {
+    let first = user.said(1).await;
+    assert_eq!(first.text, "¿Cómo te llamas?");
+    assert_eq!(user.says("m1", "Me llamo Ana Gil").await.text, "¿Cuál es tu correo electrónico?");
+    // Not an address: asked again, in Spanish, saying what to send.
+    let again = user.says("m2", "ana arroba example punto com").await;
+    assert_eq!(again.text, "Eso no parece un correo electrónico. Envíalo así: nombre@ejemplo.com.");
+    let order = user.says("m3", "es Ana.Gil@Example.com").await;
+    assert_eq!(order.text, "¿Cuál es tu número de pedido?\nOpcional: envía «saltar» para omitirla.");
+    let inquiry = user.says("m4", "mi pedido es el #ab123456").await;
+    assert_eq!(inquiry.text, "¿Sobre qué es tu consulta?");
+    let titles: Vec<&str> = inquiry.choices.iter().map(|(_, title)| title.as_str()).collect();
+    assert_eq!(titles, ["Facturación", "Envío", "Otra cosa"]);
+    // A tap on "Envío": the consent, with its link and yes/no to tap.
+    let heard = user.heard();
+    user.taps("m5", &inquiry, "Envío").await;
+    let consent = user.said(heard + 1).await;
+    assert_eq!(consent.text, "¿Aceptas nuestra política de privacidad? https://acme.example/privacy");
+    let titles: Vec<&str> = consent.choices.iter().map(|(_, title)| title.as_str()).collect();
+    assert_eq!(titles, ["Sí", "No"]);
+    assert_eq!(user.says("m6", "sí").await.text, "¡Gracias!");
 }
 
-async fn a_prechat_asks_an_invalid_email_again_in_spanish_and_tells_the_business(gw: Gateway) {
-    const USER: &str = "34612345678";
+/// What the end user answered, as the contact keeps it.
+fn answered() -> Value {
+    json!({ "name": "Ana Gil", "email": "Ana.Gil@example.com", "order_id": "AB123456", "inquiry": "shipping", "consent": true })
+}
+
+// ---------------------------------------------------------------------------------------------
+// WhatsApp.
+
+struct WhatsappUser<'a> {
+    graph: &'a FakeGraph,
+    hook: String,
+    wa_id: &'a str,
+}
+
+impl WhatsappUser<'_> {
+    /// Connects WhatsApp channel `wa` on `config`.
+    async fn connect<'a>(gw: &Gateway, graph: &'a FakeGraph, config: &str, wa_id: &'a str) -> WhatsappUser<'a> {
+        let body = json!({
+            "id": "wa", "kind": "whatsapp", "name": "Support line", "config": config,
+            "secrets": { "access_token": ACCESS_TOKEN, "app_secret": APP_SECRET },
+            "settings": { "phone_number_id": PHONE_NUMBER_ID, "api_base_url": graph.base_url },
+        });
+        gw.acme().post("/v1/channels", &body).await.expect(201);
+        WhatsappUser { graph, hook: format!("{}/hooks/{ACME}/wa", gw.base), wa_id }
+    }
+
+    async fn deliver(&self, message: Value) {
+        let delivery = fake_graph::messages(PHONE_NUMBER_ID, vec![message]);
+        let (status, answer) = self.graph.webhooks.post(&self.hook, &delivery).await;
+        assert_eq!(status, 200, "the delivery is taken: {answer}");
+    }
+}
+
+impl EndUser for WhatsappUser<'_> {
+    async fn said(&self, count: usize) -> Said {
+        let send: GraphRequest = self.graph.wait_for_sends_to(self.wa_id, count).await.swap_remove(count - 1);
+        let json = &send.json;
+        let text = match json["type"].as_str() {
+            Some("text") => &json["text"]["body"],
+            _ => &json["interactive"]["body"]["text"],
+        };
+        let buttons = json["interactive"]["action"]["buttons"].as_array().cloned().unwrap_or_default();
+        let choices = buttons
+            .iter()
+            .map(|b| (b["reply"]["id"].as_str().unwrap().to_owned(), b["reply"]["title"].as_str().unwrap().to_owned()))
+            .collect();
+        Said { text: text.as_str().unwrap_or_default().to_owned(), choices, message_id: send.message_id.unwrap() }
+    }
+
+    fn heard(&self) -> usize {
+        self.graph.sends_to(self.wa_id).len()
+    }
+
+    async fn types(&self, id: &str, text: &str) {
+        self.deliver(fake_graph::text(self.wa_id, &format!("wamid.{id}"), Timestamp::now(), text)).await;
+    }
+
+    async fn taps(&self, id: &str, on: &Said, title: &str) {
+        let (payload, _) = on.choices.iter().find(|(_, t)| t == title).expect("the choice");
+        let id = format!("wamid.{id}");
+        self.deliver(fake_graph::button_reply(self.wa_id, &id, Timestamp::now(), &on.message_id, payload, title)).await;
+    }
+}
+
+async fn a_whatsapp_prechat_asks_an_invalid_email_again_in_spanish_and_tells_the_business(gw: Gateway) {
     let api = gw.acme();
     let graph = FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await;
     let receiver = Receiver::start().await;
     api.post("/v1/endpoints", &json!({ "url": receiver.url, "events": ["prechat.completed"] })).await.expect(201);
-    let hook = connect(&gw, &graph, prechat_config(1800)).await;
+    let config = create_config(&api, 1800).await;
+    let user = WhatsappUser::connect(&gw, &graph, &config, "34612345678").await;
 
     // The end user writes in; the helpdesk reports the conversation they opened, in Spanish.
-    deliver(&graph, &hook, vec![fake_graph::text(USER, "wamid.hola", Timestamp::now(), "Hola, mi pedido no llegó")])
-        .await;
-    opens(&api, "c1", USER, &["es-ES"]).await;
-    let first = graph.wait_for_sends_to(USER, 1).await;
-    assert_eq!(text_of(&first[0]), "¿Cómo te llamas?");
+    user.types("hola", "Hola, mi pedido no llegó").await;
+    opens(&api, "c1", "wa", user.wa_id, &["es-ES"]).await;
+    answers_in_spanish(&user).await;
 
-    let asked = writes(&graph, &hook, USER, "wamid.1", "Me llamo Ana Gil").await;
-    assert_eq!(text_of(&asked), "¿Cuál es tu correo electrónico?");
-    // Not an address: asked again, in Spanish, saying what to send.
-    let again = writes(&graph, &hook, USER, "wamid.2", "ana arroba example punto com").await;
-    assert_eq!(text_of(&again), "Eso no parece un correo electrónico. Envíalo así: nombre@ejemplo.com.");
-    let asked = writes(&graph, &hook, USER, "wamid.3", "es Ana.Gil@Example.com").await;
-    assert_eq!(text_of(&asked), "¿Cuál es tu número de pedido?\nOpcional: envía «saltar» para omitirla.");
-    let asked = writes(&graph, &hook, USER, "wamid.4", "mi pedido es el #ab123456").await;
-    assert_eq!(text_of(&asked), "¿Sobre qué es tu consulta?");
-    let choices = buttons(&asked);
-    let titles: Vec<&str> = choices.iter().map(|(_, title)| title.as_str()).collect();
-    assert_eq!(titles, ["Facturación", "Envío", "Otra cosa"]);
-
-    // A tap on "Envío": the consent is asked, with its link and yes/no buttons.
-    let (payload, title) = choices[1].clone();
-    let on = asked.message_id.clone().expect("the fake accepted it");
-    let tap = fake_graph::button_reply(USER, "wamid.5", Timestamp::now(), &on, &payload, &title);
-    deliver(&graph, &hook, vec![tap.clone()]).await;
-    let consent = graph.wait_for_sends_to(USER, 6).await.pop().unwrap();
-    assert_eq!(text_of(&consent), "¿Aceptas nuestra política de privacidad? https://acme.example/privacy");
-    let titles: Vec<String> = buttons(&consent).into_iter().map(|(_, title)| title).collect();
-    assert_eq!(titles, ["Sí", "No"]);
-    // Meta delivers the tap again: not read twice.
-    deliver(&graph, &hook, vec![tap]).await;
-
-    let closing = writes(&graph, &hook, USER, "wamid.6", "sí").await;
-    assert_eq!(text_of(&closing), "¡Gracias!");
+    // Meta delivers the last answer again: not read twice.
+    user.types("m6", "sí").await;
 
     // The business hears of it once, signed, with what was gathered and the inquiry type.
     let posts = receiver.wait_for("prechat.completed", |posts| !posts.is_empty()).await;
     let event = posts[0].json();
     assert_eq!(event["type"], "prechat.completed");
     let prechat = &event["prechat"];
-    assert_eq!(prechat["status"], "completed");
-    assert_eq!(prechat["conversation"], "c1");
-    assert_eq!(prechat["locale"], "es");
-    assert_eq!(prechat["inquiry_type"], "shipping");
     assert_eq!(
-        prechat["fields"],
-        json!({ "name": "Ana Gil", "email": "Ana.Gil@example.com", "order_id": "AB123456", "inquiry": "shipping", "consent": true })
+        (&prechat["status"], &prechat["conversation"], &prechat["locale"]),
+        (&json!("completed"), &json!("c1"), &json!("es"))
     );
+    assert_eq!(prechat["inquiry_type"], "shipping");
+    assert_eq!(prechat["fields"], answered());
     // What was written that was not an answer is passed on with it, not lost.
     assert_eq!(prechat["messages"][0]["text"], "ana arroba example punto com");
     let email = prechat["outcomes"].as_array().unwrap().iter().find(|o| o["question"] == "email").unwrap().clone();
     assert_eq!(email["invalid_replies"], 1);
     assert!(posts[0].header("ratewire-signature").is_some_and(|s| s.starts_with("t=")));
 
-    // The contact keeps the answers.
-    let contact = api.get(&format!("/v1/contacts/wa/{USER}")).await.expect(200);
-    assert_eq!(contact["fields"]["email"], "Ana.Gil@example.com");
-    assert_eq!(contact["prechat"]["status"], "completed");
+    // The contact keeps the answers; one ratewire knows nothing of has none.
+    let contact = api.get(&format!("/v1/contacts/wa/{}", user.wa_id)).await.expect(200);
+    assert_eq!((&contact["fields"], &contact["prechat"]["status"]), (&answered(), &json!("completed")));
     let stranger = api.get("/v1/contacts/wa/34600000000").await.expect(200);
     assert_eq!((&stranger["fields"], &stranger["prechat"]), (&json!({}), &Value::Null));
-    assert_eq!(api.get(&format!("/v1/contacts/none/{USER}")).await.error(404), "not_found");
+    assert_eq!(api.get(&format!("/v1/contacts/none/{}", user.wa_id)).await.error(404), "not_found");
 
     // Written after it ended, a message is the conversation's: no answer from the pre-chat.
-    deliver(&graph, &hook, vec![fake_graph::text(USER, "wamid.7", Timestamp::now(), "¿Hay alguien?")]).await;
+    user.types("m7", "¿Hay alguien?").await;
     gw.outbox_empty(ACME).await;
-    assert_eq!(graph.sends_to(USER).len(), 7, "nothing more said");
+    assert_eq!(user.heard(), 7, "nothing more said");
     assert_eq!(receiver.posts().len(), 1, "the event once");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Telegram.
+
+struct TelegramEndUser<'a> {
+    fake: &'a FakeTelegram,
+    user: TelegramUser,
+}
+
+impl EndUser for TelegramEndUser<'_> {
+    async fn said(&self, count: usize) -> Said {
+        self.fake.wait_for_texts(self.user.id, count).await;
+        let sent = self.fake.sent_to(self.user.id).swap_remove(count - 1);
+        let rows = sent.body["reply_markup"]["inline_keyboard"].as_array().cloned().unwrap_or_default();
+        let choices = rows
+            .iter()
+            .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+            .map(|b| (b["callback_data"].as_str().unwrap().to_owned(), b["text"].as_str().unwrap().to_owned()))
+            .collect();
+        let message_id = sent.answer["result"]["message_id"].as_i64().expect("a sent message has an id");
+        Said {
+            text: sent.body["text"].as_str().unwrap_or_default().to_owned(),
+            choices,
+            message_id: message_id.to_string(),
+        }
+    }
+
+    fn heard(&self) -> usize {
+        self.fake.sent_to(self.user.id).len()
+    }
+
+    async fn types(&self, _id: &str, text: &str) {
+        let answer = self.fake.deliver(&self.fake.text_update(&self.user, text, Timestamp::now())).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+    }
+
+    async fn taps(&self, _id: &str, on: &Said, title: &str) {
+        let (payload, _) = on.choices.iter().find(|(_, t)| t == title).expect("the choice");
+        let update = self.fake.tap_update(&self.user, on.message_id.parse().unwrap(), payload);
+        assert_eq!(self.fake.deliver(&update).await.status, 200);
+    }
+}
+
+async fn a_telegram_prechat_asks_an_invalid_email_again_in_spanish(gw: Gateway) {
+    let api = gw.acme();
+    let fake = FakeTelegram::start(BOT_TOKEN).await;
+    let config = create_config(&api, 1800).await;
+    let body = json!({
+        "id": "tg", "kind": "telegram", "name": "Support bot", "config": config,
+        "secrets": { "bot_token": BOT_TOKEN }, "settings": { "api_base_url": fake.url },
+    });
+    api.post("/v1/channels", &body).await.expect(201);
+    // Telegram says the user's language with their message: the helpdesk needn't.
+    let user = TelegramEndUser { fake: &fake, user: TelegramUser::new(4242, "Ana", Some("es")) };
+    user.types("hola", "Hola").await;
+    opens(&api, "c1", "tg", &user.user.recipient(), &[]).await;
+    answers_in_spanish(&user).await;
+    let contact = api.get(&format!("/v1/contacts/tg/{}", user.user.recipient())).await.expect(200);
+    assert_eq!(contact["fields"], answered());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messenger.
+
+struct MessengerUser<'a> {
+    fake: &'a FakeMessenger,
+    hook: String,
+    psid: &'a str,
+}
+
+impl MessengerUser<'_> {
+    async fn deliver(&self, event: Value) {
+        let (status, body) = self.fake.webhooks.post(&self.hook, &self.fake.notification(vec![event])).await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+impl EndUser for MessengerUser<'_> {
+    async fn said(&self, count: usize) -> Said {
+        let sent = self.fake.wait_for_sends(self.psid, count).await.swap_remove(count - 1);
+        let replies = sent.json["message"]["quick_replies"].as_array().cloned().unwrap_or_default();
+        let choices = replies
+            .iter()
+            .map(|r| (r["payload"].as_str().unwrap().to_owned(), r["title"].as_str().unwrap().to_owned()))
+            .collect();
+        Said { text: sent.text().to_owned(), choices, message_id: sent.message_id.unwrap_or_default() }
+    }
+
+    fn heard(&self) -> usize {
+        self.fake.sends_to(self.psid).len()
+    }
+
+    async fn types(&self, id: &str, text: &str) {
+        self.deliver(self.fake.text(self.psid, &format!("mid.{id}"), text, Timestamp::now())).await;
+    }
+
+    async fn taps(&self, id: &str, on: &Said, title: &str) {
+        let (payload, _) = on.choices.iter().find(|(_, t)| t == title).expect("the choice");
+        self.deliver(self.fake.quick_reply(self.psid, &format!("mid.{id}"), title, payload, Timestamp::now())).await;
+    }
+}
+
+async fn a_messenger_prechat_asks_an_invalid_email_again_in_spanish(gw: Gateway) {
+    let api = gw.acme();
+    let fake = FakeMessenger::start().await;
+    let config = create_config(&api, 1800).await;
+    let body = json!({
+        "id": "fb", "kind": "messenger", "name": "Support page", "config": config,
+        "secrets": { "page_access_token": fake.page_token, "app_secret": fake.webhooks.app_secret },
+        "settings": { "page_id": fake.page_id, "api_base_url": fake.base },
+    });
+    let channel = api.post("/v1/channels", &body).await.expect(201);
+    let hook = channel["webhook_url"].as_str().unwrap().to_owned();
+    let user = MessengerUser { fake: &fake, hook, psid: "6024551234567890" };
+    user.types("hola", "Hola").await;
+    opens(&api, "c1", "fb", user.psid, &["es"]).await;
+    answers_in_spanish(&user).await;
+    let contact = api.get(&format!("/v1/contacts/fb/{}", user.psid)).await.expect(200);
+    assert_eq!(contact["fields"], answered());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Given up, and asked again.
+
 async fn a_prechat_left_unanswered_is_abandoned_and_a_known_contact_is_not_asked_again(gw: Gateway) {
-    const USER: &str = "5511987654321";
     let api = gw.acme();
     let graph = FakeGraph::start(ACCESS_TOKEN, APP_SECRET).await;
     let receiver = Receiver::start().await;
     api.post("/v1/endpoints", &json!({ "url": receiver.url })).await.expect(201);
-    let hook = connect(&gw, &graph, prechat_config(5)).await;
+    let config = create_config(&api, 5).await;
+    let user = WhatsappUser::connect(&gw, &graph, &config, "5511987654321").await;
 
-    deliver(&graph, &hook, vec![fake_graph::text(USER, "wamid.oi", Timestamp::now(), "oi")]).await;
-    opens(&api, "c1", USER, &["pt-BR"]).await;
-    let first = graph.wait_for_sends_to(USER, 1).await;
-    assert_eq!(text_of(&first[0]), "Qual é o seu nome?");
-    let asked = writes(&graph, &hook, USER, "wamid.1", "Joana").await;
-    assert_eq!(text_of(&asked), "Qual é o seu e-mail?");
+    user.types("oi", "oi").await;
+    opens(&api, "c1", "wa", user.wa_id, &["pt-BR"]).await;
+    assert_eq!(user.said(1).await.text, "Qual é o seu nome?");
+    assert_eq!(user.says("m1", "Joana").await.text, "Qual é o seu e-mail?");
 
     // Then nothing: five seconds later it is given up, and the business is told where it stopped.
-    let posts = receiver
-        .wait_for("prechat.abandoned", |posts| posts.iter().any(|p| p.json()["type"] == "prechat.abandoned"))
-        .await;
-    let event = posts.iter().find(|p| p.json()["type"] == "prechat.abandoned").unwrap().json();
+    let abandoned = |post: &ratewire_tests::service::Post| post.json()["type"] == "prechat.abandoned";
+    let posts = receiver.wait_for("prechat.abandoned", |posts| posts.iter().any(abandoned)).await;
+    let event = posts.iter().find(|p| abandoned(p)).unwrap().json();
     assert_eq!(event["prechat"]["stopped_at"], "email");
     assert_eq!(event["prechat"]["fields"], json!({ "name": "Joana" }));
     // What was answered is kept: the next conversation greets her by name and asks on from there.
-    let contact = api.get(&format!("/v1/contacts/wa/{USER}")).await.expect(200);
+    let contact = api.get(&format!("/v1/contacts/wa/{}", user.wa_id)).await.expect(200);
     assert_eq!(contact["fields"], json!({ "name": "Joana" }));
-    let sent = graph.sends_to(USER).len();
-    opens(&api, "c2", USER, &["pt-BR"]).await;
-    let greeting = graph.wait_for_sends_to(USER, sent + 1).await.pop().unwrap();
-    assert_eq!(text_of(&greeting), "Olá, Joana! Qual é o seu e-mail?");
+    let heard = user.heard();
+    opens(&api, "c2", "wa", user.wa_id, &["pt-BR"]).await;
+    assert_eq!(user.said(heard + 1).await.text, "Olá, Joana! Qual é o seu e-mail?");
     // The same conversation reported again starts nothing.
-    let again = json!({ "id": "c2", "opened_by": "end_user", "channel": "wa", "recipient": USER });
+    let again = json!({ "id": "c2", "opened_by": "end_user", "channel": "wa", "recipient": user.wa_id });
     assert_eq!(api.post("/v1/conversations", &again).await.error(409), "already_exists");
     gw.outbox_empty(ACME).await;
-    assert_eq!(graph.sends_to(USER).len(), sent + 1, "no second greeting");
+    assert_eq!(user.heard(), heard + 1, "no second greeting");
 }
