@@ -1298,6 +1298,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/v1/unsubscribes/{address}"),
     ("DELETE", "/v1/dashboard/sessions"),
     ("GET", "/v1/contacts/{channel}/{recipient}"),
+    ("GET", "/v1/reports/prechat"),
 ];
 
 /// The `/v1` operations the service documents at `/openapi.json`. The document and the router
@@ -1427,6 +1428,14 @@ async fn tenants_never_see_each_others_data(gw: Gateway) {
             }
             ("GET", "/v1/conversations/{id}") => {
                 assert_eq!(b.get("/v1/conversations/a-conv").await.error(404), "not_found");
+            }
+            ("GET", "/v1/reports/prechat") => {
+                // A's pre-chats, as its tallies have them, are A's alone.
+                let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+                let started = [("started".to_owned(), 2)];
+                gw.state.flow.store.tally(&acme, today, &started).await.expect("tallied");
+                assert_eq!(a.get(path).await.expect(200)["started"], 2);
+                assert_eq!(b.get(path).await.expect(200)["started"], 0);
             }
             ("GET", "/v1/contacts/{channel}/{recipient}") => {
                 // A's channel is none of B's, whoever the end user is.

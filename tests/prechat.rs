@@ -221,6 +221,15 @@ async fn a_whatsapp_prechat_asks_an_invalid_email_again_in_spanish_and_tells_the
     assert_eq!((&stranger["fields"], &stranger["prechat"]), (&json!({}), &Value::Null));
     assert_eq!(api.get(&format!("/v1/contacts/none/{}", user.wa_id)).await.error(404), "not_found");
 
+    // The reports count it: completed, the email read at the second reply.
+    let report = api.get("/v1/reports/prechat").await.expect(200);
+    assert_eq!(
+        (&report["started"], &report["completed"], &report["completion_rate"]),
+        (&json!(1), &json!(1), &json!(1.0))
+    );
+    let email = report["questions"].as_array().unwrap().iter().find(|q| q["question"] == "email").unwrap().clone();
+    assert_eq!((&email["reached"], &email["answered"], &email["invalid_replies"]), (&json!(1), &json!(1), &json!(1)));
+
     // Written after it ended, a message is the conversation's: no answer from the pre-chat.
     user.types("m7", "¿Hay alguien?").await;
     gw.outbox_empty(ACME).await;
@@ -370,6 +379,11 @@ async fn a_prechat_left_unanswered_is_abandoned_and_a_known_contact_is_not_asked
     let event = posts.iter().find(|p| abandoned(p)).unwrap().json();
     assert_eq!(event["prechat"]["stopped_at"], "email");
     assert_eq!(event["prechat"]["fields"], json!({ "name": "Joana" }));
+    // The reports show where it stopped.
+    let report = api.get("/v1/reports/prechat").await.expect(200);
+    assert_eq!((&report["abandoned"], &report["completion_rate"]), (&json!(1), &json!(0.0)));
+    let email = report["questions"].as_array().unwrap().iter().find(|q| q["question"] == "email").unwrap().clone();
+    assert_eq!((&email["stopped"], &email["drop_off_rate"]), (&json!(1), &json!(1.0)));
     // What was answered is kept: the next conversation greets her by name and asks on from there.
     let contact = api.get(&format!("/v1/contacts/wa/{}", user.wa_id)).await.expect(200);
     assert_eq!(contact["fields"], json!({ "name": "Joana" }));

@@ -83,6 +83,7 @@ store_suite!(
     claims_and_sweeps_read_only_the_buckets_asked,
     the_workers_alive_share_the_buckets_and_take_over_a_dead_ones,
     a_channels_send_slots_are_spaced_by_its_rate_for_every_caller,
+    tallies_add_up_by_day_and_tenant,
 );
 
 async fn connect(server: &RedisServer, options: RedisStoreOptions) -> RedisStore {
@@ -2017,4 +2018,23 @@ async fn a_claim_on_a_cluster_with_a_master_without_scripts_returns_all_it_lease
 
     let claimed = store.claim_due(t0, t0 + HOUR, Buckets::ALL, 100).await.unwrap();
     assert_eq!(claimed.len(), items.len(), "claimed {:?}", ids_of(&claimed));
+}
+
+/// Pre-chat tallies add up per tenant and day, and a range reads only its days.
+async fn tallies_add_up_by_day_and_tenant(store: Store) {
+    let (acme, globex) = (TenantId::new("acme").unwrap(), TenantId::new("globex").unwrap());
+    let day = |d: i8| jiff::civil::date(2026, 12, d);
+    let add = |pairs: &[(&str, i64)]| pairs.iter().map(|(n, a)| ((*n).to_owned(), *a)).collect::<Vec<_>>();
+    store.tally(&acme, day(1), &add(&[("started", 1), ("q/email/invalid", 2)])).await.unwrap();
+    store.tally(&acme, day(1), &add(&[("started", 1), ("completed", 1)])).await.unwrap();
+    store.tally(&acme, day(2), &add(&[("started", 1), ("q/email/invalid", 1)])).await.unwrap();
+    store.tally(&acme, day(3), &add(&[("started", 5)])).await.unwrap();
+    store.tally(&globex, day(1), &add(&[("started", 7)])).await.unwrap();
+    store.tally(&acme, day(4), &[]).await.unwrap();
+
+    let both = store.tallies(&acme, &[day(1), day(2)]).await.unwrap();
+    let expected = [("completed", 1), ("q/email/invalid", 3), ("started", 3)];
+    assert_eq!(both, expected.iter().map(|(n, a)| ((*n).to_owned(), *a)).collect());
+    assert_eq!(store.tallies(&globex, &[day(1), day(2)]).await.unwrap().get("started"), Some(&7));
+    assert!(store.tallies(&acme, &[day(4), day(5)]).await.unwrap().is_empty());
 }

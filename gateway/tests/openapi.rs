@@ -51,6 +51,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("POST", "/v1/configs"),
     ("GET", "/v1/configs/{id}"),
     ("GET", "/v1/contacts/{channel}/{recipient}"),
+    ("GET", "/v1/reports/prechat"),
     ("PUT", "/v1/configs/{id}"),
     ("POST", "/v1/conversations"),
     ("GET", "/v1/conversations/{id}"),
@@ -600,6 +601,9 @@ async fn answers_are_of_the_documented_schemas() {
     let contact = "/v1/contacts/{channel}/{recipient}";
     svc.expect("GET", contact, "/v1/contacts/site/visitor-c1", None, 200).await;
     svc.expect("GET", contact, "/v1/contacts/none/visitor-c1", None, 404).await;
+    let prechat = "/v1/reports/prechat";
+    svc.expect("GET", prechat, "/v1/reports/prechat?from=2026-11-01&to=2026-11-30", None, 200).await;
+    svc.expect("GET", prechat, "/v1/reports/prechat?from=2026-11-30&to=2026-11-01", None, 422).await;
     svc.expect("GET", "/v1/conversations/{id}", "/v1/conversations/none", None, 404).await;
     // An id that can't be a conversation's names none, in the API's error format.
     svc.expect("GET", "/v1/conversations/{id}", "/v1/conversations/bad%20id", None, 404).await;

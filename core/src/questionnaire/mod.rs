@@ -13,6 +13,7 @@
 //! rating, a reason after a negative one, and a comment.
 
 pub mod answer;
+pub mod report;
 pub mod run;
 #[cfg(test)]
 mod tests;

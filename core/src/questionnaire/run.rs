@@ -93,7 +93,13 @@ pub enum RunStatus {
         cause: EndCause,
     },
     /// The person stopped answering: the caller's timeout.
-    Abandoned { at: Timestamp, question: QuestionId },
+    Abandoned {
+        at: Timestamp,
+        question: QuestionId,
+        /// Replies the question could not read before they stopped.
+        #[serde(default)]
+        invalid_replies: u8,
+    },
 }
 
 /// One person's run through a questionnaire.
@@ -229,8 +235,8 @@ impl Run {
                 }
             }
             RunEvent::Abandon => {
-                let (question, _) = run.asking().ok_or(RunRefusal::Finished)?;
-                run.status = RunStatus::Abandoned { at: now, question };
+                let (question, attempt) = run.asking().ok_or(RunRefusal::Finished)?;
+                run.status = RunStatus::Abandoned { at: now, question, invalid_replies: attempt - 1 };
                 effects.push(Effect::Finished);
             }
         }

@@ -441,7 +441,7 @@ fn an_abandoned_run_says_nothing_and_takes_nothing_more() {
     let abandoned = step.run.step(&questionnaire, RunEvent::Abandon, now()).unwrap();
     assert_eq!(abandoned.said(), None);
     assert_eq!(abandoned.effects, [Effect::Finished]);
-    assert_eq!(abandoned.run.status, RunStatus::Abandoned { at: now(), question: id("email") });
+    assert_eq!(abandoned.run.status, RunStatus::Abandoned { at: now(), question: id("email"), invalid_replies: 0 });
     assert_eq!(abandoned.run.step(&questionnaire, RunEvent::Abandon, now()), Err(RunRefusal::Finished));
 }
 
@@ -640,4 +640,53 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn finished_prechats_tally_into_a_report_of_completion_and_drop_off() {
+    let questionnaire = prechat();
+    let known = BTreeMap::from([(id("name"), AnswerValue::Text("Ana".into()))]);
+    let mut tallies: BTreeMap<String, i64> = BTreeMap::new();
+    let mut add = |run: &Run| {
+        *tallies.entry(report::STARTED.to_owned()).or_default() += 1;
+        for (name, amount) in report::finished(run) {
+            *tallies.entry(name).or_default() += amount;
+        }
+    };
+    // Completed, the email asked twice; the name was known, so not asked.
+    let mut run = Run::start(&questionnaire, &known, now()).run;
+    for text in ["nope", "ana@example.com", "skip", "1", "yes"] {
+        run = reply(&run, &questionnaire, text, Locale::En).run;
+    }
+    assert!(matches!(run.status, RunStatus::Completed { .. }));
+    add(&run);
+    // Abandoned at the email after one unreadable reply.
+    let mut run = Run::start(&questionnaire, &BTreeMap::new(), now()).run;
+    run = reply(&run, &questionnaire, "Ana", Locale::En).run;
+    run = reply(&run, &questionnaire, "nope", Locale::En).run;
+    add(&run.step(&questionnaire, RunEvent::Abandon, now()).unwrap().run);
+    // Ended at the consent.
+    let mut run = Run::start(&questionnaire, &known, now()).run;
+    for text in ["ana@example.com", "skip", "2", "no"] {
+        run = reply(&run, &questionnaire, text, Locale::En).run;
+    }
+    add(&run);
+    // Under way: adds nothing but its start.
+    let under_way = Run::start(&questionnaire, &BTreeMap::new(), now()).run;
+    assert_eq!(report::finished(&under_way), []);
+
+    let report = report::PrechatReport::from_tallies(&tallies);
+    assert_eq!((report.started, report.completed, report.ended, report.abandoned), (3, 1, 1, 1));
+    assert_eq!(report.completion_rate, Some(1.0 / 3.0));
+    let email = report.questions.iter().find(|q| q.question == "email").unwrap();
+    assert_eq!((email.reached, email.answered, email.stopped, email.invalid_replies), (3, 2, 1, 2));
+    assert_eq!(email.drop_off_rate, Some(1.0 / 3.0));
+    let name = report.questions.iter().find(|q| q.question == "name").unwrap();
+    assert_eq!((name.reached, name.answered), (1, 1), "known names count nowhere");
+    let consent = report.questions.iter().find(|q| q.question == "consent").unwrap();
+    assert_eq!((consent.reached, consent.answered, consent.stopped), (2, 2, 1));
+    let order = report.questions.iter().find(|q| q.question == "order_id").unwrap();
+    assert_eq!((order.reached, order.skipped), (2, 2));
+    assert_eq!(report.questions[0].question, "email", "the most reached first");
+    assert_eq!(report::PrechatReport::from_tallies(&BTreeMap::new()).completion_rate, None);
 }

@@ -9,6 +9,7 @@ use tokio::sync::broadcast;
 
 use super::notices::{Heard, Notices};
 use super::pace::{Pace, Pacing, SendLane, SendSlots, take_slots};
+use super::tallies::Tallies;
 use super::work::{BUCKETS, Buckets, WorkShares, WorkerId, fnv1a, share_of};
 use super::{
     Along, Answering, DueSurvey, LastWritten, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError,
@@ -46,6 +47,8 @@ struct Inner {
     /// Each channel's send pace.
     /// By tenant, channel and, for a recipient's own pace, recipient.
     paces: HashMap<(TenantId, ChannelId, Option<RecipientId>), Pace>,
+    /// Each tenant's pre-chat tallies, by day.
+    tallies: HashMap<(TenantId, jiff::civil::Date), BTreeMap<String, i64>>,
 }
 
 impl Inner {
@@ -506,6 +509,33 @@ impl WorkShares for MemoryStore {
             }
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Tallies for MemoryStore {
+    async fn tally(&self, tenant: &TenantId, day: jiff::civil::Date, add: &[(String, i64)]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let tallies = inner.tallies.entry((tenant.clone(), day)).or_default();
+        for (name, amount) in add {
+            *tallies.entry(name.clone()).or_default() += amount;
+        }
+        Ok(())
+    }
+
+    async fn tallies(
+        &self,
+        tenant: &TenantId,
+        days: &[jiff::civil::Date],
+    ) -> Result<BTreeMap<String, i64>, StoreError> {
+        let inner = self.lock();
+        let mut sum = BTreeMap::new();
+        for day in days {
+            for (name, amount) in inner.tallies.get(&(tenant.clone(), *day)).into_iter().flatten() {
+                *sum.entry(name.clone()).or_default() += amount;
+            }
+        }
+        Ok(sum)
     }
 }
 

@@ -20,6 +20,7 @@ mod outbox;
 mod pace;
 mod records;
 mod redis;
+mod tallies;
 pub(crate) mod work;
 
 use std::collections::HashSet;
@@ -36,6 +37,7 @@ pub use self::outbox::{OutboundMessage, Outbox, OutboxItem, Prompt, Task};
 pub use self::pace::{Pace, Pacing, SendLane, SendSlots, send_interval, take_slots};
 pub use self::records::{Record, RecordKind, RecordStore, Versioned, delete, read, read_all, write};
 pub use self::redis::{RedisStore, RedisStoreOptions};
+pub use self::tallies::Tallies;
 pub use self::work::{BUCKETS, Buckets, WorkShares, WorkerId};
 use crate::counts::{Counters, Field, Period, Plan, Span};
 use crate::ids::{ChannelId, ConversationId, RecipientId, SurveyId, TenantId};
@@ -64,10 +66,14 @@ pub enum StoreError {
 }
 
 /// Everything ratewire keeps, in one place: surveys, the business's records, the outbox of work
-/// to do, what was already seen, and when end users last wrote. Both stores implement all of it.
-pub trait Store: SurveyStore + RecordStore + Outbox + Seen + LastWritten + WorkShares + Pacing + Notices {}
+/// to do, what was already seen, when end users last wrote, and what pre-chats came to. Both
+/// stores implement all of it.
+pub trait Store:
+    SurveyStore + RecordStore + Outbox + Seen + LastWritten + WorkShares + Pacing + Notices + Tallies
+{
+}
 
-impl<T: SurveyStore + RecordStore + Outbox + Seen + LastWritten + WorkShares + Pacing + Notices> Store for T {}
+impl<T: SurveyStore + RecordStore + Outbox + Seen + LastWritten + WorkShares + Pacing + Notices + Tallies> Store for T {}
 
 /// When each end user last wrote on a channel: the platforms' messaging windows are counted from
 /// it. Kept apart from what else is known of them, so noting it is one write that needs no read.

@@ -152,6 +152,7 @@ use super::compact;
 use super::connections::{Connection, Connections, Order, Published, RedisTarget, Subscription};
 use super::notices::{Heard, Notices};
 use super::pace::{Pacing, SendLane, SendSlots};
+use super::tallies::Tallies;
 use super::work::{BUCKETS, Buckets, WorkShares, WorkerId, fnv1a, share_of};
 use super::{
     Along, Answering, DueSurvey, LastWritten, Outbox, OutboxItem, RecordKind, RecordStore, Seen, Sighting, StoreError,
@@ -666,6 +667,11 @@ impl Keys {
     /// The index of negative ratings of a shard of the tenant's surveys.
     fn negative(&self, tenant: &TenantId, shard: Option<usize>) -> String {
         format!("{}:negative", self.survey_data(tenant, shard))
+    }
+
+    /// A tenant's pre-chat tallies of a UTC day (see [`Tallies`]).
+    fn tallies(&self, tenant: &TenantId, day: jiff::civil::Date) -> String {
+        format!("{}:t:{tenant}:prechat-tallies/{day}", self.prefix)
     }
 
     fn record(&self, tenant: &TenantId, kind: RecordKind, id: &str) -> String {
@@ -2315,6 +2321,43 @@ impl WorkShares for RedisStore {
         let mut pipe = redis::pipe();
         pipe.zrem(self.keys.workers(), worker.as_str()).ignore();
         self.query::<()>(&pipe).await.map_err(unavailable)
+    }
+}
+
+#[async_trait]
+impl Tallies for RedisStore {
+    async fn tally(&self, tenant: &TenantId, day: jiff::civil::Date, add: &[(String, i64)]) -> Result<(), StoreError> {
+        if add.is_empty() {
+            return Ok(());
+        }
+        let key = self.keys.tallies(tenant, day);
+        // Kept the retention after its day ends, as the survey counters are.
+        let day_ends = day.tomorrow().ok().and_then(|next| next.to_zoned(jiff::tz::TimeZone::UTC).ok());
+        let expires =
+            day_ends.map_or(i64::MAX, |end| end.timestamp().as_millisecond().saturating_add(self.retention_ms));
+        let mut pipe = redis::pipe();
+        for (name, amount) in add {
+            pipe.hincr(&key, name, *amount).ignore();
+        }
+        pipe.cmd("PEXPIREAT").arg(&key).arg(expires).ignore();
+        self.query::<()>(&pipe).await.map_err(unavailable)
+    }
+
+    async fn tallies(
+        &self,
+        tenant: &TenantId,
+        days: &[jiff::civil::Date],
+    ) -> Result<BTreeMap<String, i64>, StoreError> {
+        let mut pipe = redis::pipe();
+        for day in days {
+            pipe.hgetall(self.keys.tallies(tenant, *day));
+        }
+        let read: Vec<HashMap<String, i64>> = self.query_reads(&pipe).await.map_err(unavailable)?;
+        let mut sum = BTreeMap::new();
+        for (name, amount) in read.into_iter().flatten() {
+            *sum.entry(name).or_default() += amount;
+        }
+        Ok(sum)
     }
 }
 

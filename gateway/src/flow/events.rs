@@ -72,7 +72,7 @@ impl<'a> PrechatPayload<'a> {
                 let (EndCause::ConsentRefused(question) | EndCause::AttemptsRanOut(question)) = cause;
                 ("ended", Some(*at), Some(question.as_str()))
             }
-            RunStatus::Abandoned { at, question } => ("abandoned", Some(*at), Some(question.as_str())),
+            RunStatus::Abandoned { at, question, .. } => ("abandoned", Some(*at), Some(question.as_str())),
             RunStatus::Asking { question, .. } => ("asking", None, Some(question.as_str())),
         };
         let inquiry_type = record.prechat.inquiry_question.as_ref().and_then(|id| match run.answer(id) {

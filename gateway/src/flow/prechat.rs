@@ -13,7 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use ratewire_adapters::{ChoicePayload, MessagePath};
 use ratewire_core::questionnaire::{
     AnswerValue, Effect, PrechatConfig, Question, QuestionKind, Questionnaire, Run, RunEvent, RunRefusal, RunStatus,
-    Say, Step,
+    Say, Step, report,
 };
 use ratewire_core::reply::Labels;
 use ratewire_core::store::{self, OutboxItem, Prompt, StoreError, Task};
@@ -100,6 +100,7 @@ pub async fn start(
         Err(error) => return Err(error.into()),
     }
     tracing::info!(%tenant, %channel, %conversation, "pre-chat started");
+    tally(flow, tenant, &record.run, &[(report::STARTED.to_owned(), 1)]).await;
     finish_step(flow, tenant, channel, recipient, &record, &step, items, now).await
 }
 
@@ -205,9 +206,19 @@ pub async fn check_abandoned(
         let items = events::prechat_event_items(tenant, (channel, recipient), &record, notice, &endpoints, now)?;
         enqueue(flow, items).await?;
         contacts::note_fields(flow, tenant, channel, recipient, &record.run).await?;
+        tally(flow, tenant, &record.run, &report::finished(&record.run)).await;
         return Ok(Attempt::Done);
     }
     Ok(Attempt::Retry { reason: "the pre-chat kept changing".into(), not_before: None })
+}
+
+/// Adds to the tallies of the day the pre-chat started. A report is worth less than the
+/// pre-chat itself: a store that fails here is logged, and the pre-chat goes on.
+async fn tally(flow: &Flow, tenant: &TenantId, run: &Run, add: &[(String, i64)]) {
+    let day = run.started_at.to_zoned(jiff::tz::TimeZone::UTC).date();
+    if let Err(error) = flow.store.tally(tenant, day, add).await {
+        tracing::warn!(%tenant, %error, "a pre-chat was not counted in the reports");
+    }
 }
 
 fn abandon_after(prechat: &PrechatConfig) -> SignedDuration {
@@ -295,6 +306,7 @@ async fn finish_step(
         let endpoints = events::endpoints(flow, tenant).await?;
         items.extend(events::prechat_event_items(tenant, (channel, recipient), record, notice, &endpoints, now)?);
         contacts::note_fields(flow, tenant, channel, recipient, &record.run).await?;
+        tally(flow, tenant, &record.run, &report::finished(&record.run)).await;
         // Nothing left to check: the business's view of what is pending stays true.
         flow.store.complete(&due_item(tenant, channel, recipient, record)).await?;
         tracing::info!(%tenant, %channel, ?notice, "pre-chat finished");

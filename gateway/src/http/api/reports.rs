@@ -7,8 +7,10 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use futures_util::{StreamExt, stream};
+use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
+use ratewire_core::questionnaire::report::PrechatReport;
 use ratewire_core::report::{self, MAX_DAYS, Report, ReportQuery};
 use ratewire_core::store::{self, StoreError};
 use ratewire_core::{AgentId, ChannelId};
@@ -23,7 +25,57 @@ use crate::http::auth::Reader;
 use crate::http::error::{ApiError, ApiQuery};
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::default().routes(routes!(figures)).routes(routes!(csv))
+    OpenApiRouter::default().routes(routes!(figures)).routes(routes!(csv)).routes(routes!(prechat))
+}
+
+/// The pre-chats a report covers: those started on the UTC days from `from` to `to`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct DaysQuery {
+    /// The first day (`YYYY-MM-DD`, UTC), included; default 29 days before `to`.
+    from: Option<Date>,
+    /// The last day (`YYYY-MM-DD`, UTC), included; default today. At most 400 days after `from`.
+    to: Option<Date>,
+}
+
+/// What the pre-chats started on a range of UTC days came to: how many started, completed,
+/// ended or were abandoned, and per question how many reached it, answered or skipped it,
+/// stopped at it and how many replies it could not read. Read from the tenant's daily tallies.
+/// Also answers the dashboard's session cookie in place of the bearer key.
+#[utoipa::path(
+    get,
+    path = "/v1/reports/prechat",
+    operation_id = "prechat_report",
+    tag = "reports",
+    params(DaysQuery),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The pre-chats' figures", body = PrechatReport),
+        (status = 400, response = BadRequest),
+        (status = 422, response = Invalid),
+    ),
+)]
+async fn prechat(
+    State(state): State<AppState>,
+    Reader(tenant): Reader,
+    ApiQuery(range): ApiQuery<DaysQuery>,
+) -> Result<Json<PrechatReport>, ApiError> {
+    let to = range.to.unwrap_or_else(|| Timestamp::now().to_zoned(TimeZone::UTC).date());
+    let from = match range.from {
+        Some(from) => from,
+        None => to.checked_sub(jiff::Span::new().days(29)).map_err(|_| ApiError::invalid("to", "is too early"))?,
+    };
+    if from > to {
+        return Err(ApiError::invalid("from", "must not be after to"));
+    }
+    let days: Vec<Date> =
+        from.series(jiff::Span::new().days(1)).take_while(|day| *day <= to).take(MAX_DAYS + 1).collect();
+    if days.len() > MAX_DAYS {
+        return Err(ApiError::invalid("to", format!("a report covers at most {MAX_DAYS} days")));
+    }
+    let tallies = state.flow.store.tallies(&tenant, &days).await?;
+    Ok(Json(PrechatReport::from_tallies(&tallies)))
 }
 
 /// The surveys a report covers: those created in the range, of a channel or an agent if given.
