@@ -6,6 +6,9 @@
 //! Every test runs on the embedded store, on one Redis server and on a Redis Cluster.
 
 use jiff::Timestamp;
+use ratewire_core::{ChannelId, RecipientId, TenantId};
+use ratewire_gateway::flow::prechat::{self, Answer};
+use ratewire_gateway::flow::records::ChannelInUse;
 use ratewire_tests::fake_graph::{self, FakeGraph, GraphRequest};
 use ratewire_tests::fake_messenger::FakeMessenger;
 use ratewire_tests::fake_telegram::{FakeTelegram, TelegramUser};
@@ -235,6 +238,20 @@ async fn a_whatsapp_prechat_asks_an_invalid_email_again_in_spanish_and_tells_the
     gw.outbox_empty(ACME).await;
     assert_eq!(user.heard(), 7, "nothing more said");
     assert_eq!(receiver.posts().len(), 1, "the event once");
+
+    // A platform delivers a message again only when its handling failed (the handled mark is
+    // missing): the last answer, taken again, is still the pre-chat's, and what it called for is
+    // done again under the same ids, so the event reaches the business as the one it had.
+    let flow = &gw.state.flow;
+    let (tenant, channel) = (TenantId::new(ACME).unwrap(), ChannelId::new("wa").unwrap());
+    let in_use = ChannelInUse::of(&flow.store, &tenant, &channel);
+    let from = RecipientId::new(user.wa_id).unwrap();
+    let again = prechat::take(flow, &in_use, &from, Answer::Typed("sí"), "wamid.m6", Timestamp::now()).await;
+    assert!(again.expect("taken"), "a redelivered answer is the pre-chat's, not the conversation's");
+    let posts = receiver.wait_for("the event again", |posts| posts.len() == 2).await;
+    assert_eq!(posts[1].json()["id"], posts[0].json()["id"]);
+    let report = api.get("/v1/reports/prechat").await.expect(200);
+    assert_eq!(report["completed"], 1, "counted once");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -47,6 +47,9 @@ pub struct ChannelDefinition {
     pub messages: MessagePath,
     /// Whether the gateway serves pages to its end users (email's rating links).
     pub serves_pages: bool,
+    /// Whether its end users chat message by message (a messaging app), so a pre-chat's
+    /// questions can be asked there one at a time.
+    pub chats: bool,
 }
 
 impl ChannelDefinition {

@@ -15,4 +15,5 @@ pub static DEFINITION: ChannelDefinition = ChannelDefinition {
     honours_unsubscribes: false,
     messages: MessagePath::LiveClient,
     serves_pages: false,
+    chats: false,
 };

@@ -55,6 +55,7 @@ pub static DEFINITION: ChannelDefinition = ChannelDefinition {
     messages: MessagePath::Outbox,
     // The rating pages its invitations link to.
     serves_pages: true,
+    chats: false,
 };
 
 /// How long one SMTP conversation may take before the send is retried.

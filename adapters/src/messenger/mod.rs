@@ -46,6 +46,7 @@ pub static DEFINITION: ChannelDefinition = ChannelDefinition {
     honours_unsubscribes: false,
     messages: MessagePath::Outbox,
     serves_pages: false,
+    chats: true,
 };
 
 /// The Send API's calls, as the Graph API takes them.

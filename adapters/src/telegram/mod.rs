@@ -56,6 +56,7 @@ pub static DEFINITION: ChannelDefinition = ChannelDefinition {
     honours_unsubscribes: false,
     messages: MessagePath::Outbox,
     serves_pages: false,
+    chats: true,
 };
 
 /// The header Telegram sends the webhook's secret token in.

@@ -40,6 +40,7 @@ pub static DEFINITION: ChannelDefinition = ChannelDefinition {
     honours_unsubscribes: false,
     messages: MessagePath::Outbox,
     serves_pages: false,
+    chats: true,
 };
 
 /// `biz_opaque_callback_data`'s limit, in characters.

@@ -196,7 +196,7 @@ pub fn prechat_event_items(
     now: Timestamp,
 ) -> Result<Vec<OutboxItem>, StoreError> {
     // A pre-chat finishes once: when it started tells it from the end user's other pre-chats.
-    let stable = format!("prechat_{channel}_{recipient}_{}", record.run.started_at.as_millisecond());
+    let stable = format!("prechat_{channel}_{recipient}_{}", record.run.started_at.as_nanosecond());
     items_of(tenant, notice, endpoints, &stable, None, now, |id| EventBody {
         id,
         kind: notice,

@@ -10,7 +10,7 @@
 //! unanswered too long is queued there as well.
 
 use jiff::{SignedDuration, Timestamp};
-use ratewire_adapters::{ChoicePayload, MessagePath};
+use ratewire_adapters::ChoicePayload;
 use ratewire_core::questionnaire::{
     AnswerValue, Effect, PrechatConfig, Question, QuestionKind, Questionnaire, Run, RunEvent, RunRefusal, RunStatus,
     Say, Step, report,
@@ -46,7 +46,7 @@ pub enum Answer<'a> {
 
 /// Whether the channel asks pre-chats: a messaging channel whose configuration has one.
 pub async fn configured(in_use: &ChannelInUse) -> Result<Option<PrechatConfig>, FlowError> {
-    if in_use.record().await?.kind.definition().messages != MessagePath::Outbox {
+    if !in_use.record().await?.kind.definition().chats {
         return Ok(None);
     }
     Ok(in_use.config().await?.config.prechat.clone())
@@ -66,7 +66,7 @@ pub async fn start(
     let (tenant, channel) = (in_use.tenant(), in_use.id());
     let id = record_id(channel, recipient);
     let stored = store::read::<PrechatRecord>(&*flow.store, tenant, &id).await?;
-    // One under way goes on; the same conversation reported again starts none.
+    // One under way goes on, and a conversation reported again starts none.
     if stored.as_ref().is_some_and(|s| !s.value.run.is_finished() || s.value.conversation == *conversation) {
         return Ok(());
     }
@@ -92,16 +92,25 @@ pub async fn start(
         AnswerValue::Text(name) => Some(flow.catalog.prechat_greeting(locale, name)),
         _ => None,
     });
+    // Queued before the pre-chat is written: a store that fails in between leaves a question
+    // sent for a pre-chat that isn't there (the helpdesk's retry asks it again), never a pre-chat
+    // under way whose question was never sent, which would take the end user's messages.
     let items = items_of(flow, in_use, recipient, &record, &step, greeting, now).await?;
+    enqueue(flow, items.clone()).await?;
     match store::write(&*flow.store, tenant, &id, stored.map(|s| s.revision), &record).await {
         Ok(_) => {}
-        // Another gateway started it at the same moment: theirs stands.
-        Err(StoreError::RecordConflict { .. }) => return Ok(()),
+        // Another gateway started it at the same moment: theirs stands, and asks.
+        Err(StoreError::RecordConflict { .. }) => {
+            for item in &items {
+                flow.store.complete(item).await?;
+            }
+            return Ok(());
+        }
         Err(error) => return Err(error.into()),
     }
     tracing::info!(%tenant, %channel, %conversation, "pre-chat started");
     tally(flow, tenant, &record.run, &[(report::STARTED.to_owned(), 1)]).await;
-    finish_step(flow, tenant, channel, recipient, &record, &step, items, now).await
+    finish_step(flow, tenant, channel, recipient, &record, &step, Vec::new(), Counted::NotYet, now).await
 }
 
 /// An end user's message or tap, taken by their pre-chat if one is asking them something:
@@ -120,15 +129,20 @@ pub async fn take(
     for _ in 0..ATTEMPTS {
         let Some(stored) = store::read::<PrechatRecord>(&*flow.store, tenant, &id).await? else { return Ok(false) };
         let mut record = stored.value;
+        if record.taken.iter().any(|taken| taken == platform_id) {
+            // Taken before, and what it called for perhaps not all done (the platform delivers
+            // again only when the handling failed): done again, under the same ids.
+            let mut effects = vec![Effect::Say(said_last(&record.run))];
+            if record.run.is_finished() {
+                effects.push(Effect::Finished);
+            }
+            let step = Step { run: record.run.clone(), effects };
+            let items = items_of(flow, in_use, from, &record, &step, None, now).await?;
+            finish_step(flow, tenant, channel, from, &record, &step, items, Counted::Already, now).await?;
+            return Ok(true);
+        }
         if record.run.is_finished() {
             return Ok(false);
-        }
-        if record.taken.iter().any(|taken| taken == platform_id) {
-            // Taken before, and its messages perhaps not queued: queued again (the same ids).
-            let step = Step { run: record.run.clone(), effects: vec![Effect::Say(said_last(&record.run))] };
-            let items = items_of(flow, in_use, from, &record, &step, None, now).await?;
-            enqueue(flow, items).await?;
-            return Ok(true);
         }
         let questionnaire = &record.prechat.questionnaire;
         let labels = Labels::default();
@@ -163,7 +177,7 @@ pub async fn take(
             Err(StoreError::RecordConflict { .. }) => continue,
             Err(error) => return Err(error.into()),
         }
-        finish_step(flow, tenant, channel, from, &record, &step, items, now).await?;
+        finish_step(flow, tenant, channel, from, &record, &step, items, Counted::NotYet, now).await?;
         return Ok(true);
     }
     Err(FlowError::InProgress)
@@ -185,28 +199,36 @@ pub async fn check_abandoned(
             return Ok(Attempt::Done);
         };
         let mut record = stored.value;
-        if record.run.is_finished() || record.run.started_at != started_at {
+        if record.run.started_at != started_at {
             return Ok(Attempt::Done);
         }
-        if now < record.abandon_at {
-            return Ok(Attempt::Wait { at: record.abandon_at });
-        }
-        let Ok(step) = record.run.step(&record.prechat.questionnaire, RunEvent::Abandon, now) else {
-            return Ok(Attempt::Done);
+        let counted = match record.run.status {
+            // Abandoned by an earlier attempt that failed before it was done: done again.
+            RunStatus::Abandoned { .. } => Counted::Already,
+            RunStatus::Completed { .. } | RunStatus::Ended { .. } => return Ok(Attempt::Done),
+            RunStatus::Asking { .. } if now < record.abandon_at => return Ok(Attempt::Wait { at: record.abandon_at }),
+            RunStatus::Asking { .. } => {
+                let Ok(step) = record.run.step(&record.prechat.questionnaire, RunEvent::Abandon, now) else {
+                    return Ok(Attempt::Done);
+                };
+                record.run = step.run;
+                match store::write(&*flow.store, tenant, &id, Some(stored.revision), &record).await {
+                    Ok(_) => {}
+                    Err(StoreError::RecordConflict { .. }) => continue,
+                    Err(error) => return Err(error),
+                }
+                tracing::info!(%tenant, %channel, "pre-chat abandoned");
+                Counted::NotYet
+            }
         };
-        record.run = step.run.clone();
-        match store::write(&*flow.store, tenant, &id, Some(stored.revision), &record).await {
-            Ok(_) => {}
-            Err(StoreError::RecordConflict { .. }) => continue,
-            Err(error) => return Err(error),
-        }
-        tracing::info!(%tenant, %channel, "pre-chat abandoned");
         let endpoints = events::endpoints(flow, tenant).await?;
         let notice = Notice::PrechatAbandoned;
         let items = events::prechat_event_items(tenant, (channel, recipient), &record, notice, &endpoints, now)?;
         enqueue(flow, items).await?;
         contacts::note_fields(flow, tenant, channel, recipient, &record.run).await?;
-        tally(flow, tenant, &record.run, &report::finished(&record.run)).await;
+        if counted == Counted::NotYet {
+            tally(flow, tenant, &record.run, &report::finished(&record.run)).await;
+        }
         return Ok(Attempt::Done);
     }
     Ok(Attempt::Retry { reason: "the pre-chat kept changing".into(), not_before: None })
@@ -249,7 +271,7 @@ async fn items_of(
     // A channel whose adapter can't be built fails its sends, with the reason: typed answers here.
     let adapter = super::channels::adapter(flow, tenant, in_use.record().await?);
     let max_choices = adapter.map_or(0, |adapter| adapter.capabilities().max_choices);
-    let started = record.run.started_at.as_millisecond();
+    let started = record.run.started_at.as_nanosecond();
     let mut items = Vec::new();
     if let Some(say) = step.said() {
         let mut prompt = prompt(flow.catalog, &record.prechat.questionnaire, record.locale, say, max_choices);
@@ -275,7 +297,7 @@ fn due_item(tenant: &TenantId, channel: &ChannelId, recipient: &RecipientId, rec
     let started_at = record.run.started_at;
     item(
         tenant,
-        format!("prechat_due_{channel}_{recipient}_{}", started_at.as_millisecond()),
+        format!("prechat_due_{channel}_{recipient}_{}", started_at.as_nanosecond()),
         Task::PrechatDue { channel: channel.clone(), recipient: recipient.clone(), started_at },
         record.abandon_at,
     )
@@ -285,7 +307,17 @@ fn item(tenant: &TenantId, id: String, task: Task, due: Timestamp) -> OutboxItem
     OutboxItem { id, tenant: tenant.clone(), task, attempts: 0, due, last_error: None, attempt_started_at: None }
 }
 
-/// Queues a step's messages, and when it finished the run, its event and the contact's fields.
+/// Whether the step that finished a pre-chat was counted in the tallies. Counted by that step
+/// alone, after everything else it does: a step done again (its message delivered again after a
+/// failure) doesn't count it twice, and a store that failed in between leaves it uncounted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counted {
+    NotYet,
+    Already,
+}
+
+/// Queues a step's messages, and when it finished the run, its event, the contact's fields and
+/// its tallies. Done again for a redelivered message: the queued items keep their ids.
 #[allow(clippy::too_many_arguments)]
 async fn finish_step(
     flow: &Flow,
@@ -295,9 +327,11 @@ async fn finish_step(
     record: &PrechatRecord,
     step: &Step,
     mut items: Vec<OutboxItem>,
+    counted: Counted,
     now: Timestamp,
 ) -> Result<(), FlowError> {
-    if step.effects.contains(&Effect::Finished) {
+    let finished = step.effects.contains(&Effect::Finished);
+    if finished {
         let notice = match record.run.status {
             RunStatus::Completed { .. } => Notice::PrechatCompleted,
             RunStatus::Abandoned { .. } => Notice::PrechatAbandoned,
@@ -305,13 +339,18 @@ async fn finish_step(
         };
         let endpoints = events::endpoints(flow, tenant).await?;
         items.extend(events::prechat_event_items(tenant, (channel, recipient), record, notice, &endpoints, now)?);
-        contacts::note_fields(flow, tenant, channel, recipient, &record.run).await?;
-        tally(flow, tenant, &record.run, &report::finished(&record.run)).await;
-        // Nothing left to check: the business's view of what is pending stays true.
-        flow.store.complete(&due_item(tenant, channel, recipient, record)).await?;
         tracing::info!(%tenant, %channel, ?notice, "pre-chat finished");
     }
-    enqueue(flow, items).await.map_err(FlowError::from)
+    enqueue(flow, items).await?;
+    if finished {
+        contacts::note_fields(flow, tenant, channel, recipient, &record.run).await?;
+        // Nothing left to check: the business's view of what is pending stays true.
+        flow.store.complete(&due_item(tenant, channel, recipient, record)).await?;
+        if counted == Counted::NotYet {
+            tally(flow, tenant, &record.run, &report::finished(&record.run)).await;
+        }
+    }
+    Ok(())
 }
 
 async fn enqueue(flow: &Flow, items: Vec<OutboxItem>) -> Result<(), StoreError> {
