@@ -97,9 +97,40 @@ async fn the_dashboard_shows_what_the_report_api_computes() {
         assert_eq!(status, 401, "{method} {path} with the session cookie");
     }
 
+    // Pre-chats, five days ago (UTC), whatever the reader's zone: inside the last 30 days.
+    let tenant = ratewire_core::TenantId::new(ACME).unwrap();
+    let day = (Timestamp::now() - SignedDuration::from_hours(24 * 5)).to_zoned(TimeZone::UTC).date();
+    let tallies = [
+        ("started", 4),
+        ("completed", 3),
+        ("abandoned", 1),
+        ("q/email/reached", 4),
+        ("q/email/answered", 3),
+        ("q/email/stopped", 1),
+        ("q/email/invalid", 2),
+        ("q/name/reached", 4),
+        ("q/name/answered", 4),
+    ];
+    let tallies: Vec<(String, i64)> = tallies.iter().map(|(name, n)| ((*name).to_owned(), *n)).collect();
+    gw.state.flow.store.tally(&tenant, day, &tallies).await.expect("tallied");
+
     // The right key opens the dashboard on the last 30 days, in the reader's time zone.
     log_in(&browser, gw.acme_key()).await;
     let shown = loaded(&browser, None).await;
+    let prechat = browser.eval(r#"(() => ({
+        hidden: document.getElementById('prechat-section').hidden,
+        note: document.getElementById('prechat-note').textContent,
+        rows: [...document.querySelectorAll('#prechat tbody tr')].map((row) => [...row.cells].map((cell) => cell.textContent)),
+    }))()"#).await;
+    assert_eq!(prechat["hidden"], false);
+    assert!(
+        prechat["note"].as_str().unwrap().starts_with("4 started on these days (UTC): 75.0% of those finished"),
+        "{prechat}"
+    );
+    assert_eq!(
+        prechat["rows"],
+        json!([["email", "4", "3", "0", "1", "25.0%", "2"], ["name", "4", "4", "0", "0", "0.0%", "0"]])
+    );
     let report = report_for(&api, &shown).await;
     let days = report["by_day"].as_array().unwrap();
     assert_eq!(days.len(), 30);
