@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use ratewire_core::{ChannelId, RecipientId, TenantId};
 use ratewire_gateway::flow::prechat::{self, Answer};
 use ratewire_gateway::flow::records::ChannelInUse;
-use ratewire_tests::fake_graph::{self, FakeGraph, GraphRequest};
+use ratewire_tests::fake_graph::{self, FakeGraph, GraphRequest, PHONE_NUMBER_ID};
 use ratewire_tests::fake_messenger::FakeMessenger;
 use ratewire_tests::fake_telegram::{FakeTelegram, TelegramUser};
 use ratewire_tests::service::{ACME, Api, Gateway, Receiver};
@@ -17,7 +17,6 @@ use serde_json::{Value, json};
 
 const ACCESS_TOKEN: &str = "EAAGm0PX4ZCpsBAKZAZD-test";
 const APP_SECRET: &str = "0f6a3e5c2d1b4a79e8f7c6d5b4a39281";
-const PHONE_NUMBER_ID: &str = "106540352242922";
 const BOT_TOKEN: &str = "7012345678:AAH0test-Token_of_the_bot";
 
 ratewire_tests::on_every_store!(

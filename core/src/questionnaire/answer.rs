@@ -304,7 +304,8 @@ pub fn read_yes_no(text: &str, locale: Locale) -> Option<bool> {
 }
 
 /// Reads one or more options: by number (1 is the first), by id, or by label in any language,
-/// several set apart by commas, "and" or spaces between numbers. `None` unless every part names
+/// several set apart by commas, "and" in any shipped language ("y", "et", "und", 和, …) or spaces
+/// between numbers. `None` unless every part names
 /// an option.
 fn read_choices(text: &str, options: &[ChoiceOption]) -> Option<Vec<QuestionId>> {
     let find = |part: &str| -> Option<QuestionId> {
@@ -321,11 +322,13 @@ fn read_choices(text: &str, options: &[ChoiceOption]) -> Option<Vec<QuestionId>>
         return Some(vec![whole]);
     }
     let mut chosen = Vec::new();
-    for part in text.split([',', ';', '、', '，', '\n', '+', '&']).flat_map(|p| p.split(" and ")).flat_map(|part| {
-        // "1 3" names two options; "Late delivery" is one label.
-        let numbers: Vec<&str> = part.split_whitespace().collect();
-        if numbers.len() > 1 && numbers.iter().all(|n| n.parse::<usize>().is_ok()) { numbers } else { vec![part] }
-    }) {
+    for part in text.split([',', ';', '、', '，', '\n', '+', '&', '和', '與', '及', '및']).flat_map(and_words).flat_map(
+        |part| {
+            // "1 3" names two options; "Late delivery" is one label.
+            let numbers: Vec<&str> = part.split_whitespace().collect();
+            if numbers.len() > 1 && numbers.iter().all(|n| n.parse::<usize>().is_ok()) { numbers } else { vec![part] }
+        },
+    ) {
         let part = part.trim();
         if part.is_empty() {
             continue;
@@ -336,6 +339,14 @@ fn read_choices(text: &str, options: &[ChoiceOption]) -> Option<Vec<QuestionId>>
         }
     }
     (!chosen.is_empty()).then_some(chosen)
+}
+
+/// "and" in the shipped languages that write it as a word of its own.
+const AND_WORDS: [&str; 9] = [" and ", " y ", " e ", " et ", " und ", " и ", " dan ", " و ", " と "];
+
+/// `part` split at every "and" word.
+fn and_words(part: &str) -> Vec<&str> {
+    AND_WORDS.iter().fold(vec![part], |parts, word| parts.into_iter().flat_map(|p| p.split(word)).collect())
 }
 
 /// A name: letters (any script) with spaces, hyphens, apostrophes and dots, up to 80 characters

@@ -212,7 +212,9 @@ fn every_kind_reads_its_answers_and_says_what_was_wrong() {
     let choices = |ids: &[&str]| Ok(Read::Answer(AnswerValue::Choices(ids.iter().map(|i| id(i)).collect())));
     assert_eq!(read(options.clone(), "1, 3", Locale::En), choices(&["billing", "other"]));
     assert_eq!(read(options.clone(), "1 3", Locale::En), choices(&["billing", "other"]));
-    assert_eq!(read(options.clone(), "facturacion y 2", Locale::Es), Err(Invalid::NotAnOption));
+    assert_eq!(read(options.clone(), "facturacion y 2", Locale::Es), choices(&["billing", "late"]));
+    assert_eq!(read(options.clone(), "Billing und 3", Locale::De), choices(&["billing", "other"]));
+    assert_eq!(read(options.clone(), "Billing or 3", Locale::En), Err(Invalid::NotAnOption));
     assert_eq!(read(options.clone(), "Late delivery and billing", Locale::En), choices(&["late", "billing"]));
     assert_eq!(read(options.clone(), "4", Locale::En), Err(Invalid::NotAnOption));
     let mut single = options;
