@@ -40,9 +40,9 @@ fn prechat_config(abandon_after_secs: u32) -> Value {
                     {"id": "email", "kind": "email"},
                     {"id": "order_id", "kind": "identifier", "pattern": "[A-Z]{2}[0-9]{6}", "example": "AB123456",
                      "case_insensitive": true, "required": false,
-                     "text": {"en": "What's your order number?", "es": "¿Cuál es tu número de pedido?"}},
+                     "text": {"en": "What's your order number?", "es": "¿Cuál es su número de pedido?"}},
                     {"id": "inquiry", "kind": "single_choice",
-                     "text": {"en": "What is it about?", "es": "¿Sobre qué es tu consulta?"},
+                     "text": {"en": "What is it about?", "es": "¿Sobre qué es su consulta?"},
                      "options": [
                         {"id": "billing", "label": {"en": "Billing", "es": "Facturación"}},
                         {"id": "shipping", "label": {"en": "Shipping", "es": "Envío"}},
@@ -98,22 +98,22 @@ trait EndUser {
 /// The pre-chat the helpdesk started, answered in Spanish, an invalid email first.
 async fn answers_in_spanish(user: &impl EndUser) {
     let first = user.said(1).await;
-    assert_eq!(first.text, "¿Cómo te llamas?");
-    assert_eq!(user.says("m1", "Me llamo Ana Gil").await.text, "¿Cuál es tu correo electrónico?");
+    assert_eq!(first.text, "¿Cómo se llama?");
+    assert_eq!(user.says("m1", "Me llamo Ana Gil").await.text, "¿Cuál es su correo electrónico?");
     // Not an address: asked again, in Spanish, saying what to send.
     let again = user.says("m2", "ana arroba example punto com").await;
-    assert_eq!(again.text, "Eso no parece un correo electrónico. Envíalo así: nombre@ejemplo.com.");
+    assert_eq!(again.text, "Eso no parece un correo electrónico. Envíelo así: nombre@ejemplo.com.");
     let order = user.says("m3", "es Ana.Gil@Example.com").await;
-    assert_eq!(order.text, "¿Cuál es tu número de pedido?\nOpcional: envía «saltar» para omitirla.");
+    assert_eq!(order.text, "¿Cuál es su número de pedido?\nOpcional: envíe «saltar» para omitirla.");
     let inquiry = user.says("m4", "mi pedido es el #ab123456").await;
-    assert_eq!(inquiry.text, "¿Sobre qué es tu consulta?");
+    assert_eq!(inquiry.text, "¿Sobre qué es su consulta?");
     let titles: Vec<&str> = inquiry.choices.iter().map(|(_, title)| title.as_str()).collect();
     assert_eq!(titles, ["Facturación", "Envío", "Otra cosa"]);
     // A tap on "Envío": the consent, with its link and yes/no to tap.
     let heard = user.heard();
     user.taps("m5", &inquiry, "Envío").await;
     let consent = user.said(heard + 1).await;
-    assert_eq!(consent.text, "¿Aceptas nuestra política de privacidad? https://acme.example/privacy");
+    assert_eq!(consent.text, "¿Acepta nuestra política de privacidad? https://acme.example/privacy");
     let titles: Vec<&str> = consent.choices.iter().map(|(_, title)| title.as_str()).collect();
     assert_eq!(titles, ["Sí", "No"]);
     assert_eq!(user.says("m6", "sí").await.text, "¡Gracias!");

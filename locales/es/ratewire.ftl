@@ -62,35 +62,35 @@ email-comment-empty = Escriba su comentario antes de enviarlo.
 email-try-again = Algo salió mal de nuestro lado. Inténtelo de nuevo en un momento.
 
 # Questionnaires: the shipped text of a yes/no question whose id is `resolved`.
-question-resolved = ¿Se resolvió tu problema?
+question-resolved = ¿Se resolvió su problema?
 # Questionnaires: a customer-effort question (1 to 7).
-question-ces = ¿Qué tan fácil fue resolver tu problema? Responde del 1 (muy difícil) al 7 (muy fácil).
+question-ces = ¿Qué tan fácil fue resolver su problema? Responda del 1 (muy difícil) al 7 (muy fácil).
 # Questionnaires: a name question.
-question-name = ¿Cómo te llamas?
-question-email = ¿Cuál es tu correo electrónico?
-question-phone = ¿Cuál es tu número de teléfono? Incluye el código de país.
+question-name = ¿Cómo se llama?
+question-email = ¿Cuál es su correo electrónico?
+question-phone = ¿Cuál es su número de teléfono? Incluya el código de país.
 # Questionnaires: a consent question; $url is the policy's link.
-question-consent = ¿Aceptas nuestra política de privacidad? { $url }
+question-consent = ¿Acepta nuestra política de privacidad? { $url }
 # Questionnaires: the buttons of a yes/no question.
 answer-yes = Sí
 answer-no = No
 # Questionnaires: asking again after a reply that could not be read.
-reask-text = Perdona, no pude leerlo. Inténtalo de nuevo.
+reask-text = Disculpe, no pude leerlo. Inténtelo de nuevo.
 reask-required = Necesitamos este dato para continuar.
-reask-yes-no = Responde sí o no, por favor.
-reask-choice = Elige una de las opciones o envía su número.
-reask-email = Eso no parece un correo electrónico. Envíalo así: nombre@ejemplo.com.
-reask-phone = Eso no parece un número de teléfono. Envíalo con el código de país, así: +34 612 345 678.
+reask-yes-no = Responda sí o no, por favor.
+reask-choice = Elija una de las opciones o envíe su número.
+reask-email = Eso no parece un correo electrónico. Envíelo así: nombre@ejemplo.com.
+reask-phone = Eso no parece un número de teléfono. Envíelo con el código de país, así: +34 612 345 678.
 # $example is the business's example of the id.
-reask-id = Eso no parece correcto. Envíalo así: { $example }.
-reask-date = Envía la fecha así: 2026-12-31.
+reask-id = Eso no parece correcto. Envíelo así: { $example }.
+reask-date = Envíe la fecha así: 2026-12-31.
 # Questionnaires: the closing text.
 questionnaire-done = ¡Gracias!
 # Questionnaires: the end after a refused consent.
-questionnaire-consent-refused = Entendido. No podemos continuar sin tu consentimiento.
+questionnaire-consent-refused = Entendido. No podemos continuar sin su consentimiento.
 # Questionnaires: the end after a required question's attempts ran out.
 questionnaire-gave-up = Lo sentimos, no pudimos continuar. Un agente seguirá desde aquí.
 # Questionnaires: how to leave out an optional question that is typed.
-optional-hint = Opcional: envía «saltar» para omitirla.
+optional-hint = Opcional: envíe «saltar» para omitirla.
 # Questionnaires: a pre-chat's greeting for an end user whose name is known.
 prechat-greeting = ¡Hola, { $name }!

@@ -236,7 +236,7 @@ impl Run {
             }
             RunEvent::Abandon => {
                 let (question, attempt) = run.asking().ok_or(RunRefusal::Finished)?;
-                run.status = RunStatus::Abandoned { at: now, question, invalid_replies: attempt - 1 };
+                run.status = RunStatus::Abandoned { at: now, question, invalid_replies: attempt.saturating_sub(1) };
                 effects.push(Effect::Finished);
             }
         }
@@ -356,7 +356,7 @@ impl Run {
             question: asked.id.clone(),
             outcome,
             at: now,
-            invalid_replies: attempt - 1,
+            invalid_replies: attempt.saturating_sub(1),
         });
     }
 

@@ -25,7 +25,7 @@ fn prechat() -> Questionnaire {
             {"id": "email", "kind": "email"},
             {"id": "order_id", "kind": "identifier", "pattern": "[A-Z]{2}[0-9]{6}", "example": "AB123456",
              "case_insensitive": true, "required": false,
-             "text": {"en": "What's your order number?", "es": "¿Cuál es tu número de pedido?"}},
+             "text": {"en": "What's your order number?", "es": "¿Cuál es su número de pedido?"}},
             {"id": "inquiry", "kind": "single_choice", "text": {"en": "What is it about?"}, "options": [
                 {"id": "billing", "label": {"en": "Billing", "es": "Facturación"}},
                 {"id": "shipping", "label": {"en": "Shipping", "es": "Envío"}},
@@ -134,16 +134,16 @@ fn shipped_texts_stand_in_for_the_standard_questions() {
     let catalog = Catalog::shipped();
     let questionnaire = prechat();
     let email = questionnaire.question(&id("email")).unwrap();
-    assert_eq!(questionnaire.prompt(email, Locale::Es, catalog), "¿Cuál es tu correo electrónico?");
+    assert_eq!(questionnaire.prompt(email, Locale::Es, catalog), "¿Cuál es su correo electrónico?");
     let order = questionnaire.question(&id("order_id")).unwrap();
-    assert_eq!(questionnaire.prompt(order, Locale::Es, catalog), "¿Cuál es tu número de pedido?");
+    assert_eq!(questionnaire.prompt(order, Locale::Es, catalog), "¿Cuál es su número de pedido?");
     // No French text of its own and no shipped one: the default locale's.
     assert_eq!(questionnaire.prompt(order, Locale::Fr, catalog), "What's your order number?");
     let consent = questionnaire.question(&id("consent")).unwrap();
     assert!(questionnaire.prompt(consent, Locale::De, catalog).ends_with("https://example.com/privacy"));
     assert_eq!(
         catalog.reask(Locale::Es, Invalid::NotAnEmail, email),
-        "Eso no parece un correo electrónico. Envíalo así: nombre@ejemplo.com."
+        "Eso no parece un correo electrónico. Envíelo así: nombre@ejemplo.com."
     );
     assert_eq!(
         catalog.reask(Locale::En, Invalid::NotTheId, order),
@@ -598,7 +598,7 @@ proptest! {
         check_invariants(&questionnaire, &run)?;
         let bound = questionnaire.questions.len() * usize::from(questionnaire.max_attempts);
         let mut taken = 0;
-        for reply in replies {
+        for &reply in &replies {
             let event = RunEvent::Reply { text: REPLIES[reply], locale, labels: &labels };
             match run.step(&questionnaire, event, now()) {
                 Ok(step) => {
@@ -617,6 +617,14 @@ proptest! {
             prop_assert!(taken <= bound, "{taken} replies taken, more than {bound}");
         }
         // The same replies again give the same run: nothing is read but the events.
+        let mut replayed = Run::start(&questionnaire, &BTreeMap::new(), now()).run;
+        for &reply in &replies {
+            let event = RunEvent::Reply { text: REPLIES[reply], locale, labels: &labels };
+            if let Ok(step) = replayed.step(&questionnaire, event, now()) {
+                replayed = step.run;
+            }
+        }
+        prop_assert_eq!(replayed, run);
     }
 
     /// Taps on changeable questions answered before keep the invariants too.

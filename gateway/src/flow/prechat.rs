@@ -422,10 +422,63 @@ fn choices(
             .iter()
             .map(|option| (option.id.to_string(), questionnaire.option_label(option, locale).to_owned()))
             .collect(),
-        QuestionKind::Rating { .. } | QuestionKind::Ces => {
-            let scale = question.kind.scale().expect("a scored question has a scale");
-            scale.scores().map(|score| (score.to_string(), ratewire_adapters::level_title(scale, score))).collect()
-        }
+        QuestionKind::Rating { .. } | QuestionKind::Ces => question
+            .kind
+            .scale()
+            .into_iter()
+            .flat_map(|scale| {
+                scale.scores().map(move |score| (score.to_string(), ratewire_adapters::level_title(scale, score)))
+            })
+            .collect(),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratewire_core::questionnaire::Invalid;
+    use serde_json::json;
+
+    use super::*;
+
+    fn questionnaire() -> Questionnaire {
+        Questionnaire::from_json(json!({"questions": [
+            {"id": "rating", "kind": "rating", "scale": "stars:5"},
+            {"id": "topics", "kind": "multiple_choice", "text": {"en": "Which?"}, "options": [
+                {"id": "a", "label": {"en": "Billing"}}, {"id": "b", "label": {"en": "Shipping"}}]},
+            {"id": "note", "kind": "free_text", "required": false, "text": {"en": "Anything else?"}}
+        ]}))
+        .unwrap()
+    }
+
+    fn ask(question: &str, again: Option<Invalid>) -> Say {
+        Say::Ask { question: QuestionId::new(question).unwrap(), again }
+    }
+
+    #[test]
+    fn choices_are_tapped_where_they_fit_and_numbered_where_not() {
+        let (catalog, questionnaire) = (Catalog::shipped(), questionnaire());
+        let stars = prompt(catalog, &questionnaire, Locale::En, &ask("rating", None), 10);
+        let titles: Vec<&str> = stars.choices.iter().map(|(_, title)| title.as_str()).collect();
+        assert_eq!(titles, ["⭐", "⭐⭐", "⭐⭐⭐", "⭐⭐⭐⭐", "⭐⭐⭐⭐⭐"]);
+        assert_eq!(stars.choices[3].0, "rw1:a:0:4");
+        // Too many for the channel: numbered in the text, answered by typing.
+        let typed = prompt(catalog, &questionnaire, Locale::En, &ask("rating", None), 3);
+        assert!(typed.choices.is_empty());
+        assert!(typed.text.ends_with("\n5. ⭐⭐⭐⭐⭐"), "{}", typed.text);
+        // Several may be chosen: always typed, so numbered.
+        let topics = prompt(catalog, &questionnaire, Locale::En, &ask("topics", None), 10);
+        assert_eq!((topics.text.as_str(), topics.choices.len()), ("Which?\n1. Billing\n2. Shipping", 0));
+        // An optional typed question says how to leave it out; asked again, it says what was wrong.
+        let note = prompt(catalog, &questionnaire, Locale::Es, &ask("note", None), 10);
+        // No text of its own in Spanish: the shipped one for a free text, the comment prompt.
+        assert_eq!(
+            note.text,
+            "¿Quiere contarnos algo más? Solo responda con unas palabras.\nOpcional: envíe «saltar» para omitirla."
+        );
+        let again = prompt(catalog, &questionnaire, Locale::Es, &ask("topics", Some(Invalid::NotAnOption)), 10);
+        assert!(again.text.starts_with("Elija una de las opciones o envíe su número.\n1. Billing"), "{}", again.text);
+        let closing = prompt(catalog, &questionnaire, Locale::Ja, &Say::Close, 10);
+        assert_eq!((closing.text.as_str(), closing.locale), ("ありがとうございました！", Locale::Ja));
     }
 }
