@@ -99,6 +99,9 @@ trait EndUser {
 async fn answers_in_spanish(user: &impl EndUser) {
     let first = user.said(1).await;
     assert_eq!(first.text, "¿Cómo se llama?");
+    // Platforms give a message's time to the second, and what was written in the second the
+    // pre-chat started in is taken as written before it: a person answers later than that.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     assert_eq!(user.says("m1", "Me llamo Ana Gil").await.text, "¿Cuál es su correo electrónico?");
     // Not an address: asked again, in Spanish, saying what to send.
     let again = user.says("m2", "ana arroba example punto com").await;
@@ -191,9 +194,11 @@ async fn a_whatsapp_prechat_asks_an_invalid_email_again_in_spanish_and_tells_the
     let config = create_config(&api, 1800).await;
     let user = WhatsappUser::connect(&gw, &graph, &config, "34612345678").await;
 
-    // The end user writes in; the helpdesk reports the conversation they opened, in Spanish.
-    user.types("hola", "Hola, mi pedido no llegó").await;
+    // The end user writes in; the helpdesk reports the conversation they opened, in Spanish,
+    // before ratewire has that message: when it comes, it is the conversation's, not the name.
+    let written = Timestamp::now() - jiff::SignedDuration::from_secs(2);
     opens(&api, "c1", "wa", user.wa_id, &["es-ES"]).await;
+    user.deliver(fake_graph::text(user.wa_id, "wamid.hola", written, "Hola, mi pedido no llegó")).await;
     answers_in_spanish(&user).await;
 
     // Meta delivers the last answer again: not read twice.
@@ -245,7 +250,9 @@ async fn a_whatsapp_prechat_asks_an_invalid_email_again_in_spanish_and_tells_the
     let (tenant, channel) = (TenantId::new(ACME).unwrap(), ChannelId::new("wa").unwrap());
     let in_use = ChannelInUse::of(&flow.store, &tenant, &channel);
     let from = RecipientId::new(user.wa_id).unwrap();
-    let again = prechat::take(flow, &in_use, &from, Answer::Typed("sí"), "wamid.m6", Timestamp::now()).await;
+    let again =
+        prechat::take(flow, &in_use, &from, Answer::Typed("sí"), ("wamid.m6", Timestamp::now()), Timestamp::now())
+            .await;
     assert!(again.expect("taken"), "a redelivered answer is the pre-chat's, not the conversation's");
     let posts = receiver.wait_for("the event again", |posts| posts.len() == 2).await;
     assert_eq!(posts[1].json()["id"], posts[0].json()["id"]);
@@ -371,6 +378,23 @@ async fn a_messenger_prechat_asks_an_invalid_email_again_in_spanish(gw: Gateway)
     answers_in_spanish(&user).await;
     let contact = api.get(&format!("/v1/contacts/fb/{}", user.psid)).await.expect(200);
     assert_eq!(contact["fields"], answered());
+
+    // A second conversation whose pre-chat is left half-way when the agent closes it: given up
+    // then, so what the end user writes next (the rating the close asks for) is not an answer.
+    let other = MessengerUser { fake: &fake, hook: user.hook.clone(), psid: "6024559999999999" };
+    other.types("hola2", "Hola").await;
+    opens(&api, "c2", "fb", other.psid, &["es"]).await;
+    assert_eq!(other.said(1).await.text, "¿Cómo se llama?");
+    api.post("/v1/conversations/c2/events", &json!({ "type": "closed" })).await.expect(200);
+    let contact = api.get(&format!("/v1/contacts/fb/{}", other.psid)).await.expect(200);
+    assert_eq!(
+        (&contact["prechat"]["status"], &contact["prechat"]["stopped_at"]),
+        (&json!("abandoned"), &json!("name"))
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    other.types("late", "5").await;
+    gw.outbox_empty(ACME).await;
+    assert_eq!(other.heard(), 1, "the pre-chat says nothing more");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -387,6 +411,7 @@ async fn a_prechat_left_unanswered_is_abandoned_and_a_known_contact_is_not_asked
     user.types("oi", "oi").await;
     opens(&api, "c1", "wa", user.wa_id, &["pt-BR"]).await;
     assert_eq!(user.said(1).await.text, "Qual é o seu nome?");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     assert_eq!(user.says("m1", "Joana").await.text, "Qual é o seu e-mail?");
 
     // Then nothing: five seconds later it is given up, and the business is told where it stopped.

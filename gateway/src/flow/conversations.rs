@@ -101,7 +101,20 @@ pub async fn report(
         contacts::note_inbound(flow, tenant, channel, recipient, *at, None).await?;
     }
     let invitation = match event {
-        ConversationEvent::Closed { .. } => Some(auto_invite(flow, tenant, &record, now).await?),
+        ConversationEvent::Closed { .. } => {
+            if let (Some(channel), Some(recipient)) = (&record.conversation.channel, &record.conversation.recipient) {
+                // A channel removed since asks nothing any more.
+                match records::channel(&*flow.store, tenant, channel.as_str()).await {
+                    Ok(stored) => {
+                        let recipient = contacts::canonical_recipient(stored.value.kind, recipient.clone());
+                        prechat::conversation_closed(flow, tenant, (channel, &recipient), id, now).await?;
+                    }
+                    Err(FlowError::NotFound { .. }) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            Some(auto_invite(flow, tenant, &record, now).await?)
+        }
         _ => None,
     };
     Ok((record, invitation))

@@ -172,14 +172,15 @@ async fn take_one(
     let (tenant, channel) = (in_use.tenant(), in_use.id());
     let handled = Some(handled);
     match event {
-        Inbound::Message { text, from, platform_id, .. }
-            if asks_prechat && prechat::take(flow, in_use, &from, Answer::Typed(&text), &platform_id, now).await? =>
+        Inbound::Message { text, from, platform_id, at, .. }
+            if asks_prechat
+                && prechat::take(flow, in_use, &from, Answer::Typed(&text), (&platform_id, at), now).await? =>
         {
             return Ok(Marked::NotYet);
         }
-        Inbound::Choice { from, payload: ChoicePayload::Answer { question, option }, tap, platform_id, .. } => {
+        Inbound::Choice { from, payload: ChoicePayload::Answer { question, option }, tap, platform_id, at, .. } => {
             let answer = Answer::Tap { question, option: &option };
-            let taken = prechat::take(flow, in_use, &from, answer, &platform_id, now).await;
+            let taken = prechat::take(flow, in_use, &from, answer, (&platform_id, at), now).await;
             if let Err(error) = adapter.acknowledge_tap(&from, &tap, "").await {
                 tracing::warn!(%tenant, %channel, %error, "the tap could not be acknowledged");
             }

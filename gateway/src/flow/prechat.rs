@@ -12,12 +12,12 @@
 use jiff::{SignedDuration, Timestamp};
 use ratewire_adapters::ChoicePayload;
 use ratewire_core::questionnaire::{
-    AnswerValue, Effect, PrechatConfig, Question, QuestionKind, Questionnaire, Run, RunEvent, RunRefusal, RunStatus,
-    Say, Step, report,
+    AnswerValue, Effect, Outcome, PrechatConfig, Question, QuestionKind, Questionnaire, Run, RunEvent, RunRefusal,
+    RunStatus, Say, SkipCause, Step, report,
 };
 use ratewire_core::reply::Labels;
 use ratewire_core::store::{self, OutboxItem, Prompt, StoreError, Task};
-use ratewire_core::{Catalog, ChannelId, ConversationId, Locale, Notice, QuestionId, RecipientId, TenantId};
+use ratewire_core::{Catalog, ChannelId, ConversationId, Locale, Message, Notice, QuestionId, RecipientId, TenantId};
 
 use super::outbox::Attempt;
 use super::records::{ChannelInUse, PrechatRecord, Written};
@@ -115,13 +115,15 @@ pub async fn start(
 
 /// An end user's message or tap, taken by their pre-chat if one is asking them something:
 /// whether it was (else it is the surveys' to read). `platform_id` names the message, so a
-/// redelivery gets the same answer again rather than being read twice.
+/// redelivery gets the same answer again rather than being read twice. A message written
+/// before the pre-chat started (the one that opened the conversation, arriving after the
+/// helpdesk reported it) is the conversation's, not an answer.
 pub async fn take(
     flow: &Flow,
     in_use: &ChannelInUse,
     from: &RecipientId,
     answer: Answer<'_>,
-    platform_id: &str,
+    (platform_id, written_at): (&str, Timestamp),
     now: Timestamp,
 ) -> Result<bool, FlowError> {
     let (tenant, channel) = (in_use.tenant(), in_use.id());
@@ -129,10 +131,11 @@ pub async fn take(
     for _ in 0..ATTEMPTS {
         let Some(stored) = store::read::<PrechatRecord>(&*flow.store, tenant, &id).await? else { return Ok(false) };
         let mut record = stored.value;
-        if record.taken.iter().any(|taken| taken == platform_id) {
-            // Taken before, and what it called for perhaps not all done (the platform delivers
-            // again only when the handling failed): done again, under the same ids.
-            let mut effects = vec![Effect::Say(said_last(&record.run))];
+        if record.taken.last().is_some_and(|taken| taken == platform_id) {
+            // The last message taken, delivered again: what it called for was perhaps not all
+            // done (a platform delivers again only when the handling failed), so it is done
+            // again, under the same ids.
+            let mut effects: Vec<Effect> = said_last(&record.run).map(Effect::Say).into_iter().collect();
             if record.run.is_finished() {
                 effects.push(Effect::Finished);
             }
@@ -141,9 +144,16 @@ pub async fn take(
             finish_step(flow, tenant, channel, from, &record, &step, items, Counted::Already, now).await?;
             return Ok(true);
         }
-        if record.run.is_finished() {
+        // An earlier message, its answer long given: nothing more to do.
+        if record.taken.iter().any(|taken| taken == platform_id) {
+            return Ok(true);
+        }
+        // Platforms give the time to the second: a message of the second the pre-chat started
+        // in is taken as written before it (no one answers a question within a second of it).
+        if record.run.is_finished() || written_at < record.run.started_at {
             return Ok(false);
         }
+        let asked = record.run.asking().map(|(question, _)| question);
         let questionnaire = &record.prechat.questionnaire;
         let labels = Labels::default();
         let (event, typed) = match answer {
@@ -162,7 +172,13 @@ pub async fn take(
                 return Ok(true);
             }
         };
-        if let (Some(text), Some(Say::Ask { again: Some(_), .. })) = (typed, step.said()) {
+        // Not an answer (asked again, or the attempts ran out on it): the conversation's, passed
+        // on with the pre-chat's event.
+        let asked_again = matches!(step.said(), Some(Say::Ask { again: Some(_), .. }));
+        let gave_up = step.run.outcomes.iter().any(|o| {
+            Some(&o.question) == asked.as_ref() && o.outcome == (Outcome::Skipped { cause: SkipCause::AttemptsRanOut })
+        });
+        if let Some(text) = typed.filter(|_| asked_again || gave_up) {
             record.messages.push(Written { text: text.to_owned(), at: now });
         }
         record.run = step.run.clone();
@@ -193,20 +209,58 @@ pub async fn check_abandoned(
     started_at: Timestamp,
     now: Timestamp,
 ) -> Result<Attempt, StoreError> {
+    abandon(flow, tenant, (channel, recipient), Abandoning::WhenDue(started_at), now).await
+}
+
+/// The helpdesk closed a conversation: a pre-chat that its opening started and that is still
+/// asking is given up (`prechat.abandoned`), so what the end user writes next — a rating, a
+/// comment — is not taken for an answer to it.
+pub async fn conversation_closed(
+    flow: &Flow,
+    tenant: &TenantId,
+    (channel, recipient): (&ChannelId, &RecipientId),
+    conversation: &ConversationId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    match abandon(flow, tenant, (channel, recipient), Abandoning::Closed(conversation), now).await? {
+        Attempt::Retry { reason, .. } => Err(StoreError::Unavailable(reason)),
+        _ => Ok(()),
+    }
+}
+
+/// Why a pre-chat is being given up.
+enum Abandoning<'a> {
+    /// Its abandonment check fell due: if it is the pre-chat that started then, and no answer
+    /// came since.
+    WhenDue(Timestamp),
+    /// Its conversation closed.
+    Closed(&'a ConversationId),
+}
+
+async fn abandon(
+    flow: &Flow,
+    tenant: &TenantId,
+    (channel, recipient): (&ChannelId, &RecipientId),
+    why: Abandoning<'_>,
+    now: Timestamp,
+) -> Result<Attempt, StoreError> {
     let id = record_id(channel, recipient);
     for _ in 0..ATTEMPTS {
         let Some(stored) = store::read::<PrechatRecord>(&*flow.store, tenant, &id).await? else {
             return Ok(Attempt::Done);
         };
         let mut record = stored.value;
-        if record.run.started_at != started_at {
-            return Ok(Attempt::Done);
-        }
+        let due = match why {
+            Abandoning::WhenDue(started_at) if record.run.started_at != started_at => return Ok(Attempt::Done),
+            Abandoning::WhenDue(_) => record.abandon_at,
+            Abandoning::Closed(conversation) if record.conversation != *conversation => return Ok(Attempt::Done),
+            Abandoning::Closed(_) => now,
+        };
         let counted = match record.run.status {
             // Abandoned by an earlier attempt that failed before it was done: done again.
             RunStatus::Abandoned { .. } => Counted::Already,
             RunStatus::Completed { .. } | RunStatus::Ended { .. } => return Ok(Attempt::Done),
-            RunStatus::Asking { .. } if now < record.abandon_at => return Ok(Attempt::Wait { at: record.abandon_at }),
+            RunStatus::Asking { .. } if now < due => return Ok(Attempt::Wait { at: due }),
             RunStatus::Asking { .. } => {
                 let Ok(step) = record.run.step(&record.prechat.questionnaire, RunEvent::Abandon, now) else {
                     return Ok(Attempt::Done);
@@ -226,6 +280,7 @@ pub async fn check_abandoned(
         let items = events::prechat_event_items(tenant, (channel, recipient), &record, notice, &endpoints, now)?;
         enqueue(flow, items).await?;
         contacts::note_fields(flow, tenant, channel, recipient, &record.run).await?;
+        flow.store.complete(&due_item(tenant, channel, recipient, &record)).await?;
         if counted == Counted::NotYet {
             tally(flow, tenant, &record.run, &report::finished(&record.run)).await;
         }
@@ -247,12 +302,13 @@ fn abandon_after(prechat: &PrechatConfig) -> SignedDuration {
     SignedDuration::from_secs(prechat.abandon_after_secs.into())
 }
 
-/// What was last said of a run: the question it asks, or its end.
-fn said_last(run: &Run) -> Say {
+/// What was last said of a run: the question it asks, or its end (nothing, when abandoned).
+fn said_last(run: &Run) -> Option<Say> {
     match &run.status {
-        RunStatus::Asking { question, .. } => Say::Ask { question: question.clone(), again: None },
-        RunStatus::Ended { cause, .. } => Say::End(cause.clone()),
-        RunStatus::Completed { .. } | RunStatus::Abandoned { .. } => Say::Close,
+        RunStatus::Asking { question, .. } => Some(Say::Ask { question: question.clone(), again: None }),
+        RunStatus::Ended { cause, .. } => Some(Say::End(cause.clone())),
+        RunStatus::Completed { .. } => Some(Say::Close),
+        RunStatus::Abandoned { .. } => None,
     }
 }
 
@@ -387,10 +443,18 @@ pub fn prompt(
     let tappable = !choices.is_empty()
         && choices.len() <= max_choices
         && !matches!(asked.kind, QuestionKind::MultipleChoice { .. });
-    if !tappable && !choices.is_empty() {
-        for (number, (_, title)) in choices.iter().enumerate() {
-            text.push_str(&format!("\n{}. {title}", number + 1));
+    match asked.kind.scale() {
+        // A scale's levels are answered by the score itself, never by a place in a list.
+        Some(scale) if !tappable && again.is_none() => {
+            text = format!("{text}\n{}", catalog.text(locale, Message::AnswerHint, scale));
         }
+        Some(_) => {}
+        None if !tappable => {
+            for (number, (_, title)) in choices.iter().enumerate() {
+                text.push_str(&format!("\n{}. {title}", number + 1));
+            }
+        }
+        None => {}
     }
     if !asked.required && !tappable && again.is_none() {
         text = format!("{text}\n{}", catalog.optional_hint(locale));
@@ -465,7 +529,7 @@ mod tests {
         // Too many for the channel: numbered in the text, answered by typing.
         let typed = prompt(catalog, &questionnaire, Locale::En, &ask("rating", None), 3);
         assert!(typed.choices.is_empty());
-        assert!(typed.text.ends_with("\n5. ⭐⭐⭐⭐⭐"), "{}", typed.text);
+        assert!(typed.text.ends_with("\nReply with a number from 1 to 5."), "{}", typed.text);
         // Several may be chosen: always typed, so numbered.
         let topics = prompt(catalog, &questionnaire, Locale::En, &ask("topics", None), 10);
         assert_eq!((topics.text.as_str(), topics.choices.len()), ("Which?\n1. Billing\n2. Shipping", 0));
