@@ -334,8 +334,7 @@ impl Run {
         match self.asking() {
             // The question under way stays asked unless the change made it not apply.
             Some((asked, attempt)) => {
-                let outcomes = self.outcomes.clone();
-                self.outcomes.retain(|o| applies_to(questionnaire.question(&o.question), &outcomes, questionnaire));
+                self.drop_what_no_longer_applies(questionnaire);
                 let next = next_question(questionnaire, &self.outcomes);
                 match next {
                     Some(next) if next.id == asked => {
@@ -366,11 +365,16 @@ impl Run {
         self.status = RunStatus::Ended { at: now, cause };
     }
 
+    /// Drops the outcomes of questions whose condition no longer holds (after a changed answer).
+    fn drop_what_no_longer_applies(&mut self, questionnaire: &Questionnaire) {
+        let outcomes = self.outcomes.clone();
+        self.outcomes.retain(|o| applies_to(questionnaire.question(&o.question), &outcomes, questionnaire));
+    }
+
     /// Drops the outcomes of questions that no longer apply, then asks the first question left,
     /// or completes the run.
     fn advance(&mut self, questionnaire: &Questionnaire, now: Timestamp, effects: &mut Vec<Effect>) {
-        let outcomes = self.outcomes.clone();
-        self.outcomes.retain(|o| applies_to(questionnaire.question(&o.question), &outcomes, questionnaire));
+        self.drop_what_no_longer_applies(questionnaire);
         let was_completed = matches!(self.status, RunStatus::Completed { .. });
         self.status = next_status(questionnaire, &self.outcomes, was_completed, now, effects);
     }
