@@ -59,9 +59,11 @@ pub async fn open(
     let conversation = Conversation::open(opening.id.clone(), opening.opened_by, opening.at)
         .on_channel(opening.channel, Some(opening.recipient));
     let record = ConversationRecord { conversation, languages: opening.languages };
-    // The end user wrote in: their pre-chat, where the channel asks one (before the conversation
-    // is stored, as above).
+    // The end user wrote in: that opens the channel's messaging window, as a message of theirs
+    // does (the helpdesk may report it before ratewire has the message), and their pre-chat
+    // starts where the channel asks one (before the conversation is stored, as above).
     if opening.opened_by == Opener::EndUser {
+        contacts::note_inbound(flow, tenant, in_use.id(), &recipient, opening.at, None).await?;
         prechat::start(flow, &in_use, &recipient, &opening.id, &record.languages, now).await?;
     }
     match store::write(&*flow.store, tenant, opening.id.as_str(), None, &record).await {
